@@ -1,0 +1,101 @@
+#include <cctype>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
+  BoundAggregate aggregate;
+  aggregate.loc = expr.loc;
+  const std::string& name = expr.name;
+
+  if (name == "MIN" || name == "MAX") {
+    std::string argument = expr.args.empty() || expr.args[0]->kind != ast::ExprKind::kColumn
+                               ? "x"
+                               : expr.args[0]->name;
+    throw DpqlError(ErrorKind::kPrivacy, "min_max_not_private",
+                    name + " is not differentially private: it is decided by a single person's "
+                           "value; use PERCENTILE(" +
+                        argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
+                    expr.loc);
+  }
+  if (name != "COUNT" && name != "SUM" && name != "AVG") {
+    throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
+                    name + " is not supported by this release; use COUNT, SUM or AVG", expr.loc);
+  }
+
+  if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
+    if (expr.distinct) {
+      throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                      "COUNT(DISTINCT *) is not valid; write COUNT(*) or COUNT(DISTINCT " +
+                          dataset_.privacy_unit + ")",
+                      expr.loc);
+    }
+    aggregate.kind = AggregateKind::kCountStar;
+    return aggregate;
+  }
+  if (expr.args.size() != 1) {
+    throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                    name + " takes one column, e.g. " + name + "(age)", expr.loc);
+  }
+  const ast::Expr& arg = *expr.args[0];
+  if (arg.kind == ast::ExprKind::kFunction && IsAggregateName(arg.name)) {
+    throw DpqlError(ErrorKind::kSemantic, "nested_aggregate",
+                    "aggregates cannot be nested; " + name + " takes a column", arg.loc);
+  }
+  if (arg.kind != ast::ExprKind::kColumn) {
+    throw DpqlError(ErrorKind::kSemantic, "unsupported_argument",
+                    name + " takes a column of the table (its declared bounds limit each "
+                           "person's contribution), not an expression",
+                    arg.loc);
+  }
+  const CatalogColumn& column = ResolveColumn(arg);
+  aggregate.column = &column;
+
+  if (name == "COUNT") {
+    if (expr.distinct) {
+      if (!IsPrivacyUnit(column)) {
+        throw DpqlError(ErrorKind::kSemantic, "unsupported_distinct",
+                        "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " +
+                            dataset_.privacy_unit + "), or COUNT(" + column.name +
+                            ") for the number of rows with a value",
+                        arg.loc);
+      }
+      aggregate.kind = AggregateKind::kCountDistinctUnit;
+    } else {
+      aggregate.kind = AggregateKind::kCountColumn;
+    }
+    return aggregate;
+  }
+
+  if (expr.distinct) {
+    throw DpqlError(ErrorKind::kSemantic, "unsupported_distinct",
+                    name + "(DISTINCT ...) is not supported; write " + name + "(" + column.name +
+                        ")",
+                    expr.loc);
+  }
+  if (IsPrivacyUnit(column)) {
+    throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_output",
+                    column.name + " identifies a person and cannot be aggregated with " + name +
+                        "; count people with COUNT(DISTINCT " + column.name + ")",
+                    arg.loc);
+  }
+  if (column.type != ColumnType::kInt && column.type != ColumnType::kReal) {
+    throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+                    name + " needs a number column, but " + column.name + " is " +
+                        ColumnTypeName(column.type),
+                    arg.loc);
+  }
+  if (!column.HasBounds()) {
+    throw DpqlError(ErrorKind::kPrivacy, "unbounded_column",
+                    name + "(" + column.name + ") needs bounds: one person could otherwise move "
+                           "the result without limit; a guardian can declare lower and upper for "
+                        + column.name + " in the catalog",
+                    arg.loc);
+  }
+  aggregate.kind = name == "SUM" ? AggregateKind::kSum : AggregateKind::kAvg;
+  return aggregate;
+}
+
+}  // namespace dpql

@@ -1,0 +1,288 @@
+#include <cctype>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/date.h"
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+namespace {
+
+// The most keys one query may output; beyond this a result is more noise than
+// signal and the generated domain would be large.
+constexpr int64_t kMaxDomainSize = 100000;
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// date_trunc(unit, day) in days since 1970-01-01, as PostgreSQL computes it.
+int64_t TruncateDays(int64_t days, const std::string& unit) {
+  if (unit == "day") return days;
+  if (unit == "week") return days - ((days % 7 + 7 + 3) % 7);  // back to Monday (1970-01-01 is a Thursday)
+  CivilDate date = CivilFromDays(days);
+  if (unit == "month") return DaysFromCivil({date.year, date.month, 1});
+  if (unit == "quarter") return DaysFromCivil({date.year, (date.month - 1) / 3 * 3 + 1, 1});
+  return DaysFromCivil({date.year, 1, 1});  // year
+}
+
+int64_t CountSteps(int64_t first, int64_t last, const std::string& unit) {
+  if (unit == "day") return last - first + 1;
+  if (unit == "week") return (last - first) / 7 + 1;
+  CivilDate a = CivilFromDays(first), b = CivilFromDays(last);
+  int64_t months = (b.year - a.year) * 12 + (b.month - a.month);
+  if (unit == "month") return months + 1;
+  if (unit == "quarter") return months / 3 + 1;
+  return b.year - a.year + 1;
+}
+
+}  // namespace
+
+KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation& loc) {
+  KeyDomain domain;
+  if (!column.domain.empty()) {
+    domain.kind = KeyDomain::Kind::kList;
+    domain.values = column.domain;
+    domain.size = BigInt(column.domain.size());
+    return domain;
+  }
+  if (!column.domain_from_table.empty()) {
+    domain.kind = KeyDomain::Kind::kFromTable;
+    domain.table = column.domain_from_table;
+    domain.column = column.domain_from_column;
+    return domain;
+  }
+  if (column.type == ColumnType::kBool) {
+    domain.kind = KeyDomain::Kind::kBool;
+    domain.size = BigInt(2);
+    return domain;
+  }
+  if ((column.type == ColumnType::kInt || column.type == ColumnType::kDate) && column.HasBounds()) {
+    domain.kind = column.type == ColumnType::kInt ? KeyDomain::Kind::kIntRange
+                                                  : KeyDomain::Kind::kDateRange;
+    domain.first = Floor(*column.lower);
+    domain.last = Floor(*column.upper);
+    domain.size = domain.last - domain.first + 1;
+    if (*domain.size > kMaxDomainSize) {
+      throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+                      column.name + " has " + domain.size->str() +
+                          " possible values between its bounds; group by " +
+                          (column.type == ColumnType::kInt
+                               ? "BUCKET(" + column.name + ", width)"
+                               : "DATE_TRUNC('month', " + column.name + ")") +
+                          " instead",
+                      loc);
+    }
+    return domain;
+  }
+  std::string hint;
+  switch (column.type) {
+    case ColumnType::kReal:
+      hint = "group by BUCKET(" + column.name + ", width) (the catalog must declare its bounds)";
+      break;
+    case ColumnType::kText:
+      hint = "a guardian can declare its public values in the catalog (domain: [...] or "
+             "domain_from: table.column)";
+      break;
+    default:
+      hint = "a guardian can declare its bounds in the catalog (lower, upper)";
+  }
+  throw DpqlError(ErrorKind::kPrivacy, "no_public_domain",
+                  column.name +
+                      " has no public domain, so the set of groups would reveal which values "
+                      "occur in the data; " +
+                      hint,
+                  loc);
+}
+
+BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool need_domain) {
+  BoundKey key;
+  key.name = name;
+  key.loc = expr.loc;
+
+  auto bounded_column = [&](const ast::Expr& arg, std::string_view function,
+                            bool want_date) -> BoundExprPtr {
+    if (arg.kind != ast::ExprKind::kColumn) {
+      throw DpqlError(ErrorKind::kSemantic, "unsupported_key",
+                      std::string(function) + " takes a column here, e.g. " +
+                          (want_date ? std::string(function) + "(... admitted_on)"
+                                     : "BUCKET(age, 10)"),
+                      arg.loc);
+    }
+    BoundExprPtr column = BindColumn(arg, "GROUP BY");
+    bool ok = want_date ? column->type == ValueType::kDate
+                        : (column->type == ValueType::kInt || column->type == ValueType::kReal);
+    if (!ok) {
+      throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+                      std::string(function) + " needs a " + (want_date ? "date" : "number") +
+                          " column, but " + column->name + " is " + ValueTypeName(column->type),
+                      arg.loc);
+    }
+    if (need_domain && !column->column->HasBounds()) {
+      throw DpqlError(ErrorKind::kPrivacy, "no_public_domain",
+                      column->name + " has no declared bounds, so " + std::string(function) +
+                          " groups would reveal which values occur; a guardian can declare "
+                          "lower and upper in the catalog",
+                      arg.loc);
+    }
+    return column;
+  };
+
+  switch (expr.kind) {
+    case ast::ExprKind::kColumn: {
+      key.expr = BindColumn(expr, "GROUP BY");
+      if (Lower(key.expr->column->name) == Lower(dataset_.privacy_unit)) {
+        throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_key",
+                        "grouping by " + key.expr->column->name +
+                            " would release one figure per person; count people with "
+                            "COUNT(DISTINCT " +
+                            key.expr->column->name + ") instead",
+                        expr.loc);
+      }
+      if (need_domain) key.domain = ColumnDomain(*key.expr->column, expr.loc);
+      return key;
+    }
+    case ast::ExprKind::kFunction: {
+      if (expr.name == "BUCKET") {
+        if (expr.args.size() != 2) {
+          throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                          "BUCKET takes a column and a width, e.g. BUCKET(age, 10)", expr.loc);
+        }
+        auto column = bounded_column(*expr.args[0], "BUCKET", false);
+        const ast::Expr& width_expr = *expr.args[1];
+        auto width = width_expr.kind == ast::ExprKind::kLiteral &&
+                             width_expr.literal.kind == ast::LiteralKind::kInteger
+                         ? ParseDecimal(width_expr.literal.text)
+                         : std::nullopt;
+        if (!width || *width <= 0 || *width > Rational(1000000000)) {
+          throw DpqlError(ErrorKind::kSemantic, "invalid_bucket_width",
+                          "the BUCKET width must be a positive whole number, e.g. BUCKET(age, 10)",
+                          width_expr.loc);
+        }
+        BigInt w = boost::multiprecision::numerator(*width);
+        if (need_domain) {
+          const CatalogColumn& c = *column->column;
+          key.domain.kind = KeyDomain::Kind::kIntRange;
+          key.domain.first = Floor(*c.lower / Rational(w)) * w;
+          key.domain.last = Floor(*c.upper / Rational(w)) * w;
+          key.domain.step = w;
+          key.domain.size = (key.domain.last - key.domain.first) / w + 1;
+          if (*key.domain.size > kMaxDomainSize) {
+            throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+                            "BUCKET(" + c.name + ", " + w.str() + ") has " +
+                                key.domain.size->str() + " buckets; choose a wider bucket",
+                            expr.loc);
+          }
+        }
+        key.expr = std::make_unique<BoundExpr>();
+        key.expr->kind = BoundExprKind::kBucket;
+        key.expr->type = ValueType::kInt;
+        key.expr->loc = expr.loc;
+        key.expr->literal = w.str();
+        key.expr->children.push_back(std::move(column));
+        return key;
+      }
+      if (expr.name == "DATE_TRUNC") {
+        static const char* kUnits[] = {"day", "week", "month", "quarter", "year"};
+        const ast::Expr* unit_expr = expr.args.size() == 2 ? expr.args[0].get() : nullptr;
+        std::string unit = unit_expr != nullptr && unit_expr->kind == ast::ExprKind::kLiteral &&
+                                   unit_expr->literal.kind == ast::LiteralKind::kString
+                               ? Lower(unit_expr->literal.text)
+                               : "";
+        bool known = false;
+        for (const char* u : kUnits) known = known || unit == u;
+        if (!known) {
+          throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                          "DATE_TRUNC takes a unit ('day', 'week', 'month', 'quarter' or 'year') "
+                          "and a date column, e.g. DATE_TRUNC('month', admitted_on)",
+                          unit_expr != nullptr ? unit_expr->loc : expr.loc);
+        }
+        auto column = bounded_column(*expr.args[1], "DATE_TRUNC", true);
+        if (need_domain) {
+          const CatalogColumn& c = *column->column;
+          int64_t first = TruncateDays(Floor(*c.lower).convert_to<int64_t>(), unit);
+          int64_t last = TruncateDays(Floor(*c.upper).convert_to<int64_t>(), unit);
+          key.domain.kind = KeyDomain::Kind::kDateRange;
+          key.domain.unit = unit;
+          key.domain.first = first;
+          key.domain.last = last;
+          key.domain.size = CountSteps(first, last, unit);
+          if (*key.domain.size > kMaxDomainSize) {
+            throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+                            "DATE_TRUNC('" + unit + "', " + c.name + ") has " +
+                                key.domain.size->str() + " values; use a coarser unit",
+                            expr.loc);
+          }
+        }
+        key.expr = std::make_unique<BoundExpr>();
+        key.expr->kind = BoundExprKind::kDateTrunc;
+        key.expr->type = ValueType::kDate;
+        key.expr->loc = expr.loc;
+        key.expr->name = unit;
+        key.expr->children.push_back(std::move(column));
+        return key;
+      }
+      throw DpqlError(ErrorKind::kSemantic, "unknown_function",
+                      "unknown function " + expr.name +
+                          "; DPQL has the aggregates COUNT, SUM, AVG and the key functions "
+                          "BUCKET(x, width), DATE_TRUNC('month', d), EXTRACT(YEAR FROM d)",
+                      expr.loc);
+    }
+    case ast::ExprKind::kExtract: {
+      struct Field {
+        const char* name;
+        int64_t first, last;
+      };
+      static const Field kFields[] = {{"YEAR", 0, 0},  {"QUARTER", 1, 4}, {"MONTH", 1, 12},
+                                      {"WEEK", 1, 53}, {"DAY", 1, 31},    {"DOW", 0, 6},
+                                      {"ISODOW", 1, 7}, {"DOY", 1, 366}};
+      const Field* field = nullptr;
+      for (const Field& f : kFields) {
+        if (expr.name == f.name) field = &f;
+      }
+      if (field == nullptr) {
+        throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                        "EXTRACT supports YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW and DOY, "
+                        "e.g. EXTRACT(MONTH FROM admitted_on)",
+                        expr.loc);
+      }
+      if (expr.args.size() != 1) {
+        throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                        "EXTRACT takes one date, e.g. EXTRACT(YEAR FROM admitted_on)", expr.loc);
+      }
+      bool saved = need_domain;
+      need_domain = need_domain && std::string(field->name) == "YEAR";  // others are fixed ranges
+      auto column = bounded_column(*expr.args[0], "EXTRACT", true);
+      need_domain = saved;
+      if (need_domain) {
+        key.domain.kind = KeyDomain::Kind::kIntRange;
+        if (std::string(field->name) == "YEAR") {
+          const CatalogColumn& c = *column->column;
+          key.domain.first = CivilFromDays(Floor(*c.lower).convert_to<int64_t>()).year;
+          key.domain.last = CivilFromDays(Floor(*c.upper).convert_to<int64_t>()).year;
+        } else {
+          key.domain.first = field->first;
+          key.domain.last = field->last;
+        }
+        key.domain.size = key.domain.last - key.domain.first + 1;
+      }
+      key.expr = std::make_unique<BoundExpr>();
+      key.expr->kind = BoundExprKind::kExtract;
+      key.expr->type = ValueType::kInt;
+      key.expr->loc = expr.loc;
+      key.expr->name = field->name;
+      key.expr->children.push_back(std::move(column));
+      return key;
+    }
+    default:
+      break;
+  }
+  throw DpqlError(ErrorKind::kSemantic, "unsupported_key",
+                  "GROUP BY supports columns with a public domain, BUCKET(x, width), "
+                  "DATE_TRUNC('month', d) and EXTRACT(YEAR FROM d)",
+                  expr.loc);
+}
+
+}  // namespace dpql

@@ -1,0 +1,115 @@
+#include <set>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+namespace {
+
+[[noreturn]] void Fail(const std::string& code, const std::string& message,
+                       const SourceLocation& loc) {
+  throw DpqlError(ErrorKind::kSemantic, code, message, loc);
+}
+
+Rational Number(const ast::PrivacyOption& option) {
+  auto value = option.is_number ? ParseDecimal(option.value) : std::nullopt;
+  if (!value) {
+    Fail("invalid_privacy_option", option.name + " needs a number, e.g. " + option.name + " = " +
+                                       (option.name == "epsilon" ? "0.5" : "1"),
+         option.value_loc);
+  }
+  return *value;
+}
+
+int64_t WholeNumber(const ast::PrivacyOption& option, int64_t limit) {
+  Rational value = Number(option);
+  if (boost::multiprecision::denominator(value) != 1 || value < 1 || value > limit) {
+    Fail("invalid_privacy_option",
+         option.name + " must be a whole number from 1 to " + std::to_string(limit) +
+             " (the catalog's limit)",
+         option.value_loc);
+  }
+  return boost::multiprecision::numerator(value).convert_to<int64_t>();
+}
+
+}  // namespace
+
+PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options) {
+  const PrivacyDefaults& defaults = dataset_.defaults;
+  const PrivacyLimits& limits = dataset_.limits;
+  PrivacyParams params;
+  params.epsilon = defaults.epsilon;
+  params.delta = defaults.delta;
+  params.mechanism = defaults.mechanism;
+  params.max_groups = defaults.max_groups;
+  params.max_rows = defaults.max_rows;
+  params.confidence = defaults.confidence;
+
+  std::set<std::string> seen;
+  for (const auto& option : options) {
+    if (!seen.insert(option.name).second) {
+      Fail("invalid_privacy_option", option.name + " is given twice in WITH PRIVACY", option.loc);
+    }
+    if (option.name == "epsilon") {
+      params.epsilon = Number(option);
+      if (params.epsilon <= 0) {
+        Fail("invalid_privacy_option", "epsilon must be greater than 0, e.g. epsilon = 0.5",
+             option.value_loc);
+      }
+      if (params.epsilon > limits.max_epsilon_per_query) {
+        Fail("epsilon_too_large",
+             "epsilon = " + option.value + " exceeds this dataset's limit of " +
+                 ToDecimalString(limits.max_epsilon_per_query) + " per query; ask for at most " +
+                 ToDecimalString(limits.max_epsilon_per_query),
+             option.value_loc);
+      }
+    } else if (option.name == "delta") {
+      params.delta = Number(option);
+      if (params.delta < 0 || params.delta >= 1) {
+        Fail("invalid_privacy_option", "delta must be at least 0 and below 1, e.g. delta = 1e-6",
+             option.value_loc);
+      }
+      if (params.delta > limits.max_delta_per_query) {
+        Fail("delta_too_large",
+             "delta = " + option.value + " exceeds this dataset's limit of " +
+                 ToDecimalString(limits.max_delta_per_query) + " per query",
+             option.value_loc);
+      }
+    } else if (option.name == "mechanism") {
+      if (option.value == "laplace") {
+        params.mechanism = Mechanism::kLaplace;
+      } else if (option.value == "gaussian") {
+        Fail("unsupported_mechanism",
+             "mechanism = gaussian is not supported by this release; use mechanism = laplace",
+             option.value_loc);
+      } else {
+        Fail("invalid_privacy_option", "mechanism must be laplace or gaussian", option.value_loc);
+      }
+    } else if (option.name == "max_groups") {
+      params.max_groups = WholeNumber(option, limits.max_groups);
+    } else if (option.name == "max_rows") {
+      params.max_rows = WholeNumber(option, limits.max_rows);
+    } else if (option.name == "confidence") {
+      params.confidence = Number(option);
+      if (params.confidence < Rational(1, 2) || params.confidence >= 1) {
+        Fail("invalid_privacy_option",
+             "confidence must be at least 0.5 and below 1, e.g. confidence = 0.9",
+             option.value_loc);
+      }
+    } else {
+      Fail("unknown_privacy_option",
+           "unknown privacy option " + option.name +
+               "; WITH PRIVACY takes epsilon, delta, mechanism, max_groups, max_rows and "
+               "confidence",
+           option.loc);
+    }
+  }
+  if (params.mechanism == Mechanism::kGaussian) {
+    Fail("unsupported_mechanism",
+         "the catalog's default mechanism gaussian is not supported by this release", {});
+  }
+  return params;
+}
+
+}  // namespace dpql

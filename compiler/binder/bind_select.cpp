@@ -1,0 +1,254 @@
+#include <algorithm>
+#include <cctype>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsAggregateCall(const ast::Expr& expr) {
+  return expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name);
+}
+
+std::string DefaultKeyName(const ast::Expr& expr) {
+  switch (expr.kind) {
+    case ast::ExprKind::kColumn: return Lower(expr.name);
+    case ast::ExprKind::kExtract: return Lower(expr.name);
+    case ast::ExprKind::kFunction: return Lower(expr.name);
+    default: return "key";
+  }
+}
+
+std::string DefaultAggregateName(const ast::Expr& expr) { return Lower(expr.name); }
+
+}  // namespace
+
+const char* ValueTypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kNull: return "null";
+    case ValueType::kText: return "text";
+    case ValueType::kInt: return "int";
+    case ValueType::kReal: return "real";
+    case ValueType::kDate: return "date";
+    case ValueType::kBool: return "bool";
+  }
+  return "null";
+}
+
+ValueType ToValueType(ColumnType type) {
+  switch (type) {
+    case ColumnType::kText: return ValueType::kText;
+    case ColumnType::kInt: return ValueType::kInt;
+    case ColumnType::kReal: return ValueType::kReal;
+    case ColumnType::kDate: return ValueType::kDate;
+    case ColumnType::kBool: return ValueType::kBool;
+  }
+  return ValueType::kNull;
+}
+
+const char* AggregateKindName(AggregateKind kind) {
+  switch (kind) {
+    case AggregateKind::kCountStar: return "COUNT(*)";
+    case AggregateKind::kCountColumn: return "COUNT";
+    case AggregateKind::kCountDistinctUnit: return "COUNT(DISTINCT)";
+    case AggregateKind::kSum: return "SUM";
+    case AggregateKind::kAvg: return "AVG";
+  }
+  return "?";
+}
+
+BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
+  BoundSelect bound;
+  bound.dataset = &dataset_;
+
+  if (select.select_star) {
+    throw DpqlError(ErrorKind::kPrivacy, "select_star",
+                    "SELECT * would release individual rows; DPQL releases only noisy aggregates. "
+                    "Select aggregates instead, e.g. SELECT COUNT(*) FROM " +
+                        select.from.name,
+                    select.star_loc);
+  }
+
+  // FROM: one private table of the dataset.
+  table_ = dataset_.FindTable(select.from.name);
+  if (table_ == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& t : dataset_.tables) names.push_back(t.name);
+    std::string hint = ClosestName(select.from.name, names);
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+                    "unknown table \"" + select.from.name + "\" in dataset " + dataset_.name +
+                        (hint.empty() ? "" : "; did you mean " + hint + "?") +
+                        " Tables: " + list + " (SHOW TABLES lists them)",
+                    select.from.loc);
+  }
+  if (!table_->is_private) {
+    throw DpqlError(ErrorKind::kSemantic, "public_table",
+                    "table " + table_->name +
+                        " is public reference data, not a private table; DESCRIBE " + table_->name +
+                        " shows it, and a query must aggregate a private table",
+                    select.from.loc);
+  }
+  bound.table = table_;
+  table_alias_ = select.from.alias;
+  bound.table_alias = table_alias_;
+
+  if (!select.joins.empty()) {
+    throw DpqlError(ErrorKind::kSemantic, "join_not_supported",
+                    "JOIN is not supported by this release; query one private table and group by "
+                    "its public-domain columns (e.g. GROUP BY ward_code)",
+                    select.joins.front().loc);
+  }
+
+  if (select.where) {
+    bound.where = BindRowExpr(*select.where, "WHERE");
+    RequireBoolean(*bound.where, "WHERE");
+  }
+
+  // GROUP BY keys. A GROUP BY entry may name a select item's alias.
+  auto find_alias = [&](const ast::Expr& expr) -> const ast::SelectItem* {
+    if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
+    if (table_->FindColumn(expr.name) != nullptr) return nullptr;  // columns win, as in SQL
+    for (const auto& item : select.items) {
+      if (!item.alias.empty() && Lower(item.alias) == Lower(expr.name)) return &item;
+    }
+    return nullptr;
+  };
+  std::vector<std::string> key_texts;
+  for (const auto& group : select.group_by) {
+    const ast::Expr* expr = group.get();
+    std::string name;
+    if (const ast::SelectItem* item = find_alias(*group)) {
+      expr = item->expr.get();
+      name = item->alias;
+    }
+    if (IsAggregateCall(*expr)) {
+      throw DpqlError(ErrorKind::kSemantic, "aggregate_in_group_by",
+                      "GROUP BY cannot use an aggregate; group by a column, BUCKET, DATE_TRUNC or "
+                      "EXTRACT",
+                      expr->loc);
+    }
+    if (name.empty()) name = DefaultKeyName(*expr);
+    BoundKey key = BindKey(*expr, name);
+    std::string text = Describe(*key.expr);
+    if (std::find(key_texts.begin(), key_texts.end(), text) != key_texts.end()) {
+      throw DpqlError(ErrorKind::kSemantic, "duplicate_group_key",
+                      "GROUP BY lists " + text + " twice; remove the repeated key", expr->loc);
+    }
+    key_texts.push_back(text);
+    bound.keys.push_back(std::move(key));
+  }
+
+  // The select list: aggregates, and group keys repeated.
+  for (const auto& item : select.items) {
+    const ast::Expr& expr = *item.expr;
+    BoundOutput output;
+    output.loc = item.loc;
+    if (expr.kind == ast::ExprKind::kSubquery) {
+      throw DpqlError(ErrorKind::kSemantic, "subquery",
+                      "subqueries are not supported; write one aggregate query over a private "
+                      "table",
+                      expr.loc);
+    }
+    if (IsAggregateCall(expr)) {
+      bound.aggregates.push_back(BindAggregate(expr));
+      output.is_key = false;
+      output.index = static_cast<int>(bound.aggregates.size() - 1);
+      output.name = item.alias.empty() ? DefaultAggregateName(expr) : item.alias;
+      bound.outputs.push_back(std::move(output));
+      continue;
+    }
+    const ast::Expr* key_expr = &expr;
+    if (const ast::SelectItem* aliased = find_alias(expr)) key_expr = aliased->expr.get();
+    // Anything else must be one of the GROUP BY keys.
+    BoundExprPtr as_row = BindRowExpr(*key_expr, "the select list");
+    if (as_row->kind == BoundExprKind::kColumn && IsPrivacyUnit(*as_row->column)) {
+      throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_output",
+                      as_row->column->name +
+                          " identifies a person and cannot be output; count people with "
+                          "COUNT(DISTINCT " +
+                          as_row->column->name + ")",
+                      expr.loc);
+    }
+    std::string text = Describe(*as_row);
+    auto found = std::find(key_texts.begin(), key_texts.end(), text);
+    if (found == key_texts.end()) {
+      throw DpqlError(ErrorKind::kPrivacy, "not_aggregate",
+                      text +
+                          " is neither an aggregate nor a GROUP BY key, so it would release "
+                          "row-level values; add it to GROUP BY or aggregate it (e.g. COUNT(*), "
+                          "AVG(...))",
+                      expr.loc);
+    }
+    output.is_key = true;
+    output.index = static_cast<int>(found - key_texts.begin());
+    output.name = item.alias.empty() ? bound.keys[output.index].name : item.alias;
+    bound.outputs.push_back(std::move(output));
+  }
+  if (bound.aggregates.empty()) {
+    throw DpqlError(ErrorKind::kSemantic, "no_aggregate",
+                    "the select list has no aggregate; add one, e.g. COUNT(*) or "
+                    "COUNT(DISTINCT " +
+                        dataset_.privacy_unit + ")",
+                    select.loc);
+  }
+
+  if (select.having) {
+    throw DpqlError(ErrorKind::kSemantic, "having_not_supported",
+                    "HAVING is not supported by this release; filter the noisy rows on the client",
+                    select.having->loc);
+  }
+  if (!select.order_by.empty()) {
+    throw DpqlError(ErrorKind::kSemantic, "order_by_not_supported",
+                    "ORDER BY is not supported by this release; rows come ordered by the group keys",
+                    select.order_by.front().loc);
+  }
+  if (select.limit.has_value()) {
+    throw DpqlError(ErrorKind::kSemantic, "limit_not_supported",
+                    "LIMIT is not supported by this release; every key of the public domain is "
+                    "returned",
+                    select.limit_loc);
+  }
+
+  bound.privacy = BindPrivacy(select.privacy);
+  return bound;
+}
+
+bool Binder::IsPrivacyUnit(const CatalogColumn& column) const {
+  return Lower(column.name) == Lower(dataset_.privacy_unit);
+}
+
+std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string target = Lower(name);
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, target.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    std::string c = Lower(candidate);
+    // Levenshtein distance, two rows.
+    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= target.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (target[i - 1] != c[j - 1])});
+      }
+      std::swap(prev, cur);
+    }
+    if (prev[c.size()] < best_distance) {
+      best_distance = prev[c.size()];
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace dpql

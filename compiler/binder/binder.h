@@ -1,0 +1,61 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/ast/ast.h"
+#include "compiler/binder/bound.h"
+#include "compiler/catalog/catalog.h"
+
+namespace dpql {
+
+// Resolves a SELECT against one dataset of the catalog and enforces every
+// rule that makes a query releasable. Throws DpqlError (kSemantic or kPrivacy)
+// with the location of the offending text and what to write instead.
+class Binder {
+ public:
+  explicit Binder(const Dataset& dataset) : dataset_(dataset) {}
+
+  BoundSelect BindSelect(const ast::SelectStmt& select);
+
+ private:
+  // bind_expression.cpp
+  BoundExprPtr BindRowExpr(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindColumn(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindLiteral(const ast::Expr& expr);
+  BoundExprPtr BindComparison(const ast::Expr& expr, std::string_view clause);
+  void CheckComparable(const BoundExpr& left, const BoundExpr& right, const SourceLocation& loc);
+  void RequireBoolean(const BoundExpr& expr, std::string_view clause);
+
+  // bind_key.cpp
+  // A group key (need_domain) or, from WHERE, the same function as a plain scalar.
+  BoundKey BindKey(const ast::Expr& expr, const std::string& name, bool need_domain = true);
+  KeyDomain ColumnDomain(const CatalogColumn& column, const SourceLocation& loc);
+
+  // bind_aggregate.cpp
+  BoundAggregate BindAggregate(const ast::Expr& expr);
+
+  // bind_privacy.cpp
+  PrivacyParams BindPrivacy(const std::vector<ast::PrivacyOption>& options);
+
+  const CatalogColumn& ResolveColumn(const ast::Expr& expr);
+  bool IsPrivacyUnit(const CatalogColumn& column) const;
+
+  const Dataset& dataset_;
+  const CatalogTable* table_ = nullptr;
+  std::string table_alias_;
+};
+
+// True when `name` is one of the aggregate function names DPQL knows
+// (including refused ones such as MIN and MAX).
+bool IsAggregateName(std::string_view upper_name);
+
+// Canonical text of a bound expression, used to match select items with
+// GROUP BY keys ("BUCKET(age, 10)").
+std::string Describe(const BoundExpr& expr);
+
+// "did you mean 'age'?" — the closest candidate by edit distance, or empty.
+std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace dpql

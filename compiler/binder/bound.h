@@ -1,0 +1,114 @@
+#pragma once
+
+// The binder's output: every name resolved against the catalog, every
+// expression typed, every privacy rule checked. Nothing here refers to the AST
+// except through source locations.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/catalog/catalog.h"
+#include "compiler/common/rational.h"
+#include "compiler/common/source_location.h"
+
+namespace dpql {
+
+enum class ValueType { kNull, kText, kInt, kReal, kDate, kBool };
+
+const char* ValueTypeName(ValueType type);
+ValueType ToValueType(ColumnType type);
+
+enum class BoundExprKind {
+  kColumn,     // a column of the FROM table
+  kLiteral,    // a constant, always sent as a bind parameter
+  kUnary,      // NOT, unary minus
+  kBinary,     // AND OR = <> < <= > >= + - * /
+  kBetween,    // children: value, low, high
+  kIn,         // children: value, items...
+  kIsNull,     // children: value
+  kLike,       // children: value, pattern
+  kBucket,     // floor(child / width) * width; width in `literal`
+  kDateTrunc,  // date_trunc(unit, child)::date; unit in `name`
+  kExtract,    // extract(field from child)::int; field in `name`
+};
+
+struct BoundExpr {
+  BoundExprKind kind = BoundExprKind::kLiteral;
+  ValueType type = ValueType::kNull;
+  SourceLocation loc;
+  std::string name;     // column name (as in the catalog), function unit/field
+  std::string op;       // operator
+  std::string literal;  // literal value in PostgreSQL input syntax (for kBucket: the width)
+  bool negated = false;
+  const CatalogColumn* column = nullptr;  // kColumn
+  std::vector<std::unique_ptr<BoundExpr>> children;
+};
+
+using BoundExprPtr = std::unique_ptr<BoundExpr>;
+
+// The public set of values a group key can take. Every key of the domain is
+// output, empty groups included, so that a group's absence reveals nothing.
+struct KeyDomain {
+  enum class Kind {
+    kList,       // values declared in the catalog (`domain: [F, M, X]`)
+    kFromTable,  // the distinct values of a public table's column (`domain_from`)
+    kIntRange,   // first..last step `step` (int columns with bounds, BUCKET, EXTRACT)
+    kDateRange,  // first..last by `unit` (date columns with bounds, DATE_TRUNC)
+    kBool,       // false, true
+  };
+  Kind kind = Kind::kList;
+  std::vector<std::string> values;  // kList
+  std::string table, column;        // kFromTable
+  BigInt first, last, step{1};      // kIntRange; kDateRange: days since 1970-01-01
+  std::string unit = "day";         // kDateRange: day|week|month|year
+  std::optional<BigInt> size;       // number of keys when known without the data
+};
+
+struct BoundKey {
+  std::string name;  // output column name
+  BoundExprPtr expr;
+  KeyDomain domain;
+  SourceLocation loc;
+};
+
+enum class AggregateKind { kCountStar, kCountColumn, kCountDistinctUnit, kSum, kAvg };
+
+const char* AggregateKindName(AggregateKind kind);  // "COUNT(*)", "SUM", ...
+
+struct BoundAggregate {
+  AggregateKind kind = AggregateKind::kCountStar;
+  const CatalogColumn* column = nullptr;  // argument, when there is one
+  SourceLocation loc;
+};
+
+// One output column: a group key or an aggregate.
+struct BoundOutput {
+  std::string name;
+  bool is_key = false;
+  int index = 0;  // into BoundSelect::keys or ::aggregates
+  SourceLocation loc;
+};
+
+struct PrivacyParams {
+  Rational epsilon;
+  Rational delta;
+  Mechanism mechanism = Mechanism::kLaplace;
+  int64_t max_groups = 1;
+  int64_t max_rows = 1;
+  Rational confidence{Rational(95, 100)};
+};
+
+struct BoundSelect {
+  const Dataset* dataset = nullptr;
+  const CatalogTable* table = nullptr;
+  std::string table_alias;
+  BoundExprPtr where;  // may be null
+  std::vector<BoundKey> keys;
+  std::vector<BoundAggregate> aggregates;
+  std::vector<BoundOutput> outputs;
+  PrivacyParams privacy;
+};
+
+}  // namespace dpql

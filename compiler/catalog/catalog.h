@@ -1,0 +1,93 @@
+#pragma once
+
+// The guardian's declaration of what is private and what is public: datasets,
+// the privacy unit, tables, column types, bounds and public domains, and the
+// default and maximum privacy parameters. Loaded from YAML once at start.
+// Bounds and domains are public facts; they are never read from the data.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/common/rational.h"
+
+namespace dpql {
+
+enum class ColumnType { kText, kInt, kReal, kDate, kBool };
+
+const char* ColumnTypeName(ColumnType type);  // "text", "int", "real", "date", "bool"
+
+struct CatalogColumn {
+  std::string name;
+  ColumnType type = ColumnType::kText;
+  // Declared bounds, exact. For dates: days since 1970-01-01.
+  std::optional<Rational> lower;
+  std::optional<Rational> upper;
+  std::string lower_text;  // as declared ("2020-01-01", "0") for messages and docs
+  std::string upper_text;
+  std::vector<std::string> domain;  // explicit public domain (`domain: [F, M, X]`)
+  std::string domain_from_table;    // `domain_from: wards.ward_code`
+  std::string domain_from_column;
+  int line = 0;  // line in the catalog file, for messages
+
+  bool HasBounds() const { return lower.has_value() && upper.has_value(); }
+  bool HasDomain() const { return !domain.empty() || !domain_from_table.empty(); }
+};
+
+struct CatalogTable {
+  std::string name;
+  bool is_private = true;
+  std::vector<CatalogColumn> columns;
+  int line = 0;
+
+  const CatalogColumn* FindColumn(std::string_view name) const;  // case-insensitive
+};
+
+enum class Mechanism { kLaplace, kGaussian };
+enum class Accounting { kBasic, kZcdp };
+
+struct PrivacyDefaults {
+  Rational epsilon{1};
+  Rational delta{0};
+  int64_t max_groups = 1;
+  int64_t max_rows = 1;
+  Rational confidence{Rational(95, 100)};
+  Mechanism mechanism = Mechanism::kLaplace;
+};
+
+struct PrivacyLimits {
+  Rational max_epsilon_per_query{1};
+  Rational max_delta_per_query{Rational(1, 1000)};
+  int64_t max_groups = 64;  // the largest max_groups a query may ask for
+  int64_t max_rows = 64;    // the largest max_rows a query may ask for
+};
+
+struct Dataset {
+  std::string name;
+  std::string privacy_unit;
+  PrivacyDefaults defaults;
+  PrivacyLimits limits;
+  Accounting accounting = Accounting::kBasic;
+  std::vector<CatalogTable> tables;
+  int line = 0;
+
+  const CatalogTable* FindTable(std::string_view name) const;  // case-insensitive
+};
+
+struct Catalog {
+  std::string source;  // file name, for messages
+  std::vector<Dataset> datasets;
+
+  const Dataset* FindDataset(std::string_view name) const;
+  // The only dataset when there is exactly one; nullptr otherwise.
+  const Dataset* DefaultDataset() const;
+};
+
+// Parses and fully validates a catalog. Throws DpqlError(kCatalog) naming the
+// file, the key path and the line: "catalog.yaml:12: datasets.hospital.tables.
+// admissions.columns.age.lower: expected a number, got 'zero'".
+Catalog ParseCatalog(std::string_view yaml_text, std::string_view source_name);
+Catalog LoadCatalog(const std::string& path);
+
+}  // namespace dpql

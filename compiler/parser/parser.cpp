@@ -1,0 +1,147 @@
+// DPQL text -> AST: checks the input, lexes it, parses it (fast SLL first,
+// full LL only when SLL fails), and hands the parse tree to the Transformer.
+
+#include "compiler/parser/parser.h"
+
+#include <memory>
+#include <string>
+
+#include "DPQLLexer.h"
+#include "DPQLParser.h"
+#include "compiler/common/error.h"
+#include "compiler/parser/error_listener.h"
+#include "compiler/parser/transformer.h"
+
+namespace dpql {
+
+namespace {
+
+// Where the byte at `offset` is, for errors found before lexing.
+SourceLocation LocationOfByte(std::string_view text, size_t offset) {
+  SourceLocation loc;
+  loc.line = 1;
+  loc.column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++loc.line;
+      loc.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++loc.column;
+    }
+  }
+  loc.offset = static_cast<uint32_t>(offset);
+  loc.length = 1;
+  return loc;
+}
+
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+// so that ANTLR's decoder and SourceText agree on every character.
+void CheckUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    size_t length = 0;
+    uint32_t code_point = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3;
+      code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4;
+      code_point = lead & 0x07;
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (byte(i + k) & 0xC0) == 0x80;
+      code_point = (code_point << 6) | (byte(i + k) & 0x3F);
+    }
+    if (valid) {
+      static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+      valid = code_point >= kMinimum[length] && code_point <= 0x10FFFF &&
+              (code_point < 0xD800 || code_point > 0xDFFF);
+    }
+    if (!valid) {
+      throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+                      "the query is not valid UTF-8 (bad byte at offset " + std::to_string(i) +
+                          "); send the text UTF-8 encoded",
+                      LocationOfByte(text, i));
+    }
+    i += length;
+  }
+}
+
+}  // namespace
+
+std::vector<ast::Statement> ParseScript(std::string_view text) {
+  using G = dpql_grammar::DPQLParser;
+  if (text.size() > kMaxQueryBytes) {
+    throw DpqlError(ErrorKind::kLimit, "query_too_long",
+                    "the query is " + std::to_string(text.size()) + " bytes long; the limit is " +
+                        std::to_string(kMaxQueryBytes) +
+                        " bytes: split it into several smaller queries");
+  }
+  CheckUtf8(text);
+
+  parser::SourceText source(text);
+  parser::ThrowingErrorListener lexer_errors(source);
+  antlr4::ANTLRInputStream input(std::string{text});
+  dpql_grammar::DPQLLexer lexer(&input);
+  lexer.removeErrorListeners();
+  lexer.addErrorListener(&lexer_errors);
+  antlr4::CommonTokenStream tokens(&lexer);
+  tokens.fill();
+  parser::CheckTokens(tokens.getTokens(), source);
+
+  bool empty = true;
+  for (const antlr4::Token* token : tokens.getTokens()) {
+    if (token->getType() != G::SEMI && token->getType() != antlr4::Token::EOF) empty = false;
+  }
+  if (empty) {
+    throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+                    "the query is empty; write a statement such as SELECT COUNT(*) FROM "
+                    "admissions",
+                    source.At(tokens.get(0)));
+  }
+
+  G dpql_parser(&tokens);
+  dpql_parser.removeErrorListeners();
+  auto* simulator = dpql_parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
+
+  // SLL is much faster and enough for nearly every valid query; only when it
+  // fails (a real error, or an input SLL cannot decide) parse again with full
+  // LL and an error strategy that explains the first error.
+  dpql_parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  simulator->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+  G::ScriptContext* tree = nullptr;
+  try {
+    tree = dpql_parser.script();
+  } catch (const antlr4::ParseCancellationException&) {
+    tokens.seek(0);
+    dpql_parser.reset();
+    dpql_parser.setErrorHandler(std::make_shared<parser::SyntaxErrorStrategy>(source));
+    simulator->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    tree = dpql_parser.script();
+  }
+
+  parser::Transformer transformer(source);
+  return transformer.TransformScript(*tree);
+}
+
+ast::Statement ParseStatement(std::string_view text) {
+  std::vector<ast::Statement> statements = ParseScript(text);
+  if (statements.size() > 1) {
+    throw DpqlError(ErrorKind::kSyntax, "multiple_statements",
+                    "only one statement is allowed here, but the text holds " +
+                        std::to_string(statements.size()) + "; send them one at a time",
+                    statements[1].loc);
+  }
+  return std::move(statements.front());
+}
+
+}  // namespace dpql

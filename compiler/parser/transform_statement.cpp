@@ -1,0 +1,93 @@
+// Scripts and statements; also the SourceText location helpers and small
+// string helpers shared by the transform_*.cpp files.
+
+#include <algorithm>
+#include <cctype>
+
+#include "compiler/parser/transformer.h"
+
+namespace dpql::parser {
+
+std::string ToUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+SourceText::SourceText(std::string_view text) : text_(text) {
+  byte_offsets_.reserve(text.size() + 1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      byte_offsets_.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  byte_offsets_.push_back(static_cast<uint32_t>(text.size()));
+}
+
+uint32_t SourceText::ByteOffset(size_t code_point_index) const {
+  return byte_offsets_[std::min(code_point_index, byte_offsets_.size() - 1)];
+}
+
+SourceLocation SourceText::At(const antlr4::Token* token) const { return Span(token, token); }
+
+SourceLocation SourceText::Span(const antlr4::Token* start, const antlr4::Token* stop) const {
+  SourceLocation loc;
+  loc.line = static_cast<uint32_t>(start->getLine());
+  loc.column = static_cast<uint32_t>(start->getCharPositionInLine()) + 1;
+  loc.offset = ByteOffset(start->getStartIndex());
+  // EOF has stop < start; a rule that matched nothing has stop before start.
+  if (stop == nullptr || stop->getType() == antlr4::Token::EOF ||
+      stop->getStopIndex() + 1 <= start->getStartIndex()) {
+    loc.length = start->getType() == antlr4::Token::EOF
+                     ? 0
+                     : ByteOffset(start->getStopIndex() + 1) - loc.offset;
+    return loc;
+  }
+  loc.length = ByteOffset(stop->getStopIndex() + 1) - loc.offset;
+  return loc;
+}
+
+SourceLocation SourceText::Of(antlr4::ParserRuleContext* ctx) const {
+  return Span(ctx->getStart(), ctx->getStop());
+}
+
+std::string_view SourceText::Text(const SourceLocation& loc) const {
+  return text_.substr(loc.offset, loc.length);
+}
+
+std::vector<ast::Statement> Transformer::TransformScript(G::ScriptContext& ctx) {
+  std::vector<ast::Statement> statements;
+  for (auto* statement : ctx.statement()) statements.push_back(TransformStatement(*statement));
+  return statements;
+}
+
+ast::Statement Transformer::TransformStatement(G::StatementContext& ctx) {
+  ast::Statement statement;
+  statement.loc = source_.Of(&ctx);
+  statement.text = std::string(source_.Text(statement.loc));
+  if (auto* select = ctx.selectStatement()) {
+    statement.kind = ast::StatementKind::kSelect;
+    statement.select = TransformSelectStatement(*select);
+  } else if (auto* explain = ctx.explainStatement()) {
+    statement.kind = ast::StatementKind::kExplain;
+    statement.select = TransformSelectStatement(*explain->selectStatement());
+  } else if (ctx.showTablesStatement() != nullptr) {
+    statement.kind = ast::StatementKind::kShowTables;
+  } else if (ctx.showBudgetStatement() != nullptr) {
+    statement.kind = ast::StatementKind::kShowBudget;
+  } else {
+    auto* describe = ctx.describeStatement();
+    statement.kind = ast::StatementKind::kDescribe;
+    statement.table = TransformIdentifier(*describe->tableName()->identifier());
+    statement.table_loc = source_.Of(describe->tableName());
+  }
+  return statement;
+}
+
+}  // namespace dpql::parser

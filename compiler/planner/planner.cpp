@@ -1,0 +1,156 @@
+#include <algorithm>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/error.h"
+#include "compiler/planner/plan.h"
+
+namespace dpql {
+
+namespace {
+
+BigInt MaxAbs(const Rational& lower, const Rational& upper) {
+  return Ceil(std::max(abs(lower), abs(upper)));
+}
+
+// The grid real values are snapped to: the largest power of two no larger than
+// 1/1024 of the noise's scale, so rounding error is far below the noise.
+// Integer columns keep a grid of 1.
+Rational ChooseGrid(const CatalogColumn& column, const Rational& value_scale) {
+  if (column.type == ColumnType::kInt) return Rational(1);
+  Rational target = value_scale / 1024;
+  if (target <= 0) return Rational(1);
+  Rational grid(1);
+  while (grid > target) grid /= 2;
+  while (grid * 2 <= target) grid *= 2;
+  return grid;
+}
+
+int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
+                     const CatalogColumn* column) {
+  for (size_t i = 0; i < measures.size(); ++i) {
+    if (measures[i].kind == kind && measures[i].column == column) return static_cast<int>(i);
+  }
+  Measure measure;
+  measure.kind = kind;
+  measure.column = column;
+  measures.push_back(measure);
+  return static_cast<int>(measures.size() - 1);
+}
+
+}  // namespace
+
+Plan PlanSelect(BoundSelect select) {
+  Plan plan;
+  const PrivacyParams& privacy = select.privacy;
+
+  // How many groups one person can reach: max_groups, or fewer when the whole
+  // output has fewer keys. Then the SQL need not drop anyone's groups.
+  BigInt total_keys = 1;
+  bool size_known = true;
+  for (const auto& key : select.keys) {
+    if (!key.domain.size) {
+      size_known = false;
+    } else {
+      total_keys *= *key.domain.size;
+    }
+  }
+  if (size_known && total_keys > 100000) {
+    throw DpqlError(ErrorKind::kPrivacy, "too_many_groups",
+                    "the GROUP BY keys have " + total_keys.str() +
+                        " combinations; use fewer or coarser keys (at most 100000 groups)",
+                    select.keys.front().loc);
+  }
+  if (size_known && total_keys <= privacy.max_groups) {
+    plan.groups_bound = total_keys.convert_to<int64_t>();
+    plan.bound_groups = false;
+  } else {
+    plan.groups_bound = privacy.max_groups;
+    plan.bound_groups = true;
+  }
+
+  // Outputs and the measures they need (shared where possible: AVG(x) and
+  // COUNT(x) use the same count).
+  for (const auto& out : select.outputs) {
+    PlanOutput output;
+    output.name = out.name;
+    if (out.is_key) {
+      output.kind = OutputKind::kKey;
+      output.key = out.index;
+      output.type = select.keys[out.index].expr->type;
+      plan.outputs.push_back(output);
+      continue;
+    }
+    const BoundAggregate& aggregate = select.aggregates[out.index];
+    switch (aggregate.kind) {
+      case AggregateKind::kCountStar:
+        output.kind = OutputKind::kCount;
+        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kRowCount, nullptr);
+        break;
+      case AggregateKind::kCountColumn:
+        output.kind = OutputKind::kCount;
+        output.measure =
+            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
+        break;
+      case AggregateKind::kCountDistinctUnit:
+        output.kind = OutputKind::kCount;
+        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
+        break;
+      case AggregateKind::kSum:
+        output.kind = OutputKind::kSum;
+        output.type = aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
+        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
+        break;
+      case AggregateKind::kAvg:
+        output.kind = OutputKind::kAvg;
+        output.type = ValueType::kReal;
+        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
+        output.count_measure =
+            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
+        output.lower = *aggregate.column->lower;
+        output.upper = *aggregate.column->upper;
+        break;
+    }
+    if (output.kind == OutputKind::kCount) output.type = ValueType::kInt;
+    plan.outputs.push_back(output);
+  }
+
+  // Epsilon is split evenly between the measures (basic composition).
+  const Rational share = privacy.epsilon / static_cast<int64_t>(plan.measures.size());
+  for (auto& measure : plan.measures) {
+    measure.epsilon = share;
+    switch (measure.kind) {
+      case MeasureKind::kRowCount:
+      case MeasureKind::kValueCount:
+        measure.per_group_bound = privacy.max_rows;
+        break;
+      case MeasureKind::kUnitCount:
+        measure.per_group_bound = 1;
+        break;
+      case MeasureKind::kSum: {
+        const CatalogColumn& column = *measure.column;
+        BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
+        Rational value_scale = Rational(value_bound * plan.groups_bound) / share;
+        measure.grid = ChooseGrid(column, value_scale);
+        measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
+        break;
+      }
+    }
+    if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
+    measure.sensitivity = measure.per_group_bound * plan.groups_bound;
+    measure.scale = Rational(measure.sensitivity) / measure.epsilon;
+  }
+
+  plan.cost.epsilon = privacy.epsilon;
+  plan.cost.delta = 0;  // the Laplace mechanism is pure epsilon-DP
+  plan.select = std::move(select);
+  return plan;
+}
+
+Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select) {
+  Binder binder(dataset);
+  Plan plan = PlanSelect(binder.BindSelect(select));
+  GenerateSql(plan);
+  return plan;
+}
+
+}  // namespace dpql

@@ -1,0 +1,91 @@
+#include <sstream>
+
+#include "compiler/binder/binder.h"
+#include "compiler/common/date.h"
+#include "compiler/planner/plan.h"
+
+namespace dpql {
+
+namespace {
+
+std::string DomainText(const KeyDomain& domain) {
+  std::string size = domain.size ? domain.size->str() + " keys" : "size known from the table";
+  switch (domain.kind) {
+    case KeyDomain::Kind::kList: {
+      std::string values;
+      for (size_t i = 0; i < domain.values.size() && i < 8; ++i) {
+        values += (i ? ", " : "") + domain.values[i];
+      }
+      if (domain.values.size() > 8) values += ", ...";
+      return "declared values [" + values + "] (" + size + ")";
+    }
+    case KeyDomain::Kind::kFromTable:
+      return "distinct " + domain.table + "." + domain.column + " (public table)";
+    case KeyDomain::Kind::kIntRange:
+      return domain.first.str() + " to " + domain.last.str() + " step " + domain.step.str() +
+             " (" + size + ")";
+    case KeyDomain::Kind::kDateRange:
+      return "every " + domain.unit + " from " + FormatDate(domain.first.convert_to<int64_t>()) +
+             " to " + FormatDate(domain.last.convert_to<int64_t>()) + " (" + size + ")";
+    case KeyDomain::Kind::kBool:
+      return "false, true (2 keys)";
+  }
+  return "?";
+}
+
+std::string MeasureText(const Measure& measure) {
+  switch (measure.kind) {
+    case MeasureKind::kRowCount: return "count of rows";
+    case MeasureKind::kValueCount: return "count of " + measure.column->name;
+    case MeasureKind::kUnitCount: return "count of people";
+    case MeasureKind::kSum:
+      return "sum of " + measure.column->name + " clamped to [" + measure.column->lower_text +
+             ", " + measure.column->upper_text + "]" +
+             (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string RenderPlan(const Plan& plan) {
+  const BoundSelect& select = plan.select;
+  const PrivacyParams& privacy = select.privacy;
+  std::ostringstream out;
+  out << "Plan\n";
+  out << "  table: " << select.table->name << " (private; privacy unit "
+      << select.dataset->privacy_unit << ")\n";
+  if (select.where) out << "  filter: " << Describe(*select.where) << "\n";
+  for (const auto& key : select.keys) {
+    out << "  group key " << key.name << " = " << Describe(*key.expr) << ": "
+        << DomainText(key.domain) << "\n";
+  }
+  out << "  contribution bounds: at most " << plan.groups_bound << " group"
+      << (plan.groups_bound == 1 ? "" : "s") << " per person"
+      << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most "
+      << privacy.max_rows << " row" << (privacy.max_rows == 1 ? "" : "s")
+      << " per person per group\n";
+  out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
+      << " split evenly over " << plan.measures.size() << " measure"
+      << (plan.measures.size() == 1 ? "" : "s") << "\n";
+  for (size_t i = 0; i < plan.measures.size(); ++i) {
+    const Measure& m = plan.measures[i];
+    out << "  measure m" << i << ": " << MeasureText(m) << "; sensitivity "
+        << m.sensitivity.str() << " (" << plan.groups_bound << " x " << m.per_group_bound.str()
+        << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
+        << ToDecimalString(m.scale) << "\n";
+  }
+  out << "  outputs:";
+  for (size_t i = 0; i < plan.outputs.size(); ++i) out << (i ? ", " : " ") << plan.outputs[i].name;
+  out << "\nCost\n  epsilon " << ToDecimalString(plan.cost.epsilon) << ", delta "
+      << ToDecimalString(plan.cost.delta) << "\nSQL\n" << plan.sql << "\n";
+  if (!plan.params.empty()) {
+    out << "Parameters\n";
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+      out << "  $" << (i + 1) << " = " << plan.params[i] << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace dpql

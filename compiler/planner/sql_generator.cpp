@@ -1,0 +1,284 @@
+// SQL generation. Identifiers come only from the catalog (validated as plain
+// identifiers and double-quoted here); every literal and every number that
+// shapes the bounding travels as a bind parameter.
+
+#include <sstream>
+
+#include "compiler/common/date.h"
+#include "compiler/common/error.h"
+#include "compiler/planner/plan.h"
+
+namespace dpql {
+
+namespace {
+
+std::string Quote(const std::string& identifier) {
+  std::string out = "\"";
+  for (char c : identifier) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// An exact decimal rendering of a rational with a power-of-two (or any
+// 2^a 5^b) denominator, as PostgreSQL's numeric input accepts.
+std::string ExactDecimal(const Rational& value) {
+  BigInt num = boost::multiprecision::numerator(value);
+  BigInt den = boost::multiprecision::denominator(value);
+  if (den == 1) return num.str();
+  int digits = 0;
+  BigInt scale = 1;
+  while ((scale % den) != 0) {
+    scale *= 10;
+    if (++digits > 400) {
+      throw DpqlError(ErrorKind::kInternal, "internal", "value has no exact decimal form");
+    }
+  }
+  BigInt scaled = abs(num) * (scale / den);
+  std::string text = scaled.str();
+  if (static_cast<int>(text.size()) <= digits) {
+    text = std::string(digits - text.size() + 1, '0') + text;
+  }
+  text.insert(text.size() - digits, ".");
+  return (num < 0 ? "-" : "") + text;
+}
+
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+class SqlWriter {
+ public:
+  explicit SqlWriter(Plan& plan) : plan_(plan) {}
+
+  std::string Param(const std::string& value, const char* type) {
+    plan_.params.push_back(value);
+    return "$" + std::to_string(plan_.params.size()) + "::" + type;
+  }
+
+  std::string Column(const CatalogColumn& column) { return "t." + Quote(column.name); }
+
+  std::string Expr(const BoundExpr& expr) {
+    auto child = [&](size_t i) { return Expr(*expr.children.at(i)); };
+    switch (expr.kind) {
+      case BoundExprKind::kColumn:
+        return Column(*expr.column);
+      case BoundExprKind::kLiteral:
+        switch (expr.type) {
+          case ValueType::kText: return Param(expr.literal, "text");
+          case ValueType::kInt: return Param(expr.literal, "bigint");
+          case ValueType::kReal: return Param(expr.literal, "numeric");
+          case ValueType::kDate: return Param(expr.literal, "date");
+          case ValueType::kBool: return Param(expr.literal, "boolean");
+          case ValueType::kNull: return "NULL";
+        }
+        return "NULL";
+      case BoundExprKind::kUnary:
+        return expr.op == "NOT" ? "(NOT " + child(0) + ")" : "(-" + child(0) + ")";
+      case BoundExprKind::kBinary:
+        if (expr.op == "/") {
+          // Numeric division: no integer truncation, and NULL instead of an error on zero.
+          return "(" + child(0) + "::numeric / NULLIF(" + child(1) + ", 0))";
+        }
+        return "(" + child(0) + " " + expr.op + " " + child(1) + ")";
+      case BoundExprKind::kBetween:
+        return "(" + child(0) + (expr.negated ? " NOT" : "") + " BETWEEN " + child(1) + " AND " +
+               child(2) + ")";
+      case BoundExprKind::kIn: {
+        std::string out = "(" + child(0) + (expr.negated ? " NOT IN (" : " IN (");
+        for (size_t i = 1; i < expr.children.size(); ++i) out += (i > 1 ? ", " : "") + child(i);
+        return out + "))";
+      }
+      case BoundExprKind::kIsNull:
+        return "(" + child(0) + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
+      case BoundExprKind::kLike:
+        return "(" + child(0) + (expr.negated ? " NOT LIKE " : " LIKE ") + child(1) + ")";
+      case BoundExprKind::kBucket: {
+        std::string width = Param(expr.literal, "numeric");
+        return "(floor(" + child(0) + "::numeric / " + width + ") * " + width + ")::bigint";
+      }
+      case BoundExprKind::kDateTrunc:
+        return "date_trunc(" + Param(expr.name, "text") + ", " + child(0) + "::timestamp)::date";
+      case BoundExprKind::kExtract:
+        // The field is one of a fixed list checked by the binder, never user text.
+        return "extract(" + expr.name + " from " + child(0) + ")::bigint";
+    }
+    throw DpqlError(ErrorKind::kInternal, "internal", "unknown bound expression");
+  }
+
+  std::string KeyExpr(const BoundKey& key) {
+    std::string sql = Expr(*key.expr);
+    if (key.expr->kind == BoundExprKind::kColumn && key.expr->type == ValueType::kInt) {
+      sql += "::bigint";
+    }
+    return sql;
+  }
+
+  std::string Domain(const BoundKey& key) {
+    const KeyDomain& domain = key.domain;
+    switch (domain.kind) {
+      case KeyDomain::Kind::kList: {
+        static const char* kCasts[] = {"text[]", "text[]", "bigint[]", "numeric[]", "date[]",
+                                       "boolean[]"};
+        return "SELECT unnest(" +
+               Param(ArrayLiteral(domain.values), kCasts[static_cast<int>(key.expr->type)]) + ")";
+      }
+      case KeyDomain::Kind::kFromTable:
+        return "SELECT DISTINCT " + Quote(domain.column) + " FROM " + Quote(domain.table) +
+               " WHERE " + Quote(domain.column) + " IS NOT NULL";
+      case KeyDomain::Kind::kIntRange:
+        return "SELECT generate_series(" + Param(domain.first.str(), "bigint") + ", " +
+               Param(domain.last.str(), "bigint") + ", " + Param(domain.step.str(), "bigint") +
+               ")";
+      case KeyDomain::Kind::kDateRange:
+        return "SELECT generate_series(" +
+               Param(FormatDate(domain.first.convert_to<int64_t>()), "date") + ", " +
+               Param(FormatDate(domain.last.convert_to<int64_t>()), "date") + ", " +
+               Param("1 " + domain.unit, "interval") + ")::date";
+      case KeyDomain::Kind::kBool:
+        return "SELECT unnest(ARRAY[false, true])";
+    }
+    throw DpqlError(ErrorKind::kInternal, "internal", "unknown key domain");
+  }
+
+  // One person's contribution to one group, computed over that person's rows
+  // of the group (dpql_rows grouped by unit and keys).
+  std::string PerUnit(const Measure& measure, int index) {
+    const std::string max_rows = Param(std::to_string(plan_.select.privacy.max_rows), "bigint");
+    const std::string value = "v" + std::to_string(index);
+    switch (measure.kind) {
+      case MeasureKind::kRowCount:
+        return "LEAST(count(*), " + max_rows + ")";
+      case MeasureKind::kValueCount:
+        return "LEAST(count(" + value + "), " + max_rows + ")";
+      case MeasureKind::kUnitCount:
+        return "1";
+      case MeasureKind::kSum: {
+        // The mean of the person's clamped values times min(rows, max_rows):
+        // max_rows rows' worth, in grid units, rounded, then clamped so the
+        // bound holds exactly whatever the rounding did.
+        const CatalogColumn& column = *measure.column;
+        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
+        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+        std::string grid = Param(ExactDecimal(measure.grid), "numeric");
+        std::string bound = Param(measure.per_group_bound.str(), "numeric");
+        std::string contribution = "round(coalesce(avg(LEAST(GREATEST(" + value +
+                                   "::numeric, " + lower + "), " + upper + ")), 0) * LEAST(count(" +
+                                   value + "), " + max_rows + ") / " + grid + ")";
+        return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
+      }
+    }
+    throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
+  }
+
+  void Generate() {
+    const BoundSelect& select = plan_.select;
+    const auto& keys = select.keys;
+    std::ostringstream sql;
+
+    // 1. The rows: the privacy unit, the keys and the aggregated columns.
+    const CatalogColumn* unit = select.table->FindColumn(select.dataset->privacy_unit);
+    sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit) << " AS unit";
+    for (size_t i = 0; i < keys.size(); ++i) sql << ", " << KeyExpr(keys[i]) << " AS k" << i;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      if (plan_.measures[i].column != nullptr) {
+        sql << ", " << Column(*plan_.measures[i].column) << " AS v" << i;
+      }
+    }
+    sql << "\n  FROM " << Quote(select.table->name) << " AS t";
+    std::vector<std::string> conditions;
+    conditions.push_back(Column(*unit) + " IS NOT NULL");
+    if (select.where) conditions.push_back(Expr(*select.where));
+    sql << "\n  WHERE ";
+    for (size_t i = 0; i < conditions.size(); ++i) sql << (i ? " AND " : "") << conditions[i];
+    sql << "\n)";
+
+    std::string key_list;
+    for (size_t i = 0; i < keys.size(); ++i) key_list += ", k" + std::to_string(i);
+
+    // 2. One row per (person, group): the person's bounded contribution.
+    sql << ",\ndpql_units AS (\n  SELECT unit" << key_list;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      sql << ", " << PerUnit(plan_.measures[i], static_cast<int>(i)) << " AS m" << i;
+    }
+    sql << "\n  FROM dpql_rows";
+    if (!keys.empty()) {
+      sql << "\n  WHERE ";
+      for (size_t i = 0; i < keys.size(); ++i) sql << (i ? " AND " : "") << "k" << i << " IS NOT NULL";
+    }
+    sql << "\n  GROUP BY unit" << key_list << "\n)";
+
+    std::string source = "dpql_units";
+    // 3. At most max_groups groups per person, chosen by a hash of the keys:
+    //    the choice depends only on that person's own rows.
+    if (plan_.bound_groups && !keys.empty()) {
+      std::string hashed;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        hashed += (i ? ", " : "") + std::string("k") + std::to_string(i) + "::text";
+      }
+      sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER "
+             "(PARTITION BY unit ORDER BY md5(concat_ws('|', "
+          << hashed << "))" << key_list << ") AS dpql_rank\n    FROM dpql_units u\n  ) r\n  WHERE dpql_rank <= "
+          << Param(std::to_string(plan_.groups_bound), "bigint") << "\n)";
+      source = "dpql_bounded";
+    }
+
+    if (keys.empty()) {
+      sql << "\nSELECT ";
+      for (size_t i = 0; i < plan_.measures.size(); ++i) {
+        sql << (i ? ", " : "") << "coalesce(sum(m" << i << "), 0) AS m" << i;
+      }
+      sql << "\nFROM " << source;
+      plan_.sql = sql.str();
+      return;
+    }
+
+    // 4. Totals per group, then every key of the public domain, empty ones too.
+    sql << ",\ndpql_groups AS (\n  SELECT " << key_list.substr(2);
+    for (size_t i = 0; i < plan_.measures.size(); ++i) sql << ", sum(m" << i << ") AS m" << i;
+    sql << "\n  FROM " << source << "\n  GROUP BY " << key_list.substr(2) << "\n)";
+    sql << ",\ndpql_domain AS (\n  SELECT ";
+    for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d" << i << ".k" << i;
+    sql << "\n  FROM ";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      sql << (i ? "\n  CROSS JOIN " : "") << "(" << Domain(keys[i]) << ") AS d" << i << "(k"
+          << i << ")";
+    }
+    sql << "\n)\nSELECT ";
+    for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d.k" << i << "::text";
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      sql << ", coalesce(g.m" << i << ", 0) AS m" << i;
+    }
+    sql << "\nFROM dpql_domain d LEFT JOIN dpql_groups g ON ";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      sql << (i ? " AND " : "") << "g.k" << i << " = d.k" << i;
+    }
+    sql << "\nORDER BY ";
+    for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d.k" << i;
+    plan_.sql = sql.str();
+  }
+
+ private:
+  Plan& plan_;
+};
+
+}  // namespace
+
+void GenerateSql(Plan& plan) {
+  plan.sql.clear();
+  plan.params.clear();
+  SqlWriter(plan).Generate();
+}
+
+}  // namespace dpql

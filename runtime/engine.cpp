@@ -1,0 +1,193 @@
+#include "runtime/engine.h"
+
+#include "compiler/common/error.h"
+#include "compiler/parser/parser.h"
+#include "compiler/planner/plan.h"
+#include "runtime/executor/executor.h"
+#include "runtime/executor/release.h"
+#include "runtime/ledger/ledger.h"
+
+namespace dpql {
+
+namespace {
+
+BudgetView ToView(const Budget& budget) {
+  BudgetView view;
+  view.dataset = budget.dataset;
+  view.epsilon_total = budget.total.EpsilonString();
+  view.epsilon_spent = budget.spent.EpsilonString();
+  view.epsilon_remaining = budget.Remaining().EpsilonString();
+  view.delta_total = budget.total.DeltaString();
+  view.delta_spent = budget.spent.DeltaString();
+  view.delta_remaining = budget.Remaining().DeltaString();
+  return view;
+}
+
+std::string BoundsText(const CatalogColumn& column) {
+  if (!column.HasBounds()) return "";
+  return column.lower_text + " .. " + column.upper_text;
+}
+
+std::string DomainText(const CatalogColumn& column) {
+  if (!column.domain_from_table.empty()) {
+    return "from " + column.domain_from_table + "." + column.domain_from_column;
+  }
+  std::string out;
+  for (const auto& value : column.domain) out += (out.empty() ? "" : ", ") + value;
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
+               int statement_timeout_ms)
+    : catalog_(catalog),
+      pool_(pool),
+      rng_(std::move(rng)),
+      statement_timeout_ms_(statement_timeout_ms) {}
+
+const Dataset& Engine::ResolveDataset(std::string_view name) const {
+  const Dataset* dataset = name.empty() ? catalog_.DefaultDataset() : catalog_.FindDataset(name);
+  if (dataset == nullptr) {
+    std::string names;
+    for (const auto& d : catalog_.datasets) names += (names.empty() ? "" : ", ") + d.name;
+    throw DpqlError(ErrorKind::kNotFound, "unknown_dataset",
+                    name.empty() ? "name a dataset; this server has: " + names
+                                 : "unknown dataset \"" + std::string(name) +
+                                       "\"; this server has: " + names);
+  }
+  return *dataset;
+}
+
+QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
+                        std::string_view text) {
+  const Dataset& dataset = ResolveDataset(dataset_name);
+  ast::Statement statement = ParseStatement(text);
+  switch (statement.kind) {
+    case ast::StatementKind::kSelect:
+      return RunSelect(caller, dataset, statement);
+    case ast::StatementKind::kExplain: {
+      Plan plan = CompileSelect(dataset, *statement.select);
+      QueryResult result;
+      result.cost = {Rational(0), Rational(0)};
+      result.explain = RenderPlan(plan);
+      return result;
+    }
+    case ast::StatementKind::kShowTables:
+      return ShowTables(dataset);
+    case ast::StatementKind::kDescribe:
+      return Describe(dataset, statement);
+    case ast::StatementKind::kShowBudget:
+      return ShowBudget(caller, dataset);
+  }
+  throw DpqlError(ErrorKind::kInternal, "internal", "unknown statement kind");
+}
+
+QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
+                              const ast::Statement& statement) {
+  // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
+  Plan plan = CompileSelect(dataset, *statement.select);
+
+  // 4. Pay first. The debit is committed before the data is read or any noise
+  //    is drawn; it is never refunded, not even if the query then fails (its
+  //    running time already depends on the data).
+  BudgetCost cost = BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
+  DebitResult debit;
+  {
+    auto connection = pool_.Acquire();
+    Ledger ledger(*connection);
+    debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text);
+  }
+  if (!debit.ok) {
+    if (!debit.has_budget) {
+      throw DpqlError(ErrorKind::kBudget, "no_budget",
+                      "you have no privacy budget on dataset " + dataset.name +
+                          "; ask a data guardian to grant one (dpqld admin grant)");
+    }
+    Budget& b = debit.budget;
+    throw DpqlError(ErrorKind::kBudget, "budget_exhausted",
+                    "this query costs epsilon " + cost.EpsilonString() +
+                        (cost.delta_pico > 0 ? " and delta " + cost.DeltaString() : "") +
+                        " but your budget on " + dataset.name + " has epsilon " +
+                        b.Remaining().EpsilonString() + " and delta " +
+                        b.Remaining().DeltaString() +
+                        " left; lower it with WITH PRIVACY (epsilon = ...) or ask a data "
+                        "guardian for more budget. Nothing was spent.");
+  }
+
+  // 5. The exact, contribution-bounded aggregates.
+  Executor executor(pool_, statement_timeout_ms_);
+  ExactAggregates exact = executor.RunExact(plan);
+
+  // 6. Noise, intervals, release.
+  QueryResult result = Release(plan, exact, *rng_);
+  result.budget = ToView(debit.budget);
+  return result;
+}
+
+QueryResult Engine::ShowTables(const Dataset& dataset) const {
+  QueryResult result;
+  result.columns = {{"table", ValueType::kText, false},
+                    {"kind", ValueType::kText, false},
+                    {"columns", ValueType::kInt, false}};
+  for (const auto& table : dataset.tables) {
+    result.rows.push_back({table.name, std::string(table.is_private ? "private" : "public"),
+                           static_cast<int64_t>(table.columns.size())});
+    result.intervals.emplace_back(3);
+  }
+  return result;
+}
+
+QueryResult Engine::Describe(const Dataset& dataset, const ast::Statement& statement) const {
+  const CatalogTable* table = dataset.FindTable(statement.table);
+  if (table == nullptr) {
+    throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+                    "unknown table \"" + statement.table + "\"; SHOW TABLES lists the tables of " +
+                        dataset.name,
+                    statement.table_loc);
+  }
+  QueryResult result;
+  result.columns = {{"column", ValueType::kText, false},
+                    {"type", ValueType::kText, false},
+                    {"bounds", ValueType::kText, false},
+                    {"domain", ValueType::kText, false},
+                    {"note", ValueType::kText, false}};
+  for (const auto& column : table->columns) {
+    std::string note;
+    if (column.name == dataset.privacy_unit) {
+      note = "privacy unit: use COUNT(DISTINCT " + column.name + ")";
+    } else if (table->is_private && !column.HasDomain() && !column.HasBounds() &&
+               column.type != ColumnType::kBool) {
+      note = "no public domain: filter only";
+    }
+    result.rows.push_back({column.name, std::string(ColumnTypeName(column.type)),
+                           BoundsText(column), DomainText(column), note});
+    result.intervals.emplace_back(5);
+  }
+  return result;
+}
+
+QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
+  auto connection = pool_.Acquire();
+  Ledger ledger(*connection);
+  std::optional<Budget> budget = ledger.GetBudget(caller.analyst_id, dataset.name);
+  QueryResult result;
+  result.columns = {{"dataset", ValueType::kText, false},
+                    {"epsilon_total", ValueType::kText, false},
+                    {"epsilon_spent", ValueType::kText, false},
+                    {"epsilon_remaining", ValueType::kText, false},
+                    {"delta_total", ValueType::kText, false},
+                    {"delta_spent", ValueType::kText, false},
+                    {"delta_remaining", ValueType::kText, false}};
+  if (budget) {
+    BudgetView view = ToView(*budget);
+    result.budget = view;
+    result.rows.push_back({view.dataset, view.epsilon_total, view.epsilon_spent,
+                           view.epsilon_remaining, view.delta_total, view.delta_spent,
+                           view.delta_remaining});
+    result.intervals.emplace_back(7);
+  }
+  return result;
+}
+
+}  // namespace dpql

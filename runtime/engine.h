@@ -1,0 +1,60 @@
+#pragma once
+
+// The whole DPQL pipeline in one place — read this first:
+//
+//   text --parse--> AST --bind--> BoundSelect --plan--> Plan --SQL--> text+params
+//        --debit budget (atomic, committed)--> run SQL (exact, bounded aggregates)
+//        --add exact discrete noise--> release (values + confidence intervals)
+//
+// Each arrow is a folder: compiler/parser, compiler/binder, compiler/planner,
+// runtime/ledger, runtime/executor, runtime/noise.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "compiler/catalog/catalog.h"
+#include "runtime/executor/connection_pool.h"
+#include "runtime/executor/result.h"
+#include "runtime/random/random_source.h"
+
+namespace dpql {
+
+namespace ast {
+struct Statement;
+}
+
+// Who is asking. The server authenticates the bearer token first.
+struct Caller {
+  int64_t analyst_id = 0;
+  std::string name;
+};
+
+class Engine {
+ public:
+  // `rng` is the noise source: SecureRandom in every production binary.
+  Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
+         int statement_timeout_ms = 60000);
+
+  // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
+  // SHOW BUDGET) for `caller` on `dataset` ("" = the catalog's only dataset).
+  // Throws DpqlError for every refusal; a refused statement costs nothing.
+  QueryResult Run(const Caller& caller, std::string_view dataset, std::string_view text);
+
+  const Dataset& ResolveDataset(std::string_view name) const;
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  QueryResult RunSelect(const Caller& caller, const Dataset& dataset,
+                        const ast::Statement& statement);
+  QueryResult ShowTables(const Dataset& dataset) const;
+  QueryResult Describe(const Dataset& dataset, const ast::Statement& statement) const;
+  QueryResult ShowBudget(const Caller& caller, const Dataset& dataset);
+
+  const Catalog& catalog_;
+  ConnectionPool& pool_;
+  std::unique_ptr<RandomSource> rng_;
+  int statement_timeout_ms_;
+};
+
+}  // namespace dpql

@@ -1,0 +1,60 @@
+#include "runtime/executor/connection_pool.h"
+
+#include <pqxx/pqxx>
+
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+ConnectionPool::ConnectionPool(std::string connection_string, size_t size)
+    : connection_string_(std::move(connection_string)), size_(size == 0 ? 1 : size) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+ConnectionPool::Lease::Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection)
+    : pool_(pool), connection_(std::move(connection)) {}
+
+ConnectionPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), connection_(std::move(other.connection_)), broken_(other.broken_) {
+  other.pool_ = nullptr;
+}
+
+ConnectionPool::Lease::~Lease() {
+  if (pool_ != nullptr && connection_ != nullptr) {
+    pool_->Release(std::move(connection_), broken_ || !connection_->is_open());
+  }
+}
+
+ConnectionPool::Lease ConnectionPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+  if (!idle_.empty()) {
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(connection));
+  }
+  ++open_;
+  lock.unlock();
+  try {
+    return Lease(this, std::make_unique<pqxx::connection>(connection_string_));
+  } catch (const std::exception& e) {
+    lock.lock();
+    --open_;
+    available_.notify_one();
+    // libpq's message may name the host; it never holds data.
+    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
+                    std::string("cannot connect to PostgreSQL: ") + e.what());
+  }
+}
+
+void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool broken) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (broken) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(connection));
+  }
+  available_.notify_one();
+}
+
+}  // namespace dpql

@@ -1,0 +1,123 @@
+#include "runtime/executor/release.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "compiler/common/date.h"
+#include "compiler/common/error.h"
+#include "runtime/noise/confidence.h"
+#include "runtime/noise/samplers.h"
+
+namespace dpql {
+
+namespace {
+
+Value KeyValue(const std::optional<std::string>& text, ValueType type) {
+  if (!text) return std::monostate{};
+  switch (type) {
+    case ValueType::kInt: return static_cast<int64_t>(std::stoll(*text));
+    case ValueType::kReal: return std::stod(*text);
+    case ValueType::kBool: return *text == "true" || *text == "t";
+    default: return *text;
+  }
+}
+
+double ToReal(const BigInt& value, const Rational& grid) {
+  return ToDouble(Rational(value) * grid);
+}
+
+}  // namespace
+
+int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence) {
+  return DiscreteLaplaceHalfWidth(measure.scale, confidence);
+}
+
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng) {
+  const Rational& confidence = plan.select.privacy.confidence;
+  // AVG combines two noisy figures; each gets half the miss probability so
+  // that both hold together with at least the requested confidence.
+  const Rational split_confidence = 1 - (1 - confidence) / 2;
+
+  std::vector<DiscreteLaplaceSampler> samplers;
+  std::vector<int64_t> half_width, split_half_width;
+  for (const Measure& m : plan.measures) {
+    samplers.emplace_back(m.scale);
+    half_width.push_back(MeasureHalfWidth(m, confidence));
+    split_half_width.push_back(MeasureHalfWidth(m, split_confidence));
+  }
+
+  QueryResult result;
+  result.confidence = confidence;
+  result.cost = plan.cost;
+  for (const PlanOutput& out : plan.outputs) {
+    result.columns.push_back({out.name, out.type, out.kind != OutputKind::kKey});
+  }
+
+  for (size_t r = 0; r < exact.measures.size(); ++r) {
+    // One draw per measure per group, however many outputs use it.
+    std::vector<BigInt> noisy(plan.measures.size());
+    for (size_t m = 0; m < plan.measures.size(); ++m) {
+      noisy[m] = exact.measures[r].at(m) + samplers[m].Sample(rng);
+    }
+    std::vector<Value> row;
+    std::vector<std::optional<Interval>> intervals;
+    for (const PlanOutput& out : plan.outputs) {
+      switch (out.kind) {
+        case OutputKind::kKey:
+          row.push_back(KeyValue(exact.keys[r].at(out.key), out.type));
+          intervals.emplace_back();
+          break;
+        case OutputKind::kCount: {
+          BigInt value = std::max(BigInt(0), noisy[out.measure]);
+          int64_t hw = half_width[out.measure];
+          int64_t v = ToInt64(value).value_or(INT64_MAX);
+          row.push_back(v);
+          intervals.push_back(Interval{static_cast<double>(std::max<int64_t>(0, v - hw)),
+                                       static_cast<double>(v) + static_cast<double>(hw)});
+          break;
+        }
+        case OutputKind::kSum: {
+          const Measure& m = plan.measures[out.measure];
+          double hw = ToDouble(Rational(half_width[out.measure]) * m.grid);
+          if (out.type == ValueType::kInt) {
+            int64_t v = ToInt64(noisy[out.measure] * Floor(m.grid)).value_or(0);
+            row.push_back(v);
+            intervals.push_back(Interval{static_cast<double>(v) - hw, static_cast<double>(v) + hw});
+          } else {
+            double v = ToReal(noisy[out.measure], m.grid);
+            row.push_back(v);
+            intervals.push_back(Interval{v - hw, v + hw});
+          }
+          break;
+        }
+        case OutputKind::kAvg: {
+          const Measure& sum = plan.measures[out.measure];
+          const double lower = ToDouble(out.lower), upper = ToDouble(out.upper);
+          const double s = ToReal(noisy[out.measure], sum.grid);
+          const double c = ToDouble(Rational(noisy[out.count_measure]));
+          double mean = c >= 1 ? s / c : (lower + upper) / 2;
+          mean = std::clamp(mean, lower, upper);
+          row.push_back(mean);
+          const double hw_s = ToDouble(Rational(split_half_width[out.measure]) * sum.grid);
+          const double hw_c = static_cast<double>(split_half_width[out.count_measure]);
+          Interval ci{lower, upper};
+          if (c - hw_c >= 1) {
+            double corners[] = {(s - hw_s) / (c - hw_c), (s - hw_s) / (c + hw_c),
+                                (s + hw_s) / (c - hw_c), (s + hw_s) / (c + hw_c)};
+            ci.lower = std::clamp(*std::min_element(std::begin(corners), std::end(corners)),
+                                  lower, upper);
+            ci.upper = std::clamp(*std::max_element(std::begin(corners), std::end(corners)),
+                                  lower, upper);
+          }
+          intervals.push_back(ci);
+          break;
+        }
+      }
+    }
+    result.rows.push_back(std::move(row));
+    result.intervals.push_back(std::move(intervals));
+  }
+  return result;
+}
+
+}  // namespace dpql

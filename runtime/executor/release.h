@@ -1,0 +1,18 @@
+#pragma once
+
+#include "runtime/executor/result.h"
+#include "runtime/random/random_source.h"
+
+namespace dpql {
+
+// Adds noise to exact aggregates and builds the released result: one discrete
+// Laplace draw per (group, measure), shared by every output that uses that
+// measure; counts clamped to >= 0; means clamped to the column's bounds; each
+// value with its confidence interval from the exact noise distribution.
+// Must be called only after the query's cost has been debited.
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
+
+// The half-width of a measure's confidence interval, in the measure's units.
+int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence);
+
+}  // namespace dpql

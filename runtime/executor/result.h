@@ -1,0 +1,56 @@
+#pragma once
+
+// What a statement returns to a client: typed values and, for every noisy
+// value, its confidence interval. Never row-level data.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "compiler/binder/bound.h"
+#include "compiler/planner/plan.h"
+
+namespace dpql {
+
+using Value = std::variant<std::monostate, int64_t, double, std::string, bool>;
+
+struct ResultColumn {
+  std::string name;
+  ValueType type = ValueType::kText;
+  bool noisy = false;  // carries noise, and so a confidence interval per value
+};
+
+struct Interval {
+  double lower = 0;
+  double upper = 0;
+};
+
+// Budget figures after a statement, as exact decimals.
+struct BudgetView {
+  std::string dataset;
+  std::string epsilon_total, epsilon_spent, epsilon_remaining;
+  std::string delta_total, delta_spent, delta_remaining;
+};
+
+struct QueryResult {
+  std::vector<ResultColumn> columns;
+  std::vector<std::vector<Value>> rows;
+  // Same shape as rows; set exactly for the cells of noisy columns.
+  std::vector<std::vector<std::optional<Interval>>> intervals;
+  Rational confidence{Rational(95, 100)};
+  PrivacyCost cost{Rational(0), Rational(0)};
+  bool cached = false;
+  std::optional<BudgetView> budget;
+  std::string explain;  // EXPLAIN: the rendered plan
+};
+
+// Exact (noise-free) aggregates as PostgreSQL computed them: one row per
+// output group, the keys as text and each measure as an integer. Never leaves
+// the server.
+struct ExactAggregates {
+  std::vector<std::vector<std::optional<std::string>>> keys;
+  std::vector<std::vector<BigInt>> measures;
+};
+
+}  // namespace dpql

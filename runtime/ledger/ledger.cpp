@@ -1,0 +1,616 @@
+#include "runtime/ledger/ledger.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <type_traits>
+
+#include "compiler/common/error.h"
+#include "runtime/random/random_source.h"
+
+namespace dpql {
+namespace {
+
+// Bump when the schema changes; Init() refuses a database with a newer one.
+constexpr int kSchemaVersion = 1;
+// pg_advisory_xact_lock key serialising concurrent Init() calls ("dpqlinit").
+constexpr int64_t kInitLockKey = 0x6470716c696e6974;
+constexpr size_t kTokenBytes = 32;  // 256 bits
+constexpr std::string_view kTokenPrefix = "dpql_";
+constexpr size_t kMaxTokenLength = 256;
+constexpr size_t kMaxNameLength = 200;
+
+// Statements are constants: identifiers never come from input; every value
+// is a bind parameter.
+constexpr const char* kInitSql = R"SQL(
+CREATE SCHEMA IF NOT EXISTS dpql;
+
+CREATE TABLE IF NOT EXISTS dpql.schema_version (
+  version    integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS dpql.analysts (
+  id         bigserial PRIMARY KEY,
+  name       text NOT NULL UNIQUE CHECK (name <> ''),
+  token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  is_admin   boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz
+);
+
+-- Units: epsilon in micro-epsilon (1e-6), delta in pico-delta (1e-12).
+CREATE TABLE IF NOT EXISTS dpql.budgets (
+  analyst_id    bigint NOT NULL REFERENCES dpql.analysts (id),
+  dataset       text NOT NULL CHECK (dataset <> ''),
+  epsilon_total bigint NOT NULL DEFAULT 0,
+  epsilon_spent bigint NOT NULL DEFAULT 0,
+  delta_total   bigint NOT NULL DEFAULT 0,
+  delta_spent   bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (analyst_id, dataset),
+  CONSTRAINT budgets_nonnegative CHECK (
+    epsilon_total >= 0 AND epsilon_spent >= 0 AND delta_total >= 0 AND delta_spent >= 0),
+  CONSTRAINT budgets_not_overspent CHECK (
+    epsilon_spent <= epsilon_total AND delta_spent <= delta_total)
+);
+
+CREATE TABLE IF NOT EXISTS dpql.ledger (
+  id         bigserial PRIMARY KEY,
+  analyst_id bigint NOT NULL REFERENCES dpql.analysts (id),
+  dataset    text NOT NULL,
+  epsilon    bigint NOT NULL CHECK (epsilon >= 0),
+  delta      bigint NOT NULL CHECK (delta >= 0),
+  query_hash bytea NOT NULL,
+  query_text text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ledger_analyst_dataset ON dpql.ledger (analyst_id, dataset);
+
+CREATE TABLE IF NOT EXISTS dpql.audit (
+  id           bigserial PRIMARY KEY,
+  at           timestamptz NOT NULL DEFAULT now(),
+  analyst_id   bigint REFERENCES dpql.analysts (id),
+  analyst_name text NOT NULL DEFAULT '',
+  source       text NOT NULL DEFAULT '',
+  dataset      text NOT NULL DEFAULT '',
+  query        text NOT NULL DEFAULT '',
+  epsilon      bigint NOT NULL DEFAULT 0,
+  delta        bigint NOT NULL DEFAULT 0,
+  outcome      text NOT NULL,
+  status       integer NOT NULL DEFAULT 0,
+  detail       text NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_at ON dpql.audit (at DESC, id DESC);
+
+-- The ledger and the audit log are append-only: rows are never changed or removed.
+CREATE OR REPLACE FUNCTION dpql.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION 'dpql.% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'integrity_constraint_violation';
+END
+$fn$;
+
+DO $do$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['ledger', 'audit'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgname = t || '_append_only' AND tgrelid = ('dpql.' || t)::regclass) THEN
+      EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON dpql.%I '
+                     'FOR EACH ROW EXECUTE FUNCTION dpql.refuse_change()', t || '_append_only', t);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgname = t || '_no_truncate' AND tgrelid = ('dpql.' || t)::regclass) THEN
+      EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON dpql.%I '
+                     'FOR EACH STATEMENT EXECUTE FUNCTION dpql.refuse_change()', t || '_no_truncate', t);
+    END IF;
+  END LOOP;
+END
+$do$;
+)SQL";
+
+// The debit: one statement, so under READ COMMITTED a concurrent debit of the
+// same row waits for the row lock and re-evaluates the WHERE clause against
+// the committed new version — two debits can never both pass a check that
+// only one of them fits. Zero rows returned = refused; nothing was written.
+//
+// A later dataset-wide cap joins this statement as a second budget row: lock
+// both rows first in a fixed order (cap row, then analyst row) with
+// `SELECT ... ORDER BY ... FOR UPDATE` in a leading CTE, then update both
+// under the same conditions, so concurrent debits cannot deadlock.
+constexpr const char* kDebitSql = R"SQL(
+WITH debited AS (
+  UPDATE dpql.budgets AS b
+     SET epsilon_spent = b.epsilon_spent + $3,
+         delta_spent   = b.delta_spent + $4
+   WHERE b.analyst_id = $1 AND b.dataset = $2
+     AND b.epsilon_spent + $3 <= b.epsilon_total
+     AND b.delta_spent + $4 <= b.delta_total
+     AND EXISTS (SELECT 1 FROM dpql.analysts a WHERE a.id = $1 AND a.revoked_at IS NULL)
+  RETURNING b.analyst_id, b.dataset, b.epsilon_total, b.epsilon_spent, b.delta_total, b.delta_spent
+), written AS (
+  INSERT INTO dpql.ledger (analyst_id, dataset, epsilon, delta, query_hash, query_text)
+  SELECT analyst_id, dataset, $3, $4, decode($5, 'hex'), $6 FROM debited
+  RETURNING id
+)
+SELECT d.epsilon_total, d.epsilon_spent, d.delta_total, d.delta_spent, w.id
+  FROM debited d CROSS JOIN written w
+)SQL";
+
+constexpr const char* kBudgetColumns = "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent";
+constexpr const char* kAnalystColumns =
+    "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
+
+[[noreturn]] void ThrowInvalidBudget(const std::string& message) {
+  throw DpqlError(ErrorKind::kSemantic, "invalid_budget", message);
+}
+
+// value * scale as an exact integer in [0, max]; `what` names the parameter.
+int64_t ExactUnits(const Rational& value, int64_t scale, int64_t max, const char* what,
+                   const char* unit_text, const char* max_text) {
+  if (value < 0) ThrowInvalidBudget(std::string(what) + " must be >= 0");
+  Rational scaled = value * scale;
+  if (boost::multiprecision::denominator(scaled) != 1) {
+    ThrowInvalidBudget(std::string(what) + " must be a multiple of " + unit_text);
+  }
+  if (scaled > max) ThrowInvalidBudget(std::string(what) + " must be at most " + max_text);
+  return boost::multiprecision::numerator(scaled).convert_to<int64_t>();
+}
+
+int64_t RoundedUpUnits(const Rational& value, int64_t scale, int64_t max, const char* what) {
+  if (value < 0) {
+    throw DpqlError(ErrorKind::kInternal, "invalid_cost", std::string("negative ") + what + " cost");
+  }
+  BigInt units = Ceil(value * scale);
+  if (units > max) {
+    throw DpqlError(ErrorKind::kInternal, "invalid_cost",
+                    std::string(what) + " cost " + ToDecimalString(value) + " is out of range");
+  }
+  return units.convert_to<int64_t>();
+}
+
+std::string HexEncode(const unsigned char* data, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    out.push_back(kDigits[data[i] >> 4]);
+    out.push_back(kDigits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+std::array<unsigned char, 32> Sha256(std::string_view data) {
+  std::array<unsigned char, 32> digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != digest.size()) {
+    throw DpqlError(ErrorKind::kInternal, "crypto_error", "SHA-256 failed (OpenSSL EVP_Digest)");
+  }
+  return digest;
+}
+
+std::string Base64Url(const uint8_t* data, size_t size) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < size; ++i) {
+    buffer = (buffer << 8) | data[i];
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(buffer >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3f]);
+  return out;  // unpadded
+}
+
+Budget BudgetFromRow(const pqxx::row& row) {
+  Budget budget;
+  budget.dataset = row[0].as<std::string>();
+  budget.total = {row[1].as<int64_t>(), row[3].as<int64_t>()};
+  budget.spent = {row[2].as<int64_t>(), row[4].as<int64_t>()};
+  return budget;
+}
+
+Analyst AnalystFromRow(const pqxx::row& row) {
+  Analyst analyst;
+  analyst.id = row[0].as<int64_t>();
+  analyst.name = row[1].as<std::string>();
+  analyst.is_admin = row[2].as<bool>();
+  analyst.revoked = row[3].as<bool>();
+  analyst.created_at = row[4].as<std::string>();
+  return analyst;
+}
+
+void CheckName(const std::string& what, const std::string& value) {
+  if (value.empty()) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_name", what + " must not be empty");
+  }
+  if (value.size() > kMaxNameLength) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_name",
+                    what + " is too long (at most " + std::to_string(kMaxNameLength) + " bytes)");
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      throw DpqlError(ErrorKind::kSemantic, "invalid_name",
+                      what + " '" + value + "' contains a control character; use letters, digits, '_', '-' or '.'");
+    }
+  }
+}
+
+DpqlError DatabaseUnavailable(const std::string& detail) {
+  return DpqlError(ErrorKind::kInternal, "database_unavailable",
+                   "cannot reach the budget database: " + detail +
+                       " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// BudgetCost
+
+BudgetCost BudgetCost::FromCost(const Rational& epsilon, const Rational& delta) {
+  return {RoundedUpUnits(epsilon, kMicroPerEpsilon, kMaxEpsilonMicro, "epsilon"),
+          RoundedUpUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta")};
+}
+
+BudgetCost BudgetCost::FromGrant(const Rational& epsilon, const Rational& delta) {
+  return {ExactUnits(epsilon, kMicroPerEpsilon, kMaxEpsilonMicro, "epsilon", "0.000001", "1000000"),
+          ExactUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta", "0.000000000001", "1")};
+}
+
+std::string BudgetCost::EpsilonString() const { return FormatFixedPoint(epsilon_micro, 6); }
+std::string BudgetCost::DeltaString() const { return FormatFixedPoint(delta_pico, 12); }
+
+BudgetCost operator+(const BudgetCost& a, const BudgetCost& b) {
+  return {a.epsilon_micro + b.epsilon_micro, a.delta_pico + b.delta_pico};
+}
+
+BudgetCost operator-(const BudgetCost& a, const BudgetCost& b) {
+  return {a.epsilon_micro - b.epsilon_micro, a.delta_pico - b.delta_pico};
+}
+
+std::string FormatFixedPoint(int64_t units, int scale) {
+  bool negative = units < 0;
+  // Work in unsigned to keep INT64_MIN well-defined.
+  uint64_t magnitude = negative ? uint64_t(0) - static_cast<uint64_t>(units) : static_cast<uint64_t>(units);
+  std::string digits = std::to_string(magnitude);
+  if (digits.size() <= static_cast<size_t>(scale)) {
+    digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
+  }
+  std::string whole = digits.substr(0, digits.size() - scale);
+  std::string fraction = digits.substr(digits.size() - scale);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  std::string out = negative ? "-" : "";
+  out += whole;
+  if (!fraction.empty()) out += "." + fraction;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Tokens
+
+std::string NewToken() {
+  SecureRandom random;
+  uint8_t bytes[kTokenBytes];
+  random.Fill(bytes, sizeof bytes);
+  std::string token = std::string(kTokenPrefix) + Base64Url(bytes, sizeof bytes);
+  OPENSSL_cleanse(bytes, sizeof bytes);
+  return token;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  auto digest = Sha256(data);
+  return HexEncode(digest.data(), digest.size());
+}
+
+// ---------------------------------------------------------------------------
+// Ledger
+
+struct Ledger::Impl {
+  std::unique_ptr<pqxx::connection> owned;
+  pqxx::connection_base* connection = nullptr;
+  std::mutex mutex;  // one statement at a time on this connection
+
+  // Runs `body(txn)` in a READ COMMITTED transaction and commits, translating
+  // infrastructure failures into DpqlError. DpqlErrors from `body` pass through.
+  template <typename Body>
+  auto Run(Body&& body) {
+    std::lock_guard<std::mutex> lock(mutex);
+    try {
+      pqxx::work txn(*connection);
+      if constexpr (std::is_void_v<decltype(body(txn))>) {
+        body(txn);
+        txn.commit();
+      } else {
+        auto result = body(txn);
+        txn.commit();
+        return result;
+      }
+    } catch (const pqxx::broken_connection& e) {
+      throw DatabaseUnavailable(e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      throw DpqlError(ErrorKind::kInternal, "database_error",
+                      std::string("the budget database lost the connection while committing: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
+        throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
+                        "the budget ledger is not initialised in this database; run `dpqld admin init`");
+      }
+      throw DpqlError(ErrorKind::kInternal, "database_error",
+                      std::string("budget database error: ") + e.what());
+    }
+  }
+};
+
+Ledger::Ledger(const std::string& connection_string) : impl_(std::make_unique<Impl>()) {
+  try {
+    impl_->owned = std::make_unique<pqxx::connection>(connection_string);
+  } catch (const pqxx::broken_connection& e) {
+    std::string message = e.what();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    throw DatabaseUnavailable(message);
+  } catch (const std::exception& e) {  // e.g. a malformed connection string
+    throw DatabaseUnavailable(e.what());
+  }
+  impl_->connection = impl_->owned.get();
+}
+
+Ledger::Ledger(pqxx::connection_base& connection) : impl_(std::make_unique<Impl>()) {
+  impl_->connection = &connection;
+}
+
+Ledger::~Ledger() = default;
+
+void Ledger::Init() {
+  impl_->Run([](pqxx::work& txn) {
+    txn.exec("SET LOCAL client_min_messages = warning");
+    txn.exec_params("SELECT pg_advisory_xact_lock($1)", kInitLockKey);
+    txn.exec(kInitSql);
+    pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
+    int version = newest[0].as<int>();
+    if (version > kSchemaVersion) {
+      throw DpqlError(ErrorKind::kInternal, "schema_too_new",
+                      "the database's dpql schema is version " + std::to_string(version) +
+                          " but this dpqld knows only up to version " + std::to_string(kSchemaVersion) +
+                          "; upgrade dpqld");
+    }
+    txn.exec_params("INSERT INTO dpql.schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING",
+                    kSchemaVersion);
+  });
+}
+
+std::string Ledger::AddAnalyst(const std::string& name, const std::string& dataset, const BudgetCost& grant,
+                               bool is_admin) {
+  CheckName("analyst name", name);
+  CheckName("dataset name", dataset);
+  std::string token = NewToken();
+  std::string hash = Sha256Hex(token);
+  impl_->Run([&](pqxx::work& txn) {
+    // ON CONFLICT keeps a concurrent duplicate from surfacing as a raw SQL error.
+    pqxx::result row = txn.exec_params(
+        "INSERT INTO dpql.analysts (name, token_hash, is_admin) VALUES ($1, decode($2, 'hex'), $3) "
+        "ON CONFLICT (name) DO NOTHING RETURNING id",
+        name, hash, is_admin);
+    if (row.empty()) {
+      throw DpqlError(ErrorKind::kSemantic, "duplicate_analyst",
+                      "an analyst named '" + name +
+                          "' already exists; choose another name, or use `dpqld admin grant " + name +
+                          " ...` to add budget");
+    }
+    txn.exec_params0(
+        "INSERT INTO dpql.budgets (analyst_id, dataset, epsilon_total, delta_total) VALUES ($1, $2, $3, $4)",
+        row[0][0].as<int64_t>(), dataset, grant.epsilon_micro, grant.delta_pico);
+  });
+  return token;
+}
+
+Budget Ledger::Grant(const std::string& name, const std::string& dataset, const BudgetCost& grant) {
+  CheckName("dataset name", dataset);
+  if (grant.epsilon_micro < 0 || grant.delta_pico < 0) {
+    ThrowInvalidBudget("a grant must not be negative; budgets are never reduced");
+  }
+  return impl_->Run([&](pqxx::work& txn) {
+    pqxx::result found = txn.exec_params(
+        "SELECT id, revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1", name);
+    if (found.empty()) {
+      throw DpqlError(ErrorKind::kNotFound, "unknown_analyst",
+                      "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
+    }
+    if (found[0][1].as<bool>()) {
+      throw DpqlError(ErrorKind::kSemantic, "analyst_revoked",
+                      "analyst '" + name + "' has been revoked; add a new analyst instead");
+    }
+    int64_t id = found[0][0].as<int64_t>();
+    pqxx::row row = txn.exec_params1(
+        std::string("INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total) "
+                    "VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (analyst_id, dataset) DO UPDATE "
+                    "SET epsilon_total = b.epsilon_total + EXCLUDED.epsilon_total, "
+                    "    delta_total = b.delta_total + EXCLUDED.delta_total "
+                    "RETURNING ") +
+            kBudgetColumns,
+        id, dataset, grant.epsilon_micro, grant.delta_pico);
+    return BudgetFromRow(row);
+  });
+}
+
+bool Ledger::Revoke(const std::string& name) {
+  return impl_->Run([&](pqxx::work& txn) {
+    pqxx::result found = txn.exec_params(
+        "SELECT revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1 FOR UPDATE", name);
+    if (found.empty()) {
+      throw DpqlError(ErrorKind::kNotFound, "unknown_analyst",
+                      "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
+    }
+    if (found[0][0].as<bool>()) return false;
+    txn.exec_params0("UPDATE dpql.analysts SET revoked_at = now() WHERE name = $1", name);
+    return true;
+  });
+}
+
+std::vector<AnalystBudgets> Ledger::List() {
+  return impl_->Run([&](pqxx::work& txn) {
+    std::vector<AnalystBudgets> out;
+    pqxx::result analysts =
+        txn.exec(std::string("SELECT ") + kAnalystColumns + " FROM dpql.analysts ORDER BY name");
+    pqxx::result budgets = txn.exec(std::string("SELECT analyst_id, ") + kBudgetColumns +
+                                    " FROM dpql.budgets ORDER BY analyst_id, dataset");
+    for (const auto& row : analysts) out.push_back({AnalystFromRow(row), {}});
+    for (const auto& row : budgets) {
+      int64_t id = row[0].as<int64_t>();
+      for (auto& entry : out) {
+        if (entry.analyst.id != id) continue;
+        Budget budget;
+        budget.dataset = row[1].as<std::string>();
+        budget.total = {row[2].as<int64_t>(), row[4].as<int64_t>()};
+        budget.spent = {row[3].as<int64_t>(), row[5].as<int64_t>()};
+        entry.budgets.push_back(budget);
+      }
+    }
+    return out;
+  });
+}
+
+std::optional<Analyst> Ledger::FindAnalyst(const std::string& name) {
+  return impl_->Run([&](pqxx::work& txn) -> std::optional<Analyst> {
+    pqxx::result found = txn.exec_params(
+        std::string("SELECT ") + kAnalystColumns + " FROM dpql.analysts WHERE name = $1", name);
+    if (found.empty()) return std::nullopt;
+    return AnalystFromRow(found[0]);
+  });
+}
+
+std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenLength) return std::nullopt;
+  auto digest = Sha256(token);
+  std::string hash = HexEncode(digest.data(), digest.size());
+  return impl_->Run([&](pqxx::work& txn) -> std::optional<Analyst> {
+    pqxx::result found = txn.exec_params(
+        std::string("SELECT ") + kAnalystColumns +
+            ", encode(token_hash, 'hex') FROM dpql.analysts WHERE token_hash = decode($1, 'hex') "
+            "AND revoked_at IS NULL",
+        hash);
+    if (found.empty()) return std::nullopt;
+    // The index lookup already matched; compare again in constant time so the
+    // decision never depends on a data-dependent early exit.
+    std::string stored = found[0][5].as<std::string>();
+    if (stored.size() != hash.size() || CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) != 0) {
+      return std::nullopt;
+    }
+    return AnalystFromRow(found[0]);
+  });
+}
+
+std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
+  return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
+    pqxx::result found = txn.exec_params(
+        std::string("SELECT ") + kBudgetColumns + " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2",
+        analyst_id, dataset);
+    if (found.empty()) return std::nullopt;
+    return BudgetFromRow(found[0]);
+  });
+}
+
+std::vector<Budget> Ledger::GetBudgets(int64_t analyst_id) {
+  return impl_->Run([&](pqxx::work& txn) {
+    std::vector<Budget> out;
+    pqxx::result rows = txn.exec_params(
+        std::string("SELECT ") + kBudgetColumns + " FROM dpql.budgets WHERE analyst_id = $1 ORDER BY dataset",
+        analyst_id);
+    for (const auto& row : rows) out.push_back(BudgetFromRow(row));
+    return out;
+  });
+}
+
+DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
+                          std::string_view query_text) {
+  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
+      cost.delta_pico > kMaxDeltaPico) {
+    throw DpqlError(ErrorKind::kInternal, "invalid_cost", "debit cost out of range");
+  }
+  std::string query(query_text);
+  std::string query_hash = Sha256Hex(query_text);
+  return impl_->Run([&](pqxx::work& txn) {
+    DebitResult result;
+    pqxx::result rows = txn.exec_params(kDebitSql, analyst_id, dataset, cost.epsilon_micro, cost.delta_pico,
+                                        query_hash, query);
+    if (!rows.empty()) {
+      result.ok = true;
+      result.has_budget = true;
+      result.budget.dataset = dataset;
+      result.budget.total = {rows[0][0].as<int64_t>(), rows[0][2].as<int64_t>()};
+      result.budget.spent = {rows[0][1].as<int64_t>(), rows[0][3].as<int64_t>()};
+      result.ledger_id = rows[0][4].as<int64_t>();
+      return result;
+    }
+    // Refused: report the budget as it stands (nothing was written).
+    pqxx::result current = txn.exec_params(
+        std::string("SELECT ") + kBudgetColumns +
+            " FROM dpql.budgets b WHERE analyst_id = $1 AND dataset = $2"
+            " AND EXISTS (SELECT 1 FROM dpql.analysts a WHERE a.id = $1 AND a.revoked_at IS NULL)",
+        analyst_id, dataset);
+    if (!current.empty()) {
+      result.has_budget = true;
+      result.budget = BudgetFromRow(current[0]);
+    } else {
+      result.budget.dataset = dataset;
+    }
+    return result;
+  });
+}
+
+int64_t Ledger::WriteAudit(const AuditRecord& record) {
+  std::string analyst_id = record.analyst_id ? std::to_string(*record.analyst_id) : std::string();
+  const char* analyst_param = record.analyst_id ? analyst_id.c_str() : nullptr;
+  return impl_->Run([&](pqxx::work& txn) {
+    pqxx::row row = txn.exec_params1(
+        "INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, epsilon, delta, "
+        "outcome, status, detail) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        analyst_param, record.analyst_name, record.source, record.dataset, record.query,
+        record.cost.epsilon_micro, record.cost.delta_pico, record.outcome, record.status, record.detail);
+    return row[0].as<int64_t>();
+  });
+}
+
+std::vector<AuditRecord> Ledger::Audit(const AuditFilter& filter) {
+  const char* analyst = filter.analyst_name ? filter.analyst_name->c_str() : nullptr;
+  const char* dataset = filter.dataset ? filter.dataset->c_str() : nullptr;
+  int limit = filter.limit < 1 ? 1 : filter.limit;
+  return impl_->Run([&](pqxx::work& txn) {
+    std::vector<AuditRecord> out;
+    pqxx::result rows = txn.exec_params(
+        "SELECT id, at::text, analyst_id, analyst_name, source, dataset, query, epsilon, delta, outcome, "
+        "status, detail FROM dpql.audit "
+        "WHERE ($1::text IS NULL OR analyst_name = $1) AND ($2::text IS NULL OR dataset = $2) "
+        "ORDER BY at DESC, id DESC LIMIT $3",
+        analyst, dataset, limit);
+    for (const auto& row : rows) {
+      AuditRecord record;
+      record.id = row[0].as<int64_t>();
+      record.at = row[1].as<std::string>();
+      if (!row[2].is_null()) record.analyst_id = row[2].as<int64_t>();
+      record.analyst_name = row[3].as<std::string>();
+      record.source = row[4].as<std::string>();
+      record.dataset = row[5].as<std::string>();
+      record.query = row[6].as<std::string>();
+      record.cost = {row[7].as<int64_t>(), row[8].as<int64_t>()};
+      record.outcome = row[9].as<std::string>();
+      record.status = row[10].as<int>();
+      record.detail = row[11].as<std::string>();
+      out.push_back(std::move(record));
+    }
+    return out;
+  });
+}
+
+}  // namespace dpql

@@ -1,0 +1,125 @@
+#include "runtime/noise/confidence.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+namespace {
+
+// Relative slack applied against us: long double logs and exps are accurate to
+// a few ulps (~1e-18), so a margin of 1e-12 can only widen an interval, and
+// only when the exact answer sits within 1e-12 of an integer boundary.
+constexpr long double kSlack = 1e-12L;
+
+[[noreturn]] void Invalid(const std::string& message) {
+  throw DpqlError(ErrorKind::kInternal, "invalid_mechanism", message);
+}
+
+// alpha = 1 - confidence, as a positive long double.
+long double Alpha(const Rational& confidence) {
+  if (confidence <= 0 || confidence >= 1) {
+    Invalid("confidence must be strictly between 0 and 1, got " + ToDecimalString(confidence) +
+            "; write e.g. confidence = 0.95");
+  }
+  const long double alpha = Rational(1 - confidence).convert_to<long double>();
+  if (!(alpha > 0)) {
+    Invalid("confidence " + ToDecimalString(confidence, 30) +
+            " is too close to 1 for an interval; use at most 1 - 1e-4000");
+  }
+  return alpha;
+}
+
+int64_t ToHalfWidth(long double k, const char* what) {
+  if (!(k < 9.0e18L)) {
+    Invalid(std::string("the ") + what +
+            " confidence half-width does not fit a 64-bit integer; the noise scale is far too large");
+  }
+  return k <= 0 ? 0 : static_cast<int64_t>(k);
+}
+
+}  // namespace
+
+int64_t DiscreteLaplaceHalfWidth(const Rational& scale, const Rational& confidence) {
+  if (scale <= 0) {
+    Invalid("discrete Laplace scale must be positive, got " + ToDecimalString(scale));
+  }
+  const long double alpha = Alpha(confidence);
+  const long double b = scale.convert_to<long double>();
+  const long double r = std::exp(-1.0L / b);
+  // P(|X| > k) = 2 r^(k+1) / (1 + r) <= alpha
+  //   <=>  k + 1 >= b * (ln 2 - ln(1 + r) - ln alpha).
+  const long double needed = b * (std::log(2.0L) - std::log1p(r) - std::log(alpha));
+  const long double outward = needed * (1 + kSlack) + kSlack;
+  return ToHalfWidth(std::ceil(outward) - 1, "discrete Laplace");
+}
+
+double DiscreteLaplaceTailProbability(const Rational& scale, int64_t k) {
+  if (scale <= 0) {
+    Invalid("discrete Laplace scale must be positive, got " + ToDecimalString(scale));
+  }
+  if (k <= 0) return 1.0;
+  const long double b = scale.convert_to<long double>();
+  const long double r = std::exp(-1.0L / b);
+  return static_cast<double>(2 * std::exp(-static_cast<long double>(k) / b) / (1 + r));
+}
+
+int64_t DiscreteGaussianHalfWidth(const Rational& sigma2, const Rational& confidence) {
+  if (sigma2 <= 0) {
+    Invalid("discrete Gaussian variance sigma^2 must be positive, got " + ToDecimalString(sigma2));
+  }
+  const long double alpha = Alpha(confidence);
+  const long double target = alpha * (1 - kSlack);
+  const long double s2 = sigma2.convert_to<long double>();
+  const long double sigma = std::sqrt(s2);
+  auto density = [s2](long double x) { return std::exp(-x * x / (2 * s2)); };
+
+  if (s2 <= 1e6L) {
+    // Sum the unnormalised PMF f(x) = exp(-x^2 / 2 sigma^2) up to M, where
+    // f(M) <= alpha * e^-60. Both errors point outward: the normaliser Z omits
+    // the far tail (so Z is a lower bound), and the tail sum adds an upper
+    // bound of the omitted part, integral_M^inf f <= f(M) sigma^2 / M.
+    const long double nats = -std::log(alpha) + 60;
+    const int64_t m = static_cast<int64_t>(std::ceil(std::sqrt(2 * s2 * nats))) + 2;
+    long double half = 0;  // sum_{x=1..M} f(x), smallest terms first
+    for (int64_t x = m; x >= 1; --x) half += density(static_cast<long double>(x));
+    const long double z = 1 + 2 * half;
+    long double tail = density(static_cast<long double>(m)) * s2 / static_cast<long double>(m);
+    int64_t k = m;  // P(|X| > M) <= 2 * tail / Z, far below alpha
+    // tail = sum_{x > k} f(x); walk k down while P(|X| > k - 1) is still small enough.
+    while (k > 0) {
+      const long double wider = tail + density(static_cast<long double>(k));
+      if (2 * wider / z > target) break;
+      tail = wider;
+      --k;
+    }
+    return k;
+  }
+
+  // Large sigma: bound the sums by integrals of the decreasing f (x > 0):
+  //   sum_{x > k} f(x) <= integral_k^inf f = sigma sqrt(pi/2) erfc(k / (sigma sqrt 2)),
+  //   Z >= 1 + 2 integral_1^inf f.
+  // The bound is loose by about f(k) relative to the tail, i.e. by ~k/sigma^2,
+  // which for sigma > 1000 widens the interval by at most a unit or so.
+  const long double root2 = std::sqrt(2.0L);
+  const long double half_pi_root = std::sqrt(std::acos(-1.0L) / 2);
+  const long double z = 1 + 2 * sigma * half_pi_root * std::erfc(1 / (sigma * root2));
+  auto tail_ok = [&](long double k) {
+    const long double tail = sigma * half_pi_root * std::erfc(k / (sigma * root2));
+    return 2 * tail / z <= target;
+  };
+  long double hi = std::ceil(sigma * std::sqrt(2 * (-std::log(alpha) + 5))) + 1;
+  while (!tail_ok(hi)) hi *= 2;
+  long double lo = 0;  // invariant: tail_ok(hi); lo == 0 or !tail_ok(lo)
+  if (tail_ok(lo)) return 0;
+  while (hi - lo > 1) {
+    const long double mid = std::floor((lo + hi) / 2);
+    (tail_ok(mid) ? hi : lo) = mid;
+  }
+  return ToHalfWidth(hi, "discrete Gaussian");
+}
+
+}  // namespace dpql

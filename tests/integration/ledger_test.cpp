@@ -1,0 +1,340 @@
+// The budget ledger against a real PostgreSQL: schema, tokens, atomic debits,
+// rounding, append-only ledger, and concurrent debits that must never overspend.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "compiler/common/error.h"
+#include "runtime/ledger/ledger.h"
+#include "tests/support/pg.h"
+
+namespace dpql {
+namespace {
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger_ = std::make_unique<Ledger>(db_.url());
+    ledger_->Init();
+  }
+
+  BudgetCost Grant(const std::string& epsilon, const std::string& delta) {
+    return BudgetCost::FromGrant(*ParseDecimal(epsilon), *ParseDecimal(delta));
+  }
+
+  int64_t Count(const std::string& table) { return std::stoll(db_.QueryValue("SELECT count(*) FROM " + table)); }
+
+  TestDatabase db_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(LedgerTest, InitIsIdempotentAndKeepsData) {
+  std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  ledger_->Init();
+  Ledger other(db_.url());
+  other.Init();
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "1");
+  EXPECT_EQ(Count("dpql.analysts"), 1);
+  EXPECT_TRUE(other.Authenticate(token).has_value());
+}
+
+TEST_F(LedgerTest, OperationsBeforeInitSayToRunInit) {
+  TestDatabase empty;
+  Ledger ledger(empty.url());
+  try {
+    ledger.List();
+    FAIL() << "List() on an uninitialised database should fail";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "ledger_not_initialised");
+    EXPECT_NE(e.message().find("dpqld admin init"), std::string::npos) << e.message();
+  }
+}
+
+TEST_F(LedgerTest, TokenAuthenticatesAndOnlyItsHashIsStored) {
+  std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0.000001"), true);
+  ASSERT_EQ(token.rfind("dpql_", 0), 0u) << token;
+  EXPECT_EQ(token.size(), 5u + 43u);  // 256 bits in unpadded base64url
+
+  auto analyst = ledger_->Authenticate(token);
+  ASSERT_TRUE(analyst.has_value());
+  EXPECT_EQ(analyst->name, "alice");
+  EXPECT_TRUE(analyst->is_admin);
+  EXPECT_FALSE(analyst->revoked);
+
+  EXPECT_FALSE(ledger_->Authenticate(token + "x").has_value());
+  std::string altered = token;
+  altered.back() = altered.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(ledger_->Authenticate(altered).has_value());
+  EXPECT_FALSE(ledger_->Authenticate("").has_value());
+  EXPECT_FALSE(ledger_->Authenticate(NewToken()).has_value());
+
+  // The stored value is SHA-256(token), and the token appears nowhere in the row.
+  EXPECT_EQ(db_.QueryValue("SELECT encode(token_hash, 'hex') FROM dpql.analysts WHERE name = 'alice'"),
+            Sha256Hex(token));
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.analysts a WHERE strpos(a::text, '" + token + "') > 0"),
+            "0");
+
+  // Two analysts never share a token.
+  std::string second = ledger_->AddAnalyst("bob", "hospital", Grant("1", "0"), false);
+  EXPECT_NE(second, token);
+  EXPECT_EQ(ledger_->Authenticate(second)->name, "bob");
+}
+
+TEST_F(LedgerTest, DuplicateNameIsRefused) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  try {
+    ledger_->AddAnalyst("alice", "other", Grant("2", "0"), false);
+    FAIL() << "a second analyst named alice should be refused";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "duplicate_analyst");
+  }
+  EXPECT_EQ(Count("dpql.analysts"), 1);
+  EXPECT_EQ(Count("dpql.budgets"), 1);
+}
+
+TEST_F(LedgerTest, DebitWithinBudgetIsRecorded) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0.000001"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  BudgetCost cost = BudgetCost::FromCost(Rational(1, 4), Rational(1, 10'000'000));
+
+  DebitResult result = ledger_->Debit(id, "hospital", cost, "SELECT COUNT(*) FROM admissions");
+  ASSERT_TRUE(result.ok);
+  EXPECT_TRUE(result.has_budget);
+  EXPECT_EQ(result.budget.spent, (BudgetCost{250'000, 100'000}));
+  EXPECT_EQ(result.budget.Remaining(), (BudgetCost{750'000, 900'000}));
+  EXPECT_GT(result.ledger_id, 0);
+
+  auto stored = ledger_->GetBudget(id, "hospital");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->spent, result.budget.spent);
+  EXPECT_EQ(db_.QueryValue("SELECT epsilon || '/' || delta || '/' || query_text FROM dpql.ledger"),
+            "250000/100000/SELECT COUNT(*) FROM admissions");
+  EXPECT_EQ(db_.QueryValue("SELECT encode(query_hash, 'hex') FROM dpql.ledger"),
+            Sha256Hex("SELECT COUNT(*) FROM admissions"));
+}
+
+TEST_F(LedgerTest, RefusedDebitChangesNothing) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0.000001"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {600'000, 0}, "q1").ok);
+
+  // Too much epsilon.
+  DebitResult refused = ledger_->Debit(id, "hospital", {400'001, 0}, "q2");
+  EXPECT_FALSE(refused.ok);
+  EXPECT_TRUE(refused.has_budget);
+  EXPECT_EQ(refused.budget.spent, (BudgetCost{600'000, 0}));
+  // Too much delta (epsilon would fit).
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 1'000'001}, "q3").ok);
+  // No budget on that dataset.
+  DebitResult no_budget = ledger_->Debit(id, "elsewhere", {1, 0}, "q4");
+  EXPECT_FALSE(no_budget.ok);
+  EXPECT_FALSE(no_budget.has_budget);
+
+  EXPECT_EQ(ledger_->GetBudget(id, "hospital")->spent, (BudgetCost{600'000, 0}));
+  EXPECT_EQ(Count("dpql.ledger"), 1);
+  EXPECT_EQ(db_.QueryValue("SELECT query_text FROM dpql.ledger"), "q1");
+
+  // Exactly the remainder still fits.
+  DebitResult last = ledger_->Debit(id, "hospital", {400'000, 1'000'000}, "q5");
+  EXPECT_TRUE(last.ok);
+  EXPECT_EQ(last.budget.Remaining(), (BudgetCost{0, 0}));
+}
+
+TEST_F(LedgerTest, RevokedAnalystCannotAuthenticateOrSpend) {
+  std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {1, 0}, "before").ok);
+  EXPECT_TRUE(ledger_->Revoke("alice"));
+  EXPECT_FALSE(ledger_->Revoke("alice"));  // already revoked
+  EXPECT_FALSE(ledger_->Authenticate(token).has_value());
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 0}, "after").ok);
+  // Budgets and ledger stay.
+  EXPECT_EQ(ledger_->GetBudget(id, "hospital")->spent.epsilon_micro, 1);
+  EXPECT_EQ(Count("dpql.ledger"), 1);
+  EXPECT_THROW(ledger_->Revoke("nobody"), DpqlError);
+}
+
+TEST_F(LedgerTest, GrantAddsToTheTotalAndCreatesMissingRows) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1.5", "0"), false);
+  Budget after = ledger_->Grant("alice", "hospital", Grant("0.5", "0.000001"));
+  EXPECT_EQ(after.total, (BudgetCost{2'000'000, 1'000'000}));
+  Budget other = ledger_->Grant("alice", "trials", Grant("0.25", "0"));
+  EXPECT_EQ(other.total, (BudgetCost{250'000, 0}));
+  EXPECT_EQ(ledger_->GetBudgets(ledger_->FindAnalyst("alice")->id).size(), 2u);
+  try {
+    ledger_->Grant("nobody", "hospital", Grant("1", "0"));
+    FAIL() << "granting to an unknown analyst should fail";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "unknown_analyst");
+    EXPECT_NE(e.message().find("'nobody'"), std::string::npos);
+  }
+}
+
+TEST_F(LedgerTest, CostsRoundUpAndGrantsMustBeExact) {
+  // Costs round up to the next unit; exact multiples are not inflated.
+  EXPECT_EQ(BudgetCost::FromCost(Rational(1, 3), 0).epsilon_micro, 333'334);
+  EXPECT_EQ(BudgetCost::FromCost(Rational(1, 2), 0).epsilon_micro, 500'000);
+  EXPECT_EQ(BudgetCost::FromCost(Rational(1, 10'000'000), 0).epsilon_micro, 1);
+  EXPECT_EQ(BudgetCost::FromCost(0, Rational(1, 3'000'000)).delta_pico, 333'334);
+  EXPECT_EQ(BudgetCost::FromCost(0, Rational(1, 10'000'000'000'000)).delta_pico, 1);
+  EXPECT_THROW(BudgetCost::FromCost(-1, 0), DpqlError);
+
+  // A rounded-up cost is what the ledger records.
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost::FromCost(Rational(1, 3), 0), "third").ok);
+  EXPECT_EQ(db_.QueryValue("SELECT epsilon FROM dpql.ledger"), "333334");
+
+  // Grants are exact or refused with the unit in the message.
+  EXPECT_EQ(Grant("1.5", "1e-6"), (BudgetCost{1'500'000, 1'000'000}));
+  try {
+    Grant("0.0000001", "0");
+    FAIL() << "epsilon 0.0000001 is not a whole number of micro-epsilon";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.message(), "epsilon must be a multiple of 0.000001");
+  }
+  try {
+    Grant("1", "1e-13");
+    FAIL() << "delta 1e-13 is not a whole number of pico-delta";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.message(), "delta must be a multiple of 0.000000000001");
+  }
+  EXPECT_THROW(Grant("-1", "0"), DpqlError);
+
+  EXPECT_EQ((BudgetCost{1'500'000, 1'000'000}).EpsilonString(), "1.5");
+  EXPECT_EQ((BudgetCost{1'500'000, 1'000'000}).DeltaString(), "0.000001");
+  EXPECT_EQ((BudgetCost{1, 0}).EpsilonString(), "0.000001");
+  EXPECT_EQ((BudgetCost{0, 0}).EpsilonString(), "0");
+  EXPECT_EQ((BudgetCost{3'000'000, 0}).EpsilonString(), "3");
+}
+
+TEST_F(LedgerTest, LedgerAndAuditAreAppendOnly) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {100, 0}, "q").ok);
+  AuditRecord record;
+  record.source = "test";
+  record.outcome = "ok";
+  ledger_->WriteAudit(record);
+
+  for (const std::string table : {"dpql.ledger", "dpql.audit"}) {
+    for (const std::string& sql : {"UPDATE " + table + " SET id = id", "DELETE FROM " + table,
+                                   "TRUNCATE " + table}) {
+      try {
+        db_.Exec(sql);
+        ADD_FAILURE() << sql << " should be refused";
+      } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("append-only"), std::string::npos) << sql << ": " << e.what();
+      }
+    }
+  }
+  EXPECT_EQ(db_.QueryValue("SELECT epsilon FROM dpql.ledger"), "100");
+  EXPECT_EQ(Count("dpql.audit"), 1);
+}
+
+TEST_F(LedgerTest, AuditRecordsAreWrittenAndFiltered) {
+  std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  auto alice = ledger_->Authenticate(token);
+  AuditRecord record;
+  record.analyst_id = alice->id;
+  record.analyst_name = "alice";
+  record.source = "POST /v1/query";
+  record.dataset = "hospital";
+  record.query = "SELECT COUNT(*) FROM admissions";
+  record.cost = {500'000, 0};
+  record.outcome = "ok";
+  record.status = 200;
+  ledger_->WriteAudit(record);
+  AuditRecord anonymous;
+  anonymous.source = "POST /v1/query";
+  anonymous.outcome = "unauthorized";
+  anonymous.status = 401;
+  anonymous.detail = "missing bearer token";
+  ledger_->WriteAudit(anonymous);
+
+  auto all = ledger_->Audit({});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].outcome, "unauthorized");  // newest first
+  EXPECT_FALSE(all[0].analyst_id.has_value());
+  EXPECT_EQ(all[1].analyst_id, alice->id);
+  EXPECT_EQ(all[1].cost, (BudgetCost{500'000, 0}));
+  EXPECT_EQ(all[1].query, record.query);
+  EXPECT_EQ(all[1].status, 200);
+
+  AuditFilter by_alice;
+  by_alice.analyst_name = "alice";
+  ASSERT_EQ(ledger_->Audit(by_alice).size(), 1u);
+  AuditFilter limited;
+  limited.limit = 1;
+  EXPECT_EQ(ledger_->Audit(limited).size(), 1u);
+}
+
+// Many connections debit one budget at once. The budget B is not a multiple
+// of the cost c, so exactly floor(B / c) debits may succeed; a non-atomic
+// check-then-write would let more through (or trip the CHECK constraint,
+// which would surface here as an error).
+TEST_F(LedgerTest, ConcurrentDebitsNeverOverspend) {
+  constexpr int kThreads = 16;
+  constexpr int kAttemptsPerThread = 10;
+  const BudgetCost budget{10'000'000, 1'000'000};  // 10 epsilon, 1e-6 delta
+  const BudgetCost cost{300'000, 10'000};          // 0.3 epsilon, 1e-8 delta
+  constexpr int64_t kExpected = 10'000'000 / 300'000;  // 33 (and 33 * 1e-8 < 1e-6)
+  static_assert(10'000'000 % 300'000 != 0);
+
+  ledger_->AddAnalyst("racer", "hospital", budget, false);
+  int64_t id = ledger_->FindAnalyst("racer")->id;
+
+  std::atomic<int64_t> successes{0};
+  std::atomic<int64_t> refusals{0};
+  std::atomic<int64_t> errors{0};
+  std::atomic<int64_t> bad_results{0};
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        Ledger own(db_.url());  // one connection per thread
+        start.arrive_and_wait();
+        for (int i = 0; i < kAttemptsPerThread; ++i) {
+          DebitResult result = own.Debit(id, "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i));
+          if (result.ok) {
+            ++successes;
+            if (result.budget.spent.epsilon_micro > result.budget.total.epsilon_micro) ++bad_results;
+          } else {
+            ++refusals;
+          }
+        }
+      } catch (const std::exception& e) {
+        ++errors;
+        ADD_FAILURE() << "thread " << t << ": " << e.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(bad_results.load(), 0);
+  EXPECT_EQ(successes.load(), kExpected);
+  EXPECT_EQ(refusals.load(), kThreads * kAttemptsPerThread - kExpected);
+
+  Budget final_budget = *ledger_->GetBudget(id, "hospital");
+  EXPECT_EQ(final_budget.spent.epsilon_micro, kExpected * cost.epsilon_micro);
+  EXPECT_EQ(final_budget.spent.delta_pico, kExpected * cost.delta_pico);
+  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger WHERE analyst_id = " + std::to_string(id)),
+            std::to_string(final_budget.spent.epsilon_micro));
+  EXPECT_EQ(db_.QueryValue("SELECT sum(delta) FROM dpql.ledger WHERE analyst_id = " + std::to_string(id)),
+            std::to_string(final_budget.spent.delta_pico));
+  EXPECT_EQ(Count("dpql.ledger"), kExpected);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.budgets WHERE epsilon_spent > epsilon_total "
+                           "OR delta_spent > delta_total"),
+            "0");
+}
+
+}  // namespace
+}  // namespace dpql
