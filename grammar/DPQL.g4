@@ -22,14 +22,12 @@ script
 statement
   : selectStatement
   | explainStatement
-  | showTablesStatement
-  | showBudgetStatement
+  | showStatement
   | describeStatement
   ;
 
 explainStatement : K_EXPLAIN selectStatement ;
-showTablesStatement : K_SHOW K_TABLES ;
-showBudgetStatement : K_SHOW K_BUDGET ;
+showStatement : K_SHOW ( K_TABLES | K_BUDGET ) ;
 describeStatement : K_DESCRIBE tableName ;
 
 // ------------------------------------------------------------------- SELECT

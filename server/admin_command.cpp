@@ -279,6 +279,10 @@ std::string Abbreviate(const std::string& text, size_t width) {
   return flat;
 }
 
+std::string Describe(const BudgetCost& amount) {
+  return "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
+}
+
 void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::string& dataset,
                       const std::string& action, const BudgetCost& amount, std::ostream& err) {
   AuditRecord record;
@@ -286,7 +290,8 @@ void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::str
   record.source = "admin";
   record.dataset = dataset;
   record.query = action;
-  record.cost = amount;
+  // A grant is not a cost: the cost columns stay zero, the amount goes in detail.
+  if (amount.epsilon_micro != 0 || amount.delta_pico != 0) record.detail = "granted " + Describe(amount);
   record.outcome = "ok";
   try {
     ledger.WriteAudit(record);
@@ -294,10 +299,6 @@ void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::str
     err << "dpqld admin: warning: the change was made but could not be written to the audit log: " << e.message()
         << "\n";
   }
-}
-
-std::string Describe(const BudgetCost& amount) {
-  return "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
 }
 
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {

@@ -199,7 +199,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                     "the select list has no aggregate; add one, e.g. COUNT(*) or "
                     "COUNT(DISTINCT " +
                         dataset_.privacy_unit + ")",
-                    select.loc);
+                    select.items.empty() ? select.loc : select.items.front().loc);
   }
 
   if (select.having) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -13,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "compiler/common/date.h"
 #include "compiler/common/error.h"
 
 // The catalog file, validated in full before anything uses it: every mistake a
@@ -97,24 +97,6 @@ std::string NodeKindName(const YAML::Node& node) {
     case YAML::NodeType::Undefined: return "nothing";
   }
   return "nothing";
-}
-
-// yyyy-mm-dd -> days since 1970-01-01; nullopt unless a real calendar date.
-std::optional<int64_t> ParseDate(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
-  }
-  auto number = [&](size_t from, size_t len) {
-    int v = 0;
-    for (size_t i = from; i < from + len; ++i) v = v * 10 + (text[i] - '0');
-    return v;
-  };
-  std::chrono::year_month_day ymd{std::chrono::year(number(0, 4)),
-                                  std::chrono::month(static_cast<unsigned>(number(5, 2))),
-                                  std::chrono::day(static_cast<unsigned>(number(8, 2)))};
-  if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days(ymd).time_since_epoch().count();
 }
 
 std::optional<ColumnType> ParseColumnType(std::string_view text) {
@@ -220,7 +202,9 @@ class CatalogParser {
            "expected a mapping of 'key: value' lines for " + what + ", got " + NodeKindName(map));
     }
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // Copies: the iterator hands out a temporary pair.
+      YAML::Node key = it->first;
+      YAML::Node value = it->second;
       if (!key.IsScalar()) {
         Fail(key, path, "catalog_wrong_shape", "keys must be plain names, got " + NodeKindName(key));
       }
@@ -231,7 +215,7 @@ class CatalogParser {
                    std::to_string(LineOf(seen.key_node)) + "); keep only one");
         }
       }
-      out.push_back(Entry{key.Scalar(), key, it->second});
+      out.push_back(Entry{key.Scalar(), key, value});
     }
     return out;
   }
@@ -630,7 +614,7 @@ class CatalogParser {
     }
     std::vector<std::string> values;
     std::map<std::string, int> seen;  // canonical value -> line
-    for (const YAML::Node& item : domain.value) {
+    for (YAML::Node item : domain.value) {
       if (!item.IsScalar()) {
         Fail(item, path, "catalog_invalid_domain",
              "domain values must be plain values, got " + NodeKindName(item) +

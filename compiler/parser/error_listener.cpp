@@ -161,6 +161,16 @@ bool InRule(antlr4::RuleContext* ctx, size_t rule) {
   return false;
 }
 
+// Inside `x BETWEEN low AND high`, before the AND.
+bool InBetween(antlr4::RuleContext* ctx) {
+  for (; ctx != nullptr; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
+    if (auto* predicate = dynamic_cast<G::PredicateContext*>(ctx)) {
+      return predicate->K_BETWEEN() != nullptr && predicate->K_AND() == nullptr;
+    }
+  }
+  return false;
+}
+
 // The '(' that is still open just before `index`, if any.
 const Token* UnclosedParen(antlr4::TokenStream* tokens, size_t index) {
   int depth = 0;
@@ -182,7 +192,8 @@ std::vector<std::string> ExpectedNames(const IntervalSet& expected) {
   for (size_t type : expected.toList()) {
     if (type == Token::EOF) {
       add("the end of the query");
-    } else if (type == G::IDENTIFIER || type == G::QUOTED_IDENTIFIER || IsNonReserved(type)) {
+    } else if (type == G::IDENTIFIER || type == G::QUOTED_IDENTIFIER ||
+               (IsNonReserved(type) && Has(expected, G::IDENTIFIER))) {
       add("a name");
     } else if (type == G::INTEGER) {
       add("an integer");
@@ -216,7 +227,10 @@ std::string JoinNames(const std::vector<std::string>& names) {
   const size_t index = token->getTokenIndex();
   const Token* prev = index > 0 ? tokens->get(index - 1) : nullptr;
   const Token* before_prev = index > 1 ? tokens->get(index - 2) : nullptr;
-  const SourceLocation loc = source.At(token);
+  // The end of the query is shown right after the last token, not on an
+  // empty last line.
+  const SourceLocation loc =
+      type == Token::EOF && prev != nullptr ? source.After(prev) : source.At(token);
   const std::string found = Found(token);
 
   // A misspelt keyword where a keyword was expected: SELEC, BETWEN, ...
@@ -269,6 +283,11 @@ std::string JoinNames(const std::vector<std::string>& names) {
     Throw("expected an expression after " + After(prev) + found, loc);
   }
 
+  if (Has(expected, G::K_ON) && InRule(ctx, G::RuleJoinClause)) {
+    Throw("expected ON after the joined table (e.g. JOIN wards w ON a.ward_code = w.ward_code)" +
+              found,
+          loc);
+  }
   // Clauses in the wrong order, or twice: ... LIMIT 5 ORDER BY x.
   if (IsClauseKeyword(type) && type != G::K_FROM && InRule(ctx, G::RuleSelectStatement) &&
       !Has(expected, type)) {
@@ -288,8 +307,16 @@ std::string JoinNames(const std::vector<std::string>& names) {
     Throw("expected FROM after the select list" + found + hint, loc);
   }
 
-  // A name was expected.
-  if (Has(expected, G::IDENTIFIER) && !Has(expected, G::INTEGER)) {
+  // Only a name could come next.
+  bool names_only = Has(expected, G::IDENTIFIER);
+  for (size_t t : expected.toList()) {
+    bool subquery = t == G::LPAREN && prev != nullptr &&
+                    (prev->getType() == G::K_FROM || prev->getType() == G::K_JOIN);
+    if (t != G::IDENTIFIER && t != G::QUOTED_IDENTIFIER && !IsNonReserved(t) && !subquery) {
+      names_only = false;
+    }
+  }
+  if (names_only) {
     size_t prev_type = prev != nullptr ? prev->getType() : Token::INVALID_TYPE;
     std::string what = "a name";
     if (prev_type == G::K_FROM || prev_type == G::K_JOIN || prev_type == G::K_DESCRIBE) {
@@ -321,17 +348,15 @@ std::string JoinNames(const std::vector<std::string>& names) {
   if (prev != nullptr && prev->getType() == G::K_LIMIT) {
     Throw("expected a whole number of rows after LIMIT" + found, loc);
   }
-  if (Has(expected, G::K_ON) && InRule(ctx, G::RuleJoinClause)) {
-    Throw("expected ON after the joined table (e.g. JOIN wards w ON a.ward_code = w.ward_code)" +
-              found,
-          loc);
-  }
-  if (Has(expected, G::K_AND) && InRule(ctx, G::RulePredicate) &&
-      ctx->getRuleIndex() == G::RulePredicate) {
+  if (Has(expected, G::K_AND) && !Has(expected, G::K_OR) && InBetween(ctx)) {
     Throw("expected AND in BETWEEN low AND high" + found, loc);
   }
   if (Has(expected, G::K_FROM) && InRule(ctx, G::RuleExtractCall)) {
     Throw("expected FROM in EXTRACT(field FROM date)" + found, loc);
+  }
+  if (prev != nullptr && prev->getType() == G::K_NOT && before_prev != nullptr &&
+      before_prev->getType() == G::K_IS) {
+    Throw("expected NULL after IS NOT" + found, loc);
   }
   if (prev != nullptr && prev->getType() == G::K_NOT && InRule(ctx, G::RulePredicate)) {
     Throw("expected BETWEEN, IN or LIKE after NOT" + found, loc);

@@ -106,7 +106,7 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
     throw DpqlError(ErrorKind::kSyntax, "syntax_error",
                     "the query is empty; write a statement such as SELECT COUNT(*) FROM "
                     "admissions",
-                    source.At(tokens.get(0)));
+                    SourceLocation{1, 1, 0, 0});
   }
 
   G dpql_parser(&tokens);

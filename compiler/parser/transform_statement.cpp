@@ -36,6 +36,21 @@ uint32_t SourceText::ByteOffset(size_t code_point_index) const {
 
 SourceLocation SourceText::At(const antlr4::Token* token) const { return Span(token, token); }
 
+SourceLocation SourceText::After(const antlr4::Token* token) const {
+  SourceLocation loc = At(token);
+  for (char c : Text(loc)) {
+    if (c == '\n') {
+      ++loc.line;
+      loc.column = 1;
+    } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++loc.column;
+    }
+  }
+  loc.offset += loc.length;
+  loc.length = 0;
+  return loc;
+}
+
 SourceLocation SourceText::Span(const antlr4::Token* start, const antlr4::Token* stop) const {
   SourceLocation loc;
   loc.line = static_cast<uint32_t>(start->getLine());
@@ -77,10 +92,9 @@ ast::Statement Transformer::TransformStatement(G::StatementContext& ctx) {
   } else if (auto* explain = ctx.explainStatement()) {
     statement.kind = ast::StatementKind::kExplain;
     statement.select = TransformSelectStatement(*explain->selectStatement());
-  } else if (ctx.showTablesStatement() != nullptr) {
-    statement.kind = ast::StatementKind::kShowTables;
-  } else if (ctx.showBudgetStatement() != nullptr) {
-    statement.kind = ast::StatementKind::kShowBudget;
+  } else if (auto* show = ctx.showStatement()) {
+    statement.kind = show->K_TABLES() != nullptr ? ast::StatementKind::kShowTables
+                                                 : ast::StatementKind::kShowBudget;
   } else {
     auto* describe = ctx.describeStatement();
     statement.kind = ast::StatementKind::kDescribe;

@@ -25,6 +25,8 @@ class SourceText {
   explicit SourceText(std::string_view text);
 
   SourceLocation At(const antlr4::Token* token) const;
+  // The empty location just past `token`.
+  SourceLocation After(const antlr4::Token* token) const;
   SourceLocation Span(const antlr4::Token* start, const antlr4::Token* stop) const;
   SourceLocation Of(antlr4::ParserRuleContext* ctx) const;
   SourceLocation Of(antlr4::tree::TerminalNode* node) const { return At(node->getSymbol()); }

@@ -69,8 +69,10 @@ class SqlWriter {
 
   std::string Column(const CatalogColumn& column) { return "t." + Quote(column.name); }
 
+  // Placeholders are numbered in the order they are created, so every piece
+  // is generated in the order it appears in the text (C++ leaves the order of
+  // evaluation inside one `a + b + c` expression unspecified).
   std::string Expr(const BoundExpr& expr) {
-    auto child = [&](size_t i) { return Expr(*expr.children.at(i)); };
     switch (expr.kind) {
       case BoundExprKind::kColumn:
         return Column(*expr.column);
@@ -84,35 +86,45 @@ class SqlWriter {
           case ValueType::kNull: return "NULL";
         }
         return "NULL";
+      case BoundExprKind::kDateTrunc: {
+        std::string unit = Param(expr.name, "text");
+        std::string date = Expr(*expr.children.at(0));
+        return "date_trunc(" + unit + ", " + date + "::timestamp)::date";
+      }
+      default:
+        break;
+    }
+    std::vector<std::string> c;
+    for (const auto& child : expr.children) c.push_back(Expr(*child));
+    switch (expr.kind) {
       case BoundExprKind::kUnary:
-        return expr.op == "NOT" ? "(NOT " + child(0) + ")" : "(-" + child(0) + ")";
+        return expr.op == "NOT" ? "(NOT " + c[0] + ")" : "(-" + c[0] + ")";
       case BoundExprKind::kBinary:
         if (expr.op == "/") {
           // Numeric division: no integer truncation, and NULL instead of an error on zero.
-          return "(" + child(0) + "::numeric / NULLIF(" + child(1) + ", 0))";
+          return "(" + c[0] + "::numeric / NULLIF(" + c[1] + ", 0))";
         }
-        return "(" + child(0) + " " + expr.op + " " + child(1) + ")";
+        return "(" + c[0] + " " + expr.op + " " + c[1] + ")";
       case BoundExprKind::kBetween:
-        return "(" + child(0) + (expr.negated ? " NOT" : "") + " BETWEEN " + child(1) + " AND " +
-               child(2) + ")";
+        return "(" + c[0] + (expr.negated ? " NOT" : "") + " BETWEEN " + c[1] + " AND " + c[2] + ")";
       case BoundExprKind::kIn: {
-        std::string out = "(" + child(0) + (expr.negated ? " NOT IN (" : " IN (");
-        for (size_t i = 1; i < expr.children.size(); ++i) out += (i > 1 ? ", " : "") + child(i);
+        std::string out = "(" + c[0] + (expr.negated ? " NOT IN (" : " IN (");
+        for (size_t i = 1; i < c.size(); ++i) out += (i > 1 ? ", " : "") + c[i];
         return out + "))";
       }
       case BoundExprKind::kIsNull:
-        return "(" + child(0) + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
+        return "(" + c[0] + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
       case BoundExprKind::kLike:
-        return "(" + child(0) + (expr.negated ? " NOT LIKE " : " LIKE ") + child(1) + ")";
+        return "(" + c[0] + (expr.negated ? " NOT LIKE " : " LIKE ") + c[1] + ")";
       case BoundExprKind::kBucket: {
         std::string width = Param(expr.literal, "numeric");
-        return "(floor(" + child(0) + "::numeric / " + width + ") * " + width + ")::bigint";
+        return "(floor(" + c[0] + "::numeric / " + width + ") * " + width + ")::bigint";
       }
-      case BoundExprKind::kDateTrunc:
-        return "date_trunc(" + Param(expr.name, "text") + ", " + child(0) + "::timestamp)::date";
       case BoundExprKind::kExtract:
         // The field is one of a fixed list checked by the binder, never user text.
-        return "extract(" + expr.name + " from " + child(0) + ")::bigint";
+        return "extract(" + expr.name + " from " + c[0] + ")::bigint";
+      default:
+        break;
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown bound expression");
   }
@@ -137,15 +149,18 @@ class SqlWriter {
       case KeyDomain::Kind::kFromTable:
         return "SELECT DISTINCT " + Quote(domain.column) + " FROM " + Quote(domain.table) +
                " WHERE " + Quote(domain.column) + " IS NOT NULL";
-      case KeyDomain::Kind::kIntRange:
-        return "SELECT generate_series(" + Param(domain.first.str(), "bigint") + ", " +
-               Param(domain.last.str(), "bigint") + ", " + Param(domain.step.str(), "bigint") +
-               ")";
-      case KeyDomain::Kind::kDateRange:
-        return "SELECT generate_series(" +
-               Param(FormatDate(domain.first.convert_to<int64_t>()), "date") + ", " +
-               Param(FormatDate(domain.last.convert_to<int64_t>()), "date") + ", " +
-               Param("1 " + domain.unit, "interval") + ")::date";
+      case KeyDomain::Kind::kIntRange: {
+        std::string first = Param(domain.first.str(), "bigint");
+        std::string last = Param(domain.last.str(), "bigint");
+        std::string step = Param(domain.step.str(), "bigint");
+        return "SELECT generate_series(" + first + ", " + last + ", " + step + ")";
+      }
+      case KeyDomain::Kind::kDateRange: {
+        std::string first = Param(FormatDate(domain.first.convert_to<int64_t>()), "date");
+        std::string last = Param(FormatDate(domain.last.convert_to<int64_t>()), "date");
+        std::string step = Param("1 " + domain.unit, "interval");
+        return "SELECT generate_series(" + first + ", " + last + ", " + step + ")::date";
+      }
       case KeyDomain::Kind::kBool:
         return "SELECT unnest(ARRAY[false, true])";
     }
@@ -155,13 +170,13 @@ class SqlWriter {
   // One person's contribution to one group, computed over that person's rows
   // of the group (dpql_rows grouped by unit and keys).
   std::string PerUnit(const Measure& measure, int index) {
-    const std::string max_rows = Param(std::to_string(plan_.select.privacy.max_rows), "bigint");
     const std::string value = "v" + std::to_string(index);
+    auto max_rows = [&] { return Param(std::to_string(plan_.select.privacy.max_rows), "bigint"); };
     switch (measure.kind) {
       case MeasureKind::kRowCount:
-        return "LEAST(count(*), " + max_rows + ")";
+        return "LEAST(count(*), " + max_rows() + ")";
       case MeasureKind::kValueCount:
-        return "LEAST(count(" + value + "), " + max_rows + ")";
+        return "LEAST(count(" + value + "), " + max_rows() + ")";
       case MeasureKind::kUnitCount:
         return "1";
       case MeasureKind::kSum: {
@@ -171,11 +186,12 @@ class SqlWriter {
         const CatalogColumn& column = *measure.column;
         std::string lower = Param(ExactDecimal(*column.lower), "numeric");
         std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+        std::string rows = max_rows();
         std::string grid = Param(ExactDecimal(measure.grid), "numeric");
         std::string bound = Param(measure.per_group_bound.str(), "numeric");
         std::string contribution = "round(coalesce(avg(LEAST(GREATEST(" + value +
                                    "::numeric, " + lower + "), " + upper + ")), 0) * LEAST(count(" +
-                                   value + "), " + max_rows + ") / " + grid + ")";
+                                   value + "), " + rows + ") / " + grid + ")";
         return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
       }
     }

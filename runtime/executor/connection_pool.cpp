@@ -6,12 +6,17 @@
 
 namespace dpql {
 
+struct PooledConnection {
+  explicit PooledConnection(const std::string& connection_string) : connection(connection_string) {}
+  pqxx::connection connection;
+};
+
 ConnectionPool::ConnectionPool(std::string connection_string, size_t size)
     : connection_string_(std::move(connection_string)), size_(size == 0 ? 1 : size) {}
 
 ConnectionPool::~ConnectionPool() = default;
 
-ConnectionPool::Lease::Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection)
+ConnectionPool::Lease::Lease(ConnectionPool* pool, std::unique_ptr<PooledConnection> connection)
     : pool_(pool), connection_(std::move(connection)) {}
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
@@ -21,9 +26,12 @@ ConnectionPool::Lease::Lease(Lease&& other) noexcept
 
 ConnectionPool::Lease::~Lease() {
   if (pool_ != nullptr && connection_ != nullptr) {
-    pool_->Release(std::move(connection_), broken_ || !connection_->is_open());
+    bool broken = broken_ || !connection_->connection.is_open();
+    pool_->Release(std::move(connection_), broken);
   }
 }
+
+pqxx::connection& ConnectionPool::Lease::operator*() const { return connection_->connection; }
 
 ConnectionPool::Lease ConnectionPool::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -36,7 +44,7 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   ++open_;
   lock.unlock();
   try {
-    return Lease(this, std::make_unique<pqxx::connection>(connection_string_));
+    return Lease(this, std::make_unique<PooledConnection>(connection_string_));
   } catch (const std::exception& e) {
     lock.lock();
     --open_;
@@ -47,7 +55,7 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   }
 }
 
-void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool broken) {
+void ConnectionPool::Release(std::unique_ptr<PooledConnection> connection, bool broken) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (broken) {
     --open_;

@@ -10,11 +10,18 @@
 #include <string>
 #include <vector>
 
+// libpqxx 6.4's own declarations, so that users of the pool need not include
+// <pqxx/pqxx>.
 namespace pqxx {
-class connection;
-}
+class connect_direct;
+template <typename CONNECTPOLICY>
+class basic_connection_base;
+using connection = basic_connection_base<connect_direct>;
+}  // namespace pqxx
 
 namespace dpql {
+
+struct PooledConnection;  // wraps a pqxx::connection (connection_pool.cpp)
 
 class ConnectionPool {
  public:
@@ -23,18 +30,18 @@ class ConnectionPool {
 
   class Lease {
    public:
-    Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection);
+    Lease(ConnectionPool* pool, std::unique_ptr<PooledConnection> connection);
     Lease(Lease&& other) noexcept;
     Lease& operator=(Lease&&) = delete;
     ~Lease();
-    pqxx::connection& operator*() const { return *connection_; }
-    pqxx::connection* operator->() const { return connection_.get(); }
+    pqxx::connection& operator*() const;
+    pqxx::connection* operator->() const { return &**this; }
     // Marks the connection broken: it is closed instead of returned.
     void Discard() { broken_ = true; }
 
    private:
     ConnectionPool* pool_;
-    std::unique_ptr<pqxx::connection> connection_;
+    std::unique_ptr<PooledConnection> connection_;
     bool broken_ = false;
   };
 
@@ -45,12 +52,12 @@ class ConnectionPool {
   const std::string& connection_string() const { return connection_string_; }
 
  private:
-  void Release(std::unique_ptr<pqxx::connection> connection, bool broken);
+  void Release(std::unique_ptr<PooledConnection> connection, bool broken);
 
   std::string connection_string_;
   size_t size_;
   size_t open_ = 0;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<std::unique_ptr<PooledConnection>> idle_;
   std::mutex mutex_;
   std::condition_variable available_;
 };

@@ -247,7 +247,13 @@ void CheckName(const std::string& what, const std::string& value) {
   }
 }
 
-DpqlError DatabaseUnavailable(const std::string& detail) {
+DpqlError DatabaseUnavailable(std::string detail) {
+  // libpq's messages span lines ("...failed: ...\n\tIs the server running...").
+  for (char& c : detail) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  while (!detail.empty() && detail.back() == ' ') detail.pop_back();
+  for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at)) detail.erase(at, 1);
   return DpqlError(ErrorKind::kInternal, "database_unavailable",
                    "cannot reach the budget database: " + detail +
                        " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
@@ -356,16 +362,14 @@ Ledger::Ledger(const std::string& connection_string) : impl_(std::make_unique<Im
   try {
     impl_->owned = std::make_unique<pqxx::connection>(connection_string);
   } catch (const pqxx::broken_connection& e) {
-    std::string message = e.what();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    throw DatabaseUnavailable(message);
+    throw DatabaseUnavailable(e.what());
   } catch (const std::exception& e) {  // e.g. a malformed connection string
     throw DatabaseUnavailable(e.what());
   }
   impl_->connection = impl_->owned.get();
 }
 
-Ledger::Ledger(pqxx::connection_base& connection) : impl_(std::make_unique<Impl>()) {
+Ledger::Ledger(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
   impl_->connection = &connection;
 }
 

@@ -18,9 +18,14 @@
 
 #include "compiler/common/rational.h"
 
+// libpqxx 6.4's own declarations, so callers holding a pqxx::connection need
+// not include <pqxx/pqxx> here.
 namespace pqxx {
-class connection_base;
-}
+class connect_direct;
+template <typename CONNECTPOLICY>
+class basic_connection_base;
+using connection = basic_connection_base<connect_direct>;
+}  // namespace pqxx
 
 namespace dpql {
 
@@ -114,7 +119,7 @@ class Ledger {
   explicit Ledger(const std::string& connection_string);
   // Borrows a connection owned by the caller (e.g. the executor's pool); the
   // connection must outlive the Ledger and not be used concurrently.
-  explicit Ledger(pqxx::connection_base& connection);
+  explicit Ledger(pqxx::connection& connection);
   ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;

@@ -26,11 +26,6 @@ BigInt ToBigInt(u128 v) {
   return result;
 }
 
-std::optional<uint64_t> ToUint64(const BigInt& v) {
-  if (v < 0 || v > UINT64_MAX) return std::nullopt;
-  return v.convert_to<uint64_t>();
-}
-
 // Hands out random bits from 64-bit words of the source, so a fair coin costs
 // one bit and a uniform draw below n costs about log2(n) bits instead of a
 // whole word each. Lives for one sampler call; leftover bits are discarded,
@@ -112,9 +107,7 @@ class BitStream {
 
 bool BernoulliFast(uint64_t p, uint64_t q, BitStream& bits) { return bits.UniformBelow(q) < p; }
 
-bool BernoulliBig(const BigInt& p, const BigInt& q, BitStream& bits) {
-  return bits.UniformBelow(q) < p;
-}
+bool BernoulliBig(const BigInt& p, const BigInt& q, BitStream& bits) { return bits.UniformBelow(q) < p; }
 
 // ---- Bernoulli(exp(-gamma)), CKS20 algorithm 1 ---------------------------------
 
@@ -204,7 +197,7 @@ BigInt DiscreteLaplaceBig(const BigInt& t, const BigInt& s, BitStream& bits) {
 // ---- Discrete Gaussian, CKS20 algorithm 3 --------------------------------------
 
 void ValidateSigma2(const Rational& sigma2) {
-  if (sigma2 <= 0) {
+  if (sigma2.sign() <= 0) {
     Invalid("discrete Gaussian variance sigma^2 must be positive, got " + ToDecimalString(sigma2) +
             "; derive it from a positive sensitivity and a positive rho/epsilon");
   }
@@ -232,14 +225,14 @@ BigInt DiscreteGaussianBig(const BigInt& a, const BigInt& b, BitStream& bits) {
 }
 
 void ValidateScale(const Rational& scale) {
-  if (scale <= 0) {
+  if (scale.sign() <= 0) {
     Invalid("discrete Laplace scale must be positive, got " + ToDecimalString(scale) +
             "; the scale is sensitivity / epsilon, so both must be positive");
   }
 }
 
 void ValidateGamma(const Rational& gamma) {
-  if (gamma < 0) {
+  if (gamma.sign() < 0) {
     Invalid("Bernoulli(exp(-gamma)) needs gamma >= 0, got " + ToDecimalString(gamma));
   }
 }
@@ -249,12 +242,12 @@ void ValidateGamma(const Rational& gamma) {
 // ---- Public entry points -------------------------------------------------------
 
 bool SampleBernoulli(const Rational& p, RandomSource& rng) {
-  if (p < 0 || p > 1) {
+  const BigInt& num = boost::multiprecision::numerator(p);
+  const BigInt& den = boost::multiprecision::denominator(p);
+  if (num.sign() < 0 || num > den) {
     Invalid("Bernoulli probability must be in [0, 1], got " + ToDecimalString(p));
   }
   BitStream bits(rng);
-  const BigInt& num = boost::multiprecision::numerator(p);
-  const BigInt& den = boost::multiprecision::denominator(p);
   if (den < UINT64_MAX) return BernoulliFast(num.convert_to<uint64_t>(), den.convert_to<uint64_t>(), bits);
   return BernoulliBig(num, den, bits);
 }
@@ -351,15 +344,15 @@ bool SampleBernoulliExpBigPath(const Rational& gamma, RandomSource& rng) {
 BigInt SampleDiscreteLaplaceBigPath(const Rational& scale, RandomSource& rng) {
   ValidateScale(scale);
   BitStream bits(rng);
-  return DiscreteLaplaceBig(boost::multiprecision::numerator(scale), boost::multiprecision::denominator(scale),
-                            bits);
+  return DiscreteLaplaceBig(boost::multiprecision::numerator(scale),
+                            boost::multiprecision::denominator(scale), bits);
 }
 
 BigInt SampleDiscreteGaussianBigPath(const Rational& sigma2, RandomSource& rng) {
   ValidateSigma2(sigma2);
   BitStream bits(rng);
-  return DiscreteGaussianBig(boost::multiprecision::numerator(sigma2), boost::multiprecision::denominator(sigma2),
-                             bits);
+  return DiscreteGaussianBig(boost::multiprecision::numerator(sigma2),
+                             boost::multiprecision::denominator(sigma2), bits);
 }
 
 }  // namespace internal

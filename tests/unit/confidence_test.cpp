@@ -37,7 +37,9 @@ int64_t BruteForceHalfWidth(const std::function<long double(int64_t)>& f, int64_
   return -1;
 }
 
-long double AlphaOf(const char* confidence) { return Rational(1 - Dec(confidence)).convert_to<long double>(); }
+long double AlphaOf(const char* confidence) {
+  return Rational(1 - Dec(confidence)).convert_to<long double>();
+}
 
 std::function<long double(int64_t)> LaplaceWeight(const Rational& scale) {
   const long double b = scale.convert_to<long double>();
@@ -72,7 +74,7 @@ TEST(ConfidenceDiscreteLaplace, TailProbabilityMatchesBruteForce) {
   for (const char* scale_text : {"0.5", "3.7", "100"}) {
     const Rational scale = Dec(scale_text);
     const auto f = LaplaceWeight(scale);
-    const int64_t reach = static_cast<int64_t>(80 * scale.convert_to<double>()) + 50;
+    const int64_t reach = static_cast<int64_t>(80 * scale.convert_to<double>()) + 50 + 250;
     long double z = f(0);
     for (int64_t x = 1; x <= reach; ++x) z += 2 * f(x);
     for (int64_t k : {1, 2, 5, 17, 250}) {

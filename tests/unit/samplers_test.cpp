@@ -13,6 +13,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -148,11 +149,15 @@ struct LaplaceCase {
   int samples;
 };
 
+// Failure messages show the case name rather than the struct bytes.
+void PrintTo(const LaplaceCase& c, std::ostream* os) { *os << c.name; }
+
 class SamplerDiscreteLaplaceFit : public ::testing::TestWithParam<LaplaceCase> {};
 
 std::vector<int64_t> DrawLaplace(const LaplaceCase& c, uint64_t seed) {
   if (c.big_path) {
-    return Draw(c.samples, seed, [&](RandomSource& rng) { return internal::SampleDiscreteLaplaceBigPath(c.scale, rng); });
+    return Draw(c.samples, seed,
+                [&](RandomSource& rng) { return internal::SampleDiscreteLaplaceBigPath(c.scale, rng); });
   }
   const DiscreteLaplaceSampler sampler(c.scale);
   return Draw(c.samples, seed, [&](RandomSource& rng) { return sampler.Sample(rng); });
@@ -194,7 +199,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SamplerDiscreteLaplaceMoments, MeanIsZeroAndSignsAreBalanced) {
   const Rational scale = Dec("10");
   const int n = 200000;
-  const std::vector<int64_t> samples = Draw(n, 7, [&](RandomSource& rng) { return SampleDiscreteLaplace(scale, rng); });
+  const std::vector<int64_t> samples =
+      Draw(n, 7, [&](RandomSource& rng) { return SampleDiscreteLaplace(scale, rng); });
   const double r = std::exp(-1.0 / 10);
   const double sd = std::sqrt(2 * r) / (1 - r);  // Var = 2r / (1 - r)^2
   double sum = 0;
@@ -223,12 +229,14 @@ struct GaussianCase {
   bool big_path;
   int samples;
 };
+void PrintTo(const GaussianCase& c, std::ostream* os) { *os << c.name; }
 
 class SamplerDiscreteGaussianFit : public ::testing::TestWithParam<GaussianCase> {};
 
 std::vector<int64_t> DrawGaussian(const GaussianCase& c, uint64_t seed) {
   if (c.big_path) {
-    return Draw(c.samples, seed, [&](RandomSource& rng) { return internal::SampleDiscreteGaussianBigPath(c.sigma2, rng); });
+    return Draw(c.samples, seed,
+                [&](RandomSource& rng) { return internal::SampleDiscreteGaussianBigPath(c.sigma2, rng); });
   }
   const DiscreteGaussianSampler sampler(c.sigma2);
   return Draw(c.samples, seed, [&](RandomSource& rng) { return sampler.Sample(rng); });
@@ -260,15 +268,14 @@ INSTANTIATE_TEST_SUITE_P(
 // ---- Bernoulli and Bernoulli(exp(-gamma)) --------------------------------------
 
 // |observed - n p| / sqrt(n p (1 - p)), the normal approximation to the binomial.
-double BinomialZ(int successes, int n, double p) {
-  return (successes - n * p) / std::sqrt(n * p * (1 - p));
-}
+double BinomialZ(int successes, int n, double p) { return (successes - n * p) / std::sqrt(n * p * (1 - p)); }
 
 struct ExpCase {
   const char* name;
   Rational gamma;
   bool big_path;
 };
+void PrintTo(const ExpCase& c, std::ostream* os) { *os << c.name; }
 
 class SamplerBernoulliExpFrequency : public ::testing::TestWithParam<ExpCase> {};
 
@@ -278,7 +285,8 @@ TEST_P(SamplerBernoulliExpFrequency, MatchesExpMinusGamma) {
   SeededRandom rng(31337);
   int successes = 0;
   for (int i = 0; i < n; ++i) {
-    successes += c.big_path ? internal::SampleBernoulliExpBigPath(c.gamma, rng) : SampleBernoulliExp(c.gamma, rng);
+    successes +=
+        c.big_path ? internal::SampleBernoulliExpBigPath(c.gamma, rng) : SampleBernoulliExp(c.gamma, rng);
   }
   const double gamma = c.gamma.convert_to<double>();
   EXPECT_LT(std::fabs(BinomialZ(successes, n, std::exp(-gamma))), kZTwoSided)
@@ -291,8 +299,9 @@ TEST_P(SamplerBernoulliExpFrequency, MatchesExpMinusGamma) {
 INSTANTIATE_TEST_SUITE_P(
     Gammas, SamplerBernoulliExpFrequency,
     ::testing::Values(ExpCase{"half", Dec("0.5"), false}, ExpCase{"one", Dec("1"), false},
-                      ExpCase{"seven_thirds", Rational(7, 3), false}, ExpCase{"two_point_five", Dec("2.5"), false},
-                      ExpCase{"five", Dec("5"), false}, ExpCase{"big_path_half", Dec("0.5"), true},
+                      ExpCase{"seven_thirds", Rational(7, 3), false},
+                      ExpCase{"two_point_five", Dec("2.5"), false}, ExpCase{"five", Dec("5"), false},
+                      ExpCase{"big_path_half", Dec("0.5"), true},
                       ExpCase{"big_path_seven_thirds", Rational(7, 3), true},
                       ExpCase{"wide_half", PlusTiny(Dec("0.5"), 30), false}),
     [](const ::testing::TestParamInfo<ExpCase>& info) { return std::string(info.param.name); });
