@@ -77,17 +77,24 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
           break;
         }
         case OutputKind::kSum: {
+          // A sum of values whose bounds share a sign has that sign: clamping
+          // to it is post-processing and only removes impossible values.
           const Measure& m = plan.measures[out.measure];
-          double hw = ToDouble(Rational(half_width[out.measure]) * m.grid);
+          BigInt value = noisy[out.measure];
+          const bool non_negative = *m.column->lower >= 0, non_positive = *m.column->upper <= 0;
+          if (non_negative) value = std::max(BigInt(0), value);
+          if (non_positive) value = std::min(BigInt(0), value);
+          const double hw = ToDouble(Rational(half_width[out.measure]) * m.grid);
+          const double v = ToReal(value, m.grid);
+          Interval ci{v - hw, v + hw};
+          if (non_negative) ci.lower = std::max(0.0, ci.lower);
+          if (non_positive) ci.upper = std::min(0.0, ci.upper);
           if (out.type == ValueType::kInt) {
-            int64_t v = ToInt64(noisy[out.measure] * Floor(m.grid)).value_or(0);
-            row.push_back(v);
-            intervals.push_back(Interval{static_cast<double>(v) - hw, static_cast<double>(v) + hw});
+            row.push_back(ToInt64(value * Floor(m.grid)).value_or(0));
           } else {
-            double v = ToReal(noisy[out.measure], m.grid);
             row.push_back(v);
-            intervals.push_back(Interval{v - hw, v + hw});
           }
+          intervals.push_back(ci);
           break;
         }
         case OutputKind::kAvg: {

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
@@ -428,6 +430,28 @@ TEST(ParserExpressions, SubqueryInExpressionParsesForTheBinder) {
   EXPECT_EQ(e->args[1]->loc.column, 45u);
 }
 
+// Forms the whole language allows, even where a later stage refuses them
+// (this keeps them parsing while the binder grows).
+TEST(ParserForms, EveryLanguageFormParses) {
+  for (const char* text : {
+           "select ward_code, count(*) as n from admissions group by ward_code order by n desc, "
+           "ward_code asc limit 10",
+           "SELECT w.trust, COUNT(DISTINCT a.patient_id) AS patients FROM admissions AS a "
+           "JOIN wards w ON a.ward_code = w.ward_code LEFT JOIN wards v ON a.ward_code = "
+           "v.ward_code INNER JOIN wards u ON a.ward_code = u.ward_code GROUP BY w.trust "
+           "HAVING patients > 10 WITH PRIVACY (epsilon = 0.5, delta = 1e-6, mechanism = gaussian)",
+           "SELECT PERCENTILE(waiting_days, 0.5), MEDIAN(age), AVG(length_of_stay), VARIANCE(age), "
+           "STDDEV(age), SUM(length_of_stay), MIN(age), MAX(age) FROM admissions",
+           "SELECT BUCKET(age, 10) AS age_band, DATE_TRUNC('month', admitted_on) month, "
+           "EXTRACT(DOW FROM admitted_on), COUNT(*) FROM admissions GROUP BY 1, 2, 3",
+           "SELECT * FROM admissions",
+           "SELECT COUNT(*) FROM admissions WHERE patient_id IN (SELECT patient_id FROM admissions)",
+           "EXPLAIN SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 1)",
+       }) {
+    EXPECT_NO_THROW(ParseScript(text)) << text;
+  }
+}
+
 // --------------------------------------------------------------- lexical forms
 
 TEST(ParserLexical, KeywordsAreCaseInsensitive) {
@@ -498,6 +522,44 @@ TEST(ParserErrors, EndOfInputIsLocatedAfterTheLastToken) {
 
 TEST(ParserErrors, UnclosedParenthesisNamesIt) {
   ExpectSyntaxError("SELECT COUNT(* FROM admissions", 1, 16, "missing ')' to close the '(' at 1:13");
+}
+
+TEST(ParserErrors, ErrorsInLaterStatementsPointIntoThem) {
+  ExpectSyntaxError("SHOW TABLES;\nSELECT COUNT(*)\n  FROM admissions WHERE age >> 3;", 3, 29,
+                    "expected an expression after '>'");
+}
+
+TEST(ParserErrors, InvalidUtf8IsRefusedWithItsPosition) {
+  ExpectSyntaxError("SELECT COUNT(*) FROM t WHERE s = '\xC3\x28'", 1, 35, "not valid UTF-8");
+  ExpectSyntaxError("SELECT COUNT(*) FROM t WHERE s = '\xED\xA0\x80'", 1, 35, "not valid UTF-8");
+  // Valid multi-byte text is fine, also in names.
+  EXPECT_NO_THROW(ParseScript("SELECT COUNT(*) FROM t WHERE café = 'naïve ✓'"));
+}
+
+TEST(ParserThreads, ConcurrentParsesAgree) {
+  const std::string good = "SELECT sex, COUNT(*) FROM admissions WHERE age BETWEEN 1 AND 9 GROUP BY sex";
+  const std::string bad = "SELECT COUNT(*) FROM admissions GROUP sex";
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        try {
+          if (ParseStatement(good).select->group_by.size() != 1) ++failures;
+        } catch (...) {
+          ++failures;
+        }
+        try {
+          ParseStatement(bad);
+          ++failures;
+        } catch (const DpqlError& e) {
+          if (e.location().column != 39) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 // ------------------------------------------------------------- nesting guards

@@ -178,7 +178,7 @@ TEST_P(SamplerDiscreteLaplaceFit, NegativeControlWrongScaleIsRejected) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Scales, SamplerDiscreteLaplaceFit,
+    Sampler, SamplerDiscreteLaplaceFit,
     ::testing::Values(LaplaceCase{"half", Dec("0.5"), false, 100000},
                       LaplaceCase{"third", Rational(1, 3), false, 100000},
                       LaplaceCase{"one", Dec("1"), false, 100000},
@@ -255,7 +255,7 @@ TEST_P(SamplerDiscreteGaussianFit, NegativeControlWrongVarianceIsRejected) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Variances, SamplerDiscreteGaussianFit,
+    Sampler, SamplerDiscreteGaussianFit,
     ::testing::Values(GaussianCase{"quarter", Dec("0.25"), false, 60000},
                       GaussianCase{"one", Dec("1"), false, 60000},
                       GaussianCase{"two_point_two_five", Dec("2.25"), false, 60000},
@@ -297,7 +297,7 @@ TEST_P(SamplerBernoulliExpFrequency, MatchesExpMinusGamma) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Gammas, SamplerBernoulliExpFrequency,
+    Sampler, SamplerBernoulliExpFrequency,
     ::testing::Values(ExpCase{"half", Dec("0.5"), false}, ExpCase{"one", Dec("1"), false},
                       ExpCase{"seven_thirds", Rational(7, 3), false},
                       ExpCase{"two_point_five", Dec("2.5"), false}, ExpCase{"five", Dec("5"), false},
