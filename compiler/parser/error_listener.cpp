@@ -26,9 +26,7 @@ using antlr4::misc::IntervalSet;
 
 bool Has(const IntervalSet& set, size_t type) { return set.contains(type); }
 
-bool IsKeyword(size_t type) {
-  return type >= G::K_AND && type <= G::K_WITH;
-}
+bool IsKeyword(size_t type) { return type >= G::K_AND && type <= G::K_WITH; }
 
 // Keywords that may also be used as names (see nonReserved in DPQL.g4).
 bool IsNonReserved(size_t type) {
@@ -38,15 +36,22 @@ bool IsNonReserved(size_t type) {
 bool IsReserved(size_t type) { return IsKeyword(type) && !IsNonReserved(type); }
 
 bool IsStatementStart(size_t type) {
-  return type == G::K_SELECT || type == G::K_EXPLAIN || type == G::K_SHOW ||
-         type == G::K_DESCRIBE;
+  return type == G::K_SELECT || type == G::K_EXPLAIN || type == G::K_SHOW || type == G::K_DESCRIBE;
 }
 
 // Keywords that start a clause of SELECT, in the order the clauses must come.
 bool IsClauseKeyword(size_t type) {
   switch (type) {
-    case G::K_FROM: case G::K_JOIN: case G::K_INNER: case G::K_LEFT: case G::K_WHERE:
-    case G::K_GROUP: case G::K_HAVING: case G::K_ORDER: case G::K_LIMIT: case G::K_WITH:
+    case G::K_FROM:
+    case G::K_JOIN:
+    case G::K_INNER:
+    case G::K_LEFT:
+    case G::K_WHERE:
+    case G::K_GROUP:
+    case G::K_HAVING:
+    case G::K_ORDER:
+    case G::K_LIMIT:
+    case G::K_WITH:
       return true;
     default:
       return false;
@@ -112,7 +117,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 }
 
 // The keyword among `candidates` that `word` is most likely a typo of.
-std::optional<size_t> ClosestKeyword(const std::string& word, const std::vector<size_t>& candidates) {
+std::optional<size_t> ClosestKeyword(const std::string& word,
+                                     const std::vector<size_t>& candidates) {
   std::string upper = ToUpper(word);
   if (upper.size() < 4) return std::nullopt;  // too short to guess from
   size_t allowed = upper.size() <= 5 ? 1 : 2;
@@ -137,17 +143,24 @@ std::vector<size_t> KeywordsIn(const IntervalSet& expected) {
 }
 
 std::vector<size_t> ClauseKeywords() {
-  return {G::K_FROM,  G::K_WHERE, G::K_GROUP, G::K_HAVING, G::K_ORDER, G::K_LIMIT,
-          G::K_JOIN,  G::K_INNER, G::K_LEFT,  G::K_WITH,   G::K_AND,   G::K_BETWEEN,
-          G::K_LIKE,  G::K_SELECT, G::K_DESC, G::K_DISTINCT, G::K_PRIVACY};
+  return {G::K_FROM, G::K_WHERE,  G::K_GROUP, G::K_HAVING,   G::K_ORDER,  G::K_LIMIT,
+          G::K_JOIN, G::K_INNER,  G::K_LEFT,  G::K_WITH,     G::K_AND,    G::K_BETWEEN,
+          G::K_LIKE, G::K_SELECT, G::K_DESC,  G::K_DISTINCT, G::K_PRIVACY};
 }
 
 // Tokens after which an operand has ended (so a following identifier is an
 // alias, and a following '-' or NOT is not a prefix operator).
 bool EndsOperand(size_t type) {
   switch (type) {
-    case G::IDENTIFIER: case G::QUOTED_IDENTIFIER: case G::INTEGER: case G::DECIMAL:
-    case G::STRING: case G::RPAREN: case G::K_NULL: case G::K_TRUE: case G::K_FALSE:
+    case G::IDENTIFIER:
+    case G::QUOTED_IDENTIFIER:
+    case G::INTEGER:
+    case G::DECIMAL:
+    case G::STRING:
+    case G::RPAREN:
+    case G::K_NULL:
+    case G::K_TRUE:
+    case G::K_FALSE:
       return true;
     default:
       return IsNonReserved(type);
@@ -247,9 +260,9 @@ std::string JoinNames(const std::vector<std::string>& names) {
   if (prev != nullptr && prev->getType() == G::IDENTIFIER && before_prev != nullptr &&
       EndsOperand(before_prev->getType())) {
     if (auto keyword = ClosestKeyword(prev->getText(), ClauseKeywords())) {
-      Throw("unknown keyword '" + prev->getText() + "' — did you mean " + KeywordName(*keyword) +
-                "?",
-            source.At(prev));
+      Throw(
+          "unknown keyword '" + prev->getText() + "' — did you mean " + KeywordName(*keyword) + "?",
+          source.At(prev));
     }
   }
 
@@ -334,15 +347,14 @@ std::string JoinNames(const std::vector<std::string>& names) {
     if (type == G::STRING) {
       hint = "; write names without quotes or in \"double quotes\" ('single quotes' make a string)";
     } else if (IsReserved(type)) {
-      hint = "; " + KeywordName(type) + " is a reserved word: write \"" + ToLower(token->getText()) +
-             "\" in double quotes to use it as a name";
+      hint = "; " + KeywordName(type) + " is a reserved word: write \"" +
+             ToLower(token->getText()) + "\" in double quotes to use it as a name";
     }
     Throw("expected " + what + " after " + After(prev) + found + hint, loc);
   }
 
   if (ctx->getRuleIndex() == G::RulePrivacyValue) {
-    Throw("expected a number or a name after '=' (e.g. epsilon = 0.5, mechanism = laplace)" +
-              found,
+    Throw("expected a number or a name after '=' (e.g. epsilon = 0.5, mechanism = laplace)" + found,
           loc);
   }
   if (prev != nullptr && prev->getType() == G::K_LIMIT) {
@@ -409,9 +421,8 @@ void SyntaxErrorStrategy::sync(antlr4::Parser* parser) {
   throw antlr4::InputMismatchException(parser);
 }
 
-void ThrowingErrorListener::syntaxError(antlr4::Recognizer*, antlr4::Token* offending,
-                                        size_t line, size_t column, const std::string&,
-                                        std::exception_ptr) {
+void ThrowingErrorListener::syntaxError(antlr4::Recognizer*, antlr4::Token* offending, size_t line,
+                                        size_t column, const std::string&, std::exception_ptr) {
   SourceLocation loc;
   loc.line = static_cast<uint32_t>(line);
   loc.column = static_cast<uint32_t>(column) + 1;
@@ -432,9 +443,10 @@ void CheckTokens(const std::vector<antlr4::Token*>& tokens, const SourceText& so
     start_loc.length = std::min<uint32_t>(loc.length, 1);
     switch (type) {
       case G::UNTERMINATED_STRING:
-        Throw("unterminated string literal: close it with ' (a quote inside a string is "
-              "written '')",
-              start_loc);
+        Throw(
+            "unterminated string literal: close it with ' (a quote inside a string is "
+            "written '')",
+            start_loc);
       case G::UNTERMINATED_QUOTED_IDENTIFIER:
         Throw("unterminated quoted name: close it with \"", start_loc);
       case G::UNTERMINATED_BLOCK_COMMENT:

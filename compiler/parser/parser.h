@@ -33,9 +33,9 @@ inline constexpr int kMaxExpressionDepth = 256;
 
 // Parses one or more ';'-separated statements (empty statements and a trailing
 // ';' are fine). Throws DpqlError: kSyntax with code "syntax_error" for text
-// that does not parse, kLimit "query_too_long", and kSemantic
-// "subquery_not_supported" / "unsupported_join" for SQL forms DPQL recognises
-// only to refuse them clearly.
+// that does not parse, kLimit "query_too_long", and kSemantic "subquery" (a
+// SELECT in FROM) or "unsupported_join" (RIGHT, FULL, CROSS) for SQL forms
+// that DPQL recognises only to refuse them clearly.
 std::vector<ast::Statement> ParseScript(std::string_view text);
 
 // Exactly one statement (a trailing ';' is fine); several give DpqlError

@@ -51,8 +51,7 @@ std::string UnquoteString(std::string_view token) {
 
 }  // namespace
 
-ast::ExprPtr Transformer::NewExpr(ast::ExprKind kind, antlr4::ParserRuleContext& ctx,
-                                  int depth) {
+ast::ExprPtr Transformer::NewExpr(ast::ExprKind kind, antlr4::ParserRuleContext& ctx, int depth) {
   auto expr = std::make_unique<ast::Expr>();
   expr->kind = kind;
   expr->loc = source_.Of(&ctx);
@@ -70,8 +69,8 @@ namespace {
 // `depth`. transform(i, d) builds operand i at depth d; op_at(i) is the
 // operator between operands i-1 and i.
 template <typename Operand, typename Transform, typename OpAt>
-ast::ExprPtr BuildChain(const SourceText& source, const std::vector<Operand*>& operands,
-                        int depth, Transform transform, OpAt op_at) {
+ast::ExprPtr BuildChain(const SourceText& source, const std::vector<Operand*>& operands, int depth,
+                        Transform transform, OpAt op_at) {
   const int n = static_cast<int>(operands.size());
   // Operand 0 sits deepest, at depth + n - 1; checking that first means no
   // chain that is too deep is ever built (nor destroyed recursively).
@@ -168,8 +167,8 @@ ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionConte
       [&](int k) { return ctx.children[2 * k - 1]->getText(); });
 }
 
-ast::ExprPtr Transformer::TransformMultiplicativeExpression(
-    G::MultiplicativeExpressionContext& ctx, int depth) {
+ast::ExprPtr Transformer::TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx,
+                                                            int depth) {
   auto operands = ctx.unaryExpression();
   return BuildChain(
       source_, operands, depth,
@@ -187,8 +186,7 @@ ast::ExprPtr Transformer::TransformUnaryExpression(G::UnaryExpressionContext& ct
   return expr;
 }
 
-ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext& ctx,
-                                                     int depth) {
+ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext& ctx, int depth) {
   if (ctx.literal() != nullptr) return TransformLiteral(*ctx.literal(), depth);
   if (ctx.functionCall() != nullptr) return TransformFunctionCall(*ctx.functionCall(), depth);
   if (ctx.extractCall() != nullptr) return TransformExtractCall(*ctx.extractCall(), depth);

@@ -49,7 +49,7 @@ void Transformer::TransformSelectItem(G::SelectItemContext& ctx, ast::SelectStmt
 
 ast::TableRef Transformer::TransformTableRef(G::TableRefContext& ctx) {
   if (ctx.selectStatement() != nullptr) {
-    throw DpqlError(ErrorKind::kSemantic, "subquery_not_supported",
+    throw DpqlError(ErrorKind::kSemantic, "subquery",
                     "subqueries are not supported: select FROM a table directly and filter "
                     "with WHERE (DPQL computes every statistic in one aggregate query)",
                     source_.Of(&ctx));
@@ -75,8 +75,9 @@ ast::JoinKind Transformer::TransformJoinType(G::JoinTypeContext& ctx) {
   if (ctx.K_LEFT() != nullptr) return ast::JoinKind::kLeft;
   std::string kind = ToUpper(ctx.getStart()->getText());
   throw DpqlError(ErrorKind::kSemantic, "unsupported_join",
-                  kind + " JOIN is not supported; use JOIN (inner) or LEFT JOIN with a public "
-                         "table, e.g. FROM admissions a JOIN wards w ON a.ward_code = w.ward_code",
+                  kind +
+                      " JOIN is not supported; use JOIN (inner) or LEFT JOIN with a public "
+                      "table, e.g. FROM admissions a JOIN wards w ON a.ward_code = w.ward_code",
                   source_.Of(&ctx));
 }
 
@@ -94,10 +95,10 @@ void Transformer::TransformLimitClause(G::LimitClauseContext& ctx, ast::SelectSt
   int64_t value = 0;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (error != std::errc() || end != digits.data() + digits.size()) {
-    throw DpqlError(ErrorKind::kSyntax, "syntax_error",
-                    "LIMIT " + digits + " is too large; the largest LIMIT is " +
-                        std::to_string(INT64_MAX),
-                    select.limit_loc);
+    throw DpqlError(
+        ErrorKind::kSyntax, "syntax_error",
+        "LIMIT " + digits + " is too large; the largest LIMIT is " + std::to_string(INT64_MAX),
+        select.limit_loc);
   }
   select.limit = value;
 }

@@ -66,7 +66,8 @@ class Transformer {
   ast::ExprPtr TransformNotExpression(G::NotExpressionContext& ctx, int depth);
   ast::ExprPtr TransformPredicate(G::PredicateContext& ctx, int depth);
   ast::ExprPtr TransformAdditiveExpression(G::AdditiveExpressionContext& ctx, int depth);
-  ast::ExprPtr TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx, int depth);
+  ast::ExprPtr TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx,
+                                                 int depth);
   ast::ExprPtr TransformUnaryExpression(G::UnaryExpressionContext& ctx, int depth);
   ast::ExprPtr TransformPrimaryExpression(G::PrimaryExpressionContext& ctx, int depth);
   ast::ExprPtr TransformFunctionCall(G::FunctionCallContext& ctx, int depth);
