@@ -202,23 +202,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                     select.items.empty() ? select.loc : select.items.front().loc);
   }
 
-  if (select.having) {
-    throw DpqlError(ErrorKind::kSemantic, "having_not_supported",
-                    "HAVING is not supported by this release; filter the noisy rows on the client",
-                    select.having->loc);
-  }
-  if (!select.order_by.empty()) {
-    throw DpqlError(ErrorKind::kSemantic, "order_by_not_supported",
-                    "ORDER BY is not supported by this release; rows come ordered by the group keys",
-                    select.order_by.front().loc);
-  }
-  if (select.limit.has_value()) {
-    throw DpqlError(ErrorKind::kSemantic, "limit_not_supported",
-                    "LIMIT is not supported by this release; every key of the public domain is "
-                    "returned",
-                    select.limit_loc);
-  }
-
+  BindPostProcessing(select, bound);
   bound.privacy = BindPrivacy(select.privacy);
   return bound;
 }

@@ -36,6 +36,11 @@ class Binder {
   // bind_aggregate.cpp
   BoundAggregate BindAggregate(const ast::Expr& expr);
 
+  // bind_postprocess.cpp: HAVING, ORDER BY, LIMIT over the output columns.
+  void BindPostProcessing(const ast::SelectStmt& select, BoundSelect& bound);
+  int ResolveOutput(const ast::Expr& expr, const BoundSelect& bound, std::string_view clause);
+  std::unique_ptr<PostExpr> BindHaving(const ast::Expr& expr, const BoundSelect& bound);
+
   // bind_privacy.cpp
   PrivacyParams BindPrivacy(const std::vector<ast::PrivacyOption>& options);
 

@@ -91,6 +91,25 @@ struct BoundOutput {
   SourceLocation loc;
 };
 
+// HAVING over the noisy output: comparisons of output columns with literals,
+// combined with AND, OR, NOT. Evaluated after noise — post-processing.
+struct PostExpr {
+  enum class Kind { kOutput, kLiteral, kNot, kAnd, kOr, kCompare, kBetween };
+  Kind kind = Kind::kLiteral;
+  int output = -1;                    // kOutput: index into BoundSelect::outputs
+  ValueType type = ValueType::kNull;  // kLiteral
+  std::string literal;                // kLiteral, in its source form
+  std::string op;                     // kCompare
+  bool negated = false;               // kBetween
+  std::vector<std::unique_ptr<PostExpr>> children;
+  SourceLocation loc;
+};
+
+struct BoundOrder {
+  int output = 0;  // index into BoundSelect::outputs
+  bool descending = false;
+};
+
 struct PrivacyParams {
   Rational epsilon;
   Rational delta;
@@ -108,6 +127,9 @@ struct BoundSelect {
   std::vector<BoundKey> keys;
   std::vector<BoundAggregate> aggregates;
   std::vector<BoundOutput> outputs;
+  std::unique_ptr<PostExpr> having;  // may be null
+  std::vector<BoundOrder> order_by;
+  std::optional<int64_t> limit;
   PrivacyParams privacy;
 };
 

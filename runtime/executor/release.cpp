@@ -6,6 +6,7 @@
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
 #include "runtime/noise/confidence.h"
+#include "runtime/executor/postprocess.h"
 #include "runtime/noise/samplers.h"
 
 namespace dpql {
@@ -124,6 +125,7 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     result.rows.push_back(std::move(row));
     result.intervals.push_back(std::move(intervals));
   }
+  PostProcess(plan.select, result);
   return result;
 }
 

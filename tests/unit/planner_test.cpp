@@ -1,0 +1,175 @@
+// The planner's privacy arithmetic: sensitivities, the epsilon split, the
+// group bound and the grid for real-valued sums; and the release step.
+
+#include <gtest/gtest.h>
+
+#include "compiler/catalog/catalog.h"
+#include "compiler/parser/parser.h"
+#include "compiler/planner/plan.h"
+#include "runtime/executor/release.h"
+#include "tests/support/seeded_random.h"
+
+namespace dpql {
+namespace {
+
+constexpr const char* kCatalog = R"(
+datasets:
+  clinic:
+    privacy_unit: person
+    defaults: { epsilon: 1.0, delta: 0, max_groups: 2, max_rows: 3 }
+    limits: { max_epsilon_per_query: 4 }
+    tables:
+      visits:
+        private: true
+        columns:
+          person: { type: text }
+          site:   { type: text, domain: [a, b, c, d, e] }
+          kind:   { type: text, domain: [x, y] }
+          cost:   { type: real, lower: -50.5, upper: 1000.25 }
+          age:    { type: int, lower: 0, upper: 100 }
+)";
+
+class PlannerTest : public ::testing::Test {
+ protected:
+  PlannerTest() : catalog_(ParseCatalog(kCatalog, "test.yaml")) {}
+  Plan Compile(const std::string& text) {
+    ast::Statement statement = ParseStatement(text);
+    return CompileSelect(*catalog_.DefaultDataset(), *statement.select);
+  }
+  Catalog catalog_;
+};
+
+TEST_F(PlannerTest, CountSensitivityIsGroupsTimesRows) {
+  Plan plan = Compile("SELECT site, COUNT(*) FROM visits GROUP BY site;");
+  ASSERT_EQ(plan.measures.size(), 1u);
+  EXPECT_TRUE(plan.bound_groups);  // 5 sites > max_groups 2
+  EXPECT_EQ(plan.groups_bound, 2);
+  EXPECT_EQ(plan.measures[0].per_group_bound, 3);
+  EXPECT_EQ(plan.measures[0].sensitivity, 6);
+  EXPECT_EQ(plan.measures[0].scale, Rational(6));
+  EXPECT_EQ(plan.cost.epsilon, Rational(1));
+  EXPECT_EQ(plan.cost.delta, Rational(0));
+}
+
+TEST_F(PlannerTest, SmallDomainNeedsNoGroupBound) {
+  Plan plan = Compile("SELECT kind, COUNT(DISTINCT person) FROM visits GROUP BY kind;");
+  EXPECT_FALSE(plan.bound_groups);
+  EXPECT_EQ(plan.groups_bound, 2);
+  EXPECT_EQ(plan.measures[0].sensitivity, 2);
+  EXPECT_EQ(plan.sql.find("row_number"), std::string::npos);
+  Plan none = Compile("SELECT COUNT(*) FROM visits;");
+  EXPECT_EQ(none.groups_bound, 1);
+  EXPECT_EQ(none.measures[0].sensitivity, 3);
+}
+
+TEST_F(PlannerTest, EpsilonIsSplitExactlyBetweenMeasures) {
+  Plan plan = Compile(
+      "SELECT AVG(age), COUNT(age), COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.3);");
+  // AVG(age) = sum(age) + count(age); COUNT(age) shares the count; COUNT(*) is a third.
+  ASSERT_EQ(plan.measures.size(), 3u);
+  for (const Measure& m : plan.measures) EXPECT_EQ(m.epsilon, Rational(1, 10));
+  EXPECT_EQ(plan.outputs[0].count_measure, plan.outputs[1].measure);
+  EXPECT_EQ(plan.cost.epsilon, Rational(3, 10));
+}
+
+TEST_F(PlannerTest, IntegerSumsUseAUnitGrid) {
+  Plan plan = Compile("SELECT SUM(age) FROM visits;");
+  EXPECT_EQ(plan.measures[0].grid, Rational(1));
+  EXPECT_EQ(plan.measures[0].per_group_bound, 300);  // max_rows 3 x max |bound| 100
+}
+
+TEST_F(PlannerTest, RealSumsUseAPowerOfTwoGridFarBelowTheNoise) {
+  Plan plan = Compile("SELECT kind, SUM(cost) FROM visits GROUP BY kind;");
+  const Measure& m = plan.measures[0];
+  // The grid is a power of two (numerator 1, denominator or value a power of 2)...
+  BigInt num = boost::multiprecision::numerator(m.grid);
+  BigInt den = boost::multiprecision::denominator(m.grid);
+  EXPECT_TRUE((num == 1 && (den & (den - 1)) == 0) || (den == 1 && (num & (num - 1)) == 0));
+  // ... at most 1/1024 of the noise scale in value units, and more than 1/2048.
+  Rational value_scale = m.scale * m.grid;
+  EXPECT_LE(m.grid * 1024, value_scale);
+  EXPECT_GT(m.grid * 2048, value_scale);
+  // The per-group bound covers max_rows x max(|lower|, |upper|) in grid units.
+  EXPECT_GE(Rational(m.per_group_bound) * m.grid, Rational(3) * Rational(100025, 100));
+  // The grid and bounds reach SQL as exact decimal parameters.
+  bool found_grid = false;
+  for (const auto& p : plan.params) found_grid = found_grid || *ParseDecimal(p) == m.grid;
+  EXPECT_TRUE(found_grid);
+}
+
+TEST_F(PlannerTest, ReleaseClampsCountsAndMeansAndCoversValues) {
+  Plan plan = Compile(
+      "SELECT kind, COUNT(*), AVG(age) FROM visits GROUP BY kind WITH PRIVACY (epsilon = 0.1);");
+  ExactAggregates exact;
+  exact.keys = {{std::string("x")}, {std::string("y")}};
+  // m0 = count(*), m1 = sum(age), m2 = count(age); tiny counts so noise dominates.
+  exact.measures = {{BigInt(0), BigInt(0), BigInt(0)}, {BigInt(2), BigInt(150), BigInt(2)}};
+  SeededRandom rng(1);
+  int negative = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    QueryResult result = Release(plan, exact, rng);
+    ASSERT_EQ(result.rows.size(), 2u);
+    EXPECT_EQ(std::get<std::string>(result.rows[0][0]), "x");
+    for (size_t r = 0; r < 2; ++r) {
+      int64_t count = std::get<int64_t>(result.rows[r][1]);
+      negative += count < 0;
+      EXPECT_GE(result.intervals[r][1]->lower, 0);
+      EXPECT_LE(result.intervals[r][1]->lower, count);
+      EXPECT_GE(result.intervals[r][1]->upper, count);
+      double mean = std::get<double>(result.rows[r][2]);
+      EXPECT_GE(mean, 0);
+      EXPECT_LE(mean, 100);
+      EXPECT_GE(result.intervals[r][2]->lower, 0);
+      EXPECT_LE(result.intervals[r][2]->upper, 100);
+    }
+  }
+  EXPECT_EQ(negative, 0);
+}
+
+TEST_F(PlannerTest, ReleaseDrawsNoiseOncePerMeasureAndGroup) {
+  // COUNT(age) and AVG(age) share the count measure: with a seeded source,
+  // the released COUNT(age) must equal the count the mean divided by.
+  Plan plan = Compile("SELECT COUNT(age), SUM(age), AVG(age) FROM visits;");
+  ExactAggregates exact;
+  exact.keys = {{}};
+  exact.measures = {{BigInt(5000), BigInt(40000)}};  // m0 = count(age), m1 = sum(age)
+  ASSERT_EQ(plan.measures.size(), 2u);
+  SeededRandom rng(42);
+  QueryResult result = Release(plan, exact, rng);
+  double count = static_cast<double>(std::get<int64_t>(result.rows[0][0]));
+  double sum = static_cast<double>(std::get<int64_t>(result.rows[0][1]));
+  EXPECT_DOUBLE_EQ(std::get<double>(result.rows[0][2]), sum / count);
+}
+
+}  // namespace
+}  // namespace dpql
+
+namespace dpql {
+namespace {
+
+TEST_F(PlannerTest, HavingOrderByAndLimitActOnTheNoisyOutput) {
+  Plan plan = Compile(
+      "SELECT site, COUNT(*) AS n FROM visits GROUP BY site HAVING n >= 1000 ORDER BY n DESC, "
+      "site LIMIT 2 WITH PRIVACY (epsilon = 4);");
+  ExactAggregates exact;
+  // Sites a..e with counts far apart compared with the noise (scale 6/4).
+  for (const char* site : {"a", "b", "c", "d", "e"}) exact.keys.push_back({std::string(site)});
+  exact.measures = {{BigInt(5000)}, {BigInt(10)}, {BigInt(9000)}, {BigInt(2000)}, {BigInt(7000)}};
+  SeededRandom rng(9);
+  QueryResult result = Release(plan, exact, rng);
+  ASSERT_EQ(result.rows.size(), 2u);
+  ASSERT_EQ(result.intervals.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(result.rows[0][0]), "c");
+  EXPECT_EQ(std::get<std::string>(result.rows[1][0]), "e");
+  // Each row kept its own interval.
+  EXPECT_LE(result.intervals[0][1]->lower, static_cast<double>(std::get<int64_t>(result.rows[0][1])));
+  EXPECT_GT(result.intervals[0][1]->lower, 8000);
+
+  Plan filtered = Compile("SELECT site, COUNT(*) AS n FROM visits GROUP BY site HAVING n < 100;");
+  QueryResult small = Release(filtered, exact, rng);
+  ASSERT_EQ(small.rows.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(small.rows[0][0]), "b");
+}
+
+}  // namespace
+}  // namespace dpql
