@@ -158,7 +158,7 @@ QueryResult Engine::Describe(const Dataset& dataset, const ast::Statement& state
       note = "privacy unit: use COUNT(DISTINCT " + column.name + ")";
     } else if (table->is_private && !column.HasDomain() && !column.HasBounds() &&
                column.type != ColumnType::kBool) {
-      note = "no public domain: filter only";
+      note = "no public domain: grouped only with partition selection (delta > 0)";
     }
     result.rows.push_back({column.name, std::string(ColumnTypeName(column.type)),
                            BoundsText(column), DomainText(column), note});

@@ -77,6 +77,11 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
     }
     return domain;
   }
+  if (privacy_.delta > 0 && column.type != ColumnType::kReal) {
+    // Private partition selection: only groups with enough people survive.
+    domain.kind = KeyDomain::Kind::kSelected;
+    return domain;
+  }
   std::string hint;
   switch (column.type) {
     case ColumnType::kReal:
@@ -84,7 +89,8 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
       break;
     case ColumnType::kText:
       hint = "a guardian can declare its public values in the catalog (domain: [...] or "
-             "domain_from: table.column)";
+             "domain_from: table.column), or allow partition selection with WITH PRIVACY "
+             "(delta = 1e-6)";
       break;
     default:
       hint = "a guardian can declare its bounds in the catalog (lower, upper)";

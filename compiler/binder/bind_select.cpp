@@ -99,6 +99,9 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                     select.from.loc);
   }
   bound.table = table_;
+  // Privacy options first: whether a key without a public domain can use
+  // partition selection depends on delta.
+  privacy_ = BindPrivacy(select.privacy);
   table_alias_ = select.from.alias;
   bound.table_alias = table_alias_;
 
@@ -203,7 +206,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   }
 
   BindPostProcessing(select, bound);
-  bound.privacy = BindPrivacy(select.privacy);
+  bound.privacy = privacy_;
   return bound;
 }
 

@@ -48,6 +48,7 @@ class Binder {
   bool IsPrivacyUnit(const CatalogColumn& column) const;
 
   const Dataset& dataset_;
+  PrivacyParams privacy_;
   const CatalogTable* table_ = nullptr;
   std::string table_alias_;
 };

@@ -57,6 +57,8 @@ struct KeyDomain {
     kIntRange,   // first..last step `step` (int columns with bounds, BUCKET, EXTRACT)
     kDateRange,  // first..last by `unit` (date columns with bounds, DATE_TRUNC)
     kBool,       // false, true
+    kSelected,   // no public domain: groups come from the data and pass private
+                 // partition selection (a threshold on a noisy count of people)
   };
   Kind kind = Kind::kList;
   std::vector<std::string> values;  // kList

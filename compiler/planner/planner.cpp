@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
@@ -39,6 +40,23 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
 
 }  // namespace
 
+int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
+                                    int64_t max_groups) {
+  // Per-group delta so that max_groups groups together stay within delta
+  // (Google partition-selection.h): 1 - (1 - delta)^(1/max_groups).
+  const long double d = static_cast<long double>(ToDouble(delta));
+  const long double per_group = -std::expm1(std::log1p(-d) / max_groups);
+  // A group held by one person is released when 1 + X >= T, X discrete
+  // Laplace with r = exp(-1/scale): P(X >= k) = r^k / (1 + r) for k >= 1.
+  const long double log_r = -1.0L / static_cast<long double>(ToDouble(scale));
+  const long double r = std::exp(log_r);
+  long double k = std::ceil(std::log(per_group * (1 + r)) / log_r);
+  if (k < 1) k = 1;
+  // Outward: one more step than the floating-point estimate, so rounding in
+  // this (public-parameter) arithmetic can only make the threshold stricter.
+  return static_cast<int64_t>(k) + 2;
+}
+
 Plan PlanSelect(BoundSelect select) {
   Plan plan;
   const PrivacyParams& privacy = select.privacy;
@@ -48,6 +66,7 @@ Plan PlanSelect(BoundSelect select) {
   BigInt total_keys = 1;
   bool size_known = true;
   for (const auto& key : select.keys) {
+    if (key.domain.kind == KeyDomain::Kind::kSelected) plan.partition_selection = true;
     if (!key.domain.size) {
       size_known = false;
     } else {
@@ -60,7 +79,7 @@ Plan PlanSelect(BoundSelect select) {
                         " combinations; use fewer or coarser keys (at most 100000 groups)",
                     select.keys.front().loc);
   }
-  if (size_known && total_keys <= privacy.max_groups) {
+  if (!plan.partition_selection && size_known && total_keys <= privacy.max_groups) {
     plan.groups_bound = total_keys.convert_to<int64_t>();
     plan.bound_groups = false;
   } else {
@@ -114,6 +133,12 @@ Plan PlanSelect(BoundSelect select) {
     plan.outputs.push_back(output);
   }
 
+  if (plan.partition_selection) {
+    // The noisy count of people per group decides which groups are released;
+    // it is shared with COUNT(DISTINCT unit) when the query asks for that.
+    plan.selection_measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
+  }
+
   // Epsilon is split evenly between the measures (basic composition).
   const Rational share = privacy.epsilon / static_cast<int64_t>(plan.measures.size());
   for (auto& measure : plan.measures) {
@@ -142,6 +167,12 @@ Plan PlanSelect(BoundSelect select) {
 
   plan.cost.epsilon = privacy.epsilon;
   plan.cost.delta = 0;  // the Laplace mechanism is pure epsilon-DP
+  if (plan.partition_selection) {
+    plan.selection_threshold =
+        PartitionSelectionThreshold(plan.measures[plan.selection_measure].scale, privacy.delta,
+                                    plan.groups_bound);
+    plan.cost.delta = privacy.delta;
+  }
   plan.select = std::move(select);
   return plan;
 }

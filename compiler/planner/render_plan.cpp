@@ -29,6 +29,8 @@ std::string DomainText(const KeyDomain& domain) {
              " to " + FormatDate(domain.last.convert_to<int64_t>()) + " (" + size + ")";
     case KeyDomain::Kind::kBool:
       return "false, true (2 keys)";
+    case KeyDomain::Kind::kSelected:
+      return "no public domain: groups from the data, private partition selection";
   }
   return "?";
 }
@@ -65,6 +67,12 @@ std::string RenderPlan(const Plan& plan) {
       << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most "
       << privacy.max_rows << " row" << (privacy.max_rows == 1 ? "" : "s")
       << " per person per group\n";
+  if (plan.partition_selection) {
+    out << "  partition selection: a group is released only when its noisy count of people "
+           "(m"
+        << plan.selection_measure << ") is at least " << plan.selection_threshold
+        << "; delta " << ToDecimalString(privacy.delta) << "\n";
+  }
   out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
       << " split evenly over " << plan.measures.size() << " measure"
       << (plan.measures.size() == 1 ? "" : "s") << "\n";

@@ -264,6 +264,16 @@ class SqlWriter {
     sql << ",\ndpql_groups AS (\n  SELECT " << key_list.substr(2);
     for (size_t i = 0; i < plan_.measures.size(); ++i) sql << ", sum(m" << i << ") AS m" << i;
     sql << "\n  FROM " << source << "\n  GROUP BY " << key_list.substr(2) << "\n)";
+    if (plan_.partition_selection) {
+      // No public domain: the groups come from the data, and Release() keeps
+      // only those whose noisy count of people reaches the threshold.
+      sql << "\nSELECT ";
+      for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "k" << i << "::text";
+      for (size_t i = 0; i < plan_.measures.size(); ++i) sql << ", m" << i;
+      sql << "\nFROM dpql_groups\nORDER BY " << key_list.substr(2);
+      plan_.sql = sql.str();
+      return;
+    }
     sql << ",\ndpql_domain AS (\n  SELECT ";
     for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d" << i << ".k" << i;
     sql << "\n  FROM ";

@@ -60,6 +60,9 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     for (size_t m = 0; m < plan.measures.size(); ++m) {
       noisy[m] = exact.measures[r].at(m) + samplers[m].Sample(rng);
     }
+    if (plan.partition_selection && noisy[plan.selection_measure] < plan.selection_threshold) {
+      continue;  // too few people: the group is not released, not even its key
+    }
     std::vector<Value> row;
     std::vector<std::optional<Interval>> intervals;
     for (const PlanOutput& out : plan.outputs) {
@@ -124,6 +127,12 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     }
     result.rows.push_back(std::move(row));
     result.intervals.push_back(std::move(intervals));
+  }
+  if (plan.partition_selection) {
+    result.notes.push_back(
+        "groups with few people are suppressed: a group is shown only when its noisy count of "
+        "people reaches " +
+        std::to_string(plan.selection_threshold) + " (private partition selection)");
   }
   PostProcess(plan.select, result);
   return result;

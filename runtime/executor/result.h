@@ -42,7 +42,8 @@ struct QueryResult {
   PrivacyCost cost{Rational(0), Rational(0)};
   bool cached = false;
   std::optional<BudgetView> budget;
-  std::string explain;  // EXPLAIN: the rendered plan
+  std::string explain;             // EXPLAIN: the rendered plan
+  std::vector<std::string> notes;  // what a reader must know, e.g. suppressed groups
 };
 
 // Exact (noise-free) aggregates as PostgreSQL computed them: one row per

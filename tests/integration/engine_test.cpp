@@ -47,10 +47,11 @@ class EngineTest : public ::testing::Test {
   }
 
   // A fresh analyst with `epsilon` to spend on hospital.
-  Caller NewAnalyst(const std::string& name, const std::string& epsilon) {
+  Caller NewAnalyst(const std::string& name, const std::string& epsilon,
+                    const std::string& delta = "0") {
     Ledger ledger(db_->url());
-    ledger.AddAnalyst(name, "hospital", BudgetCost::FromGrant(*ParseDecimal(epsilon), Rational(0)),
-                      false);
+    ledger.AddAnalyst(name, "hospital",
+                      BudgetCost::FromGrant(*ParseDecimal(epsilon), *ParseDecimal(delta)), false);
     return Caller{ledger.FindAnalyst(name)->id, name};
   }
 
@@ -69,7 +70,7 @@ Catalog* EngineTest::catalog_ = nullptr;
 TEST_F(EngineTest, EveryWorkedQueryRuns) {
   ConnectionPool pool(db_->url(), 2);
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(7));
-  Caller caller = NewAnalyst("worked_queries", "1000");
+  Caller caller = NewAnalyst("worked_queries", "1000", "0.001");
   const std::string script = ReadText(SourceDir() + "/examples/hospital/queries.dpql");
   std::vector<ast::Statement> statements = ParseScript(script);
   ASSERT_GE(statements.size(), 12u);
@@ -256,6 +257,37 @@ TEST_F(EngineTest, OnePatientMovesEachFigureByAtMostTheSensitivity) {
   }
   // The property is not vacuous: removing patients did change figures.
   EXPECT_GT(changed_somewhere, 10);
+}
+
+// Keys without a public domain: only groups with enough people are released,
+// and a key held by a single patient is not (probability <= delta per run).
+TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(17));
+  Caller caller = NewAnalyst("districts", "100", "0.001");
+  const std::string query =
+      "SELECT postcode_district, COUNT(DISTINCT patient_id) AS patients FROM admissions GROUP BY "
+      "postcode_district WITH PRIVACY (epsilon = 2, max_groups = 1);";
+  db_->Exec("UPDATE admissions SET postcode_district = 'ZZ99' WHERE patient_id = (SELECT "
+            "min(patient_id) FROM admissions)");
+  QueryResult result = engine.Run(caller, "hospital", query);
+  db_->Exec("UPDATE admissions SET postcode_district = 'LS1' WHERE postcode_district = 'ZZ99'");
+  ASSERT_FALSE(result.notes.empty());
+  EXPECT_NE(result.notes[0].find("suppressed"), std::string::npos);
+  EXPECT_EQ(result.cost.delta, Rational(1, 1000000));
+  // Most of the ~100 districts hold dozens of patients each and are released.
+  EXPECT_GT(result.rows.size(), 50u);
+  const int64_t threshold =
+      CompileOne(query).selection_threshold;
+  for (const auto& row : result.rows) {
+    const std::string& district = std::get<std::string>(row[0]);
+    EXPECT_NE(district, "ZZ99") << "a single patient's district was released";
+    // The released count is the noisy count that passed the threshold.
+    EXPECT_GE(std::get<int64_t>(row[1]), threshold);
+    EXPECT_EQ(db_->QueryValue("SELECT count(*) > 0 FROM admissions WHERE postcode_district = '" +
+                              district + "'"),
+              "t");
+  }
 }
 
 TEST_F(EngineTest, MetadataStatementsAndExplainCostNothing) {

@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <tuple>
+
 #include "compiler/catalog/catalog.h"
+#include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/release.h"
@@ -27,6 +31,7 @@ datasets:
           kind:   { type: text, domain: [x, y] }
           cost:   { type: real, lower: -50.5, upper: 1000.25 }
           age:    { type: int, lower: 0, upper: 100 }
+          note:   { type: text }
 )";
 
 class PlannerTest : public ::testing::Test {
@@ -169,6 +174,54 @@ TEST_F(PlannerTest, HavingOrderByAndLimitActOnTheNoisyOutput) {
   QueryResult small = Release(filtered, exact, rng);
   ASSERT_EQ(small.rows.size(), 1u);
   EXPECT_EQ(std::get<std::string>(small.rows[0][0]), "b");
+}
+
+}  // namespace
+}  // namespace dpql
+
+namespace dpql {
+namespace {
+
+// A group held by one person must appear with probability at most
+// delta' = 1 - (1 - delta)^(1/max_groups), computed here exactly enough in
+// long double from the discrete Laplace tail P(X >= k) = r^k / (1 + r).
+TEST(PartitionSelectionTest, ThresholdBoundsTheReleaseOfASinglePersonsGroup) {
+  for (const auto& [scale, delta, groups] :
+       std::vector<std::tuple<Rational, Rational, int64_t>>{{Rational(8), Rational(1, 1000000), 4},
+                                                            {Rational(1, 2), Rational(1, 100000), 1},
+                                                            {Rational(40), Rational(1, 1000000000), 10},
+                                                            {Rational(3), Rational(1, 1000), 2}}) {
+    int64_t threshold = PartitionSelectionThreshold(scale, delta, groups);
+    long double d = ToDouble(delta);
+    long double per_group = -std::expm1(std::log1p(-d) / groups);
+    long double r = std::exp(-1.0L / ToDouble(scale));
+    auto release_probability = [&](int64_t t) {  // P(1 + X >= t)
+      return std::pow(r, static_cast<long double>(t - 1)) / (1 + r);
+    };
+    EXPECT_LE(release_probability(threshold), per_group) << "scale " << ToDouble(scale);
+    // ... and not wastefully high: a few steps lower already breaks the bound.
+    EXPECT_GT(release_probability(threshold - 3), per_group) << "scale " << ToDouble(scale);
+  }
+}
+
+TEST_F(PlannerTest, KeysWithoutDomainUsePartitionSelectionOnlyWithDelta) {
+  // The catalog's default delta is 0: a key without a domain is refused.
+  try {
+    Compile("SELECT note, COUNT(*) FROM visits GROUP BY note;");
+    FAIL() << "a key without a public domain was accepted with delta = 0";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "no_public_domain");
+  }
+  Plan plan = Compile(
+      "SELECT note, COUNT(DISTINCT person) FROM visits GROUP BY note WITH PRIVACY (delta = 1e-6);");
+  EXPECT_TRUE(plan.partition_selection);
+  EXPECT_TRUE(plan.bound_groups);
+  ASSERT_EQ(plan.measures.size(), 1u);  // the released count is the selection count
+  EXPECT_EQ(plan.selection_measure, 0);
+  EXPECT_EQ(plan.cost.delta, Rational(1, 1000000));
+  EXPECT_EQ(plan.selection_threshold,
+            PartitionSelectionThreshold(plan.measures[0].scale, Rational(1, 1000000), 2));
+  EXPECT_EQ(plan.sql.find("dpql_domain"), std::string::npos);
 }
 
 }  // namespace
