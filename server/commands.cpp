@@ -44,11 +44,7 @@ int RunDpqld(const std::vector<std::string>& args, std::ostream& out, std::ostre
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "compile") return RunCompileCommand(rest, out, err);
   if (args[0] == "admin") return RunAdminCommand(rest, out, err);
-  if (args[0] == "serve") {
-    err << "dpqld serve: the HTTP server is not part of this build yet; use dpqld compile and "
-           "dpqld admin\n";
-    return 2;
-  }
+  if (args[0] == "serve") return RunServeCommand(rest, out, err);
   err << "dpqld: unknown command '" << args[0] << "'\n" << kUsage;
   return 2;
 }

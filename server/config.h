@@ -1,0 +1,45 @@
+#pragma once
+
+// `dpqld serve` configuration: the YAML file of `--config`, with the
+// `--listen` and `--database` flags applied on top. Loading validates every
+// key and value; a mistake is a DpqlError (kInternal, "config_error") naming
+// the file, the line and the key, and saying what to write instead.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dpql {
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8765;  // 0 = pick a free port
+  std::string database;         // libpq URL or conninfo; "" = libpq environment
+  std::string catalog;          // absolute, or relative to the working directory
+  std::string tls_cert;         // both set: serve HTTPS
+  std::string tls_key;
+  int threads = 2;                       // I/O threads
+  int db_pool = 4;                       // PostgreSQL connections and database worker threads
+  size_t max_body_bytes = 1024 * 1024;   // request body limit (413 above it)
+  size_t max_query_bytes = 100 * 1024;   // query text limit (413 above it)
+  int request_timeout_ms = 30000;        // per read of a request from a connection
+  int statement_timeout_ms = 60000;      // PostgreSQL statement_timeout for queries
+
+  bool Tls() const { return !tls_cert.empty() && !tls_key.empty(); }
+};
+
+// Parses YAML text; relative paths (catalog, tls_cert, tls_key) are resolved
+// against `base_dir` ("" = leave them as written). `source_name` is used in
+// messages.
+ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& source_name,
+                               const std::string& base_dir);
+
+// Reads and parses a config file; relative paths are taken from its folder.
+ServerConfig LoadServerConfig(const std::string& path);
+
+// Splits "HOST:PORT" ("[::1]:8765" for IPv6) into `config`. Throws
+// DpqlError("config_error") with `what` ("--listen", "dpqld.yaml:3: listen") in
+// the message.
+void SetListen(ServerConfig& config, const std::string& value, const std::string& what);
+
+}  // namespace dpql

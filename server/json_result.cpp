@@ -1,0 +1,230 @@
+#include "server/json_result.h"
+
+#include <charconv>
+
+namespace dpql {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json ValueJson(const Value& value) {
+  return std::visit(
+      [](const auto& v) -> json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else {
+          return v;
+        }
+      },
+      value);
+}
+
+// Exact decimal text (as the ledger renders budgets) -> JSON number.
+json DecimalJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  std::optional<Rational> value = ParseDecimal(text);
+  return value ? json(ToDouble(*value)) : json(nullptr);
+}
+
+// A declared bound as a JSON value: a number for int/real, the text for dates.
+json BoundJson(const CatalogColumn& column, const std::optional<Rational>& bound,
+               const std::string& text) {
+  if (!bound) return nullptr;
+  switch (column.type) {
+    case ColumnType::kInt: {
+      if (auto whole = ToInt64(Floor(*bound)); whole && Rational(*whole) == *bound) return *whole;
+      return ToDouble(*bound);
+    }
+    case ColumnType::kReal:
+      return ToDouble(*bound);
+    default:
+      return text;
+  }
+}
+
+const char* MechanismName(Mechanism mechanism) {
+  return mechanism == Mechanism::kGaussian ? "gaussian" : "laplace";
+}
+
+}  // namespace
+
+json CostJson(const PrivacyCost& cost) {
+  return {{"epsilon", ToDouble(cost.epsilon)}, {"delta", ToDouble(cost.delta)}};
+}
+
+json BudgetViewJson(const BudgetView& view) {
+  return {{"dataset", view.dataset},
+          {"epsilon_total", DecimalJson(view.epsilon_total)},
+          {"epsilon_spent", DecimalJson(view.epsilon_spent)},
+          {"epsilon_remaining", DecimalJson(view.epsilon_remaining)},
+          {"delta_total", DecimalJson(view.delta_total)},
+          {"delta_spent", DecimalJson(view.delta_spent)},
+          {"delta_remaining", DecimalJson(view.delta_remaining)}};
+}
+
+BudgetView ToBudgetView(const Budget& budget) {
+  BudgetView view;
+  view.dataset = budget.dataset;
+  view.epsilon_total = budget.total.EpsilonString();
+  view.epsilon_spent = budget.spent.EpsilonString();
+  view.epsilon_remaining = budget.Remaining().EpsilonString();
+  view.delta_total = budget.total.DeltaString();
+  view.delta_spent = budget.spent.DeltaString();
+  view.delta_remaining = budget.Remaining().DeltaString();
+  return view;
+}
+
+json BudgetJson(const Budget& budget) { return BudgetViewJson(ToBudgetView(budget)); }
+
+json QueryResultJson(const QueryResult& result) {
+  if (!result.explain.empty()) {
+    return {{"explain", result.explain}, {"cost", CostJson(result.cost)}};
+  }
+  json columns = json::array();
+  json types = json::array();
+  for (const auto& column : result.columns) {
+    columns.push_back(column.name);
+    types.push_back(ValueTypeName(column.type));
+  }
+  json rows = json::array();
+  json accuracy = json::array();
+  const double confidence = ToDouble(result.confidence);
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    json row = json::array();
+    for (size_t c = 0; c < result.rows[r].size(); ++c) {
+      row.push_back(ValueJson(result.rows[r][c]));
+      if (r < result.intervals.size() && c < result.intervals[r].size() && result.intervals[r][c] &&
+          c < result.columns.size()) {
+        const Interval& ci = *result.intervals[r][c];
+        accuracy.push_back({{"column", result.columns[c].name},
+                            {"row", r},
+                            {"ci", {ci.lower, ci.upper}},
+                            {"confidence", confidence}});
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return {{"columns", std::move(columns)},
+          {"column_types", std::move(types)},
+          {"rows", std::move(rows)},
+          {"accuracy", std::move(accuracy)},
+          {"cost", CostJson(result.cost)},
+          {"budget", result.budget ? BudgetViewJson(*result.budget) : json(nullptr)},
+          {"cached", result.cached},
+          {"notes", result.notes}};
+}
+
+json CatalogJson(const Catalog& catalog) {
+  json datasets = json::array();
+  for (const Dataset& dataset : catalog.datasets) {
+    json tables = json::array();
+    for (const CatalogTable& table : dataset.tables) {
+      json columns = json::array();
+      for (const CatalogColumn& column : table.columns) {
+        json entry = {{"name", column.name}, {"type", ColumnTypeName(column.type)}};
+        if (column.lower) entry["lower"] = BoundJson(column, column.lower, column.lower_text);
+        if (column.upper) entry["upper"] = BoundJson(column, column.upper, column.upper_text);
+        if (!column.domain.empty()) entry["domain"] = column.domain;
+        if (!column.domain_from_table.empty()) {
+          entry["domain_from"] = column.domain_from_table + "." + column.domain_from_column;
+        }
+        if (column.name == dataset.privacy_unit) entry["privacy_unit"] = true;
+        columns.push_back(std::move(entry));
+      }
+      tables.push_back(
+          {{"name", table.name}, {"private", table.is_private}, {"columns", std::move(columns)}});
+    }
+    const PrivacyDefaults& d = dataset.defaults;
+    const PrivacyLimits& l = dataset.limits;
+    datasets.push_back(
+        {{"name", dataset.name},
+         {"privacy_unit", dataset.privacy_unit},
+         {"accounting", dataset.accounting == Accounting::kZcdp ? "zcdp" : "basic"},
+         {"defaults",
+          {{"epsilon", ToDouble(d.epsilon)},
+           {"delta", ToDouble(d.delta)},
+           {"max_groups", d.max_groups},
+           {"max_rows", d.max_rows},
+           {"confidence", ToDouble(d.confidence)},
+           {"mechanism", MechanismName(d.mechanism)}}},
+         {"limits",
+          {{"max_epsilon_per_query", ToDouble(l.max_epsilon_per_query)},
+           {"max_delta_per_query", ToDouble(l.max_delta_per_query)},
+           {"max_groups", l.max_groups},
+           {"max_rows", l.max_rows}}},
+         {"tables", std::move(tables)}});
+  }
+  return {{"datasets", std::move(datasets)}};
+}
+
+json AuditJson(const AuditRecord& record) {
+  return {{"id", record.id},
+          {"at", record.at},
+          {"analyst_id", record.analyst_id ? json(*record.analyst_id) : json(nullptr)},
+          {"analyst", record.analyst_name},
+          {"source", record.source},
+          {"dataset", record.dataset},
+          {"query", record.query},
+          {"epsilon", ToDouble(record.cost.Epsilon())},
+          {"delta", ToDouble(record.cost.Delta())},
+          {"outcome", record.outcome},
+          {"status", record.status},
+          {"detail", record.detail}};
+}
+
+HttpError ToHttpError(const DpqlError& error) {
+  HttpError out;
+  out.code = error.code();
+  out.kind = ErrorKindName(error.kind());
+  out.message = error.message();
+  out.location = error.location();
+  switch (error.kind()) {
+    case ErrorKind::kSyntax:
+    case ErrorKind::kSemantic:
+    case ErrorKind::kPrivacy:
+      out.status = 400;
+      break;
+    case ErrorKind::kBudget:
+      out.status = error.code() == "no_budget" ? 403 : 409;
+      break;
+    case ErrorKind::kAuth:
+      out.status = 401;
+      break;
+    case ErrorKind::kNotFound:
+      out.status = 404;
+      break;
+    case ErrorKind::kLimit:
+      out.status = error.code() == "query_timeout" ? 504 : 413;
+      break;
+    case ErrorKind::kCatalog:
+    case ErrorKind::kInternal:
+      out.location = {};
+      if (error.code() == "database_unavailable") {
+        out.status = 503;
+        out.message = "the database is unavailable; try again later";
+      } else if (error.code() == "ledger_not_initialised") {
+        out.status = 503;
+        out.message = "the budget ledger is not initialised; an administrator must run `dpqld admin init`";
+      } else {
+        // Never pass on PostgreSQL's text: it can quote values from the data.
+        out.status = 500;
+        out.code = "internal_error";
+        out.message = "internal server error; the server log has the details for an administrator";
+      }
+      break;
+  }
+  return out;
+}
+
+json ErrorJson(const HttpError& error) {
+  json body = {{"code", error.code}, {"kind", error.kind}, {"message", error.message}};
+  if (error.location.Known()) {
+    body["line"] = error.location.line;
+    body["column"] = error.location.column;
+  }
+  return {{"error", std::move(body)}};
+}
+
+}  // namespace dpql

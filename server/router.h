@@ -1,0 +1,74 @@
+#pragma once
+
+// Routes -> engine. Knows the DPQL HTTP API (paths, methods, JSON bodies,
+// auth, audit, status codes) but not the wire protocol: server/http_server.cpp
+// turns Beast messages into HttpRequest and HttpResponse back into Beast.
+//
+// Handle() blocks on the database (authentication, the engine, the audit
+// write), so the HTTP server calls it on its database worker pool, never on an
+// I/O thread. It never throws: every failure becomes a JSON error response.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compiler/catalog/catalog.h"
+#include "runtime/engine.h"
+#include "runtime/executor/connection_pool.h"
+#include "runtime/ledger/ledger.h"
+#include "server/config.h"
+#include "server/metrics.h"
+
+namespace dpql {
+
+struct HttpError;  // server/json_result.h
+
+struct HttpRequest {
+  std::string method;         // "GET", "POST", ...
+  std::string target;         // path and query string: "/v1/admin/audit?limit=5"
+  std::string authorization;  // the Authorization header ("" if absent)
+  std::string body;
+  bool body_too_large = false;  // the body exceeded max_body_bytes and was not read
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+class Router {
+ public:
+  Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool, Engine& engine,
+         Metrics& metrics);
+
+  // Serves one request. Blocking; never throws.
+  HttpResponse Handle(const HttpRequest& request) noexcept;
+
+  // Requests cheap enough to answer on an I/O thread (no database): /metrics.
+  static bool IsInline(const HttpRequest& request);
+
+ private:
+  struct Exchange;
+
+  HttpResponse Dispatch(const HttpRequest& request, Exchange& exchange);
+  HttpResponse Healthz();
+  Analyst Authenticate(const HttpRequest& request, Exchange& exchange);
+  HttpResponse Query(const HttpRequest& request, const Analyst& analyst, Exchange& exchange,
+                     bool explain_only);
+  HttpResponse Budgets(const Analyst& analyst);
+  HttpResponse AdminAudit(const std::string& query_string, const Analyst& analyst);
+  HttpResponse Refusal(const HttpError& error, Exchange& exchange);
+  void WriteAudit(const Exchange& exchange, int status);
+
+  const ServerConfig& config_;
+  const Catalog& catalog_;
+  ConnectionPool& pool_;
+  Engine& engine_;
+  Metrics& metrics_;
+  std::string catalog_json_;  // rendered once: the catalog never changes while serving
+};
+
+}  // namespace dpql

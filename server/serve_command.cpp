@@ -1,0 +1,121 @@
+// `dpqld serve --config FILE [--listen HOST:PORT] [--database URL]`.
+
+#include <cstdlib>
+#include <memory>
+
+#include "compiler/catalog/catalog.h"
+#include "compiler/common/error.h"
+#include "runtime/engine.h"
+#include "runtime/executor/connection_pool.h"
+#include "runtime/ledger/ledger.h"
+#include "runtime/random/random_source.h"
+#include "server/commands.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/router.h"
+
+namespace dpql {
+
+namespace {
+
+constexpr const char* kServeUsage =
+    "usage: dpqld serve --config FILE [--listen HOST:PORT] [--database URL]\n"
+    "  --config FILE       the server's YAML configuration (docs/OPERATIONS.md, \"Configuration\")\n"
+    "  --listen HOST:PORT  overrides `listen` (port 0 picks a free port)\n"
+    "  --database URL      overrides `database` (a libpq URL or connection string)\n"
+    "Without `database` in either place, $DPQL_DATABASE, else the libpq environment (PGHOST, ...).\n";
+
+}  // namespace
+
+int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string config_path;
+  std::optional<std::string> listen, database;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> inline_value;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value) return inline_value;
+      if (i + 1 >= args.size()) {
+        err << "dpqld serve: " << arg << " needs a value\n" << kServeUsage;
+        return std::nullopt;
+      }
+      return args[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      out << kServeUsage;
+      return 0;
+    } else if (arg == "--config") {
+      auto v = value();
+      if (!v) return 2;
+      config_path = *v;
+    } else if (arg == "--listen") {
+      if (!(listen = value())) return 2;
+    } else if (arg == "--database") {
+      if (!(database = value())) return 2;
+    } else {
+      err << "dpqld serve: unknown argument '" << args[i] << "'\n" << kServeUsage;
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    err << "dpqld serve: --config FILE is required (examples/hospital/dpqld.yaml is a model)\n"
+        << kServeUsage;
+    return 2;
+  }
+
+  ServerConfig config;
+  Catalog catalog;
+  try {
+    config = LoadServerConfig(config_path);
+    if (listen) SetListen(config, *listen, "--listen");
+    if (database) {
+      config.database = *database;
+    } else if (const char* env = std::getenv("DPQL_DATABASE"); config.database.empty() && env != nullptr) {
+      config.database = env;
+    }
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    catalog = LoadCatalog(config.catalog);
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: the catalog is invalid; nothing was started\n" << e.what() << "\n";
+    return 1;
+  }
+
+  // The database must be reachable and initialised before we accept anyone.
+  try {
+    Ledger ledger(config.database);
+    ledger.GetBudgets(0);
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: " << e.what() << "\n";
+    if (e.code() == "ledger_not_initialised") {
+      err << "dpqld serve: run `dpqld admin --database URL init` once, then start the server again\n";
+    }
+    return 1;
+  }
+
+  try {
+    ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
+    Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
+    Metrics metrics;
+    Router router(config, catalog, pool, engine, metrics);
+    HttpServer server(config, router);
+    server.Listen();
+    out << "dpqld listening on " << server.Url() << std::endl;
+    server.Run();
+    err << "dpqld: stopped" << std::endl;
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace dpql

@@ -1,0 +1,866 @@
+// `dpqld serve`: the real binary on a free port against a fresh PostgreSQL
+// database with the hospital demo data, driven over HTTP as a client would.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/pg.h"
+
+namespace dpql {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------
+// A tiny HTTP client (Beast, synchronous, with a receive timeout).
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  json doc;  // parsed body when it is JSON
+  std::map<std::string, std::string> headers;
+  bool keep_alive = false;
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";
+  std::string body;
+  std::string token;          // sent as "Authorization: Bearer <token>" unless empty
+  std::string authorization;  // a raw Authorization header (overrides token)
+};
+
+Reply ToReply(http::response<http::string_body>& response) {
+  Reply reply;
+  reply.status = static_cast<int>(response.result_int());
+  reply.body = response.body();
+  reply.keep_alive = response.keep_alive();
+  for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
+  reply.doc = json::parse(reply.body, nullptr, false);
+  return reply;
+}
+
+http::request<http::string_body> ToMessage(const Request& request) {
+  http::request<http::string_body> message;
+  message.method_string(request.method);
+  message.target(request.target);
+  message.version(11);
+  message.set(http::field::host, "127.0.0.1");
+  if (!request.authorization.empty()) {
+    message.set(http::field::authorization, request.authorization);
+  } else if (!request.token.empty()) {
+    message.set(http::field::authorization, "Bearer " + request.token);
+  }
+  if (request.method == "POST") message.set(http::field::content_type, "application/json");
+  message.body() = request.body;
+  message.prepare_payload();
+  return message;
+}
+
+void SetReceiveTimeout(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// One keep-alive connection.
+class Connection {
+ public:
+  explicit Connection(uint16_t port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    SetReceiveTimeout(socket_.native_handle(), 60);
+  }
+  Reply Send(const Request& request) {
+    auto message = ToMessage(request);
+    http::write(socket_, message);
+    return Read();
+  }
+  // Sends raw bytes (e.g. a header that promises a huge body) and reads one response.
+  Reply SendRaw(const std::string& bytes) {
+    net::write(socket_, net::buffer(bytes));
+    return Read();
+  }
+  // True when the server has closed the connection (reads EOF).
+  bool ClosedByServer() {
+    char byte;
+    beast::error_code ec;
+    socket_.read_some(net::buffer(&byte, 1), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+  }
+
+ private:
+  Reply Read() {
+    http::response<http::string_body> response;
+    http::read(socket_, buffer_, response);
+    return ToReply(response);
+  }
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+Reply Call(uint16_t port, const Request& request) {
+  Connection connection(port);
+  return connection.Send(request);
+}
+
+Reply Get(uint16_t port, const std::string& target, const std::string& token = "") {
+  return Call(port, {"GET", target, "", token, ""});
+}
+
+Reply PostQuery(uint16_t port, const std::string& token, const std::string& query,
+                const std::string& path = "/v1/query") {
+  return Call(port, {"POST", path, json{{"query", query}}.dump(), token, ""});
+}
+
+// ---------------------------------------------------------------------------
+// The dpqld process.
+
+class ServerProcess {
+ public:
+  // Starts `dpqld serve --config <config> --listen 127.0.0.1:0` and waits for
+  // its "listening on" line. On failure, `started()` is false and `log()`
+  // has its output.
+  ServerProcess(const std::string& config, const std::string& log_path)
+      : log_path_(log_path) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(log, STDERR_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::string bin = BinDir() + "/dpqld";
+      execl(bin.c_str(), bin.c_str(), "serve", "--config", config.c_str(), "--listen",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    stdout_fd_ = out[0];
+    std::string seen;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    static const std::regex kLine("dpqld listening on (https?)://127\\.0\\.0\\.1:([0-9]+)\n");
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{stdout_fd_, POLLIN, 0};
+      if (poll(&fd, 1, 200) <= 0) continue;
+      char chunk[256];
+      ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
+      if (n <= 0) break;  // the process exited
+      seen.append(chunk, static_cast<size_t>(n));
+      std::smatch match;
+      if (std::regex_search(seen, match, kLine)) {
+        scheme_ = match[1];
+        port_ = static_cast<uint16_t>(std::stoi(match[2]));
+        return;
+      }
+    }
+    stdout_text_ = seen;
+  }
+
+  ~ServerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+  }
+
+  bool started() const { return port_ != 0; }
+  uint16_t port() const { return port_; }
+  const std::string& scheme() const { return scheme_; }
+  pid_t pid() const { return pid_; }
+
+  std::string log() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return "stdout: " + stdout_text_ + "\nstderr: " + text.str();
+  }
+
+  void Signal(int signal) { kill(pid_, signal); }
+
+  // Waits up to `timeout` for the process to exit; returns its exit status
+  // (128 + signal if killed), or -1 on timeout.
+  int Wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t done = waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+
+ private:
+  std::string log_path_;
+  std::string stdout_text_;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  uint16_t port_ = 0;
+  std::string scheme_;
+  bool exited_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// The fixture: a database with 5000 hospital admissions, the dpql schema, a
+// catalog (the demo's plus a deliberately slow private view), and a server.
+
+constexpr double kSlowSeconds = 3;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("dpql_server_test_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    db_.LoadHospital(5000);
+    db_.Exec(
+        "CREATE FUNCTION dpql_test_sleep(seconds float8) RETURNS boolean LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(seconds); RETURN true; END $$;"
+        "CREATE VIEW slow_admissions AS SELECT patient_id, age FROM admissions "
+        "WHERE (SELECT dpql_test_sleep(" + std::to_string(kSlowSeconds) + "));");
+    int code = 0;
+    std::string out = Admin("init", &code);
+    ASSERT_EQ(code, 0) << out;
+
+    std::ifstream in(SourceDir() + "/examples/hospital/catalog.yaml");
+    std::stringstream catalog;
+    catalog << in.rdbuf();
+    catalog << "      slow_admissions:\n"
+               "        private: true\n"
+               "        columns:\n"
+               "          patient_id: { type: text }\n"
+               "          age:        { type: int, lower: 0, upper: 110 }\n";
+    WriteFile("catalog.yaml", catalog.str());
+    admin_token_ = AddAnalyst("guardian", 1, true);
+  }
+
+  // Writes a config (database, catalog, small limits so 413s are cheap to hit)
+  // plus `extra` lines, and starts a server with it.
+  std::unique_ptr<ServerProcess> Start(const std::string& extra = "") {
+    std::string config = "# test config\n"
+                         "listen: 127.0.0.1:8765\n"
+                         "database: \"" + db_.url() + "\"\n"
+                         "catalog: catalog.yaml\n"
+                         "threads: 2\n"
+                         "db_pool: 4\n"
+                         "max_body_bytes: 65536\n"
+                         "max_query_bytes: 4096\n" + extra;
+    std::string name = "dpqld" + std::to_string(servers_++) + ".yaml";
+    WriteFile(name, config);
+    auto server = std::make_unique<ServerProcess>((dir_ / name).string(),
+                                                  (dir_ / (name + ".log")).string());
+    EXPECT_TRUE(server->started()) << server->log();
+    return server;
+  }
+
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::string Admin(const std::string& args, int* code) {
+    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) +
+                          " " + args,
+                      code);
+  }
+
+  // Creates an analyst with `epsilon` on `dataset`; returns the token.
+  std::string AddAnalyst(const std::string& name, double epsilon, bool admin = false,
+                         const std::string& dataset = "hospital") {
+    int code = 0;
+    std::ostringstream args;
+    args << "add-analyst " << name << " --dataset " << dataset << " --epsilon " << epsilon
+         << " --delta 0.00001" << (admin ? " --admin" : "");
+    std::string out = Admin(args.str(), &code);
+    EXPECT_EQ(code, 0) << out;
+    std::smatch match;
+    static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
+    EXPECT_TRUE(std::regex_search(out, match, kToken)) << out;
+    return match.str();
+  }
+
+  void WriteFile(const std::string& name, const std::string& text) {
+    std::ofstream out(dir_ / name);
+    out << text;
+  }
+
+  double Spent(const std::string& analyst) {
+    return std::stod(db_.QueryValue(
+        "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
+        "ON a.id = b.analyst_id WHERE a.name = '" + analyst + "'")) / 1e6;
+  }
+
+  int AuditCount(const std::string& where) {
+    return std::stoi(db_.QueryValue("SELECT count(*) FROM dpql.audit WHERE " + where));
+  }
+
+  static inline int counter_ = 0;
+  TestDatabase db_;
+  std::filesystem::path dir_;
+  std::string admin_token_;
+  int servers_ = 0;
+};
+
+void ExpectError(const Reply& reply, int status, const std::string& code) {
+  EXPECT_EQ(reply.status, status) << reply.body;
+  ASSERT_TRUE(reply.doc.is_object()) << reply.body;
+  ASSERT_TRUE(reply.doc.contains("error")) << reply.body;
+  EXPECT_EQ(reply.doc["error"]["code"], code) << reply.body;
+  EXPECT_FALSE(reply.doc["error"]["message"].get<std::string>().empty()) << reply.body;
+}
+
+// ---------------------------------------------------------------------------
+
+TEST_F(ServerTest, QueryReturnsNoisyCountsIntervalsCostAndBudget) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("alice", 3);
+  Reply reply = PostQuery(server->port(), token,
+                          "SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex "
+                          "WITH PRIVACY (epsilon = 0.5);");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json& doc = reply.doc;
+  EXPECT_EQ(doc["columns"], json({"sex", "n"}));
+  EXPECT_EQ(doc["column_types"], json({"text", "int"}));
+  ASSERT_EQ(doc["rows"].size(), 3u) << reply.body;  // the public domain F, M, X: every key
+  int64_t total = 0;
+  for (const auto& row : doc["rows"]) {
+    EXPECT_TRUE(row[0].is_string());
+    ASSERT_TRUE(row[1].is_number_integer()) << row;
+    EXPECT_GE(row[1].get<int64_t>(), 0);
+    total += row[1].get<int64_t>();
+  }
+  EXPECT_GT(total, 1000);  // ~1700 patients at max_rows 1; the noise is far smaller
+  ASSERT_EQ(doc["accuracy"].size(), 3u);  // one entry per noisy cell
+  for (size_t i = 0; i < 3; ++i) {
+    const json& a = doc["accuracy"][i];
+    EXPECT_EQ(a["column"], "n");
+    EXPECT_EQ(a["row"], i);
+    EXPECT_LT(a["ci"][0].get<double>(), a["ci"][1].get<double>());
+    EXPECT_DOUBLE_EQ(a["confidence"].get<double>(), 0.95);
+  }
+  EXPECT_DOUBLE_EQ(doc["cost"]["epsilon"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(doc["cost"]["delta"].get<double>(), 0.0);
+  EXPECT_EQ(doc["budget"]["dataset"], "hospital");
+  EXPECT_DOUBLE_EQ(doc["budget"]["epsilon_total"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(doc["budget"]["epsilon_spent"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(doc["budget"]["epsilon_remaining"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(doc["budget"]["delta_total"].get<double>(), 0.00001);
+  EXPECT_EQ(doc["cached"], false);
+  EXPECT_DOUBLE_EQ(Spent("alice"), 0.5);
+
+  // Dataset named explicitly works the same.
+  Reply named = Call(server->port(), {"POST", "/v1/query",
+                                      json{{"query", "SELECT COUNT(*) FROM admissions WITH PRIVACY "
+                                                     "(epsilon = 0.25)"},
+                                           {"dataset", "hospital"}}
+                                          .dump(),
+                                      token, ""});
+  ASSERT_EQ(named.status, 200) << named.body;
+  EXPECT_DOUBLE_EQ(named.doc["budget"]["epsilon_spent"].get<double>(), 0.75);
+}
+
+TEST_F(ServerTest, MetadataStatementsExplainAndBudgetCostNothing) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("bob", 2);
+  const uint16_t port = server->port();
+
+  Reply tables = PostQuery(port, token, "SHOW TABLES");
+  ASSERT_EQ(tables.status, 200) << tables.body;
+  EXPECT_EQ(tables.doc["columns"][0], "table");
+  EXPECT_NE(tables.body.find("\"admissions\""), std::string::npos);
+  EXPECT_DOUBLE_EQ(tables.doc["cost"]["epsilon"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(tables.doc["budget"]["epsilon_remaining"].get<double>(), 2);
+
+  Reply describe = PostQuery(port, token, "DESCRIBE admissions;");
+  ASSERT_EQ(describe.status, 200) << describe.body;
+  EXPECT_NE(describe.body.find("\"length_of_stay\""), std::string::npos);
+  Reply show_budget = PostQuery(port, token, "SHOW BUDGET");
+  ASSERT_EQ(show_budget.status, 200) << show_budget.body;
+  EXPECT_EQ(show_budget.doc["rows"][0][0], "hospital");
+
+  // EXPLAIN through /v1/query: the plan, zero cost.
+  Reply explain = PostQuery(port, token, "EXPLAIN SELECT AVG(age) FROM admissions WITH PRIVACY (epsilon = 0.7)");
+  ASSERT_EQ(explain.status, 200) << explain.body;
+  EXPECT_FALSE(explain.doc["explain"].get<std::string>().empty());
+  EXPECT_DOUBLE_EQ(explain.doc["cost"]["epsilon"].get<double>(), 0);
+
+  // /v1/explain: the plan and what running it *would* cost, with or without EXPLAIN.
+  for (std::string query : {"SELECT AVG(age) FROM admissions WITH PRIVACY (epsilon = 0.7)",
+                            "EXPLAIN SELECT AVG(age) FROM admissions WITH PRIVACY (epsilon = 0.7)"}) {
+    Reply plan = PostQuery(port, token, query, "/v1/explain");
+    ASSERT_EQ(plan.status, 200) << plan.body;
+    EXPECT_NE(plan.doc["explain"].get<std::string>().find("SELECT"), std::string::npos) << plan.body;
+    EXPECT_DOUBLE_EQ(plan.doc["cost"]["epsilon"].get<double>(), 0.7);
+  }
+  Reply bad_plan = PostQuery(port, token, "SELECT MAX(age) FROM admissions", "/v1/explain");
+  EXPECT_EQ(bad_plan.status, 400) << bad_plan.body;
+
+  // Nothing above spent anything.
+  EXPECT_DOUBLE_EQ(Spent("bob"), 0);
+  Reply budget = Get(port, "/v1/budget", token);
+  ASSERT_EQ(budget.status, 200) << budget.body;
+  ASSERT_EQ(budget.doc["budgets"].size(), 1u) << budget.body;  // only the caller's own
+  EXPECT_EQ(budget.doc["budgets"][0]["dataset"], "hospital");
+  EXPECT_DOUBLE_EQ(budget.doc["budgets"][0]["epsilon_spent"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(budget.doc["budgets"][0]["epsilon_total"].get<double>(), 2);
+}
+
+TEST_F(ServerTest, CatalogIsPublicMetadataOnly) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  Reply reply = Get(server->port(), "/v1/catalog", admin_token_);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json& hospital = reply.doc["datasets"][0];
+  EXPECT_EQ(hospital["name"], "hospital");
+  EXPECT_EQ(hospital["privacy_unit"], "patient_id");
+  EXPECT_DOUBLE_EQ(hospital["defaults"]["epsilon"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(hospital["limits"]["max_epsilon_per_query"].get<double>(), 2.0);
+  std::map<std::string, json> tables;
+  for (const auto& table : hospital["tables"]) tables[table["name"]] = table;
+  ASSERT_TRUE(tables.count("admissions") && tables.count("wards"));
+  EXPECT_EQ(tables["admissions"]["private"], true);
+  EXPECT_EQ(tables["wards"]["private"], false);
+  std::map<std::string, json> columns;
+  for (const auto& column : tables["admissions"]["columns"]) columns[column["name"]] = column;
+  EXPECT_EQ(columns["age"]["type"], "int");
+  EXPECT_EQ(columns["age"]["lower"], 0);
+  EXPECT_EQ(columns["age"]["upper"], 110);
+  EXPECT_EQ(columns["admitted_on"]["lower"], "2024-01-01");
+  EXPECT_EQ(columns["sex"]["domain"], json({"F", "M", "X"}));
+  EXPECT_EQ(columns["ward_code"]["domain_from"], "wards.ward_code");
+  // Never data: no patient identifier, no ward code from the wards table.
+  EXPECT_EQ(reply.body.find("P0000"), std::string::npos);
+  EXPECT_EQ(reply.body.find("LTH-"), std::string::npos);
+  // Needs a token like every /v1 route.
+  ExpectError(Get(server->port(), "/v1/catalog"), 401, "unauthorized");
+}
+
+TEST_F(ServerTest, HealthzMetricsAndUnknownRoutes) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  Reply health = Get(port, "/healthz");
+  ASSERT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(health.doc, json({{"status", "ok"}}));
+
+  ExpectError(Get(port, "/v1/nothing", admin_token_), 404, "not_found");
+  ExpectError(Get(port, "/favicon.ico"), 404, "not_found");
+  Reply wrong = Get(port, "/v1/query", admin_token_);
+  ExpectError(wrong, 405, "method_not_allowed");
+  EXPECT_EQ(wrong.headers["Allow"], "POST");
+  ExpectError(Call(port, {"POST", "/v1/budget", "{}", admin_token_, ""}), 405, "method_not_allowed");
+  ExpectError(PostQuery(port, admin_token_, "SELEKT 1"), 400, "syntax_error");
+
+  Reply metrics = Get(port, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.headers["Content-Type"].rfind("text/plain", 0), 0u);
+  EXPECT_NE(metrics.body.find("dpql_requests_total{route=\"/healthz\",status=\"200\"} 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("dpql_requests_total{route=\"/v1/query\",status=\"405\"} 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("dpql_requests_total{route=\"unknown\",status=\"404\"} 2"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("dpql_refusals_total{code=\"syntax_error\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("dpql_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("dpql_epsilon_spent_total 0"), std::string::npos);
+}
+
+TEST_F(ServerTest, RequestErrorsHaveTheirStatusCodeAndLocation) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("carol", 2);
+  const uint16_t port = server->port();
+
+  Reply syntax = PostQuery(port, token, "SELECT COUNT(*)\nFROM admissions WHERE");
+  ExpectError(syntax, 400, "syntax_error");
+  EXPECT_EQ(syntax.doc["error"]["line"], 2) << syntax.body;
+  EXPECT_TRUE(syntax.doc["error"].contains("column"));
+
+  Reply unknown_column = PostQuery(port, token, "SELECT AVG(agee) FROM admissions");
+  ExpectError(unknown_column, 400, "unknown_column");
+  EXPECT_EQ(unknown_column.doc["error"]["kind"], "semantic_error");
+  EXPECT_EQ(unknown_column.doc["error"]["line"], 1);
+  EXPECT_EQ(unknown_column.doc["error"]["column"], 12);
+
+  Reply not_private = PostQuery(port, token, "SELECT MAX(age) FROM admissions");
+  EXPECT_EQ(not_private.status, 400) << not_private.body;
+  EXPECT_EQ(not_private.doc["error"]["kind"], "privacy_error") << not_private.body;
+
+  ExpectError(Call(port, {"POST", "/v1/query", json{{"query", "SHOW TABLES"}, {"dataset", "clinic"}}.dump(),
+                          token, ""}),
+              404, "unknown_dataset");
+
+  Reply bad_json = Call(port, {"POST", "/v1/query", "{\"query\": ", token, ""});
+  ExpectError(bad_json, 400, "invalid_json");
+  EXPECT_NE(bad_json.doc["error"]["message"].get<std::string>().find("parse error"), std::string::npos);
+  ExpectError(Call(port, {"POST", "/v1/query", "[1, 2]", token, ""}), 400, "invalid_json");
+  ExpectError(Call(port, {"POST", "/v1/query", "{\"dataset\": \"hospital\"}", token, ""}), 400,
+              "invalid_request");
+  ExpectError(Call(port, {"POST", "/v1/query", "{\"query\": 5}", token, ""}), 400, "invalid_request");
+  ExpectError(Call(port, {"POST", "/v1/query", "{\"query\": \"SHOW TABLES\", \"datset\": \"x\"}", token, ""}),
+              400, "invalid_request");
+  Reply empty = PostQuery(port, token, "  ;  ");
+  EXPECT_EQ(empty.status, 400) << empty.body;
+  EXPECT_EQ(empty.doc["error"]["kind"], "syntax_error") << empty.body;
+
+  // Several statements: refused before anything runs, located at the second.
+  Reply several = PostQuery(port, token,
+                            "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5);\n"
+                            "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5);");
+  ExpectError(several, 400, "multiple_statements");
+  EXPECT_EQ(several.doc["error"]["line"], 2);
+  EXPECT_DOUBLE_EQ(Spent("carol"), 0);
+
+  // Size limits (this config: 4096-byte queries, 65536-byte bodies).
+  std::string long_query = "SELECT COUNT(*) FROM admissions WHERE age > 1" + std::string(5000, ' ');
+  ExpectError(PostQuery(port, token, long_query), 413, "query_too_long");
+  std::string huge = json{{"query", "SHOW TABLES"}, {"pad", std::string(70000, 'x')}}.dump();
+  Connection connection(port);
+  Reply too_large = connection.SendRaw(
+      "POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(huge.size()) + "\r\n\r\n");
+  ExpectError(too_large, 413, "body_too_large");
+  EXPECT_FALSE(too_large.keep_alive);
+  EXPECT_TRUE(connection.ClosedByServer());
+
+  // Admin route with an analyst's token.
+  ExpectError(Get(port, "/v1/admin/audit", token), 403, "forbidden");
+  EXPECT_DOUBLE_EQ(Spent("carol"), 0);
+}
+
+TEST_F(ServerTest, AuthenticationFailures) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  const std::string query = "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.1)";
+  const std::string body = json{{"query", query}}.dump();
+
+  Reply missing = Call(port, {"POST", "/v1/query", body, "", ""});
+  ExpectError(missing, 401, "unauthorized");
+  EXPECT_EQ(missing.headers["WWW-Authenticate"].rfind("Bearer", 0), 0u) << missing.headers["WWW-Authenticate"];
+  ExpectError(Call(port, {"POST", "/v1/query", body, "", "Basic YWxpY2U6c2VjcmV0"}), 401, "unauthorized");
+  ExpectError(Call(port, {"POST", "/v1/query", body, "", "Bearer"}), 401, "unauthorized");
+  std::string forged = "dpql_" + std::string(43, 'A');
+  Reply forged_reply = Call(port, {"POST", "/v1/query", body, forged, ""});
+  ExpectError(forged_reply, 401, "unauthorized");
+  EXPECT_NE(forged_reply.headers["WWW-Authenticate"].find("invalid_token"), std::string::npos);
+
+  std::string token = AddAnalyst("dave", 1);
+  ASSERT_EQ(PostQuery(port, token, query).status, 200);
+  int code = 0;
+  std::string out = Admin("revoke dave", &code);
+  ASSERT_EQ(code, 0) << out;
+  ExpectError(PostQuery(port, token, query), 401, "unauthorized");
+  ExpectError(Get(port, "/v1/budget", token), 401, "unauthorized");
+  EXPECT_NEAR(Spent("dave"), 0.1, 1e-9);  // only the query before the revoke
+
+  // Every refusal was audited without an analyst; the served query with one.
+  EXPECT_GE(AuditCount("status = 401 AND analyst_id IS NULL AND source = 'POST /v1/query' "
+                       "AND outcome = 'unauthorized'"),
+            5);
+  EXPECT_EQ(AuditCount("analyst_name = 'dave' AND status = 200"), 1);
+}
+
+TEST_F(ServerTest, BudgetDecreasesThenRefusesWith409AndLedgerUnchanged) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("erin", 1);
+  auto query = [&](int i) {
+    return "SELECT COUNT(*) FROM admissions WHERE age > " + std::to_string(i) +
+           " WITH PRIVACY (epsilon = 0.4)";
+  };
+  Reply first = PostQuery(port, token, query(1));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_DOUBLE_EQ(first.doc["budget"]["epsilon_remaining"].get<double>(), 0.6);
+  Reply second = PostQuery(port, token, query(2));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_DOUBLE_EQ(second.doc["budget"]["epsilon_remaining"].get<double>(), 0.2);
+
+  std::string ledger_before = db_.QueryValue("SELECT count(*) || '/' || sum(epsilon) FROM dpql.ledger");
+  Reply refused = PostQuery(port, token, query(3));
+  ExpectError(refused, 409, "budget_exhausted");
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) || '/' || sum(epsilon) FROM dpql.ledger"), ledger_before);
+  EXPECT_NEAR(Spent("erin"), 0.8, 1e-9);
+  Reply budget = Get(port, "/v1/budget", token);
+  EXPECT_DOUBLE_EQ(budget.doc["budgets"][0]["epsilon_remaining"].get<double>(), 0.2);
+  // A cheaper query still fits.
+  EXPECT_EQ(PostQuery(port, token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)").status, 200);
+
+  // No budget on this dataset at all: 403 no_budget.
+  std::string other = AddAnalyst("frank", 1, false, "clinic");
+  ExpectError(PostQuery(port, other, query(4)), 403, "no_budget");
+
+  EXPECT_EQ(AuditCount("analyst_name = 'erin' AND outcome = 'budget_exhausted' AND status = 409 "
+                       "AND epsilon = 0"),
+            1);
+  EXPECT_EQ(AuditCount("analyst_name = 'erin' AND outcome = 'ok' AND status = 200 AND epsilon = 400000"), 2);
+}
+
+TEST_F(ServerTest, AuditRowsForServedAndRefusedRequestsHoldNoResultValues) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("grace", 2);
+  Reply served = PostQuery(port, token, "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5)");
+  ASSERT_EQ(served.status, 200) << served.body;
+  const std::string released = std::to_string(served.doc["rows"][0][0].get<int64_t>());
+  ASSERT_GE(released.size(), 4u);  // ~5000 admissions; at max_rows 1, ~1700 patients
+  ASSERT_EQ(PostQuery(port, token, "SELECT AVG(nope) FROM admissions").status, 400);
+  ASSERT_EQ(Get(port, "/v1/budget", token).status, 200);
+
+  EXPECT_EQ(AuditCount("analyst_name = 'grace' AND source = 'POST /v1/query' AND status = 200 AND outcome = 'ok' "
+                       "AND dataset = 'hospital' AND epsilon = 500000 "
+                       "AND query = 'SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5)'"),
+            1);
+  EXPECT_EQ(AuditCount("analyst_name = 'grace' AND status = 400 AND outcome = 'unknown_column' "
+                       "AND detail LIKE '%nope%'"),
+            1);
+  EXPECT_EQ(AuditCount("analyst_name = 'grace' AND source = 'GET /v1/budget' AND status = 200"), 1);
+  // The released number is nowhere in the audit table's text.
+  EXPECT_EQ(AuditCount("concat_ws('|', analyst_name, source, dataset, query, outcome, detail) LIKE '%" +
+                       released + "%'"),
+            0);
+
+  // The admin route shows them.
+  Reply audit = Get(port, "/v1/admin/audit?limit=2&analyst=grace", admin_token_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  ASSERT_EQ(audit.doc["audit"].size(), 2u) << audit.body;
+  EXPECT_EQ(audit.doc["audit"][0]["source"], "GET /v1/budget");  // newest first
+  EXPECT_EQ(audit.doc["audit"][1]["outcome"], "unknown_column");
+  ExpectError(Get(port, "/v1/admin/audit?limit=lots", admin_token_), 400, "invalid_parameter");
+  // ...and the admin's own reads of the audit are audited too.
+  EXPECT_GE(AuditCount("analyst_name = 'guardian' AND source = 'GET /v1/admin/audit'"), 2);
+}
+
+TEST_F(ServerTest, SixteenConcurrentClientsAllAnsweredAndSpendingAddsUp) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("heidi", 10);
+  constexpr int kClients = 16;
+  std::vector<Reply> replies(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        replies[i] = PostQuery(port, token,
+                               "SELECT COUNT(*) FROM admissions WHERE age >= " + std::to_string(i) +
+                                   " WITH PRIVACY (epsilon = 0.25)");
+      } catch (const std::exception& e) {
+        replies[i].body = e.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  double reported = 0;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(replies[i].status, 200) << i << ": " << replies[i].body;
+    reported += replies[i].doc["cost"]["epsilon"].get<double>();
+  }
+  EXPECT_NEAR(reported, 4.0, 1e-9);
+  EXPECT_NEAR(Spent("heidi"), reported, 1e-9);
+  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                           "WHERE a.name = 'heidi'"),
+            "4000000");
+}
+
+TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("ivan", 1);
+  Connection connection(server->port());
+  Reply first = connection.Send({"POST", "/v1/query", json{{"query", "SHOW TABLES"}}.dump(), token, ""});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_TRUE(first.keep_alive);
+  Reply second = connection.Send({"GET", "/v1/budget", "", token, ""});
+  ASSERT_EQ(second.status, 200) << second.body;
+  Reply third = connection.Send({"GET", "/healthz", "", "", ""});
+  EXPECT_EQ(third.status, 200);
+}
+
+TEST_F(ServerTest, SlowQueryDoesNotBlockOtherRequestsAndStatementTimeoutIs504) {
+  auto server = Start("statement_timeout_ms: 1500\n");
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("judy", 5);
+  std::atomic<bool> done{false};
+  Reply slow;
+  std::thread client([&] {
+    slow = PostQuery(port, token, "SELECT COUNT(*) FROM slow_admissions WITH PRIVACY (epsilon = 0.1)");
+    done = true;
+  });
+  std::this_thread::sleep_for(200ms);
+  auto start = std::chrono::steady_clock::now();
+  Reply health = Get(port, "/healthz");
+  Reply metrics = Get(port, "/metrics");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_LT(elapsed, 1000ms);
+  EXPECT_FALSE(done.load()) << "the slow query finished before the other requests: the test proves nothing";
+  client.join();
+  ExpectError(slow, 504, "query_timeout");
+}
+
+TEST_F(ServerTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("ken", 5);
+  Reply slow;
+  std::thread client([&] {
+    try {
+      slow = PostQuery(port, token, "SELECT COUNT(*) FROM slow_admissions WITH PRIVACY (epsilon = 0.1)");
+    } catch (const std::exception& e) {
+      slow.body = e.what();
+    }
+  });
+  std::this_thread::sleep_for(400ms);
+  server->Signal(SIGTERM);
+  client.join();
+  EXPECT_EQ(slow.status, 200) << slow.body << "\n" << server->log();
+  EXPECT_FALSE(slow.keep_alive);  // the server says it is closing
+  EXPECT_EQ(server->Wait(15s), 0) << server->log();
+  // It no longer accepts connections.
+  EXPECT_THROW(Connection{port}, std::exception);
+}
+
+TEST_F(ServerTest, DatabaseUnavailableIs503) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string token = AddAnalyst("liam", 5);
+  ASSERT_EQ(PostQuery(port, token, "SHOW TABLES").status, 200);
+  TestDatabase control;  // a second database to run the admin statements from
+  auto on_control = [&](const std::string& sql) {
+    int code = 0;
+    std::string out = RunCommand("psql -X -q -v ON_ERROR_STOP=1 " + ShellQuote(control.url()) + " -c " +
+                                     ShellQuote(sql),
+                                 &code);
+    ASSERT_EQ(code, 0) << out;
+  };
+  on_control("ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS false");
+  on_control("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_.name() +
+             "' AND pid <> pg_backend_pid()");
+  Reply health = Get(port, "/healthz");
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_EQ(health.doc["status"], "unavailable");
+  Reply query = PostQuery(port, token, "SHOW TABLES");
+  ExpectError(query, 503, "database_unavailable");
+  EXPECT_EQ(query.body.find("FATAL"), std::string::npos) << "PostgreSQL's text must not reach clients";
+  on_control("ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS true");
+  // Recovers once the database is back.
+  EXPECT_EQ(Get(port, "/healthz").status, 200);
+  EXPECT_EQ(PostQuery(port, token, "SHOW TABLES").status, 200);
+}
+
+TEST_F(ServerTest, ServesHttpsWhenTlsIsConfigured) {
+  int code = 0;
+  std::string out = RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+                                   ShellQuote((dir_ / "key.pem").string()) + " -out " +
+                                   ShellQuote((dir_ / "cert.pem").string()),
+                               &code);
+  ASSERT_EQ(code, 0) << out;
+  auto server = Start("tls_cert: cert.pem\ntls_key: key.pem\n");
+  ASSERT_TRUE(server->started());
+  EXPECT_EQ(server->scheme(), "https");
+
+  net::io_context ioc;
+  net::ssl::context tls(net::ssl::context::tls_client);
+  tls.load_verify_file((dir_ / "cert.pem").string());
+  tls.set_verify_mode(net::ssl::verify_peer);
+  beast::ssl_stream<tcp::socket> stream(ioc, tls);
+  stream.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+  SetReceiveTimeout(stream.next_layer().native_handle(), 30);
+  stream.handshake(net::ssl::stream_base::client);
+  auto message = ToMessage({"GET", "/v1/budget", "", admin_token_, ""});
+  http::write(stream, message);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  Reply reply = ToReply(response);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.doc["budgets"][0]["dataset"], "hospital");
+
+  // Plain HTTP to the TLS port gets no answer.
+  Connection plain(server->port());
+  EXPECT_THROW(plain.Send({"GET", "/healthz", "", "", ""}), std::exception);
+}
+
+TEST_F(ServerTest, StartupRefusesBadConfigCatalogOrDatabase) {
+  auto serve = [&](const std::string& name, const std::string& text, int* code) {
+    WriteFile(name, text);
+    // `timeout`: a config wrongly accepted must fail the test, not hang it.
+    return RunCommand("timeout 30 " + ShellQuote(BinDir() + "/dpqld") + " serve --config " + ShellQuote((dir_ / name).string()) +
+                          " --listen 127.0.0.1:0",
+                      code);
+  };
+  const std::string base = "database: \"" + db_.url() + "\"\ncatalog: catalog.yaml\n";
+  int code = 0;
+  std::string out = serve("unknown.yaml", base + "thread: 4\n", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("unknown.yaml:3: unknown key 'thread'"), std::string::npos) << out;
+  out = serve("bad_value.yaml", base + "db_pool: many\n", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad_value.yaml:3: db_pool: expected a whole number, got 'many'"), std::string::npos) << out;
+  out = serve("bad_listen.yaml", base + "listen: localhost\n", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("expected HOST:PORT"), std::string::npos) << out;
+  out = serve("no_catalog.yaml", "database: \"" + db_.url() + "\"\n", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("no `catalog` key"), std::string::npos) << out;
+
+  WriteFile("broken_catalog.yaml", "datasets:\n  hospital:\n    privacy_unit: 12\n    tablez: {}\n");
+  out = serve("broken.yaml", "database: \"" + db_.url() + "\"\ncatalog: broken_catalog.yaml\n", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("broken_catalog.yaml"), std::string::npos) << out;
+
+  TestDatabase empty;  // reachable, but no dpql schema
+  out = serve("uninitialised.yaml", "database: \"" + empty.url() + "\"\ncatalog: catalog.yaml\n", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("dpqld admin"), std::string::npos) << out;
+  EXPECT_NE(out.find("init"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace dpql
