@@ -394,6 +394,13 @@ std::string FormatFooter(const json& answer) {
   }
   std::string footer;
   for (size_t i = 0; i < parts.size(); ++i) footer += (i == 0 ? "" : (i == 1 && !explain ? "  " : kSeparator)) + parts[i];
+  // Notes from the server (e.g. suppressed groups) each get a line of their own.
+  const json& notes = Member(answer, "notes");
+  if (notes.is_array()) {
+    for (const auto& note : notes) {
+      if (note.is_string()) footer += "\nnote: " + note.get<std::string>();
+    }
+  }
   return footer;
 }
 

@@ -107,6 +107,11 @@ TEST(ReplFormatFooter, RowsCostBudgetAndConfidence) {
   json exact = json::parse(R"({"budget": {"epsilon_remaining": "3.999999", "delta_total": "0.00001",
                                           "delta_remaining": "0.000009"}})");
   EXPECT_EQ(FormatFooter(exact), "(0 rows)  budget left: \xCE\xB5 3.999999, \xCE\xB4 0.000009");
+  json noted = WardCounts();
+  noted["notes"] = {"groups with few people are suppressed"};
+  EXPECT_EQ(FormatFooter(noted),
+            "(2 rows)  cost: \xCE\xB5 1  \xC2\xB7  budget left: \xCE\xB5 4  \xC2\xB7  95% intervals\n"
+            "note: groups with few people are suppressed");
 }
 
 TEST(ReplFormatAmount, PeopleReadableDecimals) {
