@@ -8,12 +8,6 @@ namespace dpql {
 
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool IsNumeric(ValueType type) { return type == ValueType::kInt || type == ValueType::kReal; }
 
 bool IsComparison(const std::string& op) {
@@ -44,8 +38,8 @@ bool IsAggregateName(std::string_view name) {
 
 const CatalogColumn& Binder::ResolveColumn(const ast::Expr& expr) {
   if (!expr.qualifier.empty()) {
-    bool matches = Lower(expr.qualifier) == Lower(table_->name) ||
-                   (!table_alias_.empty() && Lower(expr.qualifier) == Lower(table_alias_));
+    bool matches = LowerAscii(expr.qualifier) == LowerAscii(table_->name) ||
+                   (!table_alias_.empty() && LowerAscii(expr.qualifier) == LowerAscii(table_alias_));
     if (!matches) {
       throw DpqlError(ErrorKind::kSemantic, "unknown_table",
                       "\"" + expr.qualifier + "\" does not name the table in FROM (" +

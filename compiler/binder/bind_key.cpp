@@ -12,12 +12,6 @@ namespace {
 // signal and the generated domain would be large.
 constexpr int64_t kMaxDomainSize = 100000;
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // date_trunc(unit, day) in days since 1970-01-01, as PostgreSQL computes it.
 int64_t TruncateDays(int64_t days, const std::string& unit) {
   if (unit == "day") return days;
@@ -139,7 +133,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
   switch (expr.kind) {
     case ast::ExprKind::kColumn: {
       key.expr = BindColumn(expr, "GROUP BY");
-      if (Lower(key.expr->column->name) == Lower(dataset_.privacy_unit)) {
+      if (LowerAscii(key.expr->column->name) == LowerAscii(dataset_.privacy_unit)) {
         throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_key",
                         "grouping by " + key.expr->column->name +
                             " would release one figure per person; count people with "
@@ -195,7 +189,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
         const ast::Expr* unit_expr = expr.args.size() == 2 ? expr.args[0].get() : nullptr;
         std::string unit = unit_expr != nullptr && unit_expr->kind == ast::ExprKind::kLiteral &&
                                    unit_expr->literal.kind == ast::LiteralKind::kString
-                               ? Lower(unit_expr->literal.text)
+                               ? LowerAscii(unit_expr->literal.text)
                                : "";
         bool known = false;
         for (const char* u : kUnits) known = known || unit == u;

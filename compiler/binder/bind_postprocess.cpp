@@ -12,12 +12,6 @@ namespace dpql {
 
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string OutputList(const BoundSelect& bound) {
   std::string out;
   for (const auto& o : bound.outputs) out += (out.empty() ? "" : ", ") + o.name;
@@ -30,7 +24,7 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound,
                           std::string_view clause) {
   if (expr.kind == ast::ExprKind::kColumn && expr.qualifier.empty()) {
     for (size_t i = 0; i < bound.outputs.size(); ++i) {
-      if (Lower(bound.outputs[i].name) == Lower(expr.name)) return static_cast<int>(i);
+      if (LowerAscii(bound.outputs[i].name) == LowerAscii(expr.name)) return static_cast<int>(i);
     }
   }
   if (expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name)) {

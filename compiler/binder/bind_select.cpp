@@ -8,26 +8,20 @@ namespace dpql {
 
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool IsAggregateCall(const ast::Expr& expr) {
   return expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name);
 }
 
 std::string DefaultKeyName(const ast::Expr& expr) {
   switch (expr.kind) {
-    case ast::ExprKind::kColumn: return Lower(expr.name);
-    case ast::ExprKind::kExtract: return Lower(expr.name);
-    case ast::ExprKind::kFunction: return Lower(expr.name);
+    case ast::ExprKind::kColumn: return LowerAscii(expr.name);
+    case ast::ExprKind::kExtract: return LowerAscii(expr.name);
+    case ast::ExprKind::kFunction: return LowerAscii(expr.name);
     default: return "key";
   }
 }
 
-std::string DefaultAggregateName(const ast::Expr& expr) { return Lower(expr.name); }
+std::string DefaultAggregateName(const ast::Expr& expr) { return LowerAscii(expr.name); }
 
 }  // namespace
 
@@ -122,7 +116,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
     if (table_->FindColumn(expr.name) != nullptr) return nullptr;  // columns win, as in SQL
     for (const auto& item : select.items) {
-      if (!item.alias.empty() && Lower(item.alias) == Lower(expr.name)) return &item;
+      if (!item.alias.empty() && LowerAscii(item.alias) == LowerAscii(expr.name)) return &item;
     }
     return nullptr;
   };
@@ -211,15 +205,21 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
 }
 
 bool Binder::IsPrivacyUnit(const CatalogColumn& column) const {
-  return Lower(column.name) == Lower(dataset_.privacy_unit);
+  return LowerAscii(column.name) == LowerAscii(dataset_.privacy_unit);
+}
+
+std::string LowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates) {
-  std::string target = Lower(name);
+  std::string target = LowerAscii(name);
   std::string best;
   size_t best_distance = std::max<size_t>(2, target.size() / 3) + 1;
   for (const auto& candidate : candidates) {
-    std::string c = Lower(candidate);
+    std::string c = LowerAscii(candidate);
     // Levenshtein distance, two rows.
     std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
     for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;

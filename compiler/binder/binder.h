@@ -61,6 +61,10 @@ bool IsAggregateName(std::string_view upper_name);
 // GROUP BY keys ("BUCKET(age, 10)").
 std::string Describe(const BoundExpr& expr);
 
+// Identifier comparison is case-insensitive (ASCII), as catalog names are
+// plain identifiers.
+std::string LowerAscii(std::string_view text);
+
 // "did you mean 'age'?" — the closest candidate by edit distance, or empty.
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);
 
