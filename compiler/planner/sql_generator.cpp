@@ -163,6 +163,8 @@ class SqlWriter {
       }
       case KeyDomain::Kind::kBool:
         return "SELECT unnest(ARRAY[false, true])";
+      case KeyDomain::Kind::kSelected:
+        break;  // partition selection has no domain to enumerate
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown key domain");
   }
