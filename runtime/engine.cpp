@@ -11,17 +11,6 @@ namespace dpql {
 
 namespace {
 
-BudgetView ToView(const Budget& budget) {
-  BudgetView view;
-  view.dataset = budget.dataset;
-  view.epsilon_total = budget.total.EpsilonString();
-  view.epsilon_spent = budget.spent.EpsilonString();
-  view.epsilon_remaining = budget.Remaining().EpsilonString();
-  view.delta_total = budget.total.DeltaString();
-  view.delta_spent = budget.spent.DeltaString();
-  view.delta_remaining = budget.Remaining().DeltaString();
-  return view;
-}
 
 std::string BoundsText(const CatalogColumn& column) {
   if (!column.HasBounds()) return "";
@@ -38,6 +27,18 @@ std::string DomainText(const CatalogColumn& column) {
 }
 
 }  // namespace
+
+BudgetView ToBudgetView(const Budget& budget) {
+  BudgetView view;
+  view.dataset = budget.dataset;
+  view.epsilon_total = budget.total.EpsilonString();
+  view.epsilon_spent = budget.spent.EpsilonString();
+  view.epsilon_remaining = budget.Remaining().EpsilonString();
+  view.delta_total = budget.total.DeltaString();
+  view.delta_spent = budget.spent.DeltaString();
+  view.delta_remaining = budget.Remaining().DeltaString();
+  return view;
+}
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
                int statement_timeout_ms)
@@ -121,7 +122,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
 
   // 6. Noise, intervals, release.
   QueryResult result = Release(plan, exact, *rng_);
-  result.budget = ToView(debit.budget);
+  result.budget = ToBudgetView(debit.budget);
   return result;
 }
 
@@ -180,7 +181,7 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
                     {"delta_spent", ValueType::kText, false},
                     {"delta_remaining", ValueType::kText, false}};
   if (budget) {
-    BudgetView view = ToView(*budget);
+    BudgetView view = ToBudgetView(*budget);
     result.budget = view;
     result.rows.push_back({view.dataset, view.epsilon_total, view.epsilon_spent,
                            view.epsilon_remaining, view.delta_total, view.delta_spent,

@@ -24,6 +24,11 @@ namespace ast {
 struct Statement;
 }
 
+struct Budget;
+
+// A ledger budget as exact decimal strings, as responses show it.
+BudgetView ToBudgetView(const Budget& budget);
+
 // Who is asking. The server authenticates the bearer token first.
 struct Caller {
   int64_t analyst_id = 0;

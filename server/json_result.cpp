@@ -1,5 +1,7 @@
 #include "server/json_result.h"
 
+#include "runtime/engine.h"
+
 #include <charconv>
 
 namespace dpql {
@@ -62,18 +64,6 @@ json BudgetViewJson(const BudgetView& view) {
           {"delta_total", DecimalJson(view.delta_total)},
           {"delta_spent", DecimalJson(view.delta_spent)},
           {"delta_remaining", DecimalJson(view.delta_remaining)}};
-}
-
-BudgetView ToBudgetView(const Budget& budget) {
-  BudgetView view;
-  view.dataset = budget.dataset;
-  view.epsilon_total = budget.total.EpsilonString();
-  view.epsilon_spent = budget.spent.EpsilonString();
-  view.epsilon_remaining = budget.Remaining().EpsilonString();
-  view.delta_total = budget.total.DeltaString();
-  view.delta_spent = budget.spent.DeltaString();
-  view.delta_remaining = budget.Remaining().DeltaString();
-  return view;
 }
 
 json BudgetJson(const Budget& budget) { return BudgetViewJson(ToBudgetView(budget)); }

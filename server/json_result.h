@@ -21,7 +21,6 @@ nlohmann::ordered_json QueryResultJson(const QueryResult& result);
 nlohmann::ordered_json CostJson(const PrivacyCost& cost);
 nlohmann::ordered_json BudgetViewJson(const BudgetView& view);
 nlohmann::ordered_json BudgetJson(const Budget& budget);
-BudgetView ToBudgetView(const Budget& budget);
 
 // Public metadata only: datasets, privacy unit, defaults, limits, tables and
 // columns with types, bounds and domains. Never data.
