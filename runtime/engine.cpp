@@ -3,6 +3,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/expected_error.h"
 #include "runtime/executor/executor.h"
 #include "runtime/executor/release.h"
 #include "runtime/ledger/ledger.h"
@@ -71,7 +72,8 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
       Plan plan = CompileSelect(dataset, *statement.select);
       QueryResult result;
       result.cost = {Rational(0), Rational(0)};
-      result.explain = RenderPlan(plan);
+      result.explain = ExplainPlan(plan);
+      result.expected_errors = ExpectedErrors(plan);
       return result;
     }
     case ast::StatementKind::kShowTables:

@@ -7,6 +7,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/expected_error.h"
 
 namespace dpql {
 
@@ -128,7 +129,7 @@ int RunCompileCommand(const std::vector<std::string>& args, std::ostream& out, s
       switch (statement.kind) {
         case ast::StatementKind::kSelect:
         case ast::StatementKind::kExplain:
-          out << RenderPlan(CompileSelect(*dataset, *statement.select));
+          out << ExplainPlan(CompileSelect(*dataset, *statement.select));
           break;
         case ast::StatementKind::kShowTables:
         case ast::StatementKind::kShowBudget:

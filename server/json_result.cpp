@@ -68,9 +68,30 @@ json BudgetViewJson(const BudgetView& view) {
 
 json BudgetJson(const Budget& budget) { return BudgetViewJson(ToBudgetView(budget)); }
 
+json ExpectedErrorJson(const std::vector<ExpectedError>& errors) {
+  json out = json::array();
+  for (const ExpectedError& error : errors) {
+    json entry = {{"column", error.column}, {"confidence", ToDouble(error.confidence)}};
+    if (error.half_width) {
+      entry["half_width"] = *error.half_width;
+      entry["unit"] = error.unit;
+    } else {
+      json sizes = json::array();
+      for (const auto& [rows, half_width] : error.by_group_size) {
+        sizes.push_back({{"group_rows", rows}, {"half_width", half_width}});
+      }
+      entry["half_width_by_group_size"] = std::move(sizes);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 json QueryResultJson(const QueryResult& result) {
   if (!result.explain.empty()) {
-    return {{"explain", result.explain}, {"cost", CostJson(result.cost)}};
+    json out = {{"explain", result.explain}, {"cost", CostJson(result.cost)}};
+    if (!result.expected_errors.empty()) out["expected_error"] = ExpectedErrorJson(result.expected_errors);
+    return out;
   }
   json columns = json::array();
   json types = json::array();

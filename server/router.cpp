@@ -9,6 +9,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/expected_error.h"
 #include "server/json_result.h"
 
 namespace dpql {
@@ -409,7 +410,11 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
     json out;
     if (statement.kind == ast::StatementKind::kSelect || statement.kind == ast::StatementKind::kExplain) {
       Plan plan = CompileSelect(dataset, *statement.select);
-      out = {{"explain", RenderPlan(plan)}, {"cost", CostJson(plan.cost)}};
+      QueryResult explained;
+      explained.explain = ExplainPlan(plan);
+      explained.expected_errors = ExpectedErrors(plan);
+      explained.cost = plan.cost;  // what running the query would spend
+      out = QueryResultJson(explained);
     } else {
       if (statement.kind == ast::StatementKind::kDescribe && dataset.FindTable(statement.table) == nullptr) {
         throw DpqlError(ErrorKind::kSemantic, "unknown_table",

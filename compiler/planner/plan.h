@@ -4,6 +4,7 @@
 // contribution bounded), what noise each figure gets, and what it costs.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/ast/ast.h"
@@ -86,6 +87,8 @@ Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select);
 
 // Human-readable plan: keys and their domains, measures with sensitivity,
 // epsilon share and noise scale, the bounding steps, the cost and the SQL.
-std::string RenderPlan(const Plan& plan);
+// `accuracy` (text computed by the runtime, e.g. the expected error of each
+// output) is shown right after the cost.
+std::string RenderPlan(const Plan& plan, std::string_view accuracy = {});
 
 }  // namespace dpql

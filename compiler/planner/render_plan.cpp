@@ -50,7 +50,7 @@ std::string MeasureText(const Measure& measure) {
 
 }  // namespace
 
-std::string RenderPlan(const Plan& plan) {
+std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
   const BoundSelect& select = plan.select;
   const PrivacyParams& privacy = select.privacy;
   std::ostringstream out;
@@ -86,7 +86,7 @@ std::string RenderPlan(const Plan& plan) {
   out << "  outputs:";
   for (size_t i = 0; i < plan.outputs.size(); ++i) out << (i ? ", " : " ") << plan.outputs[i].name;
   out << "\nCost\n  epsilon " << ToDecimalString(plan.cost.epsilon) << ", delta "
-      << ToDecimalString(plan.cost.delta) << "\nSQL\n" << plan.sql << "\n";
+      << ToDecimalString(plan.cost.delta) << "\n" << accuracy << "SQL\n" << plan.sql << "\n";
   if (!plan.params.empty()) {
     out << "Parameters\n";
     for (size_t i = 0; i < plan.params.size(); ++i) {

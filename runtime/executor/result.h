@@ -10,6 +10,7 @@
 
 #include "compiler/binder/bound.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/expected_error.h"
 
 namespace dpql {
 
@@ -43,6 +44,7 @@ struct QueryResult {
   bool cached = false;
   std::optional<BudgetView> budget;
   std::string explain;             // EXPLAIN: the rendered plan
+  std::vector<ExpectedError> expected_errors;  // EXPLAIN: accuracy before spending
   std::vector<std::string> notes;  // what a reader must know, e.g. suppressed groups
 };
 

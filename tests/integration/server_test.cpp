@@ -429,6 +429,11 @@ TEST_F(ServerTest, MetadataStatementsExplainAndBudgetCostNothing) {
     ASSERT_EQ(plan.status, 200) << plan.body;
     EXPECT_NE(plan.doc["explain"].get<std::string>().find("SELECT"), std::string::npos) << plan.body;
     EXPECT_DOUBLE_EQ(plan.doc["cost"]["epsilon"].get<double>(), 0.7);
+    // Accuracy before spending: the expected error of the one noisy column.
+    ASSERT_EQ(plan.doc["expected_error"].size(), 1u) << plan.body;
+    EXPECT_EQ(plan.doc["expected_error"][0]["column"], "avg") << plan.body;
+    EXPECT_GT(plan.doc["expected_error"][0]["half_width_by_group_size"][0]["half_width"].get<double>(), 0);
+    EXPECT_NE(plan.doc["explain"].get<std::string>().find("Expected error"), std::string::npos);
   }
   Reply bad_plan = PostQuery(port, token, "SELECT MAX(age) FROM admissions", "/v1/explain");
   EXPECT_EQ(bad_plan.status, 400) << bad_plan.body;

@@ -10,6 +10,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/expected_error.h"
 #include "runtime/executor/release.h"
 #include "tests/support/seeded_random.h"
 
@@ -129,6 +130,44 @@ TEST_F(PlannerTest, ReleaseClampsCountsAndMeansAndCoversValues) {
     }
   }
   EXPECT_EQ(negative, 0);
+}
+
+TEST_F(PlannerTest, ExpectedErrorIsTheReleasedIntervalBeforeSpending) {
+  // For counts and sums the expected error EXPLAIN shows is exactly the
+  // half-width every released value then carries.
+  const std::string query =
+      "SELECT kind, COUNT(*) AS n, SUM(cost) AS total, AVG(age) AS mean FROM visits "
+      "GROUP BY kind WITH PRIVACY (epsilon = 0.5)";
+  Plan plan = Compile(query + ";");
+  std::vector<ExpectedError> errors = ExpectedErrors(plan);
+  ASSERT_EQ(errors.size(), 3u);  // the key has no error
+  EXPECT_EQ(errors[0].column, "n");
+  EXPECT_EQ(errors[1].column, "total");
+  EXPECT_EQ(errors[2].column, "mean");
+  ASSERT_TRUE(errors[0].half_width && errors[1].half_width);
+  EXPECT_FALSE(errors[2].half_width);  // a mean's error depends on the group's size
+  ASSERT_EQ(errors[2].by_group_size.size(), 3u);
+  EXPECT_GT(errors[2].by_group_size[0].second, errors[2].by_group_size[1].second);
+
+  ExactAggregates exact;
+  exact.keys = {{std::string("x")}, {std::string("y")}};
+  exact.measures = {{BigInt(500), BigInt(40000), BigInt(9000), BigInt(500)},
+                    {BigInt(700), BigInt(0), BigInt(30000), BigInt(700)}};
+  SeededRandom rng(7);
+  QueryResult result = Release(plan, exact, rng);
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    const Interval& count = *result.intervals[r][1];
+    const Interval& sum = *result.intervals[r][2];
+    EXPECT_DOUBLE_EQ((count.upper - count.lower) / 2, *errors[0].half_width);
+    EXPECT_NEAR((sum.upper - sum.lower) / 2, *errors[1].half_width, 1e-9);
+  }
+
+  // A lower confidence narrows it; EXPLAIN's text carries the section.
+  Plan narrower = Compile(query.substr(0, query.size() - 1) + ", confidence = 0.9);");
+  EXPECT_LT(*ExpectedErrors(narrower)[0].half_width, *errors[0].half_width);
+  std::string text = ExplainPlan(plan);
+  EXPECT_NE(text.find("Expected error (95%"), std::string::npos) << text;
+  EXPECT_NE(text.find("  mean: "), std::string::npos) << text;
 }
 
 TEST_F(PlannerTest, ReleaseDrawsNoiseOncePerMeasureAndGroup) {
