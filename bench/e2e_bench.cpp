@@ -1,0 +1,361 @@
+// End-to-end benchmark, run by scripts/bench against a loaded hospital
+// database and a running dpqld. For each benchmark query it times, in one
+// run and interleaved (so that a noisy machine affects all four alike):
+//   naive      the plain GROUP BY a careless analyst would write
+//   reference  the same groups with the per-patient pre-aggregation that any
+//              correct per-person bound needs (the lower bound for DPQL)
+//   engine     the DP query through dpql::Engine (parse .. SQL .. debit .. noise)
+//   http       the DP query through dpqld over HTTP
+// and prints medians and ratios; --json writes them as a file. With --load it
+// also measures dpqld under concurrent clients (cached and uncached answers).
+//
+// Every DP query carries a slightly different epsilon on each repetition so
+// that the answer cache never serves it: the figures are for real work.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "compiler/catalog/catalog.h"
+#include "repl/http_client.h"
+#include "runtime/engine.h"
+#include "runtime/executor/connection_pool.h"
+#include "runtime/ledger/ledger.h"
+#include "runtime/random/random_source.h"
+
+namespace dpql {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+struct BenchQuery {
+  std::string name;
+  std::string dpql;     // without WITH PRIVACY; the driver adds it
+  std::string privacy;  // extra WITH PRIVACY options, e.g. ", delta = 1e-6"
+  std::string naive;
+  std::string reference;
+};
+
+// The fixed set: counts, distinct people, sums, means, a percentile,
+// occupancy by ward on a day and by day, a join to wards, partition selection.
+std::vector<BenchQuery> Queries() {
+  return {
+      {"admissions_by_ward",
+       "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code", "",
+       "SELECT ward_code, count(*) FROM admissions GROUP BY ward_code",
+       "SELECT ward_code, sum(n) FROM (SELECT ward_code, patient_id, count(*) AS n FROM admissions "
+       "GROUP BY ward_code, patient_id) s GROUP BY ward_code"},
+      {"patients_by_sex",
+       "SELECT sex, COUNT(DISTINCT patient_id) FROM admissions GROUP BY sex", "",
+       "SELECT sex, count(DISTINCT patient_id) FROM admissions GROUP BY sex",
+       "SELECT sex, count(*) FROM (SELECT sex, patient_id FROM admissions GROUP BY sex, patient_id) s "
+       "GROUP BY sex"},
+      {"stay_sum_by_method",
+       "SELECT admission_method, SUM(length_of_stay) FROM admissions GROUP BY admission_method", "",
+       "SELECT admission_method, sum(length_of_stay) FROM admissions GROUP BY admission_method",
+       "SELECT admission_method, sum(s) FROM (SELECT admission_method, patient_id, "
+       "sum(length_of_stay) AS s FROM admissions GROUP BY admission_method, patient_id) t "
+       "GROUP BY admission_method"},
+      {"mean_age_by_chapter",
+       "SELECT diagnosis_chapter, AVG(age) FROM admissions GROUP BY diagnosis_chapter", "",
+       "SELECT diagnosis_chapter, avg(age) FROM admissions GROUP BY diagnosis_chapter",
+       "SELECT diagnosis_chapter, sum(s) / sum(n) FROM (SELECT diagnosis_chapter, patient_id, "
+       "sum(age) AS s, count(age) AS n FROM admissions GROUP BY diagnosis_chapter, patient_id) t "
+       "GROUP BY diagnosis_chapter"},
+      {"median_wait_by_method",
+       "SELECT admission_method, MEDIAN(waiting_days) FROM admissions GROUP BY admission_method", "",
+       "SELECT admission_method, percentile_disc(0.5) WITHIN GROUP (ORDER BY waiting_days) "
+       "FROM admissions GROUP BY admission_method",
+       "SELECT admission_method, percentile_disc(0.5) WITHIN GROUP (ORDER BY w) FROM "
+       "(SELECT admission_method, patient_id, avg(waiting_days) AS w FROM admissions "
+       "GROUP BY admission_method, patient_id) t GROUP BY admission_method"},
+      {"occupancy_by_ward_on_a_day",
+       "SELECT ward_code, COUNT(DISTINCT patient_id) FROM bed_days WHERE day = DATE '2026-11-27' "
+       "GROUP BY ward_code",
+       "",
+       "SELECT ward_code, count(DISTINCT patient_id) FROM bed_days WHERE day = DATE '2026-11-27' "
+       "GROUP BY ward_code",
+       "SELECT ward_code, count(*) FROM (SELECT ward_code, patient_id FROM bed_days "
+       "WHERE day = DATE '2026-11-27' GROUP BY ward_code, patient_id) s GROUP BY ward_code"},
+      {"occupancy_by_day_in_november",
+       "SELECT DATE_TRUNC('day', day) AS d, COUNT(*) FROM bed_days WHERE day BETWEEN "
+       "DATE '2026-11-01' AND DATE '2026-11-30' GROUP BY DATE_TRUNC('day', day)",
+       "",
+       "SELECT day, count(*) FROM bed_days WHERE day BETWEEN DATE '2026-11-01' AND "
+       "DATE '2026-11-30' GROUP BY day",
+       "SELECT day, sum(n) FROM (SELECT day, patient_id, count(*) AS n FROM bed_days WHERE day "
+       "BETWEEN DATE '2026-11-01' AND DATE '2026-11-30' GROUP BY day, patient_id) s GROUP BY day"},
+      {"admissions_by_trust_join",
+       "SELECT w.trust, COUNT(*) FROM admissions a JOIN wards w ON a.ward_code = w.ward_code "
+       "GROUP BY w.trust",
+       "",
+       "SELECT w.trust, count(*) FROM admissions a JOIN wards w ON a.ward_code = w.ward_code "
+       "GROUP BY w.trust",
+       "SELECT trust, sum(n) FROM (SELECT w.trust, a.patient_id, count(*) AS n FROM admissions a "
+       "JOIN wards w ON a.ward_code = w.ward_code GROUP BY w.trust, a.patient_id) s GROUP BY trust"},
+      {"patients_by_postcode_selected",
+       "SELECT postcode_district, COUNT(DISTINCT patient_id) FROM admissions "
+       "GROUP BY postcode_district",
+       ", delta = 0.000001",
+       "SELECT postcode_district, count(DISTINCT patient_id) FROM admissions "
+       "GROUP BY postcode_district",
+       "SELECT postcode_district, count(*) FROM (SELECT postcode_district, patient_id FROM "
+       "admissions GROUP BY postcode_district, patient_id) s GROUP BY postcode_district"},
+  };
+}
+
+struct Options {
+  std::string database;  // libpq connection string
+  std::string catalog;
+  std::string url;       // dpqld
+  std::string token;
+  std::string analyst;
+  int64_t rows = 0;      // as loaded, for the report
+  int repeat = 7;
+  std::string only;      // run only queries whose name contains this
+  std::string json_out;
+  int load_seconds = 0;  // 0: no load test
+  int64_t dpqld_pid = 0;
+};
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+template <typename F>
+double Time(F&& f) {
+  auto start = Clock::now();
+  f();
+  return Millis(Clock::now() - start);
+}
+
+std::string WithPrivacy(const BenchQuery& q, int64_t variant) {
+  // epsilon 0.5 plus a different millionth each time: no two runs share a cache key.
+  char epsilon[32];
+  std::snprintf(epsilon, sizeof epsilon, "0.5%06lld", static_cast<long long>(variant % 1000000));
+  return q.dpql + " WITH PRIVACY (epsilon = " + epsilon + q.privacy + ")";
+}
+
+std::string QueryBody(const std::string& text) {
+  return json{{"query", text}, {"dataset", "hospital"}}.dump();
+}
+
+HttpResponse Post(HttpClient& client, const Options& options, const std::string& text) {
+  return client.Send("POST", "/v1/query", QueryBody(text),
+                     {{"Authorization", "Bearer " + options.token},
+                      {"Content-Type", "application/json"}});
+}
+
+int64_t PeakRssKb(int64_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+json RunQueries(const Options& options, const Catalog& catalog) {
+  ConnectionPool pool(options.database, 2);
+  Engine engine(catalog, pool, std::make_unique<SecureRandom>());
+  Ledger ledger{options.database};
+  auto analyst = ledger.FindAnalyst(options.analyst);
+  if (!analyst) throw std::runtime_error("no analyst named " + options.analyst);
+  Caller caller{analyst->id, analyst->name};
+  HttpClient http(ParseUrl(options.url));
+  pqxx::connection sql(options.database);
+
+  std::vector<BenchQuery> queries;
+  for (const BenchQuery& q : Queries()) {
+    if (q.name.find(options.only) == std::string::npos) continue;
+    try {
+      engine.Run(caller, "hospital", "EXPLAIN " + WithPrivacy(q, 0));
+      queries.push_back(q);
+    } catch (const std::exception& e) {
+      std::printf("skipping %s: DPQL refuses it: %s\n", q.name.c_str(), e.what());
+    }
+  }
+  struct Samples {
+    std::vector<double> naive, reference, engine, http;
+  };
+  std::vector<Samples> samples(queries.size());
+  int64_t variant = static_cast<int64_t>(getpid()) * 1000;
+  auto run_sql = [&](const std::string& text) {
+    pqxx::nontransaction tx(sql);
+    pqxx::result r = tx.exec(text);
+    return r.size();
+  };
+  // One warm-up round (caches, plans), then `repeat` timed rounds.
+  for (int round = 0; round <= options.repeat; ++round) {
+    for (size_t i = 0; i < queries.size(); ++i) {
+      const BenchQuery& q = queries[i];
+      double naive = Time([&] { run_sql(q.naive); });
+      double reference = Time([&] { run_sql(q.reference); });
+      double via_engine = Time([&] { engine.Run(caller, "hospital", WithPrivacy(q, ++variant)); });
+      HttpResponse response;
+      double via_http = Time([&] { response = Post(http, options, WithPrivacy(q, ++variant)); });
+      if (response.status != 200) {
+        throw std::runtime_error(q.name + " failed over HTTP (" + std::to_string(response.status) +
+                                 "): " + response.body);
+      }
+      if (round == 0) continue;
+      samples[i].naive.push_back(naive);
+      samples[i].reference.push_back(reference);
+      samples[i].engine.push_back(via_engine);
+      samples[i].http.push_back(via_http);
+    }
+  }
+
+  json results = json::array();
+  std::printf("\n%-30s %10s %10s %10s %10s %8s %8s\n", "query (median ms)", "naive", "reference",
+              "dp_engine", "dp_http", "dp/ref", "dp/naive");
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const double naive = Median(samples[i].naive), reference = Median(samples[i].reference);
+    const double via_engine = Median(samples[i].engine), via_http = Median(samples[i].http);
+    const double dp = std::max(via_engine, via_http);
+    std::printf("%-30s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f\n", queries[i].name.c_str(), naive,
+                reference, via_engine, via_http, dp / reference, dp / naive);
+    results.push_back({{"name", queries[i].name},
+                       {"naive_ms", naive},
+                       {"reference_ms", reference},
+                       {"dp_engine_ms", via_engine},
+                       {"dp_http_ms", via_http},
+                       {"dp_over_reference", dp / reference},
+                       {"dp_over_naive", dp / naive}});
+  }
+  return results;
+}
+
+// `connections` clients, each with its own keep-alive connection, for
+// `seconds`; cached: the same query text every time (served from the answer
+// cache after the first), uncached: a new epsilon each time (real work).
+json RunLoad(const Options& options, int connections, bool cached) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> errors{0};
+  std::vector<std::vector<double>> latencies(connections);
+  std::vector<std::thread> threads;
+  const std::string fixed = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.25)";
+  if (cached) {
+    HttpClient warm(ParseUrl(options.url));
+    Post(warm, options, fixed);
+  }
+  auto start = Clock::now();
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      HttpClient client(ParseUrl(options.url));
+      BenchQuery q{"", "SELECT sex, COUNT(*) FROM admissions GROUP BY sex", "", "", ""};
+      int64_t variant = (static_cast<int64_t>(c) + 1) * 10000 + getpid() % 1000;
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::string text = cached ? fixed : WithPrivacy(q, ++variant);
+        auto t0 = Clock::now();
+        try {
+          HttpResponse r = Post(client, options, text);
+          if (r.status != 200) ++errors;
+        } catch (const std::exception&) {
+          ++errors;
+        }
+        latencies[c].push_back(Millis(Clock::now() - t0));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(options.load_seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double elapsed = Millis(Clock::now() - start) / 1000;
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  json out = {{"cached", cached},
+              {"connections", connections},
+              {"requests", all.size()},
+              {"errors", errors.load()},
+              {"requests_per_second", static_cast<double>(all.size()) / elapsed},
+              {"p50_ms", Percentile(all, 0.5)},
+              {"p99_ms", Percentile(all, 0.99)},
+              {"server_peak_rss_mb",
+               options.dpqld_pid ? static_cast<double>(PeakRssKb(options.dpqld_pid)) / 1024 : 0.0}};
+  std::printf("%-9s %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld  peak RSS %.0f MB\n",
+              cached ? "cached" : "uncached", connections, out["requests_per_second"].get<double>(),
+              out["p50_ms"].get<double>(), out["p99_ms"].get<double>(),
+              static_cast<long long>(errors.load()), out["server_peak_rss_mb"].get<double>());
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--database") options.database = value();
+    else if (arg == "--catalog") options.catalog = value();
+    else if (arg == "--url") options.url = value();
+    else if (arg == "--token") options.token = value();
+    else if (arg == "--analyst") options.analyst = value();
+    else if (arg == "--rows") options.rows = std::stoll(value());
+    else if (arg == "--repeat") options.repeat = std::stoi(value());
+    else if (arg == "--only") options.only = value();
+    else if (arg == "--json") options.json_out = value();
+    else if (arg == "--load-seconds") options.load_seconds = std::stoi(value());
+    else if (arg == "--dpqld-pid") options.dpqld_pid = std::stoll(value());
+    else throw std::invalid_argument("unknown option " + arg + " (see scripts/bench)");
+  }
+  if (options.catalog.empty() || options.url.empty() || options.token.empty() ||
+      options.analyst.empty()) {
+    throw std::invalid_argument("--catalog, --url, --token and --analyst are required");
+  }
+  Catalog catalog = LoadCatalog(options.catalog);
+  json report = {{"rows", options.rows}, {"repeat", options.repeat}};
+  report["queries"] = RunQueries(options, catalog);
+  if (options.load_seconds > 0) {
+    std::printf("\nload test: %d s per point\n", options.load_seconds);
+    json load = json::array();
+    for (bool cached : {true, false}) {
+      for (int connections : {1, 8, 32, 128}) load.push_back(RunLoad(options, connections, cached));
+    }
+    report["load"] = load;
+  }
+  if (!options.json_out.empty()) {
+    std::ofstream(options.json_out) << report.dump(2) << "\n";
+    std::printf("\nwrote %s\n", options.json_out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace dpql
+
+int main(int argc, char** argv) {
+  try {
+    return dpql::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dpql_e2e_bench: %s\n", e.what());
+    return 1;
+  }
+}
