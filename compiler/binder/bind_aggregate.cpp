@@ -1,4 +1,5 @@
 #include <cctype>
+#include <optional>
 
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
@@ -20,9 +21,12 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
                     expr.loc);
   }
-  if (name != "COUNT" && name != "SUM" && name != "AVG") {
+  const bool percentile = name == "MEDIAN" || name == "PERCENTILE";
+  if (name != "COUNT" && name != "SUM" && name != "AVG" && !percentile) {
     throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
-                    name + " is not supported by this release; use COUNT, SUM or AVG", expr.loc);
+                    name + " is not supported by this release; use COUNT, SUM, AVG, MEDIAN or "
+                           "PERCENTILE",
+                    expr.loc);
   }
 
   if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
@@ -35,9 +39,19 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
     aggregate.kind = AggregateKind::kCountStar;
     return aggregate;
   }
-  if (expr.args.size() != 1) {
+  if (name == "PERCENTILE") {
+    if (expr.args.size() != 2) {
+      throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+                      "PERCENTILE takes a column and a fraction, e.g. PERCENTILE(age, 0.9)",
+                      expr.loc);
+    }
+    aggregate.percentile = BindPercentileFraction(*expr.args[1]);
+  } else if (expr.args.size() != 1) {
     throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
-                    name + " takes one column, e.g. " + name + "(age)", expr.loc);
+                    name + " takes one column, e.g. " + name + "(age)" +
+                        (name == "MEDIAN" ? "; for other fractions write PERCENTILE(age, 0.9)"
+                                          : ""),
+                    expr.loc);
   }
   const ast::Expr& arg = *expr.args[0];
   if (arg.kind == ast::ExprKind::kFunction && IsAggregateName(arg.name)) {
@@ -72,7 +86,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   if (expr.distinct) {
     throw DpqlError(ErrorKind::kSemantic, "unsupported_distinct",
                     name + "(DISTINCT ...) is not supported; write " + name + "(" + column.name +
-                        ")",
+                        (name == "PERCENTILE" ? ", " + expr.args[1]->literal.text : "") + ")",
                     expr.loc);
   }
   if (IsPrivacyUnit(column)) {
@@ -94,8 +108,42 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         + column.name + " in the catalog",
                     arg.loc);
   }
-  aggregate.kind = name == "SUM" ? AggregateKind::kSum : AggregateKind::kAvg;
+  if (percentile) {
+    aggregate.kind = AggregateKind::kPercentile;
+  } else {
+    aggregate.kind = name == "SUM" ? AggregateKind::kSum : AggregateKind::kAvg;
+  }
   return aggregate;
+}
+
+// The p of PERCENTILE(x, p): a number literal strictly between 0 and 1. It is
+// part of the query's text, never of the data, so it shapes the plan freely.
+Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
+  const bool number = arg.kind == ast::ExprKind::kLiteral &&
+                      (arg.literal.kind == ast::LiteralKind::kInteger ||
+                       arg.literal.kind == ast::LiteralKind::kDecimal);
+  std::optional<Rational> p = number ? ParseDecimal(arg.literal.text) : std::nullopt;
+  if (!p) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+                    "the second argument of PERCENTILE is the fraction of rows at or below the "
+                    "result: write a number between 0 and 1, e.g. PERCENTILE(age, 0.9)",
+                    arg.loc);
+  }
+  if (*p <= 0 || *p >= 1) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+                    "PERCENTILE's fraction must be strictly between 0 and 1, got " +
+                        arg.literal.text +
+                        "; write e.g. 0.5 for the median or 0.9 for the 90th percentile (MIN and "
+                        "MAX are not private: use 0.05 or 0.95)",
+                    arg.loc);
+  }
+  // A fraction with a huge denominator only makes the release arithmetic slow.
+  if (boost::multiprecision::denominator(*p) > 1000000) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+                    "PERCENTILE's fraction has too many digits; use at most 6 decimals, e.g. 0.95",
+                    arg.loc);
+  }
+  return *p;
 }
 
 }  // namespace dpql

@@ -55,6 +55,7 @@ const char* AggregateKindName(AggregateKind kind) {
     case AggregateKind::kCountDistinctUnit: return "COUNT(DISTINCT)";
     case AggregateKind::kSum: return "SUM";
     case AggregateKind::kAvg: return "AVG";
+    case AggregateKind::kPercentile: return "PERCENTILE";
   }
   return "?";
 }

@@ -35,6 +35,7 @@ class Binder {
 
   // bind_aggregate.cpp
   BoundAggregate BindAggregate(const ast::Expr& expr);
+  Rational BindPercentileFraction(const ast::Expr& arg);
 
   // bind_postprocess.cpp: HAVING, ORDER BY, LIMIT over the output columns.
   void BindPostProcessing(const ast::SelectStmt& select, BoundSelect& bound);

@@ -75,7 +75,14 @@ struct BoundKey {
   SourceLocation loc;
 };
 
-enum class AggregateKind { kCountStar, kCountColumn, kCountDistinctUnit, kSum, kAvg };
+enum class AggregateKind {
+  kCountStar,
+  kCountColumn,
+  kCountDistinctUnit,
+  kSum,
+  kAvg,
+  kPercentile,  // MEDIAN(x) and PERCENTILE(x, p)
+};
 
 const char* AggregateKindName(AggregateKind kind);  // "COUNT(*)", "SUM", ...
 
@@ -83,6 +90,7 @@ struct BoundAggregate {
   AggregateKind kind = AggregateKind::kCountStar;
   const CatalogColumn* column = nullptr;  // argument, when there is one
   SourceLocation loc;
+  Rational percentile{Rational(1, 2)};  // kPercentile: p, strictly between 0 and 1
 };
 
 // One output column: a group key or an aggregate.

@@ -19,6 +19,8 @@ enum class MeasureKind {
   kValueCount,  // rows with a non-null value, at most max_rows per person per group
   kUnitCount,   // people: each person counts once per group
   kSum,         // clamped values, at most max_rows rows' worth per person per group
+  kHistogram,   // rows per bin of a column's declared bounds, at most max_rows per person
+                // per group: one measure with `bins` cells, each noised at the one scale
 };
 
 struct Measure {
@@ -29,9 +31,15 @@ struct Measure {
   BigInt sensitivity;                     // L1 over all groups: groups_bound * per_group_bound
   Rational epsilon;                       // this measure's share of the query's epsilon
   Rational scale;                         // discrete Laplace scale: sensitivity / epsilon
+  // kHistogram: `bins` equal bins of width `bin_width` from `bin_lower` (for int
+  // columns whole numbers, bin i holding bin_lower + i*width .. + width - 1).
+  // A person's rows add at most per_group_bound to the whole vector of one
+  // group, so the vector's L1 sensitivity is `sensitivity`, like a count's.
+  int64_t bins = 0;
+  Rational bin_lower, bin_width;
 };
 
-enum class OutputKind { kKey, kCount, kSum, kAvg };
+enum class OutputKind { kKey, kCount, kSum, kAvg, kPercentile };
 
 struct PlanOutput {
   std::string name;
@@ -41,6 +49,7 @@ struct PlanOutput {
   int measure = -1;                  // kCount, kSum, kAvg (the sum)
   int count_measure = -1;            // kAvg: the count it divides by
   Rational lower, upper;             // kAvg: the column's bounds (the mean is clamped to them)
+  Rational percentile;               // kPercentile: p (MEDIAN: 1/2); measure is the histogram
 };
 
 struct PrivacyCost {

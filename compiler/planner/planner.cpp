@@ -26,6 +26,33 @@ Rational ChooseGrid(const CatalogColumn& column, const Rational& value_scale) {
   return grid;
 }
 
+// Bins of a percentile's histogram: enough to resolve the declared range
+// finely, few enough that the noise summed over the bins below the percentile
+// stays small (its variance grows with the number of bins).
+constexpr int64_t kMaxHistogramBins = 128;
+
+// Equal bins over the column's declared bounds. Int columns get whole-number
+// bins, so every bin holds the same number of possible values.
+void ChooseBins(const CatalogColumn& column, Measure& measure) {
+  if (column.type == ColumnType::kInt) {
+    const BigInt lower = Ceil(*column.lower), upper = Floor(*column.upper);
+    const BigInt values = upper >= lower ? upper - lower + 1 : BigInt(1);
+    const BigInt width = (values + kMaxHistogramBins - 1) / kMaxHistogramBins;
+    measure.bin_lower = Rational(lower);
+    measure.bin_width = Rational(width);
+    measure.bins = static_cast<int64_t>((values + width - 1) / width);
+    return;
+  }
+  measure.bin_lower = *column.lower;
+  if (*column.upper > *column.lower) {
+    measure.bins = kMaxHistogramBins;
+    measure.bin_width = (*column.upper - *column.lower) / kMaxHistogramBins;
+  } else {
+    measure.bins = 1;  // a single possible value
+    measure.bin_width = 1;
+  }
+}
+
 int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
                      const CatalogColumn* column) {
   for (size_t i = 0; i < measures.size(); ++i) {
@@ -128,6 +155,17 @@ Plan PlanSelect(BoundSelect select) {
         output.lower = *aggregate.column->lower;
         output.upper = *aggregate.column->upper;
         break;
+      case AggregateKind::kPercentile:
+        // Every percentile of one column reads the same noisy histogram.
+        output.kind = OutputKind::kPercentile;
+        output.type =
+            aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
+        output.measure =
+            FindOrAddMeasure(plan.measures, MeasureKind::kHistogram, aggregate.column);
+        output.lower = *aggregate.column->lower;
+        output.upper = *aggregate.column->upper;
+        output.percentile = aggregate.percentile;
+        break;
     }
     if (output.kind == OutputKind::kCount) output.type = ValueType::kInt;
     plan.outputs.push_back(output);
@@ -139,7 +177,8 @@ Plan PlanSelect(BoundSelect select) {
     plan.selection_measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
   }
 
-  // Epsilon is split evenly between the measures (basic composition).
+  // Epsilon is split evenly between the measures (basic composition). A
+  // histogram is one measure: its cells share one sensitivity and one scale.
   const Rational share = privacy.epsilon / static_cast<int64_t>(plan.measures.size());
   for (auto& measure : plan.measures) {
     measure.epsilon = share;
@@ -159,6 +198,12 @@ Plan PlanSelect(BoundSelect select) {
         measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
         break;
       }
+      case MeasureKind::kHistogram:
+        // One row adds 1 to one bin: a person's kept rows change the group's
+        // whole vector by at most max_rows in L1, however many bins there are.
+        measure.per_group_bound = privacy.max_rows;
+        ChooseBins(*measure.column, measure);
+        break;
     }
     if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
     measure.sensitivity = measure.per_group_bound * plan.groups_bound;

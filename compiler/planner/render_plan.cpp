@@ -44,6 +44,12 @@ std::string MeasureText(const Measure& measure) {
       return "sum of " + measure.column->name + " clamped to [" + measure.column->lower_text +
              ", " + measure.column->upper_text + "]" +
              (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+    case MeasureKind::kHistogram:
+      return "histogram of " + measure.column->name + " clamped to [" +
+             measure.column->lower_text + ", " + measure.column->upper_text + "], " +
+             std::to_string(measure.bins) + " bin" + (measure.bins == 1 ? "" : "s") +
+             " of width " + ToDecimalString(measure.bin_width) +
+             ", each bin noised independently at the measure's scale";
   }
   return "?";
 }
@@ -82,6 +88,12 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
         << m.sensitivity.str() << " (" << plan.groups_bound << " x " << m.per_group_bound.str()
         << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
         << ToDecimalString(m.scale) << "\n";
+  }
+  for (const PlanOutput& output : plan.outputs) {
+    if (output.kind != OutputKind::kPercentile) continue;
+    out << "  percentile " << output.name << ": fraction " << ToDecimalString(output.percentile)
+        << " of the rows of m" << output.measure
+        << ", read from the noisy histogram (post-processing, no extra cost)\n";
   }
   out << "  outputs:";
   for (size_t i = 0; i < plan.outputs.size(); ++i) out << (i ? ", " : " ") << plan.outputs[i].name;

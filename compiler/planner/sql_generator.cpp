@@ -196,8 +196,62 @@ class SqlWriter {
                                    value + "), " + rows + ") / " + grid + ")";
         return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
       }
+      case MeasureKind::kHistogram:
+        // The bins of at most max_rows of the person's rows, chosen by a hash
+        // of the person and the bin: the choice depends only on the person's
+        // own rows, and is not biased towards low or high values.
+        return "(array_agg(" + value + " ORDER BY md5(concat_ws('|', unit::text, " + value +
+               "::text)), " + value + ") FILTER (WHERE " + value + " IS NOT NULL))[1:" +
+               Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
+  }
+
+  // The bin of a row's value clamped to the bounds, NULL for NULL (LEAST and
+  // GREATEST would turn a NULL into a bound, hence the CASE).
+  std::string BinIndex(const Measure& measure) {
+    const std::string column = Column(*measure.column);
+    std::string lower = Param(ExactDecimal(measure.bin_lower), "numeric");
+    std::string width = Param(ExactDecimal(measure.bin_width), "numeric");
+    std::string last = Param(std::to_string(measure.bins - 1), "numeric");
+    return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(GREATEST(floor((" + column +
+           "::numeric - " + lower + ") / " + width + "), 0), " + last + ")::bigint END";
+  }
+
+  // A measure's total over one group's rows of `source`.
+  static std::string Total(const Measure& measure, size_t index) {
+    const std::string m = "m" + std::to_string(index);
+    return measure.kind == MeasureKind::kHistogram ? "sum(cardinality(" + m + "))"
+                                                   : "sum(" + m + ")";
+  }
+
+  // Per histogram measure i: dpql_hist<i> with one row per group and the
+  // group's non-empty bins as text "bin:count,..." in column h<i>.
+  void HistogramCtes(std::ostringstream& sql, const std::string& source,
+                     const std::string& key_list) {
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      if (plan_.measures[i].kind != MeasureKind::kHistogram) continue;
+      const std::string keys = key_list.empty() ? "" : key_list.substr(2);
+      sql << ",\ndpql_hist" << i << " AS (\n  SELECT " << (keys.empty() ? "" : keys + ", ")
+          << "string_agg(c.bin::text || ':' || c.n::text, ',' ORDER BY c.bin) AS h" << i
+          << "\n  FROM (\n    SELECT " << (keys.empty() ? "" : keys + ", ")
+          << "b.bin, count(*) AS n\n    FROM " << source << ", unnest(m" << i
+          << ") AS b(bin)\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "b.bin\n  ) c";
+      if (!keys.empty()) sql << "\n  GROUP BY " << keys;
+      sql << "\n)";
+    }
+  }
+
+  // The histogram columns of the final SELECT, after the measures.
+  std::string HistogramColumns(bool scalar) const {
+    std::string out;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      if (plan_.measures[i].kind != MeasureKind::kHistogram) continue;
+      const std::string h = "h" + std::to_string(i);
+      out += scalar ? ", (SELECT " + h + " FROM dpql_hist" + std::to_string(i) + ") AS " + h
+                    : ", " + h;
+    }
+    return out;
   }
 
   void Generate() {
@@ -210,7 +264,9 @@ class SqlWriter {
     sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit) << " AS unit";
     for (size_t i = 0; i < keys.size(); ++i) sql << ", " << KeyExpr(keys[i]) << " AS k" << i;
     for (size_t i = 0; i < plan_.measures.size(); ++i) {
-      if (plan_.measures[i].column != nullptr) {
+      if (plan_.measures[i].kind == MeasureKind::kHistogram) {
+        sql << ", " << BinIndex(plan_.measures[i]) << " AS v" << i;
+      } else if (plan_.measures[i].column != nullptr) {
         sql << ", " << Column(*plan_.measures[i].column) << " AS v" << i;
       }
     }
@@ -252,11 +308,13 @@ class SqlWriter {
       source = "dpql_bounded";
     }
 
+    HistogramCtes(sql, source, key_list);
     if (keys.empty()) {
       sql << "\nSELECT ";
       for (size_t i = 0; i < plan_.measures.size(); ++i) {
-        sql << (i ? ", " : "") << "coalesce(sum(m" << i << "), 0) AS m" << i;
+        sql << (i ? ", " : "") << "coalesce(" << Total(plan_.measures[i], i) << ", 0) AS m" << i;
       }
+      sql << HistogramColumns(true);
       sql << "\nFROM " << source;
       plan_.sql = sql.str();
       return;
@@ -264,7 +322,9 @@ class SqlWriter {
 
     // 4. Totals per group, then every key of the public domain, empty ones too.
     sql << ",\ndpql_groups AS (\n  SELECT " << key_list.substr(2);
-    for (size_t i = 0; i < plan_.measures.size(); ++i) sql << ", sum(m" << i << ") AS m" << i;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      sql << ", " << Total(plan_.measures[i], i) << " AS m" << i;
+    }
     sql << "\n  FROM " << source << "\n  GROUP BY " << key_list.substr(2) << "\n)";
     if (plan_.partition_selection) {
       // No public domain: the groups come from the data, and Release() keeps
@@ -272,7 +332,13 @@ class SqlWriter {
       sql << "\nSELECT ";
       for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "k" << i << "::text";
       for (size_t i = 0; i < plan_.measures.size(); ++i) sql << ", m" << i;
-      sql << "\nFROM dpql_groups\nORDER BY " << key_list.substr(2);
+      sql << HistogramColumns(false);
+      sql << "\nFROM dpql_groups";
+      for (size_t i = 0; i < plan_.measures.size(); ++i) {
+        if (plan_.measures[i].kind != MeasureKind::kHistogram) continue;
+        sql << "\nLEFT JOIN dpql_hist" << i << " USING (" << key_list.substr(2) << ")";
+      }
+      sql << "\nORDER BY " << key_list.substr(2);
       plan_.sql = sql.str();
       return;
     }
@@ -288,9 +354,17 @@ class SqlWriter {
     for (size_t i = 0; i < plan_.measures.size(); ++i) {
       sql << ", coalesce(g.m" << i << ", 0) AS m" << i;
     }
+    sql << HistogramColumns(false);
     sql << "\nFROM dpql_domain d LEFT JOIN dpql_groups g ON ";
     for (size_t i = 0; i < keys.size(); ++i) {
       sql << (i ? " AND " : "") << "g.k" << i << " = d.k" << i;
+    }
+    for (size_t m = 0; m < plan_.measures.size(); ++m) {
+      if (plan_.measures[m].kind != MeasureKind::kHistogram) continue;
+      sql << "\nLEFT JOIN dpql_hist" << m << " h" << m << "_ ON ";
+      for (size_t i = 0; i < keys.size(); ++i) {
+        sql << (i ? " AND " : "") << "h" << m << "_.k" << i << " = d.k" << i;
+      }
     }
     sql << "\nORDER BY ";
     for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d.k" << i;

@@ -6,6 +6,7 @@
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
 #include "runtime/noise/confidence.h"
+#include "runtime/noise/quantile.h"
 #include "runtime/executor/postprocess.h"
 #include "runtime/noise/samplers.h"
 
@@ -25,6 +26,32 @@ Value KeyValue(const std::optional<std::string>& text, ValueType type) {
 
 double ToReal(const BigInt& value, const Rational& grid) {
   return ToDouble(Rational(value) * grid);
+}
+
+// A percentile from its bin position: the value at `fraction` of bin `bin`
+// (int columns: a whole number of the bin), and the interval's bins as values.
+void ReleasePercentile(const PlanOutput& out, const Measure& histogram,
+                       const QuantileEstimate& estimate, std::vector<Value>& row,
+                       std::vector<std::optional<Interval>>& intervals) {
+  const Rational& lower = histogram.bin_lower;
+  const Rational& width = histogram.bin_width;
+  if (out.type == ValueType::kInt) {
+    // Bin i holds lower + i*width .. lower + (i+1)*width - 1, capped at the upper bound.
+    const int64_t w = ToInt64(Floor(width)).value_or(1);
+    const int64_t base = ToInt64(Floor(lower)).value_or(0);
+    const int64_t top = ToInt64(Floor(out.upper)).value_or(INT64_MAX);
+    const int64_t offset =
+        std::clamp<int64_t>(static_cast<int64_t>(std::ceil(estimate.fraction * w)) - 1, 0, w - 1);
+    row.push_back(std::min(top, base + estimate.bin * w + offset));
+    intervals.push_back(Interval{static_cast<double>(base + estimate.lower_bin * w),
+                                 static_cast<double>(std::min(top, base + (estimate.upper_bin + 1) * w - 1))});
+    return;
+  }
+  const double l = ToDouble(lower), w = ToDouble(width), u = ToDouble(out.upper);
+  const double value = l + (static_cast<double>(estimate.bin) + estimate.fraction) * w;
+  row.push_back(std::min(u, value));
+  intervals.push_back(Interval{l + static_cast<double>(estimate.lower_bin) * w,
+                               std::min(u, l + static_cast<double>(estimate.upper_bin + 1) * w)});
 }
 
 }  // namespace
@@ -47,6 +74,16 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     split_half_width.push_back(MeasureHalfWidth(m, split_confidence));
   }
 
+  // The test thresholds of each percentile output: public parameters only,
+  // the same for every group.
+  std::vector<std::vector<double>> thresholds(plan.outputs.size());
+  for (size_t o = 0; o < plan.outputs.size(); ++o) {
+    const PlanOutput& out = plan.outputs[o];
+    if (out.kind != OutputKind::kPercentile) continue;
+    const Measure& m = plan.measures[out.measure];
+    thresholds[o] = QuantileTestThresholds(m.scale, m.bins, out.percentile, confidence);
+  }
+
   QueryResult result;
   result.confidence = confidence;
   result.cost = plan.cost;
@@ -57,7 +94,15 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
   for (size_t r = 0; r < exact.measures.size(); ++r) {
     // One draw per measure per group, however many outputs use it.
     std::vector<BigInt> noisy(plan.measures.size());
+    std::vector<std::vector<BigInt>> noisy_cells(plan.measures.size());
     for (size_t m = 0; m < plan.measures.size(); ++m) {
+      if (plan.measures[m].kind == MeasureKind::kHistogram) {
+        // One independent draw per cell, all at the histogram's one scale:
+        // the L1 sensitivity of the whole vector is the measure's sensitivity.
+        noisy_cells[m] = exact.histograms.at(r).at(m);
+        for (BigInt& cell : noisy_cells[m]) cell += samplers[m].Sample(rng);
+        continue;
+      }
       noisy[m] = exact.measures[r].at(m) + samplers[m].Sample(rng);
     }
     if (plan.partition_selection && noisy[plan.selection_measure] < plan.selection_threshold) {
@@ -65,7 +110,8 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     }
     std::vector<Value> row;
     std::vector<std::optional<Interval>> intervals;
-    for (const PlanOutput& out : plan.outputs) {
+    for (size_t o = 0; o < plan.outputs.size(); ++o) {
+      const PlanOutput& out = plan.outputs[o];
       switch (out.kind) {
         case OutputKind::kKey:
           row.push_back(KeyValue(exact.keys[r].at(out.key), out.type));
@@ -121,6 +167,12 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
                                   lower, upper);
           }
           intervals.push_back(ci);
+          break;
+        }
+        case OutputKind::kPercentile: {
+          const QuantileEstimate estimate =
+              EstimateQuantile(noisy_cells[out.measure], out.percentile, thresholds[o]);
+          ReleasePercentile(out, plan.measures[out.measure], estimate, row, intervals);
           break;
         }
       }

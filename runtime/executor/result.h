@@ -54,6 +54,9 @@ struct QueryResult {
 struct ExactAggregates {
   std::vector<std::vector<std::optional<std::string>>> keys;
   std::vector<std::vector<BigInt>> measures;
+  // [row][measure]: a histogram measure's cells (Measure::bins of them), empty
+  // for every other measure. measures[row][m] then holds the cells' total.
+  std::vector<std::vector<std::vector<BigInt>>> histograms;
 };
 
 }  // namespace dpql
