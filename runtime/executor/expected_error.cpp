@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runtime/executor/release.h"
+#include "runtime/noise/quantile.h"
 
 namespace dpql {
 
@@ -29,7 +30,8 @@ std::string MeasureUnit(const Measure& measure) {
     case MeasureKind::kRowCount: return "rows";
     case MeasureKind::kValueCount: return "values";
     case MeasureKind::kUnitCount: return "people";
-    case MeasureKind::kSum: return measure.column->name;
+    case MeasureKind::kSum:
+    case MeasureKind::kHistogram: return measure.column->name;
   }
   return "";
 }
@@ -67,6 +69,18 @@ std::vector<ExpectedError> ExpectedErrors(const Plan& plan) {
         for (int64_t n : kGroupSizes) {
           const double h = (hw_sum + mean_bound * hw_count) / static_cast<double>(n);
           error.by_group_size.emplace_back(n, std::min(h, range));
+        }
+        error.unit = measure.column->name;
+        break;
+      }
+      case OutputKind::kPercentile: {
+        // Assumes the group's rows spread evenly over the histogram's bins.
+        const double bin_width = ToDouble(measure.bin_width);
+        const double range = bin_width * static_cast<double>(measure.bins);
+        for (int64_t n : kGroupSizes) {
+          const double bins = QuantileExpectedHalfWidthBins(measure.scale, measure.bins,
+                                                            out.percentile, confidence, n);
+          error.by_group_size.emplace_back(n, std::min(bins * bin_width, range));
         }
         error.unit = measure.column->name;
         break;
