@@ -57,6 +57,11 @@ std::string RenderPlan(const Plan& plan) {
   out << "Plan\n";
   out << "  table: " << select.table->name << " (private; privacy unit "
       << select.dataset->privacy_unit << ")\n";
+  for (const BoundJoin& join : select.joins) {
+    out << "  join: " << (join.left ? "LEFT JOIN " : "JOIN ") << join.table->name
+        << " (public) ON " << Describe(*join.outer) << " = " << Describe(*join.inner)
+        << "; contribution bounds apply to the joined rows\n";
+  }
   if (select.where) out << "  filter: " << Describe(*select.where) << "\n";
   for (const auto& key : select.keys) {
     out << "  group key " << key.name << " = " << Describe(*key.expr) << ": "
