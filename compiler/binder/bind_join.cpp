@@ -61,9 +61,9 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
       throw DpqlError(ErrorKind::kSemantic, "unknown_table",
                       "\"" + expr.qualifier + "\" does not name " + where + " (" +
                           TableList(scope_, visible) + ")" +
-                          (visible < scope_.size() ? "; an ON condition sees only the tables "
-                                                     "before it and the one it joins"
-                                                   : ""),
+                          (visible_ != 0 ? "; an ON condition sees only the tables before it "
+                                           "and the one it joins"
+                                         : ""),
                       expr.loc);
     }
     candidates.push_back(source);

@@ -59,7 +59,8 @@ std::string RenderPlan(const Plan& plan) {
       << select.dataset->privacy_unit << ")\n";
   for (const BoundJoin& join : select.joins) {
     out << "  join: " << (join.left ? "LEFT JOIN " : "JOIN ") << join.table->name
-        << " (public) ON " << Describe(*join.outer) << " = " << Describe(*join.inner)
+        << " (public) ON " << join.outer->table->name << "." << join.outer->name << " = "
+        << join.inner->table->name << "." << join.inner->name
         << "; contribution bounds apply to the joined rows\n";
   }
   if (select.where) out << "  filter: " << Describe(*select.where) << "\n";

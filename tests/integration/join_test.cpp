@@ -251,7 +251,7 @@ TEST_F(JoinTest, ExplainShowsTheJoinAndRefusalsCostNothing) {
       caller, "hospital",
       "EXPLAIN SELECT w.trust, COUNT(*) FROM admissions a JOIN wards w ON a.ward_code = "
       "w.ward_code GROUP BY w.trust;");
-  EXPECT_NE(explain.explain.find("join: JOIN wards (public) ON ward_code = wards.ward_code"),
+  EXPECT_NE(explain.explain.find("join: JOIN wards (public) ON admissions.ward_code = wards.ward_code"),
             std::string::npos)
       << explain.explain;
   EXPECT_NE(explain.explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""),
