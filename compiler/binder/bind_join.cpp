@@ -52,7 +52,9 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
     const ScopeTable* by_alias = nullptr;
     const ScopeTable* by_name = nullptr;
     for (size_t i = 0; i < visible; ++i) {
-      if (!scope_[i].alias.empty() && LowerAscii(scope_[i].alias) == qualifier) by_alias = &scope_[i];
+      if (!scope_[i].alias.empty() && LowerAscii(scope_[i].alias) == qualifier) {
+        by_alias = &scope_[i];
+      }
       if (LowerAscii(scope_[i].table->name) == qualifier) by_name = &scope_[i];
     }
     const ScopeTable* source = by_alias != nullptr ? by_alias : by_name;

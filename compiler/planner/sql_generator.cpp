@@ -67,7 +67,9 @@ class SqlWriter {
     return "$" + std::to_string(plan_.params.size()) + "::" + type;
   }
 
-  std::string Column(const CatalogColumn& column) { return TableAlias(column) + "." + Quote(column.name); }
+  std::string Column(const CatalogColumn& column) {
+    return TableAlias(column) + "." + Quote(column.name);
+  }
 
   // t for the private table, j1, j2, ... for the joined public tables. Each
   // table appears once in a query, so a column's address says which.

@@ -116,8 +116,8 @@ TEST_F(JoinTest, GroupByPublicKeyListsEveryTrustWithinTheIntervals) {
   truth[empty_trust] = 0;
 
   // Every trust of the public table appears, in key order, the empty one too.
-  ASSERT_EQ(result.rows.size(),
-            static_cast<size_t>(std::stoll(db_->QueryValue("SELECT count(DISTINCT trust) FROM wards"))));
+  const std::string trusts = db_->QueryValue("SELECT count(DISTINCT trust) FROM wards");
+  ASSERT_EQ(result.rows.size(), static_cast<size_t>(std::stoll(trusts)));
   ASSERT_EQ(result.rows.size(), truth.size());
   int control_misses = 0;
   size_t r = 0;
@@ -145,7 +145,9 @@ TEST_F(JoinTest, GroupByPublicKeyListsEveryTrustWithinTheIntervals) {
   EXPECT_EQ(by_ward.rows.size(),
             static_cast<size_t>(std::stoll(db_->QueryValue("SELECT count(*) FROM wards"))));
   bool listed = false;
-  for (const auto& row : by_ward.rows) listed = listed || std::get<std::string>(row[0]) == "NEW-GEN";
+  for (const auto& row : by_ward.rows) {
+    listed = listed || std::get<std::string>(row[0]) == "NEW-GEN";
+  }
   EXPECT_TRUE(listed);
 }
 
@@ -251,8 +253,9 @@ TEST_F(JoinTest, ExplainShowsTheJoinAndRefusalsCostNothing) {
       caller, "hospital",
       "EXPLAIN SELECT w.trust, COUNT(*) FROM admissions a JOIN wards w ON a.ward_code = "
       "w.ward_code GROUP BY w.trust;");
-  EXPECT_NE(explain.explain.find("join: JOIN wards (public) ON admissions.ward_code = wards.ward_code"),
-            std::string::npos)
+  EXPECT_NE(
+      explain.explain.find("join: JOIN wards (public) ON admissions.ward_code = wards.ward_code"),
+      std::string::npos)
       << explain.explain;
   EXPECT_NE(explain.explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""),
             std::string::npos)
