@@ -36,37 +36,17 @@ bool IsAggregateName(std::string_view name) {
   return false;
 }
 
-const CatalogColumn& Binder::ResolveColumn(const ast::Expr& expr) {
-  if (!expr.qualifier.empty()) {
-    bool matches = LowerAscii(expr.qualifier) == LowerAscii(table_->name) ||
-                   (!table_alias_.empty() && LowerAscii(expr.qualifier) == LowerAscii(table_alias_));
-    if (!matches) {
-      throw DpqlError(ErrorKind::kSemantic, "unknown_table",
-                      "\"" + expr.qualifier + "\" does not name the table in FROM (" +
-                          table_->name + (table_alias_.empty() ? "" : " AS " + table_alias_) + ")",
-                      expr.loc);
-    }
-  }
-  const CatalogColumn* column = table_->FindColumn(expr.name);
-  if (column == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& c : table_->columns) names.push_back(c.name);
-    std::string hint = ClosestName(expr.name, names);
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw DpqlError(ErrorKind::kSemantic, "unknown_column",
-                    "unknown column \"" + expr.name + "\" in table " + table_->name +
-                        (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?"),
-                    expr.loc);
-  }
-  return *column;
-}
+// Columns may come from the private table or a joined public table; see
+// Resolve (bind_join.cpp) for qualifiers and ambiguity.
+const CatalogColumn& Binder::ResolveColumn(const ast::Expr& expr) { return *Resolve(expr).column; }
 
 BoundExprPtr Binder::BindColumn(const ast::Expr& expr, std::string_view clause) {
-  const CatalogColumn& column = ResolveColumn(expr);
+  ResolvedColumn resolved = Resolve(expr);
+  const CatalogColumn& column = *resolved.column;
   auto bound = Make(BoundExprKind::kColumn, ToValueType(column.type), expr.loc);
   bound->name = column.name;
   bound->column = &column;
+  bound->table = resolved.table;
   return bound;
 }
 
@@ -296,7 +276,11 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
 std::string Describe(const BoundExpr& expr) {
   auto child = [&](size_t i) { return Describe(*expr.children.at(i)); };
   switch (expr.kind) {
-    case BoundExprKind::kColumn: return expr.name;
+    case BoundExprKind::kColumn:
+      // A joined public table's columns are named with their table: the
+      // private table may have a column of the same name (ward_code).
+      return expr.table != nullptr && !expr.table->is_private ? expr.table->name + "." + expr.name
+                                                               : expr.name;
     case BoundExprKind::kLiteral:
       switch (expr.type) {
         case ValueType::kText: return "'" + expr.literal + "'";

@@ -44,8 +44,13 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
   }
   if (!column.domain_from_table.empty()) {
     domain.kind = KeyDomain::Kind::kFromTable;
-    domain.table = column.domain_from_table;
-    domain.column = column.domain_from_column;
+    // The names as the catalog declares the table and column (the catalog
+    // checked that they exist; `domain_from` may spell them in another case).
+    const CatalogTable* source = dataset_.FindTable(column.domain_from_table);
+    const CatalogColumn* source_column =
+        source != nullptr ? source->FindColumn(column.domain_from_column) : nullptr;
+    domain.table = source != nullptr ? source->name : column.domain_from_table;
+    domain.column = source_column != nullptr ? source_column->name : column.domain_from_column;
     return domain;
   }
   if (column.type == ColumnType::kBool) {
@@ -141,7 +146,18 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
                             key.expr->column->name + ") instead",
                         expr.loc);
       }
-      if (need_domain) key.domain = ColumnDomain(*key.expr->column, expr.loc);
+      if (need_domain) {
+        const CatalogTable& table = *key.expr->table;
+        if (!table.is_private && !key.expr->column->HasDomain()) {
+          // A joined public table's column: its keys are that column's
+          // distinct values, read from the public table, every one output.
+          key.domain.kind = KeyDomain::Kind::kFromTable;
+          key.domain.table = table.name;
+          key.domain.column = key.expr->column->name;
+        } else {
+          key.domain = ColumnDomain(*key.expr->column, expr.loc);
+        }
+      }
       return key;
     }
     case ast::ExprKind::kFunction: {

@@ -87,6 +87,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                     select.from.loc);
   }
   if (!table_->is_private) {
+    CheckJoinOrder(select);  // FROM wards JOIN admissions: say to swap them
     throw DpqlError(ErrorKind::kSemantic, "public_table",
                     "table " + table_->name +
                         " is public reference data, not a private table; DESCRIBE " + table_->name +
@@ -100,12 +101,8 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   table_alias_ = select.from.alias;
   bound.table_alias = table_alias_;
 
-  if (!select.joins.empty()) {
-    throw DpqlError(ErrorKind::kSemantic, "join_not_supported",
-                    "JOIN is not supported by this release; query one private table and group by "
-                    "its public-domain columns (e.g. GROUP BY ward_code)",
-                    select.joins.front().loc);
-  }
+  scope_ = {{table_, table_alias_}};
+  BindJoins(select, bound);
 
   if (select.where) {
     bound.where = BindRowExpr(*select.where, "WHERE");
@@ -115,7 +112,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   // GROUP BY keys. A GROUP BY entry may name a select item's alias.
   auto find_alias = [&](const ast::Expr& expr) -> const ast::SelectItem* {
     if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
-    if (table_->FindColumn(expr.name) != nullptr) return nullptr;  // columns win, as in SQL
+    if (HasColumn(expr.name)) return nullptr;  // columns win, as in SQL
     for (const auto& item : select.items) {
       if (!item.alias.empty() && LowerAscii(item.alias) == LowerAscii(expr.name)) return &item;
     }
@@ -205,8 +202,10 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   return bound;
 }
 
+// The private table's own unit column: a joined public table's column of the
+// same name identifies nobody (and cannot be counted as people).
 bool Binder::IsPrivacyUnit(const CatalogColumn& column) const {
-  return LowerAscii(column.name) == LowerAscii(dataset_.privacy_unit);
+  return &column == table_->FindColumn(dataset_.privacy_unit);
 }
 
 std::string LowerAscii(std::string_view text) {

@@ -19,6 +19,17 @@ class Binder {
 
   BoundSelect BindSelect(const ast::SelectStmt& select);
 
+  // A table of FROM (the private table or a joined public one) and a column
+  // name resolved to one of them.
+  struct ScopeTable {
+    const CatalogTable* table = nullptr;
+    std::string alias;  // empty when there is none
+  };
+  struct ResolvedColumn {
+    const CatalogTable* table = nullptr;
+    const CatalogColumn* column = nullptr;
+  };
+
  private:
   // bind_expression.cpp
   BoundExprPtr BindRowExpr(const ast::Expr& expr, std::string_view clause);
@@ -45,6 +56,14 @@ class Binder {
   // bind_privacy.cpp
   PrivacyParams BindPrivacy(const std::vector<ast::PrivacyOption>& options);
 
+  // bind_join.cpp: the tables a column name may refer to, and the JOINs.
+  ResolvedColumn Resolve(const ast::Expr& expr);
+  bool HasColumn(std::string_view name) const;  // in any table of FROM
+  void BindJoins(const ast::SelectStmt& select, BoundSelect& bound);
+  void CheckJoinOrder(const ast::SelectStmt& select);
+  void BindJoinCondition(const ast::Expr& condition, BoundJoin& join);
+  bool IsPrivacyUnitName(std::string_view name) const;
+
   const CatalogColumn& ResolveColumn(const ast::Expr& expr);
   bool IsPrivacyUnit(const CatalogColumn& column) const;
 
@@ -52,6 +71,10 @@ class Binder {
   PrivacyParams privacy_;
   const CatalogTable* table_ = nullptr;
   std::string table_alias_;
+  // FROM's table first, then each joined table; while an ON condition is
+  // bound, only the tables up to its JOIN are visible.
+  std::vector<ScopeTable> scope_;
+  size_t visible_ = 0;
 };
 
 // True when `name` is one of the aggregate function names DPQL knows

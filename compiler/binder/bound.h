@@ -21,7 +21,7 @@ const char* ValueTypeName(ValueType type);
 ValueType ToValueType(ColumnType type);
 
 enum class BoundExprKind {
-  kColumn,     // a column of the FROM table
+  kColumn,     // a column of the FROM table or of a joined public table
   kLiteral,    // a constant, always sent as a bind parameter
   kUnary,      // NOT, unary minus
   kBinary,     // AND OR = <> < <= > >= + - * /
@@ -43,6 +43,7 @@ struct BoundExpr {
   std::string literal;  // literal value in PostgreSQL input syntax (for kBucket: the width)
   bool negated = false;
   const CatalogColumn* column = nullptr;  // kColumn
+  const CatalogTable* table = nullptr;    // kColumn: the table the column belongs to
   std::vector<std::unique_ptr<BoundExpr>> children;
 };
 
@@ -129,10 +130,23 @@ struct PrivacyParams {
   Rational confidence{Rational(95, 100)};
 };
 
+// `JOIN <public table> ON <column> = <column>`: a public table joined to the
+// private one. Each table appears once in a query, so a column's table
+// identifies where it comes from.
+struct BoundJoin {
+  bool left = false;  // LEFT JOIN: private rows without a match are kept
+  const CatalogTable* table = nullptr;  // public (private: false)
+  std::string alias;
+  BoundExprPtr outer;  // the ON column of a table earlier in FROM
+  BoundExprPtr inner;  // the ON column of `table`
+  SourceLocation loc;
+};
+
 struct BoundSelect {
   const Dataset* dataset = nullptr;
   const CatalogTable* table = nullptr;
   std::string table_alias;
+  std::vector<BoundJoin> joins;  // in FROM order; contribution bounds apply to the joined rows
   BoundExprPtr where;  // may be null
   std::vector<BoundKey> keys;
   std::vector<BoundAggregate> aggregates;

@@ -63,6 +63,12 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
   out << "Plan\n";
   out << "  table: " << select.table->name << " (private; privacy unit "
       << select.dataset->privacy_unit << ")\n";
+  for (const BoundJoin& join : select.joins) {
+    out << "  join: " << (join.left ? "LEFT JOIN " : "JOIN ") << join.table->name
+        << " (public) ON " << join.outer->table->name << "." << join.outer->name << " = "
+        << join.inner->table->name << "." << join.inner->name
+        << "; contribution bounds apply to the joined rows\n";
+  }
   if (select.where) out << "  filter: " << Describe(*select.where) << "\n";
   for (const auto& key : select.keys) {
     out << "  group key " << key.name << " = " << Describe(*key.expr) << ": "

@@ -67,7 +67,21 @@ class SqlWriter {
     return "$" + std::to_string(plan_.params.size()) + "::" + type;
   }
 
-  std::string Column(const CatalogColumn& column) { return "t." + Quote(column.name); }
+  std::string Column(const CatalogColumn& column) {
+    return TableAlias(column) + "." + Quote(column.name);
+  }
+
+  // t for the private table, j1, j2, ... for the joined public tables. Each
+  // table appears once in a query, so a column's address says which.
+  std::string TableAlias(const CatalogColumn& column) {
+    const auto& joins = plan_.select.joins;
+    for (size_t i = 0; i < joins.size(); ++i) {
+      for (const auto& c : joins[i].table->columns) {
+        if (&c == &column) return "j" + std::to_string(i + 1);
+      }
+    }
+    return "t";
+  }
 
   // Placeholders are numbered in the order they are created, so every piece
   // is generated in the order it appears in the text (C++ leaves the order of
@@ -271,6 +285,14 @@ class SqlWriter {
       }
     }
     sql << "\n  FROM " << Quote(select.table->name) << " AS t";
+    // Public tables joined here, before any bounding: the bounds below apply
+    // to each person's joined rows, however many a join made of them.
+    for (const BoundJoin& join : select.joins) {
+      std::string outer = Expr(*join.outer);
+      std::string inner = Expr(*join.inner);
+      sql << "\n  " << (join.left ? "LEFT JOIN " : "JOIN ") << Quote(join.table->name) << " AS "
+          << TableAlias(*join.inner->column) << " ON " << outer << " = " << inner;
+    }
     std::vector<std::string> conditions;
     conditions.push_back(Column(*unit) + " IS NOT NULL");
     if (select.where) conditions.push_back(Expr(*select.where));

@@ -869,3 +869,63 @@ TEST_F(ServerTest, StartupRefusesBadConfigCatalogOrDatabase) {
 
 }  // namespace
 }  // namespace dpql
+
+namespace dpql {
+namespace {
+
+// A JOIN with a public table over HTTP: a key from the public table lists
+// every trust, EXPLAIN shows the join in the SQL, and a join of two private
+// tables is refused with its location and costs nothing.
+TEST_F(ServerTest, JoinWithAPublicTableGroupsByItsColumn) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("trust_planner", 2);
+  const uint16_t port = server->port();
+  const std::string query =
+      "SELECT w.trust, COUNT(*) AS admissions FROM admissions AS a JOIN wards AS w "
+      "ON a.ward_code = w.ward_code GROUP BY w.trust WITH PRIVACY (epsilon = 0.5, max_rows = 3);";
+
+  Reply reply = PostQuery(port, token, query);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.doc["columns"], json({"trust", "admissions"}));
+  const size_t trusts = std::stoul(db_.QueryValue("SELECT count(DISTINCT trust) FROM wards"));
+  ASSERT_EQ(reply.doc["rows"].size(), trusts) << reply.body;
+  std::string previous;
+  int64_t total = 0;
+  for (const auto& row : reply.doc["rows"]) {
+    const std::string trust = row[0].get<std::string>();
+    EXPECT_LT(previous, trust);  // every trust once, in key order
+    EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM wards WHERE trust = '" + trust + "'") != "0",
+              true);
+    previous = trust;
+    total += row[1].get<int64_t>();
+  }
+  // Each patient has one trust, so the noise-free total is the admissions
+  // counted at most 3 per patient; four noise draws of scale 6 stay far
+  // within 150 of it (a miss has probability below 1e-6).
+  const int64_t bounded = std::stoll(db_.QueryValue(
+      "SELECT sum(least(n, 3)) FROM (SELECT count(*) AS n FROM admissions GROUP BY patient_id) p"));
+  EXPECT_NEAR(static_cast<double>(total), static_cast<double>(bounded), 150);
+  EXPECT_EQ(reply.doc["accuracy"].size(), trusts);
+  EXPECT_DOUBLE_EQ(reply.doc["cost"]["epsilon"].get<double>(), 0.5);
+
+  Reply plan = PostQuery(port, token, query, "/v1/explain");
+  ASSERT_EQ(plan.status, 200) << plan.body;
+  const std::string explain = plan.doc["explain"].get<std::string>();
+  EXPECT_NE(explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""),
+            std::string::npos)
+      << explain;
+  EXPECT_NE(explain.find("distinct wards.trust (public table)"), std::string::npos) << explain;
+
+  Reply refused = PostQuery(port, token,
+                            "SELECT COUNT(*)\nFROM admissions a JOIN bed_days b ON a.patient_id = "
+                            "b.patient_id;");
+  ExpectError(refused, 400, "private_join");
+  EXPECT_EQ(refused.doc["error"]["kind"], "privacy_error") << refused.body;
+  EXPECT_EQ(refused.doc["error"]["line"], 2);
+  EXPECT_EQ(refused.doc["error"]["column"], 24);
+  EXPECT_DOUBLE_EQ(Spent("trust_planner"), 0.5);
+}
+
+}  // namespace
+}  // namespace dpql
