@@ -28,6 +28,15 @@ struct Measure {
   BigInt sensitivity;                     // L1 over all groups: groups_bound * per_group_bound
   Rational epsilon;                       // this measure's share of the query's epsilon
   Rational scale;                         // discrete Laplace scale: sensitivity / epsilon
+
+  // mechanism = gaussian: discrete Gaussian noise with variance parameter
+  // sigma2, calibrated to the L2 sensitivity (sqrt(groups_bound) *
+  // per_group_bound, kept squared so it stays an exact integer). The measure
+  // is rho-zCDP with rho = l2_sensitivity_squared / (2 sigma2) (CKS20 Thm. 14).
+  Mechanism mechanism = Mechanism::kLaplace;
+  BigInt l2_sensitivity_squared;
+  Rational sigma2;
+  Rational rho;
 };
 
 enum class OutputKind { kKey, kCount, kSum, kAvg };
@@ -45,6 +54,10 @@ struct PlanOutput {
 struct PrivacyCost {
   Rational epsilon;
   Rational delta;
+  // The query's zCDP cost: set for the Gaussian mechanism (the sum of its
+  // measures' rho) and, in a dataset with zCDP accounting, for Laplace queries
+  // (epsilon^2 / 2). 0 when the query is accounted in (epsilon, delta) only.
+  Rational rho{0};
 };
 
 struct Plan {
