@@ -39,7 +39,7 @@ TEST_F(LedgerTest, InitIsIdempotentAndKeepsData) {
   ledger_->Init();
   Ledger other(db_.url());
   other.Init();
-  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "1");
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "2");
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_TRUE(other.Authenticate(token).has_value());
 }
@@ -389,6 +389,7 @@ TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
   ledger_->Init();
   EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), "2");
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
+                           "AND table_name IN ('budgets', 'ledger', 'audit') "
                            "AND column_name IN ('rho_total', 'rho_spent', 'rho')"),
             "4");  // budgets.rho_total, budgets.rho_spent, ledger.rho, audit.rho
   // The dataset's spend starts from the ledger's history, not from zero.
