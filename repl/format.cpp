@@ -19,6 +19,7 @@ const std::string kSeparator = "  \xC2\xB7  ";  // "  ·  "
 const std::string kPlusMinus = " \xC2\xB1 ";    // " ± "
 const std::string kEpsilon = "\xCE\xB5";        // "ε"
 const std::string kDelta = "\xCE\xB4";          // "δ"
+const std::string kRho = "\xCF\x81";            // "ρ"
 
 // Largest number of decimals used to keep a small half-width visible.
 constexpr int kMaxDecimals = 6;
@@ -376,11 +377,15 @@ std::string FormatFooter(const json& answer) {
     bool has_delta = !delta.is_null() && FormatAmount(delta) != "0";
     std::string text = "cost: " + kEpsilon + " " + FormatAmount(epsilon);
     if (has_delta) text += ", " + kDelta + " " + FormatAmount(delta);
+    if (const json& rho = Member(cost, "rho"); !rho.is_null()) text += ", " + kRho + " " + FormatAmount(rho);
     parts.push_back(text);
   }
   const json& budget = Member(answer, "budget");
   if (budget.is_object() && budget.contains("epsilon_remaining")) {
-    std::string text = "budget left: " + kEpsilon + " " + FormatAmount(budget["epsilon_remaining"]);
+    std::string text = "budget left: ";
+    // zCDP accounting: rho is the budget, epsilon its equivalent at the delta shown.
+    if (budget.contains("rho_remaining")) text += kRho + " " + FormatAmount(budget["rho_remaining"]) + " \xE2\x89\x88 ";
+    text += kEpsilon + " " + FormatAmount(budget["epsilon_remaining"]);
     const json& delta_total = Member(budget, "delta_total");
     if (budget.contains("delta_remaining") && !delta_total.is_null() && FormatAmount(delta_total) != "0") {
       text += ", " + kDelta + " " + FormatAmount(budget["delta_remaining"]);
@@ -492,15 +497,30 @@ std::string FormatBudgets(const json& answer) {
                         "delta_remaining"};
   std::vector<std::vector<std::string>> rows;
   const json& budgets = Member(answer, "budgets");
+  // zCDP datasets add their rho budget; the columns appear only when one has it.
+  bool any_rho = false;
+  if (budgets.is_array()) {
+    for (const json& budget : budgets) any_rho |= budget.is_object() && budget.contains("rho_total");
+  }
+  std::vector<bool> right = {false, true, true, true, true, true, true};
+  if (any_rho) {
+    header.insert(header.end(), {kRho + " total", kRho + " spent", kRho + " left"});
+    right.insert(right.end(), {true, true, true});
+  }
   if (budgets.is_array()) {
     for (const json& budget : budgets) {
       std::vector<std::string> row = {CellText(Member(budget, "dataset"))};
       for (const char* key : keys) row.push_back(FormatAmount(Member(budget, key)));
+      if (any_rho) {
+        for (const char* key : {"rho_total", "rho_spent", "rho_remaining"}) {
+          const json& value = Member(budget, key);
+          row.push_back(value.is_null() ? "" : FormatAmount(value));
+        }
+      }
       rows.push_back(std::move(row));
     }
   }
-  return RenderTable(header, rows, {false, true, true, true, true, true, true}) +
-         Plural(rows.size(), "dataset", "datasets") + "\n";
+  return RenderTable(header, rows, right) + Plural(rows.size(), "dataset", "datasets") + "\n";
 }
 
 const json* FindDataset(const json& catalog, std::string_view name) {

@@ -207,14 +207,23 @@ class Session {
 
   std::string Prompt(bool continuation) const {
     std::string name = dataset_.empty() ? "dpql" : dataset_;
-    if (!epsilon_left_.empty()) name += " (\xCE\xB5 " + epsilon_left_ + " left)";
+    if (!rho_left_.empty()) {
+      name += " (\xCF\x81 " + rho_left_ + " left)";  // zCDP accounting: the budget is rho
+    } else if (!epsilon_left_.empty()) {
+      name += " (\xCE\xB5 " + epsilon_left_ + " left)";
+    }
     return name + (continuation ? "-> " : "=> ");
   }
 
   std::string Banner() const {
     std::string text = "dpql " + std::string(kVersion) + " connected to " + api_url_text();
     if (!dataset_.empty()) text += ", dataset " + dataset_;
-    if (!epsilon_left_.empty()) text += " (\xCE\xB5 " + epsilon_left_ + " of " + epsilon_total_ + " left)";
+    if (!rho_left_.empty()) {
+      text += " (\xCF\x81 " + rho_left_ + " of " + rho_total_ + " left, \xE2\x89\x88 \xCE\xB5 " + epsilon_left_ +
+              ")";
+    } else if (!epsilon_left_.empty()) {
+      text += " (\xCE\xB5 " + epsilon_left_ + " of " + epsilon_total_ + " left)";
+    }
     return text + ".\nType \\help for help, \\q to quit. Statements end with ';'.\n";
   }
 
@@ -275,6 +284,10 @@ class Session {
     if (dataset.is_string() && !dataset_.empty() && dataset.get<std::string>() != dataset_) return;
     epsilon_left_ = FormatAmount(budget["epsilon_remaining"]);
     if (budget.contains("epsilon_total")) epsilon_total_ = FormatAmount(budget["epsilon_total"]);
+    const json& rho_left = Member(budget, "rho_remaining");
+    rho_left_ = rho_left.is_null() ? "" : FormatAmount(rho_left);
+    const json& rho_total = Member(budget, "rho_total");
+    rho_total_ = rho_total.is_null() ? "" : FormatAmount(rho_total);
   }
 
   void NoteBudgets(const json& answer) {
@@ -316,6 +329,7 @@ class Session {
   Completer completer_;
   std::string epsilon_left_;
   std::string epsilon_total_;
+  std::string rho_left_, rho_total_;  // zCDP datasets only
   bool timing_ = false;
   bool quit_ = false;
   bool transport_failed_ = false;

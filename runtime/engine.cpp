@@ -1,6 +1,10 @@
 #include "runtime/engine.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include "compiler/common/error.h"
+#include "compiler/common/zcdp.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
@@ -27,9 +31,21 @@ std::string DomainText(const CatalogColumn& column) {
   return out;
 }
 
+// An epsilon equivalent as a decimal with six places, rounded up (spent) or
+// down (total, remaining) so the display never flatters the analyst's position.
+std::string EquivalentEpsilon(double epsilon, bool round_up) {
+  const double micro = round_up ? std::ceil(epsilon * 1e6) : std::floor(epsilon * 1e6);
+  return FormatFixedPoint(static_cast<int64_t>(micro), 6);
+}
+
+// A ledger amount rounded down to whole units (caps are never raised by rounding).
+int64_t UnitsDown(const Rational& value, int64_t scale) {
+  return Floor(value * scale).convert_to<int64_t>();
+}
+
 }  // namespace
 
-BudgetView ToBudgetView(const Budget& budget) {
+BudgetView ToBudgetView(const Budget& budget, const Dataset* dataset) {
   BudgetView view;
   view.dataset = budget.dataset;
   view.epsilon_total = budget.total.EpsilonString();
@@ -38,7 +54,39 @@ BudgetView ToBudgetView(const Budget& budget) {
   view.delta_total = budget.total.DeltaString();
   view.delta_spent = budget.spent.DeltaString();
   view.delta_remaining = budget.Remaining().DeltaString();
+  if (dataset != nullptr && dataset->accounting == Accounting::kZcdp) {
+    const Rational& delta = dataset->defaults.delta;  // > 0: the catalog checks it
+    const BudgetCost remaining = budget.Remaining();
+    view.accounting = "zcdp";
+    view.rho_total = budget.total.RhoString();
+    view.rho_spent = budget.spent.RhoString();
+    view.rho_remaining = remaining.RhoString();
+    view.epsilon_total = EquivalentEpsilon(EpsilonForRho(budget.total.Rho(), delta), false);
+    view.epsilon_spent = EquivalentEpsilon(EpsilonForRho(budget.spent.Rho(), delta), true);
+    view.epsilon_remaining = EquivalentEpsilon(EpsilonForRho(remaining.Rho(), delta), false);
+    const std::string delta_text = BudgetCost{0, UnitsDown(delta, kPicoPerDelta), 0}.DeltaString();
+    view.delta_total = delta_text;
+    view.delta_spent = budget.spent.rho_pico > 0 ? delta_text : "0";
+    view.delta_remaining = delta_text;
+  }
   return view;
+}
+
+BudgetCap DatasetCap(const Dataset& dataset) {
+  const PrivacyLimits& limits = dataset.limits;
+  BudgetCap cap;
+  if (dataset.accounting == Accounting::kZcdp) {
+    if (limits.dataset_rho) {
+      cap.rho_pico = UnitsDown(*limits.dataset_rho, kPicoPerRho);
+    } else if (limits.dataset_epsilon) {
+      const Rational delta = limits.dataset_delta.value_or(dataset.defaults.delta);
+      cap.rho_pico = UnitsDown(RhoForEpsilonDelta(*limits.dataset_epsilon, delta), kPicoPerRho);
+    }
+    return cap;
+  }
+  if (limits.dataset_epsilon) cap.epsilon_micro = UnitsDown(*limits.dataset_epsilon, kMicroPerEpsilon);
+  if (limits.dataset_delta) cap.delta_pico = UnitsDown(*limits.dataset_delta, kPicoPerDelta);
+  return cap;
 }
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
@@ -94,12 +142,15 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   // 4. Pay first. The debit is committed before the data is read or any noise
   //    is drawn; it is never refunded, not even if the query then fails (its
   //    running time already depends on the data).
-  BudgetCost cost = BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
+  //    A zCDP dataset is charged the query's rho, a basic one its (epsilon, delta).
+  const bool zcdp = dataset.accounting == Accounting::kZcdp;
+  BudgetCost cost = zcdp ? BudgetCost::FromCost(0, 0, plan.cost.rho)
+                         : BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
   DebitResult debit;
   {
     auto connection = pool_.Acquire();
     Ledger ledger(*connection);
-    debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text);
+    debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text, DatasetCap(dataset));
   }
   if (!debit.ok) {
     if (!debit.has_budget) {
@@ -107,7 +158,24 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
                       "you have no privacy budget on dataset " + dataset.name +
                           "; ask a data guardian to grant one (dpqld admin grant)");
     }
+    if (debit.cap_refused) {
+      throw DpqlError(ErrorKind::kBudget, "dataset_budget_exhausted",
+                      "dataset " + dataset.name +
+                          " has reached its cap on the privacy budget all analysts together may "
+                          "spend (limits.dataset_" + (zcdp ? "rho" : "epsilon") +
+                          " in the catalog); this query would exceed it. Your own budget is "
+                          "untouched; a smaller epsilon may still fit, or ask a data guardian. "
+                          "Nothing was spent.");
+    }
     Budget& b = debit.budget;
+    if (zcdp) {
+      throw DpqlError(ErrorKind::kBudget, "budget_exhausted",
+                      "this query costs rho " + cost.RhoString() + " but your budget on " +
+                          dataset.name + " has rho " + b.Remaining().RhoString() +
+                          " left (this dataset uses zCDP accounting; budgets are granted in rho); "
+                          "lower it with WITH PRIVACY (epsilon = ...) or ask a data guardian for "
+                          "more budget. Nothing was spent.");
+    }
     throw DpqlError(ErrorKind::kBudget, "budget_exhausted",
                     "this query costs epsilon " + cost.EpsilonString() +
                         (cost.delta_pico > 0 ? " and delta " + cost.DeltaString() : "") +
@@ -124,7 +192,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
 
   // 6. Noise, intervals, release.
   QueryResult result = Release(plan, exact, *rng_);
-  result.budget = ToBudgetView(debit.budget);
+  result.budget = ToBudgetView(debit.budget, &dataset);
   return result;
 }
 
@@ -182,13 +250,24 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
                     {"delta_total", ValueType::kText, false},
                     {"delta_spent", ValueType::kText, false},
                     {"delta_remaining", ValueType::kText, false}};
+  const bool zcdp = dataset.accounting == Accounting::kZcdp;
+  if (zcdp) {
+    // rho is the budget itself; epsilon and delta above are its equivalents.
+    result.columns.push_back({"rho_total", ValueType::kText, false});
+    result.columns.push_back({"rho_spent", ValueType::kText, false});
+    result.columns.push_back({"rho_remaining", ValueType::kText, false});
+  }
   if (budget) {
-    BudgetView view = ToBudgetView(*budget);
+    BudgetView view = ToBudgetView(*budget, &dataset);
     result.budget = view;
-    result.rows.push_back({view.dataset, view.epsilon_total, view.epsilon_spent,
-                           view.epsilon_remaining, view.delta_total, view.delta_spent,
-                           view.delta_remaining});
-    result.intervals.emplace_back(7);
+    std::vector<Value> row = {view.dataset,     view.epsilon_total, view.epsilon_spent,
+                              view.epsilon_remaining, view.delta_total, view.delta_spent,
+                              view.delta_remaining};
+    if (zcdp) {
+      row.insert(row.end(), {view.rho_total, view.rho_spent, view.rho_remaining});
+    }
+    result.intervals.emplace_back(row.size());
+    result.rows.push_back(std::move(row));
   }
   return result;
 }

@@ -25,9 +25,16 @@ struct Statement;
 }
 
 struct Budget;
+struct BudgetCap;
 
-// A ledger budget as exact decimal strings, as responses show it.
-BudgetView ToBudgetView(const Budget& budget);
+// A ledger budget as exact decimal strings, as responses show it. With the
+// dataset known and zCDP-accounted, the view holds rho and its (epsilon,
+// delta) equivalents at the dataset's default delta.
+BudgetView ToBudgetView(const Budget& budget, const Dataset* dataset = nullptr);
+
+// The catalog's dataset-wide cap (limits.dataset_*) in ledger units, rounded
+// down: epsilon and delta with basic accounting, rho with zCDP accounting.
+BudgetCap DatasetCap(const Dataset& dataset);
 
 // Who is asking. The server authenticates the bearer token first.
 struct Caller {

@@ -16,10 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
 #include "compiler/common/rational.h"
+#include "compiler/common/zcdp.h"
 #include "runtime/ledger/ledger.h"
 #include "server/commands.h"
+#include "server/config.h"
 
 namespace dpql {
 namespace {
@@ -29,13 +32,13 @@ constexpr int kExitUsage = 2;
 constexpr int kMaxAuditLimit = 100000;
 constexpr size_t kAuditTextWidth = 60;
 
-constexpr const char* kUsage = R"(usage: dpqld admin [--database URL | --config FILE] COMMAND [ARGS]
+constexpr const char* kUsage = R"(usage: dpqld admin [--database URL | --config FILE] [--catalog FILE] COMMAND [ARGS]
 
 commands:
-  init                          create the dpql schema and tables (safe to rerun)
-  add-analyst NAME --dataset D --epsilon E [--delta D] [--admin]
+  init                          create or upgrade the dpql schema and tables (safe to rerun)
+  add-analyst NAME --dataset D (--epsilon E [--delta D] | --rho R) [--admin]
                                 create an analyst with a budget; prints the token once
-  grant NAME --dataset D --epsilon E [--delta D]
+  grant NAME --dataset D (--epsilon E [--delta D] | --rho R)
                                 add to an analyst's budget on a dataset
   revoke NAME                   revoke the analyst's token (budgets and ledger stay)
   list                          analysts with total, spent and remaining budget
@@ -44,7 +47,11 @@ commands:
 
 database: --database URL, else --config FILE (YAML key `database`), else
 $DPQL_DATABASE, else the libpq environment (PGHOST, PGPORT, PGUSER, ...).
-epsilon is counted in multiples of 0.000001, delta in multiples of 1e-12.
+epsilon is counted in multiples of 0.000001, delta and rho in multiples of 1e-12.
+zCDP datasets (catalog `accounting: zcdp`, read from --catalog or the config's
+`catalog`) keep budgets in rho: --rho R grants R; --epsilon E [--delta D]
+grants the largest rho that implies (E, D)-DP (D defaults to the dataset's
+defaults.delta).
 exit status: 0 ok, 1 the command failed, 2 the command line is wrong.
 )";
 
@@ -73,9 +80,11 @@ const std::map<std::string, CommandSpec>& Commands() {
   static const std::map<std::string, CommandSpec> commands = {
       {"init", {{}, {}, 0, "init"}},
       {"add-analyst",
-       {{"--dataset", "--epsilon", "--delta"}, {"--admin"}, 1,
-        "add-analyst NAME --dataset D --epsilon E [--delta D] [--admin]"}},
-      {"grant", {{"--dataset", "--epsilon", "--delta"}, {}, 1, "grant NAME --dataset D --epsilon E [--delta D]"}},
+       {{"--dataset", "--epsilon", "--delta", "--rho"}, {"--admin"}, 1,
+        "add-analyst NAME --dataset D (--epsilon E [--delta D] | --rho R) [--admin]"}},
+      {"grant",
+       {{"--dataset", "--epsilon", "--delta", "--rho"}, {}, 1,
+        "grant NAME --dataset D (--epsilon E [--delta D] | --rho R)"}},
       {"revoke", {{}, {}, 1, "revoke NAME"}},
       {"list", {{}, {}, 0, "list"}},
       {"audit", {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
@@ -89,7 +98,7 @@ bool Contains(const std::vector<std::string>& list, const std::string& item) {
 
 ParsedArgs Parse(const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  const std::vector<std::string> global_flags = {"--database", "--config"};
+  const std::vector<std::string> global_flags = {"--database", "--config", "--catalog"};
   // First pass: find the subcommand, so flags can be checked against it.
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -190,19 +199,58 @@ Rational ParseAmount(const std::string& flag, const std::string& text) {
   return *value;
 }
 
-// --epsilon/--delta into exact ledger units; refusals name the flag and the fix.
-BudgetCost ParseGrant(const ParsedArgs& parsed) {
-  Rational epsilon = ParseAmount("--epsilon", Required(parsed, "--epsilon"));
+// The catalog, when the command line names one (--catalog, or the config's
+// `catalog`): it tells whether a dataset keeps its budgets in rho.
+std::optional<Catalog> ResolveCatalog(const ParsedArgs& parsed) {
+  if (auto path = Value(parsed, "--catalog")) return LoadCatalog(*path);
+  if (auto config = Value(parsed, "--config")) {
+    ServerConfig server = LoadServerConfig(*config);
+    if (!server.catalog.empty()) return LoadCatalog(server.catalog);
+  }
+  return std::nullopt;
+}
+
+// --epsilon/--delta/--rho into exact ledger units; refusals name the flag and
+// the fix. `dataset` is the catalog's entry, or null when no catalog is known.
+BudgetCost ParseGrant(const ParsedArgs& parsed, const Dataset* dataset) {
+  auto epsilon_text = Value(parsed, "--epsilon");
   auto delta_text = Value(parsed, "--delta");
+  auto rho_text = Value(parsed, "--rho");
+  const std::string synopsis = Commands().at(parsed.command).synopsis;
+  if (!epsilon_text && !rho_text) {
+    throw UsageError("`" + parsed.command + "` needs --epsilon or --rho; usage: dpqld admin " + synopsis);
+  }
+  const bool zcdp = dataset != nullptr && dataset->accounting == Accounting::kZcdp;
+  if (dataset != nullptr && !zcdp && rho_text) {
+    throw UsageError("--rho: dataset '" + dataset->name +
+                     "' uses basic accounting, so its budgets are (epsilon, delta); grant --epsilon instead");
+  }
+  if (zcdp && rho_text && (epsilon_text || delta_text)) {
+    throw UsageError("dataset '" + dataset->name +
+                     "' keeps budgets in rho: give either --rho or --epsilon [--delta], not both");
+  }
+  Rational epsilon = epsilon_text ? ParseAmount("--epsilon", *epsilon_text) : Rational(0);
   Rational delta = delta_text ? ParseAmount("--delta", *delta_text) : Rational(0);
+  Rational rho = rho_text ? ParseAmount("--rho", *rho_text) : Rational(0);
+  if (zcdp && epsilon_text) {
+    // The largest rho whose (epsilon, delta) guarantee is within the one asked for.
+    if (!delta_text) delta = dataset->defaults.delta;
+    if (epsilon <= 0 || delta <= 0 || delta >= 1) {
+      throw UsageError("--epsilon/--delta: converting to rho needs epsilon > 0 and 0 < delta < 1");
+    }
+    return {0, 0, Floor(RhoForEpsilonDelta(epsilon, delta) * kPicoPerRho).convert_to<int64_t>()};
+  }
+  std::string flag;
   try {
+    flag = "--epsilon";
     BudgetCost epsilon_only = BudgetCost::FromGrant(epsilon, 0);
+    flag = "--delta";
     BudgetCost delta_only = BudgetCost::FromGrant(0, delta);
-    return {epsilon_only.epsilon_micro, delta_only.delta_pico};
+    flag = "--rho";
+    BudgetCost rho_only = BudgetCost::FromGrant(0, 0, rho);
+    return {epsilon_only.epsilon_micro, delta_only.delta_pico, rho_only.rho_pico};
   } catch (const DpqlError& e) {
-    std::string flag = e.message().rfind("epsilon", 0) == 0 ? "--epsilon" : "--delta";
-    throw UsageError(flag + " " + (flag == "--epsilon" ? Required(parsed, "--epsilon") : *delta_text) + ": " +
-                     e.message());
+    throw UsageError(flag + " " + *Value(parsed, flag) + ": " + e.message());
   }
 }
 
@@ -280,7 +328,9 @@ std::string Abbreviate(const std::string& text, size_t width) {
 }
 
 std::string Describe(const BudgetCost& amount) {
-  return "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
+  std::string text = "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
+  if (amount.rho_pico != 0) text += ", rho " + amount.RhoString();
+  return text;
 }
 
 void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::string& dataset,
@@ -291,7 +341,9 @@ void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::str
   record.dataset = dataset;
   record.query = action;
   // A grant is not a cost: the cost columns stay zero, the amount goes in detail.
-  if (amount.epsilon_micro != 0 || amount.delta_pico != 0) record.detail = "granted " + Describe(amount);
+  if (amount.epsilon_micro != 0 || amount.delta_pico != 0 || amount.rho_pico != 0) {
+    record.detail = "granted " + Describe(amount);
+  }
   record.outcome = "ok";
   try {
     ledger.WriteAudit(record);
@@ -306,8 +358,13 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   // Validate every value before touching the database.
   std::optional<BudgetCost> grant;
   if (command == "add-analyst" || command == "grant") {
-    Required(parsed, "--dataset");
-    grant = ParseGrant(parsed);
+    std::string dataset = Required(parsed, "--dataset");
+    std::optional<Catalog> catalog = ResolveCatalog(parsed);
+    const Dataset* entry = catalog ? catalog->FindDataset(dataset) : nullptr;
+    if (catalog && entry == nullptr) {
+      throw UsageError("--dataset: the catalog has no dataset '" + dataset + "'");
+    }
+    grant = ParseGrant(parsed, entry);
   }
   int limit = 50;
   if (auto text = Value(parsed, "--limit")) {
@@ -322,7 +379,7 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Ledger ledger(ResolveDatabase(parsed));
   if (command == "init") {
     ledger.Init();
-    out << "The dpql schema is ready (analysts, budgets, ledger, audit).\n";
+    out << "The dpql schema is ready (analysts, budgets, ledger, audit, dataset spend).\n";
     return 0;
   }
   if (command == "add-analyst") {
@@ -346,7 +403,12 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
         << "Budget now: epsilon " << budget.total.EpsilonString() << " total, " << budget.spent.EpsilonString()
         << " spent, " << budget.Remaining().EpsilonString() << " remaining; delta "
         << budget.total.DeltaString() << " total, " << budget.spent.DeltaString() << " spent, "
-        << budget.Remaining().DeltaString() << " remaining.\n";
+        << budget.Remaining().DeltaString() << " remaining"
+        << (budget.total.rho_pico != 0 ? "; rho " + budget.total.RhoString() + " total, " +
+                                             budget.spent.RhoString() + " spent, " +
+                                             budget.Remaining().RhoString() + " remaining"
+                                       : std::string())
+        << ".\n";
     return 0;
   }
   if (command == "revoke") {
@@ -365,7 +427,7 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
       std::vector<std::string> lead = {entry.analyst.name, entry.analyst.is_admin ? "admin" : "analyst",
                                        entry.analyst.revoked ? "revoked" : "active"};
       if (entry.budgets.empty()) {
-        lead.insert(lead.end(), {"-", "", "", "", "", "", ""});
+        lead.insert(lead.end(), {"-", "", "", "", "", "", "", "", "", ""});
         rows.push_back(lead);
       }
       for (const auto& budget : entry.budgets) {
@@ -373,14 +435,15 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
         BudgetCost remaining = budget.Remaining();
         row.insert(row.end(), {budget.dataset, budget.total.EpsilonString(), budget.spent.EpsilonString(),
                                remaining.EpsilonString(), budget.total.DeltaString(), budget.spent.DeltaString(),
-                               remaining.DeltaString()});
+                               remaining.DeltaString(), budget.total.RhoString(), budget.spent.RhoString(),
+                               remaining.RhoString()});
         rows.push_back(row);
       }
     }
     PrintTable(out,
                {"analyst", "role", "status", "dataset", "epsilon total", "epsilon spent", "epsilon remaining",
-                "delta total", "delta spent", "delta remaining"},
-               {false, false, false, false, true, true, true, true, true, true}, rows);
+                "delta total", "delta spent", "delta remaining", "rho total", "rho spent", "rho remaining"},
+               {false, false, false, false, true, true, true, true, true, true, true, true, true}, rows);
     return 0;
   }
   if (command == "audit") {

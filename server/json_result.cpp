@@ -53,20 +53,31 @@ const char* MechanismName(Mechanism mechanism) {
 }  // namespace
 
 json CostJson(const PrivacyCost& cost) {
-  return {{"epsilon", ToDouble(cost.epsilon)}, {"delta", ToDouble(cost.delta)}};
+  json out = {{"epsilon", ToDouble(cost.epsilon)}, {"delta", ToDouble(cost.delta)}};
+  if (cost.rho > 0) out["rho"] = ToDouble(cost.rho);  // Gaussian queries; zCDP datasets
+  return out;
 }
 
 json BudgetViewJson(const BudgetView& view) {
-  return {{"dataset", view.dataset},
+  json out = {{"dataset", view.dataset},
           {"epsilon_total", DecimalJson(view.epsilon_total)},
           {"epsilon_spent", DecimalJson(view.epsilon_spent)},
           {"epsilon_remaining", DecimalJson(view.epsilon_remaining)},
           {"delta_total", DecimalJson(view.delta_total)},
           {"delta_spent", DecimalJson(view.delta_spent)},
-          {"delta_remaining", DecimalJson(view.delta_remaining)}};
+          {"delta_remaining", DecimalJson(view.delta_remaining)},
+          {"accounting", view.accounting}};
+  if (view.accounting == "zcdp") {
+    out["rho_total"] = DecimalJson(view.rho_total);
+    out["rho_spent"] = DecimalJson(view.rho_spent);
+    out["rho_remaining"] = DecimalJson(view.rho_remaining);
+  }
+  return out;
 }
 
-json BudgetJson(const Budget& budget) { return BudgetViewJson(ToBudgetView(budget)); }
+json BudgetJson(const Budget& budget, const Dataset* dataset) {
+  return BudgetViewJson(ToBudgetView(budget, dataset));
+}
 
 json ExpectedErrorJson(const std::vector<ExpectedError>& errors) {
   json out = json::array();
@@ -166,6 +177,10 @@ json CatalogJson(const Catalog& catalog) {
            {"max_groups", l.max_groups},
            {"max_rows", l.max_rows}}},
          {"tables", std::move(tables)}});
+    json& limits = datasets.back()["limits"];
+    if (l.dataset_epsilon) limits["dataset_epsilon"] = ToDouble(*l.dataset_epsilon);
+    if (l.dataset_delta) limits["dataset_delta"] = ToDouble(*l.dataset_delta);
+    if (l.dataset_rho) limits["dataset_rho"] = ToDouble(*l.dataset_rho);
   }
   return {{"datasets", std::move(datasets)}};
 }
@@ -180,6 +195,7 @@ json AuditJson(const AuditRecord& record) {
           {"query", record.query},
           {"epsilon", ToDouble(record.cost.Epsilon())},
           {"delta", ToDouble(record.cost.Delta())},
+          {"rho", ToDouble(record.cost.Rho())},
           {"outcome", record.outcome},
           {"status", record.status},
           {"detail", record.detail}};

@@ -20,7 +20,8 @@ nlohmann::ordered_json QueryResultJson(const QueryResult& result);
 
 nlohmann::ordered_json CostJson(const PrivacyCost& cost);
 nlohmann::ordered_json BudgetViewJson(const BudgetView& view);
-nlohmann::ordered_json BudgetJson(const Budget& budget);
+// `dataset` (may be null) decides the accounting shown: zCDP budgets add rho.
+nlohmann::ordered_json BudgetJson(const Budget& budget, const Dataset* dataset);
 
 // Public metadata only: datasets, privacy unit, defaults, limits, tables and
 // columns with types, bounds and domains. Never data.

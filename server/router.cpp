@@ -434,12 +434,14 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
     // Metadata statements cost nothing but answer in the same shape, budget included.
     auto budget = WithLedger(pool_, config_.db_pool,
                              [&](Ledger& ledger) { return ledger.GetBudget(analyst.id, dataset.name); });
-    if (budget) result.budget = ToBudgetView(*budget);
+    if (budget) result.budget = ToBudgetView(*budget, &dataset);
   }
   if (result.cached) {
     exchange.audit.outcome = "cached";
   } else {
-    exchange.audit.cost = BudgetCost::FromCost(result.cost.epsilon, result.cost.delta);
+    exchange.audit.cost = dataset.accounting == Accounting::kZcdp
+                              ? BudgetCost::FromCost(0, 0, result.cost.rho)
+                              : BudgetCost::FromCost(result.cost.epsilon, result.cost.delta);
     metrics_.RecordEpsilonSpent(ToDouble(exchange.audit.cost.Epsilon()));
   }
   return JsonResponse(200, QueryResultJson(result));
@@ -449,7 +451,9 @@ HttpResponse Router::Budgets(const Analyst& analyst) {
   std::vector<Budget> budgets =
       WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudgets(analyst.id); });
   json list = json::array();
-  for (const Budget& budget : budgets) list.push_back(BudgetJson(budget));
+  for (const Budget& budget : budgets) {
+    list.push_back(BudgetJson(budget, engine_.catalog().FindDataset(budget.dataset)));
+  }
   return JsonResponse(200, {{"budgets", std::move(list)}});
 }
 

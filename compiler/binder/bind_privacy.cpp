@@ -80,9 +80,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
       if (option.value == "laplace") {
         params.mechanism = Mechanism::kLaplace;
       } else if (option.value == "gaussian") {
-        Fail("unsupported_mechanism",
-             "mechanism = gaussian is not supported by this release; use mechanism = laplace",
-             option.value_loc);
+        params.mechanism = Mechanism::kGaussian;
       } else {
         Fail("invalid_privacy_option", "mechanism must be laplace or gaussian", option.value_loc);
       }
@@ -105,9 +103,23 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
            option.loc);
     }
   }
-  if (params.mechanism == Mechanism::kGaussian) {
-    Fail("unsupported_mechanism",
-         "the catalog's default mechanism gaussian is not supported by this release", {});
+  if (params.mechanism == Mechanism::kGaussian && params.delta == 0) {
+    // The Gaussian mechanism has no pure (delta = 0) guarantee: point at the
+    // option that made delta 0, or at the one that asked for the Gaussian.
+    SourceLocation loc;
+    for (const auto& option : options) {
+      if (option.name == "delta") loc = option.value_loc;
+    }
+    if (loc.line == 0) {
+      for (const auto& option : options) {
+        if (option.name == "mechanism") loc = option.value_loc;
+      }
+    }
+    Fail("gaussian_needs_delta",
+         "mechanism = gaussian needs delta > 0 (its guarantee is (epsilon, delta)); write e.g. "
+         "WITH PRIVACY (mechanism = gaussian, delta = 1e-6), or use mechanism = laplace for "
+         "delta = 0",
+         loc);
   }
   return params;
 }

@@ -343,7 +343,8 @@ class CatalogParser {
     if (const Entry* limits = Find(entries, "limits")) {
       std::string lpath = JoinPath(path, "limits");
       std::vector<Entry> items = Entries(limits->value, lpath, "limits");
-      CheckKeys(items, lpath, {"max_epsilon_per_query", "max_delta_per_query", "max_groups", "max_rows"});
+      CheckKeys(items, lpath, {"max_epsilon_per_query", "max_delta_per_query", "max_groups", "max_rows",
+                               "dataset_epsilon", "dataset_delta", "dataset_rho"});
       for (const Entry& e : items) {
         std::string p = JoinPath(lpath, e.key);
         limit_nodes[e.key] = e.value;
@@ -362,6 +363,18 @@ class CatalogParser {
           dataset.limits.max_groups = PositiveInteger(e.value, p);
         } else if (e.key == "max_rows") {
           dataset.limits.max_rows = PositiveInteger(e.value, p);
+        } else if (e.key == "dataset_epsilon" || e.key == "dataset_rho") {
+          Rational value = Number(e.value, p);
+          if (value <= 0) {
+            Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
+          }
+          (e.key == "dataset_epsilon" ? dataset.limits.dataset_epsilon : dataset.limits.dataset_rho) = value;
+        } else if (e.key == "dataset_delta") {
+          dataset.limits.dataset_delta = Number(e.value, p);
+          if (*dataset.limits.dataset_delta < 0 || *dataset.limits.dataset_delta >= 1) {
+            Fail(e.value, p, "catalog_out_of_range",
+                 "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
+          }
         }
       }
     }
@@ -382,6 +395,7 @@ class CatalogParser {
              "unknown accounting '" + text + "'; expected basic or zcdp");
       }
     }
+    CheckAccounting(dataset, entries, limit_nodes, path);
 
     const Entry* tables = Find(entries, "tables");
     if (tables == nullptr) {
@@ -399,6 +413,44 @@ class CatalogParser {
     CheckPrivacyUnit(dataset, named, tpath);
     ResolveDomains(dataset, named, tpath);
     return dataset;
+  }
+
+  // The rules that tie the accounting to the defaults and the dataset caps.
+  void CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
+                       const std::map<std::string, YAML::Node>& limit_nodes, const std::string& path) {
+    const PrivacyLimits& l = dataset.limits;
+    auto limit_path = [&](const std::string& key) { return JoinPath(JoinPath(path, "limits"), key); };
+    if (dataset.accounting == Accounting::kBasic) {
+      if (l.dataset_rho) {
+        Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
+             "dataset_rho is a zCDP budget; it needs 'accounting: zcdp' (with basic accounting cap "
+             "the dataset with dataset_epsilon and dataset_delta)");
+      }
+      return;
+    }
+    // zCDP: budgets are kept in rho and shown as (epsilon, delta) at the
+    // default delta, which must therefore be positive.
+    if (dataset.defaults.delta <= 0) {
+      const Entry* accounting = Find(entries, "accounting");
+      Fail(accounting->value, JoinPath(path, "accounting"), "catalog_out_of_range",
+           "accounting: zcdp needs defaults.delta > 0 (rho budgets are shown as (epsilon, delta) at "
+           "that delta); set e.g. 'defaults: { delta: 1.0e-6 }'");
+    }
+    if (l.dataset_rho && (l.dataset_epsilon || l.dataset_delta)) {
+      Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
+           "give the dataset cap either as dataset_rho or as dataset_epsilon (with dataset_delta), "
+           "not both");
+    }
+    if (l.dataset_delta && !l.dataset_epsilon) {
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_missing_key",
+           "with zCDP accounting dataset_delta only qualifies dataset_epsilon (the cap is the rho "
+           "implying both); add dataset_epsilon or use dataset_rho");
+    }
+    if (l.dataset_epsilon && l.dataset_delta && *l.dataset_delta == 0) {
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_out_of_range",
+           "with zCDP accounting the cap (dataset_epsilon, dataset_delta) needs dataset_delta > 0: "
+           "no rho implies delta = 0");
+    }
   }
 
   void ParseDefaults(const Entry& defaults, const std::string& path, Dataset& dataset,

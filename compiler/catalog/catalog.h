@@ -61,6 +61,12 @@ struct PrivacyLimits {
   Rational max_delta_per_query{Rational(1, 1000)};
   int64_t max_groups = 64;  // the largest max_groups a query may ask for
   int64_t max_rows = 64;    // the largest max_rows a query may ask for
+  // Dataset-wide caps over all analysts together (unset = no cap). In a
+  // dataset with zCDP accounting the cap is in rho: dataset_rho, or the
+  // largest rho implying (dataset_epsilon, dataset_delta or defaults.delta).
+  std::optional<Rational> dataset_epsilon;
+  std::optional<Rational> dataset_delta;
+  std::optional<Rational> dataset_rho;
 };
 
 struct Dataset {

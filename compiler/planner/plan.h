@@ -37,6 +37,16 @@ struct Measure {
   // group, so the vector's L1 sensitivity is `sensitivity`, like a count's.
   int64_t bins = 0;
   Rational bin_lower, bin_width;
+
+
+  // mechanism = gaussian: discrete Gaussian noise with variance parameter
+  // sigma2, calibrated to the L2 sensitivity (sqrt(groups_bound) *
+  // per_group_bound, kept squared so it stays an exact integer). The measure
+  // is rho-zCDP with rho = l2_sensitivity_squared / (2 sigma2) (CKS20 Thm. 14).
+  Mechanism mechanism = Mechanism::kLaplace;
+  BigInt l2_sensitivity_squared;
+  Rational sigma2;
+  Rational rho;
 };
 
 enum class OutputKind { kKey, kCount, kSum, kAvg, kPercentile };
@@ -55,6 +65,10 @@ struct PlanOutput {
 struct PrivacyCost {
   Rational epsilon;
   Rational delta;
+  // The query's zCDP cost: set for the Gaussian mechanism (the sum of its
+  // measures' rho) and, in a dataset with zCDP accounting, for Laplace queries
+  // (epsilon^2 / 2). 0 when the query is accounted in (epsilon, delta) only.
+  Rational rho{0};
 };
 
 struct Plan {

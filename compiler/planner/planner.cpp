@@ -3,6 +3,7 @@
 
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
+#include "compiler/common/zcdp.h"
 #include "compiler/planner/plan.h"
 
 namespace dpql {
@@ -63,6 +64,59 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
   measure.column = column;
   measures.push_back(measure);
   return static_cast<int>(measures.size() - 1);
+}
+
+// x rounded up to six significant decimal digits: a readable variance that
+// is never smaller than the calibration asks for.
+Rational RoundUpSignificant(const Rational& x) {
+  const int exponent = static_cast<int>(std::floor(std::log10(ToDouble(x)))) - 5;
+  const BigInt power = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::abs(exponent)));
+  const Rational step = exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
+  return Rational(Ceil(x / step)) * step;
+}
+
+[[noreturn]] void FailPrivacy(const std::string& code, const std::string& message,
+                              const SourceLocation& loc) {
+  throw DpqlError(ErrorKind::kPrivacy, code, message, loc);
+}
+
+// Refusals that depend on the mechanism and the dataset's accounting, made
+// before anything is calibrated.
+void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
+  if (select.privacy.mechanism == Mechanism::kGaussian) {
+    for (const auto& aggregate : select.aggregates) {
+      if (aggregate.kind != AggregateKind::kPercentile) continue;
+      // The percentile's interval is calibrated to Laplace noise on its histogram.
+      FailPrivacy("unsupported_mechanism",
+                  "mechanism = gaussian cannot be combined with MEDIAN or PERCENTILE (their noisy "
+                  "histogram and its intervals use Laplace noise); use mechanism = laplace, or "
+                  "ask for the percentile in a query of its own",
+                  aggregate.loc);
+    }
+  }
+  if (!partition_selection) return;
+  SourceLocation loc;
+  for (const auto& key : select.keys) {
+    if (key.domain.kind == KeyDomain::Kind::kSelected) {
+      loc = key.loc;
+      break;
+    }
+  }
+  if (select.privacy.mechanism == Mechanism::kGaussian) {
+    FailPrivacy("unsupported_mechanism",
+                "mechanism = gaussian cannot be combined with a key without a public domain "
+                "(private partition selection uses Laplace noise); use mechanism = laplace, or "
+                "group by keys with a declared domain",
+                loc);
+  }
+  if (select.dataset->accounting == Accounting::kZcdp) {
+    FailPrivacy("partition_selection_under_zcdp",
+                "dataset " + select.dataset->name +
+                    " uses zCDP accounting, which cannot account private partition selection: "
+                    "its (epsilon, delta) guarantee has no rho; group by keys with a declared "
+                    "domain (e.g. BUCKET or a domain-declared column)",
+                loc);
+  }
 }
 
 }  // namespace
@@ -177,11 +231,31 @@ Plan PlanSelect(BoundSelect select) {
     plan.selection_measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
   }
 
-  // Epsilon is split evenly between the measures (basic composition). A
-  // histogram is one measure: its cells share one sensitivity and one scale.
-  const Rational share = privacy.epsilon / static_cast<int64_t>(plan.measures.size());
+  CheckMechanismFits(select, plan.partition_selection);
+  const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
+  const int64_t measure_count = static_cast<int64_t>(plan.measures.size());
+
+  // Laplace: epsilon is split evenly between the measures (basic composition);
+  // a histogram is one measure: its cells share one sensitivity and one scale.
+  // Gaussian: the query's (epsilon, delta) becomes the largest rho that
+  // implies it (CKS20 Cor. 13), split evenly between the measures; zCDP
+  // composes by adding rho, so the measures together stay within (epsilon, delta).
+  const Rational share = privacy.epsilon / measure_count;
+  Rational rho_share;
+  if (gaussian) {
+    const Rational query_rho = RhoForEpsilonDelta(privacy.epsilon, privacy.delta);
+    if (query_rho == 0) {
+      FailPrivacy("epsilon_too_small",
+                  "epsilon " + ToDecimalString(privacy.epsilon) + " and delta " +
+                      ToDecimalString(privacy.delta) +
+                      " are too small for the gaussian mechanism; raise them or use laplace",
+                  {});
+    }
+    rho_share = query_rho / measure_count;
+  }
   for (auto& measure : plan.measures) {
-    measure.epsilon = share;
+    measure.mechanism = privacy.mechanism;
+    if (!gaussian) measure.epsilon = share;
     switch (measure.kind) {
       case MeasureKind::kRowCount:
       case MeasureKind::kValueCount:
@@ -193,7 +267,13 @@ Plan PlanSelect(BoundSelect select) {
       case MeasureKind::kSum: {
         const CatalogColumn& column = *measure.column;
         BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
-        Rational value_scale = Rational(value_bound * plan.groups_bound) / share;
+        // The grid is a precision choice only (sensitivity is computed in its
+        // units), so the Gaussian's sigma in value units may be approximate.
+        Rational value_scale =
+            gaussian ? Rational(std::sqrt(ToDouble(Rational(value_bound * value_bound *
+                                                            plan.groups_bound) /
+                                                   (2 * rho_share))))
+                     : Rational(value_bound * plan.groups_bound) / share;
         measure.grid = ChooseGrid(column, value_scale);
         measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
         break;
@@ -207,11 +287,27 @@ Plan PlanSelect(BoundSelect select) {
     }
     if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
     measure.sensitivity = measure.per_group_bound * plan.groups_bound;
-    measure.scale = Rational(measure.sensitivity) / measure.epsilon;
+    if (gaussian) {
+      // L2: one person moves at most groups_bound groups, each by at most
+      // per_group_bound, so the squared L2 norm is at most their product.
+      measure.l2_sensitivity_squared =
+          plan.groups_bound * measure.per_group_bound * measure.per_group_bound;
+      measure.sigma2 =
+          RoundUpSignificant(Rational(measure.l2_sensitivity_squared) / (2 * rho_share));
+      measure.rho = Rational(measure.l2_sensitivity_squared) / (2 * measure.sigma2);
+      plan.cost.rho += measure.rho;
+    } else {
+      measure.scale = Rational(measure.sensitivity) / measure.epsilon;
+    }
   }
 
   plan.cost.epsilon = privacy.epsilon;
-  plan.cost.delta = 0;  // the Laplace mechanism is pure epsilon-DP
+  // Laplace is pure epsilon-DP; the Gaussian's (epsilon, delta) is what its
+  // rho was calibrated to.
+  plan.cost.delta = gaussian ? privacy.delta : Rational(0);
+  if (!gaussian && select.dataset->accounting == Accounting::kZcdp) {
+    plan.cost.rho = RhoOfPureDp(privacy.epsilon);
+  }
   if (plan.partition_selection) {
     plan.selection_threshold =
         PartitionSelectionThreshold(plan.measures[plan.selection_measure].scale, privacy.delta,

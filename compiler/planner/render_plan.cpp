@@ -1,3 +1,4 @@
+#include <cmath>
 #include <sstream>
 
 #include "compiler/binder/binder.h"
@@ -85,15 +86,30 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
         << plan.selection_measure << ") is at least " << plan.selection_threshold
         << "; delta " << ToDecimalString(privacy.delta) << "\n";
   }
-  out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
-      << " split evenly over " << plan.measures.size() << " measure"
-      << (plan.measures.size() == 1 ? "" : "s") << "\n";
+  const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
+  const char* plural = plan.measures.size() == 1 ? "" : "s";
+  if (gaussian) {
+    out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon)
+        << ", delta " << ToDecimalString(privacy.delta) << ") as zCDP rho "
+        << ToDecimalString(plan.cost.rho) << " split evenly over " << plan.measures.size()
+        << " measure" << plural << "\n";
+  } else {
+    out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
+        << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
+  }
   for (size_t i = 0; i < plan.measures.size(); ++i) {
     const Measure& m = plan.measures[i];
-    out << "  measure m" << i << ": " << MeasureText(m) << "; sensitivity "
-        << m.sensitivity.str() << " (" << plan.groups_bound << " x " << m.per_group_bound.str()
-        << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
-        << ToDecimalString(m.scale) << "\n";
+    out << "  measure m" << i << ": " << MeasureText(m) << "; ";
+    if (m.mechanism == Mechanism::kGaussian) {
+      out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt("
+          << plan.groups_bound << ") x " << m.per_group_bound.str() << "), rho "
+          << ToDecimalString(m.rho) << ", sigma^2 " << ToDecimalString(m.sigma2) << " (sigma "
+          << ToDecimalString(Rational(std::sqrt(ToDouble(m.sigma2))), 6) << ")\n";
+    } else {
+      out << "sensitivity " << m.sensitivity.str() << " (" << plan.groups_bound << " x "
+          << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon)
+          << ", noise scale " << ToDecimalString(m.scale) << "\n";
+    }
   }
   for (const PlanOutput& output : plan.outputs) {
     if (output.kind != OutputKind::kPercentile) continue;
@@ -104,7 +120,12 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
   out << "  outputs:";
   for (size_t i = 0; i < plan.outputs.size(); ++i) out << (i ? ", " : " ") << plan.outputs[i].name;
   out << "\nCost\n  epsilon " << ToDecimalString(plan.cost.epsilon) << ", delta "
-      << ToDecimalString(plan.cost.delta) << "\n" << accuracy << "SQL\n" << plan.sql << "\n";
+      << ToDecimalString(plan.cost.delta);
+  if (plan.cost.rho > 0) out << ", rho " << ToDecimalString(plan.cost.rho);
+  if (select.dataset->accounting == Accounting::kZcdp) {
+    out << " (zCDP accounting: rho is charged)";
+  }
+  out << "\n" << accuracy << "SQL\n" << plan.sql << "\n";
   if (!plan.params.empty()) {
     out << "Parameters\n";
     for (size_t i = 0; i < plan.params.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
@@ -57,8 +58,34 @@ void ReleasePercentile(const PlanOutput& out, const Measure& histogram,
 }  // namespace
 
 int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence) {
+  if (measure.mechanism == Mechanism::kGaussian) {
+    return DiscreteGaussianHalfWidth(measure.sigma2, confidence);
+  }
   return DiscreteLaplaceHalfWidth(measure.scale, confidence);
 }
+
+namespace {
+
+// The exact sampler of a measure's mechanism, validated once per query.
+class MeasureSampler {
+ public:
+  explicit MeasureSampler(const Measure& measure) {
+    if (measure.mechanism == Mechanism::kGaussian) {
+      gaussian_.emplace(measure.sigma2);
+    } else {
+      laplace_.emplace(measure.scale);
+    }
+  }
+  BigInt Sample(RandomSource& rng) const {
+    return gaussian_ ? gaussian_->Sample(rng) : laplace_->Sample(rng);
+  }
+
+ private:
+  std::optional<DiscreteLaplaceSampler> laplace_;
+  std::optional<DiscreteGaussianSampler> gaussian_;
+};
+
+}  // namespace
 
 QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng) {
   const Rational& confidence = plan.select.privacy.confidence;
@@ -66,10 +93,10 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
   // that both hold together with at least the requested confidence.
   const Rational split_confidence = 1 - (1 - confidence) / 2;
 
-  std::vector<DiscreteLaplaceSampler> samplers;
+  std::vector<MeasureSampler> samplers;
   std::vector<int64_t> half_width, split_half_width;
   for (const Measure& m : plan.measures) {
-    samplers.emplace_back(m.scale);
+    samplers.emplace_back(m);
     half_width.push_back(MeasureHalfWidth(m, confidence));
     split_half_width.push_back(MeasureHalfWidth(m, split_confidence));
   }

@@ -28,10 +28,15 @@ struct Interval {
 };
 
 // Budget figures after a statement, as exact decimals.
+// With zCDP accounting the budget is kept in rho; the epsilon and delta
+// figures are then its (epsilon, delta) equivalents at the dataset's default
+// delta (rho-zCDP implies (epsilon(rho, delta), delta)-DP, CKS20 Cor. 13).
 struct BudgetView {
   std::string dataset;
   std::string epsilon_total, epsilon_spent, epsilon_remaining;
   std::string delta_total, delta_spent, delta_remaining;
+  std::string accounting = "basic";                  // "basic" or "zcdp"
+  std::string rho_total, rho_spent, rho_remaining;  // zcdp only; empty otherwise
 };
 
 struct QueryResult {

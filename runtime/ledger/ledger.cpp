@@ -16,7 +16,7 @@ namespace dpql {
 namespace {
 
 // Bump when the schema changes; Init() refuses a database with a newer one.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: rho columns, dataset_spend
 // pg_advisory_xact_lock key serialising concurrent Init() calls ("dpqlinit").
 constexpr int64_t kInitLockKey = 0x6470716c696e6974;
 constexpr size_t kTokenBytes = 32;  // 256 bits
@@ -86,6 +86,40 @@ CREATE TABLE IF NOT EXISTS dpql.audit (
 );
 CREATE INDEX IF NOT EXISTS audit_at ON dpql.audit (at DESC, id DESC);
 
+-- Version 2: zCDP budgets in pico-rho (1e-12) and the dataset-wide spend.
+-- ADD COLUMN IF NOT EXISTS upgrades a version-1 schema in place; rerunning is a no-op.
+ALTER TABLE dpql.budgets ADD COLUMN IF NOT EXISTS rho_total bigint NOT NULL DEFAULT 0;
+ALTER TABLE dpql.budgets ADD COLUMN IF NOT EXISTS rho_spent bigint NOT NULL DEFAULT 0;
+ALTER TABLE dpql.ledger ADD COLUMN IF NOT EXISTS rho bigint NOT NULL DEFAULT 0;
+ALTER TABLE dpql.audit ADD COLUMN IF NOT EXISTS rho bigint NOT NULL DEFAULT 0;
+
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                 WHERE conname = 'budgets_rho_valid' AND conrelid = 'dpql.budgets'::regclass) THEN
+    ALTER TABLE dpql.budgets ADD CONSTRAINT budgets_rho_valid
+      CHECK (rho_total >= 0 AND rho_spent >= 0 AND rho_spent <= rho_total);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                 WHERE conname = 'ledger_rho_nonnegative' AND conrelid = 'dpql.ledger'::regclass) THEN
+    ALTER TABLE dpql.ledger ADD CONSTRAINT ledger_rho_nonnegative CHECK (rho >= 0);
+  END IF;
+  -- What all analysts together have spent per dataset, for the dataset-wide
+  -- cap. Created with the ledger's totals so an upgraded database counts the
+  -- spending from before the upgrade too.
+  IF to_regclass('dpql.dataset_spend') IS NULL THEN
+    CREATE TABLE dpql.dataset_spend (
+      dataset       text PRIMARY KEY CHECK (dataset <> ''),
+      epsilon_spent bigint NOT NULL DEFAULT 0 CHECK (epsilon_spent >= 0),
+      delta_spent   bigint NOT NULL DEFAULT 0 CHECK (delta_spent >= 0),
+      rho_spent     bigint NOT NULL DEFAULT 0 CHECK (rho_spent >= 0)
+    );
+    INSERT INTO dpql.dataset_spend (dataset, epsilon_spent, delta_spent, rho_spent)
+      SELECT dataset, sum(epsilon), sum(delta), sum(rho) FROM dpql.ledger GROUP BY dataset;
+  END IF;
+END
+$do$;
+
 -- The ledger and the audit log are append-only: rows are never changed or removed.
 CREATE OR REPLACE FUNCTION dpql.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -119,30 +153,45 @@ $do$;
 // the committed new version — two debits can never both pass a check that
 // only one of them fits. Zero rows returned = refused; nothing was written.
 //
-// A later dataset-wide cap joins this statement as a second budget row: lock
-// both rows first in a fixed order (cap row, then analyst row) with
-// `SELECT ... ORDER BY ... FOR UPDATE` in a leading CTE, then update both
-// under the same conditions, so concurrent debits cannot deadlock.
+// The dataset-wide spend is a second row in the same transaction: Debit()
+// locks it first (kLockDatasetSql) and the analyst's row second, always in
+// that order, so concurrent debits cannot deadlock.
 constexpr const char* kDebitSql = R"SQL(
 WITH debited AS (
   UPDATE dpql.budgets AS b
      SET epsilon_spent = b.epsilon_spent + $3,
-         delta_spent   = b.delta_spent + $4
+         delta_spent   = b.delta_spent + $4,
+         rho_spent     = b.rho_spent + $5
    WHERE b.analyst_id = $1 AND b.dataset = $2
      AND b.epsilon_spent + $3 <= b.epsilon_total
      AND b.delta_spent + $4 <= b.delta_total
+     AND b.rho_spent + $5 <= b.rho_total
      AND EXISTS (SELECT 1 FROM dpql.analysts a WHERE a.id = $1 AND a.revoked_at IS NULL)
-  RETURNING b.analyst_id, b.dataset, b.epsilon_total, b.epsilon_spent, b.delta_total, b.delta_spent
+  RETURNING b.dataset, b.epsilon_total, b.epsilon_spent, b.delta_total, b.delta_spent,
+            b.rho_total, b.rho_spent, b.analyst_id
 ), written AS (
-  INSERT INTO dpql.ledger (analyst_id, dataset, epsilon, delta, query_hash, query_text)
-  SELECT analyst_id, dataset, $3, $4, decode($5, 'hex'), $6 FROM debited
+  INSERT INTO dpql.ledger (analyst_id, dataset, epsilon, delta, rho, query_hash, query_text)
+  SELECT analyst_id, dataset, $3, $4, $5, decode($6, 'hex'), $7 FROM debited
   RETURNING id
 )
-SELECT d.epsilon_total, d.epsilon_spent, d.delta_total, d.delta_spent, w.id
+SELECT d.dataset, d.epsilon_total, d.epsilon_spent, d.delta_total, d.delta_spent,
+       d.rho_total, d.rho_spent, w.id
   FROM debited d CROSS JOIN written w
 )SQL";
 
-constexpr const char* kBudgetColumns = "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent";
+// The dataset's spend row: created on first use, then locked until commit.
+// Every debit of the dataset takes this lock first, which serialises the
+// dataset's debits — the cap check below it can then read and add safely.
+constexpr const char* kLockDatasetSql =
+    "INSERT INTO dpql.dataset_spend (dataset) VALUES ($1) ON CONFLICT (dataset) DO NOTHING";
+constexpr const char* kSelectDatasetSql =
+    "SELECT epsilon_spent, delta_spent, rho_spent FROM dpql.dataset_spend WHERE dataset = $1 FOR UPDATE";
+constexpr const char* kAddDatasetSql =
+    "UPDATE dpql.dataset_spend SET epsilon_spent = epsilon_spent + $2, delta_spent = delta_spent + $3, "
+    "rho_spent = rho_spent + $4 WHERE dataset = $1 RETURNING epsilon_spent, delta_spent, rho_spent";
+
+constexpr const char* kBudgetColumns =
+    "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent";
 constexpr const char* kAnalystColumns =
     "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
 
@@ -216,8 +265,8 @@ std::string Base64Url(const uint8_t* data, size_t size) {
 Budget BudgetFromRow(const pqxx::row& row) {
   Budget budget;
   budget.dataset = row[0].as<std::string>();
-  budget.total = {row[1].as<int64_t>(), row[3].as<int64_t>()};
-  budget.spent = {row[2].as<int64_t>(), row[4].as<int64_t>()};
+  budget.total = {row[1].as<int64_t>(), row[3].as<int64_t>(), row[5].as<int64_t>()};
+  budget.spent = {row[2].as<int64_t>(), row[4].as<int64_t>(), row[6].as<int64_t>()};
   return budget;
 }
 
@@ -264,25 +313,37 @@ DpqlError DatabaseUnavailable(std::string detail) {
 // ---------------------------------------------------------------------------
 // BudgetCost
 
-BudgetCost BudgetCost::FromCost(const Rational& epsilon, const Rational& delta) {
+BudgetCost BudgetCost::FromCost(const Rational& epsilon, const Rational& delta, const Rational& rho) {
   return {RoundedUpUnits(epsilon, kMicroPerEpsilon, kMaxEpsilonMicro, "epsilon"),
-          RoundedUpUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta")};
+          RoundedUpUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta"),
+          RoundedUpUnits(rho, kPicoPerRho, kMaxRhoPico, "rho")};
 }
 
-BudgetCost BudgetCost::FromGrant(const Rational& epsilon, const Rational& delta) {
+BudgetCost BudgetCost::FromGrant(const Rational& epsilon, const Rational& delta, const Rational& rho) {
   return {ExactUnits(epsilon, kMicroPerEpsilon, kMaxEpsilonMicro, "epsilon", "0.000001", "1000000"),
-          ExactUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta", "0.000000000001", "1")};
+          ExactUnits(delta, kPicoPerDelta, kMaxDeltaPico, "delta", "0.000000000001", "1"),
+          ExactUnits(rho, kPicoPerRho, kMaxRhoPico, "rho", "0.000000000001", "1000000")};
 }
 
 std::string BudgetCost::EpsilonString() const { return FormatFixedPoint(epsilon_micro, 6); }
 std::string BudgetCost::DeltaString() const { return FormatFixedPoint(delta_pico, 12); }
+std::string BudgetCost::RhoString() const { return FormatFixedPoint(rho_pico, 12); }
 
 BudgetCost operator+(const BudgetCost& a, const BudgetCost& b) {
-  return {a.epsilon_micro + b.epsilon_micro, a.delta_pico + b.delta_pico};
+  return {a.epsilon_micro + b.epsilon_micro, a.delta_pico + b.delta_pico, a.rho_pico + b.rho_pico};
 }
 
 BudgetCost operator-(const BudgetCost& a, const BudgetCost& b) {
-  return {a.epsilon_micro - b.epsilon_micro, a.delta_pico - b.delta_pico};
+  return {a.epsilon_micro - b.epsilon_micro, a.delta_pico - b.delta_pico, a.rho_pico - b.rho_pico};
+}
+
+bool BudgetCap::Allows(const BudgetCost& spent, const BudgetCost& cost) const {
+  // Costs and spends are bounded far below INT64_MAX / 2 (kMax*), so the sums cannot overflow.
+  auto fits = [](const std::optional<int64_t>& cap, int64_t spent_units, int64_t cost_units) {
+    return !cap || spent_units + cost_units <= *cap;
+  };
+  return fits(epsilon_micro, spent.epsilon_micro, cost.epsilon_micro) &&
+         fits(delta_pico, spent.delta_pico, cost.delta_pico) && fits(rho_pico, spent.rho_pico, cost.rho_pico);
 }
 
 std::string FormatFixedPoint(int64_t units, int scale) {
@@ -412,15 +473,16 @@ std::string Ledger::AddAnalyst(const std::string& name, const std::string& datas
                           " ...` to add budget");
     }
     txn.exec_params0(
-        "INSERT INTO dpql.budgets (analyst_id, dataset, epsilon_total, delta_total) VALUES ($1, $2, $3, $4)",
-        row[0][0].as<int64_t>(), dataset, grant.epsilon_micro, grant.delta_pico);
+        "INSERT INTO dpql.budgets (analyst_id, dataset, epsilon_total, delta_total, rho_total) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        row[0][0].as<int64_t>(), dataset, grant.epsilon_micro, grant.delta_pico, grant.rho_pico);
   });
   return token;
 }
 
 Budget Ledger::Grant(const std::string& name, const std::string& dataset, const BudgetCost& grant) {
   CheckName("dataset name", dataset);
-  if (grant.epsilon_micro < 0 || grant.delta_pico < 0) {
+  if (grant.epsilon_micro < 0 || grant.delta_pico < 0 || grant.rho_pico < 0) {
     ThrowInvalidBudget("a grant must not be negative; budgets are never reduced");
   }
   return impl_->Run([&](pqxx::work& txn) {
@@ -436,14 +498,15 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
     }
     int64_t id = found[0][0].as<int64_t>();
     pqxx::row row = txn.exec_params1(
-        std::string("INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total) "
-                    "VALUES ($1, $2, $3, $4) "
+        std::string("INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total, rho_total) "
+                    "VALUES ($1, $2, $3, $4, $5) "
                     "ON CONFLICT (analyst_id, dataset) DO UPDATE "
                     "SET epsilon_total = b.epsilon_total + EXCLUDED.epsilon_total, "
-                    "    delta_total = b.delta_total + EXCLUDED.delta_total "
+                    "    delta_total = b.delta_total + EXCLUDED.delta_total, "
+                    "    rho_total = b.rho_total + EXCLUDED.rho_total "
                     "RETURNING ") +
             kBudgetColumns,
-        id, dataset, grant.epsilon_micro, grant.delta_pico);
+        id, dataset, grant.epsilon_micro, grant.delta_pico, grant.rho_pico);
     return BudgetFromRow(row);
   });
 }
@@ -476,8 +539,8 @@ std::vector<AnalystBudgets> Ledger::List() {
         if (entry.analyst.id != id) continue;
         Budget budget;
         budget.dataset = row[1].as<std::string>();
-        budget.total = {row[2].as<int64_t>(), row[4].as<int64_t>()};
-        budget.spent = {row[3].as<int64_t>(), row[5].as<int64_t>()};
+        budget.total = {row[2].as<int64_t>(), row[4].as<int64_t>(), row[6].as<int64_t>()};
+        budget.spent = {row[3].as<int64_t>(), row[5].as<int64_t>(), row[7].as<int64_t>()};
         entry.budgets.push_back(budget);
       }
     }
@@ -537,27 +600,41 @@ std::vector<Budget> Ledger::GetBudgets(int64_t analyst_id) {
 }
 
 DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
-                          std::string_view query_text) {
-  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
-      cost.delta_pico > kMaxDeltaPico) {
+                          std::string_view query_text, const BudgetCap& cap) {
+  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
+      cost.delta_pico > kMaxDeltaPico || cost.rho_pico > kMaxRhoPico) {
     throw DpqlError(ErrorKind::kInternal, "invalid_cost", "debit cost out of range");
   }
   std::string query(query_text);
   std::string query_hash = Sha256Hex(query_text);
   return impl_->Run([&](pqxx::work& txn) {
     DebitResult result;
-    pqxx::result rows = txn.exec_params(kDebitSql, analyst_id, dataset, cost.epsilon_micro, cost.delta_pico,
-                                        query_hash, query);
+    result.budget.dataset = dataset;
+    // 1. The dataset's row first (fixed lock order: dataset, then analyst).
+    txn.exec_params0(kLockDatasetSql, dataset);
+    pqxx::row spent = txn.exec_params1(kSelectDatasetSql, dataset);
+    result.dataset_spent = {spent[0].as<int64_t>(), spent[1].as<int64_t>(), spent[2].as<int64_t>()};
+    // 2. The cap, checked under that lock: a refusal writes nothing.
+    const bool cap_allows = cap.Allows(result.dataset_spent, cost);
+    // 3. The analyst's own budget: one conditional UPDATE joined with the ledger insert.
+    pqxx::result rows;
+    if (cap_allows) {
+      rows = txn.exec_params(kDebitSql, analyst_id, dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico,
+                             query_hash, query);
+    }
     if (!rows.empty()) {
       result.ok = true;
       result.has_budget = true;
-      result.budget.dataset = dataset;
-      result.budget.total = {rows[0][0].as<int64_t>(), rows[0][2].as<int64_t>()};
-      result.budget.spent = {rows[0][1].as<int64_t>(), rows[0][3].as<int64_t>()};
-      result.ledger_id = rows[0][4].as<int64_t>();
+      result.budget = BudgetFromRow(rows[0]);
+      result.ledger_id = rows[0][7].as<int64_t>();
+      // 4. The dataset's spend, still under its lock.
+      pqxx::row after = txn.exec_params1(kAddDatasetSql, dataset, cost.epsilon_micro, cost.delta_pico,
+                                         cost.rho_pico);
+      result.dataset_spent = {after[0].as<int64_t>(), after[1].as<int64_t>(), after[2].as<int64_t>()};
       return result;
     }
     // Refused: report the budget as it stands (nothing was written).
+    result.cap_refused = !cap_allows;
     pqxx::result current = txn.exec_params(
         std::string("SELECT ") + kBudgetColumns +
             " FROM dpql.budgets b WHERE analyst_id = $1 AND dataset = $2"
@@ -566,10 +643,17 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     if (!current.empty()) {
       result.has_budget = true;
       result.budget = BudgetFromRow(current[0]);
-    } else {
-      result.budget.dataset = dataset;
     }
     return result;
+  });
+}
+
+BudgetCost Ledger::DatasetSpent(const std::string& dataset) {
+  return impl_->Run([&](pqxx::work& txn) {
+    pqxx::result rows = txn.exec_params(
+        "SELECT epsilon_spent, delta_spent, rho_spent FROM dpql.dataset_spend WHERE dataset = $1", dataset);
+    if (rows.empty()) return BudgetCost{};
+    return BudgetCost{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
   });
 }
 
@@ -579,9 +663,10 @@ int64_t Ledger::WriteAudit(const AuditRecord& record) {
   return impl_->Run([&](pqxx::work& txn) {
     pqxx::row row = txn.exec_params1(
         "INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, epsilon, delta, "
-        "outcome, status, detail) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "outcome, status, detail, rho) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         analyst_param, record.analyst_name, record.source, record.dataset, record.query,
-        record.cost.epsilon_micro, record.cost.delta_pico, record.outcome, record.status, record.detail);
+        record.cost.epsilon_micro, record.cost.delta_pico, record.outcome, record.status, record.detail,
+        record.cost.rho_pico);
     return row[0].as<int64_t>();
   });
 }
@@ -594,7 +679,7 @@ std::vector<AuditRecord> Ledger::Audit(const AuditFilter& filter) {
     std::vector<AuditRecord> out;
     pqxx::result rows = txn.exec_params(
         "SELECT id, at::text, analyst_id, analyst_name, source, dataset, query, epsilon, delta, outcome, "
-        "status, detail FROM dpql.audit "
+        "status, detail, rho FROM dpql.audit "
         "WHERE ($1::text IS NULL OR analyst_name = $1) AND ($2::text IS NULL OR dataset = $2) "
         "ORDER BY at DESC, id DESC LIMIT $3",
         analyst, dataset, limit);
@@ -607,7 +692,7 @@ std::vector<AuditRecord> Ledger::Audit(const AuditFilter& filter) {
       record.source = row[4].as<std::string>();
       record.dataset = row[5].as<std::string>();
       record.query = row[6].as<std::string>();
-      record.cost = {row[7].as<int64_t>(), row[8].as<int64_t>()};
+      record.cost = {row[7].as<int64_t>(), row[8].as<int64_t>(), row[12].as<int64_t>()};
       record.outcome = row[9].as<std::string>();
       record.status = row[10].as<int>();
       record.detail = row[11].as<std::string>();

@@ -2,9 +2,14 @@
 
 // The privacy-budget ledger, kept in PostgreSQL (schema `dpql`): analysts and
 // their bearer-token hashes, per-analyst per-dataset budgets, the append-only
-// ledger of debits, and the audit log. Budgets are exact integers (micro-ε,
-// pico-δ); a debit is one atomic statement that cannot overspend, committed
-// before Debit() returns, and never refunded.
+// ledger of debits, the audit log, and what each dataset has spent over all
+// analysts (for the dataset-wide cap). Budgets are exact integers (micro-ε,
+// pico-δ, pico-ρ); a debit is one atomic transaction that cannot overspend,
+// committed before Debit() returns, and never refunded.
+//
+// The ledger does not know a dataset's accounting: a budget is a vector
+// (ε, δ, ρ) and a debit must fit every component. Datasets with basic
+// accounting are charged (ε, δ, 0), zCDP datasets (0, 0, ρ).
 //
 // Only this folder and runtime/executor see libpqxx; callers pass a libpq
 // connection string (or, from the executor, a borrowed pqxx connection).
@@ -32,27 +37,34 @@ namespace dpql {
 // Budget amounts in the ledger's exact units.
 inline constexpr int64_t kMicroPerEpsilon = 1'000'000;           // 1 ε = 10^6 micro-ε
 inline constexpr int64_t kPicoPerDelta = 1'000'000'000'000;       // 1 δ = 10^12 pico-δ
+inline constexpr int64_t kPicoPerRho = 1'000'000'000'000;         // 1 ρ = 10^12 pico-ρ
 // Upper bounds on a single grant or cost, so sums stay far from BIGINT overflow.
 inline constexpr int64_t kMaxEpsilonMicro = 1'000'000 * kMicroPerEpsilon;  // ε <= 10^6
 inline constexpr int64_t kMaxDeltaPico = kPicoPerDelta;                    // δ <= 1
+inline constexpr int64_t kMaxRhoPico = 1'000'000 * kPicoPerRho;            // ρ <= 10^6
 
 struct BudgetCost {
   int64_t epsilon_micro = 0;
   int64_t delta_pico = 0;
+  int64_t rho_pico = 0;
 
   // The cost of a query: each component rounded UP to the next unit, so the
   // ledger never records less than was spent. Throws DpqlError (kInternal)
   // on a negative or absurdly large cost — a bug in the caller.
-  static BudgetCost FromCost(const Rational& epsilon, const Rational& delta);
+  static BudgetCost FromCost(const Rational& epsilon, const Rational& delta,
+                             const Rational& rho = 0);
 
   // A grant: converted exactly, or refused with a DpqlError (kSemantic,
   // code "invalid_budget") saying e.g. "epsilon must be a multiple of 0.000001".
-  static BudgetCost FromGrant(const Rational& epsilon, const Rational& delta);
+  static BudgetCost FromGrant(const Rational& epsilon, const Rational& delta,
+                              const Rational& rho = 0);
 
   Rational Epsilon() const { return Rational(epsilon_micro) / kMicroPerEpsilon; }
   Rational Delta() const { return Rational(delta_pico) / kPicoPerDelta; }
+  Rational Rho() const { return Rational(rho_pico) / kPicoPerRho; }
   std::string EpsilonString() const;  // exact decimal: "1.5", "0.000001"
   std::string DeltaString() const;    // exact decimal: "0.000001", "0"
+  std::string RhoString() const;      // exact decimal: "0.0125"
 
   bool operator==(const BudgetCost&) const = default;
 };
@@ -83,11 +95,22 @@ struct AnalystBudgets {
   std::vector<Budget> budgets;  // ordered by dataset
 };
 
+// A dataset-wide cap on what all analysts together may spend on one dataset
+// (catalog `limits.dataset_*`). An unset component is unlimited.
+struct BudgetCap {
+  std::optional<int64_t> epsilon_micro, delta_pico, rho_pico;
+
+  // Whether spending `cost` on top of `spent` stays within every set component.
+  bool Allows(const BudgetCost& spent, const BudgetCost& cost) const;
+};
+
 struct DebitResult {
-  bool ok = false;          // true: debited and committed; false: refused, nothing changed
-  bool has_budget = false;  // false: the analyst has no budget for this dataset (or is revoked)
-  Budget budget;            // after the debit (ok) or as it stood when refused
-  int64_t ledger_id = 0;    // the ledger row written (ok only)
+  bool ok = false;           // true: debited and committed; false: refused, nothing changed
+  bool has_budget = false;   // false: the analyst has no budget for this dataset (or is revoked)
+  bool cap_refused = false;  // refused by the dataset-wide cap (the analyst's own budget untouched)
+  Budget budget;             // after the debit (ok) or as it stood when refused
+  BudgetCost dataset_spent;  // all analysts' spend on the dataset, after the debit or as it stood
+  int64_t ledger_id = 0;     // the ledger row written (ok only)
 };
 
 // One audit row. Never holds result values: only who, what was asked, what it
@@ -124,7 +147,8 @@ class Ledger {
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
-  // Creates schema `dpql` and its tables if missing. Idempotent; safe to run
+  // Creates schema `dpql` and its tables if missing, and upgrades an older
+  // dpql schema in place (ADD COLUMN IF NOT EXISTS). Idempotent; safe to run
   // concurrently (takes an advisory lock). Refuses a newer schema version.
   void Init();
 
@@ -149,12 +173,18 @@ class Ledger {
   std::optional<Budget> GetBudget(int64_t analyst_id, const std::string& dataset);
   std::vector<Budget> GetBudgets(int64_t analyst_id);
 
-  // Atomically spends `cost` from the analyst's budget on `dataset` and
-  // appends a ledger row, committed before returning. Refused (ok == false)
-  // when it would overspend, when there is no budget row, or when the analyst
-  // is revoked; a refusal changes nothing. Call before any noise is drawn.
+  // Atomically spends `cost` from the analyst's budget on `dataset` and from
+  // the dataset's total over all analysts, and appends a ledger row, committed
+  // before returning. Refused (ok == false) when it would overspend the
+  // analyst's budget or `cap`, when there is no budget row, or when the
+  // analyst is revoked; a refusal changes nothing. Both rows are locked in a
+  // fixed order (the dataset's row, then the analyst's), so concurrent debits
+  // neither overspend nor deadlock. Call before any noise is drawn.
   DebitResult Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
-                    std::string_view query_text);
+                    std::string_view query_text, const BudgetCap& cap = {});
+
+  // What all analysts together have spent on `dataset` (zero if nothing yet).
+  BudgetCost DatasetSpent(const std::string& dataset);
 
   // Appends an audit row; returns its id.
   int64_t WriteAudit(const AuditRecord& record);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -51,7 +52,7 @@ class AdminCliTest : public ::testing::Test {
         size_t end = cell.find_last_not_of(' ');
         cells.push_back(begin == std::string::npos ? "" : cell.substr(begin, end - begin + 1));
       }
-      if (cells.size() == 10 && cells[0] == analyst && cells[3] == dataset) return cells;
+      if (cells.size() == 13 && cells[0] == analyst && cells[3] == dataset) return cells;
     }
     return {};
   }
@@ -93,7 +94,7 @@ TEST_F(AdminCliTest, InitAddListGrantRevoke) {
             Sha256Hex(token));
 
   std::vector<std::string> row = ListRow("alice", "hospital");
-  ASSERT_EQ(row.size(), 10u);
+  ASSERT_EQ(row.size(), 13u);
   EXPECT_EQ(row[1], "analyst");
   EXPECT_EQ(row[2], "active");
   EXPECT_EQ(row[4], "1.5");  // epsilon total as a decimal, not micro-units
@@ -104,7 +105,7 @@ TEST_F(AdminCliTest, InitAddListGrantRevoke) {
   CommandResult grant = Admin("grant alice --dataset hospital --epsilon 0.5");
   ASSERT_EQ(grant.exit_code, 0) << grant.output;
   row = ListRow("alice", "hospital");
-  ASSERT_EQ(row.size(), 10u);
+  ASSERT_EQ(row.size(), 13u);
   EXPECT_EQ(row[4], "2");
   EXPECT_EQ(row[7], "0.000001");
 
@@ -120,9 +121,62 @@ TEST_F(AdminCliTest, InitAddListGrantRevoke) {
   ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
   EXPECT_FALSE(ledger.Authenticate(token).has_value());
   row = ListRow("alice", "hospital");
-  ASSERT_EQ(row.size(), 10u);
+  ASSERT_EQ(row.size(), 13u);
   EXPECT_EQ(row[2], "revoked");
   EXPECT_EQ(row[4], "2");  // the budget stays
+}
+
+// zCDP budgets: --rho grants rho exactly; with a catalog, --epsilon/--delta
+// on a zCDP dataset grants the largest rho implying them, and flags that do
+// not fit the dataset's accounting are usage errors.
+TEST_F(AdminCliTest, RhoGrantsAndZcdpConversion) {
+  ASSERT_EQ(Admin("init").exit_code, 0);
+  CommandResult add = Admin("add-analyst rhoda --dataset research --rho 0.25");
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  std::vector<std::string> row = ListRow("rhoda", "research");
+  ASSERT_EQ(row.size(), 13u);
+  EXPECT_EQ(row[10], "0.25");  // rho total
+  EXPECT_EQ(row[11], "0");
+  EXPECT_EQ(row[12], "0.25");
+  EXPECT_EQ(Admin("grant rhoda --dataset research --rho 1e-13").exit_code, 2);  // finer than 1e-12
+
+  const std::string catalog = (std::filesystem::temp_directory_path() /
+                               ("dpql_admin_zcdp_" + std::to_string(getpid()) + ".yaml"))
+                                  .string();
+  {
+    std::ofstream out(catalog);
+    out << "datasets:\n"
+           "  research:\n"
+           "    privacy_unit: patient_id\n"
+           "    accounting: zcdp\n"
+           "    defaults: { delta: 1.0e-6 }\n"
+           "    tables: { t: { columns: { patient_id: { type: text } } } }\n"
+           "  basic:\n"
+           "    privacy_unit: patient_id\n"
+           "    tables: { t: { columns: { patient_id: { type: text } } } }\n";
+  }
+  const std::string flag = " --catalog " + ShellQuote(catalog);
+  CommandResult grant = Admin("grant rhoda --dataset research --epsilon 1 --delta 1e-6" + flag);
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  row = ListRow("rhoda", "research");
+  ASSERT_EQ(row.size(), 13u);
+  EXPECT_EQ(row[4], "0");  // no epsilon: the grant became rho
+  const double rho = std::stod(row[10]) - 0.25;
+  EXPECT_GT(rho, 0.02);  // the rho implying (1, 1e-6)-DP, ~0.0244
+  EXPECT_LT(rho, 0.03);
+
+  CommandResult both = Admin("grant rhoda --dataset research --epsilon 1 --rho 1" + flag);
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.output.find("either --rho or --epsilon"), std::string::npos) << both.output;
+  CommandResult basic = Admin("grant rhoda --dataset basic --rho 1" + flag);
+  EXPECT_EQ(basic.exit_code, 2);
+  EXPECT_NE(basic.output.find("uses basic accounting"), std::string::npos) << basic.output;
+  CommandResult unknown = Admin("grant rhoda --dataset nowhere --epsilon 1" + flag);
+  EXPECT_EQ(unknown.exit_code, 2);
+  CommandResult none = Admin("grant rhoda --dataset research");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.output.find("needs --epsilon or --rho"), std::string::npos) << none.output;
+  std::filesystem::remove(catalog);
 }
 
 TEST_F(AdminCliTest, AdminFlagMakesAnAdmin) {

@@ -14,7 +14,9 @@
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
 #include "runtime/executor/executor.h"
+#include "compiler/common/zcdp.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/noise/confidence.h"
 #include "tests/support/pg.h"
 #include "tests/support/seeded_random.h"
 
@@ -163,6 +165,127 @@ TEST_F(EngineTest, BudgetIsDebitedBeforeReleaseAndRefusalCostsNothing) {
   Caller other = NewAnalyst("erring", "1");
   EXPECT_THROW(engine.Run(other, "hospital", "SELECT MAX(age) FROM admissions;"), DpqlError);
   EXPECT_EQ(ledger.GetBudget(other.analyst_id, "hospital")->spent.EpsilonString(), "0");
+}
+
+// The hospital catalog as a dataset called `name` with `settings` in place
+// of its limits line (a separate dataset name keeps its spending apart from
+// the other tests').
+Catalog VariantCatalog(const std::string& name, const std::string& settings) {
+  std::string text = ReadText(SourceDir() + "/examples/hospital/catalog.yaml");
+  const std::string limits = "    limits:   { max_epsilon_per_query: 2.0 }\n";
+  text.replace(text.find(limits), limits.size(), settings);
+  text.replace(text.find("  hospital:\n"), 12, "  " + name + ":\n");
+  return ParseCatalog(text, name + ".yaml");
+}
+
+TEST_F(EngineTest, GaussianQueryIsCalibratedDebitedAndReleased) {
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(21));
+  Caller caller = NewAnalyst("gaussian", "5", "0.001");
+  const std::string query =
+      "SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex "
+      "WITH PRIVACY (mechanism = gaussian, epsilon = 1, delta = 1e-6);";
+  Plan plan = CompileOne(query);
+  ASSERT_EQ(plan.measures.size(), 1u);
+  const Measure& m = plan.measures[0];
+  QueryResult result = engine.Run(caller, "hospital", query);
+  EXPECT_EQ(result.cost.epsilon, 1);
+  EXPECT_EQ(result.cost.delta, Rational(1, 1000000));
+  EXPECT_EQ(result.cost.rho, plan.cost.rho);
+  ASSERT_TRUE(result.budget.has_value());
+  EXPECT_EQ(result.budget->epsilon_spent, "1");  // basic accounting: (epsilon, delta)
+  EXPECT_EQ(result.budget->delta_spent, "0.000001");
+  EXPECT_EQ(result.budget->accounting, "basic");
+
+  // 3 keys <= max_groups 4 and max_rows 1: the bounded count per sex is the
+  // number of distinct patients with an admission of that sex.
+  const int64_t hw = DiscreteGaussianHalfWidth(m.sigma2, Rational(95, 100));
+  const double sigma = std::sqrt(ToDouble(m.sigma2));
+  ASSERT_EQ(result.rows.size(), 3u);
+  for (size_t r = 0; r < 3; ++r) {
+    const std::string sex = std::get<std::string>(result.rows[r][0]);
+    const int64_t exact = std::stoll(db_->QueryValue(
+        "SELECT count(DISTINCT patient_id) FROM admissions WHERE sex = '" + sex + "'"));
+    const int64_t noisy = std::get<int64_t>(result.rows[r][1]);
+    // |noise| > 6 sigma has probability below 1e-8: a wrong sampler or scale fails.
+    EXPECT_LE(std::abs(noisy - exact), 6 * sigma) << sex;
+    const Interval& ci = *result.intervals[r][1];
+    EXPECT_DOUBLE_EQ(ci.upper, static_cast<double>(noisy + hw));
+  }
+}
+
+TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
+  Catalog catalog = VariantCatalog("zhospital", "    accounting: zcdp\n");
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(catalog, pool, std::make_unique<SeededRandom>(5));
+  Ledger ledger(db_->url());
+  ledger.AddAnalyst("zcdp_analyst", "zhospital", BudgetCost::FromGrant(0, 0, Rational(1, 20)), false);
+  Caller caller{ledger.FindAnalyst("zcdp_analyst")->id, "zcdp_analyst"};
+
+  // Laplace with epsilon 0.2 costs rho 0.2^2 / 2 = 0.02.
+  QueryResult first = engine.Run(caller, "zhospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)");
+  EXPECT_EQ(first.cost.rho, Rational(1, 50));
+  ASSERT_TRUE(first.budget.has_value());
+  const BudgetView& view = *first.budget;
+  EXPECT_EQ(view.accounting, "zcdp");
+  EXPECT_EQ(view.rho_total, "0.05");
+  EXPECT_EQ(view.rho_spent, "0.02");
+  EXPECT_EQ(view.rho_remaining, "0.03");
+  // The (epsilon, delta) equivalents at the default delta 1e-6, rounded
+  // against the analyst (down for what is left, up for what is spent).
+  const double total = EpsilonForRho(Rational(1, 20), Rational(1, 1000000));
+  const double spent = EpsilonForRho(Rational(1, 50), Rational(1, 1000000));
+  EXPECT_NEAR(std::stod(view.epsilon_total), total, 1e-6);
+  EXPECT_LE(std::stod(view.epsilon_total), total);
+  EXPECT_GE(std::stod(view.epsilon_spent), spent);
+  EXPECT_EQ(view.delta_total, "0.000001");
+  EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "zhospital")->spent.epsilon_micro, 0);
+
+  QueryResult show = engine.Run(caller, "zhospital", "SHOW BUDGET");
+  ASSERT_EQ(show.columns.size(), 10u);
+  EXPECT_EQ(show.columns[7].name, "rho_total");
+  EXPECT_EQ(std::get<std::string>(show.rows[0][8]), "0.02");
+
+  // A Gaussian query is charged its exact rho, rounded up to pico-rho.
+  QueryResult gaussian = engine.Run(
+      caller, "zhospital",
+      "SELECT COUNT(*) FROM admissions WITH PRIVACY (mechanism = gaussian, epsilon = 0.5, delta = 1e-6)");
+  const int64_t charged = BudgetCost::FromCost(0, 0, gaussian.cost.rho).rho_pico;
+  EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "zhospital")->spent.rho_pico, 20'000'000'000 + charged);
+
+  // Over budget: refused in rho, nothing spent.
+  try {
+    engine.Run(caller, "zhospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.3)");
+    FAIL() << "expected budget_exhausted";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "budget_exhausted");
+    EXPECT_NE(e.message().find("costs rho 0.045"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "zhospital")->spent.rho_pico, 20'000'000'000 + charged);
+}
+
+TEST_F(EngineTest, DatasetCapHoldsAcrossAnalystsAndItsRefusalCostsNothing) {
+  Catalog catalog = VariantCatalog("capped", "    limits:   { max_epsilon_per_query: 2.0, dataset_epsilon: 1 }\n");
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(catalog, pool, std::make_unique<SeededRandom>(9));
+  Ledger ledger(db_->url());
+  ledger.AddAnalyst("cap_a", "capped", BudgetCost::FromGrant(5, 0), false);
+  ledger.AddAnalyst("cap_b", "capped", BudgetCost::FromGrant(5, 0), false);
+  Caller a{ledger.FindAnalyst("cap_a")->id, "cap_a"}, b{ledger.FindAnalyst("cap_b")->id, "cap_b"};
+  const std::string big = "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.6)";
+  engine.Run(a, "capped", big);
+  try {
+    engine.Run(b, "capped", big);
+    FAIL() << "expected dataset_budget_exhausted";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "dataset_budget_exhausted");
+    EXPECT_NE(e.message().find("Nothing was spent"), std::string::npos);
+  }
+  EXPECT_EQ(ledger.GetBudget(b.analyst_id, "capped")->spent.epsilon_micro, 0);
+  EXPECT_EQ(ledger.DatasetSpent("capped").epsilon_micro, 600'000);
+  engine.Run(b, "capped", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.4)");
+  EXPECT_EQ(ledger.DatasetSpent("capped").epsilon_micro, 1'000'000);
+  EXPECT_EQ(DatasetCap(catalog.datasets[0]).epsilon_micro.value_or(-1), 1'000'000);
 }
 
 TEST_F(EngineTest, SeededNoiseIsReproducibleAndSecureNoiseIsNot) {

@@ -39,7 +39,7 @@ TEST_F(LedgerTest, InitIsIdempotentAndKeepsData) {
   ledger_->Init();
   Ledger other(db_.url());
   other.Init();
-  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "1");
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "2");
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_TRUE(other.Authenticate(token).has_value());
 }
@@ -334,6 +334,166 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverOverspend) {
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.budgets WHERE epsilon_spent > epsilon_total "
                            "OR delta_spent > delta_total"),
             "0");
+}
+
+// zCDP budgets: rho is granted, debited and stored exactly in pico-rho; a
+// debit must fit every component of the (epsilon, delta, rho) budget.
+TEST_F(LedgerTest, RhoDebitsAreExact) {
+  const BudgetCost grant = BudgetCost::FromGrant(0, 0, *ParseDecimal("0.01"));
+  EXPECT_EQ(grant.rho_pico, 10'000'000'000);
+  ledger_->AddAnalyst("zed", "hospital", grant, false);
+  int64_t id = ledger_->FindAnalyst("zed")->id;
+
+  // A Gaussian query's rho, e.g. 1/300, rounds UP to the next pico-rho.
+  const BudgetCost cost = BudgetCost::FromCost(0, 0, Rational(1, 300));
+  EXPECT_EQ(cost.rho_pico, 3'333'333'334);
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q1").ok);
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q2").ok);
+  DebitResult third = ledger_->Debit(id, "hospital", cost, "q3");  // 3 * 3333333334 > 10^10
+  EXPECT_FALSE(third.ok);
+  EXPECT_TRUE(third.has_budget);
+  EXPECT_FALSE(third.cap_refused);
+  EXPECT_EQ(third.budget.spent.rho_pico, 2 * cost.rho_pico);
+
+  Budget budget = *ledger_->GetBudget(id, "hospital");
+  EXPECT_EQ(budget.total.rho_pico, 10'000'000'000);
+  EXPECT_EQ(budget.spent.rho_pico, 6'666'666'668);
+  EXPECT_EQ(budget.Remaining().RhoString(), "0.003333333332");
+  EXPECT_EQ(db_.QueryValue("SELECT sum(rho) FROM dpql.ledger WHERE analyst_id = " + std::to_string(id)),
+            "6666666668");
+  // An epsilon cost does not fit a rho-only budget: the components are separate.
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", BudgetCost{1, 0, 0}, "eps").ok);
+  EXPECT_EQ(ledger_->DatasetSpent("hospital").rho_pico, 6'666'666'668);
+
+  // Grants add rho too.
+  Budget after = ledger_->Grant("zed", "hospital", BudgetCost::FromGrant(0, 0, *ParseDecimal("0.5")));
+  EXPECT_EQ(after.total.rho_pico, 510'000'000'000);
+  EXPECT_THROW(BudgetCost::FromGrant(0, 0, *ParseDecimal("1e-13")), DpqlError);  // not a multiple of 1e-12
+}
+
+// `dpqld admin init` upgrades a version-1 schema in place, and again is a no-op.
+TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
+  ledger_->AddAnalyst("old", "hospital", Grant("5", "0"), false);
+  int64_t id = ledger_->FindAnalyst("old")->id;
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "before").ok);
+  // Turn the database back into a version-1 schema holding that history.
+  db_.Exec(
+      "ALTER TABLE dpql.budgets DROP CONSTRAINT budgets_rho_valid;"
+      "ALTER TABLE dpql.budgets DROP COLUMN rho_total, DROP COLUMN rho_spent;"
+      "ALTER TABLE dpql.ledger DROP CONSTRAINT ledger_rho_nonnegative;"
+      "ALTER TABLE dpql.ledger DROP COLUMN rho;"
+      "ALTER TABLE dpql.audit DROP COLUMN rho;"
+      "DROP TABLE dpql.dataset_spend;"
+      "DELETE FROM dpql.schema_version WHERE version = 2;");
+  ledger_->Init();
+  ledger_->Init();
+  EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), "2");
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
+                           "AND table_name IN ('budgets', 'ledger', 'audit') "
+                           "AND column_name IN ('rho_total', 'rho_spent', 'rho')"),
+            "4");  // budgets.rho_total, budgets.rho_spent, ledger.rho, audit.rho
+  // The dataset's spend starts from the ledger's history, not from zero.
+  EXPECT_EQ(ledger_->DatasetSpent("hospital").epsilon_micro, 250'000);
+  Budget budget = *ledger_->GetBudget(id, "hospital");
+  EXPECT_EQ(budget.spent.epsilon_micro, 250'000);
+  EXPECT_EQ(budget.total.rho_pico, 0);
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "after").ok);
+  EXPECT_EQ(ledger_->DatasetSpent("hospital").epsilon_micro, 500'000);
+  // The upgraded rows keep their constraints.
+  EXPECT_THROW(db_.Exec("UPDATE dpql.budgets SET rho_spent = 1 WHERE rho_total = 0"), std::exception);
+}
+
+// A refusal by the dataset cap costs nothing, leaves the analyst's budget
+// alone, and says so; debits within it count for every analyst.
+TEST_F(LedgerTest, DatasetCapRefusesAndCostsNothing) {
+  ledger_->AddAnalyst("a1", "hospital", Grant("10", "0"), false);
+  ledger_->AddAnalyst("a2", "hospital", Grant("10", "0"), false);
+  int64_t a1 = ledger_->FindAnalyst("a1")->id, a2 = ledger_->FindAnalyst("a2")->id;
+  BudgetCap cap;
+  cap.epsilon_micro = 1'000'000;  // 1 epsilon over all analysts
+  const BudgetCost cost{400'000, 0, 0};
+  EXPECT_TRUE(ledger_->Debit(a1, "hospital", cost, "a1 q1", cap).ok);
+  EXPECT_TRUE(ledger_->Debit(a2, "hospital", cost, "a2 q1", cap).ok);
+  DebitResult refused = ledger_->Debit(a1, "hospital", cost, "a1 q2", cap);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_TRUE(refused.cap_refused);
+  EXPECT_TRUE(refused.has_budget);
+  EXPECT_EQ(refused.budget.spent.epsilon_micro, 400'000);  // a1's own budget untouched
+  EXPECT_EQ(refused.dataset_spent.epsilon_micro, 800'000);
+  EXPECT_EQ(Count("dpql.ledger"), 2);
+  // A smaller query still fits under the cap.
+  DebitResult small = ledger_->Debit(a1, "hospital", BudgetCost{200'000, 0, 0}, "a1 q3", cap);
+  EXPECT_TRUE(small.ok);
+  EXPECT_EQ(small.dataset_spent.epsilon_micro, 1'000'000);
+  // Other datasets are not affected by hospital's cap.
+  ledger_->Grant("a1", "other", Grant("1", "0"));
+  EXPECT_TRUE(ledger_->Debit(a1, "other", cost, "other", cap).ok);
+  // The analyst's own budget still refuses as before, without the cap flag.
+  DebitResult own = ledger_->Debit(a2, "hospital", BudgetCost{9'700'000, 0, 0}, "a2 big");
+  EXPECT_FALSE(own.ok);
+  EXPECT_FALSE(own.cap_refused);
+}
+
+// Many threads, two analysts, one dataset cap: exactly floor(cap / cost)
+// debits succeed over both analysts together, each analyst stays within its
+// own budget, and the ledger, the budgets and the dataset's spend agree.
+TEST_F(LedgerTest, ConcurrentDebitsNeverExceedTheDatasetCap) {
+  constexpr int kThreads = 16;
+  constexpr int kAttemptsPerThread = 10;
+  const BudgetCost budget{30'000'000, 0, 0};  // 30 epsilon each: the cap binds first
+  const BudgetCost cost{300'000, 0, 0};       // 0.3 epsilon
+  BudgetCap cap;
+  cap.epsilon_micro = 10'000'000;                       // 10 epsilon over both
+  constexpr int64_t kExpected = 10'000'000 / 300'000;  // 33
+  static_assert(10'000'000 % 300'000 != 0);
+
+  ledger_->AddAnalyst("left", "hospital", budget, false);
+  ledger_->AddAnalyst("right", "hospital", budget, false);
+  const int64_t ids[2] = {ledger_->FindAnalyst("left")->id, ledger_->FindAnalyst("right")->id};
+
+  std::atomic<int64_t> successes{0}, cap_refusals{0}, other_refusals{0}, errors{0};
+  std::atomic<int64_t> per_analyst[2] = {0, 0};
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        Ledger own(db_.url());
+        start.arrive_and_wait();
+        for (int i = 0; i < kAttemptsPerThread; ++i) {
+          const int who = (t + i) % 2;  // both analysts from every thread
+          DebitResult result =
+              own.Debit(ids[who], "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i), cap);
+          if (result.ok) {
+            ++successes;
+            ++per_analyst[who];
+          } else if (result.cap_refused) {
+            ++cap_refusals;
+          } else {
+            ++other_refusals;
+          }
+        }
+      } catch (const std::exception& e) {
+        ++errors;
+        ADD_FAILURE() << "thread " << t << ": " << e.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(successes.load(), kExpected);
+  EXPECT_EQ(cap_refusals.load(), kThreads * kAttemptsPerThread - kExpected);
+  EXPECT_EQ(other_refusals.load(), 0);
+  EXPECT_GT(per_analyst[0].load(), 0);
+  EXPECT_GT(per_analyst[1].load(), 0);
+  EXPECT_EQ(ledger_->DatasetSpent("hospital").epsilon_micro, kExpected * cost.epsilon_micro);
+  for (int who = 0; who < 2; ++who) {
+    EXPECT_EQ(ledger_->GetBudget(ids[who], "hospital")->spent.epsilon_micro,
+              per_analyst[who].load() * cost.epsilon_micro);
+  }
+  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger"), std::to_string(kExpected * cost.epsilon_micro));
+  EXPECT_EQ(Count("dpql.ledger"), kExpected);
 }
 
 }  // namespace

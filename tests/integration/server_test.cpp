@@ -640,6 +640,91 @@ TEST_F(ServerTest, BudgetDecreasesThenRefusesWith409AndLedgerUnchanged) {
   EXPECT_EQ(AuditCount("analyst_name = 'erin' AND outcome = 'ok' AND status = 200 AND epsilon = 400000"), 2);
 }
 
+// A zCDP dataset with a dataset-wide cap: the guardian grants (epsilon,
+// delta), stored as the rho implying it; a Gaussian query costs rho; every
+// budget display shows rho and its (epsilon, delta) equivalent; the cap
+// refuses with its own code and costs nothing.
+TEST_F(ServerTest, ZcdpDatasetChargesRhoAndShowsItsBudgetBothWays) {
+  std::ifstream in(SourceDir() + "/examples/hospital/catalog.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string catalog = text.str();
+  const std::string limits = "    limits:   { max_epsilon_per_query: 2.0 }\n";
+  ASSERT_NE(catalog.find(limits), std::string::npos);
+  catalog.replace(catalog.find(limits), limits.size(),
+                  "    accounting: zcdp\n    limits:   { max_epsilon_per_query: 2.0, dataset_rho: 0.06 }\n");
+  WriteFile("catalog.yaml", catalog);
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+
+  int code = 0;
+  const std::string catalog_flag = " --catalog " + ShellQuote((dir_ / "catalog.yaml").string());
+  std::string out = Admin("add-analyst zoe --dataset hospital --epsilon 1 --delta 1e-6" + catalog_flag, &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("epsilon 0, delta 0, rho 0.0"), std::string::npos) << out;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out, match, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+  const std::string token = match.str();
+  // A basic-accounting grant flag is refused for this dataset with the fix.
+  out = Admin("grant zoe --dataset hospital --rho 0.1 --epsilon 1" + catalog_flag, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("either --rho or --epsilon"), std::string::npos) << out;
+
+  Reply reply = PostQuery(port, token,
+                          "SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex "
+                          "WITH PRIVACY (mechanism = gaussian, epsilon = 0.5, delta = 1e-6)");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json& cost = reply.doc["cost"];
+  ASSERT_TRUE(cost.contains("rho")) << reply.body;
+  const double rho_cost = cost["rho"].get<double>();
+  EXPECT_GT(rho_cost, 0.003);
+  EXPECT_LT(rho_cost, 0.02);
+  const json& budget = reply.doc["budget"];
+  EXPECT_EQ(budget["accounting"], "zcdp");
+  const double rho_total = budget["rho_total"].get<double>();
+  EXPECT_GT(rho_total, 0.015);  // the rho of (1, 1e-6)-DP
+  EXPECT_NEAR(budget["rho_spent"].get<double>(), rho_cost, 1e-12);
+  EXPECT_NEAR(budget["rho_remaining"].get<double>(), rho_total - rho_cost, 1e-12);
+  EXPECT_NEAR(budget["epsilon_total"].get<double>(), 1.0, 2e-6);  // shown back as (1, 1e-6)
+  EXPECT_DOUBLE_EQ(budget["delta_total"].get<double>(), 1e-6);
+  EXPECT_GT(budget["epsilon_spent"].get<double>(), 0.4);
+  EXPECT_LT(budget["epsilon_remaining"].get<double>(), 1.0);
+  EXPECT_EQ(db_.QueryValue("SELECT rho_spent FROM dpql.budgets b JOIN dpql.analysts a ON a.id = b.analyst_id "
+                           "WHERE a.name = 'zoe'"),
+            db_.QueryValue("SELECT sum(rho) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                           "WHERE a.name = 'zoe'"));
+  EXPECT_EQ(db_.QueryValue("SELECT epsilon_spent FROM dpql.budgets b JOIN dpql.analysts a "
+                           "ON a.id = b.analyst_id WHERE a.name = 'zoe'"),
+            "0");  // zCDP datasets are charged in rho only
+
+  Reply budgets = Get(port, "/v1/budget", token);
+  ASSERT_EQ(budgets.status, 200) << budgets.body;
+  EXPECT_EQ(budgets.doc["budgets"][0]["accounting"], "zcdp");
+  EXPECT_NEAR(budgets.doc["budgets"][0]["rho_spent"].get<double>(), rho_cost, 1e-12);
+  Reply show = PostQuery(port, token, "SHOW BUDGET");
+  ASSERT_EQ(show.status, 200) << show.body;
+  EXPECT_EQ(show.doc["columns"].back(), "rho_remaining");
+  EXPECT_EQ(show.doc["budget"]["accounting"], "zcdp");
+
+  // Partition selection has no rho: refused, nothing spent.
+  Reply selection = PostQuery(port, token,
+                              "SELECT postcode_district, COUNT(*) FROM admissions GROUP BY postcode_district");
+  ExpectError(selection, 400, "partition_selection_under_zcdp");
+
+  // A second analyst reaches the dataset cap (rho 0.06 over everyone): 409
+  // with its own code, and nothing is written.
+  out = Admin("add-analyst yan --dataset hospital --rho 1" + catalog_flag, &code);
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_TRUE(std::regex_search(out, match, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+  const std::string yan = match.str();
+  const std::string big = "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.3)";  // rho 0.045
+  ASSERT_EQ(PostQuery(port, yan, big).status, 200);
+  const std::string ledger_before = db_.QueryValue("SELECT count(*) || '/' || sum(rho) FROM dpql.ledger");
+  ExpectError(PostQuery(port, yan, big), 409, "dataset_budget_exhausted");
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) || '/' || sum(rho) FROM dpql.ledger"), ledger_before);
+}
+
 TEST_F(ServerTest, AuditRowsForServedAndRefusedRequestsHoldNoResultValues) {
   auto server = Start();
   ASSERT_TRUE(server->started());

@@ -996,5 +996,51 @@ TEST(CatalogPrivacy, LimitsOutOfRange) {
               "limits.max_rows: must be a whole number of at least 1");
 }
 
+// ---- zCDP accounting and dataset-wide caps ----
+
+TEST(CatalogPrivacy, ZcdpNeedsAPositiveDefaultDelta) {
+  ExpectError(WithSettings("    accounting: zcdp\n"), "catalog_out_of_range", 4,
+              "accounting: zcdp needs defaults.delta > 0");
+  ExpectError(WithSettings("    defaults: { delta: 0 }\n    accounting: zcdp\n"), "catalog_out_of_range", 5,
+              "rho budgets are shown as (epsilon, delta) at that delta");
+}
+
+TEST(CatalogPrivacy, DatasetRhoNeedsZcdp) {
+  ExpectError(WithSettings("    limits: { dataset_rho: 1 }\n"), "catalog_invalid_value", 4,
+              "limits.dataset_rho: dataset_rho is a zCDP budget; it needs 'accounting: zcdp'");
+}
+
+TEST(CatalogPrivacy, ZcdpCapIsEitherRhoOrEpsilon) {
+  ExpectError(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"
+                           "    limits: { dataset_rho: 1, dataset_epsilon: 5 }\n"),
+              "catalog_invalid_value", 6, "either as dataset_rho or as dataset_epsilon");
+  ExpectError(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"
+                           "    limits: { dataset_delta: 1e-6 }\n"),
+              "catalog_missing_key", 6, "dataset_delta only qualifies dataset_epsilon");
+  ExpectError(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"
+                           "    limits: { dataset_epsilon: 5, dataset_delta: 0 }\n"),
+              "catalog_out_of_range", 6, "needs dataset_delta > 0");
+}
+
+TEST(CatalogPrivacy, DatasetCapsOutOfRange) {
+  ExpectError(WithSettings("    limits: { dataset_epsilon: 0 }\n"), "catalog_out_of_range", 4,
+              "limits.dataset_epsilon: must be greater than 0");
+  ExpectError(WithSettings("    limits: { dataset_delta: 1 }\n"), "catalog_out_of_range", 4,
+              "limits.dataset_delta: must be at least 0 and less than 1");
+}
+
+TEST(CatalogPrivacy, DatasetCapsAreParsed) {
+  Catalog basic = ParseCatalog(WithSettings("    limits: { dataset_epsilon: 25, dataset_delta: 1e-4 }\n"), "t.yaml");
+  const PrivacyLimits& l = basic.datasets[0].limits;
+  EXPECT_EQ(*l.dataset_epsilon, Rational(25));
+  EXPECT_EQ(*l.dataset_delta, Rational(1, 10000));
+  EXPECT_FALSE(l.dataset_rho.has_value());
+  Catalog zcdp = ParseCatalog(
+      WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 0.75 }\n"),
+      "t.yaml");
+  EXPECT_EQ(zcdp.datasets[0].accounting, Accounting::kZcdp);
+  EXPECT_EQ(*zcdp.datasets[0].limits.dataset_rho, Rational(3, 4));
+}
+
 }  // namespace
 }  // namespace dpql
