@@ -20,9 +20,22 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
                     expr.loc);
   }
-  if (name != "COUNT" && name != "SUM" && name != "AVG") {
+  if (name == "VAR_POP" || name == "VAR_SAMP" || name == "VAR" || name == "STDDEV_POP" ||
+      name == "STDDEV_SAMP") {
+    const bool stddev = name.rfind("STDDEV", 0) == 0;
     throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
-                    name + " is not supported by this release; use COUNT, SUM or AVG", expr.loc);
+                    name + " is not supported; write " + (stddev ? "STDDEV" : "VARIANCE") +
+                        "(x), the population " + (stddev ? "standard deviation" : "variance") +
+                        " (dividing by n; with noisy counts the n - 1 correction is far below "
+                        "the noise)",
+                    expr.loc);
+  }
+  if (name != "COUNT" && name != "SUM" && name != "AVG" && name != "VARIANCE" &&
+      name != "STDDEV") {
+    throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
+                    name + " is not supported by this release; use COUNT, SUM, AVG, VARIANCE or "
+                           "STDDEV",
+                    expr.loc);
   }
 
   if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
@@ -94,7 +107,15 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         + column.name + " in the catalog",
                     arg.loc);
   }
-  aggregate.kind = name == "SUM" ? AggregateKind::kSum : AggregateKind::kAvg;
+  if (name == "SUM") {
+    aggregate.kind = AggregateKind::kSum;
+  } else if (name == "AVG") {
+    aggregate.kind = AggregateKind::kAvg;
+  } else if (name == "VARIANCE") {
+    aggregate.kind = AggregateKind::kVariance;
+  } else {
+    aggregate.kind = AggregateKind::kStddev;
+  }
   return aggregate;
 }
 

@@ -55,6 +55,8 @@ const char* AggregateKindName(AggregateKind kind) {
     case AggregateKind::kCountDistinctUnit: return "COUNT(DISTINCT)";
     case AggregateKind::kSum: return "SUM";
     case AggregateKind::kAvg: return "AVG";
+    case AggregateKind::kVariance: return "VARIANCE";
+    case AggregateKind::kStddev: return "STDDEV";
   }
   return "?";
 }

@@ -75,7 +75,15 @@ struct BoundKey {
   SourceLocation loc;
 };
 
-enum class AggregateKind { kCountStar, kCountColumn, kCountDistinctUnit, kSum, kAvg };
+enum class AggregateKind {
+  kCountStar,
+  kCountColumn,
+  kCountDistinctUnit,
+  kSum,
+  kAvg,
+  kVariance,  // population variance of the clamped values
+  kStddev,    // its square root
+};
 
 const char* AggregateKindName(AggregateKind kind);  // "COUNT(*)", "SUM", ...
 

@@ -26,6 +26,35 @@ Rational ChooseGrid(const CatalogColumn& column, const Rational& value_scale) {
   return grid;
 }
 
+// Integer columns: the coarsest power-of-two grid, at most 1, of which every
+// term is a multiple, so that centred values of integers are exact on it
+// (x - M for the sum; x^2 - 2Mx + M^2 - offset for the squares). Bounds that
+// are not dyadic fractions have no such grid and fall back to rounding.
+Rational ExactGrid(const std::vector<Rational>& terms, const Rational& value_scale) {
+  Rational grid(1);
+  for (int halvings = 0; halvings <= 64; ++halvings, grid /= 2) {
+    bool exact = true;
+    for (const Rational& term : terms) {
+      exact = exact && boost::multiprecision::denominator(Rational(term / grid)) == 1;
+    }
+    if (exact) return grid;
+  }
+  CatalogColumn real;
+  real.type = ColumnType::kReal;
+  return ChooseGrid(real, value_scale);
+}
+
+Rational CentredGrid(const Measure& measure, const Rational& value_scale) {
+  const CatalogColumn& column = *measure.column;
+  if (column.type != ColumnType::kInt) return ChooseGrid(column, value_scale);
+  const Rational mid = BoundsMidpoint(column);
+  if (measure.kind == MeasureKind::kCentredSum) {
+    return ExactGrid({mid, *column.lower - mid}, value_scale);
+  }
+  const Rational offset = SquaresOffset(column);
+  return ExactGrid({2 * mid, mid * mid - offset, offset}, value_scale);
+}
+
 int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
                      const CatalogColumn* column) {
   for (size_t i = 0; i < measures.size(); ++i) {
@@ -39,6 +68,19 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
 }
 
 }  // namespace
+
+Rational BoundsMidpoint(const CatalogColumn& column) {
+  return (*column.lower + *column.upper) / 2;
+}
+
+Rational BoundsHalfRange(const CatalogColumn& column) {
+  return (*column.upper - *column.lower) / 2;
+}
+
+Rational SquaresOffset(const CatalogColumn& column) {
+  const Rational half_range = BoundsHalfRange(column);
+  return half_range * half_range / 2;
+}
 
 int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
                                     int64_t max_groups) {
@@ -120,11 +162,22 @@ Plan PlanSelect(BoundSelect select) {
         output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
         break;
       case AggregateKind::kAvg:
-        output.kind = OutputKind::kAvg;
+      case AggregateKind::kVariance:
+      case AggregateKind::kStddev:
+        // Sums centred on the bounds' midpoint: half the noise of an
+        // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
+        output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
+                      : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
+                                                                    : OutputKind::kStddev;
         output.type = ValueType::kReal;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
+        output.measure =
+            FindOrAddMeasure(plan.measures, MeasureKind::kCentredSum, aggregate.column);
         output.count_measure =
             FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
+        if (output.kind != OutputKind::kAvg) {
+          output.squares_measure =
+              FindOrAddMeasure(plan.measures, MeasureKind::kCentredSquares, aggregate.column);
+        }
         output.lower = *aggregate.column->lower;
         output.upper = *aggregate.column->upper;
         break;
@@ -157,6 +210,17 @@ Plan PlanSelect(BoundSelect select) {
         Rational value_scale = Rational(value_bound * plan.groups_bound) / share;
         measure.grid = ChooseGrid(column, value_scale);
         measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
+        break;
+      }
+      case MeasureKind::kCentredSum:
+      case MeasureKind::kCentredSquares: {
+        const CatalogColumn& column = *measure.column;
+        const Rational per_row = measure.kind == MeasureKind::kCentredSum
+                                     ? BoundsHalfRange(column)
+                                     : SquaresOffset(column);
+        const Rational value_bound = per_row * privacy.max_rows;
+        measure.grid = CentredGrid(measure, value_bound * plan.groups_bound / share);
+        measure.per_group_bound = Ceil(value_bound / measure.grid);
         break;
       }
     }

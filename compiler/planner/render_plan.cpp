@@ -44,6 +44,17 @@ std::string MeasureText(const Measure& measure) {
       return "sum of " + measure.column->name + " clamped to [" + measure.column->lower_text +
              ", " + measure.column->upper_text + "]" +
              (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+    case MeasureKind::kCentredSum:
+    case MeasureKind::kCentredSquares: {
+      const CatalogColumn& column = *measure.column;
+      const std::string deviation = "(" + column.name + " - " +
+                                    ToDecimalString(BoundsMidpoint(column)) + ")";
+      return (measure.kind == MeasureKind::kCentredSum
+                  ? "sum of " + deviation
+                  : "sum of " + deviation + "^2 - " + ToDecimalString(SquaresOffset(column))) +
+             ", " + column.name + " clamped to [" + column.lower_text + ", " + column.upper_text +
+             "]" + (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+    }
   }
   return "?";
 }

@@ -196,6 +196,28 @@ class SqlWriter {
                                    value + "), " + rows + ") / " + grid + ")";
         return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
       }
+      case MeasureKind::kCentredSum:
+      case MeasureKind::kCentredSquares: {
+        // As for kSum, over each row's deviation from the midpoint of the
+        // bounds (squared and less the offset, for the squares).
+        const CatalogColumn& column = *measure.column;
+        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
+        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+        std::string mid = Param(ExactDecimal(BoundsMidpoint(column)), "numeric");
+        std::string deviation =
+            "(LEAST(GREATEST(" + value + "::numeric, " + lower + "), " + upper + ") - " + mid + ")";
+        std::string per_row = deviation;
+        if (measure.kind == MeasureKind::kCentredSquares) {
+          std::string offset = Param(ExactDecimal(SquaresOffset(column)), "numeric");
+          per_row = deviation + " * " + deviation + " - " + offset;
+        }
+        std::string rows = max_rows();
+        std::string grid = Param(ExactDecimal(measure.grid), "numeric");
+        std::string bound = Param(measure.per_group_bound.str(), "numeric");
+        std::string contribution = "round(coalesce(avg(" + per_row + "), 0) * LEAST(count(" +
+                                   value + "), " + rows + ") / " + grid + ")";
+        return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
+      }
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
   }
