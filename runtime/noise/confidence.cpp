@@ -98,19 +98,24 @@ long double DiscreteLaplaceDifferenceHalfWidth(const Rational& scale_x, const Ra
   }
   const long double truncated = 2 * std::exp(-static_cast<long double>(k_max + 1) / by) / (1 + ry);
   // P(X > u) for real u: P(X >= floor(u) + 1); P(X >= k) = rx^k / (1 + rx)
-  // for k >= 1 and 1 - rx^(1 - k) / (1 + rx) otherwise.
-  auto above = [&](long double u) {
-    const long double k = std::floor(u) + 1;
-    return k >= 1 ? std::exp(-k / bx) / (1 + rx) : 1 - std::exp(-(1 - k) / bx) / (1 + rx);
+  // for k >= 1 and 1 - rx^(1 - k) / (1 + rx) otherwise. Double precision is
+  // ample for these terms (the sum is kept in long double) and much faster.
+  const double inv_bx = static_cast<double>(1 / bx);
+  const double inv_1prx = static_cast<double>(1 / (1 + rx));
+  auto above = [&](long double u) -> double {
+    const double k = std::floor(static_cast<double>(u)) + 1;
+    if (k >= 1) return k * inv_bx > 700 ? 0.0 : std::exp(-k * inv_bx) * inv_1prx;
+    return (1 - k) * inv_bx > 700 ? 1.0 : 1 - std::exp(-(1 - k) * inv_bx) * inv_1prx;
   };
-  // P(|X - cY| > t) = sum_y P(Y = y) (P(X > t + cy) + P(X > t - cy)).
+  // P(|X - cY| > t) = sum_y P(Y = y) (P(X > t + cy) + P(X > t - cy)); the
+  // terms for y and -y are equal.
   auto miss = [&](long double t) {
-    long double total = truncated;
-    for (int64_t y = k_max; y >= -k_max; --y) {
+    long double total = 0;
+    for (int64_t y = k_max; y >= 1; --y) {
       const long double cy = c * static_cast<long double>(y);
-      total += pmf[y < 0 ? -y : y] * (above(t + cy) + above(t - cy));
+      total += pmf[y] * (above(t + cy) + above(t - cy));
     }
-    return total;
+    return truncated + 2 * total + pmf[0] * 2 * above(t);
   };
   const long double target = alpha * (1 - kSlack);
   if (miss(0) <= target) return 0;

@@ -1,15 +1,15 @@
 // Do the reported confidence intervals mean what they say? Known data goes
 // into a real PostgreSQL; the true per-group figures come from independent
 // plain SQL; the plan's SQL runs once (the exact, bounded aggregates) and
-// Release() then draws fresh noise 1000 times per query with the seeded test
+// Release() then draws fresh noise 2000 times per query with the seeded test
 // generator. A 95% interval must cover the truth between 93% and 97% of the
 // time, for COUNT(*), COUNT(DISTINCT patient_id), SUM and AVG.
 //
-// Significance: each check counts 4000 independent trials (1000 releases x 4
+// Significance: each check counts 8000 independent trials (2000 releases x 4
 // groups, independent noise per group). For a calibrated 95% interval the
-// coverage has standard deviation sqrt(0.95 * 0.05 / 4000) = 0.34%, so the
-// band [93%, 97%] is +-5.8 standard deviations: a correct implementation
-// fails a check with probability below 1e-8 (two-sided binomial), and the
+// coverage has standard deviation sqrt(0.95 * 0.05 / 8000) = 0.24%, so the
+// band [93%, 97%] is +-8 standard deviations: a correct implementation
+// fails a check with probability below 1e-15 (two-sided binomial), and the
 // seed is fixed, so the outcome is reproducible. The negative controls (a
 // half-width interval; the former union-bound AVG interval) must land
 // outside the band, which shows the test can fail.
@@ -35,7 +35,7 @@ namespace dpql {
 namespace {
 
 constexpr int kPatients = 8000;
-constexpr int kReleases = 1000;
+constexpr int kReleases = 2000;
 const std::vector<std::string> kGroups = {"a", "b", "c", "d"};
 
 // Every patient has exactly one row, so max_rows = 1 and max_groups = 4 (the
@@ -147,10 +147,13 @@ const std::vector<std::pair<std::string, std::string>> kTruthColumns = {
     {"people", "count(DISTINCT patient_id)"},
     {"score_sum", "sum(LEAST(GREATEST(score, 0), 100))"},
     {"score_count", "count(score)"},
-    {"score_avg", "avg(LEAST(GREATEST(score, 0), 100)::numeric)"},
+    // GREATEST and LEAST skip NULLs: filter them out of means and variances.
+    {"score_avg", "avg(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
     {"stay_avg", "avg(LEAST(GREATEST(stay, 0), 100)::numeric)"},
-    {"score_var", "var_pop(LEAST(GREATEST(score, 0), 100)::numeric)"},
-    {"score_sd", "stddev_pop(LEAST(GREATEST(score, 0), 100)::numeric)"},
+    {"score_var",
+     "var_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
+    {"score_sd",
+     "stddev_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
     {"cost_avg", "avg(LEAST(GREATEST(cost, 0), 50)::numeric)"},
 };
 
@@ -270,7 +273,7 @@ TEST_F(CoverageTest, ConfidenceNinetyGivesNinetyPercentIntervals) {
   ExactAggregates exact = RunExact(plan);
   auto truth = Truth(kTruthColumns);
   MainCoverage coverage = RunMain(plan, exact, truth, 77);
-  // sd = sqrt(0.9 * 0.1 / 4000) = 0.47%: the band +-2% is +-4.2 sd (p < 3e-5).
+  // sd = sqrt(0.9 * 0.1 / 8000) = 0.34%: the band +-2% is +-5.9 sd (p < 1e-8).
   for (int c = kRows; c <= kStayAvg; ++c) {
     SCOPED_TRACE(plan.outputs[c].name);
     EXPECT_GE(coverage.by_column[c].Rate(), 0.88);

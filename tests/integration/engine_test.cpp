@@ -293,6 +293,40 @@ TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
   }
 }
 
+// A person's mean value (which sums and means scale by their row count) is
+// over the rows that have a value: PostgreSQL's GREATEST and LEAST skip NULLs,
+// so without a filter a NULL would enter the mean as the lower bound.
+// waiting_days is NULL for non-elective admissions; with max_rows = 64 nobody
+// is capped, so the exact figures equal plain SQL over the non-NULL values.
+TEST_F(EngineTest, SumsAndMeansSkipNullsWithinAPersonsRows) {
+  ASSERT_EQ(db_->QueryValue("SELECT max(c) <= 64 FROM (SELECT count(*) AS c FROM admissions "
+                            "GROUP BY patient_id) p"),
+            "t");
+  ASSERT_NE(db_->QueryValue("SELECT count(*) FROM (SELECT patient_id FROM admissions GROUP BY "
+                            "patient_id HAVING count(waiting_days) > 0 AND count(*) > "
+                            "count(waiting_days)) p"),
+            "0");
+  Plan plan = CompileOne(
+      "SELECT SUM(waiting_days), VARIANCE(waiting_days) FROM admissions "
+      "WITH PRIVACY (max_rows = 64);");
+  ConnectionPool pool(db_->url(), 1);
+  Executor executor(pool);
+  ExactAggregates exact = executor.RunExact(plan);
+  ASSERT_EQ(exact.measures.size(), 1u);
+  const PlanOutput& variance = plan.outputs[1];
+  auto value = [&](int m) { return Rational(exact.measures[0][m]) * plan.measures[m].grid; };
+  auto plain = [&](const std::string& sql) { return *ParseDecimal(db_->QueryValue(sql)); };
+  const std::string clamped = "LEAST(GREATEST(waiting_days, 0), 730)::numeric";
+  EXPECT_EQ(value(plan.outputs[0].measure), plain("SELECT sum(" + clamped + ") FROM admissions"));
+  EXPECT_EQ(value(variance.count_measure), plain("SELECT count(waiting_days) FROM admissions"));
+  // (Here too GREATEST(NULL, 0) is 0: the plain SQL must skip NULLs itself.)
+  const std::string with_value = " FROM admissions WHERE waiting_days IS NOT NULL";
+  EXPECT_EQ(value(variance.measure), plain("SELECT sum(" + clamped + " - 365)" + with_value));
+  EXPECT_EQ(value(variance.squares_measure),
+            plain("SELECT sum((" + clamped + " - 365) * (" + clamped + " - 365) - 66612.5)" +
+                  with_value));
+}
+
 // VARIANCE and STDDEV end to end: the released figures are close to the
 // bounded truth from plain SQL (each patient's mean age and mean squared
 // deviation from the midpoint 55 count once, max_rows = 1), and their
