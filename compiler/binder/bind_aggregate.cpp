@@ -21,11 +21,22 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
                     expr.loc);
   }
-  const bool percentile = name == "MEDIAN" || name == "PERCENTILE";
-  if (name != "COUNT" && name != "SUM" && name != "AVG" && !percentile) {
+  if (name == "VAR_POP" || name == "VAR_SAMP" || name == "VAR" || name == "STDDEV_POP" ||
+      name == "STDDEV_SAMP") {
+    const bool stddev = name.rfind("STDDEV", 0) == 0;
     throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
-                    name + " is not supported by this release; use COUNT, SUM, AVG, MEDIAN or "
-                           "PERCENTILE",
+                    name + " is not supported; write " + (stddev ? "STDDEV" : "VARIANCE") +
+                        "(x), the population " + (stddev ? "standard deviation" : "variance") +
+                        " (dividing by n; with noisy counts the n - 1 correction is far below "
+                        "the noise)",
+                    expr.loc);
+  }
+  const bool percentile = name == "MEDIAN" || name == "PERCENTILE";
+  if (name != "COUNT" && name != "SUM" && name != "AVG" && name != "VARIANCE" &&
+      name != "STDDEV" && !percentile) {
+    throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
+                    name + " is not supported by this release; use COUNT, SUM, AVG, VARIANCE, "
+                           "STDDEV, MEDIAN or PERCENTILE",
                     expr.loc);
   }
 
@@ -110,8 +121,14 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   }
   if (percentile) {
     aggregate.kind = AggregateKind::kPercentile;
+  } else if (name == "SUM") {
+    aggregate.kind = AggregateKind::kSum;
+  } else if (name == "AVG") {
+    aggregate.kind = AggregateKind::kAvg;
+  } else if (name == "VARIANCE") {
+    aggregate.kind = AggregateKind::kVariance;
   } else {
-    aggregate.kind = name == "SUM" ? AggregateKind::kSum : AggregateKind::kAvg;
+    aggregate.kind = AggregateKind::kStddev;
   }
   return aggregate;
 }

@@ -56,6 +56,8 @@ const char* AggregateKindName(AggregateKind kind) {
     case AggregateKind::kSum: return "SUM";
     case AggregateKind::kAvg: return "AVG";
     case AggregateKind::kPercentile: return "PERCENTILE";
+    case AggregateKind::kVariance: return "VARIANCE";
+    case AggregateKind::kStddev: return "STDDEV";
   }
   return "?";
 }

@@ -83,6 +83,8 @@ enum class AggregateKind {
   kSum,
   kAvg,
   kPercentile,  // MEDIAN(x) and PERCENTILE(x, p)
+  kVariance,  // population variance of the clamped values
+  kStddev,    // its square root
 };
 
 const char* AggregateKindName(AggregateKind kind);  // "COUNT(*)", "SUM", ...

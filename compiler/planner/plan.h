@@ -21,6 +21,10 @@ enum class MeasureKind {
   kSum,         // clamped values, at most max_rows rows' worth per person per group
   kHistogram,   // rows per bin of a column's declared bounds, at most max_rows per person
                 // per group: one measure with `bins` cells, each noised at the one scale
+  // Centred on the midpoint M of the column's bounds (AVG, VARIANCE, STDDEV):
+  // each value then moves the total by at most half the width of the bounds.
+  kCentredSum,      // clamped value - M, at most max_rows rows' worth
+  kCentredSquares,  // (clamped value - M)^2 - SquaresOffset, at most max_rows rows' worth
 };
 
 struct Measure {
@@ -49,18 +53,28 @@ struct Measure {
   Rational rho;
 };
 
-enum class OutputKind { kKey, kCount, kSum, kAvg, kPercentile };
+enum class OutputKind { kKey, kCount, kSum, kAvg, kPercentile, kVariance, kStddev };
 
 struct PlanOutput {
   std::string name;
   OutputKind kind = OutputKind::kKey;
   ValueType type = ValueType::kInt;  // the released value's type
   int key = -1;                      // kKey: index into keys
-  int measure = -1;                  // kCount, kSum, kAvg (the sum)
-  int count_measure = -1;            // kAvg: the count it divides by
-  Rational lower, upper;             // kAvg: the column's bounds (the mean is clamped to them)
-  Rational percentile;               // kPercentile: p (MEDIAN: 1/2); measure is the histogram
+  int measure = -1;                  // kCount, kSum; kAvg, kVariance, kStddev: the centred sum;
+                                     // kPercentile: the histogram
+  int count_measure = -1;            // kAvg, kVariance, kStddev: the count it divides by
+  int squares_measure = -1;          // kVariance, kStddev: the centred sum of squares
+  Rational lower, upper;             // kAvg, kVariance, kStddev: the column's bounds
+  Rational percentile;               // kPercentile: p (MEDIAN: 1/2)
 };
+
+// Centred measures. The midpoint M = (lower + upper) / 2 of a column's bounds;
+// every clamped value lies within BoundsHalfRange = (upper - lower) / 2 of it,
+// so its squared deviation lies in [0, half_range^2] and, less the offset
+// half_range^2 / 2, within half_range^2 / 2 of zero.
+Rational BoundsMidpoint(const CatalogColumn& column);
+Rational BoundsHalfRange(const CatalogColumn& column);
+Rational SquaresOffset(const CatalogColumn& column);
 
 struct PrivacyCost {
   Rational epsilon;

@@ -54,6 +54,35 @@ void ChooseBins(const CatalogColumn& column, Measure& measure) {
   }
 }
 
+// Integer columns: the coarsest power-of-two grid, at most 1, of which every
+// term is a multiple, so that centred values of integers are exact on it
+// (x - M for the sum; x^2 - 2Mx + M^2 - offset for the squares). Bounds that
+// are not dyadic fractions have no such grid and fall back to rounding.
+Rational ExactGrid(const std::vector<Rational>& terms, const Rational& value_scale) {
+  Rational grid(1);
+  for (int halvings = 0; halvings <= 64; ++halvings, grid /= 2) {
+    bool exact = true;
+    for (const Rational& term : terms) {
+      exact = exact && boost::multiprecision::denominator(Rational(term / grid)) == 1;
+    }
+    if (exact) return grid;
+  }
+  CatalogColumn real;
+  real.type = ColumnType::kReal;
+  return ChooseGrid(real, value_scale);
+}
+
+Rational CentredGrid(const Measure& measure, const Rational& value_scale) {
+  const CatalogColumn& column = *measure.column;
+  if (column.type != ColumnType::kInt) return ChooseGrid(column, value_scale);
+  const Rational mid = BoundsMidpoint(column);
+  if (measure.kind == MeasureKind::kCentredSum) {
+    return ExactGrid({mid, *column.lower - mid}, value_scale);
+  }
+  const Rational offset = SquaresOffset(column);
+  return ExactGrid({2 * mid, mid * mid - offset, offset}, value_scale);
+}
+
 int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
                      const CatalogColumn* column) {
   for (size_t i = 0; i < measures.size(); ++i) {
@@ -120,6 +149,19 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
 }
 
 }  // namespace
+
+Rational BoundsMidpoint(const CatalogColumn& column) {
+  return (*column.lower + *column.upper) / 2;
+}
+
+Rational BoundsHalfRange(const CatalogColumn& column) {
+  return (*column.upper - *column.lower) / 2;
+}
+
+Rational SquaresOffset(const CatalogColumn& column) {
+  const Rational half_range = BoundsHalfRange(column);
+  return half_range * half_range / 2;
+}
 
 int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
                                     int64_t max_groups) {
@@ -201,11 +243,22 @@ Plan PlanSelect(BoundSelect select) {
         output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
         break;
       case AggregateKind::kAvg:
-        output.kind = OutputKind::kAvg;
+      case AggregateKind::kVariance:
+      case AggregateKind::kStddev:
+        // Sums centred on the bounds' midpoint: half the noise of an
+        // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
+        output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
+                      : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
+                                                                    : OutputKind::kStddev;
         output.type = ValueType::kReal;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
+        output.measure =
+            FindOrAddMeasure(plan.measures, MeasureKind::kCentredSum, aggregate.column);
         output.count_measure =
             FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
+        if (output.kind != OutputKind::kAvg) {
+          output.squares_measure =
+              FindOrAddMeasure(plan.measures, MeasureKind::kCentredSquares, aggregate.column);
+        }
         output.lower = *aggregate.column->lower;
         output.upper = *aggregate.column->upper;
         break;
@@ -284,6 +337,17 @@ Plan PlanSelect(BoundSelect select) {
         measure.per_group_bound = privacy.max_rows;
         ChooseBins(*measure.column, measure);
         break;
+      case MeasureKind::kCentredSum:
+      case MeasureKind::kCentredSquares: {
+        const CatalogColumn& column = *measure.column;
+        const Rational per_row = measure.kind == MeasureKind::kCentredSum
+                                     ? BoundsHalfRange(column)
+                                     : SquaresOffset(column);
+        const Rational value_bound = per_row * privacy.max_rows;
+        measure.grid = CentredGrid(measure, value_bound * plan.groups_bound / share);
+        measure.per_group_bound = Ceil(value_bound / measure.grid);
+        break;
+      }
     }
     if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
     measure.sensitivity = measure.per_group_bound * plan.groups_bound;

@@ -51,6 +51,17 @@ std::string MeasureText(const Measure& measure) {
              std::to_string(measure.bins) + " bin" + (measure.bins == 1 ? "" : "s") +
              " of width " + ToDecimalString(measure.bin_width) +
              ", each bin noised independently at the measure's scale";
+    case MeasureKind::kCentredSum:
+    case MeasureKind::kCentredSquares: {
+      const CatalogColumn& column = *measure.column;
+      const std::string deviation = "(" + column.name + " - " +
+                                    ToDecimalString(BoundsMidpoint(column)) + ")";
+      return (measure.kind == MeasureKind::kCentredSum
+                  ? "sum of " + deviation
+                  : "sum of " + deviation + "^2 - " + ToDecimalString(SquaresOffset(column))) +
+             ", " + column.name + " clamped to [" + column.lower_text + ", " + column.upper_text +
+             "]" + (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+    }
   }
   return "?";
 }

@@ -198,7 +198,9 @@ class SqlWriter {
       case MeasureKind::kSum: {
         // The mean of the person's clamped values times min(rows, max_rows):
         // max_rows rows' worth, in grid units, rounded, then clamped so the
-        // bound holds exactly whatever the rounding did.
+        // bound holds exactly whatever the rounding did. GREATEST and LEAST
+        // skip NULLs (GREATEST(NULL, 0) is 0), so the mean is filtered to
+        // the rows that have a value, as count(value) is.
         const CatalogColumn& column = *measure.column;
         std::string lower = Param(ExactDecimal(*column.lower), "numeric");
         std::string upper = Param(ExactDecimal(*column.upper), "numeric");
@@ -206,8 +208,32 @@ class SqlWriter {
         std::string grid = Param(ExactDecimal(measure.grid), "numeric");
         std::string bound = Param(measure.per_group_bound.str(), "numeric");
         std::string contribution = "round(coalesce(avg(LEAST(GREATEST(" + value +
-                                   "::numeric, " + lower + "), " + upper + ")), 0) * LEAST(count(" +
-                                   value + "), " + rows + ") / " + grid + ")";
+                                   "::numeric, " + lower + "), " + upper + ")) FILTER (WHERE " +
+                                   value + " IS NOT NULL), 0) * LEAST(count(" + value + "), " +
+                                   rows + ") / " + grid + ")";
+        return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
+      }
+      case MeasureKind::kCentredSum:
+      case MeasureKind::kCentredSquares: {
+        // As for kSum, over each row's deviation from the midpoint of the
+        // bounds (squared and less the offset, for the squares).
+        const CatalogColumn& column = *measure.column;
+        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
+        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+        std::string mid = Param(ExactDecimal(BoundsMidpoint(column)), "numeric");
+        std::string deviation =
+            "(LEAST(GREATEST(" + value + "::numeric, " + lower + "), " + upper + ") - " + mid + ")";
+        std::string per_row = deviation;
+        if (measure.kind == MeasureKind::kCentredSquares) {
+          std::string offset = Param(ExactDecimal(SquaresOffset(column)), "numeric");
+          per_row = deviation + " * " + deviation + " - " + offset;
+        }
+        std::string rows = max_rows();
+        std::string grid = Param(ExactDecimal(measure.grid), "numeric");
+        std::string bound = Param(measure.per_group_bound.str(), "numeric");
+        std::string contribution = "round(coalesce(avg(" + per_row + ") FILTER (WHERE " + value +
+                                   " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
+                                   ") / " + grid + ")";
         return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
       }
       case MeasureKind::kHistogram:

@@ -31,6 +31,8 @@ std::string MeasureUnit(const Measure& measure) {
     case MeasureKind::kValueCount: return "values";
     case MeasureKind::kUnitCount: return "people";
     case MeasureKind::kSum:
+    case MeasureKind::kCentredSum:
+    case MeasureKind::kCentredSquares:
     case MeasureKind::kHistogram: return measure.column->name;
   }
   return "";
@@ -56,23 +58,15 @@ std::vector<ExpectedError> ExpectedErrors(const Plan& plan) {
             ToDouble(Rational(MeasureHalfWidth(measure, confidence)) * measure.grid);
         error.unit = MeasureUnit(measure);
         break;
-      case OutputKind::kAvg: {
-        // To first order a mean s/n errs by (noise_s - mean * noise_n) / n;
-        // with each noise within its half-width at the split confidence, and
-        // |mean| at most the larger bound, this is an upper bound per size n.
-        const Rational split = 1 - (1 - confidence) / 2;
-        const Measure& count = plan.measures.at(out.count_measure);
-        const double hw_sum = ToDouble(Rational(MeasureHalfWidth(measure, split)) * measure.grid);
-        const double hw_count = static_cast<double>(MeasureHalfWidth(count, split));
-        const double mean_bound = std::max(std::abs(ToDouble(out.lower)), std::abs(ToDouble(out.upper)));
-        const double range = ToDouble(out.upper - out.lower);
+      case OutputKind::kAvg:
+      case OutputKind::kVariance:
+      case OutputKind::kStddev:
+        // A ratio's error shrinks with the group's size, which is private.
         for (int64_t n : kGroupSizes) {
-          const double h = (hw_sum + mean_bound * hw_count) / static_cast<double>(n);
-          error.by_group_size.emplace_back(n, std::min(h, range));
+          error.by_group_size.emplace_back(n, ExpectedHalfWidth(plan, out, n).value_or(0));
         }
         error.unit = measure.column->name;
         break;
-      }
       case OutputKind::kPercentile: {
         // Assumes the group's rows spread evenly over the histogram's bins.
         const double bin_width = ToDouble(measure.bin_width);

@@ -55,7 +55,148 @@ void ReleasePercentile(const PlanOutput& out, const Measure& histogram,
                                std::min(u, l + static_cast<double>(estimate.upper_bin + 1) * w)});
 }
 
+struct Estimate {
+  double value = 0;
+  Interval ci;
+};
+
+// AVG: M + S'/N' for the noisy centred sum S' and count N'. With the true
+// centred mean m = S/N, exactly (S' / N' - m) N' = X - m Y for the sum's and
+// the count's noise X and Y, so the interval is the estimate +- h / N' with h
+// the quantile of |X - m Y|, m taken at the estimate (docs/PRIVACY.md, "Means").
+Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum,
+                      const BigInt& count, const Rational& confidence) {
+  const Measure& sum_measure = plan.measures[out.measure];
+  const Measure& count_measure = plan.measures[out.count_measure];
+  const double lower = ToDouble(out.lower), upper = ToDouble(out.upper);
+  const double mid = ToDouble(BoundsMidpoint(*sum_measure.column));
+  const double half = ToDouble(BoundsHalfRange(*sum_measure.column));
+  if (count < 1) return {mid, {lower, upper}};
+  const long double n = static_cast<long double>(ToDouble(Rational(count)));
+  const long double grid = static_cast<long double>(ToDouble(sum_measure.grid));
+  const long double centred = static_cast<long double>(ToReal(sum, sum_measure.grid)) / n;
+  auto in_bounds = [&](long double v) {
+    return std::clamp(static_cast<double>(mid + v), lower, upper);
+  };
+  if (sum_measure.mechanism != Mechanism::kLaplace) {
+    // Gaussian noise: no calibrated ratio interval yet. Both noisy figures lie
+    // within their own intervals at 1 - (1 - confidence)/2 (a union bound),
+    // and the mean within the extreme ratios of that box: conservative.
+    const Rational split = 1 - (1 - confidence) / 2;
+    const long double s = centred * n;
+    const long double k_sum = ToDouble(Rational(MeasureHalfWidth(sum_measure, split)) * sum_measure.grid);
+    const long double k_count = static_cast<long double>(MeasureHalfWidth(count_measure, split));
+    if (n - k_count < 1) return {in_bounds(centred), {lower, upper}};
+    const long double corners[] = {(s - k_sum) / (n - k_count), (s - k_sum) / (n + k_count),
+                                   (s + k_sum) / (n - k_count), (s + k_sum) / (n + k_count)};
+    return {in_bounds(centred), {in_bounds(*std::min_element(corners, corners + 4)),
+                                 in_bounds(*std::max_element(corners, corners + 4))}};
+  }
+  const long double plug_in = std::clamp<long double>(centred, -half, half);
+  const long double h = DiscreteLaplaceDifferenceHalfWidth(
+      sum_measure.scale, count_measure.scale, plug_in / grid, confidence);
+  const long double width = h * grid / n;
+  return {in_bounds(centred), {in_bounds(centred - width), in_bounds(centred + width)}};
+}
+
+// VARIANCE: q - m^2 with the centred mean m = S1'/N' and the centred second
+// moment q = offset + Q'/N', each clamped to its possible range. The interval
+// is conservative: each of the three noisy figures within its own interval at
+// 1 - (1 - confidence)/3 (so all three hold at once with the stated
+// confidence), then the extreme values of q - m^2 over that box.
+Estimate EstimateVariance(const Plan& plan, const PlanOutput& out, const BigInt& sum,
+                          const BigInt& squares, const BigInt& count,
+                          const Rational& confidence) {
+  const Measure& sum_measure = plan.measures[out.measure];
+  const Measure& squares_measure = plan.measures[out.squares_measure];
+  const Measure& count_measure = plan.measures[out.count_measure];
+  const CatalogColumn& column = *sum_measure.column;
+  const double half = ToDouble(BoundsHalfRange(column));
+  const double most = half * half;  // the largest variance values in [lower, upper] can have
+  const double offset = ToDouble(SquaresOffset(column));
+  if (count < 1) return {most / 2, {0, most}};
+  const double n = ToDouble(Rational(count));
+  const double s1 = ToReal(sum, sum_measure.grid), q_sum = ToReal(squares, squares_measure.grid);
+  const double m = std::clamp(s1 / n, -half, half);
+  const double q = std::clamp(offset + q_sum / n, 0.0, most);
+  Estimate estimate{std::max(0.0, q - m * m), {0, most}};
+
+  const Rational third = 1 - (1 - confidence) / 3;
+  const double k_count = static_cast<double>(MeasureHalfWidth(count_measure, third));
+  const double k_sum = ToDouble(Rational(MeasureHalfWidth(sum_measure, third)) * sum_measure.grid);
+  const double k_squares =
+      ToDouble(Rational(MeasureHalfWidth(squares_measure, third)) * squares_measure.grid);
+  const double n_lo = n - k_count, n_hi = n + k_count;
+  if (n_lo < 1) return estimate;  // the count may be near zero: nothing to divide by
+  // The range of x / n over x in [a, b], n in [n_lo, n_hi] (n > 0): its corners.
+  auto ratio = [&](double a, double b) {
+    const double c[] = {a / n_lo, a / n_hi, b / n_lo, b / n_hi};
+    return std::pair{*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
+  };
+  auto [m_lo, m_hi] = ratio(s1 - k_sum, s1 + k_sum);
+  m_lo = std::clamp(m_lo, -half, half);
+  m_hi = std::clamp(m_hi, -half, half);
+  auto [q_lo, q_hi] = ratio(q_sum - k_squares, q_sum + k_squares);
+  q_lo = std::clamp(offset + q_lo, 0.0, most);
+  q_hi = std::clamp(offset + q_hi, 0.0, most);
+  const double nearest = m_lo <= 0 && m_hi >= 0 ? 0 : std::min(std::fabs(m_lo), std::fabs(m_hi));
+  const double farthest = std::max(std::fabs(m_lo), std::fabs(m_hi));
+  estimate.ci = {std::max(0.0, q_lo - farthest * farthest),
+                 std::clamp(q_hi - nearest * nearest, 0.0, most)};
+  return estimate;
+}
+
+Estimate SquareRoot(Estimate variance) {
+  return {std::sqrt(variance.value), {std::sqrt(variance.ci.lower), std::sqrt(variance.ci.upper)}};
+}
+
 }  // namespace
+
+std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output,
+                                        int64_t group_size) {
+  const Rational& confidence = plan.select.privacy.confidence;
+  switch (output.kind) {
+    case OutputKind::kKey:
+      return std::nullopt;
+    case OutputKind::kCount:
+      return static_cast<double>(MeasureHalfWidth(plan.measures[output.measure], confidence));
+    case OutputKind::kSum: {
+      const Measure& m = plan.measures[output.measure];
+      return ToDouble(Rational(MeasureHalfWidth(m, confidence)) * m.grid);
+    }
+    case OutputKind::kAvg: {
+      // The interval is widest when the mean sits at a bound.
+      const Measure& sum = plan.measures[output.measure];
+      const double half = ToDouble(BoundsHalfRange(*sum.column));
+      if (group_size < 1) return half;
+      if (sum.mechanism != Mechanism::kLaplace) {
+        // The union bound the Gaussian release uses, to first order.
+        const Rational split = 1 - (1 - confidence) / 2;
+        const double k_sum = ToDouble(Rational(MeasureHalfWidth(sum, split)) * sum.grid);
+        const double k_count =
+            static_cast<double>(MeasureHalfWidth(plan.measures[output.count_measure], split));
+        return std::min(half, (k_sum + half * k_count) / static_cast<double>(group_size));
+      }
+      const long double h = DiscreteLaplaceDifferenceHalfWidth(
+          sum.scale, plan.measures[output.count_measure].scale,
+          static_cast<long double>(half) / static_cast<long double>(ToDouble(sum.grid)),
+          confidence);
+      return std::min<double>(half, static_cast<double>(
+                                        h * static_cast<long double>(ToDouble(sum.grid)) /
+                                        static_cast<long double>(group_size)));
+    }
+    case OutputKind::kVariance:
+    case OutputKind::kStddev: {
+      // Noise-free figures of a group whose centred mean is 0 and whose
+      // centred second moment equals the offset (every centred figure 0).
+      Estimate e = EstimateVariance(plan, output, BigInt(0), BigInt(0),
+                                    BigInt(std::max<int64_t>(group_size, 0)), confidence);
+      if (output.kind == OutputKind::kStddev) e = SquareRoot(e);
+      return (e.ci.upper - e.ci.lower) / 2;
+    }
+  }
+  return std::nullopt;
+}
 
 int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence) {
   if (measure.mechanism == Mechanism::kGaussian) {
@@ -89,16 +230,11 @@ class MeasureSampler {
 
 QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng) {
   const Rational& confidence = plan.select.privacy.confidence;
-  // AVG combines two noisy figures; each gets half the miss probability so
-  // that both hold together with at least the requested confidence.
-  const Rational split_confidence = 1 - (1 - confidence) / 2;
-
   std::vector<MeasureSampler> samplers;
-  std::vector<int64_t> half_width, split_half_width;
+  std::vector<int64_t> half_width;
   for (const Measure& m : plan.measures) {
     samplers.emplace_back(m);
     half_width.push_back(MeasureHalfWidth(m, confidence));
-    split_half_width.push_back(MeasureHalfWidth(m, split_confidence));
   }
 
   // The test thresholds of each percentile output: public parameters only,
@@ -175,25 +311,20 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
           break;
         }
         case OutputKind::kAvg: {
-          const Measure& sum = plan.measures[out.measure];
-          const double lower = ToDouble(out.lower), upper = ToDouble(out.upper);
-          const double s = ToReal(noisy[out.measure], sum.grid);
-          const double c = ToDouble(Rational(noisy[out.count_measure]));
-          double mean = c >= 1 ? s / c : (lower + upper) / 2;
-          mean = std::clamp(mean, lower, upper);
-          row.push_back(mean);
-          const double hw_s = ToDouble(Rational(split_half_width[out.measure]) * sum.grid);
-          const double hw_c = static_cast<double>(split_half_width[out.count_measure]);
-          Interval ci{lower, upper};
-          if (c - hw_c >= 1) {
-            double corners[] = {(s - hw_s) / (c - hw_c), (s - hw_s) / (c + hw_c),
-                                (s + hw_s) / (c - hw_c), (s + hw_s) / (c + hw_c)};
-            ci.lower = std::clamp(*std::min_element(std::begin(corners), std::end(corners)),
-                                  lower, upper);
-            ci.upper = std::clamp(*std::max_element(std::begin(corners), std::end(corners)),
-                                  lower, upper);
-          }
-          intervals.push_back(ci);
+          const Estimate e = EstimateMean(plan, out, noisy[out.measure],
+                                          noisy[out.count_measure], confidence);
+          row.push_back(e.value);
+          intervals.push_back(e.ci);
+          break;
+        }
+        case OutputKind::kVariance:
+        case OutputKind::kStddev: {
+          Estimate e = EstimateVariance(plan, out, noisy[out.measure],
+                                        noisy[out.squares_measure], noisy[out.count_measure],
+                                        confidence);
+          if (out.kind == OutputKind::kStddev) e = SquareRoot(e);
+          row.push_back(e.value);
+          intervals.push_back(e.ci);
           break;
         }
         case OutputKind::kPercentile: {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "runtime/executor/result.h"
 #include "runtime/random/random_source.h"
 
@@ -14,5 +16,15 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
 
 // The half-width of a measure's confidence interval, in the measure's units.
 int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence);
+
+// The half-width of the interval Release() would report for `output`, at the
+// plan's confidence, in a group whose count (COUNT(col) of the aggregated
+// column) is `group_size` — computable before any data is read (EXPLAIN).
+// Counts and sums: exact, whatever the data. AVG: the largest over where the
+// mean lies (it is widest at a bound). VARIANCE and STDDEV: half the width of
+// the interval for noise-free figures of a group whose mean is the bounds'
+// midpoint and whose variance is half the largest possible. nullopt for keys.
+std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output,
+                                        int64_t group_size);
 
 }  // namespace dpql

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "compiler/common/error.h"
 
@@ -65,6 +66,66 @@ double DiscreteLaplaceTailProbability(const Rational& scale, int64_t k) {
   const long double b = scale.convert_to<long double>();
   const long double r = std::exp(-1.0L / b);
   return static_cast<double>(2 * std::exp(-static_cast<long double>(k) / b) / (1 + r));
+}
+
+long double DiscreteLaplaceDifferenceHalfWidth(const Rational& scale_x, const Rational& scale_y,
+                                               long double c, const Rational& confidence) {
+  if (scale_x <= 0 || scale_y <= 0) {
+    Invalid("discrete Laplace scales must be positive, got " + ToDecimalString(scale_x) + " and " +
+            ToDecimalString(scale_y));
+  }
+  const long double alpha = Alpha(confidence);
+  c = std::fabs(c);  // Y is symmetric: X - cY and X + cY have one distribution
+  if (!(c > 0)) return static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, confidence));
+  // P(|X| > a) <= alpha/2 and P(|Y| > b) <= alpha/2 give P(|X - cY| > a + cb) <= alpha.
+  const Rational split = 1 - (1 - confidence) / 2;
+  const long double union_bound =
+      static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, split)) +
+      c * static_cast<long double>(DiscreteLaplaceHalfWidth(scale_y, split));
+
+  const long double bx = scale_x.convert_to<long double>();
+  const long double by = scale_y.convert_to<long double>();
+  const long double rx = std::exp(-1.0L / bx), ry = std::exp(-1.0L / by);
+  // Y beyond +-K has mass 2 ry^(K+1) / (1 + ry) <= alpha * 1e-4; it is
+  // counted as missing, which can only widen the interval.
+  const long double terms = std::ceil(by * (std::log(2.0L) - std::log(alpha * 1e-4L)));
+  constexpr long double kMaxTerms = 4096;  // bounds the work: ~10 evaluations of 2K+1 terms
+  if (!(terms <= kMaxTerms)) return union_bound;
+  const int64_t k_max = static_cast<int64_t>(terms);
+  std::vector<long double> pmf(k_max + 1);  // P(Y = y) for y = 0..K
+  for (int64_t y = 0; y <= k_max; ++y) {
+    pmf[y] = (1 - ry) / (1 + ry) * std::exp(-static_cast<long double>(y) / by);
+  }
+  const long double truncated = 2 * std::exp(-static_cast<long double>(k_max + 1) / by) / (1 + ry);
+  // P(X > u) for real u: P(X >= floor(u) + 1); P(X >= k) = rx^k / (1 + rx)
+  // for k >= 1 and 1 - rx^(1 - k) / (1 + rx) otherwise. Double precision is
+  // ample for these terms (the sum is kept in long double) and much faster.
+  const double inv_bx = static_cast<double>(1 / bx);
+  const double inv_1prx = static_cast<double>(1 / (1 + rx));
+  auto above = [&](long double u) -> double {
+    const double k = std::floor(static_cast<double>(u)) + 1;
+    if (k >= 1) return k * inv_bx > 700 ? 0.0 : std::exp(-k * inv_bx) * inv_1prx;
+    return (1 - k) * inv_bx > 700 ? 1.0 : 1 - std::exp(-(1 - k) * inv_bx) * inv_1prx;
+  };
+  // P(|X - cY| > t) = sum_y P(Y = y) (P(X > t + cy) + P(X > t - cy)); the
+  // terms for y and -y are equal.
+  auto miss = [&](long double t) {
+    long double total = 0;
+    for (int64_t y = k_max; y >= 1; --y) {
+      const long double cy = c * static_cast<long double>(y);
+      total += pmf[y] * (above(t + cy) + above(t - cy));
+    }
+    return truncated + 2 * total + pmf[0] * 2 * above(t);
+  };
+  const long double target = alpha * (1 - kSlack);
+  if (miss(0) <= target) return 0;
+  long double lo = 0, hi = union_bound;  // invariant: miss(lo) > target >= miss(hi)
+  if (!(miss(hi) <= target)) return union_bound;
+  while (hi - lo > 1e-3L * hi) {
+    const long double mid = (lo + hi) / 2;
+    (miss(mid) <= target ? hi : lo) = mid;
+  }
+  return hi;
 }
 
 int64_t DiscreteGaussianHalfWidth(const Rational& sigma2, const Rational& confidence) {

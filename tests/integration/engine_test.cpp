@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <pqxx/pqxx>
@@ -319,6 +320,8 @@ TEST_F(EngineTest, OnePatientMovesEachFigureByAtMostTheSensitivity) {
       "SELECT sex, admission_method, COUNT(*) FROM admissions GROUP BY sex, admission_method;",
       "SELECT EXTRACT(DOW FROM day), COUNT(*) FROM bed_days GROUP BY EXTRACT(DOW FROM day) WITH "
       "PRIVACY (max_groups = 2, max_rows = 5);",
+      "SELECT admission_method, VARIANCE(age), STDDEV(waiting_days) FROM admissions GROUP BY "
+      "admission_method WITH PRIVACY (max_groups = 2, max_rows = 3);",
   };
   // The patients with the most admissions (the worst case) and an ordinary one.
   pqxx::connection conn(db_->url());
@@ -411,6 +414,85 @@ TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
                               district + "'"),
               "t");
   }
+}
+
+// A person's mean value (which sums and means scale by their row count) is
+// over the rows that have a value: PostgreSQL's GREATEST and LEAST skip NULLs,
+// so without a filter a NULL would enter the mean as the lower bound.
+// waiting_days is NULL for non-elective admissions; with max_rows = 64 nobody
+// is capped, so the exact figures equal plain SQL over the non-NULL values.
+TEST_F(EngineTest, SumsAndMeansSkipNullsWithinAPersonsRows) {
+  ASSERT_EQ(db_->QueryValue("SELECT max(c) <= 64 FROM (SELECT count(*) AS c FROM admissions "
+                            "GROUP BY patient_id) p"),
+            "t");
+  ASSERT_NE(db_->QueryValue("SELECT count(*) FROM (SELECT patient_id FROM admissions GROUP BY "
+                            "patient_id HAVING count(waiting_days) > 0 AND count(*) > "
+                            "count(waiting_days)) p"),
+            "0");
+  Plan plan = CompileOne(
+      "SELECT SUM(waiting_days), VARIANCE(waiting_days) FROM admissions "
+      "WITH PRIVACY (max_rows = 64);");
+  ConnectionPool pool(db_->url(), 1);
+  Executor executor(pool);
+  ExactAggregates exact = executor.RunExact(plan);
+  ASSERT_EQ(exact.measures.size(), 1u);
+  const PlanOutput& variance = plan.outputs[1];
+  auto value = [&](int m) { return Rational(exact.measures[0][m]) * plan.measures[m].grid; };
+  auto plain = [&](const std::string& sql) { return *ParseDecimal(db_->QueryValue(sql)); };
+  const std::string clamped = "LEAST(GREATEST(waiting_days, 0), 730)::numeric";
+  EXPECT_EQ(value(plan.outputs[0].measure), plain("SELECT sum(" + clamped + ") FROM admissions"));
+  EXPECT_EQ(value(variance.count_measure), plain("SELECT count(waiting_days) FROM admissions"));
+  // (Here too GREATEST(NULL, 0) is 0: the plain SQL must skip NULLs itself.)
+  const std::string with_value = " FROM admissions WHERE waiting_days IS NOT NULL";
+  EXPECT_EQ(value(variance.measure), plain("SELECT sum(" + clamped + " - 365)" + with_value));
+  EXPECT_EQ(value(variance.squares_measure),
+            plain("SELECT sum((" + clamped + " - 365) * (" + clamped + " - 365) - 66612.5)" +
+                  with_value));
+}
+
+// VARIANCE and STDDEV end to end: the released figures are close to the
+// bounded truth from plain SQL (each patient's mean age and mean squared
+// deviation from the midpoint 55 count once, max_rows = 1), and their
+// (conservative) intervals hold it.
+TEST_F(EngineTest, VarianceAndStddevMatchTheBoundedTruth) {
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(23));
+  Caller caller = NewAnalyst("spread", "10");
+  QueryResult result = engine.Run(
+      caller, "hospital",
+      "SELECT sex, VARIANCE(age) AS v, STDDEV(age) AS sd, AVG(age) AS mean FROM admissions "
+      "GROUP BY sex WITH PRIVACY (epsilon = 2);");
+  EXPECT_EQ(result.cost.epsilon, Rational(2));
+  ASSERT_EQ(result.rows.size(), 3u);
+  EXPECT_EQ(result.columns[1].type, ValueType::kReal);
+  pqxx::connection conn(db_->url());
+  pqxx::work txn(conn);
+  pqxx::result truth = txn.exec(
+      "WITH p AS (SELECT patient_id, sex, avg(LEAST(GREATEST(age, 0), 110)::numeric - 55) AS d, "
+      "avg((LEAST(GREATEST(age, 0), 110)::numeric - 55) ^ 2) AS q FROM admissions "
+      "WHERE age IS NOT NULL GROUP BY patient_id, sex) "
+      "SELECT sex, (avg(q) - avg(d) ^ 2)::float8, count(*) FROM p GROUP BY sex ORDER BY sex");
+  ASSERT_EQ(truth.size(), 3u);
+  for (size_t g = 0; g < 3; ++g) {
+    SCOPED_TRACE(std::get<std::string>(result.rows[g][0]));
+    const double variance = truth[static_cast<int>(g)][1].as<double>();
+    const double v = std::get<double>(result.rows[g][1]);
+    const double sd = std::get<double>(result.rows[g][2]);
+    EXPECT_DOUBLE_EQ(sd, std::sqrt(v));
+    EXPECT_GE(v, 0);
+    EXPECT_LE(v, 55.0 * 55.0);
+    EXPECT_LE(result.intervals[g][1]->lower, variance);
+    EXPECT_GE(result.intervals[g][1]->upper, variance);
+    EXPECT_LE(result.intervals[g][2]->lower, std::sqrt(variance));
+    EXPECT_GE(result.intervals[g][2]->upper, std::sqrt(variance));
+    if (truth[static_cast<int>(g)][2].as<int64_t>() > 1000) {
+      EXPECT_NEAR(v, variance, 0.1 * variance);  // thousands of patients: noise is small
+    }
+  }
+  // EXPLAIN shows the three measures of one column and spends nothing.
+  QueryResult explain = engine.Run(caller, "hospital", "EXPLAIN SELECT STDDEV(age) FROM admissions;");
+  EXPECT_NE(explain.explain.find("sum of (age - 55)^2 - 1512.5"), std::string::npos) << explain.explain;
+  EXPECT_NE(explain.explain.find("sum of (age - 55),"), std::string::npos);
 }
 
 TEST_F(EngineTest, MetadataStatementsAndExplainCostNothing) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "compiler/common/error.h"
@@ -185,6 +186,83 @@ TEST(ConfidenceCoverage, DiscreteGaussianEmpiricalCoverageIsNominal) {
 
   const int64_t narrow = DiscreteGaussianHalfWidth(sigma2 / Rational(25, 16), confidence);  // sigma / 1.25
   EXPECT_LT(CoverageZ(draws, narrow, 0.9), -kZTwoSided);
+}
+
+// ---- |X - cY|: the error of a noisy ratio (AVG) ----------------------------------
+
+// Brute force over both pmfs on a wide window: P(|X - cY| > t).
+long double BruteForceDifferenceMiss(long double bx, long double by, long double c, long double t) {
+  auto pmf = [](long double b) {
+    const int64_t reach = 45 * static_cast<int64_t>(b) + 45;
+    std::vector<long double> p(2 * reach + 1);
+    for (int64_t x = -reach; x <= reach; ++x) p[x + reach] = std::exp(-std::fabs(static_cast<long double>(x)) / b);
+    return p;
+  };
+  const std::vector<long double> px = pmf(bx), py = pmf(by);
+  const int64_t rx = static_cast<int64_t>(px.size() / 2), ry = static_cast<int64_t>(py.size() / 2);
+  long double miss = 0, total = 0;
+  for (int64_t y = -ry; y <= ry; ++y) {
+    for (int64_t x = -rx; x <= rx; ++x) {
+      const long double p = py[y + ry] * px[x + rx];
+      total += p;
+      if (std::fabs(static_cast<long double>(x) - c * static_cast<long double>(y)) > t) miss += p;
+    }
+  }
+  return miss / total;
+}
+
+TEST(ConfidenceDifference, MatchesBruteForceAndSitsBelowTheUnionBound) {
+  for (const auto& [bx, by, c] : std::vector<std::tuple<int, int, double>>{
+           {30, 4, 0.0}, {30, 4, 2.5}, {12, 6, -7.25}, {5, 20, 1.0}, {90, 3, 40.0}}) {
+    SCOPED_TRACE(std::to_string(bx) + " " + std::to_string(by) + " " + std::to_string(c));
+    const Rational confidence = Dec("0.95");
+    const long double h = DiscreteLaplaceDifferenceHalfWidth(Rational(bx), Rational(by), c, confidence);
+    // At h the miss probability is within the level; 1% lower it is not.
+    EXPECT_LE(BruteForceDifferenceMiss(bx, by, c, h), 0.05L + 1e-12L);
+    EXPECT_GT(BruteForceDifferenceMiss(bx, by, c, h * 0.99L), 0.05L);
+    // Never wider than the union bound it replaces.
+    const Rational split = Dec("0.975");
+    const long double union_bound = DiscreteLaplaceHalfWidth(Rational(bx), split) +
+                                    std::fabs(c) * DiscreteLaplaceHalfWidth(Rational(by), split);
+    EXPECT_LE(h, union_bound);
+    if (c == 0) {
+      EXPECT_EQ(h, DiscreteLaplaceHalfWidth(Rational(bx), confidence));
+    }
+  }
+}
+
+TEST(ConfidenceDifference, LargeCountScaleFallsBackToTheUnionBound) {
+  const Rational confidence = Dec("0.95"), split = Dec("0.975");
+  const long double h = DiscreteLaplaceDifferenceHalfWidth(Rational(50), Rational(5000), 3, confidence);
+  EXPECT_EQ(h, DiscreteLaplaceHalfWidth(Rational(50), split) +
+                   3.0L * DiscreteLaplaceHalfWidth(Rational(5000), split));
+}
+
+// Empirical check with the exact samplers (alpha = 1e-4 for the z-test), and
+// a negative control: the half-width for the X term alone misses too often.
+TEST(ConfidenceDifference, EmpiricalCoverageIsNominal) {
+  const Rational bx(40), by(8);
+  const long double c = 6;  // c * by = 48: both terms matter
+  const DiscreteLaplaceSampler sx(bx), sy(by);
+  SeededRandom rng(31);
+  std::vector<long double> errors(20000);
+  for (long double& e : errors) {
+    e = static_cast<long double>(sx.Sample(rng).convert_to<int64_t>()) -
+        c * static_cast<long double>(sy.Sample(rng).convert_to<int64_t>());
+  }
+  auto z_of = [&](long double t, double coverage) {
+    double inside = 0;
+    for (long double e : errors) inside += std::fabs(e) <= t;
+    const double n = static_cast<double>(errors.size());
+    return (inside - n * coverage) / std::sqrt(n * coverage * (1 - coverage));
+  };
+  const long double h = DiscreteLaplaceDifferenceHalfWidth(bx, by, c, Dec("0.95"));
+  const double exact = 1 - static_cast<double>(BruteForceDifferenceMiss(40, 8, c, h));
+  EXPECT_GE(exact, 0.95);
+  EXPECT_LT(exact, 0.952);
+  EXPECT_LT(std::fabs(z_of(h, exact)), kZTwoSided);
+  const long double x_only = DiscreteLaplaceHalfWidth(bx, Dec("0.95"));
+  EXPECT_LT(z_of(x_only, 0.95), -kZTwoSided);
 }
 
 // ---- validation ----------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
 #include "runtime/executor/release.h"
+#include "runtime/noise/samplers.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {
@@ -71,7 +72,7 @@ TEST_F(PlannerTest, SmallDomainNeedsNoGroupBound) {
 TEST_F(PlannerTest, EpsilonIsSplitExactlyBetweenMeasures) {
   Plan plan = Compile(
       "SELECT AVG(age), COUNT(age), COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.3);");
-  // AVG(age) = sum(age) + count(age); COUNT(age) shares the count; COUNT(*) is a third.
+  // AVG(age) = centred sum(age) + count(age); COUNT(age) shares the count; COUNT(*) is a third.
   ASSERT_EQ(plan.measures.size(), 3u);
   for (const Measure& m : plan.measures) EXPECT_EQ(m.epsilon, Rational(1, 10));
   EXPECT_EQ(plan.outputs[0].count_measure, plan.outputs[1].measure);
@@ -108,8 +109,8 @@ TEST_F(PlannerTest, ReleaseClampsCountsAndMeansAndCoversValues) {
       "SELECT kind, COUNT(*), AVG(age) FROM visits GROUP BY kind WITH PRIVACY (epsilon = 0.1);");
   ExactAggregates exact;
   exact.keys = {{std::string("x")}, {std::string("y")}};
-  // m0 = count(*), m1 = sum(age), m2 = count(age); tiny counts so noise dominates.
-  exact.measures = {{BigInt(0), BigInt(0), BigInt(0)}, {BigInt(2), BigInt(150), BigInt(2)}};
+  // m0 = count(*), m1 = sum(age - 50), m2 = count(age); tiny counts so noise dominates.
+  exact.measures = {{BigInt(0), BigInt(0), BigInt(0)}, {BigInt(2), BigInt(50), BigInt(2)}};
   SeededRandom rng(1);
   int negative = 0;
   for (int trial = 0; trial < 200; ++trial) {
@@ -172,17 +173,159 @@ TEST_F(PlannerTest, ExpectedErrorIsTheReleasedIntervalBeforeSpending) {
 
 TEST_F(PlannerTest, ReleaseDrawsNoiseOncePerMeasureAndGroup) {
   // COUNT(age) and AVG(age) share the count measure: with a seeded source,
-  // the released COUNT(age) must equal the count the mean divided by.
+  // the released COUNT(age) must equal the count the mean divided by. SUM(age)
+  // is uncentred, so AVG has its own centred sum.
   Plan plan = Compile("SELECT COUNT(age), SUM(age), AVG(age) FROM visits;");
+  ASSERT_EQ(plan.measures.size(), 3u);
+  EXPECT_EQ(plan.measures[0].kind, MeasureKind::kValueCount);
+  EXPECT_EQ(plan.measures[1].kind, MeasureKind::kSum);
+  EXPECT_EQ(plan.measures[2].kind, MeasureKind::kCentredSum);
+  EXPECT_EQ(plan.outputs[2].count_measure, 0);
   ExactAggregates exact;
   exact.keys = {{}};
-  exact.measures = {{BigInt(5000), BigInt(40000)}};  // m0 = count(age), m1 = sum(age)
-  ASSERT_EQ(plan.measures.size(), 2u);
+  // m0 = count(age), m1 = sum(age), m2 = sum(age - 50)
+  exact.measures = {{BigInt(5000), BigInt(40000), BigInt(-210000)}};
   SeededRandom rng(42);
   QueryResult result = Release(plan, exact, rng);
-  double count = static_cast<double>(std::get<int64_t>(result.rows[0][0]));
-  double sum = static_cast<double>(std::get<int64_t>(result.rows[0][1]));
-  EXPECT_DOUBLE_EQ(std::get<double>(result.rows[0][2]), sum / count);
+  // The same draws, in the release's order (one per measure).
+  SeededRandom replay(42);
+  std::vector<BigInt> noise;
+  for (const Measure& m : plan.measures) noise.push_back(DiscreteLaplaceSampler(m.scale).Sample(replay));
+  const BigInt count = 5000 + noise[0];
+  EXPECT_EQ(std::get<int64_t>(result.rows[0][0]), count.convert_to<int64_t>());
+  EXPECT_EQ(std::get<int64_t>(result.rows[0][1]), (40000 + noise[1]).convert_to<int64_t>());
+  EXPECT_DOUBLE_EQ(std::get<double>(result.rows[0][2]),
+                   50 + ToDouble(Rational(-210000 + noise[2], count)));
+}
+
+TEST_F(PlannerTest, AvgSensitivityIsHalfTheBoundsWidth) {
+  // age in [0, 100]: each row moves the centred sum by at most 50, where an
+  // uncentred SUM needs 100; cost in [-50.5, 1000.25] by at most 525.375.
+  Plan plan = Compile("SELECT AVG(age), AVG(cost) FROM visits;");
+  ASSERT_EQ(plan.measures.size(), 4u);
+  EXPECT_EQ(plan.measures[0].grid, Rational(1));
+  EXPECT_EQ(plan.measures[0].per_group_bound, 150);  // max_rows 3 x 50
+  EXPECT_GE(Rational(plan.measures[2].per_group_bound) * plan.measures[2].grid,
+            Rational(3) * Rational(525375, 1000));
+  EXPECT_LT(Rational(plan.measures[2].per_group_bound - 1) * plan.measures[2].grid,
+            Rational(3) * Rational(525375, 1000));
+}
+
+TEST_F(PlannerTest, VarianceUsesCountCentredSumAndCentredSquares) {
+  Plan plan = Compile(
+      "SELECT kind, VARIANCE(age), STDDEV(age), AVG(age) FROM visits GROUP BY kind "
+      "WITH PRIVACY (epsilon = 0.6);");
+  // Shared by all three outputs: centred sum, count, centred squares.
+  ASSERT_EQ(plan.measures.size(), 3u);
+  for (const Measure& m : plan.measures) EXPECT_EQ(m.epsilon, Rational(1, 5));
+  for (int o = 1; o <= 3; ++o) {
+    EXPECT_EQ(plan.outputs[o].measure, plan.outputs[1].measure);
+    EXPECT_EQ(plan.outputs[o].count_measure, plan.outputs[1].count_measure);
+    EXPECT_EQ(plan.outputs[o].type, ValueType::kReal);
+  }
+  EXPECT_EQ(plan.outputs[1].kind, OutputKind::kVariance);
+  EXPECT_EQ(plan.outputs[2].kind, OutputKind::kStddev);
+  EXPECT_EQ(plan.outputs[3].squares_measure, -1);
+  const Measure& squares = plan.measures[plan.outputs[1].squares_measure];
+  EXPECT_EQ(squares.kind, MeasureKind::kCentredSquares);
+  // (age - 50)^2 - 1250 lies in [-1250, 1250]: 3 rows x 1250, on an exact grid of 1.
+  EXPECT_EQ(squares.grid, Rational(1));
+  EXPECT_EQ(squares.per_group_bound, 3750);
+  EXPECT_EQ(squares.sensitivity, 7500);  // 2 groups (kind has two keys)
+  EXPECT_EQ(squares.scale, Rational(37500));
+  EXPECT_NE(plan.sql.find(" - $"), std::string::npos);
+}
+
+TEST_F(PlannerTest, OddIntegerRangesUseAnExactFractionalGrid) {
+  // BUCKET aside, a column [0, 5]: midpoint 2.5 and offset 3.125 need grids
+  // of 1/2 (the sum) and 1/8 (the squares) to stay exact.
+  Catalog catalog = ParseCatalog(R"(
+datasets:
+  d:
+    privacy_unit: person
+    tables:
+      t:
+        private: true
+        columns:
+          person: { type: text }
+          stars:  { type: int, lower: 0, upper: 5 }
+)",
+                                 "odd.yaml");
+  ast::Statement statement = ParseStatement("SELECT VARIANCE(stars) FROM t;");
+  Plan plan = CompileSelect(*catalog.DefaultDataset(), *statement.select);
+  const PlanOutput& out = plan.outputs[0];
+  EXPECT_EQ(plan.measures[out.measure].grid, Rational(1, 2));
+  EXPECT_EQ(plan.measures[out.measure].per_group_bound, 5);  // 2.5 / (1/2)
+  EXPECT_EQ(plan.measures[out.squares_measure].grid, Rational(1, 8));
+  EXPECT_EQ(plan.measures[out.squares_measure].per_group_bound, 25);  // 3.125 / (1/8)
+}
+
+TEST_F(PlannerTest, ReleasedVarianceStaysInRangeAndInsideItsInterval) {
+  Plan plan = Compile(
+      "SELECT kind, VARIANCE(age), STDDEV(age) FROM visits GROUP BY kind "
+      "WITH PRIVACY (epsilon = 0.05);");
+  const PlanOutput& out = plan.outputs[1];
+  ExactAggregates exact;
+  exact.keys = {{std::string("x")}, {std::string("y")}};
+  // Group x: 3 people, tiny (noise dominates). Group y: 100000 people of age
+  // 50 +- 20 (mean 50, variance 400): sum of deviations 0, squares 400 - 1250.
+  for (int g = 0; g < 2; ++g) exact.measures.emplace_back(3);
+  exact.measures[0][out.count_measure] = 3;
+  exact.measures[1][out.count_measure] = 100000;
+  exact.measures[1][out.squares_measure] = BigInt(-850) * 100000;
+  SeededRandom rng(4);
+  int covered = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    QueryResult result = Release(plan, exact, rng);
+    for (size_t r = 0; r < 2; ++r) {
+      const double variance = std::get<double>(result.rows[r][1]);
+      const double sd = std::get<double>(result.rows[r][2]);
+      EXPECT_GE(variance, 0);
+      EXPECT_LE(variance, 2500);  // ((100 - 0) / 2)^2
+      EXPECT_DOUBLE_EQ(sd, std::sqrt(variance));
+      for (int c = 1; c <= 2; ++c) {
+        const Interval& ci = *result.intervals[r][c];
+        const double v = std::get<double>(result.rows[r][c]);
+        EXPECT_GE(ci.lower, 0);
+        EXPECT_LE(ci.lower, v);
+        EXPECT_GE(ci.upper, v);
+      }
+      EXPECT_LE(result.intervals[r][1]->upper, 2500);
+    }
+    // The large group: close to 400, and its interval holds it.
+    EXPECT_NEAR(std::get<double>(result.rows[1][1]), 400, 40);
+    covered += result.intervals[1][1]->lower <= 400 && result.intervals[1][1]->upper >= 400;
+  }
+  // A conservative 95% interval: binomial(200, >= 0.95) falls below 180 with
+  // probability < 1e-3.
+  EXPECT_GE(covered, 180);
+}
+
+TEST_F(PlannerTest, ExpectedHalfWidthMatchesWhatTheReleaseReports) {
+  Plan plan = Compile(
+      "SELECT COUNT(*), SUM(cost), AVG(age), VARIANCE(age), STDDEV(age) FROM visits "
+      "WITH PRIVACY (epsilon = 0.5);");
+  // Counts and sums: the measure's half-width whatever the group size.
+  EXPECT_EQ(*ExpectedHalfWidth(plan, plan.outputs[0], 10),
+            static_cast<double>(MeasureHalfWidth(plan.measures[plan.outputs[0].measure],
+                                                 Rational(95, 100))));
+  const Measure& sum = plan.measures[plan.outputs[1].measure];
+  EXPECT_DOUBLE_EQ(*ExpectedHalfWidth(plan, plan.outputs[1], 10),
+                   ToDouble(Rational(MeasureHalfWidth(sum, Rational(95, 100))) * sum.grid));
+  // AVG: shrinks like 1/n, never beyond half the bounds' width.
+  const double avg_1k = *ExpectedHalfWidth(plan, plan.outputs[2], 1000);
+  const double avg_10k = *ExpectedHalfWidth(plan, plan.outputs[2], 10000);
+  EXPECT_NEAR(avg_1k / avg_10k, 10, 1e-6);
+  EXPECT_EQ(*ExpectedHalfWidth(plan, plan.outputs[2], 1), 50);
+  // VARIANCE and STDDEV: the release's interval for noise-free figures with
+  // mean 50 and variance 1250.
+  const double var_hw = *ExpectedHalfWidth(plan, plan.outputs[3], 5000);
+  const double sd_hw = *ExpectedHalfWidth(plan, plan.outputs[4], 5000);
+  EXPECT_GT(var_hw, 0);
+  EXPECT_LT(var_hw, 1250);
+  EXPECT_GT(sd_hw, 0);
+  EXPECT_LT(sd_hw, var_hw);
+  EXPECT_GT(*ExpectedHalfWidth(plan, plan.outputs[3], 500), var_hw);
 }
 
 }  // namespace
