@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "runtime/executor/release.h"
-#include "runtime/noise/quantile.h"
 
 namespace dpql {
 
@@ -61,24 +60,13 @@ std::vector<ExpectedError> ExpectedErrors(const Plan& plan) {
       case OutputKind::kAvg:
       case OutputKind::kVariance:
       case OutputKind::kStddev:
-        // A ratio's error shrinks with the group's size, which is private.
+      case OutputKind::kPercentile:
+        // A ratio's (or a percentile's) error shrinks with the group's size, which is private.
         for (int64_t n : kGroupSizes) {
           error.by_group_size.emplace_back(n, ExpectedHalfWidth(plan, out, n).value_or(0));
         }
         error.unit = measure.column->name;
         break;
-      case OutputKind::kPercentile: {
-        // Assumes the group's rows spread evenly over the histogram's bins.
-        const double bin_width = ToDouble(measure.bin_width);
-        const double range = bin_width * static_cast<double>(measure.bins);
-        for (int64_t n : kGroupSizes) {
-          const double bins = QuantileExpectedHalfWidthBins(measure.scale, measure.bins,
-                                                            out.percentile, confidence, n);
-          error.by_group_size.emplace_back(n, std::min(bins * bin_width, range));
-        }
-        error.unit = measure.column->name;
-        break;
-      }
     }
     errors.push_back(std::move(error));
   }

@@ -194,6 +194,13 @@ std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& outp
       if (output.kind == OutputKind::kStddev) e = SquareRoot(e);
       return (e.ci.upper - e.ci.lower) / 2;
     }
+    case OutputKind::kPercentile: {
+      // Assumes the group's rows spread evenly over the histogram's bins.
+      const Measure& m = plan.measures[output.measure];
+      const double bins = QuantileExpectedHalfWidthBins(m.scale, m.bins, output.percentile,
+                                                        confidence, std::max<int64_t>(group_size, 1));
+      return std::min(bins, static_cast<double>(m.bins)) * ToDouble(m.bin_width);
+    }
   }
   return std::nullopt;
 }
