@@ -33,16 +33,23 @@ int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence) {
   return DiscreteLaplaceHalfWidth(measure.scale, confidence);
 }
 
+NoiseSpec MeasureNoise(const Measure& measure) { return NoiseSpec::Laplace(measure.scale); }
+
 QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng) {
+  DirectNoise direct(rng);
+  return Release(plan, exact, direct);
+}
+
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
   const Rational& confidence = plan.select.privacy.confidence;
   // AVG combines two noisy figures; each gets half the miss probability so
   // that both hold together with at least the requested confidence.
   const Rational split_confidence = 1 - (1 - confidence) / 2;
 
-  std::vector<DiscreteLaplaceSampler> samplers;
+  std::vector<NoiseSpec> noise_specs;
   std::vector<int64_t> half_width, split_half_width;
   for (const Measure& m : plan.measures) {
-    samplers.emplace_back(m.scale);
+    noise_specs.push_back(MeasureNoise(m));
     half_width.push_back(MeasureHalfWidth(m, confidence));
     split_half_width.push_back(MeasureHalfWidth(m, split_confidence));
   }
@@ -58,7 +65,7 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
     // One draw per measure per group, however many outputs use it.
     std::vector<BigInt> noisy(plan.measures.size());
     for (size_t m = 0; m < plan.measures.size(); ++m) {
-      noisy[m] = exact.measures[r].at(m) + samplers[m].Sample(rng);
+      noisy[m] = exact.measures[r].at(m) + noise.Draw(noise_specs[m]);
     }
     if (plan.partition_selection && noisy[plan.selection_measure] < plan.selection_threshold) {
       continue;  // too few people: the group is not released, not even its key
