@@ -2,19 +2,29 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 
 #include "compiler/common/error.h"
 #include "compiler/common/zcdp.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
+#include "runtime/cache/answer_cache.h"
+#include "runtime/cache/canonical_plan.h"
 #include "runtime/executor/executor.h"
+#include "runtime/executor/postprocess.h"
 #include "runtime/executor/release.h"
 #include "runtime/ledger/ledger.h"
 
 namespace dpql {
 
 namespace {
+
+[[noreturn]] void ThrowNoBudget(const Dataset& dataset) {
+  throw DpqlError(ErrorKind::kBudget, "no_budget",
+                  "you have no privacy budget on dataset " + dataset.name +
+                      "; ask a data guardian to grant one (dpqld admin grant)");
+}
 
 
 std::string BoundsText(const CatalogColumn& column) {
@@ -93,7 +103,7 @@ Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<Ran
                int statement_timeout_ms)
     : catalog_(catalog),
       pool_(pool),
-      rng_(std::move(rng)),
+      noise_(std::make_unique<NoisePools>(std::move(rng))),
       statement_timeout_ms_(statement_timeout_ms) {}
 
 const Dataset& Engine::ResolveDataset(std::string_view name) const {
@@ -139,7 +149,31 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
   Plan plan = CompileSelect(dataset, *statement.select);
 
-  // 4. Pay first. The debit is committed before the data is read or any noise
+  // 4. Asked before? The answer released for the same canonical plan, privacy
+  //    parameters and data version is served again — by anyone with a budget
+  //    on the dataset — at no cost (runtime/cache/answer_cache.h).
+  CanonicalizePredicates(plan);
+  const std::string plan_hash = CanonicalPlanHash(plan);
+  int64_t data_version = 0;
+  if (answer_cache_) {
+    auto connection = pool_.Acquire();
+    CacheLookup lookup = AnswerCache(*connection).Find(dataset.name, plan_hash);
+    data_version = lookup.data_version;
+    if (lookup.answer && lookup.answer->columns.size() == plan.outputs.size()) {
+      std::optional<Budget> budget = Ledger(*connection).GetBudget(caller.analyst_id, dataset.name);
+      if (!budget) ThrowNoBudget(dataset);
+      QueryResult result = std::move(*lookup.answer);
+      for (size_t c = 0; c < result.columns.size(); ++c) result.columns[c].name = plan.outputs[c].name;
+      result.confidence = plan.select.privacy.confidence;
+      result.cost = {Rational(0), Rational(0)};
+      result.cached = true;
+      result.budget = ToBudgetView(*budget, &dataset);
+      PostProcess(plan.select, result);
+      return result;
+    }
+  }
+
+  // 5. Pay first. The debit is committed before the data is read or any noise
   //    is drawn; it is never refunded, not even if the query then fails (its
   //    running time already depends on the data).
   //    A zCDP dataset is charged the query's rho, a basic one its (epsilon, delta).
@@ -153,11 +187,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
     debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text, DatasetCap(dataset));
   }
   if (!debit.ok) {
-    if (!debit.has_budget) {
-      throw DpqlError(ErrorKind::kBudget, "no_budget",
-                      "you have no privacy budget on dataset " + dataset.name +
-                          "; ask a data guardian to grant one (dpqld admin grant)");
-    }
+    if (!debit.has_budget) ThrowNoBudget(dataset);
     if (debit.cap_refused) {
       throw DpqlError(ErrorKind::kBudget, "dataset_budget_exhausted",
                       "dataset " + dataset.name +
@@ -186,12 +216,27 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
                         "guardian for more budget. Nothing was spent.");
   }
 
-  // 5. The exact, contribution-bounded aggregates.
+  // 6. The exact, contribution-bounded aggregates.
   Executor executor(pool_, statement_timeout_ms_);
   ExactAggregates exact = executor.RunExact(plan);
 
-  // 6. Noise, intervals, release.
-  QueryResult result = Release(plan, exact, *rng_);
+  // 7. Noise (drawn ahead of need), intervals, release. The released answer is
+  //    cached before HAVING, ORDER BY and LIMIT, which are the asker's own
+  //    post-processing and are applied to a cached answer the same way.
+  PostProcessing post = TakePostProcessing(plan.select);
+  QueryResult result = Release(plan, exact, *noise_);
+  if (answer_cache_) {
+    try {
+      auto connection = pool_.Acquire();
+      AnswerCache(*connection)
+          .Store(dataset.name, data_version, plan_hash, result, debit.ledger_id, statement.text);
+    } catch (const std::exception& error) {
+      // The answer is paid for and stands; only its repeats will be charged.
+      std::cerr << "dpql: the answer could not be cached: " << error.what() << std::endl;
+    }
+  }
+  RestorePostProcessing(plan.select, std::move(post));
+  PostProcess(plan.select, result);
   result.budget = ToBudgetView(debit.budget, &dataset);
   return result;
 }

@@ -3,11 +3,13 @@
 // The whole DPQL pipeline in one place — read this first:
 //
 //   text --parse--> AST --bind--> BoundSelect --plan--> Plan --SQL--> text+params
+//        --answered before? serve the stored answer, free-->
 //        --debit budget (atomic, committed)--> run SQL (exact, bounded aggregates)
 //        --add exact discrete noise--> release (values + confidence intervals)
+//        --store in the answer cache--> HAVING / ORDER BY / LIMIT
 //
 // Each arrow is a folder: compiler/parser, compiler/binder, compiler/planner,
-// runtime/ledger, runtime/executor, runtime/noise.
+// runtime/cache, runtime/ledger, runtime/executor, runtime/noise.
 
 #include <memory>
 #include <string>
@@ -16,6 +18,7 @@
 #include "compiler/catalog/catalog.h"
 #include "runtime/executor/connection_pool.h"
 #include "runtime/executor/result.h"
+#include "runtime/noise/noise_pool.h"
 #include "runtime/random/random_source.h"
 
 namespace dpql {
@@ -44,7 +47,8 @@ struct Caller {
 
 class Engine {
  public:
-  // `rng` is the noise source: SecureRandom in every production binary.
+  // `rng` is the noise source: SecureRandom in every production binary. Noise
+  // is drawn from it ahead of need into pools (runtime/noise/noise_pool.h).
   Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
          int statement_timeout_ms = 60000);
 
@@ -56,6 +60,10 @@ class Engine {
   const Dataset& ResolveDataset(std::string_view name) const;
   const Catalog& catalog() const { return catalog_; }
 
+  // The answer cache is on by default. Off, every query is charged and gets
+  // fresh noise — for tests that repeat one query to study its noise.
+  void set_answer_cache(bool enabled) { answer_cache_ = enabled; }
+
  private:
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset,
                         const ast::Statement& statement);
@@ -65,8 +73,9 @@ class Engine {
 
   const Catalog& catalog_;
   ConnectionPool& pool_;
-  std::unique_ptr<RandomSource> rng_;
+  std::unique_ptr<NoisePools> noise_;
   int statement_timeout_ms_;
+  bool answer_cache_ = true;
 };
 
 }  // namespace dpql

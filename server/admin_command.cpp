@@ -20,6 +20,7 @@
 #include "compiler/common/error.h"
 #include "compiler/common/rational.h"
 #include "compiler/common/zcdp.h"
+#include "runtime/cache/answer_cache.h"
 #include "runtime/ledger/ledger.h"
 #include "server/commands.h"
 #include "server/config.h"
@@ -44,6 +45,9 @@ commands:
   list                          analysts with total, spent and remaining budget
   audit [--limit N] [--analyst NAME] [--dataset D]
                                 newest audit entries first (default 50)
+  data-version DATASET          bump the dataset's data version after its data
+                                changed: cached answers of older versions are
+                                no longer served
 
 database: --database URL, else --config FILE (YAML key `database`), else
 $DPQL_DATABASE, else the libpq environment (PGHOST, PGPORT, PGUSER, ...).
@@ -88,6 +92,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"revoke", {{}, {}, 1, "revoke NAME"}},
       {"list", {{}, {}, 0, "list"}},
       {"audit", {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
+      {"data-version", {{}, {}, 1, "data-version DATASET"}},
   };
   return commands;
 }
@@ -125,7 +130,7 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   auto found = Commands().find(parsed.command);
   if (found == Commands().end()) {
     throw UsageError("unknown command '" + parsed.command +
-                     "'; the commands are init, add-analyst, grant, revoke, list and audit");
+                     "'; the commands are init, add-analyst, grant, revoke, list, audit and data-version");
   }
   const CommandSpec& spec = found->second;
 
@@ -167,7 +172,9 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   }
   if (parsed.help) return parsed;
   if (parsed.positional.size() < spec.positional) {
-    throw UsageError("`" + parsed.command + "` needs an analyst NAME; usage: dpqld admin " + spec.synopsis);
+    throw UsageError("`" + parsed.command + "` needs " +
+                     (parsed.command == "data-version" ? "a DATASET name" : "an analyst NAME") +
+                     "; usage: dpqld admin " + spec.synopsis);
   }
   if (parsed.positional.size() > spec.positional) {
     throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" + parsed.command +
@@ -379,7 +386,7 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Ledger ledger(ResolveDatabase(parsed));
   if (command == "init") {
     ledger.Init();
-    out << "The dpql schema is ready (analysts, budgets, ledger, audit, dataset spend).\n";
+    out << "The dpql schema is ready (analysts, budgets, ledger, audit, dataset spend, answer cache).\n";
     return 0;
   }
   if (command == "add-analyst") {
@@ -419,6 +426,23 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
     }
     AuditAdminAction(ledger, name, "", "revoke", {}, err);
     out << "Revoked analyst '" << name << "': the token no longer works; budgets and ledger entries are kept.\n";
+    return 0;
+  }
+  if (command == "data-version") {
+    const std::string& dataset = parsed.positional[0];
+    if (dataset.empty()) throw UsageError("`data-version` needs a non-empty DATASET name");
+    bool known = false;
+    for (const auto& entry : ledger.List()) {
+      for (const auto& budget : entry.budgets) known |= budget.dataset == dataset;
+    }
+    if (!known) {
+      err << "dpqld admin: warning: no analyst has a budget on dataset '" << dataset
+          << "'; check the name (bumped anyway)\n";
+    }
+    int64_t version = AnswerCache(ResolveDatabase(parsed)).BumpDataVersion(dataset);
+    AuditAdminAction(ledger, "", dataset, "data-version " + std::to_string(version), {}, err);
+    out << "Dataset '" << dataset << "' is now at data version " << version
+        << ": cached answers of earlier versions will no longer be served.\n";
     return 0;
   }
   if (command == "list") {

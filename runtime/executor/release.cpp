@@ -212,35 +212,23 @@ int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence) {
   return DiscreteLaplaceHalfWidth(measure.scale, confidence);
 }
 
-namespace {
-
-// The exact sampler of a measure's mechanism, validated once per query.
-class MeasureSampler {
- public:
-  explicit MeasureSampler(const Measure& measure) {
-    if (measure.mechanism == Mechanism::kGaussian) {
-      gaussian_.emplace(measure.sigma2);
-    } else {
-      laplace_.emplace(measure.scale);
-    }
-  }
-  BigInt Sample(RandomSource& rng) const {
-    return gaussian_ ? gaussian_->Sample(rng) : laplace_->Sample(rng);
-  }
-
- private:
-  std::optional<DiscreteLaplaceSampler> laplace_;
-  std::optional<DiscreteGaussianSampler> gaussian_;
-};
-
-}  // namespace
+// The exact distribution of a measure's noise, by its mechanism.
+NoiseSpec MeasureNoise(const Measure& measure) {
+  return measure.mechanism == Mechanism::kGaussian ? NoiseSpec::Gaussian(measure.sigma2)
+                                                   : NoiseSpec::Laplace(measure.scale);
+}
 
 QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng) {
+  DirectNoise direct(rng);
+  return Release(plan, exact, direct);
+}
+
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
   const Rational& confidence = plan.select.privacy.confidence;
-  std::vector<MeasureSampler> samplers;
+  std::vector<NoiseSpec> noise_specs;
   std::vector<int64_t> half_width;
   for (const Measure& m : plan.measures) {
-    samplers.emplace_back(m);
+    noise_specs.push_back(MeasureNoise(m));
     half_width.push_back(MeasureHalfWidth(m, confidence));
   }
 
@@ -270,10 +258,10 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
         // One independent draw per cell, all at the histogram's one scale:
         // the L1 sensitivity of the whole vector is the measure's sensitivity.
         noisy_cells[m] = exact.histograms.at(r).at(m);
-        for (BigInt& cell : noisy_cells[m]) cell += samplers[m].Sample(rng);
+        for (BigInt& cell : noisy_cells[m]) cell += noise.Draw(noise_specs[m]);
         continue;
       }
-      noisy[m] = exact.measures[r].at(m) + samplers[m].Sample(rng);
+      noisy[m] = exact.measures[r].at(m) + noise.Draw(noise_specs[m]);
     }
     if (plan.partition_selection && noisy[plan.selection_measure] < plan.selection_threshold) {
       continue;  // too few people: the group is not released, not even its key

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "runtime/executor/result.h"
+#include "runtime/noise/noise_source.h"
 #include "runtime/random/random_source.h"
 
 namespace dpql {
@@ -12,7 +13,13 @@ namespace dpql {
 // measure; counts clamped to >= 0; means clamped to the column's bounds; each
 // value with its confidence interval from the exact noise distribution.
 // Must be called only after the query's cost has been debited.
+// Every draw comes from `noise` (the engine's pools drawn ahead of need).
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
+// The same, sampling directly from `rng` (tests inject a seeded source).
 QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
+
+// Where a measure's draws come from: its mechanism and scale.
+NoiseSpec MeasureNoise(const Measure& measure);
 
 // The half-width of a measure's confidence interval, in the measure's units.
 int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence);

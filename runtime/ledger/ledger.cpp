@@ -148,6 +148,29 @@ END
 $do$;
 )SQL";
 
+// The answer cache (runtime/cache): each dataset's data version, and released
+// answers keyed by (dataset, data version, SHA-256 of the canonical plan).
+// Answers hold only released values (noisy figures, intervals, released keys),
+// never exact aggregates. Rows of older data versions are kept but not served.
+constexpr const char* kAnswerCacheSql = R"SQL(
+CREATE TABLE IF NOT EXISTS dpql.data_versions (
+  dataset    text PRIMARY KEY CHECK (dataset <> ''),
+  version    bigint NOT NULL CHECK (version >= 1),
+  changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS dpql.answer_cache (
+  dataset      text NOT NULL,
+  data_version bigint NOT NULL,
+  plan_hash    bytea NOT NULL CHECK (length(plan_hash) = 32),
+  answer       jsonb NOT NULL,
+  ledger_id    bigint REFERENCES dpql.ledger (id),
+  query_text   text NOT NULL DEFAULT '',
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (dataset, data_version, plan_hash)
+);
+)SQL";
+
 // The debit: one statement, so under READ COMMITTED a concurrent debit of the
 // same row waits for the row lock and re-evaluates the WHERE clause against
 // the committed new version — two debits can never both pass a check that
@@ -441,6 +464,7 @@ void Ledger::Init() {
     txn.exec("SET LOCAL client_min_messages = warning");
     txn.exec_params("SELECT pg_advisory_xact_lock($1)", kInitLockKey);
     txn.exec(kInitSql);
+    txn.exec(kAnswerCacheSql);
     pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
     int version = newest[0].as<int>();
     if (version > kSchemaVersion) {

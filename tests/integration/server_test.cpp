@@ -952,6 +952,88 @@ TEST_F(ServerTest, StartupRefusesBadConfigCatalogOrDatabase) {
   EXPECT_EQ(out.find("listening"), std::string::npos) << out;
 }
 
+// Repeat queries are free, through the real server: the repeat (rewritten)
+// says "cached": true, costs nothing, writes no ledger row and an audit row
+// with outcome "cached"; another analyst gets it free too; after
+// `dpqld admin data-version` the same query is new again and charged.
+TEST_F(ServerTest, RepeatIsCachedFreeUntilTheDataVersionChanges) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  const uint16_t port = server->port();
+  std::string kim = AddAnalyst("kim", 2);
+  std::string lou = AddAnalyst("lou", 2);
+  const std::string query =
+      "SELECT sex, COUNT(*) AS n FROM admissions WHERE age >= 18 AND admission_method = 'elective' "
+      "GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
+  const std::string rewritten =
+      "select a.sex as gender, count(*) as elective_adults\n  from admissions as a\n"
+      " where a.admission_method = 'elective' and a.age >= 18\n group by a.sex "
+      "with privacy (epsilon = 0.5);";
+  auto ledger_rows = [&] { return db_.QueryValue("SELECT count(*) FROM dpql.ledger"); };
+
+  Reply first = PostQuery(port, kim, query);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.doc["cached"], false);
+  EXPECT_DOUBLE_EQ(first.doc["cost"]["epsilon"].get<double>(), 0.5);
+  const std::string ledger_after_first = ledger_rows();
+
+  Reply repeat = PostQuery(port, kim, rewritten);
+  ASSERT_EQ(repeat.status, 200) << repeat.body;
+  EXPECT_EQ(repeat.doc["cached"], true);
+  EXPECT_DOUBLE_EQ(repeat.doc["cost"]["epsilon"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(repeat.doc["cost"]["delta"].get<double>(), 0);
+  EXPECT_EQ(repeat.doc["columns"], json({"gender", "elective_adults"}));  // the asker's names
+  EXPECT_EQ(repeat.doc["rows"], first.doc["rows"]);
+  ASSERT_EQ(repeat.doc["accuracy"].size(), first.doc["accuracy"].size());
+  for (size_t i = 0; i < first.doc["accuracy"].size(); ++i) {
+    EXPECT_EQ(repeat.doc["accuracy"][i]["ci"], first.doc["accuracy"][i]["ci"]);
+    EXPECT_EQ(repeat.doc["accuracy"][i]["column"], "elective_adults");
+  }
+  EXPECT_DOUBLE_EQ(repeat.doc["budget"]["epsilon_spent"].get<double>(), 0.5);
+  EXPECT_EQ(ledger_rows(), ledger_after_first);
+  EXPECT_NEAR(Spent("kim"), 0.5, 1e-9);
+  EXPECT_EQ(AuditCount("analyst_name = 'kim' AND outcome = 'cached' AND status = 200 AND epsilon = 0"), 1);
+  EXPECT_EQ(AuditCount("analyst_name = 'kim' AND outcome = 'ok' AND epsilon = 500000"), 1);
+
+  // Another analyst: the same answer, free.
+  Reply other = PostQuery(port, lou, query);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.doc["cached"], true);
+  EXPECT_EQ(other.doc["rows"], first.doc["rows"]);
+  EXPECT_DOUBLE_EQ(other.doc["budget"]["epsilon_spent"].get<double>(), 0);
+  EXPECT_NEAR(Spent("lou"), 0, 1e-9);
+
+  // A different epsilon is a different query.
+  Reply other_epsilon = PostQuery(port, lou, "SELECT sex, COUNT(*) AS n FROM admissions WHERE age >= 18 AND "
+                                             "admission_method = 'elective' GROUP BY sex WITH PRIVACY (epsilon = 0.6)");
+  ASSERT_EQ(other_epsilon.status, 200) << other_epsilon.body;
+  EXPECT_EQ(other_epsilon.doc["cached"], false);
+  EXPECT_NEAR(Spent("lou"), 0.6, 1e-9);
+
+  // The data changed: bump the version; the old answer is no longer served.
+  int code = 0;
+  std::string out = Admin("data-version hospital", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("data version 2"), std::string::npos) << out;
+  Reply after = PostQuery(port, kim, query);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.doc["cached"], false);
+  EXPECT_DOUBLE_EQ(after.doc["cost"]["epsilon"].get<double>(), 0.5);
+  EXPECT_NEAR(Spent("kim"), 1.0, 1e-9);
+  EXPECT_EQ(PostQuery(port, kim, query).doc["cached"], true);
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(DISTINCT data_version::text, ',') FROM dpql.answer_cache "
+                           "WHERE dataset = 'hospital'"),
+            "1,2");
+  EXPECT_EQ(AuditCount("source = 'admin' AND dataset = 'hospital' AND query = 'data-version 2'"), 1);
+
+  // Usage errors of the command.
+  Admin("data-version", &code);
+  EXPECT_EQ(code, 2);
+  out = Admin("data-version nosuchset", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("warning: no analyst has a budget on dataset 'nosuchset'"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace dpql
 
