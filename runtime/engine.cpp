@@ -26,6 +26,19 @@ namespace {
                       "; ask a data guardian to grant one (dpqld admin grant)");
 }
 
+// A stored answer as this asker's answer: their column names, no cost, their
+// budget, their own HAVING / ORDER BY / LIMIT.
+QueryResult ServeCachedAnswer(QueryResult answer, const Plan& plan, const Budget& budget,
+                              const Dataset& dataset) {
+  for (size_t c = 0; c < answer.columns.size(); ++c) answer.columns[c].name = plan.outputs[c].name;
+  answer.confidence = plan.select.privacy.confidence;
+  answer.cost = {Rational(0), Rational(0)};
+  answer.cached = true;
+  answer.budget = ToBudgetView(budget, &dataset);
+  PostProcess(plan.select, answer);
+  return answer;
+}
+
 
 std::string BoundsText(const CatalogColumn& column) {
   if (!column.HasBounds()) return "";
@@ -149,9 +162,9 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
   Plan plan = CompileSelect(dataset, *statement.select);
 
-  // 4. Asked before? The answer released for the same canonical plan, privacy
-  //    parameters and data version is served again — by anyone with a budget
-  //    on the dataset — at no cost (runtime/cache/answer_cache.h).
+  // Asked before? The answer released for the same canonical plan, privacy
+  // parameters and data version is served again — to anyone with a budget on
+  // the dataset — at no cost (runtime/cache/answer_cache.h).
   CanonicalizePredicates(plan);
   const std::string plan_hash = CanonicalPlanHash(plan);
   int64_t data_version = 0;
@@ -162,14 +175,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
     if (lookup.answer && lookup.answer->columns.size() == plan.outputs.size()) {
       std::optional<Budget> budget = Ledger(*connection).GetBudget(caller.analyst_id, dataset.name);
       if (!budget) ThrowNoBudget(dataset);
-      QueryResult result = std::move(*lookup.answer);
-      for (size_t c = 0; c < result.columns.size(); ++c) result.columns[c].name = plan.outputs[c].name;
-      result.confidence = plan.select.privacy.confidence;
-      result.cost = {Rational(0), Rational(0)};
-      result.cached = true;
-      result.budget = ToBudgetView(*budget, &dataset);
-      PostProcess(plan.select, result);
-      return result;
+      return ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
     }
   }
 

@@ -164,7 +164,7 @@ CREATE TABLE IF NOT EXISTS dpql.answer_cache (
   data_version bigint NOT NULL,
   plan_hash    bytea NOT NULL CHECK (length(plan_hash) = 32),
   answer       jsonb NOT NULL,
-  ledger_id    bigint REFERENCES dpql.ledger (id),
+  ledger_id    bigint,  -- the dpql.ledger row that paid for it (no foreign key: the ledger stays untouchable)
   query_text   text NOT NULL DEFAULT '',
   created_at   timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (dataset, data_version, plan_hash)

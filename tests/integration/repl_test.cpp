@@ -229,7 +229,9 @@ TEST_F(ReplTest, BatchJsonParses) {
 }
 
 TEST_F(ReplTest, BatchTableHasPlusMinusAndFooter) {
-  Outcome run = Dpql("-c " + ShellQuote(kBySex));
+  // Not asked by another test, so this ask is charged (a repeat would be free).
+  const std::string query = "SELECT sex, COUNT(*) AS n FROM admissions WHERE age >= 0 GROUP BY sex";
+  Outcome run = Dpql("-c " + ShellQuote(query));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::vector<std::string> lines = Lines(run.out);
   ASSERT_GE(lines.size(), 6u) << run.out;
@@ -243,6 +245,11 @@ TEST_F(ReplTest, BatchTableHasPlusMinusAndFooter) {
   EXPECT_NE(run.out.find("(3 rows)  cost: \xCE\xB5 1"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("budget left: \xCE\xB5 "), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("95% intervals"), std::string::npos) << run.out;
+  // Asked again: the same table, served from the answer cache at no cost.
+  Outcome again = Dpql("-c " + ShellQuote(query));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("(3 rows)  cached answer: no cost"), std::string::npos) << again.out;
+  EXPECT_EQ(Lines(again.out).at(2), lines[2]) << again.out;
 }
 
 TEST_F(ReplTest, FileWithThreeStatements) {
@@ -412,7 +419,7 @@ TEST_F(ReplTest, InteractiveSessionThroughATerminal) {
   // A multi-line statement: the first line gets the continuation prompt.
   terminal.Type("SELECT COUNT(*) AS total\r");
   ASSERT_TRUE(terminal.Expect(" left)-> ")) << "continuation prompt expected:\n" << terminal.Recent();
-  terminal.Type("FROM admissions;\r");
+  terminal.Type("FROM admissions WHERE age < 200;\r");  // asked nowhere else: charged
   ASSERT_TRUE(terminal.Expect("(1 row)  cost: \xCE\xB5 1")) << terminal.Recent();
   // The prompt shows the budget left after the query (ε 1 of it spent).
   ASSERT_TRUE(terminal.Expect("budget left: \xCE\xB5 ")) << terminal.Recent();
