@@ -284,7 +284,8 @@ TEST_F(EngineTest, DatasetCapHoldsAcrossAnalystsAndItsRefusalCostsNothing) {
   const std::string big = "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.6)";
   engine.Run(a, "capped", big);
   try {
-    engine.Run(b, "capped", big);
+    // Another query of the same cost (a repeat of `big` would be a free cached answer).
+    engine.Run(b, "capped", "SELECT COUNT(*) FROM admissions WHERE age >= 18 WITH PRIVACY (epsilon = 0.6)");
     FAIL() << "expected dataset_budget_exhausted";
   } catch (const DpqlError& e) {
     EXPECT_EQ(e.code(), "dataset_budget_exhausted");

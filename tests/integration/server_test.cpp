@@ -721,7 +721,9 @@ TEST_F(ServerTest, ZcdpDatasetChargesRhoAndShowsItsBudgetBothWays) {
   const std::string big = "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.3)";  // rho 0.045
   ASSERT_EQ(PostQuery(port, yan, big).status, 200);
   const std::string ledger_before = db_.QueryValue("SELECT count(*) || '/' || sum(rho) FROM dpql.ledger");
-  ExpectError(PostQuery(port, yan, big), 409, "dataset_budget_exhausted");
+  // Another query of the same cost (a repeat of `big` would be a free cached answer).
+  const std::string other = "SELECT COUNT(*) FROM admissions WHERE age >= 18 WITH PRIVACY (epsilon = 0.3)";
+  ExpectError(PostQuery(port, yan, other), 409, "dataset_budget_exhausted");
   EXPECT_EQ(db_.QueryValue("SELECT count(*) || '/' || sum(rho) FROM dpql.ledger"), ledger_before);
 }
 
