@@ -51,28 +51,6 @@ HttpResponse JsonResponse(int status, const json& body) {
   return response;
 }
 
-// A NUL (JSON "\u0000") cannot be stored in PostgreSQL text and would cut
-// names and values at C-string boundaries: refuse it where it stands.
-void RefuseNulCharacter(std::string_view query) {
-  size_t at = query.find('\0');
-  if (at == std::string_view::npos) return;
-  SourceLocation loc;
-  loc.line = 1;
-  loc.column = 1;
-  loc.offset = static_cast<uint32_t>(at);
-  loc.length = 1;
-  for (size_t i = 0; i < at; ++i) {
-    if (query[i] == '\n') {
-      ++loc.line;
-      loc.column = 1;
-    } else if ((static_cast<unsigned char>(query[i]) & 0xC0) != 0x80) {
-      ++loc.column;  // columns count characters, not UTF-8 bytes
-    }
-  }
-  throw DpqlError(ErrorKind::kSyntax, "syntax_error",
-                  "the query contains a NUL character (\\u0000); remove it", loc);
-}
-
 // At most `limit` bytes, cut at a UTF-8 character boundary, without NUL bytes
 // (PostgreSQL text cannot hold them).
 std::string AuditText(std::string_view text, size_t limit) {

@@ -38,6 +38,10 @@ inline constexpr int kMaxExpressionDepth = 256;
 // that DPQL recognises only to refuse them clearly.
 std::vector<ast::Statement> ParseScript(std::string_view text);
 
+// Throws DpqlError kSyntax "syntax_error" at the first NUL character of
+// `text` (ParseScript checks this too; the server checks it first).
+void RefuseNulCharacter(std::string_view text);
+
 // Exactly one statement (a trailing ';' is fine); several give DpqlError
 // kSyntax, code "multiple_statements", located at the second statement.
 ast::Statement ParseStatement(std::string_view text);

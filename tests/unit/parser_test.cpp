@@ -58,6 +58,22 @@ void ExpectSyntaxError(const std::string& text, uint32_t line, uint32_t column,
 
 // ------------------------------------------------------------------ statements
 
+TEST(ParserLimits, NulCharacterIsRefusedWhereItStands) {
+  // A NUL would cut names at C-string boundaries and cannot be stored in
+  // PostgreSQL text: refused on every path, with its line and column.
+  const std::string text = std::string("SELECT COUNT(*)\nFROM admi") + '\0' + "ssions";
+  try {
+    ParseScript(text);
+    FAIL() << "a NUL character was accepted";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "syntax_error");
+    EXPECT_EQ(e.location().line, 2u);
+    EXPECT_EQ(e.location().column, 10u);
+    EXPECT_NE(e.message().find("NUL"), std::string::npos) << e.message();
+  }
+  EXPECT_NO_THROW(ParseScript("SELECT COUNT(*) FROM admissions"));
+}
+
 TEST(ParserStatements, ShowDescribeExplain) {
   auto statements = ParseScript(
       "SHOW TABLES; show budget; DESCRIBE Admissions; EXPLAIN SELECT COUNT(*) FROM admissions");
