@@ -1045,6 +1045,46 @@ namespace {
 // A JOIN with a public table over HTTP: a key from the public table lists
 // every trust, EXPLAIN shows the join in the SQL, and a join of two private
 // tables is refused with its location and costs nothing.
+TEST_F(ServerTest, PercentilesVarianceAndConfidenceThroughTheServer) {
+  auto server = Start();
+  ASSERT_TRUE(server->started());
+  std::string token = AddAnalyst("stats_researcher", 2);
+  const uint16_t port = server->port();
+  // Every output is a noisy figure with its own interval, inside the column's
+  // declared bounds (age 0..110), and the value lies inside its interval.
+  Reply reply = PostQuery(port, token,
+                          "SELECT sex, MEDIAN(age) AS median_age, PERCENTILE(age, 0.9) AS p90, "
+                          "VARIANCE(age) AS var_age, STDDEV(age) AS sd_age FROM admissions "
+                          "GROUP BY sex WITH PRIVACY (epsilon = 1, confidence = 0.9)");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.doc["columns"], json({"sex", "median_age", "p90", "var_age", "sd_age"}));
+  EXPECT_EQ(reply.doc["column_types"], json({"text", "int", "int", "real", "real"}));
+  ASSERT_EQ(reply.doc["rows"].size(), 3u) << reply.body;  // F, M, X: the declared domain
+  ASSERT_EQ(reply.doc["accuracy"].size(), 12u) << reply.body;
+  for (const auto& entry : reply.doc["accuracy"]) {
+    EXPECT_DOUBLE_EQ(entry["confidence"].get<double>(), 0.9) << reply.body;
+    const auto& row = reply.doc["rows"][entry["row"].get<size_t>()];
+    const std::string column = entry["column"].get<std::string>();
+    size_t c = 0;
+    while (reply.doc["columns"][c] != column) ++c;
+    const double value = row[c].get<double>();
+    EXPECT_LE(entry["ci"][0].get<double>(), value) << reply.body;
+    EXPECT_GE(entry["ci"][1].get<double>(), value) << reply.body;
+    EXPECT_GE(entry["ci"][0].get<double>(), 0) << reply.body;
+    const double most = column == "var_age" ? 55.0 * 55.0 : column == "sd_age" ? 55.0 : 110.0;
+    EXPECT_LE(entry["ci"][1].get<double>(), most + 1e-9) << reply.body;
+  }
+  EXPECT_DOUBLE_EQ(reply.doc["cost"]["epsilon"].get<double>(), 1.0);
+
+  // MIN stays refused with the percentile hint, and costs nothing.
+  Reply min = PostQuery(port, token, "SELECT MIN(age) FROM admissions");
+  ExpectError(min, 400, "min_max_not_private");
+  EXPECT_NE(min.doc["error"]["message"].get<std::string>().find("PERCENTILE(age, 0.05)"),
+            std::string::npos)
+      << min.body;
+  EXPECT_DOUBLE_EQ(Spent("stats_researcher"), 1.0);
+}
+
 TEST_F(ServerTest, JoinWithAPublicTableGroupsByItsColumn) {
   auto server = Start();
   ASSERT_TRUE(server->started());
