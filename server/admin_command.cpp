@@ -22,6 +22,7 @@
 #include "compiler/common/zcdp.h"
 #include "runtime/cache/answer_cache.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/ledger/role_grants.h"
 #include "server/commands.h"
 #include "server/config.h"
 
@@ -45,6 +46,12 @@ commands:
   list                          analysts with total, spent and remaining budget
   audit [--limit N] [--analyst NAME] [--dataset D]
                                 newest audit entries first (default 50)
+  grant-role ROLE --catalog FILE [--dataset D] [--print]
+                                give the PostgreSQL role dpqld connects as exactly
+                                what it needs: SELECT on the catalog's tables, the
+                                dpql schema's ledger writes, nothing else (revokes
+                                the rest in those schemas; safe to rerun). Run as a
+                                superuser or the tables' owner; --print shows the SQL
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
@@ -93,6 +100,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"list", {{}, {}, 0, "list"}},
       {"audit", {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
+      {"grant-role", {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
   };
   return commands;
 }
@@ -130,7 +138,7 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   auto found = Commands().find(parsed.command);
   if (found == Commands().end()) {
     throw UsageError("unknown command '" + parsed.command +
-                     "'; the commands are init, add-analyst, grant, revoke, list, audit and data-version");
+                     "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
   }
   const CommandSpec& spec = found->second;
 
@@ -173,7 +181,9 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (parsed.help) return parsed;
   if (parsed.positional.size() < spec.positional) {
     throw UsageError("`" + parsed.command + "` needs " +
-                     (parsed.command == "data-version" ? "a DATASET name" : "an analyst NAME") +
+                     (parsed.command == "data-version"  ? "a DATASET name"
+                      : parsed.command == "grant-role" ? "a PostgreSQL ROLE name"
+                                                       : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
   if (parsed.positional.size() > spec.positional) {
@@ -360,6 +370,45 @@ void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::str
   }
 }
 
+// `grant-role ROLE --catalog FILE [--dataset D] [--print]`: the tables of the
+// dataset (or of every dataset) are all the role may read.
+int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
+  const std::string& role = parsed.positional[0];
+  if (role.empty()) throw UsageError("`grant-role` needs a non-empty ROLE name");
+  if (!Value(parsed, "--catalog")) {
+    throw UsageError("`grant-role` needs --catalog FILE: its tables are the only ones the role may read; usage: "
+                     "dpqld admin " + std::string(Commands().at("grant-role").synopsis));
+  }
+  Catalog catalog = LoadCatalog(*Value(parsed, "--catalog"));
+  std::vector<const Dataset*> datasets;
+  if (auto name = Value(parsed, "--dataset")) {
+    const Dataset* entry = catalog.FindDataset(*name);
+    if (entry == nullptr) throw UsageError("--dataset: the catalog has no dataset '" + *name + "'");
+    datasets.push_back(entry);
+  } else {
+    for (const Dataset& entry : catalog.datasets) datasets.push_back(&entry);
+  }
+  std::vector<std::string> tables;
+  for (const Dataset* dataset : datasets) {
+    for (const CatalogTable& table : dataset->tables) {
+      if (!Contains(tables, table.name)) tables.push_back(table.name);
+    }
+  }
+  const std::string database = ResolveDatabase(parsed);
+  std::vector<std::string> statements = RoleGrantStatements(database, role, tables);
+  if (Contains(parsed.switches, "--print")) {
+    out << "BEGIN;\n";
+    for (const std::string& statement : statements) out << statement << ";\n";
+    out << "COMMIT;\n";
+    return 0;
+  }
+  ApplyRoleGrants(database, statements);
+  out << "Role '" << role << "' may now read " << tables.size() << (tables.size() == 1 ? " table" : " tables")
+      << " of the catalog and write the dpql ledger, audit and answer cache; its other privileges in those "
+         "schemas were revoked.\n";
+  return 0;
+}
+
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   const std::string& command = parsed.command;
   // Validate every value before touching the database.
@@ -382,6 +431,8 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
     }
     limit = static_cast<int>(boost::multiprecision::numerator(*value));
   }
+
+  if (command == "grant-role") return GrantRole(parsed, out);
 
   Ledger ledger(ResolveDatabase(parsed));
   if (command == "init") {
