@@ -244,6 +244,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   RestorePostProcessing(plan.select, std::move(post));
   PostProcess(plan.select, result);
   result.budget = ToBudgetView(debit.budget, &dataset);
+  result.ledger_id = debit.ledger_id;
   return result;
 }
 

@@ -135,6 +135,7 @@ json QueryResultJson(const QueryResult& result) {
           {"cost", CostJson(result.cost)},
           {"budget", result.budget ? BudgetViewJson(*result.budget) : json(nullptr)},
           {"cached", result.cached},
+          {"ledger_id", result.ledger_id ? json(*result.ledger_id) : json(nullptr)},
           {"notes", result.notes}};
 }
 

@@ -16,6 +16,14 @@ using json = nlohmann::json;
 
 constexpr int kAnswerFormat = 1;
 
+// PostgreSQL ended the session rather than refusing the statement: a shutdown
+// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
+// or a lost connection (class 08). The client should retry later (503); this
+// is not a bug (500).
+bool SessionEnded(const std::string& sqlstate) {
+  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
+}
+
 DpqlError DatabaseUnavailable(std::string detail) {
   for (char& c : detail) {
     if (c == '\n' || c == '\t') c = ' ';
@@ -196,7 +204,12 @@ struct AnswerCache::Impl {
       return result;
     } catch (const pqxx::broken_connection& e) {
       throw DatabaseUnavailable(e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      // A lookup's or a store's COMMIT met a lost connection; a store lost
+      // here only means a repeat of the query is charged.
+      throw DatabaseUnavailable(e.what());
     } catch (const pqxx::sql_error& e) {
+      if (SessionEnded(e.sqlstate())) throw DatabaseUnavailable("SQLSTATE " + e.sqlstate() + ": " + e.what());
       if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
         throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
                         "the answer cache tables are missing in this database; run `dpqld admin init`");

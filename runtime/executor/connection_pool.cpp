@@ -1,5 +1,7 @@
 #include "runtime/executor/connection_pool.h"
 
+#include <poll.h>
+
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
@@ -10,6 +12,22 @@ struct PooledConnection {
   explicit PooledConnection(const std::string& connection_string) : connection(connection_string) {}
   pqxx::connection connection;
 };
+
+namespace {
+
+// Whether an idle connection is still worth lending. An idle session has
+// nothing to say, so a readable socket means PostgreSQL spoke while it sat in
+// the pool — in practice its goodbye (a restart, pg_terminate_backend, or a
+// server crash: an error message then EOF). Lending such a connection would
+// fail the next request with a 503 though the database is back; dropping it
+// costs one reconnect. One poll() with no wait, no round trip.
+bool StillUsable(const pqxx::connection& connection) {
+  if (!connection.is_open()) return false;
+  pollfd fd{connection.sock(), POLLIN, 0};
+  return fd.fd >= 0 && poll(&fd, 1, 0) == 0;
+}
+
+}  // namespace
 
 ConnectionPool::ConnectionPool(std::string connection_string, size_t size)
     : connection_string_(std::move(connection_string)), size_(size == 0 ? 1 : size) {}
@@ -36,10 +54,11 @@ pqxx::connection& ConnectionPool::Lease::operator*() const { return connection_-
 ConnectionPool::Lease ConnectionPool::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
-    return Lease(this, std::move(connection));
+    if (StillUsable(connection->connection)) return Lease(this, std::move(connection));
+    --open_;  // closed by PostgreSQL: drop it and open a fresh one below
   }
   ++open_;
   lock.unlock();

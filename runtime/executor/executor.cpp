@@ -8,6 +8,14 @@ namespace dpql {
 
 namespace {
 
+// PostgreSQL ended the session rather than refusing the statement: a shutdown
+// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
+// or a lost connection (class 08). The client should retry later (503); this
+// is not a bug (500).
+bool SessionEnded(const std::string& sqlstate) {
+  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
+}
+
 // The cells of one group's histogram from the SQL's "bin:count,..." text
 // (NULL when the group has no rows with a value).
 std::vector<BigInt> ParseHistogram(const pqxx::field& field, const Measure& measure) {
@@ -80,11 +88,21 @@ ExactAggregates Executor::RunExact(const Plan& plan) {
     txn.commit();
   } catch (const DpqlError&) {
     throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    // The read-only transaction's COMMIT met a lost connection: nothing to undo.
+    connection.Discard();
+    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
+                    "the connection to PostgreSQL was lost; try again");
   } catch (const pqxx::broken_connection& e) {
     connection.Discard();
     throw DpqlError(ErrorKind::kInternal, "database_unavailable",
                     "the connection to PostgreSQL was lost; try again");
   } catch (const pqxx::sql_error& e) {
+    if (SessionEnded(e.sqlstate())) {
+      connection.Discard();
+      throw DpqlError(ErrorKind::kInternal, "database_unavailable",
+                      "PostgreSQL ended the session (SQLSTATE " + e.sqlstate() + "); try again");
+    }
     // PostgreSQL's message can quote values from the data (e.g. a failed cast
     // names the offending value), so it is never passed on: only the SQLSTATE.
     if (e.sqlstate() == "57014") {

@@ -47,6 +47,9 @@ struct QueryResult {
   Rational confidence{Rational(95, 100)};
   PrivacyCost cost{Rational(0), Rational(0)};
   bool cached = false;
+  // The dpql.ledger row that paid for this answer; unset when nothing was
+  // charged (a cached answer, a metadata statement, EXPLAIN).
+  std::optional<int64_t> ledger_id;
   std::optional<BudgetView> budget;
   std::string explain;             // EXPLAIN: the rendered plan
   std::vector<ExpectedError> expected_errors;  // EXPLAIN: accuracy before spending

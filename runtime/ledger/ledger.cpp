@@ -319,6 +319,14 @@ void CheckName(const std::string& what, const std::string& value) {
   }
 }
 
+// PostgreSQL ended the session rather than refusing the statement: a shutdown
+// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
+// or a lost connection (class 08). The client should retry later (503); this
+// is not a bug (500).
+bool SessionEnded(const std::string& sqlstate) {
+  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
+}
+
 DpqlError DatabaseUnavailable(std::string detail) {
   // libpq's messages span lines ("...failed: ...\n\tIs the server running...").
   for (char& c : detail) {
@@ -429,9 +437,11 @@ struct Ledger::Impl {
     } catch (const pqxx::broken_connection& e) {
       throw DatabaseUnavailable(e.what());
     } catch (const pqxx::in_doubt_error& e) {
-      throw DpqlError(ErrorKind::kInternal, "database_error",
-                      std::string("the budget database lost the connection while committing: ") + e.what());
+      // The commit may or may not have happened. Nothing was released; a
+      // debit that did commit stays spent (never refunded, never undercounted).
+      throw DatabaseUnavailable(std::string("the connection was lost while committing: ") + e.what());
     } catch (const pqxx::sql_error& e) {
+      if (SessionEnded(e.sqlstate())) throw DatabaseUnavailable("SQLSTATE " + e.sqlstate() + ": " + e.what());
       if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
         throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
                         "the budget ledger is not initialised in this database; run `dpqld admin init`");
