@@ -182,7 +182,9 @@ int64_t PeakRssKb(int64_t pid) {
 
 json RunQueries(const Options& options, const Catalog& catalog) {
   ConnectionPool pool(options.database, 2);
-  Engine engine(catalog, pool, std::make_unique<SecureRandom>());
+  // A statement timeout far above any benchmark query's time (10M rows on a
+  // busy machine take tens of seconds); scripts/bench gives dpqld the same.
+  Engine engine(catalog, pool, std::make_unique<SecureRandom>(), 1800000);
   Ledger ledger{options.database};
   auto analyst = ledger.FindAnalyst(options.analyst);
   if (!analyst) throw std::runtime_error("no analyst named " + options.analyst);

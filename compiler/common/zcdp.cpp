@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "compiler/common/error.h"
 
@@ -68,9 +71,38 @@ long double ZcdpLogDeltaAt(long double rho, long double epsilon, long double alp
          alpha * std::log1p(-1 / alpha);
 }
 
+namespace {
+
+Rational ComputeRhoForEpsilonDelta(const Rational& epsilon, const Rational& delta);
+
+}  // namespace
+
+// The search over orders costs ~1,000 evaluations of long double logs and
+// exps (about 100 us, the largest part of compiling a Gaussian query), and
+// its result depends only on (epsilon, delta), public parameters that
+// repeat from query to query: remembered, bit for bit the same answer. The
+// memo is bounded (cleared when full) and shared between threads.
 Rational RhoForEpsilonDelta(const Rational& epsilon, const Rational& delta) {
   if (epsilon <= 0) Invalid("zCDP conversion needs epsilon > 0, got " + ToDecimalString(epsilon));
   CheckDelta(delta);
+  static std::mutex mutex;
+  static std::map<std::pair<Rational, Rational>, Rational> memo;
+  constexpr size_t kMaxMemo = 1024;
+  auto key = std::make_pair(epsilon, delta);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+  }
+  Rational rho = ComputeRhoForEpsilonDelta(epsilon, delta);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (memo.size() >= kMaxMemo) memo.clear();
+  memo.emplace(std::move(key), rho);
+  return rho;
+}
+
+namespace {
+
+Rational ComputeRhoForEpsilonDelta(const Rational& epsilon, const Rational& delta) {
   const long double eps = ToLongDouble(epsilon);
   const long double log_delta = std::log(ToLongDouble(delta)) - kLogDeltaMargin;
   // Cor. 13 at order a holds with delta exactly when
@@ -90,6 +122,8 @@ Rational RhoForEpsilonDelta(const Rational& epsilon, const Rational& delta) {
   return Rational(BigInt(static_cast<unsigned long long>(units)),
                   boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(digits)));
 }
+
+}  // namespace
 
 double EpsilonForRho(const Rational& rho, const Rational& delta) {
   if (rho < 0) Invalid("zCDP conversion needs rho >= 0, got " + ToDecimalString(rho));

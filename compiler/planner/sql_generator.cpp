@@ -101,6 +101,12 @@ class SqlWriter {
         }
         return "NULL";
       case BoundExprKind::kDateTrunc: {
+        // A date truncated to its day is itself: no per-row conversion to
+        // timestamp and back (and the planner sees the bare column, e.g. for
+        // an index). The unit is the binder's lower-case field name.
+        if (expr.name == "day" && expr.children.at(0)->type == ValueType::kDate) {
+          return "(" + Expr(*expr.children.at(0)) + ")::date";
+        }
         std::string unit = Param(expr.name, "text");
         std::string date = Expr(*expr.children.at(0));
         return "date_trunc(" + unit + ", " + date + "::timestamp)::date";
@@ -240,8 +246,10 @@ class SqlWriter {
         // The bins of at most max_rows of the person's rows, chosen by a hash
         // of the person and the bin: the choice depends only on the person's
         // own rows, and is not biased towards low or high values.
-        return "(array_agg(" + value + " ORDER BY md5(concat_ws('|', unit::text, " + value +
-               "::text)), " + value + ") FILTER (WHERE " + value + " IS NOT NULL))[1:" +
+        // (The bin is a bigint, hashed with the person's hash as the seed.)
+        return "(array_agg(" + value + " ORDER BY hashint8extended(" + value + ", " +
+               KeyHash("unit", UnitType(), "0") + "), " + value + ") FILTER (WHERE " + value +
+               " IS NOT NULL))[1:" +
                Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
@@ -256,6 +264,35 @@ class SqlWriter {
     std::string last = Param(std::to_string(measure.bins - 1), "numeric");
     return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(GREATEST(floor((" + column +
            "::numeric - " + lower + ") / " + width + "), 0), " + last + ")::bigint END";
+  }
+
+  // COLLATE "C" for text: bytewise comparison, the cheapest sort order.
+  static std::string Bytewise(ValueType type) {
+    return type == ValueType::kText ? " COLLATE \"C\"" : "";
+  }
+
+  // A 64-bit hash of key `k` (of the given type) seeded with `seed` (SQL
+  // text), by PostgreSQL's built-in extended hash functions: chained over
+  // the keys, it orders one person's groups in step 3. Each type is hashed
+  // in its binary form where PostgreSQL has the function (no conversion to
+  // text per row); any deterministic function of the keys alone will do.
+  static std::string KeyHash(const std::string& k, ValueType type, const std::string& seed) {
+    switch (type) {
+      case ValueType::kInt:
+        return "hashint8extended(" + k + ", " + seed + ")";
+      case ValueType::kDate:
+        return "hashint8extended((" + k + "::date - DATE '2000-01-01')::bigint, " + seed + ")";
+      case ValueType::kBool:
+        return "hashint8extended(" + k + "::int::bigint, " + seed + ")";
+      default:
+        return "hashtextextended(" + k + "::text COLLATE \"C\", " + seed + ")";
+    }
+  }
+
+  ValueType UnitType() const {
+    const BoundSelect& select = plan_.select;
+    const CatalogColumn* unit = select.table->FindColumn(select.dataset->privacy_unit);
+    return unit->type == ColumnType::kText ? ValueType::kText : ValueType::kInt;
   }
 
   // A measure's total over one group's rows of `source`.
@@ -301,7 +338,13 @@ class SqlWriter {
 
     // 1. The rows: the privacy unit, the keys and the aggregated columns.
     const CatalogColumn* unit = select.table->FindColumn(select.dataset->privacy_unit);
-    sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit) << " AS unit";
+    // A text unit is compared bytewise (COLLATE "C") everywhere below: the
+    // same equality as any deterministic collation, so the same people, but
+    // the cheapest to sort by in the window of step 3; and with a
+    // nondeterministic column collation it still makes every step agree on
+    // who is one person.
+    sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit)
+        << (unit->type == ColumnType::kText ? " COLLATE \"C\"" : "") << " AS unit";
     for (size_t i = 0; i < keys.size(); ++i) sql << ", " << KeyExpr(keys[i]) << " AS k" << i;
     for (size_t i = 0; i < plan_.measures.size(); ++i) {
       if (plan_.measures[i].kind == MeasureKind::kHistogram) {
@@ -343,15 +386,25 @@ class SqlWriter {
 
     std::string source = "dpql_units";
     // 3. At most max_groups groups per person, chosen by a hash of the keys:
-    //    the choice depends only on that person's own rows.
+    //    the choice depends only on that person's own rows (ties in the hash,
+    //    which need two keys of one person to collide, are broken by the keys
+    //    themselves, so it is deterministic). The window sort is the costly
+    //    part of a bounded query, so its keys are cheap to compare: a 64-bit
+    //    hash rather than md5's 32-character text, and text compared bytewise
+    //    (COLLATE "C": memcmp and abbreviated keys instead of the locale's
+    //    strcoll; the unit is already bytewise, see dpql_rows). Any
+    //    deterministic order of one person's keys keeps the bound sound.
     if (plan_.bound_groups && !keys.empty()) {
-      std::string hashed;
+      std::string hash = "0", tiebreak;
       for (size_t i = 0; i < keys.size(); ++i) {
-        hashed += (i ? ", " : "") + std::string("k") + std::to_string(i) + "::text";
+        const std::string k = "k" + std::to_string(i);
+        hash = KeyHash(k, keys[i].expr->type, hash);
+        tiebreak += ", " + k + Bytewise(keys[i].expr->type);
       }
       sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER "
-             "(PARTITION BY unit ORDER BY md5(concat_ws('|', "
-          << hashed << "))" << key_list << ") AS dpql_rank\n    FROM dpql_units u\n  ) r\n  WHERE dpql_rank <= "
+             "(PARTITION BY unit ORDER BY "
+          << hash << tiebreak
+          << ") AS dpql_rank\n    FROM dpql_units u\n  ) r\n  WHERE dpql_rank <= "
           << Param(std::to_string(plan_.groups_bound), "bigint") << "\n)";
       source = "dpql_bounded";
     }

@@ -89,8 +89,8 @@ TEST(QuantilePlanTest, BinsCoverTheDeclaredBounds) {
 TEST(QuantilePlanTest, SqlBoundsRowsPerPersonAndCountsBins) {
   Plan plan = Compile("SELECT site, MEDIAN(age) FROM visits GROUP BY site;");
   // max_rows rows per person and group, chosen by a hash of person and bin.
-  EXPECT_NE(plan.sql.find("ORDER BY md5(concat_ws('|', unit::text, v0::text)), v0) FILTER "
-                          "(WHERE v0 IS NOT NULL))[1:"),
+  EXPECT_NE(plan.sql.find("ORDER BY hashint8extended(v0, hashtextextended(unit::text COLLATE "
+                          "\"C\", 0)), v0) FILTER (WHERE v0 IS NOT NULL))[1:"),
             std::string::npos)
       << plan.sql;
   // max_groups groups per person, as for every measure.
