@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -171,6 +172,21 @@ HttpResponse Post(HttpClient& client, const Options& options, const std::string&
                       {"Content-Type", "application/json"}});
 }
 
+// CPU seconds (user + system) the process has used so far, from /proc.
+double CpuSeconds(int64_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int64_t PeakRssKb(int64_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -259,6 +275,7 @@ json RunQueries(const Options& options, const Catalog& catalog) {
 json RunLoad(const Options& options, int connections, bool cached) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> errors{0};
+  std::atomic<int64_t> not_cached{0};  // cached run: answers that were not served from the cache
   std::vector<std::vector<double>> latencies(connections);
   std::vector<std::thread> threads;
   const std::string fixed = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.25)";
@@ -266,6 +283,7 @@ json RunLoad(const Options& options, int connections, bool cached) {
     HttpClient warm(ParseUrl(options.url));
     Post(warm, options, fixed);
   }
+  const double cpu_before = options.dpqld_pid ? CpuSeconds(options.dpqld_pid) : 0;
   auto start = Clock::now();
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
@@ -278,6 +296,7 @@ json RunLoad(const Options& options, int connections, bool cached) {
         try {
           HttpResponse r = Post(client, options, text);
           if (r.status != 200) ++errors;
+          if (cached && r.body.find("\"cached\":true") == std::string::npos) ++not_cached;
         } catch (const std::exception&) {
           ++errors;
         }
@@ -289,21 +308,26 @@ json RunLoad(const Options& options, int connections, bool cached) {
   stop = true;
   for (auto& t : threads) t.join();
   const double elapsed = Millis(Clock::now() - start) / 1000;
+  const double cpu = options.dpqld_pid ? CpuSeconds(options.dpqld_pid) - cpu_before : 0;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   json out = {{"cached", cached},
               {"connections", connections},
               {"requests", all.size()},
               {"errors", errors.load()},
+              {"not_cached", not_cached.load()},
               {"requests_per_second", static_cast<double>(all.size()) / elapsed},
               {"p50_ms", Percentile(all, 0.5)},
               {"p99_ms", Percentile(all, 0.99)},
               {"server_peak_rss_mb",
-               options.dpqld_pid ? static_cast<double>(PeakRssKb(options.dpqld_pid)) / 1024 : 0.0}};
-  std::printf("%-9s %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld  peak RSS %.0f MB\n",
+               options.dpqld_pid ? static_cast<double>(PeakRssKb(options.dpqld_pid)) / 1024 : 0.0},
+              {"server_cpu_ms_per_request", all.empty() ? 0.0 : 1000 * cpu / static_cast<double>(all.size())}};
+  std::printf("%-9s %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld  peak RSS %.0f MB"
+              "  dpqld CPU %.3f ms/req\n",
               cached ? "cached" : "uncached", connections, out["requests_per_second"].get<double>(),
               out["p50_ms"].get<double>(), out["p99_ms"].get<double>(),
-              static_cast<long long>(errors.load()), out["server_peak_rss_mb"].get<double>());
+              static_cast<long long>(errors.load() + not_cached.load()),
+              out["server_peak_rss_mb"].get<double>(), out["server_cpu_ms_per_request"].get<double>());
   return out;
 }
 

@@ -10,7 +10,9 @@
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
 #include "runtime/cache/answer_cache.h"
+#include "runtime/cache/cached_exchange.h"
 #include "runtime/cache/canonical_plan.h"
+#include "runtime/cache/memo.h"
 #include "runtime/executor/executor.h"
 #include "runtime/executor/postprocess.h"
 #include "runtime/executor/release.h"
@@ -117,7 +119,10 @@ Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<Ran
     : catalog_(catalog),
       pool_(pool),
       noise_(std::make_unique<NoisePools>(std::move(rng))),
+      memo_(std::make_unique<EngineMemo>()),
       statement_timeout_ms_(statement_timeout_ms) {}
+
+Engine::~Engine() = default;
 
 const Dataset& Engine::ResolveDataset(std::string_view name) const {
   const Dataset* dataset = name.empty() ? catalog_.DefaultDataset() : catalog_.FindDataset(name);
@@ -134,8 +139,12 @@ const Dataset& Engine::ResolveDataset(std::string_view name) const {
 
 QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
                         std::string_view text) {
+  return Run(caller, dataset_name, ParseStatement(text));
+}
+
+QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
+                        const ast::Statement& statement) {
   const Dataset& dataset = ResolveDataset(dataset_name);
-  ast::Statement statement = ParseStatement(text);
   switch (statement.kind) {
     case ast::StatementKind::kSelect:
       return RunSelect(caller, dataset, statement);
@@ -175,6 +184,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
     if (lookup.answer && lookup.answer->columns.size() == plan.outputs.size()) {
       std::optional<Budget> budget = Ledger(*connection).GetBudget(caller.analyst_id, dataset.name);
       if (!budget) ThrowNoBudget(dataset);
+      RememberAnswer(dataset.name, plan_hash, data_version, *lookup.answer);
       return ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
     }
   }
@@ -234,8 +244,15 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   if (answer_cache_) {
     try {
       auto connection = pool_.Acquire();
-      AnswerCache(*connection)
+      const bool stored = AnswerCache(*connection)
           .Store(dataset.name, data_version, plan_hash, result, debit.ledger_id, statement.text);
+      // Only the answer the table holds may be served again from memory: a
+      // concurrent identical query that stored first keeps its answer.
+      if (stored) {
+        if (std::optional<std::string> encoded = EncodeAnswer(result)) {
+          RememberAnswer(dataset.name, plan_hash, data_version, DecodeAnswer(*encoded));
+        }
+      }
     } catch (const std::exception& error) {
       // The answer is paid for and stands; only its repeats will be charged.
       std::cerr << "dpql: the answer could not be cached: " << error.what() << std::endl;
@@ -246,6 +263,84 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   result.budget = ToBudgetView(debit.budget, &dataset);
   result.ledger_id = debit.ledger_id;
   return result;
+}
+
+std::shared_ptr<const PreparedSelect> Engine::Prepare(const Dataset& dataset,
+                                                      std::string_view text) {
+  if (text.size() > EngineMemo::kMaxPlanTextBytes) return nullptr;
+  std::string key = dataset.name;
+  key += '\0';
+  key += text;
+  if (std::shared_ptr<const PreparedSelect> known = memo_->plans.Find(key)) return known;
+  auto prepared = std::make_shared<PreparedSelect>();
+  try {
+    std::vector<ast::Statement> statements = ParseScript(text);
+    if (statements.size() != 1 || statements[0].kind != ast::StatementKind::kSelect) return nullptr;
+    prepared->plan = CompileSelect(dataset, *statements[0].select);
+  } catch (const DpqlError&) {
+    return nullptr;  // the general path reports it
+  }
+  CanonicalizePredicates(prepared->plan);
+  prepared->plan_hash = CanonicalPlanHash(prepared->plan);
+  memo_->plans.Put(key, prepared, EstimateBytes(*prepared, text.size()));
+  return prepared;
+}
+
+void Engine::RememberAnswer(const std::string& dataset, const std::string& plan_hash,
+                            int64_t data_version, QueryResult answer) {
+  auto memo = std::make_shared<MemoAnswer>();
+  memo->data_version = data_version;
+  memo->answer = std::move(answer);
+  const size_t bytes = EstimateBytes(memo->answer);
+  memo_->answers.Put(dataset + '\0' + plan_hash, std::move(memo), bytes);
+}
+
+CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& request) {
+  CachedReply reply;
+  if (!answer_cache_) return reply;
+  std::shared_ptr<const PreparedSelect> prepared = Prepare(dataset, request.text);
+  if (!prepared) return reply;
+  const std::string answer_key = dataset.name + '\0' + prepared->plan_hash;
+  std::shared_ptr<const MemoAnswer> held = memo_->answers.Find(answer_key);
+
+  CachedExchangeRequest exchange;
+  exchange.token = std::string(request.token);
+  exchange.dataset = dataset.name;
+  exchange.plan_hash = prepared->plan_hash;
+  exchange.held_version = held ? held->data_version : 0;
+  exchange.audit_source = request.audit_source;
+  exchange.audit_query = request.audit_query;
+  CachedExchangeResult found;
+  try {
+    auto connection = pool_.Acquire();
+    try {
+      found = RunCachedExchange(*connection, exchange);
+    } catch (const DpqlError& error) {
+      if (error.code() == "database_unavailable") connection.Discard();
+      throw;
+    }
+  } catch (const DpqlError&) {
+    return reply;  // the general path meets the same failure and reports it
+  }
+  reply.analyst = std::move(found.analyst);
+  if (!found.served) return reply;
+
+  // From here on the audit row is written: the answer must be served.
+  QueryResult answer;
+  if (found.answer_text) {
+    answer = DecodeAnswer(*found.answer_text);
+    RememberAnswer(dataset.name, prepared->plan_hash, found.data_version, answer);
+  } else if (held) {
+    answer = held->answer;  // held at found.data_version (not sent back for that reason)
+  } else {
+    throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "a cached answer was not sent back");
+  }
+  if (answer.columns.size() != prepared->plan.outputs.size()) {
+    throw DpqlError(ErrorKind::kInternal, "cache_corrupt",
+                    "a cached answer does not match its query's columns");
+  }
+  reply.result = ServeCachedAnswer(std::move(answer), prepared->plan, *found.budget, dataset);
+  return reply;
 }
 
 QueryResult Engine::ShowTables(const Dataset& dataset) const {

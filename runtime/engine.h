@@ -18,6 +18,7 @@
 #include "compiler/catalog/catalog.h"
 #include "runtime/executor/connection_pool.h"
 #include "runtime/executor/result.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/noise/noise_pool.h"
 #include "runtime/random/random_source.h"
 
@@ -27,8 +28,8 @@ namespace ast {
 struct Statement;
 }
 
-struct Budget;
-struct BudgetCap;
+struct EngineMemo;      // runtime/cache/memo.h
+struct PreparedSelect;  // runtime/cache/memo.h
 
 // A ledger budget as exact decimal strings, as responses show it. With the
 // dataset known and zCDP-accounted, the view holds rho and its (epsilon,
@@ -45,17 +46,49 @@ struct Caller {
   std::string name;
 };
 
+// A request for Engine::ServeCached: the bearer token as sent, the query and
+// how its audit row names it.
+struct CachedRequest {
+  std::string_view token;
+  std::string_view text;
+  std::string audit_source;  // e.g. "POST /v1/query"
+  std::string audit_query;   // the text as audited (cut to size)
+};
+
+struct CachedReply {
+  std::optional<Analyst> analyst;     // the token's analyst, unrevoked, when the round trip found one
+  std::optional<QueryResult> result;  // served: the audit row is written, nothing was charged
+};
+
 class Engine {
  public:
   // `rng` is the noise source: SecureRandom in every production binary. Noise
   // is drawn from it ahead of need into pools (runtime/noise/noise_pool.h).
   Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
          int statement_timeout_ms = 60000);
+  ~Engine();
 
   // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
   // SHOW BUDGET) for `caller` on `dataset` ("" = the catalog's only dataset).
   // Throws DpqlError for every refusal; a refused statement costs nothing.
   QueryResult Run(const Caller& caller, std::string_view dataset, std::string_view text);
+  // The same for a statement the caller has parsed already.
+  QueryResult Run(const Caller& caller, std::string_view dataset, const ast::Statement& statement);
+
+  // A repeat of a query answered before, in one database round trip
+  // (runtime/cache/cached_exchange.h): authenticates `request.token`, and
+  // when the asker has a budget on `dataset` and the answer cache holds an
+  // answer to this single SELECT under the data version current at that
+  // moment, appends the audit row and returns the answer (cost 0, the
+  // asker's names, HAVING / ORDER BY / LIMIT and budget). Anything else —
+  // an unknown or revoked token, no budget, not a single SELECT that
+  // compiles, nothing stored, the answer cache off, a database failure —
+  // returns no result and writes nothing: the caller then takes the general
+  // path (authenticate, Run), which refuses or charges as usual. Throws only
+  // when a stored answer cannot be read once its audit row is written
+  // ("cache_corrupt"). Compiled plans and stored answers are memoised
+  // in-process (runtime/cache/memo.h).
+  CachedReply ServeCached(const Dataset& dataset, const CachedRequest& request);
 
   const Dataset& ResolveDataset(std::string_view name) const;
   const Catalog& catalog() const { return catalog_; }
@@ -67,6 +100,11 @@ class Engine {
  private:
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset,
                         const ast::Statement& statement);
+  // The memoised compiled SELECT for `text`, or nullptr when it is not a single SELECT that compiles.
+  std::shared_ptr<const PreparedSelect> Prepare(const Dataset& dataset, std::string_view text);
+  // Keeps an answer the answer cache holds (as stored: encoded and decoded).
+  void RememberAnswer(const std::string& dataset, const std::string& plan_hash, int64_t data_version,
+                      QueryResult answer);
   QueryResult ShowTables(const Dataset& dataset) const;
   QueryResult Describe(const Dataset& dataset, const ast::Statement& statement) const;
   QueryResult ShowBudget(const Caller& caller, const Dataset& dataset);
@@ -74,6 +112,7 @@ class Engine {
   const Catalog& catalog_;
   ConnectionPool& pool_;
   std::unique_ptr<NoisePools> noise_;
+  std::unique_ptr<EngineMemo> memo_;
   int statement_timeout_ms_;
   bool answer_cache_ = true;
 };

@@ -143,11 +143,55 @@ auto WithLedger(ConnectionPool& pool, int pool_size, Work&& work) {
   }
 }
 
+// The token of a well-formed `Authorization: Bearer <token>` header, or nothing.
+std::optional<std::string_view> BearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer ";
+  bool bearer = header.size() > kScheme.size();
+  for (size_t i = 0; bearer && i < kScheme.size(); ++i) {
+    bearer = std::tolower(static_cast<unsigned char>(header[i])) == kScheme[i];
+  }
+  if (!bearer) return std::nullopt;
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty() || token.size() > 256) return std::nullopt;
+  for (char c : token) {
+    if (c <= ' ' || c > '~') return std::nullopt;
+  }
+  return token;
+}
+
+// {"query": "...", "dataset": "..."|null} and nothing else, or nothing: the
+// general path (Router::Query) explains what is wrong with any other body.
+struct PlainQuery {
+  std::string query;
+  std::string dataset;
+};
+std::optional<PlainQuery> ParsePlainQuery(const std::string& body) {
+  json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_object()) return std::nullopt;  // also a parse failure (discarded)
+  PlainQuery out;
+  bool has_query = false;
+  for (const auto& [key, value] : parsed.items()) {
+    if (key == "query" && value.is_string()) {
+      out.query = value.get<std::string>();
+      has_query = true;
+    } else if (key == "dataset" && value.is_string()) {
+      out.dataset = value.get<std::string>();
+    } else if (!(key == "dataset" && value.is_null())) {
+      return std::nullopt;
+    }
+  }
+  if (!has_query) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 struct Router::Exchange {
   std::string route = "unknown";  // metrics label: a known path, never the raw target
-  bool audited = false;
+  bool audited = false;           // the router still owes this request its audit row
+  std::optional<Analyst> analyst;  // authenticated by the cached-answer round trip
   AuditRecord audit;
   bool may_have_spent = false;  // a SELECT that failed after it may have been charged
 };
@@ -273,6 +317,9 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     return response;
   }
 
+  if (path == "/v1/query") {
+    if (std::optional<HttpResponse> served = ServeCached(request, exchange)) return std::move(*served);
+  }
   Analyst analyst = Authenticate(request, exchange);
   if (path == "/v1/query") return Query(request, analyst, exchange, false);
   if (path == "/v1/explain") return Query(request, analyst, exchange, true);
@@ -314,25 +361,17 @@ Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
          "missing Authorization header; send `Authorization: Bearer <token>` (a data guardian "
          "creates tokens with dpqld admin add-analyst)");
   }
-  constexpr std::string_view kScheme = "bearer ";
-  bool bearer = header.size() > kScheme.size();
-  for (size_t i = 0; bearer && i < kScheme.size(); ++i) {
-    bearer = std::tolower(static_cast<unsigned char>(header[i])) == kScheme[i];
-  }
-  std::string_view token = bearer ? header.substr(kScheme.size()) : std::string_view{};
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  bool well_formed = !token.empty() && token.size() <= 256;
-  for (char c : token) {
-    if (c <= ' ' || c > '~') well_formed = false;
-  }
-  if (!bearer || !well_formed) {
+  std::optional<std::string_view> token = BearerToken(header);
+  if (!token) {
     Fail(401, "unauthorized",
          "malformed Authorization header; expected `Authorization: Bearer <token>` with the "
          "token dpqld admin add-analyst printed");
   }
-  std::optional<Analyst> analyst = WithLedger(
-      pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Authenticate(token); });
+  std::optional<Analyst> analyst = std::move(exchange.analyst);  // from ServeCached's round trip
+  if (!analyst) {
+    analyst = WithLedger(pool_, config_.db_pool,
+                         [&](Ledger& ledger) { return ledger.Authenticate(*token); });
+  }
   if (!analyst) {
     Fail(401, "unauthorized",
          "unknown or revoked token; check the token, or ask a data guardian for a new one",
@@ -341,6 +380,42 @@ Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
   exchange.audit.analyst_id = analyst->id;
   exchange.audit.analyst_name = analyst->name;
   return *analyst;
+}
+
+// A repeated query in one database round trip (Engine::ServeCached). Only a
+// request the general path would serve from the answer cache is answered
+// here: a well-formed token and body, one SELECT that compiles, a known
+// dataset. Anything else — and any miss — goes on to the general path, which
+// reports errors, charges, and writes the audit row as usual.
+std::optional<HttpResponse> Router::ServeCached(const HttpRequest& request, Exchange& exchange) {
+  std::optional<std::string_view> token = BearerToken(request.authorization);
+  if (!token) return std::nullopt;
+  std::optional<PlainQuery> body = ParsePlainQuery(request.body);
+  if (!body || body->query.size() > config_.max_query_bytes ||
+      body->query.find('\0') != std::string::npos) {
+    return std::nullopt;
+  }
+  const Catalog& catalog = engine_.catalog();
+  const Dataset* dataset =
+      body->dataset.empty() ? catalog.DefaultDataset() : catalog.FindDataset(body->dataset);
+  if (dataset == nullptr) return std::nullopt;
+
+  CachedRequest cached;
+  cached.token = *token;
+  cached.text = body->query;
+  cached.audit_source = exchange.audit.source;
+  cached.audit_query = AuditText(body->query, kMaxAuditQueryBytes);
+  CachedReply reply = engine_.ServeCached(*dataset, cached);
+  if (!reply.result) {
+    exchange.analyst = std::move(reply.analyst);
+    return std::nullopt;
+  }
+  exchange.audited = false;  // written in the same round trip
+  exchange.audit.analyst_id = reply.analyst->id;
+  exchange.audit.analyst_name = reply.analyst->name;
+  exchange.audit.dataset = dataset->name;
+  exchange.audit.outcome = "cached";
+  return JsonResponse(200, QueryResultJson(*reply.result));
 }
 
 HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, Exchange& exchange,
@@ -431,7 +506,7 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   }
 
   exchange.may_have_spent = statement.kind == ast::StatementKind::kSelect;
-  QueryResult result = engine_.Run(Caller{analyst.id, analyst.name}, dataset.name, query);
+  QueryResult result = engine_.Run(Caller{analyst.id, analyst.name}, dataset.name, statement);
   if (result.explain.empty() && !result.budget) {
     // Metadata statements cost nothing but answer in the same shape, budget included.
     auto budget = WithLedger(pool_, config_.db_pool,

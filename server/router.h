@@ -56,6 +56,7 @@ class Router {
   HttpResponse Dispatch(const HttpRequest& request, Exchange& exchange);
   HttpResponse Healthz();
   Analyst Authenticate(const HttpRequest& request, Exchange& exchange);
+  std::optional<HttpResponse> ServeCached(const HttpRequest& request, Exchange& exchange);
   HttpResponse Query(const HttpRequest& request, const Analyst& analyst, Exchange& exchange,
                      bool explain_only);
   HttpResponse Budgets(const Analyst& analyst);
