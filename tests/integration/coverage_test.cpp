@@ -34,7 +34,6 @@
 namespace dpql {
 namespace {
 
-constexpr int kPatients = 8000;
 constexpr int kReleases = 2000;
 const std::vector<std::string> kGroups = {"a", "b", "c", "d"};
 

@@ -33,7 +33,6 @@
 namespace dpql {
 namespace {
 
-constexpr int kPeople = 3000;
 constexpr int kReleases = 2000;
 
 constexpr const char* kCatalog = R"(

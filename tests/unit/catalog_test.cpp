@@ -13,16 +13,10 @@
 namespace dpql {
 namespace {
 
-// The repository root, from this file's compiled-in path, so the test finds
-// examples/ from any working directory.
-std::string RepoRoot() {
-  std::string file = __FILE__;
-  const std::string suffix = "tests/unit/catalog_test.cpp";
-  if (file.size() >= suffix.size() && file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    return file.substr(0, file.size() - suffix.size());
-  }
-  return "./";
-}
+// The repository root as configured by CMake (tests/CMakeLists.txt), so the
+// test finds examples/ from any working directory. (__FILE__ is relative
+// when ccache rewrites paths under its base directory.)
+std::string RepoRoot() { return std::string(DPQL_SOURCE_DIR_DEFAULT) + "/"; }
 
 // Raw strings in the tests start with a newline for readability; line 1 is
 // the line after it.
