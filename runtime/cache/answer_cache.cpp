@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
+#include "runtime/executor/database_errors.h"
 
 namespace dpql {
 
@@ -16,18 +17,8 @@ using json = nlohmann::json;
 
 constexpr int kAnswerFormat = 1;
 
-// PostgreSQL ended the session rather than refusing the statement: a shutdown
-// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
-// or a lost connection (class 08). The client should retry later (503); this
-// is not a bug (500).
-bool SessionEnded(const std::string& sqlstate) {
-  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
-}
-
 DpqlError DatabaseUnavailable(std::string detail) {
-  for (char& c : detail) {
-    if (c == '\n' || c == '\t') c = ' ';
-  }
+  detail = OnOneLine(std::move(detail));
   return DpqlError(ErrorKind::kInternal, "database_unavailable", "cannot reach the database: " + detail);
 }
 

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
+#include "runtime/executor/database_errors.h"
 
 namespace dpql {
 
@@ -45,9 +46,7 @@ SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
 )SQL";
 
 DpqlError Unavailable(std::string detail) {
-  for (char& c : detail) {
-    if (c == '\n' || c == '\t') c = ' ';
-  }
+  detail = OnOneLine(std::move(detail));
   return DpqlError(ErrorKind::kInternal, "database_unavailable",
                    "cannot reach the budget database: " + detail);
 }

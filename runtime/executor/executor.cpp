@@ -3,18 +3,11 @@
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
+#include "runtime/executor/database_errors.h"
 
 namespace dpql {
 
 namespace {
-
-// PostgreSQL ended the session rather than refusing the statement: a shutdown
-// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
-// or a lost connection (class 08). The client should retry later (503); this
-// is not a bug (500).
-bool SessionEnded(const std::string& sqlstate) {
-  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
-}
 
 // The cells of one group's histogram from the SQL's "bin:count,..." text
 // (NULL when the group has no rows with a value).

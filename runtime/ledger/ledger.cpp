@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "compiler/common/error.h"
+#include "runtime/executor/database_errors.h"
 #include "runtime/random/random_source.h"
 
 namespace dpql {
@@ -319,19 +320,8 @@ void CheckName(const std::string& what, const std::string& value) {
   }
 }
 
-// PostgreSQL ended the session rather than refusing the statement: a shutdown
-// or restart (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now)
-// or a lost connection (class 08). The client should retry later (503); this
-// is not a bug (500).
-bool SessionEnded(const std::string& sqlstate) {
-  return sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0;
-}
-
 DpqlError DatabaseUnavailable(std::string detail) {
-  // libpq's messages span lines ("...failed: ...\n\tIs the server running...").
-  for (char& c : detail) {
-    if (c == '\n' || c == '\t') c = ' ';
-  }
+  detail = OnOneLine(std::move(detail));
   while (!detail.empty() && detail.back() == ' ') detail.pop_back();
   for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at)) detail.erase(at, 1);
   return DpqlError(ErrorKind::kInternal, "database_unavailable",
