@@ -2,6 +2,7 @@
 // identifiers and double-quoted here); every literal and every number that
 // shapes the bounding travels as a bind parameter.
 
+#include <optional>
 #include <sstream>
 
 #include "compiler/common/date.h"
@@ -201,45 +202,42 @@ class SqlWriter {
         return "LEAST(count(" + value + "), " + max_rows() + ")";
       case MeasureKind::kUnitCount:
         return "1";
-      case MeasureKind::kSum: {
-        // The mean of the person's clamped values times min(rows, max_rows):
-        // max_rows rows' worth, in grid units, rounded, then clamped so the
-        // bound holds exactly whatever the rounding did. GREATEST and LEAST
-        // skip NULLs (GREATEST(NULL, 0) is 0), so the mean is filtered to
-        // the rows that have a value, as count(value) is.
-        const CatalogColumn& column = *measure.column;
-        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
-        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
-        std::string rows = max_rows();
-        std::string grid = Param(ExactDecimal(measure.grid), "numeric");
-        std::string bound = Param(measure.per_group_bound.str(), "numeric");
-        std::string contribution = "round(coalesce(avg(LEAST(GREATEST(" + value +
-                                   "::numeric, " + lower + "), " + upper + ")) FILTER (WHERE " +
-                                   value + " IS NOT NULL), 0) * LEAST(count(" + value + "), " +
-                                   rows + ") / " + grid + ")";
-        return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
-      }
+      case MeasureKind::kSum:
       case MeasureKind::kCentredSum:
       case MeasureKind::kCentredSquares: {
-        // As for kSum, over each row's deviation from the midpoint of the
-        // bounds (squared and less the offset, for the squares).
-        const CatalogColumn& column = *measure.column;
-        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
-        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
-        std::string mid = Param(ExactDecimal(BoundsMidpoint(column)), "numeric");
-        std::string deviation =
-            "(LEAST(GREATEST(" + value + "::numeric, " + lower + "), " + upper + ") - " + mid + ")";
-        std::string per_row = deviation;
-        if (measure.kind == MeasureKind::kCentredSquares) {
-          std::string offset = Param(ExactDecimal(SquaresOffset(column)), "numeric");
-          per_row = deviation + " * " + deviation + " - " + offset;
+        // The mean of the person's per-row values (the clamped value; for the
+        // centred measures its deviation from the midpoint of the bounds, or
+        // that squared less the offset) times min(rows, max_rows): max_rows
+        // rows' worth, in grid units, rounded, then clamped so the bound holds
+        // exactly whatever the rounding did. The mean is over the rows that
+        // have a value, as count(value) is (LEAST and GREATEST skip NULLs, so
+        // a NULL would otherwise count as a bound).
+        std::string bound_text = measure.per_group_bound.str();
+        std::string contribution;
+        if (auto integer = IntegerPerRow(measure, value)) {
+          // sum(per row × scale) × min(n, max_rows) / (n × grid × scale):
+          // the rows are summed as bigints, the division is done once per
+          // person and group.
+          std::string rows = max_rows();
+          std::string divisor = Param(ExactDecimal(measure.grid * integer->scale), "numeric");
+          contribution = "round(coalesce(sum(" + integer->expr + ") FILTER (WHERE " + value +
+                         " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
+                         ") / (GREATEST(count(" + value + "), 1) * " + divisor + "))";
+        } else {
+          std::string per_row = NumericPerRow(measure, value);
+          std::string rows = max_rows();
+          std::string grid = Param(ExactDecimal(measure.grid), "numeric");
+          contribution = "round(coalesce(avg(" + per_row + ") FILTER (WHERE " +
+                         value + " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
+                         ") / " + grid + ")";
         }
-        std::string rows = max_rows();
-        std::string grid = Param(ExactDecimal(measure.grid), "numeric");
-        std::string bound = Param(measure.per_group_bound.str(), "numeric");
-        std::string contribution = "round(coalesce(avg(" + per_row + ") FILTER (WHERE " + value +
-                                   " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
-                                   ") / " + grid + ")";
+        // The bound is a whole number, so the clamped contribution is one: a
+        // bigint when it fits, which the group totals then sum cheaply.
+        if (measure.per_group_bound <= kBigintSafe) {
+          std::string bound = Param(bound_text, "bigint");
+          return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")::bigint";
+        }
+        std::string bound = Param(bound_text, "numeric");
         return "LEAST(GREATEST(" + contribution + ", -" + bound + "), " + bound + ")";
       }
       case MeasureKind::kHistogram:
@@ -253,6 +251,65 @@ class SqlWriter {
                Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
+  }
+
+  // Integers up to 2^62 in absolute value: sums and differences of two of
+  // them still fit in a bigint.
+  static inline const BigInt kBigintSafe = BigInt(1) << 62;
+
+  // A sum measure's per-row value in numeric arithmetic (any column type).
+  std::string NumericPerRow(const Measure& measure, const std::string& value) {
+    const CatalogColumn& column = *measure.column;
+    std::string lower = Param(ExactDecimal(*column.lower), "numeric");
+    std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+    std::string clamped = "LEAST(GREATEST(" + value + "::numeric, " + lower + "), " + upper + ")";
+    if (measure.kind == MeasureKind::kSum) return clamped;
+    std::string mid = Param(ExactDecimal(BoundsMidpoint(column)), "numeric");
+    std::string deviation = "(" + clamped + " - " + mid + ")";
+    if (measure.kind == MeasureKind::kCentredSum) return deviation;
+    std::string offset = Param(ExactDecimal(SquaresOffset(column)), "numeric");
+    return deviation + " * " + deviation + " - " + offset;
+  }
+
+  // For an int column, a sum measure's per-row value times a small constant
+  // `scale` is an exact integer: with x the clamped value and lo, hi the
+  // bounds, D = 2x - (lo + hi) is twice the deviation from the midpoint, and
+  //   kSum:            x                   (scale 1)
+  //   kCentredSum:     D                   (scale 2; x - mid = D / 2)
+  //   kCentredSquares: 2 D^2 - (hi - lo)^2 (scale 8; (x - mid)^2 - offset
+  //                                         = D^2 / 4 - (hi - lo)^2 / 8)
+  // PostgreSQL then sums bigints (in 128-bit accumulators) where it would
+  // otherwise convert and add numerics row by row. nullopt when the bounds
+  // are too wide for every per-row value to fit in a bigint.
+  struct IntegerRow {
+    std::string expr;
+    int scale = 1;
+  };
+  std::optional<IntegerRow> IntegerPerRow(const Measure& measure, const std::string& value) {
+    const CatalogColumn& column = *measure.column;
+    if (column.type != ColumnType::kInt) return std::nullopt;
+    const BigInt lo = boost::multiprecision::numerator(*column.lower);
+    const BigInt hi = boost::multiprecision::numerator(*column.upper);
+    if (boost::multiprecision::denominator(*column.lower) != 1 ||
+        boost::multiprecision::denominator(*column.upper) != 1) {
+      return std::nullopt;
+    }
+    const BigInt kLimit = BigInt(1) << 60;  // |2x - (lo + hi)| < 2^62
+    if (abs(lo) > kLimit || abs(hi) > kLimit) return std::nullopt;
+    const BigInt width = hi - lo;
+    if (measure.kind == MeasureKind::kCentredSquares && width > (BigInt(1) << 30)) {
+      return std::nullopt;  // 2 D^2 <= 2 width^2 must stay under 2^62
+    }
+    // (Each Param in its own statement: the parameters are numbered in order.)
+    std::string lower = Param(lo.str(), "bigint");
+    std::string upper = Param(hi.str(), "bigint");
+    std::string clamped = "LEAST(GREATEST(" + value + "::bigint, " + lower + "), " + upper + ")";
+    if (measure.kind == MeasureKind::kSum) return IntegerRow{clamped, 1};
+    std::string bounds_sum = Param(BigInt(lo + hi).str(), "bigint");
+    std::string twice_deviation = "(2 * " + clamped + " - " + bounds_sum + ")";
+    if (measure.kind == MeasureKind::kCentredSum) return IntegerRow{twice_deviation, 2};
+    std::string width_squared = Param(BigInt(width * width).str(), "bigint");
+    return IntegerRow{"(2 * " + twice_deviation + " * " + twice_deviation + " - " + width_squared + ")", 8};
   }
 
   // The bin of a row's value clamped to the bounds, NULL for NULL (LEAST and
