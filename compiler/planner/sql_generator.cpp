@@ -218,11 +218,25 @@ class SqlWriter {
           // sum(per row × scale) × min(n, max_rows) / (n × grid × scale):
           // the rows are summed as bigints, the division is done once per
           // person and group.
+          // Per-row values that fit in an integer are summed as integers
+          // (sum(integer) is a bigint, sum(bigint) a numeric). With a divisor
+          // of 1, a person within max_rows contributes that sum as it is.
           std::string rows = max_rows();
-          std::string divisor = Param(ExactDecimal(measure.grid * integer->scale), "numeric");
-          contribution = "round(coalesce(sum(" + integer->expr + ") FILTER (WHERE " + value +
-                         " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
-                         ") / (GREATEST(count(" + value + "), 1) * " + divisor + "))";
+          std::string summed = "sum(" + integer->expr + (integer->fits_int32 ? "::integer" : "") +
+                               ") FILTER (WHERE " + value + " IS NOT NULL)";
+          // The scaling is in numeric: no integer division, no overflow.
+          std::string exact_sum = "(" + summed + ")::numeric";
+          std::string count = "count(" + value + ")";
+          const Rational divisor_value = measure.grid * integer->scale;
+          if (divisor_value == 1) {
+            contribution = "CASE WHEN " + count + " <= " + rows + " THEN coalesce(" + summed +
+                           ", 0) ELSE round(" + exact_sum + " * " + rows + " / " + count + ")" +
+                           (integer->fits_int32 ? "::bigint" : "") + " END";
+          } else {
+            std::string divisor = Param(ExactDecimal(divisor_value), "numeric");
+            contribution = "round(coalesce(" + exact_sum + ", 0) * LEAST(" + count + ", " + rows +
+                           ") / (GREATEST(" + count + ", 1) * " + divisor + "))";
+          }
         } else {
           std::string per_row = NumericPerRow(measure, value);
           std::string rows = max_rows();
@@ -284,6 +298,7 @@ class SqlWriter {
   struct IntegerRow {
     std::string expr;
     int scale = 1;
+    bool fits_int32 = false;  // every per-row value is within a 32-bit integer
   };
   std::optional<IntegerRow> IntegerPerRow(const Measure& measure, const std::string& value) {
     const CatalogColumn& column = *measure.column;
@@ -304,12 +319,18 @@ class SqlWriter {
     std::string lower = Param(lo.str(), "bigint");
     std::string upper = Param(hi.str(), "bigint");
     std::string clamped = "LEAST(GREATEST(" + value + "::bigint, " + lower + "), " + upper + ")";
-    if (measure.kind == MeasureKind::kSum) return IntegerRow{clamped, 1};
+    const BigInt kInt32 = (BigInt(1) << 31) - 1;
+    if (measure.kind == MeasureKind::kSum) {
+      return IntegerRow{clamped, 1, abs(lo) <= kInt32 && abs(hi) <= kInt32};
+    }
     std::string bounds_sum = Param(BigInt(lo + hi).str(), "bigint");
     std::string twice_deviation = "(2 * " + clamped + " - " + bounds_sum + ")";
-    if (measure.kind == MeasureKind::kCentredSum) return IntegerRow{twice_deviation, 2};
+    if (measure.kind == MeasureKind::kCentredSum) {
+      return IntegerRow{twice_deviation, 2, width <= kInt32};  // |D| <= width
+    }
     std::string width_squared = Param(BigInt(width * width).str(), "bigint");
-    return IntegerRow{"(2 * " + twice_deviation + " * " + twice_deviation + " - " + width_squared + ")", 8};
+    return IntegerRow{"(2 * " + twice_deviation + " * " + twice_deviation + " - " + width_squared + ")",
+                      8, width * width <= kInt32};  // within [-width^2, width^2]
   }
 
   // The bin of a row's value clamped to the bounds, NULL for NULL (LEAST and

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -433,6 +434,72 @@ TEST_F(EngineTest, SumsAndMeansSkipNullsWithinAPersonsRows) {
   EXPECT_EQ(value(variance.squares_measure),
             plain("SELECT sum((" + clamped + " - 365) * (" + clamped + " - 365) - 66612.5)" +
                   with_value));
+}
+
+// Sums over int columns add integers per row (sql_generator.cpp,
+// IntegerPerRow: x, 2x - (lo + hi), 2(2x - (lo + hi))^2 - (hi - lo)^2) and
+// scale to max_rows rows once per person. With max_rows = 2 many people are
+// scaled down. Each measure must equal its definition, computed here in exact
+// rationals from per-person numeric sums: per person and group,
+// round_half_away(sum of per-row values * min(n, 2) / (n * grid)), clamped to
+// the per-group bound, then summed per group.
+TEST_F(EngineTest, IntegerSumsEqualTheirExactDefinitionWhenRowsAreCapped) {
+  ASSERT_NE(db_->QueryValue("SELECT count(*) FROM (SELECT 1 FROM admissions GROUP BY patient_id, "
+                            "sex HAVING count(waiting_days) > 2) p"),
+            "0");
+  Plan plan = CompileOne(
+      "SELECT sex, SUM(length_of_stay), AVG(age), VARIANCE(waiting_days) FROM admissions "
+      "GROUP BY sex WITH PRIVACY (max_rows = 2);");
+  ASSERT_NE(plan.sql.find("::integer) FILTER"), std::string::npos) << plan.sql;
+  ConnectionPool pool(db_->url(), 1);
+  Executor executor(pool);
+  ExactAggregates exact = executor.RunExact(plan);
+  ASSERT_EQ(exact.keys.size(), 3u);
+
+  struct Case {
+    int measure;
+    std::string per_row;  // in numeric, NULL where the column is NULL
+    std::string column;
+  };
+  const std::string stay = "LEAST(GREATEST(length_of_stay, 0), 120)::numeric";
+  const std::string age = "LEAST(GREATEST(age, 0), 110)::numeric";
+  const std::string wait = "LEAST(GREATEST(waiting_days, 0), 730)::numeric";
+  const PlanOutput& variance = plan.outputs[3];
+  const std::vector<Case> cases = {
+      {plan.outputs[1].measure, stay, "length_of_stay"},
+      {plan.outputs[2].measure, "(" + age + " - 55)", "age"},
+      {variance.measure, "(" + wait + " - 365)", "waiting_days"},
+      {variance.squares_measure, "((" + wait + " - 365) * (" + wait + " - 365) - 66612.5)",
+       "waiting_days"},
+  };
+  auto round_half_away = [](const Rational& r) {
+    BigInt floor_of_abs = Floor(abs(r) + Rational(1, 2));
+    return r < 0 ? BigInt(-floor_of_abs) : floor_of_abs;
+  };
+  pqxx::connection conn(db_->url());
+  pqxx::work txn(conn);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.per_row);
+    const Measure& measure = plan.measures[c.measure];
+    const BigInt bound = measure.per_group_bound;
+    std::map<std::string, BigInt> expected;
+    int64_t capped = 0;
+    pqxx::result people = txn.exec(
+        "SELECT sex, coalesce(sum(CASE WHEN " + c.column + " IS NOT NULL THEN " + c.per_row +
+        " END), 0)::text, count(" + c.column + ") FROM admissions GROUP BY patient_id, sex");
+    for (const auto& row : people) {
+      const Rational total = *ParseDecimal(row[1].as<std::string>());
+      const int64_t n = row[2].as<int64_t>();
+      capped += n > 2;
+      Rational scaled = n == 0 ? Rational(0) : total * std::min<int64_t>(n, 2) / (n * measure.grid);
+      BigInt contribution = std::clamp(round_half_away(scaled), BigInt(-bound), bound);
+      expected[row[0].as<std::string>()] += contribution;
+    }
+    EXPECT_GT(capped, 0);
+    for (size_t g = 0; g < exact.keys.size(); ++g) {
+      EXPECT_EQ(exact.measures[g][c.measure], expected[*exact.keys[g][0]]) << *exact.keys[g][0];
+    }
+  }
 }
 
 // VARIANCE and STDDEV end to end: the released figures are close to the
