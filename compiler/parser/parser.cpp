@@ -9,6 +9,7 @@
 #include "DPQLLexer.h"
 #include "DPQLParser.h"
 #include "compiler/common/error.h"
+#include "compiler/parser/ascii_lexer_source.h"
 #include "compiler/parser/error_listener.h"
 #include "compiler/parser/transformer.h"
 
@@ -76,6 +77,72 @@ void CheckUtf8(std::string_view text) {
   }
 }
 
+// ANTLR's char stream over the query. ANTLRInputStream::load decodes UTF-8
+// through std::wstring_convert, appending one code point at a time (about 5%
+// of a compile); CheckUtf8 has already accepted the text as strict UTF-8, so
+// it is decoded here straight into the same UTF-32 buffer, whose capacity a
+// thread's next query reuses.
+class QueryInputStream : public antlr4::ANTLRInputStream {
+ public:
+  void Load(std::string_view text) {
+    // As ANTLRInputStream::load: a leading byte order mark is not part of the input.
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+    _data.clear();
+    size_t i = 0;
+    while (i < text.size()) {
+      const auto lead = static_cast<unsigned char>(text[i]);
+      const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+      char32_t code_point = length == 1   ? lead
+                            : length == 2 ? lead & 0x1F
+                            : length == 3 ? lead & 0x0F
+                                          : lead & 0x07;
+      for (size_t k = 1; k < length; ++k) {
+        code_point = (code_point << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+      }
+      _data.push_back(code_point);
+      i += length;
+    }
+    p = 0;
+  }
+};
+
+// One lexer, token stream and parser per thread, reused by every query the
+// thread parses: constructing them builds ATN simulators and buffers each
+// time. Parse() resets all three before use, so a query that threw midway
+// leaves nothing behind for the next one; the parse trees are freed after
+// each query.
+struct ParserKit {
+  QueryInputStream input;
+  dpql_grammar::DPQLLexer lexer{&input};
+  parser::AsciiLexer ascii_lexer;
+  antlr4::CommonTokenStream tokens{&lexer};
+  dpql_grammar::DPQLParser parser{&tokens};
+  std::shared_ptr<antlr4::BailErrorStrategy> bail = std::make_shared<antlr4::BailErrorStrategy>();
+};
+
+ParserKit& ThreadParserKit() {
+  thread_local ParserKit kit;
+  return kit;
+}
+
+// Frees what one query left in the thread's ParserKit (its parse tree, its
+// tokens), on every way out of ParseScript.
+class ParserKitRelease {
+ public:
+  explicit ParserKitRelease(ParserKit& kit) : kit_(kit) {}
+  ParserKitRelease(const ParserKitRelease&) = delete;
+  ParserKitRelease& operator=(const ParserKitRelease&) = delete;
+  ~ParserKitRelease() {
+    kit_.parser.getTreeTracker().reset();
+    kit_.parser.setErrorHandler(kit_.bail);  // the LL strategy refers to this query's text
+    kit_.tokens.setTokenSource(&kit_.lexer);
+    kit_.lexer.removeErrorListeners();
+  }
+
+ private:
+  ParserKit& kit_;
+};
+
 }  // namespace
 
 // A NUL (JSON "\u0000") cannot be stored in PostgreSQL text and would cut
@@ -113,11 +180,19 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
 
   parser::SourceText source(text);
   parser::ThrowingErrorListener lexer_errors(source);
-  antlr4::ANTLRInputStream input(std::string{text});
-  dpql_grammar::DPQLLexer lexer(&input);
-  lexer.removeErrorListeners();
-  lexer.addErrorListener(&lexer_errors);
-  antlr4::CommonTokenStream tokens(&lexer);
+  ParserKit& kit = ThreadParserKit();
+  ParserKitRelease release(kit);
+  kit.input.Load(text);
+  antlr4::CommonTokenStream& tokens = kit.tokens;
+  if (parser::IsAscii(text)) {
+    kit.ascii_lexer.Reset(text, &kit.input);
+    tokens.setTokenSource(&kit.ascii_lexer);
+  } else {
+    kit.lexer.setInputStream(&kit.input);
+    kit.lexer.removeErrorListeners();
+    kit.lexer.addErrorListener(&lexer_errors);
+    tokens.setTokenSource(&kit.lexer);
+  }
   tokens.fill();
   parser::CheckTokens(tokens.getTokens(), source);
 
@@ -132,14 +207,14 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
                     SourceLocation{1, 1, 0, 0});
   }
 
-  G dpql_parser(&tokens);
-  dpql_parser.removeErrorListeners();
-  auto* simulator = dpql_parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
-
   // SLL is much faster and enough for nearly every valid query; only when it
   // fails (a real error, or an input SLL cannot decide) parse again with full
   // LL and an error strategy that explains the first error.
-  dpql_parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  G& dpql_parser = kit.parser;
+  dpql_parser.setErrorHandler(kit.bail);
+  dpql_parser.setTokenStream(&tokens);  // also resets the parser
+  dpql_parser.removeErrorListeners();
+  auto* simulator = dpql_parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
   simulator->setPredictionMode(antlr4::atn::PredictionMode::SLL);
   G::ScriptContext* tree = nullptr;
   try {

@@ -60,29 +60,35 @@ ast::ExprPtr Transformer::NewExpr(ast::ExprKind kind, antlr4::ParserRuleContext&
 }
 
 ast::ExprPtr Transformer::TransformExpression(G::ExpressionContext& ctx, int depth) {
-  return TransformOrExpression(*ctx.orExpression(), depth);
+  // expression : orExpression
+  return TransformOrExpression(Expect<G::OrExpressionContext>(ctx.children[0], G::RuleOrExpression),
+                               depth);
 }
 
 namespace {
 
-// Builds a left-deep chain op(op(op(e0, e1), e2), ...) over `operands` at
-// `depth`. transform(i, d) builds operand i at depth d; op_at(i) is the
-// operator between operands i-1 and i.
-template <typename Operand, typename Transform, typename OpAt>
-ast::ExprPtr BuildChain(const SourceText& source, const std::vector<Operand*>& operands, int depth,
-                        Transform transform, OpAt op_at) {
-  const int n = static_cast<int>(operands.size());
+// Builds a left-deep chain op(op(op(e0, e1), e2), ...) at `depth` over the
+// children of a rule `operand ( operator operand )*`: operands at the even
+// positions, operator tokens between them. transform(operand, d) builds an
+// operand at depth d; op(token) is the operator's AST spelling.
+template <typename Operand, typename Transform, typename Op>
+ast::ExprPtr BuildChain(const SourceText& source, antlr4::ParserRuleContext& ctx, size_t rule,
+                        int depth, Transform transform, Op op) {
+  const std::vector<antlr4::tree::ParseTree*>& children = ctx.children;
+  auto operand = [&](int i) -> Operand& { return Expect<Operand>(children[2 * i], rule); };
+  const int n = static_cast<int>(children.size() + 1) / 2;
   // Operand 0 sits deepest, at depth + n - 1; checking that first means no
   // chain that is too deep is ever built (nor destroyed recursively).
-  if (depth + n - 1 > kMaxExpressionDepth) ThrowTooDeep(source.Of(operands.front()));
-  ast::ExprPtr result = transform(0, depth + n - 1);
+  if (depth + n - 1 > kMaxExpressionDepth) ThrowTooDeep(source.Of(&operand(0)));
+  ast::ExprPtr result = transform(operand(0), depth + n - 1);
   for (int k = 1; k < n; ++k) {
     auto node = std::make_unique<ast::Expr>();
     node->kind = ast::ExprKind::kBinary;
-    node->op = op_at(k);
-    node->loc = source.Span(operands.front()->getStart(), operands[k]->getStop());
+    node->op = op(TokenOf(children[2 * k - 1]));
+    node->loc = source.Span(operand(0).getStart(), operand(k).getStop());
+    node->args.reserve(2);
     node->args.push_back(std::move(result));
-    node->args.push_back(transform(k, depth + n - k));
+    node->args.push_back(transform(operand(k), depth + n - k));
     result = std::move(node);
   }
   return result;
@@ -91,61 +97,92 @@ ast::ExprPtr BuildChain(const SourceText& source, const std::vector<Operand*>& o
 }  // namespace
 
 ast::ExprPtr Transformer::TransformOrExpression(G::OrExpressionContext& ctx, int depth) {
-  auto operands = ctx.andExpression();
-  return BuildChain(
-      source_, operands, depth,
-      [&](int i, int d) { return TransformAndExpression(*operands[i], d); },
-      [](int) { return std::string("OR"); });
+  return BuildChain<G::AndExpressionContext>(
+      source_, ctx, G::RuleAndExpression, depth,
+      [&](G::AndExpressionContext& operand, int d) { return TransformAndExpression(operand, d); },
+      [](antlr4::Token*) { return std::string("OR"); });
 }
 
 ast::ExprPtr Transformer::TransformAndExpression(G::AndExpressionContext& ctx, int depth) {
-  auto operands = ctx.notExpression();
-  return BuildChain(
-      source_, operands, depth,
-      [&](int i, int d) { return TransformNotExpression(*operands[i], d); },
-      [](int) { return std::string("AND"); });
+  return BuildChain<G::NotExpressionContext>(
+      source_, ctx, G::RuleNotExpression, depth,
+      [&](G::NotExpressionContext& operand, int d) { return TransformNotExpression(operand, d); },
+      [](antlr4::Token*) { return std::string("AND"); });
 }
 
 ast::ExprPtr Transformer::TransformNotExpression(G::NotExpressionContext& ctx, int depth) {
-  if (ctx.predicate() != nullptr) return TransformPredicate(*ctx.predicate(), depth);
+  // notExpression : K_NOT notExpression | predicate
+  if (ctx.children.size() == 1) {
+    return TransformPredicate(Expect<G::PredicateContext>(ctx.children[0], G::RulePredicate),
+                              depth);
+  }
   auto expr = NewExpr(ast::ExprKind::kUnary, ctx, depth);
   expr->op = "NOT";
-  expr->args.push_back(TransformNotExpression(*ctx.notExpression(), depth + 1));
+  expr->args.push_back(TransformNotExpression(
+      Expect<G::NotExpressionContext>(ctx.children[1], G::RuleNotExpression), depth + 1));
   return expr;
 }
 
 ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth) {
-  auto operands = ctx.additiveExpression();
-  if (operands.size() == 1 && ctx.K_IN() == nullptr && ctx.K_IS() == nullptr) {
-    return TransformAdditiveExpression(*operands[0], depth);
+  // predicate : additiveExpression ( comparisonOperator additiveExpression
+  //   | K_NOT? K_BETWEEN ... | K_NOT? K_IN LPAREN inList RPAREN
+  //   | K_NOT? K_LIKE additiveExpression | K_IS K_NOT? K_NULL )?
+  if (ctx.children.size() == 1) {
+    return TransformAdditiveExpression(
+        Expect<G::AdditiveExpressionContext>(ctx.children[0], G::RuleAdditiveExpression), depth);
   }
-  ast::ExprPtr expr;
-  if (ctx.comparisonOperator() != nullptr) {
-    expr = NewExpr(ast::ExprKind::kBinary, ctx, depth);
-    expr->op = TransformComparisonOperator(*ctx.comparisonOperator());
-  } else if (ctx.K_BETWEEN() != nullptr) {
-    expr = NewExpr(ast::ExprKind::kBetween, ctx, depth);
-  } else if (ctx.K_IN() != nullptr) {
-    expr = NewExpr(ast::ExprKind::kIn, ctx, depth);
-  } else if (ctx.K_LIKE() != nullptr) {
-    expr = NewExpr(ast::ExprKind::kLike, ctx, depth);
-  } else {
-    expr = NewExpr(ast::ExprKind::kIsNull, ctx, depth);
+  ast::ExprKind kind = ast::ExprKind::kIsNull;
+  bool negated = false;
+  G::ComparisonOperatorContext* comparison = nullptr;
+  G::InListContext* in_list = nullptr;
+  for (antlr4::tree::ParseTree* child : ctx.children) {
+    switch (TokenTypeOf(child)) {
+      case G::K_NOT:
+        negated = true;
+        break;
+      case G::K_BETWEEN:
+        kind = ast::ExprKind::kBetween;
+        break;
+      case G::K_IN:
+        kind = ast::ExprKind::kIn;
+        break;
+      case G::K_LIKE:
+        kind = ast::ExprKind::kLike;
+        break;
+      case antlr4::Token::INVALID_TYPE:  // a rule
+        if (RuleOf(child) == G::RuleComparisonOperator) {
+          comparison = static_cast<G::ComparisonOperatorContext*>(child);
+          kind = ast::ExprKind::kBinary;
+        } else if (RuleOf(child) == G::RuleInList) {
+          in_list = static_cast<G::InListContext*>(child);
+        }
+        break;
+      default:
+        break;
+    }
   }
-  expr->negated = ctx.K_NOT() != nullptr;
-  for (auto* operand : operands) {
-    expr->args.push_back(TransformAdditiveExpression(*operand, depth + 1));
+  ast::ExprPtr expr = NewExpr(kind, ctx, depth);
+  if (comparison != nullptr) expr->op = TransformComparisonOperator(*comparison);
+  expr->negated = negated;
+  for (antlr4::tree::ParseTree* child : ctx.children) {
+    if (RuleOf(child) == G::RuleAdditiveExpression) {
+      expr->args.push_back(TransformAdditiveExpression(
+          *static_cast<G::AdditiveExpressionContext*>(child), depth + 1));
+    }
   }
-  if (auto* list = ctx.inList()) {
-    if (auto* select = list->selectStatement()) {
+  if (in_list != nullptr) {
+    // inList : selectStatement | expression ( COMMA expression )*
+    antlr4::tree::ParseTree* first = in_list->children[0];
+    if (RuleOf(first) == G::RuleSelectStatement) {
       // IN (SELECT ...): kept only so that the binder can refuse it.
       auto subquery = std::make_unique<ast::Expr>();
       subquery->kind = ast::ExprKind::kSubquery;
-      subquery->loc = source_.Of(select);
+      subquery->loc = source_.Of(static_cast<G::SelectStatementContext*>(first));
       expr->args.push_back(std::move(subquery));
     } else {
-      for (auto* item : list->expression()) {
-        expr->args.push_back(TransformExpression(*item, depth + 1));
+      for (size_t i = 0; i < in_list->children.size(); i += 2) {
+        expr->args.push_back(TransformExpression(
+            Expect<G::ExpressionContext>(in_list->children[i], G::RuleExpression), depth + 1));
       }
     }
   }
@@ -153,125 +190,167 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
 }
 
 std::string Transformer::TransformComparisonOperator(G::ComparisonOperatorContext& ctx) {
-  if (ctx.NEQ() != nullptr) return "<>";  // != and <> are the same operator
-  return ctx.getText();
+  const antlr4::Token* token = ctx.getStart();
+  if (token->getType() == G::NEQ) return "<>";  // != and <> are the same operator
+  return std::string(source_.TokenText(token));
 }
 
 ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionContext& ctx,
                                                       int depth) {
-  auto operands = ctx.multiplicativeExpression();
-  // The operator tokens are the children between the operands.
-  return BuildChain(
-      source_, operands, depth,
-      [&](int i, int d) { return TransformMultiplicativeExpression(*operands[i], d); },
-      [&](int k) { return ctx.children[2 * k - 1]->getText(); });
+  return BuildChain<G::MultiplicativeExpressionContext>(
+      source_, ctx, G::RuleMultiplicativeExpression, depth,
+      [&](G::MultiplicativeExpressionContext& operand, int d) {
+        return TransformMultiplicativeExpression(operand, d);
+      },
+      [&](antlr4::Token* token) { return std::string(source_.TokenText(token)); });
 }
 
 ast::ExprPtr Transformer::TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx,
                                                             int depth) {
-  auto operands = ctx.unaryExpression();
-  return BuildChain(
-      source_, operands, depth,
-      [&](int i, int d) { return TransformUnaryExpression(*operands[i], d); },
-      [&](int k) { return ctx.children[2 * k - 1]->getText(); });
+  return BuildChain<G::UnaryExpressionContext>(
+      source_, ctx, G::RuleUnaryExpression, depth,
+      [&](G::UnaryExpressionContext& operand, int d) {
+        return TransformUnaryExpression(operand, d);
+      },
+      [&](antlr4::Token* token) { return std::string(source_.TokenText(token)); });
 }
 
 ast::ExprPtr Transformer::TransformUnaryExpression(G::UnaryExpressionContext& ctx, int depth) {
-  if (ctx.primaryExpression() != nullptr) {
-    return TransformPrimaryExpression(*ctx.primaryExpression(), depth);
+  // unaryExpression : ( MINUS | PLUS ) unaryExpression | primaryExpression
+  if (ctx.children.size() == 1) {
+    return TransformPrimaryExpression(
+        Expect<G::PrimaryExpressionContext>(ctx.children[0], G::RulePrimaryExpression), depth);
   }
   auto expr = NewExpr(ast::ExprKind::kUnary, ctx, depth);
-  expr->op = ctx.MINUS() != nullptr ? "-" : "+";
-  expr->args.push_back(TransformUnaryExpression(*ctx.unaryExpression(), depth + 1));
+  expr->op = TokenTypeOf(ctx.children[0]) == G::MINUS ? "-" : "+";
+  expr->args.push_back(TransformUnaryExpression(
+      Expect<G::UnaryExpressionContext>(ctx.children[1], G::RuleUnaryExpression), depth + 1));
   return expr;
 }
 
 ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext& ctx, int depth) {
-  if (ctx.literal() != nullptr) return TransformLiteral(*ctx.literal(), depth);
-  if (ctx.functionCall() != nullptr) return TransformFunctionCall(*ctx.functionCall(), depth);
-  if (ctx.extractCall() != nullptr) return TransformExtractCall(*ctx.extractCall(), depth);
-  if (ctx.columnRef() != nullptr) return TransformColumnRef(*ctx.columnRef(), depth);
-  if (ctx.selectStatement() != nullptr) {
+  // primaryExpression : literal | extractCall | functionCall | columnRef
+  //   | LPAREN selectStatement RPAREN | LPAREN expression RPAREN
+  if (ctx.children.size() == 1) {
+    antlr4::tree::ParseTree* child = ctx.children[0];
+    switch (RuleOf(child)) {
+      case G::RuleLiteral:
+        return TransformLiteral(*static_cast<G::LiteralContext*>(child), depth);
+      case G::RuleFunctionCall:
+        return TransformFunctionCall(*static_cast<G::FunctionCallContext*>(child), depth);
+      case G::RuleExtractCall:
+        return TransformExtractCall(*static_cast<G::ExtractCallContext*>(child), depth);
+      default:
+        return TransformColumnRef(Expect<G::ColumnRefContext>(child, G::RuleColumnRef), depth);
+    }
+  }
+  if (RuleOf(ctx.children[1]) == G::RuleSelectStatement) {
     // A parenthesised SELECT, kept only so that the binder can refuse it.
     return NewExpr(ast::ExprKind::kSubquery, ctx, depth);
   }
   // (expression): the parentheses themselves leave no node.
-  return TransformExpression(*ctx.expression(), depth);
+  return TransformExpression(Expect<G::ExpressionContext>(ctx.children[1], G::RuleExpression),
+                             depth);
 }
 
 ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int depth) {
+  // functionCall : identifier LPAREN
+  //   ( STAR | K_DISTINCT? expression ( COMMA expression )* )? RPAREN
   auto expr = NewExpr(ast::ExprKind::kFunction, ctx, depth);
-  expr->name = ToUpper(ctx.identifier()->getText());
-  if (ctx.identifier()->QUOTED_IDENTIFIER() != nullptr) {
-    expr->name = TransformIdentifier(*ctx.identifier());
-  }
-  expr->distinct = ctx.K_DISTINCT() != nullptr;
-  if (ctx.STAR() != nullptr) {
-    auto star = std::make_unique<ast::Expr>();
-    star->kind = ast::ExprKind::kStar;
-    star->loc = source_.Of(ctx.STAR());
-    expr->args.push_back(std::move(star));
-  }
-  for (auto* arg : ctx.expression()) {
-    expr->args.push_back(TransformExpression(*arg, depth + 1));
+  auto& name = Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier);
+  expr->name = TokenTypeOf(name.children[0]) == G::QUOTED_IDENTIFIER
+                   ? TransformIdentifier(name)
+                   : ToUpper(source_.TokenText(name.getStart()));
+  for (size_t i = 2; i < ctx.children.size(); ++i) {
+    antlr4::tree::ParseTree* child = ctx.children[i];
+    if (antlr4::Token* token = TokenOf(child)) {
+      if (token->getType() == G::K_DISTINCT) expr->distinct = true;
+      if (token->getType() == G::STAR) {
+        auto star = std::make_unique<ast::Expr>();
+        star->kind = ast::ExprKind::kStar;
+        star->loc = source_.At(token);
+        expr->args.push_back(std::move(star));
+      }
+    } else {
+      expr->args.push_back(TransformExpression(
+          Expect<G::ExpressionContext>(child, G::RuleExpression), depth + 1));
+    }
   }
   return expr;
 }
 
 ast::ExprPtr Transformer::TransformExtractCall(G::ExtractCallContext& ctx, int depth) {
+  // extractCall : K_EXTRACT LPAREN identifier K_FROM expression RPAREN
   auto expr = NewExpr(ast::ExprKind::kExtract, ctx, depth);
-  expr->name = ToUpper(TransformIdentifier(*ctx.identifier()));
-  expr->args.push_back(TransformExpression(*ctx.expression(), depth + 1));
+  expr->name =
+      ToUpper(TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[2], G::RuleIdentifier)));
+  expr->args.push_back(TransformExpression(
+      Expect<G::ExpressionContext>(ctx.children[4], G::RuleExpression), depth + 1));
   return expr;
 }
 
 ast::ExprPtr Transformer::TransformColumnRef(G::ColumnRefContext& ctx, int depth) {
+  // columnRef : identifier ( DOT identifier )?
   auto expr = NewExpr(ast::ExprKind::kColumn, ctx, depth);
-  auto names = ctx.identifier();
-  if (names.size() == 2) {
-    expr->qualifier = TransformIdentifier(*names[0]);
-    expr->name = TransformIdentifier(*names[1]);
+  auto name_at = [&](size_t i) -> G::IdentifierContext& {
+    return Expect<G::IdentifierContext>(ctx.children[i], G::RuleIdentifier);
+  };
+  if (ctx.children.size() == 3) {
+    expr->qualifier = TransformIdentifier(name_at(0));
+    expr->name = TransformIdentifier(name_at(2));
   } else {
-    expr->name = TransformIdentifier(*names[0]);
+    expr->name = TransformIdentifier(name_at(0));
   }
   return expr;
 }
 
 ast::ExprPtr Transformer::TransformLiteral(G::LiteralContext& ctx, int depth) {
+  // literal : INTEGER | DECIMAL | STRING | K_DATE STRING | K_TRUE | K_FALSE | K_NULL
   auto expr = NewExpr(ast::ExprKind::kLiteral, ctx, depth);
   ast::Literal& literal = expr->literal;
-  if (ctx.INTEGER() != nullptr) {
-    literal.kind = ast::LiteralKind::kInteger;
-    literal.text = ctx.INTEGER()->getText();
-  } else if (ctx.DECIMAL() != nullptr) {
-    literal.kind = ast::LiteralKind::kDecimal;
-    literal.text = ctx.DECIMAL()->getText();
-  } else if (ctx.K_DATE() != nullptr) {
-    literal.kind = ast::LiteralKind::kDate;
-    literal.text = UnquoteString(ctx.STRING()->getText());
-    if (!IsValidDate(literal.text)) {
-      throw DpqlError(ErrorKind::kSyntax, "syntax_error",
-                      "invalid date literal '" + literal.text +
-                          "'; expected DATE 'yyyy-mm-dd' with a real calendar date",
-                      expr->loc);
-    }
-  } else if (ctx.STRING() != nullptr) {
-    literal.kind = ast::LiteralKind::kString;
-    literal.text = UnquoteString(ctx.STRING()->getText());
-  } else if (ctx.K_TRUE() != nullptr || ctx.K_FALSE() != nullptr) {
-    literal.kind = ast::LiteralKind::kBoolean;
-    literal.boolean = ctx.K_TRUE() != nullptr;
-    literal.text = literal.boolean ? "TRUE" : "FALSE";
-  } else {
-    literal.kind = ast::LiteralKind::kNull;
-    literal.text = "NULL";
+  const antlr4::Token* token = ctx.getStart();
+  switch (token->getType()) {
+    case G::INTEGER:
+      literal.kind = ast::LiteralKind::kInteger;
+      literal.text = source_.TokenText(token);
+      break;
+    case G::DECIMAL:
+      literal.kind = ast::LiteralKind::kDecimal;
+      literal.text = source_.TokenText(token);
+      break;
+    case G::K_DATE:
+      literal.kind = ast::LiteralKind::kDate;
+      literal.text = UnquoteString(source_.TokenText(ctx.getStop()));
+      if (!IsValidDate(literal.text)) {
+        throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+                        "invalid date literal '" + literal.text +
+                            "'; expected DATE 'yyyy-mm-dd' with a real calendar date",
+                        expr->loc);
+      }
+      break;
+    case G::STRING:
+      literal.kind = ast::LiteralKind::kString;
+      literal.text = UnquoteString(source_.TokenText(token));
+      break;
+    case G::K_TRUE:
+    case G::K_FALSE:
+      literal.kind = ast::LiteralKind::kBoolean;
+      literal.boolean = token->getType() == G::K_TRUE;
+      literal.text = literal.boolean ? "TRUE" : "FALSE";
+      break;
+    default:
+      literal.kind = ast::LiteralKind::kNull;
+      literal.text = "NULL";
+      break;
   }
   return expr;
 }
 
 std::string Transformer::TransformIdentifier(G::IdentifierContext& ctx) {
-  if (auto* quoted = ctx.QUOTED_IDENTIFIER()) {
-    std::string text = quoted->getText();
+  // identifier : IDENTIFIER | QUOTED_IDENTIFIER | nonReserved (one token each)
+  const antlr4::Token* token = ctx.getStart();
+  std::string_view text = source_.TokenText(token);
+  if (token->getType() == G::QUOTED_IDENTIFIER) {
     std::string out;
     for (size_t i = 1; i + 1 < text.size(); ++i) {
       out += text[i];
@@ -280,11 +359,11 @@ std::string Transformer::TransformIdentifier(G::IdentifierContext& ctx) {
     if (out.empty()) {
       throw DpqlError(ErrorKind::kSyntax, "syntax_error",
                       "empty quoted name \"\"; write a name between the double quotes",
-                      source_.Of(quoted));
+                      source_.At(token));
     }
     return out;
   }
-  return ToLower(ctx.getText());
+  return ToLower(text);
 }
 
 }  // namespace dpql::parser

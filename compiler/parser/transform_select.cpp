@@ -10,70 +10,118 @@ namespace dpql::parser {
 
 std::unique_ptr<ast::SelectStmt> Transformer::TransformSelectStatement(
     G::SelectStatementContext& ctx) {
+  // K_SELECT selectItem ( COMMA selectItem )* fromClause joinClause* whereClause?
+  //   groupByClause? havingClause? orderByClause? limitClause? privacyClause?
+  // The clauses are transformed in this order, as they stand in the text.
   auto select = std::make_unique<ast::SelectStmt>();
   select->loc = source_.Of(&ctx);
-  for (auto* item : ctx.selectItem()) TransformSelectItem(*item, *select);
-  select->from = TransformTableRef(*ctx.fromClause()->tableRef());
-  for (auto* join : ctx.joinClause()) select->joins.push_back(TransformJoinClause(*join));
-  if (auto* where = ctx.whereClause()) select->where = TransformExpression(*where->expression());
-  if (auto* group_by = ctx.groupByClause()) {
-    for (auto* key : group_by->expression()) select->group_by.push_back(TransformExpression(*key));
+  for (antlr4::tree::ParseTree* child : ctx.children) {
+    switch (RuleOf(child)) {
+      case G::RuleSelectItem:
+        TransformSelectItem(*static_cast<G::SelectItemContext*>(child), *select);
+        break;
+      case G::RuleFromClause:  // fromClause : K_FROM tableRef
+        select->from = TransformTableRef(
+            Expect<G::TableRefContext>(child->children[1], G::RuleTableRef));
+        break;
+      case G::RuleJoinClause:
+        select->joins.push_back(TransformJoinClause(*static_cast<G::JoinClauseContext*>(child)));
+        break;
+      case G::RuleWhereClause:  // whereClause : K_WHERE expression
+        select->where = TransformExpression(
+            Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
+        break;
+      case G::RuleGroupByClause:  // K_GROUP K_BY expression ( COMMA expression )*
+        for (size_t i = 2; i < child->children.size(); i += 2) {
+          select->group_by.push_back(TransformExpression(
+              Expect<G::ExpressionContext>(child->children[i], G::RuleExpression)));
+        }
+        break;
+      case G::RuleHavingClause:  // havingClause : K_HAVING expression
+        select->having = TransformExpression(
+            Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
+        break;
+      case G::RuleOrderByClause:  // K_ORDER K_BY orderItem ( COMMA orderItem )*
+        for (size_t i = 2; i < child->children.size(); i += 2) {
+          select->order_by.push_back(TransformOrderItem(
+              Expect<G::OrderItemContext>(child->children[i], G::RuleOrderItem)));
+        }
+        break;
+      case G::RuleLimitClause:
+        TransformLimitClause(*static_cast<G::LimitClauseContext*>(child), *select);
+        break;
+      case G::RulePrivacyClause:
+        TransformPrivacyClause(*static_cast<G::PrivacyClauseContext*>(child), *select);
+        break;
+      default:  // K_SELECT, COMMA
+        break;
+    }
   }
-  if (auto* having = ctx.havingClause()) {
-    select->having = TransformExpression(*having->expression());
-  }
-  if (auto* order_by = ctx.orderByClause()) {
-    for (auto* item : order_by->orderItem()) select->order_by.push_back(TransformOrderItem(*item));
-  }
-  if (auto* limit = ctx.limitClause()) TransformLimitClause(*limit, *select);
-  if (auto* privacy = ctx.privacyClause()) TransformPrivacyClause(*privacy, *select);
   return select;
 }
 
 void Transformer::TransformSelectItem(G::SelectItemContext& ctx, ast::SelectStmt& select) {
-  if (ctx.STAR() != nullptr) {
+  // selectItem : STAR | expression ( K_AS? alias )?
+  if (antlr4::Token* star = TokenOf(ctx.children[0])) {
     // SELECT *: recorded, not expanded; the binder refuses it with a hint.
-    if (!select.select_star) select.star_loc = source_.Of(ctx.STAR());
+    if (!select.select_star) select.star_loc = source_.At(star);
     select.select_star = true;
     return;
   }
   ast::SelectItem item;
   item.loc = source_.Of(&ctx);
-  item.expr = TransformExpression(*ctx.expression());
-  if (auto* alias = ctx.alias()) {
-    item.alias = TransformIdentifier(*alias->identifier());
+  item.expr =
+      TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
+  antlr4::tree::ParseTree* last = ctx.children.back();
+  if (RuleOf(last) == G::RuleAlias) {
+    auto* alias = static_cast<G::AliasContext*>(last);
+    item.alias = TransformIdentifier(
+        Expect<G::IdentifierContext>(alias->children[0], G::RuleIdentifier));
     item.alias_loc = source_.Of(alias);
   }
   select.items.push_back(std::move(item));
 }
 
 ast::TableRef Transformer::TransformTableRef(G::TableRefContext& ctx) {
-  if (ctx.selectStatement() != nullptr) {
+  // tableRef : tableName ( K_AS? alias )? | LPAREN selectStatement RPAREN ( K_AS? alias )?
+  if (IsToken(ctx.children[0])) {
     throw DpqlError(ErrorKind::kSemantic, "subquery",
                     "subqueries are not supported: select FROM a table directly and filter "
                     "with WHERE (DPQL computes every statistic in one aggregate query)",
                     source_.Of(&ctx));
   }
+  auto& table_name = Expect<G::TableNameContext>(ctx.children[0], G::RuleTableName);
   ast::TableRef table;
-  table.name = TransformIdentifier(*ctx.tableName()->identifier());
-  table.loc = source_.Of(ctx.tableName());
-  if (auto* alias = ctx.alias()) table.alias = TransformIdentifier(*alias->identifier());
+  table.name = TransformIdentifier(
+      Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
+  table.loc = source_.Of(&table_name);
+  antlr4::tree::ParseTree* last = ctx.children.back();
+  if (RuleOf(last) == G::RuleAlias) {
+    table.alias = TransformIdentifier(
+        Expect<G::IdentifierContext>(last->children[0], G::RuleIdentifier));
+  }
   return table;
 }
 
 ast::Join Transformer::TransformJoinClause(G::JoinClauseContext& ctx) {
+  // joinClause : joinType? K_JOIN tableRef K_ON expression
   ast::Join join;
   join.loc = source_.Of(&ctx);
-  if (auto* type = ctx.joinType()) join.kind = TransformJoinType(*type);
-  join.table = TransformTableRef(*ctx.tableRef());
-  join.condition = TransformExpression(*ctx.expression());
+  if (RuleOf(ctx.children[0]) == G::RuleJoinType) {
+    join.kind = TransformJoinType(*static_cast<G::JoinTypeContext*>(ctx.children[0]));
+  }
+  const size_t n = ctx.children.size();
+  join.table = TransformTableRef(Expect<G::TableRefContext>(ctx.children[n - 3], G::RuleTableRef));
+  join.condition =
+      TransformExpression(Expect<G::ExpressionContext>(ctx.children[n - 1], G::RuleExpression));
   return join;
 }
 
 ast::JoinKind Transformer::TransformJoinType(G::JoinTypeContext& ctx) {
-  if (ctx.K_INNER() != nullptr) return ast::JoinKind::kInner;
-  if (ctx.K_LEFT() != nullptr) return ast::JoinKind::kLeft;
-  std::string kind = ToUpper(ctx.getStart()->getText());
+  const antlr4::Token* first = ctx.getStart();
+  if (first->getType() == G::K_INNER) return ast::JoinKind::kInner;
+  if (first->getType() == G::K_LEFT) return ast::JoinKind::kLeft;
+  std::string kind = ToUpper(source_.TokenText(first));
   throw DpqlError(ErrorKind::kSemantic, "unsupported_join",
                   kind +
                       " JOIN is not supported; use JOIN (inner) or LEFT JOIN with a public "
@@ -82,46 +130,59 @@ ast::JoinKind Transformer::TransformJoinType(G::JoinTypeContext& ctx) {
 }
 
 ast::OrderItem Transformer::TransformOrderItem(G::OrderItemContext& ctx) {
+  // orderItem : expression ( K_ASC | K_DESC )?
   ast::OrderItem item;
   item.loc = source_.Of(&ctx);
-  item.expr = TransformExpression(*ctx.expression());
-  item.descending = ctx.K_DESC() != nullptr;
+  item.expr =
+      TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
+  item.descending = TokenTypeOf(ctx.children.back()) == G::K_DESC;
   return item;
 }
 
 void Transformer::TransformLimitClause(G::LimitClauseContext& ctx, ast::SelectStmt& select) {
-  std::string digits = ctx.INTEGER()->getText();
-  select.limit_loc = source_.Of(ctx.INTEGER());
+  // limitClause : K_LIMIT INTEGER
+  const antlr4::Token* integer = ctx.getStop();
+  std::string_view digits = source_.TokenText(integer);
+  select.limit_loc = source_.At(integer);
   int64_t value = 0;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (error != std::errc() || end != digits.data() + digits.size()) {
-    throw DpqlError(
-        ErrorKind::kSyntax, "syntax_error",
-        "LIMIT " + digits + " is too large; the largest LIMIT is " + std::to_string(INT64_MAX),
-        select.limit_loc);
+    throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+                    "LIMIT " + std::string(digits) + " is too large; the largest LIMIT is " +
+                        std::to_string(INT64_MAX),
+                    select.limit_loc);
   }
   select.limit = value;
 }
 
 void Transformer::TransformPrivacyClause(G::PrivacyClauseContext& ctx, ast::SelectStmt& select) {
+  // privacyClause : K_WITH K_PRIVACY LPAREN privacyOption ( COMMA privacyOption )* RPAREN
   select.privacy_loc = source_.Of(&ctx);
-  for (auto* option : ctx.privacyOption()) {
-    select.privacy.push_back(TransformPrivacyOption(*option));
+  for (antlr4::tree::ParseTree* child : ctx.children) {
+    if (RuleOf(child) == G::RulePrivacyOption) {
+      select.privacy.push_back(TransformPrivacyOption(*static_cast<G::PrivacyOptionContext*>(child)));
+    }
   }
 }
 
 ast::PrivacyOption Transformer::TransformPrivacyOption(G::PrivacyOptionContext& ctx) {
+  // privacyOption : identifier EQ privacyValue
+  // privacyValue : ( MINUS | PLUS )? ( INTEGER | DECIMAL ) | identifier
   ast::PrivacyOption option;
   option.loc = source_.Of(&ctx);
-  option.name = ToLower(TransformIdentifier(*ctx.identifier()));
-  G::PrivacyValueContext* value = ctx.privacyValue();
-  option.value_loc = source_.Of(value);
-  if (value->identifier() != nullptr) {
-    option.value = ToLower(TransformIdentifier(*value->identifier()));
+  option.name = ToLower(
+      TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier)));
+  auto& value = Expect<G::PrivacyValueContext>(ctx.children[2], G::RulePrivacyValue);
+  option.value_loc = source_.Of(&value);
+  if (RuleOf(value.children[0]) == G::RuleIdentifier) {
+    option.value =
+        ToLower(TransformIdentifier(*static_cast<G::IdentifierContext*>(value.children[0])));
     option.is_number = false;
   } else {
     // A sign and digits, without any blanks between them.
-    option.value = value->getText();
+    for (antlr4::tree::ParseTree* token : value.children) {
+      option.value += source_.TokenText(TokenOf(token));
+    }
     option.is_number = true;
   }
   return option;

@@ -76,30 +76,52 @@ std::string_view SourceText::Text(const SourceLocation& loc) const {
   return text_.substr(loc.offset, loc.length);
 }
 
+std::string_view SourceText::TokenText(const antlr4::Token* token) const {
+  const uint32_t begin = ByteOffset(token->getStartIndex());
+  return text_.substr(begin, ByteOffset(token->getStopIndex() + 1) - begin);
+}
+
 std::vector<ast::Statement> Transformer::TransformScript(G::ScriptContext& ctx) {
+  // script : SEMI* statement ( SEMI+ statement )* SEMI* EOF
   std::vector<ast::Statement> statements;
-  for (auto* statement : ctx.statement()) statements.push_back(TransformStatement(*statement));
+  for (antlr4::tree::ParseTree* child : ctx.children) {
+    if (RuleOf(child) == G::RuleStatement) {
+      statements.push_back(TransformStatement(*static_cast<G::StatementContext*>(child)));
+    }
+  }
   return statements;
 }
 
 ast::Statement Transformer::TransformStatement(G::StatementContext& ctx) {
+  // statement : selectStatement | explainStatement | showStatement | describeStatement
   ast::Statement statement;
   statement.loc = source_.Of(&ctx);
   statement.text = std::string(source_.Text(statement.loc));
-  if (auto* select = ctx.selectStatement()) {
-    statement.kind = ast::StatementKind::kSelect;
-    statement.select = TransformSelectStatement(*select);
-  } else if (auto* explain = ctx.explainStatement()) {
-    statement.kind = ast::StatementKind::kExplain;
-    statement.select = TransformSelectStatement(*explain->selectStatement());
-  } else if (auto* show = ctx.showStatement()) {
-    statement.kind = show->K_TABLES() != nullptr ? ast::StatementKind::kShowTables
-                                                 : ast::StatementKind::kShowBudget;
-  } else {
-    auto* describe = ctx.describeStatement();
-    statement.kind = ast::StatementKind::kDescribe;
-    statement.table = TransformIdentifier(*describe->tableName()->identifier());
-    statement.table_loc = source_.Of(describe->tableName());
+  antlr4::tree::ParseTree* child = ctx.children[0];
+  switch (RuleOf(child)) {
+    case G::RuleSelectStatement:
+      statement.kind = ast::StatementKind::kSelect;
+      statement.select = TransformSelectStatement(*static_cast<G::SelectStatementContext*>(child));
+      break;
+    case G::RuleExplainStatement:  // K_EXPLAIN selectStatement
+      statement.kind = ast::StatementKind::kExplain;
+      statement.select = TransformSelectStatement(
+          Expect<G::SelectStatementContext>(child->children[1], G::RuleSelectStatement));
+      break;
+    case G::RuleShowStatement:  // K_SHOW ( K_TABLES | K_BUDGET )
+      statement.kind = TokenTypeOf(child->children[1]) == G::K_TABLES
+                           ? ast::StatementKind::kShowTables
+                           : ast::StatementKind::kShowBudget;
+      break;
+    default: {  // describeStatement : K_DESCRIBE tableName
+      auto& describe = Expect<G::DescribeStatementContext>(child, G::RuleDescribeStatement);
+      auto& table_name = Expect<G::TableNameContext>(describe.children[1], G::RuleTableName);
+      statement.kind = ast::StatementKind::kDescribe;
+      statement.table = TransformIdentifier(
+          Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
+      statement.table_loc = source_.Of(&table_name);
+      break;
+    }
   }
   return statement;
 }

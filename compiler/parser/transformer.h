@@ -5,7 +5,9 @@
 // Only parser.cpp, error_listener.cpp and transform_*.cpp include this file.
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +33,9 @@ class SourceText {
   SourceLocation Of(antlr4::ParserRuleContext* ctx) const;
   SourceLocation Of(antlr4::tree::TerminalNode* node) const { return At(node->getSymbol()); }
   std::string_view Text(const SourceLocation& loc) const;
+  // The token's own text, taken from the query (what Token::getText() gives,
+  // without its UTF-32 -> UTF-8 conversion and copy).
+  std::string_view TokenText(const antlr4::Token* token) const;
 
  private:
   uint32_t ByteOffset(size_t code_point_index) const;
@@ -38,6 +43,40 @@ class SourceText {
   std::string_view text_;
   std::vector<uint32_t> byte_offsets_;  // code point index -> byte offset; one past the end too
 };
+
+// Children without RTTI. The generated accessors (ctx.predicate(),
+// ctx.K_IN(), ...) dynamic_cast every child on every call; the transformer
+// instead walks ctx.children once, tells tokens from rules by one typeid
+// comparison and rules apart by their rule index. A parse that succeeded
+// holds no error nodes (both error strategies throw at the first error), so
+// every child is a TerminalNodeImpl or a generated context.
+inline bool IsToken(antlr4::tree::ParseTree* node) {
+  return typeid(*node) == typeid(antlr4::tree::TerminalNodeImpl);
+}
+
+// The token of a token child, or nullptr for a rule child.
+inline antlr4::Token* TokenOf(antlr4::tree::ParseTree* node) {
+  return IsToken(node) ? static_cast<antlr4::tree::TerminalNode*>(node)->getSymbol() : nullptr;
+}
+
+// The token type of a token child; Token::INVALID_TYPE for a rule child.
+inline size_t TokenTypeOf(antlr4::tree::ParseTree* node) {
+  antlr4::Token* token = TokenOf(node);
+  return token == nullptr ? antlr4::Token::INVALID_TYPE : token->getType();
+}
+
+// The rule index (G::RuleXxx) of a rule child; kTokenChild for a token.
+inline constexpr size_t kTokenChild = SIZE_MAX;
+inline size_t RuleOf(antlr4::tree::ParseTree* node) {
+  return IsToken(node) ? kTokenChild : static_cast<antlr4::RuleContext*>(node)->getRuleIndex();
+}
+
+// `node` as the context of `rule`, where the grammar puts nothing else.
+template <typename T>
+T& Expect(antlr4::tree::ParseTree* node, size_t rule) {
+  if (RuleOf(node) != rule) throw std::logic_error("parse tree does not match DPQL.g4");
+  return *static_cast<T*>(node);
+}
 
 class Transformer {
  public:
