@@ -7,6 +7,10 @@
 // exception type escapes and aborts, and the sanitizers abort on memory errors,
 // leaks and undefined behaviour. See docs/SECURITY.md, "Fuzzing and
 // sanitizers", and scripts/fuzz.
+//
+// Every ASCII input is also a differential test of the two lexers: the
+// hand-written ASCII lexer must produce exactly the generated ANTLR lexer's
+// tokens (compiler/parser/ascii_lexer.h); a difference aborts.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +21,7 @@
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/parser/ascii_lexer.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
@@ -69,10 +74,17 @@ void CompileText(std::string_view text) {
   }
 }
 
+void CompareLexers(std::string_view text) {
+  if (!parser::IsAscii(text)) return;
+  if (parser::LexWithAsciiLexer(text) != parser::LexWithGeneratedLexer(text)) std::abort();
+}
+
 }  // namespace
 }  // namespace dpql
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  dpql::CompileText(std::string_view(reinterpret_cast<const char*>(data), size));
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  dpql::CompareLexers(text);
+  dpql::CompileText(text);
   return 0;
 }
