@@ -1,24 +1,17 @@
 // examples/clients/: the curl script and the Python client, run as a user
 // would run them against a real `dpqld serve` and a real PostgreSQL.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <regex>
 #include <sstream>
-#include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "tests/support/dpqld_process.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
@@ -29,101 +22,11 @@ constexpr int kWards = 37;  // examples/hospital/schema.sql
 constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kStopTimeout = std::chrono::seconds(15);
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 size_t Occurrences(const std::string& haystack, const std::string& needle) {
   size_t count = 0;
   for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
   return count;
 }
-
-// `dpqld serve` on a kernel-chosen port, its output in a temporary file.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::vector<std::string>& args) {
-    char log_template[] = "/tmp/dpql_clients_test_XXXXXX";
-    int fd = mkstemp(log_template);
-    if (fd < 0) throw std::runtime_error("cannot create a temporary file for the server log");
-    log_path_ = log_template;
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      int null = open("/dev/null", O_RDONLY);
-      if (null >= 0) dup2(null, STDIN_FILENO);
-      std::vector<char*> argv;
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      std::fprintf(stderr, "cannot run %s\n", argv[0]);
-      _exit(127);
-    }
-    close(fd);
-    static const std::regex kListening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
-    auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::smatch match;
-      std::string log = ReadFile(log_path_);
-      if (std::regex_search(log, match, kListening)) {
-        url_ = "http://127.0.0.1:" + match[1].str();
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        log = ReadFile(log_path_);
-        unlink(log_path_.c_str());
-        throw std::runtime_error("dpqld serve exited during start-up (status " + std::to_string(status) + "):\n" + log);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    std::string log = ReadFile(log_path_);
-    unlink(log_path_.c_str());
-    throw std::runtime_error("dpqld serve printed no 'listening on' line within 30 s:\n" + log);
-  }
-
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    unlink(log_path_.c_str());
-  }
-
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  const std::string& url() const { return url_; }
-  std::string log() const { return ReadFile(log_path_); }
-
-  // SIGTERM, then the exit status (or -1 if it had to be killed).
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;  // the destructor kills it
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_path_;
-  std::string url_;
-};
 
 struct CommandResult {
   int exit_code = -1;
@@ -142,16 +45,25 @@ class ClientsTest : public ::testing::Test {
     static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
     ASSERT_TRUE(std::regex_search(add.output, match, kToken)) << add.output;
     token_ = match.str();
-    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
-        BinDir() + "/dpqld", "serve", "--config", SourceDir() + "/examples/hospital/dpqld.yaml", "--listen",
-        "127.0.0.1:0", "--database", db_.url()});
+    char log_template[] = "/tmp/dpql_clients_test_XXXXXX";
+    int fd = mkstemp(log_template);
+    ASSERT_GE(fd, 0) << "cannot create a temporary file for the server log";
+    close(fd);
+    log_path_ = log_template;
+    server_ = std::make_unique<DpqldProcess>(DpqldOptions{.config = SourceDir() + "/examples/hospital/dpqld.yaml",
+                                                          .log_path = log_path_,
+                                                          .extra_args = {"--database", db_.url()},
+                                                          .start_timeout = kStartTimeout});
+    ASSERT_TRUE(server_->started()) << "dpqld serve did not start:\n" << server_->log();
   }
 
   void TearDown() override {
-    if (server_) {
+    if (server_ && server_->started()) {
       std::string log = server_->log();
-      EXPECT_EQ(server_->Stop(), 0) << "dpqld did not exit 0 on SIGTERM; its output:\n" << log;
+      EXPECT_EQ(server_->Stop(kStopTimeout), 0) << "dpqld did not exit 0 on SIGTERM; its output:\n" << log;
     }
+    server_.reset();
+    if (!log_path_.empty()) unlink(log_path_.c_str());
   }
 
   CommandResult Admin(const std::string& args) {
@@ -184,7 +96,8 @@ class ClientsTest : public ::testing::Test {
 
   TestDatabase db_;
   std::string token_;
-  std::unique_ptr<ServerProcess> server_;
+  std::string log_path_;
+  std::unique_ptr<DpqldProcess> server_;
 };
 
 TEST_F(ClientsTest, CurlScriptRunsHealthQueryBudgetAndExplain) {
@@ -256,7 +169,7 @@ TEST_F(ClientsTest, PythonClientFailsOnBadToken) {
 
 TEST_F(ClientsTest, PythonClientSaysWhenServerIsUnreachable) {
   std::string url = server_->url();
-  ASSERT_EQ(server_->Stop(), 0) << server_->log();
+  ASSERT_EQ(server_->Stop(kStopTimeout), 0) << server_->log();
   server_.reset();
   CommandResult run = Client(PythonClient(), token_, url);
   EXPECT_EQ(run.exit_code, 1) << run.output;

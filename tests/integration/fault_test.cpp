@@ -10,20 +10,12 @@
 // Each test prints one "figures:" line. DPQL_SOAK_SECONDS=N stretches every
 // load phase to N seconds for a longer soak (see docs/SECURITY.md).
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,15 +35,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dpqld_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -104,27 +94,14 @@ Outcome Ask(uint16_t port, const std::string& token, int64_t epsilon_micro) {
   outcome.epsilon_micro = epsilon_micro;
   outcome.start = Clock::now();
   try {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    timeval tv{kClientTimeoutSeconds, 0};
-    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    http::request<http::string_body> message{http::verb::post, "/v1/query", 11};
-    message.set(http::field::host, "127.0.0.1");
-    message.set(http::field::authorization, "Bearer " + token);
-    message.set(http::field::content_type, "application/json");
-    message.body() = json{{"query", "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = " +
-                                        EpsilonText(epsilon_micro) + ")"},
-                          {"dataset", "hospital"}}
-                         .dump();
-    message.prepare_payload();
-    http::write(socket, message);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
-    outcome.status = static_cast<int>(response.result_int());
-    json doc = json::parse(response.body(), nullptr, false);
+    const std::string body = json{{"query", "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = " +
+                                                EpsilonText(epsilon_micro) + ")"},
+                                  {"dataset", "hospital"}}
+                                 .dump();
+    const std::chrono::seconds timeout(kClientTimeoutSeconds);
+    Reply response = Call(port, {"POST", "/v1/query", body, token, ""}, {.receive = timeout, .send = timeout});
+    outcome.status = response.status;
+    const json& doc = response.doc;
     if (outcome.status == 200 && doc.is_object()) {
       outcome.cached = doc.value("cached", false);
       if (doc.contains("ledger_id") && doc["ledger_id"].is_number_integer()) {
@@ -133,7 +110,7 @@ Outcome Ask(uint16_t port, const std::string& token, int64_t epsilon_micro) {
     } else if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
       outcome.code = doc["error"].value("code", "");
     } else {
-      outcome.code = "(not an error document) " + response.body().substr(0, 200);
+      outcome.code = "(not an error document) " + response.body.substr(0, 200);
     }
   } catch (const std::exception& error) {
     outcome.status = 0;
@@ -205,79 +182,6 @@ class Load {
   std::mutex mutex_;
   std::vector<Outcome> outcomes_;
   std::vector<std::thread> threads_;
-};
-
-// ---------------------------------------------------------------------------
-// The dpqld process (as in server_test.cpp), killable with any signal.
-
-class ServerProcess {
- public:
-  ServerProcess(const std::string& config, const std::string& log_path) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(log, STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::string bin = BinDir() + "/dpqld";
-      execl(bin.c_str(), bin.c_str(), "serve", "--config", config.c_str(), "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_fd_ = out[0];
-    std::string seen;
-    const auto deadline = Clock::now() + 60s;
-    static const std::regex kLine("dpqld listening on https?://127\\.0\\.0\\.1:([0-9]+)\n");
-    while (Clock::now() < deadline) {
-      pollfd fd{stdout_fd_, POLLIN, 0};
-      if (poll(&fd, 1, 200) <= 0) continue;
-      char chunk[256];
-      ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
-      if (n <= 0) break;  // the process exited
-      seen.append(chunk, static_cast<size_t>(n));
-      std::smatch match;
-      if (std::regex_search(seen, match, kLine)) {
-        port_ = static_cast<uint16_t>(std::stoi(match[1]));
-        return;
-      }
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  bool started() const { return port_ != 0; }
-  uint16_t port() const { return port_; }
-
-  // SIGKILL: no handler runs, nothing is flushed, sockets just close.
-  void KillHard() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    exited_ = true;
-  }
-  // Whether the process is still running.
-  bool Alive() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  uint16_t port_ = 0;
-  bool exited_ = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -441,13 +345,14 @@ class FaultTest : public ::testing::Test {
   }
 
   // Writes config `name` and starts a server with it (its log: name.log).
-  std::unique_ptr<ServerProcess> Start(const std::string& name, const std::string& url) {
-    std::ofstream(dir_ / (name + ".yaml")) << "database: \"" << url << "\"\n"
-                                           << "catalog: catalog.yaml\n"
+  std::unique_ptr<DpqldProcess> Start(const std::string& name, const std::string& url) {
+    std::ofstream(dir_ / (name + ".yaml")) << DpqldConfigBase(url, "catalog.yaml")
                                            << "threads: 4\n"
                                            << "db_pool: 8\n";
-    auto server = std::make_unique<ServerProcess>((dir_ / (name + ".yaml")).string(),
-                                                  (dir_ / (name + ".log")).string());
+    // A restart appends to the same log.
+    auto server = std::make_unique<DpqldProcess>(DpqldOptions{.config = (dir_ / (name + ".yaml")).string(),
+                                                              .log_path = (dir_ / (name + ".log")).string(),
+                                                              .append_log = true});
     EXPECT_TRUE(server->started()) << "dpqld " << name << " did not start";
     return server;
   }

@@ -5,21 +5,10 @@
 // the server must still answer /healthz afterwards, and nothing a refused
 // case did may change the budget ledger. docs/SECURITY.md lists the families.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,170 +22,18 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dpqld_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// ---------------------------------------------------------------------------
-// Clients: a Beast one for well-formed HTTP, a raw socket for everything else.
-
-struct Reply {
-  int status = 0;
-  std::string body;
-  json doc;  // parsed body when it is JSON
-  std::map<std::string, std::string> headers;
-};
-
-struct Request {
-  std::string method = "GET";
-  std::string target = "/";
-  std::string body;
-  std::string token;                                // "Authorization: Bearer <token>" unless empty
-  std::string authorization;                        // a raw Authorization header (overrides token)
-  std::string content_type = "application/json";    // sent with POST
-};
-
-Reply Call(uint16_t port, const Request& request) {
-  net::io_context ioc;
-  tcp::socket socket(ioc);
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  timeval tv{20, 0};
-  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  http::request<http::string_body> message;
-  message.method_string(request.method);
-  message.target(request.target);
-  message.version(11);
-  message.set(http::field::host, "127.0.0.1");
-  if (!request.authorization.empty()) {
-    message.set(http::field::authorization, request.authorization);
-  } else if (!request.token.empty()) {
-    message.set(http::field::authorization, "Bearer " + request.token);
-  }
-  if (request.method == "POST" && !request.content_type.empty()) {
-    message.set(http::field::content_type, request.content_type);
-  }
-  message.body() = request.body;
-  message.prepare_payload();
-  http::write(socket, message);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);
-  http::read(socket, buffer, parser);
-  auto& response = parser.get();
-  Reply reply;
-  reply.status = static_cast<int>(response.result_int());
-  reply.body = response.body();
-  for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
-  reply.doc = json::parse(reply.body, nullptr, false);
-  return reply;
-}
-
-Reply PostBody(uint16_t port, const std::string& token, const std::string& body,
-               const std::string& path = "/v1/query") {
-  return Call(port, {"POST", path, body, token, "", "application/json"});
-}
-
-Reply PostQuery(uint16_t port, const std::string& token, const std::string& query,
-                const std::string& path = "/v1/query") {
-  return PostBody(port, token, json{{"query", query}}.dump(), path);
-}
-
-// A raw TCP connection to the server.
-class RawSocket {
- public:
-  explicit RawSocket(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~RawSocket() { close(fd_); }
-  RawSocket(const RawSocket&) = delete;
-  RawSocket& operator=(const RawSocket&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // False once the peer has closed (EPIPE/ECONNRESET).
-  bool Send(const std::string& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // Reads until the server closes the connection or `timeout` passes.
-  // `closed` says which.
-  std::string ReadAll(std::chrono::milliseconds timeout, bool* closed) {
-    std::string text;
-    *closed = false;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return text;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return text;
-      char chunk[4096];
-      ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) {
-        *closed = true;
-        return text;
-      }
-      text.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
-  // True when the server has closed the connection (without waiting).
-  bool PeerClosed() {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0) return false;
-    char byte;
-    ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
-
-// The first response in raw bytes: its status and its JSON body.
-struct RawReply {
-  int status = 0;
-  json doc;
-  std::string text;
-  bool closed = false;
-};
-
-RawReply ParseRaw(const std::string& text, bool closed) {
-  RawReply reply;
-  reply.text = text;
-  reply.closed = closed;
-  static const std::regex kStatus("^HTTP/1\\.[01] ([0-9]{3}) ");
-  std::smatch match;
-  if (std::regex_search(text, match, kStatus)) reply.status = std::stoi(match[1]);
-  size_t end = text.find("\r\n\r\n");
-  if (end != std::string::npos) {
-    std::string body = text.substr(end + 4);
-    static const std::regex kLength("\r\nContent-Length: ([0-9]+)\r\n", std::regex::icase);
-    if (std::regex_search(text, match, kLength)) body = body.substr(0, std::stoul(match[1]));
-    reply.doc = json::parse(body, nullptr, false);
-  }
-  return reply;
-}
-
+// Sends `bytes` on a new raw connection and reads until the server closes it
+// or `wait` passes.
 RawReply SendRaw(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = 5000ms) {
   RawSocket raw(port);
   EXPECT_TRUE(raw.connected());
@@ -205,70 +42,6 @@ RawReply SendRaw(uint16_t port, const std::string& bytes, std::chrono::milliseco
   std::string text = raw.ReadAll(wait, &closed);
   return ParseRaw(text, closed);
 }
-
-// ---------------------------------------------------------------------------
-// The dpqld process.
-
-class ServerProcess {
- public:
-  ServerProcess(const std::string& config, const std::string& log_path) : log_path_(log_path) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(log, STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::string bin = BinDir() + "/dpqld";
-      execl(bin.c_str(), bin.c_str(), "serve", "--config", config.c_str(), "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_fd_ = out[0];
-    std::string seen;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    static const std::regex kLine("dpqld listening on https?://127\\.0\\.0\\.1:([0-9]+)\n");
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{stdout_fd_, POLLIN, 0};
-      if (poll(&fd, 1, 200) <= 0) continue;
-      char chunk[256];
-      ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
-      if (n <= 0) break;
-      seen.append(chunk, static_cast<size_t>(n));
-      std::smatch match;
-      if (std::regex_search(seen, match, kLine)) {
-        port_ = static_cast<uint16_t>(std::stoi(match[1]));
-        return;
-      }
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-  }
-  bool started() const { return port_ != 0; }
-  uint16_t port() const { return port_; }
-  // True while the process has not exited.
-  bool alive() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  std::string log() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string log_path_;
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  uint16_t port_ = 0;
-};
 
 // ---------------------------------------------------------------------------
 // One database, one server and three analysts for the whole suite: the cases
@@ -289,15 +62,15 @@ class HostileInputTest : public ::testing::Test {
     std::filesystem::copy_file(SourceDir() + "/examples/hospital/catalog.yaml", dir_ / "catalog.yaml",
                                std::filesystem::copy_options::overwrite_existing);
     std::ofstream config(dir_ / "dpqld.yaml");
-    config << "database: \"" << db_->url() << "\"\n"
-           << "catalog: catalog.yaml\n"
-              "threads: 2\n"
+    config << DpqldConfigBase(db_->url(), "catalog.yaml")
+           << "threads: 2\n"
               "db_pool: 4\n"
               "max_body_bytes: 1048576\n"
               "max_query_bytes: 102400\n"
               "request_timeout_ms: " << kRequestTimeoutMs << "\n";
     config.close();
-    server_ = new ServerProcess((dir_ / "dpqld.yaml").string(), (dir_ / "dpqld.log").string());
+    server_ = new DpqldProcess(
+        DpqldOptions{.config = (dir_ / "dpqld.yaml").string(), .log_path = (dir_ / "dpqld.log").string()});
     ASSERT_TRUE(server_->started()) << server_->log();
     alice_ = AddAnalyst("alice", 3, false);
     bob_ = AddAnalyst("bob", 2, false);
@@ -326,7 +99,7 @@ class HostileInputTest : public ::testing::Test {
 
   void TearDown() override {
     // Whatever a test threw at it, the server is up and the data is intact.
-    EXPECT_TRUE(server_->alive()) << server_->log();
+    EXPECT_TRUE(server_->Alive()) << server_->log();
     EXPECT_EQ(Call(port_, {"GET", "/healthz", "", "", "", ""}).status, 200);
     EXPECT_EQ(TableCounts(), tables_before_);
     std::cout << "[ hostile ] " << ::testing::UnitTest::GetInstance()->current_test_info()->name() << ": "
@@ -408,7 +181,7 @@ class HostileInputTest : public ::testing::Test {
 
   static inline std::filesystem::path dir_;
   static inline TestDatabase* db_ = nullptr;
-  static inline ServerProcess* server_ = nullptr;
+  static inline DpqldProcess* server_ = nullptr;
   static inline std::string alice_, bob_, admin_, tables_before_;
   static inline int cases_ = 0;  // refused cases checked, reported at the end
   uint16_t port_ = 0;

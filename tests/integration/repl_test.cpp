@@ -3,7 +3,6 @@
 // interactive session through a pseudo-terminal (multi-line statement, \d,
 // \budget, an error with its caret, tab completion, \q, history).
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
@@ -14,7 +13,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dpqld_process.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
@@ -97,27 +96,18 @@ class ReplTest : public ::testing::Test {
     token_ = new std::string(match.str());
 
     fs::path config = *dir_ / "dpqld.yaml";
-    json database = db_->url();  // a JSON string is a valid YAML scalar
-    WriteFile(config, "listen: 127.0.0.1:0\n"
-                      "database: " + database.dump() + "\n"
-                      "catalog: " + json(SourceDir() + "/examples/hospital/catalog.yaml").dump() + "\n"
-                      "threads: 2\n"
-                      "db_pool: 2\n");
+    WriteFile(config, "listen: 127.0.0.1:0\n" +
+                          DpqldConfigBase(db_->url(), SourceDir() + "/examples/hospital/catalog.yaml") +
+                          "threads: 2\n"
+                          "db_pool: 2\n");
     StartServer(config);
   }
 
   static void TearDownTestSuite() {
-    if (server_pid_ > 0) {
-      kill(server_pid_, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 100 && waitpid(server_pid_, &status, WNOHANG) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (waitpid(server_pid_, &status, WNOHANG) == 0) {
-        kill(server_pid_, SIGKILL);
-        waitpid(server_pid_, &status, 0);
-      }
-      server_pid_ = -1;
+    if (server_ != nullptr) {
+      server_->Stop(std::chrono::seconds(10));  // then SIGKILL, if still running
+      delete server_;
+      server_ = nullptr;
     }
     delete db_;
     db_ = nullptr;
@@ -133,39 +123,12 @@ class ReplTest : public ::testing::Test {
     url_ = nullptr;
   }
 
-  // Runs `dpqld serve --config F --listen 127.0.0.1:0` with its output in a
+  // Runs `dpqld serve --config F --listen 127.0.0.1:0` with its stderr in a
   // log file, and waits for "dpqld listening on http://127.0.0.1:PORT".
   static void StartServer(const fs::path& config) {
-    fs::path log = *dir_ / "dpqld.log";
-    std::string binary = BinDir() + "/dpqld";
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0) << std::strerror(errno);
-    if (pid == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      execl(binary.c_str(), binary.c_str(), "serve", "--config", config.c_str(), "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    server_pid_ = pid;
-    static const std::regex kListening("dpqld listening on (http://127\\.0\\.0\\.1:[0-9]+)");
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string text = ReadFile(log);
-      std::smatch match;
-      if (std::regex_search(text, match, kListening)) {
-        url_ = new std::string(match[1].str());
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        server_pid_ = -1;
-        FAIL() << "dpqld serve exited before listening:\n" << text;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "dpqld did not print its URL within 60 s:\n" << ReadFile(log);
+    server_ = new DpqldProcess(DpqldOptions{.config = config.string(), .log_path = (*dir_ / "dpqld.log").string()});
+    ASSERT_TRUE(server_->started()) << "dpqld serve did not print its URL:\n" << server_->log();
+    url_ = new std::string(server_->url());
   }
 
   void SetUp() override {
@@ -190,7 +153,7 @@ class ReplTest : public ::testing::Test {
   static inline TestDatabase* db_ = nullptr;
   static inline std::string* token_ = nullptr;
   static inline std::string* url_ = nullptr;
-  static inline pid_t server_pid_ = -1;
+  static inline DpqldProcess* server_ = nullptr;
 };
 
 constexpr const char* kBySex = "SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex";

@@ -1,21 +1,11 @@
 // `dpqld serve`: the real binary on a free port against a fresh PostgreSQL
 // database with the hospital demo data, driven over HTTP as a client would.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -29,212 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/dpqld_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-// ---------------------------------------------------------------------------
-// A tiny HTTP client (Beast, synchronous, with a receive timeout).
-
-struct Reply {
-  int status = 0;
-  std::string body;
-  json doc;  // parsed body when it is JSON
-  std::map<std::string, std::string> headers;
-  bool keep_alive = false;
-};
-
-struct Request {
-  std::string method = "GET";
-  std::string target = "/";
-  std::string body;
-  std::string token;          // sent as "Authorization: Bearer <token>" unless empty
-  std::string authorization;  // a raw Authorization header (overrides token)
-};
-
-Reply ToReply(http::response<http::string_body>& response) {
-  Reply reply;
-  reply.status = static_cast<int>(response.result_int());
-  reply.body = response.body();
-  reply.keep_alive = response.keep_alive();
-  for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
-  reply.doc = json::parse(reply.body, nullptr, false);
-  return reply;
-}
-
-http::request<http::string_body> ToMessage(const Request& request) {
-  http::request<http::string_body> message;
-  message.method_string(request.method);
-  message.target(request.target);
-  message.version(11);
-  message.set(http::field::host, "127.0.0.1");
-  if (!request.authorization.empty()) {
-    message.set(http::field::authorization, request.authorization);
-  } else if (!request.token.empty()) {
-    message.set(http::field::authorization, "Bearer " + request.token);
-  }
-  if (request.method == "POST") message.set(http::field::content_type, "application/json");
-  message.body() = request.body;
-  message.prepare_payload();
-  return message;
-}
-
-void SetReceiveTimeout(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-// One keep-alive connection.
-class Connection {
- public:
-  explicit Connection(uint16_t port) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    SetReceiveTimeout(socket_.native_handle(), 60);
-  }
-  Reply Send(const Request& request) {
-    auto message = ToMessage(request);
-    http::write(socket_, message);
-    return Read();
-  }
-  // Sends raw bytes (e.g. a header that promises a huge body) and reads one response.
-  Reply SendRaw(const std::string& bytes) {
-    net::write(socket_, net::buffer(bytes));
-    return Read();
-  }
-  // True when the server has closed the connection (reads EOF).
-  bool ClosedByServer() {
-    char byte;
-    beast::error_code ec;
-    socket_.read_some(net::buffer(&byte, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  Reply Read() {
-    http::response<http::string_body> response;
-    http::read(socket_, buffer_, response);
-    return ToReply(response);
-  }
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
-
-Reply Call(uint16_t port, const Request& request) {
-  Connection connection(port);
-  return connection.Send(request);
-}
-
-Reply Get(uint16_t port, const std::string& target, const std::string& token = "") {
-  return Call(port, {"GET", target, "", token, ""});
-}
-
-Reply PostQuery(uint16_t port, const std::string& token, const std::string& query,
-                const std::string& path = "/v1/query") {
-  return Call(port, {"POST", path, json{{"query", query}}.dump(), token, ""});
-}
-
-// ---------------------------------------------------------------------------
-// The dpqld process.
-
-class ServerProcess {
- public:
-  // Starts `dpqld serve --config <config> --listen 127.0.0.1:0` and waits for
-  // its "listening on" line. On failure, `started()` is false and `log()`
-  // has its output.
-  ServerProcess(const std::string& config, const std::string& log_path)
-      : log_path_(log_path) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(log, STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::string bin = BinDir() + "/dpqld";
-      execl(bin.c_str(), bin.c_str(), "serve", "--config", config.c_str(), "--listen",
-            "127.0.0.1:0", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_fd_ = out[0];
-    std::string seen;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    static const std::regex kLine("dpqld listening on (https?)://127\\.0\\.0\\.1:([0-9]+)\n");
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{stdout_fd_, POLLIN, 0};
-      if (poll(&fd, 1, 200) <= 0) continue;
-      char chunk[256];
-      ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
-      if (n <= 0) break;  // the process exited
-      seen.append(chunk, static_cast<size_t>(n));
-      std::smatch match;
-      if (std::regex_search(seen, match, kLine)) {
-        scheme_ = match[1];
-        port_ = static_cast<uint16_t>(std::stoi(match[2]));
-        return;
-      }
-    }
-    stdout_text_ = seen;
-  }
-
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-  }
-
-  bool started() const { return port_ != 0; }
-  uint16_t port() const { return port_; }
-  const std::string& scheme() const { return scheme_; }
-  pid_t pid() const { return pid_; }
-
-  std::string log() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return "stdout: " + stdout_text_ + "\nstderr: " + text.str();
-  }
-
-  void Signal(int signal) { kill(pid_, signal); }
-
-  // Waits up to `timeout` for the process to exit; returns its exit status
-  // (128 + signal if killed), or -1 on timeout.
-  int Wait(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
- private:
-  std::string log_path_;
-  std::string stdout_text_;
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  uint16_t port_ = 0;
-  std::string scheme_;
-  bool exited_ = false;
-};
 
 // ---------------------------------------------------------------------------
 // The fixture: a database with 5000 hospital admissions, the dpql schema, a
@@ -272,19 +65,18 @@ class ServerTest : public ::testing::Test {
 
   // Writes a config (database, catalog, small limits so 413s are cheap to hit)
   // plus `extra` lines, and starts a server with it.
-  std::unique_ptr<ServerProcess> Start(const std::string& extra = "") {
+  std::unique_ptr<DpqldProcess> Start(const std::string& extra = "") {
     std::string config = "# test config\n"
-                         "listen: 127.0.0.1:8765\n"
-                         "database: \"" + db_.url() + "\"\n"
-                         "catalog: catalog.yaml\n"
+                         "listen: 127.0.0.1:8765\n" +
+                         DpqldConfigBase(db_.url(), "catalog.yaml") +
                          "threads: 2\n"
                          "db_pool: 4\n"
                          "max_body_bytes: 65536\n"
                          "max_query_bytes: 4096\n" + extra;
     std::string name = "dpqld" + std::to_string(servers_++) + ".yaml";
     WriteFile(name, config);
-    auto server = std::make_unique<ServerProcess>((dir_ / name).string(),
-                                                  (dir_ / (name + ".log")).string());
+    auto server = std::make_unique<DpqldProcess>(
+        DpqldOptions{.config = (dir_ / name).string(), .log_path = (dir_ / (name + ".log")).string()});
     EXPECT_TRUE(server->started()) << server->log();
     return server;
   }
@@ -896,20 +688,8 @@ TEST_F(ServerTest, ServesHttpsWhenTlsIsConfigured) {
   ASSERT_TRUE(server->started());
   EXPECT_EQ(server->scheme(), "https");
 
-  net::io_context ioc;
-  net::ssl::context tls(net::ssl::context::tls_client);
-  tls.load_verify_file((dir_ / "cert.pem").string());
-  tls.set_verify_mode(net::ssl::verify_peer);
-  beast::ssl_stream<tcp::socket> stream(ioc, tls);
-  stream.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
-  SetReceiveTimeout(stream.next_layer().native_handle(), 30);
-  stream.handshake(net::ssl::stream_base::client);
-  auto message = ToMessage({"GET", "/v1/budget", "", admin_token_, ""});
-  http::write(stream, message);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  Reply reply = ToReply(response);
+  Connection tls = Connection::Tls(server->port(), (dir_ / "cert.pem").string(), {.receive = 30s});
+  Reply reply = tls.Send({"GET", "/v1/budget", "", admin_token_, ""});
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.doc["budgets"][0]["dataset"], "hospital");
 

@@ -5,15 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "repl/api_client.h"
@@ -22,6 +16,7 @@
 #include "repl/http_client.h"
 #include "repl/repl.h"
 #include "repl/statements.h"
+#include "tests/support/canned_server.h"
 
 namespace dpql {
 namespace {
@@ -359,63 +354,6 @@ TEST(ReplFormatApi, ErrorAnswersBecomeApiErrors) {
   response.body = R"({"budgets": []})";
   EXPECT_EQ(ParseApiResponse(response), json::parse(R"({"budgets": []})"));
 }
-
-// A one-connection HTTP server on a loopback port that answers each request
-// with the next canned response and records what it received.
-class CannedServer {
- public:
-  explicit CannedServer(std::vector<std::string> responses)
-      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), responses_(std::move(responses)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~CannedServer() { Join(); }
-
-  // Waits until every canned response was sent; then requests() is stable.
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
-
-  unsigned short port() const { return port_; }
-  const std::vector<std::string>& requests() const { return requests_; }
-  int connections() const { return connections_; }
-
- private:
-  void Serve() {
-    boost::system::error_code ec;
-    size_t next = 0;
-    while (next < responses_.size()) {
-      boost::asio::ip::tcp::socket socket(io_);
-      acceptor_.accept(socket, ec);
-      if (ec) return;
-      ++connections_;
-      boost::asio::streambuf buffer;
-      while (next < responses_.size()) {
-        size_t n = boost::asio::read_until(socket, buffer, "\r\n\r\n", ec);
-        if (ec) break;
-        std::string head(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + n);
-        buffer.consume(n);
-        size_t length_at = head.find("Content-Length: ");
-        size_t length = length_at == std::string::npos ? 0 : std::stoul(head.substr(length_at + 16));
-        if (buffer.size() < length) boost::asio::read(socket, buffer, boost::asio::transfer_exactly(length - buffer.size()), ec);
-        std::string body(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + length);
-        buffer.consume(length);
-        requests_.push_back(head + body);
-        const std::string& response = responses_[next++];
-        boost::asio::write(socket, boost::asio::buffer(response), ec);
-        if (response.find("Connection: close") != std::string::npos) break;
-      }
-    }
-  }
-
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::vector<std::string> responses_;
-  std::vector<std::string> requests_;
-  unsigned short port_ = 0;
-  int connections_ = 0;
-  std::thread thread_;
-};
 
 TEST(ReplFormatHttpClient, KeepAliveChunkedAndReconnectAfterClose) {
   CannedServer server({
