@@ -215,24 +215,43 @@ class SqlWriter {
         std::string bound_text = measure.per_group_bound.str();
         std::string contribution;
         if (auto integer = IntegerPerRow(measure, value)) {
-          // sum(per row × scale) × min(n, max_rows) / (n × grid × scale):
-          // the rows are summed as bigints, the division is done once per
-          // person and group.
-          // Per-row values that fit in an integer are summed as integers
-          // (sum(integer) is a bigint, sum(bigint) a numeric). With a divisor
-          // of 1, a person within max_rows contributes that sum as it is.
-          std::string rows = max_rows();
+          // sum(per row × scale) × min(n, max_rows) / (n × grid × scale),
+          // rounded: the rows are summed as integers, the division is done
+          // once per person and group. Per-row values that fit in an integer
+          // are summed as integers (sum(integer) is a bigint, sum(bigint) a
+          // numeric). Where that sum is a bigint and the divisor grid × scale
+          // is whole, the rounding division is done in bigints (exact, see
+          // RoundedQuotient) wherever no multiplication by max_rows is
+          // needed: always for max_rows = 1, within max_rows rows otherwise.
+          // Everything else is scaled in numeric: exact, and no overflow.
           std::string summed = "sum(" + integer->expr + (integer->fits_int32 ? "::integer" : "") +
                                ") FILTER (WHERE " + value + " IS NOT NULL)";
-          // The scaling is in numeric: no integer division, no overflow.
           std::string exact_sum = "(" + summed + ")::numeric";
           std::string count = "count(" + value + ")";
           const Rational divisor_value = measure.grid * integer->scale;
-          if (divisor_value == 1) {
+          const bool whole_divisor = boost::multiprecision::denominator(divisor_value) == 1;
+          if (integer->fits_int32 && whole_divisor && plan_.select.privacy.max_rows == 1) {
+            // One row's worth: round(sum / (n × divisor)), all in bigints.
+            std::string divisor = Param(numerator(divisor_value).str(), "bigint");
+            contribution = "CASE WHEN " + count + " = 0 THEN 0 ELSE " +
+                           RoundedQuotient(summed, "(" + count + " * " + divisor + ")") + " END";
+          } else if (integer->fits_int32 && whole_divisor) {
+            // Within max_rows rows: round(sum / divisor) in bigints; beyond
+            // them the scaling by max_rows / n in numeric.
+            std::string rows = max_rows();
+            std::string divisor = Param(numerator(divisor_value).str(), "bigint");
+            std::string within = divisor_value == 1 ? "coalesce(" + summed + ", 0)"
+                                                    : RoundedQuotient("coalesce(" + summed + ", 0)",
+                                                                      divisor);
+            contribution = "CASE WHEN " + count + " <= " + rows + " THEN " + within +
+                           " ELSE round(" + exact_sum + " * " + rows + " / (" + count + " * " +
+                           divisor + "))::bigint END";
+          } else if (divisor_value == 1) {
+            std::string rows = max_rows();
             contribution = "CASE WHEN " + count + " <= " + rows + " THEN coalesce(" + summed +
-                           ", 0) ELSE round(" + exact_sum + " * " + rows + " / " + count + ")" +
-                           (integer->fits_int32 ? "::bigint" : "") + " END";
+                           ", 0) ELSE round(" + exact_sum + " * " + rows + " / " + count + ") END";
           } else {
+            std::string rows = max_rows();
             std::string divisor = Param(ExactDecimal(divisor_value), "numeric");
             contribution = "round(coalesce(" + exact_sum + ", 0) * LEAST(" + count + ", " + rows +
                            ") / (GREATEST(" + count + ", 1) * " + divisor + "))";
@@ -259,12 +278,28 @@ class SqlWriter {
         // of the person and the bin: the choice depends only on the person's
         // own rows, and is not biased towards low or high values.
         // (The bin is a bigint, hashed with the person's hash as the seed.)
+        if (SingleBin(measure)) {
+          // One row: the bin whose (hash with its low 16 bits cleared, bin)
+          // is least, as one min() over bigints (bins < 2^16) rather than a
+          // sort per person and group; NULL when the person has no value.
+          return "(min((hashint8extended(" + value + ", " + UnitHash() + ") & -65536) | " +
+                 value + ") & 65535)";
+        }
         return "(array_agg(" + value + " ORDER BY hashint8extended(" + value + ", " +
-               KeyHash("unit", UnitType(), "0") + "), " + value + ") FILTER (WHERE " + value +
+               UnitHash() + "), " + value + ") FILTER (WHERE " + value +
                " IS NOT NULL))[1:" +
                Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
+  }
+
+  // round(s / d), halves away from zero as PostgreSQL's round(numeric), for
+  // a bigint s and a positive bigint d, in bigint arithmetic: the truncated
+  // quotient, plus one away from zero when the remainder is at least half of
+  // d. (|s % d| < d, so nothing here can overflow.)
+  static std::string RoundedQuotient(const std::string& s, const std::string& d) {
+    return "(" + s + " / " + d + " + CASE WHEN 2 * abs(" + s + " % " + d + ") >= " + d +
+           " THEN CASE WHEN " + s + " < 0 THEN -1 ELSE 1 END ELSE 0 END)";
   }
 
   // Integers up to 2^62 in absolute value: sums and differences of two of
@@ -337,6 +372,19 @@ class SqlWriter {
   // GREATEST would turn a NULL into a bound, hence the CASE).
   std::string BinIndex(const Measure& measure) {
     const std::string column = Column(*measure.column);
+    // An int column's bins are whole (ChooseBins): bigint division, which
+    // truncates towards zero, is the floor for every value at or above the
+    // lower bound, and values below it land in bin 0 either way.
+    if (measure.column->type == ColumnType::kInt &&
+        boost::multiprecision::denominator(measure.bin_lower) == 1 &&
+        boost::multiprecision::denominator(measure.bin_width) == 1 &&
+        abs(measure.bin_lower) <= Rational(BigInt(1) << 60)) {
+      std::string lower = Param(numerator(measure.bin_lower).str(), "bigint");
+      std::string width = Param(numerator(measure.bin_width).str(), "bigint");
+      std::string last = Param(std::to_string(measure.bins - 1), "bigint");
+      return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(GREATEST((" + column +
+             "::bigint - " + lower + ") / " + width + ", 0), " + last + ") END";
+    }
     std::string lower = Param(ExactDecimal(measure.bin_lower), "numeric");
     std::string width = Param(ExactDecimal(measure.bin_width), "numeric");
     std::string last = Param(std::to_string(measure.bins - 1), "numeric");
@@ -349,22 +397,13 @@ class SqlWriter {
     return type == ValueType::kText ? " COLLATE \"C\"" : "";
   }
 
-  // A 64-bit hash of key `k` (of the given type) seeded with `seed` (SQL
-  // text), by PostgreSQL's built-in extended hash functions: chained over
-  // the keys, it orders one person's groups in step 3. Each type is hashed
-  // in its binary form where PostgreSQL has the function (no conversion to
-  // text per row); any deterministic function of the keys alone will do.
-  static std::string KeyHash(const std::string& k, ValueType type, const std::string& seed) {
-    switch (type) {
-      case ValueType::kInt:
-        return "hashint8extended(" + k + ", " + seed + ")";
-      case ValueType::kDate:
-        return "hashint8extended((" + k + "::date - DATE '2000-01-01')::bigint, " + seed + ")";
-      case ValueType::kBool:
-        return "hashint8extended(" + k + "::int::bigint, " + seed + ")";
-      default:
-        return "hashtextextended(" + k + "::text COLLATE \"C\", " + seed + ")";
-    }
+  // A 64-bit hash of the person (the privacy unit), by PostgreSQL's built-in
+  // extended hash functions on its binary form: where step 3 starts in the
+  // person's groups, and the seed that orders the person's rows for a
+  // histogram. Any deterministic function of the person's own rows will do.
+  std::string UnitHash() const {
+    return UnitType() == ValueType::kInt ? "hashint8extended(unit, 0)"
+                                         : "hashtextextended(unit, 0)";
   }
 
   ValueType UnitType() const {
@@ -373,11 +412,18 @@ class SqlWriter {
     return unit->type == ColumnType::kText ? ValueType::kText : ValueType::kInt;
   }
 
+  // A histogram measure with max_rows = 1 holds one bin per person and
+  // group (a bigint, NULL for none) instead of an array of them.
+  bool SingleBin(const Measure& measure) const {
+    return measure.kind == MeasureKind::kHistogram && plan_.select.privacy.max_rows == 1 &&
+           measure.bins <= 65536;
+  }
+
   // A measure's total over one group's rows of `source`.
-  static std::string Total(const Measure& measure, size_t index) {
+  std::string Total(const Measure& measure, size_t index) const {
     const std::string m = "m" + std::to_string(index);
-    return measure.kind == MeasureKind::kHistogram ? "sum(cardinality(" + m + "))"
-                                                   : "sum(" + m + ")";
+    if (measure.kind != MeasureKind::kHistogram) return "sum(" + m + ")";
+    return SingleBin(measure) ? "count(" + m + ")" : "sum(cardinality(" + m + "))";
   }
 
   // Per histogram measure i: dpql_hist<i> with one row per group and the
@@ -389,9 +435,15 @@ class SqlWriter {
       const std::string keys = key_list.empty() ? "" : key_list.substr(2);
       sql << ",\ndpql_hist" << i << " AS (\n  SELECT " << (keys.empty() ? "" : keys + ", ")
           << "string_agg(c.bin::text || ':' || c.n::text, ',' ORDER BY c.bin) AS h" << i
-          << "\n  FROM (\n    SELECT " << (keys.empty() ? "" : keys + ", ")
-          << "b.bin, count(*) AS n\n    FROM " << source << ", unnest(m" << i
-          << ") AS b(bin)\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "b.bin\n  ) c";
+          << "\n  FROM (\n    SELECT " << (keys.empty() ? "" : keys + ", ");
+      if (SingleBin(plan_.measures[i])) {
+        sql << "m" << i << " AS bin, count(*) AS n\n    FROM " << source << "\n    WHERE m" << i
+            << " IS NOT NULL\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "m" << i
+            << "\n  ) c";
+      } else {
+        sql << "b.bin, count(*) AS n\n    FROM " << source << ", unnest(m" << i
+            << ") AS b(bin)\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "b.bin\n  ) c";
+      }
       if (!keys.empty()) sql << "\n  GROUP BY " << keys;
       sql << "\n)";
     }
@@ -423,7 +475,14 @@ class SqlWriter {
     // who is one person.
     sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit)
         << (unit->type == ColumnType::kText ? " COLLATE \"C\"" : "") << " AS unit";
-    for (size_t i = 0; i < keys.size(); ++i) sql << ", " << KeyExpr(keys[i]) << " AS k" << i;
+    // Text keys are bytewise too: the per-person grouping, the window of
+    // step 3 and an index on (unit, keys) COLLATE "C" then share one order.
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const ValueType type = keys[i].expr->type;
+      const bool wrap = type == ValueType::kText && keys[i].expr->kind != BoundExprKind::kColumn;
+      sql << ", " << (wrap ? "(" + KeyExpr(keys[i]) + ")" : KeyExpr(keys[i])) << Bytewise(type)
+          << " AS k" << i;
+    }
     for (size_t i = 0; i < plan_.measures.size(); ++i) {
       if (plan_.measures[i].kind == MeasureKind::kHistogram) {
         sql << ", " << BinIndex(plan_.measures[i]) << " AS v" << i;
@@ -463,26 +522,27 @@ class SqlWriter {
     sql << "\n  GROUP BY unit" << key_list << "\n)";
 
     std::string source = "dpql_units";
-    // 3. At most max_groups groups per person, chosen by a hash of the keys:
-    //    the choice depends only on that person's own rows (ties in the hash,
-    //    which need two keys of one person to collide, are broken by the keys
-    //    themselves, so it is deterministic). The window sort is the costly
-    //    part of a bounded query, so its keys are cheap to compare: a 64-bit
-    //    hash rather than md5's 32-character text, and text compared bytewise
-    //    (COLLATE "C": memcmp and abbreviated keys instead of the locale's
-    //    strcoll; the unit is already bytewise, see dpql_rows). Any
-    //    deterministic order of one person's keys keeps the bound sound.
+    // 3. At most max_groups groups per person: of the person's g groups in
+    //    key order, the max_groups that follow, cyclically, a starting place
+    //    chosen by a hash of the person (its low 32 bits modulo g). The choice
+    //    depends only on that person's own rows, so the bound is sound; the
+    //    starting place spreads what is dropped evenly over the person's keys
+    //    instead of always dropping the same ones (a person with g > max_groups
+    //    keeps each of their keys in about max_groups / g of cases). Key order
+    //    (text bytewise) is the order the per-person grouping can deliver: with
+    //    an index on (unit, keys) the rows arrive in it and the window needs no
+    //    sort at all (docs/OPERATIONS.md, "Indexes"); without one it sorts on
+    //    the cheapest keys there are.
     if (plan_.bound_groups && !keys.empty()) {
-      std::string hash = "0", tiebreak;
-      for (size_t i = 0; i < keys.size(); ++i) {
-        const std::string k = "k" + std::to_string(i);
-        hash = KeyHash(k, keys[i].expr->type, hash);
-        tiebreak += ", " + k + Bytewise(keys[i].expr->type);
-      }
-      sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER "
+      std::string order;
+      for (size_t i = 0; i < keys.size(); ++i) order += (i ? ", k" : "k") + std::to_string(i);
+      sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER w AS "
+             "dpql_rank, count(*) OVER w AS dpql_keys\n    FROM dpql_units u\n    WINDOW w AS "
              "(PARTITION BY unit ORDER BY "
-          << hash << tiebreak
-          << ") AS dpql_rank\n    FROM dpql_units u\n  ) r\n  WHERE dpql_rank <= "
+          << order
+          << " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)\n  ) r\n  WHERE "
+             "(dpql_rank - 1 + ("
+          << UnitHash() << " & 4294967295) % dpql_keys) % dpql_keys < "
           << Param(std::to_string(plan_.groups_bound), "bigint") << "\n)";
       source = "dpql_bounded";
     }
@@ -536,13 +596,14 @@ class SqlWriter {
     sql << HistogramColumns(false);
     sql << "\nFROM dpql_domain d LEFT JOIN dpql_groups g ON ";
     for (size_t i = 0; i < keys.size(); ++i) {
-      sql << (i ? " AND " : "") << "g.k" << i << " = d.k" << i;
+      sql << (i ? " AND " : "") << "g.k" << i << " = d.k" << i << Bytewise(keys[i].expr->type);
     }
     for (size_t m = 0; m < plan_.measures.size(); ++m) {
       if (plan_.measures[m].kind != MeasureKind::kHistogram) continue;
       sql << "\nLEFT JOIN dpql_hist" << m << " h" << m << "_ ON ";
       for (size_t i = 0; i < keys.size(); ++i) {
-        sql << (i ? " AND " : "") << "h" << m << "_.k" << i << " = d.k" << i;
+        sql << (i ? " AND " : "") << "h" << m << "_.k" << i << " = d.k" << i
+            << Bytewise(keys[i].expr->type);
       }
     }
     sql << "\nORDER BY ";

@@ -60,6 +60,11 @@ class EngineTest : public ::testing::Test {
     return Caller{ledger.FindAnalyst(name)->id, name};
   }
 
+  // The exact per-group figures of SUM, AVG's centred sum and VARIANCE's
+  // centred sum and sum of squares under `max_rows`, against their
+  // definition in exact rationals from per-person numeric sums.
+  void ExpectIntegerSumsEqualTheirExactDefinition(int max_rows);
+
   Plan CompileOne(const std::string& text) {
     ast::Statement statement = ParseStatement(text);
     return CompileSelect(*catalog_->DefaultDataset(), *statement.select);
@@ -371,6 +376,68 @@ TEST_F(EngineTest, OnePatientMovesEachFigureByAtMostTheSensitivity) {
   EXPECT_GT(changed_somewhere, 10);
 }
 
+// The max_groups bound keeps, of each person's g groups, a cyclic run of
+// max_groups in key order from a start chosen by a hash of the person. So a
+// person with g > max_groups keeps each of their groups with probability
+// max_groups / g over people, and no group is favoured: a bound that kept
+// every person's first groups would undercount the groups late in key order.
+// Per ward w, `kept` (people with g > 2 who kept w, max_groups = 2) is a sum
+// of independent indicators with mean E_w = sum of 2/g and variance <= E_w,
+// so sum (kept - E)^2 / E over the wards with E >= 5 is at most chi-square
+// distributed with that many degrees of freedom in the tail: the test fails
+// it at significance 0.001 (a fixed data set and hash, so the outcome is
+// deterministic). Negative control: the first-two-wards rule must fail.
+TEST_F(EngineTest, GroupBoundSpreadsWhatIsDroppedOverEachPersonsGroups) {
+  ConnectionPool pool(db_->url(), 1);
+  Executor executor(pool);
+  const Plan plan = CompileOne(
+      "SELECT ward_code, COUNT(DISTINCT patient_id) FROM admissions GROUP BY ward_code "
+      "WITH PRIVACY (max_groups = 2);");
+  ASSERT_TRUE(plan.bound_groups);
+  const ExactAggregates exact = executor.RunExact(plan);
+  std::map<std::string, int64_t> bounded;
+  int64_t bounded_total = 0;
+  for (size_t row = 0; row < exact.keys.size(); ++row) {
+    const int64_t people = static_cast<int64_t>(exact.measures[row][0]);
+    bounded[*exact.keys[row][0]] = people;
+    bounded_total += people;
+  }
+  // Each person is in exactly min(g, 2) of the bounded groups.
+  EXPECT_EQ(std::to_string(bounded_total),
+            db_->QueryValue("SELECT sum(LEAST(g, 2)) FROM (SELECT count(DISTINCT ward_code) AS g "
+                            "FROM admissions GROUP BY patient_id) p"));
+
+  pqxx::connection conn(db_->url());
+  pqxx::work txn(conn);
+  const pqxx::result wards = txn.exec(
+      "WITH pw AS (SELECT DISTINCT patient_id, ward_code FROM admissions), "
+      "r AS (SELECT ward_code, count(*) OVER (PARTITION BY patient_id) AS g, row_number() OVER "
+      "(PARTITION BY patient_id ORDER BY ward_code COLLATE \"C\") AS rank FROM pw) "
+      "SELECT ward_code, count(*) FILTER (WHERE g <= 2), sum(CASE WHEN g > 2 THEN 2.0 / g ELSE 0 "
+      "END)::float8, count(*) FILTER (WHERE g > 2 AND rank <= 2) FROM r GROUP BY ward_code");
+  double statistic = 0, control = 0;
+  int cells = 0;
+  for (const auto& row : wards) {
+    const std::string ward = row[0].c_str();
+    const int64_t sure = row[1].as<int64_t>();  // people with at most 2 wards keep them all
+    const double expected = row[2].as<double>();
+    const int64_t first_two = row[3].as<int64_t>();
+    ASSERT_TRUE(bounded.count(ward)) << ward;
+    const double kept = static_cast<double>(bounded[ward] - sure);
+    ASSERT_GE(kept, 0) << ward;
+    if (expected < 5) continue;
+    ++cells;
+    statistic += (kept - expected) * (kept - expected) / expected;
+    control += (first_two - expected) * (first_two - expected) / expected;
+  }
+  ASSERT_GE(cells, 20) << "too few wards with people in more than two wards to test";
+  // chi-square upper 0.001 quantile, Wilson-Hilferty (z = 3.0902).
+  const double k = cells, z = 3.0902;
+  const double critical = k * std::pow(1 - 2 / (9 * k) + z * std::sqrt(2 / (9 * k)), 3);
+  EXPECT_LT(statistic, critical) << cells << " wards";
+  EXPECT_GT(control, critical) << "the negative control (first two wards) passed";
+}
+
 // Keys without a public domain: only groups with enough people are released,
 // and a key held by a single patient is not (probability <= delta per run).
 TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
@@ -445,11 +512,19 @@ TEST_F(EngineTest, SumsAndMeansSkipNullsWithinAPersonsRows) {
 // the per-group bound, then summed per group.
 TEST_F(EngineTest, IntegerSumsEqualTheirExactDefinitionWhenRowsAreCapped) {
   ASSERT_NE(db_->QueryValue("SELECT count(*) FROM (SELECT 1 FROM admissions GROUP BY patient_id, "
-                            "sex HAVING count(waiting_days) > 2) p"),
+                            "sex HAVING count(waiting_days) > 3) p"),
             "0");
+  // max_rows = 1 divides in bigints only; 2 and 3 scale capped people in numeric.
+  for (int max_rows : {1, 2, 3}) {
+    SCOPED_TRACE("max_rows " + std::to_string(max_rows));
+    ExpectIntegerSumsEqualTheirExactDefinition(max_rows);
+  }
+}
+
+void EngineTest::ExpectIntegerSumsEqualTheirExactDefinition(int max_rows) {
   Plan plan = CompileOne(
       "SELECT sex, SUM(length_of_stay), AVG(age), VARIANCE(waiting_days) FROM admissions "
-      "GROUP BY sex WITH PRIVACY (max_rows = 2);");
+      "GROUP BY sex WITH PRIVACY (max_rows = " + std::to_string(max_rows) + ");");
   ASSERT_NE(plan.sql.find("::integer) FILTER"), std::string::npos) << plan.sql;
   ConnectionPool pool(db_->url(), 1);
   Executor executor(pool);
@@ -490,8 +565,9 @@ TEST_F(EngineTest, IntegerSumsEqualTheirExactDefinitionWhenRowsAreCapped) {
     for (const auto& row : people) {
       const Rational total = *ParseDecimal(row[1].as<std::string>());
       const int64_t n = row[2].as<int64_t>();
-      capped += n > 2;
-      Rational scaled = n == 0 ? Rational(0) : total * std::min<int64_t>(n, 2) / (n * measure.grid);
+      capped += n > max_rows;
+      Rational scaled =
+          n == 0 ? Rational(0) : total * std::min<int64_t>(n, max_rows) / (n * measure.grid);
       BigInt contribution = std::clamp(round_half_away(scaled), BigInt(-bound), bound);
       expected[row[0].as<std::string>()] += contribution;
     }

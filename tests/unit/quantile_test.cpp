@@ -89,12 +89,12 @@ TEST(QuantilePlanTest, BinsCoverTheDeclaredBounds) {
 TEST(QuantilePlanTest, SqlBoundsRowsPerPersonAndCountsBins) {
   Plan plan = Compile("SELECT site, MEDIAN(age) FROM visits GROUP BY site;");
   // max_rows rows per person and group, chosen by a hash of person and bin.
-  EXPECT_NE(plan.sql.find("ORDER BY hashint8extended(v0, hashtextextended(unit::text COLLATE "
-                          "\"C\", 0)), v0) FILTER (WHERE v0 IS NOT NULL))[1:"),
+  EXPECT_NE(plan.sql.find("ORDER BY hashint8extended(v0, hashtextextended(unit, 0)), v0) "
+                          "FILTER (WHERE v0 IS NOT NULL))[1:"),
             std::string::npos)
       << plan.sql;
   // max_groups groups per person, as for every measure.
-  EXPECT_NE(plan.sql.find("dpql_rank <="), std::string::npos);
+  EXPECT_NE(plan.sql.find("% dpql_keys < $"), std::string::npos) << plan.sql;
   EXPECT_NE(plan.sql.find("unnest(m0) AS b(bin)"), std::string::npos);
   EXPECT_NE(plan.sql.find("CASE WHEN t.\"age\" IS NULL THEN NULL"), std::string::npos);
 }
