@@ -504,6 +504,15 @@ class SqlWriter {
     if (select.where) conditions.push_back(Expr(*select.where));
     sql << "\n  WHERE ";
     for (size_t i = 0; i < conditions.size(); ++i) sql << (i ? " AND " : "") << conditions[i];
+    // With the max_groups window (step 3), the rows in the window's order:
+    // PostgreSQL then groups them by a sorted aggregate whose output needs
+    // no second sort, or reads them so from an index on (unit, keys); left
+    // to itself it hashes first and sorts the groups after.
+    const bool windowed = plan_.bound_groups && !keys.empty();
+    if (windowed) {
+      sql << "\n  ORDER BY unit";
+      for (size_t i = 0; i < keys.size(); ++i) sql << ", k" << i;
+    }
     sql << "\n)";
 
     std::string key_list;
@@ -533,7 +542,7 @@ class SqlWriter {
     //    an index on (unit, keys) the rows arrive in it and the window needs no
     //    sort at all (docs/OPERATIONS.md, "Indexes"); without one it sorts on
     //    the cheapest keys there are.
-    if (plan_.bound_groups && !keys.empty()) {
+    if (windowed) {
       std::string order;
       for (size_t i = 0; i < keys.size(); ++i) order += (i ? ", k" : "k") + std::to_string(i);
       sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER w AS "
