@@ -350,15 +350,28 @@ class SqlWriter {
     if (measure.kind == MeasureKind::kCentredSquares && width > (BigInt(1) << 30)) {
       return std::nullopt;  // 2 D^2 <= 2 width^2 must stay under 2^62
     }
-    // (Each Param in its own statement: the parameters are numbered in order.)
-    std::string lower = Param(lo.str(), "bigint");
-    std::string upper = Param(hi.str(), "bigint");
-    std::string clamped = "LEAST(GREATEST(" + value + "::bigint, " + lower + "), " + upper + ")";
     const BigInt kInt32 = (BigInt(1) << 31) - 1;
+    // Bounds this small keep x and 2x - (lo + hi) within a 32-bit integer:
+    // the clamp and the sum's per-row arithmetic then stay in the column's
+    // own integer type, with no conversion to bigint and back per row.
+    const BigInt narrow_limit = measure.kind == MeasureKind::kSum ? kInt32 : BigInt(1) << 28;
+    const bool narrow = measure.kind != MeasureKind::kCentredSquares && abs(lo) <= narrow_limit &&
+                        abs(hi) <= narrow_limit;
+    const char* type = narrow ? "integer" : "bigint";
+    // (Each Param in its own statement: the parameters are numbered in order.)
+    std::string lower = Param(lo.str(), type);
+    std::string upper = Param(hi.str(), type);
+    // The value is clamped, then made a whole number (as the cast to bigint
+    // always did: clamping to whole bounds and rounding commute).
+    std::string clamped = narrow
+                              ? "LEAST(GREATEST(" + value + ", " + lower + "), " + upper + ")::integer"
+                              : "LEAST(GREATEST(" + value + "::bigint, " + lower + "), " + upper + ")";
     if (measure.kind == MeasureKind::kSum) {
+      // (fits_int32: the caller makes it an integer.)
+      if (narrow) clamped.resize(clamped.size() - std::string("::integer").size());
       return IntegerRow{clamped, 1, abs(lo) <= kInt32 && abs(hi) <= kInt32};
     }
-    std::string bounds_sum = Param(BigInt(lo + hi).str(), "bigint");
+    std::string bounds_sum = Param(BigInt(lo + hi).str(), type);
     std::string twice_deviation = "(2 * " + clamped + " - " + bounds_sum + ")";
     if (measure.kind == MeasureKind::kCentredSum) {
       return IntegerRow{twice_deviation, 2, width <= kInt32};  // |D| <= width
