@@ -226,7 +226,7 @@ class SqlWriter {
           // Everything else is scaled in numeric: exact, and no overflow.
           std::string summed = "sum(" + integer->expr + (integer->fits_int32 ? "::integer" : "") +
                                ") FILTER (WHERE " + value + " IS NOT NULL)";
-          std::string exact_sum = "(" + summed + ")::numeric";
+          const std::string exact_sum = "(" + summed + ")::numeric";  // for the numeric scalings
           std::string count = "count(" + value + ")";
           const Rational divisor_value = measure.grid * integer->scale;
           const bool whole_divisor = boost::multiprecision::denominator(divisor_value) == 1;
@@ -362,17 +362,16 @@ class SqlWriter {
     std::string lower = Param(lo.str(), type);
     std::string upper = Param(hi.str(), type);
     // The value is clamped, then made a whole number (as the cast to bigint
-    // always did: clamping to whole bounds and rounding commute).
-    std::string clamped = narrow
-                              ? "LEAST(GREATEST(" + value + ", " + lower + "), " + upper + ")::integer"
-                              : "LEAST(GREATEST(" + value + "::bigint, " + lower + "), " + upper + ")";
+    // always did: clamping to whole bounds and rounding commute). A narrow
+    // SUM is made an integer by the caller (fits_int32).
+    const std::string clamped =
+        "LEAST(GREATEST(" + value + (narrow ? "" : "::bigint") + ", " + lower + "), " + upper + ")";
     if (measure.kind == MeasureKind::kSum) {
-      // (fits_int32: the caller makes it an integer.)
-      if (narrow) clamped.resize(clamped.size() - std::string("::integer").size());
       return IntegerRow{clamped, 1, abs(lo) <= kInt32 && abs(hi) <= kInt32};
     }
     std::string bounds_sum = Param(BigInt(lo + hi).str(), type);
-    std::string twice_deviation = "(2 * " + clamped + " - " + bounds_sum + ")";
+    std::string twice_deviation =
+        "(2 * " + clamped + (narrow ? "::integer" : "") + " - " + bounds_sum + ")";
     if (measure.kind == MeasureKind::kCentredSum) {
       return IntegerRow{twice_deviation, 2, width <= kInt32};  // |D| <= width
     }
