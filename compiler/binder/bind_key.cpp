@@ -302,3 +302,127 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
 }
 
 }  // namespace dpql
+
+namespace dpql {
+
+namespace {
+
+// What the WHERE clause's top-level conjuncts say about one column: every row
+// that passes has lower <= column <= upper (either may be missing).
+struct ColumnRange {
+  std::optional<Rational> lower, upper;
+};
+
+// A literal's value on the column's scale: numbers as they are, dates in days
+// since 1970-01-01. nullopt for anything else (the conjunct is then ignored,
+// which only keeps the domain larger).
+std::optional<Rational> LiteralValue(const BoundExpr& expr, ValueType column_type) {
+  if (expr.kind != BoundExprKind::kLiteral) return std::nullopt;
+  if (column_type == ValueType::kDate) {
+    if (expr.type != ValueType::kDate) return std::nullopt;
+    std::optional<int64_t> days = ParseDate(expr.literal);
+    return days ? std::optional<Rational>(Rational(*days)) : std::nullopt;
+  }
+  if (expr.type != ValueType::kInt && expr.type != ValueType::kReal) return std::nullopt;
+  return ParseDecimal(expr.literal);
+}
+
+bool SameColumn(const BoundExpr& expr, const BoundExpr& column) {
+  return expr.kind == BoundExprKind::kColumn && expr.column == column.column &&
+         expr.table == column.table;
+}
+
+void Tighten(ColumnRange& range, std::optional<Rational> lower, std::optional<Rational> upper) {
+  if (lower && (!range.lower || *lower > *range.lower)) range.lower = lower;
+  if (upper && (!range.upper || *upper < *range.upper)) range.upper = upper;
+}
+
+// Walks the AND tree of WHERE. A strict bound on an int or date column moves
+// by one; on a real column it stays inclusive (a superset, never too small).
+void CollectRange(const BoundExpr& expr, const BoundExpr& column, ColumnRange& range) {
+  const bool discrete = column.type == ValueType::kInt || column.type == ValueType::kDate;
+  if (expr.kind == BoundExprKind::kBinary && expr.op == "AND") {
+    for (const auto& child : expr.children) CollectRange(*child, column, range);
+    return;
+  }
+  if (expr.kind == BoundExprKind::kBetween && !expr.negated &&
+      SameColumn(*expr.children[0], column)) {
+    Tighten(range, LiteralValue(*expr.children[1], column.type),
+            LiteralValue(*expr.children[2], column.type));
+    return;
+  }
+  if (expr.kind != BoundExprKind::kBinary || expr.children.size() != 2) return;
+  std::string op = expr.op;
+  const BoundExpr* value = expr.children[1].get();
+  if (!SameColumn(*expr.children[0], column)) {
+    if (!SameColumn(*expr.children[1], column)) return;
+    value = expr.children[0].get();  // literal op column: mirror the operator
+    if (op == "<") op = ">";
+    else if (op == "<=") op = ">=";
+    else if (op == ">") op = "<";
+    else if (op == ">=") op = "<=";
+  }
+  std::optional<Rational> v = LiteralValue(*value, column.type);
+  if (!v) return;
+  const Rational step = discrete ? Rational(1) : Rational(0);
+  if (op == "=") Tighten(range, v, v);
+  else if (op == ">=") Tighten(range, v, std::nullopt);
+  else if (op == ">") Tighten(range, *v + step, std::nullopt);
+  else if (op == "<=") Tighten(range, std::nullopt, v);
+  else if (op == "<") Tighten(range, std::nullopt, *v - step);
+}
+
+}  // namespace
+
+void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
+  for (BoundKey& key : keys) {
+    KeyDomain& domain = key.domain;
+    if (domain.kind != KeyDomain::Kind::kIntRange && domain.kind != KeyDomain::Kind::kDateRange) {
+      continue;
+    }
+    const BoundExpr& expr = *key.expr;
+    const BoundExpr* column = nullptr;
+    if (expr.kind == BoundExprKind::kColumn) column = &expr;
+    if (expr.kind == BoundExprKind::kBucket || expr.kind == BoundExprKind::kDateTrunc) {
+      column = expr.children[0].get();
+    }
+    if (column == nullptr || column->kind != BoundExprKind::kColumn) continue;  // EXTRACT
+    ColumnRange range;
+    CollectRange(where, *column, range);
+    if (!range.lower && !range.upper) continue;
+
+    // The keys those column values can reach: the key functions are monotone.
+    BigInt first = domain.first, last = domain.last;
+    if (domain.kind == KeyDomain::Kind::kDateRange) {
+      if (range.lower) first = std::max(first, BigInt(TruncateDays(Ceil(*range.lower).convert_to<int64_t>(), domain.unit)));
+      if (range.upper) last = std::min(last, BigInt(TruncateDays(Floor(*range.upper).convert_to<int64_t>(), domain.unit)));
+    } else {
+      const Rational step(domain.step);
+      const bool whole = column->type == ValueType::kInt;
+      if (range.lower) {
+        Rational low = whole ? Rational(Ceil(*range.lower)) : *range.lower;
+        first = std::max(first, Floor(low / step) * domain.step);
+      }
+      if (range.upper) last = std::min(last, Floor(*range.upper / step) * domain.step);
+    }
+    if (first > last) {
+      const bool dates = domain.kind == KeyDomain::Kind::kDateRange;
+      auto text = [&](const BigInt& v) {
+        return dates ? FormatDate(v.convert_to<int64_t>()) : v.str();
+      };
+      throw DpqlError(ErrorKind::kSemantic, "empty_domain",
+                      "the WHERE clause leaves " + Describe(expr) + " no value in its domain (" +
+                          text(domain.first) + " to " + text(domain.last) +
+                          ", from the bounds the catalog declares for " + column->name +
+                          "); widen the condition, or ask a data guardian about the bounds",
+                      key.loc);
+    }
+    domain.first = first;
+    domain.last = last;
+    domain.size = domain.kind == KeyDomain::Kind::kDateRange
+                      ? BigInt(CountSteps(first.convert_to<int64_t>(), last.convert_to<int64_t>(), domain.unit))
+                      : (last - first) / domain.step + 1;
+  }
+}
+
+}  // namespace dpql

@@ -144,6 +144,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     key_texts.push_back(text);
     bound.keys.push_back(std::move(key));
   }
+  if (bound.where) NarrowKeyDomains(*bound.where, bound.keys);
 
   // The select list: aggregates, and group keys repeated.
   for (const auto& item : select.items) {

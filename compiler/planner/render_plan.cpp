@@ -10,7 +10,7 @@ namespace dpql {
 namespace {
 
 std::string DomainText(const KeyDomain& domain) {
-  std::string size = domain.size ? domain.size->str() + " keys" : "size known from the table";
+  std::string size = domain.size ? domain.size->str() + (*domain.size == 1 ? " key" : " keys") : "size known from the table";
   switch (domain.kind) {
     case KeyDomain::Kind::kList: {
       std::string values;

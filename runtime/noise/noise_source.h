@@ -24,8 +24,17 @@ struct NoiseSpec {
   static NoiseSpec Laplace(const Rational& scale) { return {Kind::kDiscreteLaplace, scale}; }
   static NoiseSpec Gaussian(const Rational& sigma2) { return {Kind::kDiscreteGaussian, sigma2}; }
 
+  // An order for map keys, not by size: rationals are kept in lowest terms, so
+  // (numerator, denominator) names each value once, and comparing two integers
+  // is far cheaper than comparing two rationals (a release looks a
+  // distribution up once per noisy value).
   bool operator<(const NoiseSpec& other) const {
-    return kind != other.kind ? kind < other.kind : parameter < other.parameter;
+    if (kind != other.kind) return kind < other.kind;
+    const auto& num = boost::multiprecision::numerator(parameter);
+    const auto& other_num = boost::multiprecision::numerator(other.parameter);
+    if (num != other_num) return num < other_num;
+    return boost::multiprecision::denominator(parameter) <
+           boost::multiprecision::denominator(other.parameter);
   }
   bool operator==(const NoiseSpec& other) const {
     return kind == other.kind && parameter == other.parameter;

@@ -438,6 +438,52 @@ TEST_F(EngineTest, GroupBoundSpreadsWhatIsDroppedOverEachPersonsGroups) {
   EXPECT_GT(control, critical) << "the negative control (first two wards) passed";
 }
 
+// A WHERE range on the key's column narrows its domain: the month asked about
+// has its own days only, and each day's bounded figure is the one the same
+// query computes when WHERE is written so that nothing is narrowed.
+TEST_F(EngineTest, WhereRangeNarrowsTheDomainWithoutChangingAnyGroup) {
+  ConnectionPool pool(db_->url(), 1);
+  Executor executor(pool);
+  const Plan narrowed = CompileOne(
+      "SELECT day, COUNT(*) FROM bed_days WHERE day BETWEEN DATE '2026-11-01' AND "
+      "DATE '2026-11-30' GROUP BY day;");
+  // An OR is not read for narrowing; `day IS NULL` rows have no key and drop out.
+  const Plan whole = CompileOne(
+      "SELECT day, COUNT(*) FROM bed_days WHERE day BETWEEN DATE '2026-11-01' AND "
+      "DATE '2026-11-30' OR day IS NULL GROUP BY day;");
+  ASSERT_EQ(narrowed.select.keys[0].domain.size, BigInt(30));
+  ASSERT_EQ(whole.select.keys[0].domain.size, BigInt(1096));
+  const ExactAggregates in_month = executor.RunExact(narrowed);
+  const ExactAggregates everywhere = executor.RunExact(whole);
+  ASSERT_EQ(in_month.keys.size(), 30u);
+  std::map<std::string, BigInt> by_day;
+  for (size_t row = 0; row < everywhere.keys.size(); ++row) {
+    by_day[*everywhere.keys[row][0]] = everywhere.measures[row][0];
+  }
+  BigInt month_total = 0;
+  for (size_t row = 0; row < in_month.keys.size(); ++row) {
+    const std::string day = *in_month.keys[row][0];
+    EXPECT_EQ(day, "2026-11-" + std::string(row < 9 ? "0" : "") + std::to_string(row + 1));
+    EXPECT_EQ(in_month.measures[row][0], by_day[day]) << day;
+    month_total += in_month.measures[row][0];
+    by_day.erase(day);
+  }
+  EXPECT_GT(month_total, 0) << "the test data has no bed days in the month";
+  for (const auto& [day, count] : by_day) EXPECT_EQ(count, 0) << day << " is outside the filter";
+
+  // One day: one key, so no person's groups need dropping, and the figure is
+  // the plain count of that day's patients.
+  const Plan one_day = CompileOne(
+      "SELECT day, COUNT(DISTINCT patient_id) FROM bed_days WHERE day = DATE '2026-11-27' "
+      "GROUP BY day;");
+  EXPECT_FALSE(one_day.bound_groups);
+  const ExactAggregates exact = executor.RunExact(one_day);
+  ASSERT_EQ(exact.keys.size(), 1u);
+  EXPECT_EQ(exact.measures[0][0].str(),
+            db_->QueryValue("SELECT count(DISTINCT patient_id) FROM bed_days "
+                            "WHERE day = DATE '2026-11-27'"));
+}
+
 // Keys without a public domain: only groups with enough people are released,
 // and a key held by a single patient is not (probability <= delta per run).
 TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "compiler/catalog/catalog.h"
+#include "compiler/common/date.h"
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
@@ -34,6 +35,7 @@ datasets:
           cost:   { type: real, lower: -50.5, upper: 1000.25 }
           age:    { type: int, lower: 0, upper: 100 }
           note:   { type: text }
+          seen:   { type: date, lower: 2026-01-01, upper: 2026-12-31 }
 )";
 
 class PlannerTest : public ::testing::Test {
@@ -67,6 +69,65 @@ TEST_F(PlannerTest, SmallDomainNeedsNoGroupBound) {
   Plan none = Compile("SELECT COUNT(*) FROM visits;");
   EXPECT_EQ(none.groups_bound, 1);
   EXPECT_EQ(none.measures[0].sensitivity, 3);
+}
+
+// WHERE's top-level conjuncts on a key's column narrow its range domain;
+// anything the narrowing cannot read leaves the domain whole.
+TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
+  auto range = [&](const std::string& text) {
+    const Plan plan = Compile(text);
+    const KeyDomain& d = plan.select.keys.at(0).domain;
+    return d.first.str() + ".." + d.last.str() + " step " + d.step.str() + " (" +
+           (d.size ? d.size->str() : "?") + ")";
+  };
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age BETWEEN 20 AND 29 GROUP BY age;"),
+            "20..29 step 1 (10)");
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age > 20 AND 30 > age GROUP BY age;"),
+            "21..29 step 1 (9)");
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age >= 20.5 GROUP BY age;"),
+            "21..100 step 1 (80)");
+  EXPECT_EQ(range("SELECT BUCKET(age, 10), COUNT(*) FROM visits WHERE age >= 25 AND site = 'a' "
+                  "GROUP BY BUCKET(age, 10);"),
+            "20..100 step 10 (9)");
+  // 2026-03-15 .. 2026-05-02 reaches the months March, April and May.
+  Plan months = Compile(
+      "SELECT DATE_TRUNC('month', seen), COUNT(*) FROM visits WHERE seen BETWEEN "
+      "DATE '2026-03-15' AND DATE '2026-05-02' GROUP BY DATE_TRUNC('month', seen);");
+  const KeyDomain& m = months.select.keys[0].domain;
+  EXPECT_EQ(FormatDate(m.first.convert_to<int64_t>()), "2026-03-01");
+  EXPECT_EQ(FormatDate(m.last.convert_to<int64_t>()), "2026-05-01");
+  EXPECT_EQ(m.size, BigInt(3));
+  EXPECT_NE(months.sql.find("row_number"), std::string::npos);  // 3 keys > max_groups 2
+
+  // One key left: nobody can reach more than one group, so none is dropped
+  // and the sensitivity is max_rows alone.
+  Plan day = Compile(
+      "SELECT seen, COUNT(*) FROM visits WHERE seen = DATE '2026-06-01' GROUP BY seen;");
+  EXPECT_EQ(day.select.keys[0].domain.size, BigInt(1));
+  EXPECT_FALSE(day.bound_groups);
+  EXPECT_EQ(day.measures[0].sensitivity, 3);
+  EXPECT_EQ(day.sql.find("row_number"), std::string::npos);
+
+  // Not read: OR, NOT BETWEEN, arithmetic, another column, EXTRACT keys.
+  const std::string whole = "0..100 step 1 (101)";
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age < 10 OR age > 90 GROUP BY age;"),
+            whole);
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age NOT BETWEEN 10 AND 90 GROUP BY age;"),
+            whole);
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age + 1 < 10 GROUP BY age;"), whole);
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE cost < 10 GROUP BY age;"), whole);
+  EXPECT_EQ(range("SELECT EXTRACT(MONTH FROM seen), COUNT(*) FROM visits WHERE seen < "
+                  "DATE '2026-02-01' GROUP BY EXTRACT(MONTH FROM seen);"),
+            "1..12 step 1 (12)");
+
+  try {
+    Compile("SELECT age, COUNT(*) FROM visits WHERE age > 100 GROUP BY age;");
+    FAIL() << "a filter outside the bounds was accepted";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.code(), "empty_domain");
+    EXPECT_EQ(e.location().column, 59);  // the key
+    EXPECT_NE(std::string(e.what()).find("0 to 100"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(PlannerTest, EpsilonIsSplitExactlyBetweenMeasures) {
