@@ -394,8 +394,11 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     // The keys those column values can reach: the key functions are monotone.
     BigInt first = domain.first, last = domain.last;
     if (domain.kind == KeyDomain::Kind::kDateRange) {
-      if (range.lower) first = std::max(first, BigInt(TruncateDays(Ceil(*range.lower).convert_to<int64_t>(), domain.unit)));
-      if (range.upper) last = std::min(last, BigInt(TruncateDays(Floor(*range.upper).convert_to<int64_t>(), domain.unit)));
+      auto truncate = [&](const BigInt& days) {
+        return BigInt(TruncateDays(days.convert_to<int64_t>(), domain.unit));
+      };
+      if (range.lower) first = std::max(first, truncate(Ceil(*range.lower)));
+      if (range.upper) last = std::min(last, truncate(Floor(*range.upper)));
     } else {
       const Rational step(domain.step);
       const bool whole = column->type == ValueType::kInt;
@@ -420,7 +423,8 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     domain.first = first;
     domain.last = last;
     domain.size = domain.kind == KeyDomain::Kind::kDateRange
-                      ? BigInt(CountSteps(first.convert_to<int64_t>(), last.convert_to<int64_t>(), domain.unit))
+                      ? BigInt(CountSteps(first.convert_to<int64_t>(),
+                                          last.convert_to<int64_t>(), domain.unit))
                       : (last - first) / domain.step + 1;
   }
 }

@@ -2,6 +2,7 @@
 // identifiers and double-quoted here); every literal and every number that
 // shapes the bounding travels as a bind parameter.
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -485,7 +486,16 @@ class SqlWriter {
     // the cheapest to sort by in the window of step 3; and with a
     // nondeterministic column collation it still makes every step agree on
     // who is one person.
-    sql << "WITH dpql_rows AS (\n  SELECT " << Column(*unit)
+    // Keys whose domain is a public table's column have no size until the
+    // query runs. When the window would bind only if that table has more
+    // keys than max_groups, the SQL counts them in its own snapshot and runs
+    // the window only then (step 3).
+    const bool windowed = plan_.bound_groups && !keys.empty();
+    const bool gated = windowed && !plan_.partition_selection &&
+                       std::any_of(keys.begin(), keys.end(),
+                                   [](const BoundKey& key) { return !key.domain.size; });
+    sql << "WITH dpql_rows AS " << (gated ? "NOT MATERIALIZED " : "") << "(\n  SELECT "
+        << Column(*unit)
         << (unit->type == ColumnType::kText ? " COLLATE \"C\"" : "") << " AS unit";
     // Text keys are bytewise too: the per-person grouping, the window of
     // step 3 and an index on (unit, keys) COLLATE "C" then share one order.
@@ -520,29 +530,35 @@ class SqlWriter {
     // PostgreSQL then groups them by a sorted aggregate whose output needs
     // no second sort, or reads them so from an index on (unit, keys); left
     // to itself it hashes first and sorts the groups after.
-    const bool windowed = plan_.bound_groups && !keys.empty();
-    if (windowed) {
-      sql << "\n  ORDER BY unit";
-      for (size_t i = 0; i < keys.size(); ++i) sql << ", k" << i;
-    }
-    sql << "\n)";
-
     std::string key_list;
     for (size_t i = 0; i < keys.size(); ++i) key_list += ", k" + std::to_string(i);
+    if (windowed && !gated) sql << "\n  ORDER BY unit" << key_list;
+    sql << "\n)";
 
-    // 2. One row per (person, group): the person's bounded contribution.
-    sql << ",\ndpql_units AS (\n  SELECT unit" << key_list;
-    for (size_t i = 0; i < plan_.measures.size(); ++i) {
-      sql << ", " << PerUnit(plan_.measures[i], static_cast<int>(i)) << " AS m" << i;
-    }
-    sql << "\n  FROM dpql_rows";
-    if (!keys.empty()) {
-      sql << "\n  WHERE ";
-      for (size_t i = 0; i < keys.size(); ++i) sql << (i ? " AND " : "") << "k" << i << " IS NOT NULL";
-    }
-    sql << "\n  GROUP BY unit" << key_list << "\n)";
+    // 2. One row per (person, group): the person's bounded contribution, from
+    //    `rows` with `condition` (if any) as a further filter.
+    std::string measure_list;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) measure_list += ", m" + std::to_string(i);
+    auto per_unit = [&](const std::string& rows, const std::string& condition,
+                        const std::string& indent) {
+      std::ostringstream out;
+      out << "SELECT unit" << key_list;
+      for (size_t i = 0; i < plan_.measures.size(); ++i) {
+        out << ", " << PerUnit(plan_.measures[i], static_cast<int>(i)) << " AS m" << i;
+      }
+      out << "\n" << indent << "FROM " << rows;
+      std::vector<std::string> filters;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        filters.push_back("k" + std::to_string(i) + " IS NOT NULL");
+      }
+      if (!condition.empty()) filters.push_back(condition);
+      for (size_t i = 0; i < filters.size(); ++i) {
+        out << (i ? " AND " : "\n" + indent + "WHERE ") << filters[i];
+      }
+      out << "\n" << indent << "GROUP BY unit" << key_list;
+      return out.str();
+    };
 
-    std::string source = "dpql_units";
     // 3. At most max_groups groups per person: of the person's g groups in
     //    key order, the max_groups that follow, cyclically, a starting place
     //    chosen by a hash of the person (its low 32 bits modulo g). The choice
@@ -554,18 +570,51 @@ class SqlWriter {
     //    an index on (unit, keys) the rows arrive in it and the window needs no
     //    sort at all (docs/OPERATIONS.md, "Indexes"); without one it sorts on
     //    the cheapest keys there are.
-    if (windowed) {
-      std::string order;
-      for (size_t i = 0; i < keys.size(); ++i) order += (i ? ", k" : "k") + std::to_string(i);
-      sql << ",\ndpql_bounded AS (\n  SELECT * FROM (\n    SELECT u.*, row_number() OVER w AS "
-             "dpql_rank, count(*) OVER w AS dpql_keys\n    FROM dpql_units u\n    WINDOW w AS "
-             "(PARTITION BY unit ORDER BY "
-          << order
-          << " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)\n  ) r\n  WHERE "
-             "(dpql_rank - 1 + ("
-          << UnitHash() << " & 4294967295) % dpql_keys) % dpql_keys < "
-          << Param(std::to_string(plan_.groups_bound), "bigint") << "\n)";
-      source = "dpql_bounded";
+    std::string order;
+    for (size_t i = 0; i < keys.size(); ++i) order += (i ? ", k" : "k") + std::to_string(i);
+    auto window = [&](const std::string& units, const std::string& indent) {
+      std::ostringstream out;
+      out << "SELECT * FROM (\n" << indent << "  SELECT u.*, row_number() OVER w AS dpql_rank, "
+          << "count(*) OVER w AS dpql_keys\n" << indent << "  FROM " << units << "\n" << indent
+          << "  WINDOW w AS (PARTITION BY unit ORDER BY " << order
+          << " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)\n" << indent << ") r\n"
+          << indent << "WHERE (dpql_rank - 1 + (" << UnitHash()
+          << " & 4294967295) % dpql_keys) % dpql_keys < "
+          << Param(std::to_string(plan_.groups_bound), "bigint");
+      return out.str();
+    };
+
+    std::string source = "dpql_units";
+    if (gated) {
+      // The domain's size, read in this statement's snapshot: the keys output
+      // below are exactly these. With at most max_groups of them nobody can
+      // reach more released groups than the planner's bound, and step 3 is
+      // skipped; which branch runs depends on the public table only.
+      std::string size;
+      BigInt known = 1;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i].domain.size) {
+          known *= *keys[i].domain.size;
+          continue;
+        }
+        size += (size.empty() ? "" : " * ") + std::string("(SELECT count(*) FROM (") +
+                Domain(keys[i]) + ") AS d)";
+      }
+      if (known != 1) size += " * " + Param(known.str(), "bigint");
+      const std::string bound = Param(std::to_string(plan_.groups_bound), "bigint");
+      const std::string ordered = "(SELECT * FROM dpql_rows ORDER BY unit" + key_list + ") s";
+      sql << ",\ndpql_units AS (\n  " << per_unit("dpql_rows", size + " <= " + bound, "  ")
+          << "\n  UNION ALL\n  SELECT unit" << key_list << measure_list << " FROM (\n    "
+          << window("(\n        " + per_unit(ordered, size + " > " + bound, "        ") +
+                        "\n      ) u",
+                    "    ")
+          << "\n  ) b\n)";
+    } else {
+      sql << ",\ndpql_units AS (\n  " << per_unit("dpql_rows", "", "  ") << "\n)";
+      if (windowed) {
+        sql << ",\ndpql_bounded AS (\n  " << window("dpql_units u", "  ") << "\n)";
+        source = "dpql_bounded";
+      }
     }
 
     HistogramCtes(sql, source, key_list);
