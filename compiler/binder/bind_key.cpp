@@ -383,10 +383,12 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     const BoundExpr& expr = *key.expr;
     const BoundExpr* column = nullptr;
     if (expr.kind == BoundExprKind::kColumn) column = &expr;
-    if (expr.kind == BoundExprKind::kBucket || expr.kind == BoundExprKind::kDateTrunc) {
+    const bool year = expr.kind == BoundExprKind::kExtract && expr.name == "YEAR";
+    if (expr.kind == BoundExprKind::kBucket || expr.kind == BoundExprKind::kDateTrunc || year) {
       column = expr.children[0].get();
     }
-    if (column == nullptr || column->kind != BoundExprKind::kColumn) continue;  // EXTRACT
+    // Other EXTRACT fields are not monotone in the date.
+    if (column == nullptr || column->kind != BoundExprKind::kColumn) continue;
     ColumnRange range;
     CollectRange(where, *column, range);
     if (!range.lower && !range.upper) continue;
@@ -399,6 +401,12 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
       };
       if (range.lower) first = std::max(first, truncate(Ceil(*range.lower)));
       if (range.upper) last = std::min(last, truncate(Floor(*range.upper)));
+    } else if (year) {
+      auto year_of = [](const BigInt& days) {
+        return BigInt(CivilFromDays(days.convert_to<int64_t>()).year);
+      };
+      if (range.lower) first = std::max(first, year_of(Ceil(*range.lower)));
+      if (range.upper) last = std::min(last, year_of(Floor(*range.upper)));
     } else {
       const Rational step(domain.step);
       const bool whole = column->type == ValueType::kInt;

@@ -77,8 +77,8 @@ class Binder {
   size_t visible_ = 0;
 };
 
-// Shrinks the range domains of `keys` (a column, BUCKET or DATE_TRUNC of an
-// int or date column) to the values WHERE allows, read from its top-level AND
+// Shrinks the range domains of `keys` (a column, BUCKET, DATE_TRUNC or
+// EXTRACT(YEAR) of an int or date column) to the values WHERE allows, read from its top-level AND
 // conjuncts that compare the column with a constant (=, <, <=, >, >=,
 // BETWEEN). Public information only (the query and the catalog): a row that
 // passes WHERE has a key inside the narrowed domain, so no released group is

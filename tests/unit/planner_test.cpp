@@ -35,7 +35,7 @@ datasets:
           cost:   { type: real, lower: -50.5, upper: 1000.25 }
           age:    { type: int, lower: 0, upper: 100 }
           note:   { type: text }
-          seen:   { type: date, lower: 2026-01-01, upper: 2026-12-31 }
+          seen:   { type: date, lower: 2024-01-01, upper: 2026-12-31 }
 )";
 
 class PlannerTest : public ::testing::Test {
@@ -108,7 +108,18 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
   EXPECT_EQ(day.measures[0].sensitivity, 3);
   EXPECT_EQ(day.sql.find("row_number"), std::string::npos);
 
-  // Not read: OR, NOT BETWEEN, arithmetic, another column, EXTRACT keys.
+  EXPECT_EQ(range("SELECT EXTRACT(YEAR FROM seen), COUNT(*) FROM visits WHERE seen >= "
+                  "DATE '2026-06-01' GROUP BY EXTRACT(YEAR FROM seen);"),
+            "2026..2026 step 1 (1)");
+  EXPECT_EQ(range("SELECT EXTRACT(YEAR FROM seen), COUNT(*) FROM visits WHERE seen < "
+                  "DATE '2025-01-01' GROUP BY EXTRACT(YEAR FROM seen);"),
+            "2024..2024 step 1 (1)");
+  EXPECT_EQ(range("SELECT EXTRACT(YEAR FROM seen), COUNT(*) FROM visits GROUP BY "
+                  "EXTRACT(YEAR FROM seen);"),
+            "2024..2026 step 1 (3)");
+
+  // Not read: OR, NOT BETWEEN, arithmetic, another column, EXTRACT of a
+  // field that is not monotone in the date.
   const std::string whole = "0..100 step 1 (101)";
   EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age < 10 OR age > 90 GROUP BY age;"),
             whole);
