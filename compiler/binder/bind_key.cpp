@@ -301,10 +301,6 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
                   expr.loc);
 }
 
-}  // namespace dpql
-
-namespace dpql {
-
 namespace {
 
 // What the WHERE clause's top-level conjuncts say about one column: every row

@@ -10,7 +10,9 @@ namespace dpql {
 namespace {
 
 std::string DomainText(const KeyDomain& domain) {
-  std::string size = domain.size ? domain.size->str() + (*domain.size == 1 ? " key" : " keys") : "size known from the table";
+  std::string size = !domain.size       ? "size known from the table"
+                     : *domain.size == 1 ? "1 key"
+                                         : domain.size->str() + " keys";
   switch (domain.kind) {
     case KeyDomain::Kind::kList: {
       std::string values;
