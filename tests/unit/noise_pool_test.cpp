@@ -75,6 +75,23 @@ TEST(NoisePoolTest, MemoryIsBounded) {
   }
 }
 
+// Pools are keyed by (mechanism, numerator, denominator): scales that share a
+// numerator are different distributions, and one value however written is one.
+TEST(NoisePoolTest, EachDistributionHasItsOwnPool) {
+  NoisePools pools(std::make_unique<SeededRandom>(6), Small(8));
+  const NoiseSpec third = NoiseSpec::Laplace(Rational(10, 3));
+  pools.Draw(third);
+  pools.Draw(NoiseSpec::Laplace(Rational(10, 7)));
+  pools.Draw(NoiseSpec::Laplace(Rational(20, 6)));  // 10/3 again
+  pools.Draw(NoiseSpec::Gaussian(Rational(10, 3)));
+  EXPECT_EQ(pools.PoolCount(), 3u);
+  EXPECT_EQ(pools.Available(third), 6u);  // two of its 8 values taken
+  EXPECT_FALSE(third < NoiseSpec::Laplace(Rational(20, 6)));
+  EXPECT_FALSE(NoiseSpec::Laplace(Rational(20, 6)) < third);
+  EXPECT_NE(NoiseSpec::Laplace(Rational(10, 7)) < third,
+            third < NoiseSpec::Laplace(Rational(10, 7)));
+}
+
 TEST(NoisePoolTest, InvalidDistributionIsRefusedAndCreatesNoPool) {
   NoisePools pools(std::make_unique<SeededRandom>(4), Small(8));
   EXPECT_THROW(pools.Draw(NoiseSpec::Laplace(Rational(0))), DpqlError);
