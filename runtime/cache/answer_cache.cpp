@@ -8,6 +8,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/executor/database_errors.h"
+#include "runtime/executor/prepared.h"
 
 namespace dpql {
 
@@ -230,7 +231,7 @@ CacheLookup AnswerCache::Find(const std::string& dataset, const std::string& pla
   std::optional<std::string> stored;
   CacheLookup lookup;
   lookup.data_version = impl_->Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_params1(kFindSql, dataset, plan_hash);
+    pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
     if (!row[1].is_null()) stored = row[1].as<std::string>();
     return row[0].as<int64_t>();
   });
@@ -245,8 +246,13 @@ bool AnswerCache::Store(const std::string& dataset, int64_t data_version, const 
   std::string ledger = std::to_string(ledger_id);
   const char* ledger_param = ledger_id > 0 ? ledger.c_str() : nullptr;
   return impl_->Run([&](pqxx::work& txn) {
-    return !txn.exec_params(kStoreSql, dataset, data_version, plan_hash, *encoded, ledger_param,
-                            query_text)
+    // Not waiting for the flush to disk saves the engine a durable commit per
+    // query. A crash can lose only the last moment's rows, and a lost row only
+    // means its query is charged again when repeated: the debit that paid for
+    // the answer was committed durably before the data was read.
+    txn.exec0("SET LOCAL synchronous_commit = off");
+    return !txn.exec_prepared(Prepared(txn, "dpql_cache_store", kStoreSql), dataset, data_version,
+                              plan_hash, *encoded, ledger_param, query_text)
                 .empty();
   });
 }

@@ -11,6 +11,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/executor/database_errors.h"
+#include "runtime/executor/prepared.h"
 #include "runtime/random/random_source.h"
 
 namespace dpql {
@@ -216,6 +217,10 @@ constexpr const char* kAddDatasetSql =
 
 constexpr const char* kBudgetColumns =
     "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent";
+// The analyst's budget on one dataset (kBudgetColumns), read on every cached answer.
+constexpr const char* kSelectBudgetSql =
+    "SELECT dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent "
+    "FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
 constexpr const char* kAnalystColumns =
     "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
 
@@ -604,9 +609,7 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
-    pqxx::result found = txn.exec_params(
-        std::string("SELECT ") + kBudgetColumns + " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2",
-        analyst_id, dataset);
+    pqxx::result found = txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql), analyst_id, dataset);
     if (found.empty()) return std::nullopt;
     return BudgetFromRow(found[0]);
   });
@@ -635,16 +638,16 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     DebitResult result;
     result.budget.dataset = dataset;
     // 1. The dataset's row first (fixed lock order: dataset, then analyst).
-    txn.exec_params0(kLockDatasetSql, dataset);
-    pqxx::row spent = txn.exec_params1(kSelectDatasetSql, dataset);
+    txn.exec_prepared0(Prepared(txn, "dpql_lock_dataset", kLockDatasetSql), dataset);
+    pqxx::row spent = txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
     result.dataset_spent = {spent[0].as<int64_t>(), spent[1].as<int64_t>(), spent[2].as<int64_t>()};
     // 2. The cap, checked under that lock: a refusal writes nothing.
     const bool cap_allows = cap.Allows(result.dataset_spent, cost);
     // 3. The analyst's own budget: one conditional UPDATE joined with the ledger insert.
     pqxx::result rows;
     if (cap_allows) {
-      rows = txn.exec_params(kDebitSql, analyst_id, dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico,
-                             query_hash, query);
+      rows = txn.exec_prepared(Prepared(txn, "dpql_debit", kDebitSql), analyst_id, dataset,
+                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash, query);
     }
     if (!rows.empty()) {
       result.ok = true;
@@ -652,8 +655,9 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
       result.budget = BudgetFromRow(rows[0]);
       result.ledger_id = rows[0][7].as<int64_t>();
       // 4. The dataset's spend, still under its lock.
-      pqxx::row after = txn.exec_params1(kAddDatasetSql, dataset, cost.epsilon_micro, cost.delta_pico,
-                                         cost.rho_pico);
+      pqxx::row after =
+          txn.exec_prepared1(Prepared(txn, "dpql_add_dataset_spend", kAddDatasetSql), dataset,
+                             cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
       result.dataset_spent = {after[0].as<int64_t>(), after[1].as<int64_t>(), after[2].as<int64_t>()};
       return result;
     }
@@ -681,16 +685,18 @@ BudgetCost Ledger::DatasetSpent(const std::string& dataset) {
   });
 }
 
+constexpr const char* kAuditInsertSql =
+    "INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, epsilon, delta, "
+    "outcome, status, detail, rho) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+
 int64_t Ledger::WriteAudit(const AuditRecord& record) {
   std::string analyst_id = record.analyst_id ? std::to_string(*record.analyst_id) : std::string();
   const char* analyst_param = record.analyst_id ? analyst_id.c_str() : nullptr;
   return impl_->Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_params1(
-        "INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, epsilon, delta, "
-        "outcome, status, detail, rho) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        analyst_param, record.analyst_name, record.source, record.dataset, record.query,
-        record.cost.epsilon_micro, record.cost.delta_pico, record.outcome, record.status, record.detail,
-        record.cost.rho_pico);
+    pqxx::row row = txn.exec_prepared1(
+        Prepared(txn, "dpql_audit", kAuditInsertSql), analyst_param, record.analyst_name, record.source,
+        record.dataset, record.query, record.cost.epsilon_micro, record.cost.delta_pico, record.outcome,
+        record.status, record.detail, record.cost.rho_pico);
     return row[0].as<int64_t>();
   });
 }
