@@ -109,6 +109,33 @@ TEST_F(AnswerCacheTest, RepeatIsTheStoredAnswerAtNoCostAndLeavesTheLedgerAlone) 
   EXPECT_EQ(CachedAnswers(), cached_before + 1);
 }
 
+// A query and its repeat on a one-connection pool: the answer cache's lookup
+// and store, the debit and the cached answer's budget read run as prepared
+// statements of that connection (runtime/executor/prepared.h), and the answer
+// stored without waiting for the disk is the one the repeat is served.
+TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConnection) {
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SecureRandom>());
+  Caller caller = NewAnalyst("prepared", "5");
+  const std::string query = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
+  QueryResult first = engine.Run(caller, "hospital", query);
+  QueryResult again = engine.Run(caller, "hospital", query);
+  EXPECT_FALSE(first.cached);
+  EXPECT_TRUE(again.cached);
+  ExpectSameAnswer(first, again);
+  EXPECT_EQ(Spent(caller), "0.5");
+
+  auto connection = pool.Acquire();
+  pqxx::nontransaction txn(*connection);
+  std::string names;
+  for (const auto& row : txn.exec("SELECT name FROM pg_prepared_statements ORDER BY name")) {
+    names += row[0].as<std::string>() + " ";
+  }
+  EXPECT_EQ(names,
+            "dpql_add_dataset_spend dpql_budget dpql_cache_find dpql_cache_store dpql_dataset_spent "
+            "dpql_debit dpql_lock_dataset ");
+}
+
 TEST_F(AnswerCacheTest, RewrittenQueriesHitAndShowTheAskersNames) {
   Caller bob = NewAnalyst("bob", "10");
   QueryResult first = Run(bob,

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
+
 #include <atomic>
 #include <latch>
 #include <memory>
@@ -117,6 +119,49 @@ TEST_F(LedgerTest, DebitWithinBudgetIsRecorded) {
             "250000/100000/SELECT COUNT(*) FROM admissions");
   EXPECT_EQ(db_.QueryValue("SELECT encode(query_hash, 'hex') FROM dpql.ledger"),
             Sha256Hex("SELECT COUNT(*) FROM admissions"));
+}
+
+// Every query runs the debit (and a cached one the budget read, every request
+// the audit row) on a pooled connection: they are prepared once per
+// connection, not parsed and planned again each time (runtime/executor/
+// prepared.h). Prepared statements outlive a rebuilt schema: PostgreSQL
+// plans them again against the new tables.
+TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
+  ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
+  int64_t id = ledger_->FindAnalyst("alice")->id;
+  pqxx::connection connection(db_.url());
+  Ledger ledger(connection);
+  const BudgetCost cost = BudgetCost::FromCost(Rational(1, 10), Rational(0));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ledger.Debit(id, "hospital", cost, "q").ok);
+  ASSERT_TRUE(ledger.GetBudget(id, "hospital").has_value());
+  AuditRecord record;
+  record.source = "test";
+  record.outcome = "ok";
+  ledger.WriteAudit(record);
+  ledger.WriteAudit(record);
+
+  auto prepared = [&connection] {
+    pqxx::nontransaction txn(connection);
+    std::string names;
+    for (const auto& row : txn.exec("SELECT name FROM pg_prepared_statements ORDER BY name")) {
+      names += row[0].as<std::string>() + " ";
+    }
+    return names;
+  };
+  EXPECT_EQ(prepared(),
+            "dpql_add_dataset_spend dpql_audit dpql_budget dpql_dataset_spent dpql_debit "
+            "dpql_lock_dataset ");
+  EXPECT_EQ(ledger.GetBudget(id, "hospital")->spent, (BudgetCost{300'000, 0}));
+
+  db_.Exec("DROP SCHEMA dpql CASCADE");
+  ledger_->Init();
+  ledger_->AddAnalyst("bob", "hospital", Grant("1", "0"), false);
+  int64_t bob = ledger_->FindAnalyst("bob")->id;
+  DebitResult after = ledger.Debit(bob, "hospital", cost, "q");
+  ASSERT_TRUE(after.ok);
+  EXPECT_EQ(after.budget.spent, (BudgetCost{100'000, 0}));
+  EXPECT_EQ(Count("dpql.ledger"), 1);
+  EXPECT_EQ(ledger.DatasetSpent("hospital"), (BudgetCost{100'000, 0}));
 }
 
 TEST_F(LedgerTest, RefusedDebitChangesNothing) {
