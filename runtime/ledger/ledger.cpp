@@ -217,10 +217,6 @@ constexpr const char* kAddDatasetSql =
 
 constexpr const char* kBudgetColumns =
     "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent";
-// The analyst's budget on one dataset (kBudgetColumns), read on every cached answer.
-constexpr const char* kSelectBudgetSql =
-    "SELECT dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent "
-    "FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
 constexpr const char* kAnalystColumns =
     "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
 
@@ -609,7 +605,11 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
-    pqxx::result found = txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql), analyst_id, dataset);
+    // Read on every cached answer, so prepared like the debit.
+    static const std::string kSelectBudgetSql = std::string("SELECT ") + kBudgetColumns +
+                                                " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
+    pqxx::result found =
+        txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()), analyst_id, dataset);
     if (found.empty()) return std::nullopt;
     return BudgetFromRow(found[0]);
   });
