@@ -1,6 +1,8 @@
 // End-to-end benchmark, run by scripts/bench against a loaded hospital
 // database and a running dpqld. For each benchmark query it times, in one
-// run and interleaved (so that a noisy machine affects all four alike):
+// run and interleaved (so that a noisy machine affects all four alike), in an
+// order that rotates from round to round (so that none of them always runs
+// right after the same other one):
 //   naive      the plain GROUP BY a careless analyst would write
 //   reference  the same groups with the per-patient pre-aggregation that any
 //              correct per-person bound needs (the lower bound for DPQL)
@@ -232,11 +234,19 @@ json RunQueries(const Options& options, const Catalog& catalog) {
   for (int round = 0; round <= options.repeat; ++round) {
     for (size_t i = 0; i < queries.size(); ++i) {
       const BenchQuery& q = queries[i];
-      double naive = Time([&] { run_sql(q.naive); });
-      double reference = Time([&] { run_sql(q.reference); });
-      double via_engine = Time([&] { engine.Run(caller, "hospital", WithPrivacy(q, ++variant)); });
+      double naive = 0, reference = 0, via_engine = 0, via_http = 0;
       HttpResponse response;
-      double via_http = Time([&] { response = Post(http, options, WithPrivacy(q, ++variant)); });
+      for (int k = 0; k < 4; ++k) {
+        switch ((round + k) % 4) {
+          case 0: naive = Time([&] { run_sql(q.naive); }); break;
+          case 1: reference = Time([&] { run_sql(q.reference); }); break;
+          case 2:
+            via_engine = Time([&] { engine.Run(caller, "hospital", WithPrivacy(q, ++variant)); });
+            break;
+          default:
+            via_http = Time([&] { response = Post(http, options, WithPrivacy(q, ++variant)); });
+        }
+      }
       if (response.status != 200) {
         throw std::runtime_error(q.name + " failed over HTTP (" + std::to_string(response.status) +
                                  "): " + response.body);
