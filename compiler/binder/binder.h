@@ -80,10 +80,10 @@ class Binder {
 // Shrinks the range domains of `keys` (a column, BUCKET, DATE_TRUNC or
 // EXTRACT(YEAR) of an int or date column) to the values WHERE allows, read
 // from its top-level AND conjuncts that compare the column with a constant
-// (=, <, <=, >, >=, BETWEEN). Public information only (the query and the catalog): a row that
-// passes WHERE has a key inside the narrowed domain, so no released group is
-// lost, and noisy zeros for keys the filter excludes are not output. Throws
-// DpqlError (kSemantic) when no key is left.
+// (=, <, <=, >, >=, BETWEEN). Public information only (the query and the
+// catalog): a row that passes WHERE has a key inside the narrowed domain, so
+// no released group is lost, and noisy zeros for keys the filter excludes are
+// not output. Throws DpqlError (kSemantic) when no key is left.
 void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys);
 
 // True when `name` is one of the aggregate function names DPQL knows

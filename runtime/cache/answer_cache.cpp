@@ -231,7 +231,8 @@ CacheLookup AnswerCache::Find(const std::string& dataset, const std::string& pla
   std::optional<std::string> stored;
   CacheLookup lookup;
   lookup.data_version = impl_->Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
+    pqxx::row row =
+        txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
     if (!row[1].is_null()) stored = row[1].as<std::string>();
     return row[0].as<int64_t>();
   });

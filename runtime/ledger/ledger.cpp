@@ -606,10 +606,11 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
     // Read on every cached answer, so prepared like the debit.
-    static const std::string kSelectBudgetSql = std::string("SELECT ") + kBudgetColumns +
-                                                " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
-    pqxx::result found =
-        txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()), analyst_id, dataset);
+    static const std::string kSelectBudgetSql =
+        std::string("SELECT ") + kBudgetColumns +
+        " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
+    pqxx::result found = txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()),
+                                           analyst_id, dataset);
     if (found.empty()) return std::nullopt;
     return BudgetFromRow(found[0]);
   });
@@ -639,7 +640,8 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     result.budget.dataset = dataset;
     // 1. The dataset's row first (fixed lock order: dataset, then analyst).
     txn.exec_prepared0(Prepared(txn, "dpql_lock_dataset", kLockDatasetSql), dataset);
-    pqxx::row spent = txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
+    pqxx::row spent =
+        txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
     result.dataset_spent = {spent[0].as<int64_t>(), spent[1].as<int64_t>(), spent[2].as<int64_t>()};
     // 2. The cap, checked under that lock: a refusal writes nothing.
     const bool cap_allows = cap.Allows(result.dataset_spent, cost);
@@ -647,7 +649,8 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     pqxx::result rows;
     if (cap_allows) {
       rows = txn.exec_prepared(Prepared(txn, "dpql_debit", kDebitSql), analyst_id, dataset,
-                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash, query);
+                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash,
+                               query);
     }
     if (!rows.empty()) {
       result.ok = true;
@@ -687,16 +690,17 @@ BudgetCost Ledger::DatasetSpent(const std::string& dataset) {
 
 constexpr const char* kAuditInsertSql =
     "INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, epsilon, delta, "
-    "outcome, status, detail, rho) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+    "outcome, status, detail, rho) "
+    "VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 
 int64_t Ledger::WriteAudit(const AuditRecord& record) {
   std::string analyst_id = record.analyst_id ? std::to_string(*record.analyst_id) : std::string();
   const char* analyst_param = record.analyst_id ? analyst_id.c_str() : nullptr;
   return impl_->Run([&](pqxx::work& txn) {
     pqxx::row row = txn.exec_prepared1(
-        Prepared(txn, "dpql_audit", kAuditInsertSql), analyst_param, record.analyst_name, record.source,
-        record.dataset, record.query, record.cost.epsilon_micro, record.cost.delta_pico, record.outcome,
-        record.status, record.detail, record.cost.rho_pico);
+        Prepared(txn, "dpql_audit", kAuditInsertSql), analyst_param, record.analyst_name,
+        record.source, record.dataset, record.query, record.cost.epsilon_micro,
+        record.cost.delta_pico, record.outcome, record.status, record.detail, record.cost.rho_pico);
     return row[0].as<int64_t>();
   });
 }

@@ -117,7 +117,8 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
   ConnectionPool pool(db_->url(), 1);
   Engine engine(*catalog_, pool, std::make_unique<SecureRandom>());
   Caller caller = NewAnalyst("prepared", "5");
-  const std::string query = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
+  const std::string query =
+      "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
   QueryResult first = engine.Run(caller, "hospital", query);
   QueryResult again = engine.Run(caller, "hospital", query);
   EXPECT_FALSE(first.cached);
@@ -127,13 +128,10 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
 
   auto connection = pool.Acquire();
   pqxx::nontransaction txn(*connection);
-  std::string names;
-  for (const auto& row : txn.exec("SELECT name FROM pg_prepared_statements ORDER BY name")) {
-    names += row[0].as<std::string>() + " ";
-  }
-  EXPECT_EQ(names,
-            "dpql_add_dataset_spend dpql_budget dpql_cache_find dpql_cache_store dpql_dataset_spent "
-            "dpql_debit dpql_lock_dataset ");
+  EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
+                .as<std::string>(),
+            "dpql_add_dataset_spend dpql_budget dpql_cache_find dpql_cache_store "
+            "dpql_dataset_spent dpql_debit dpql_lock_dataset");
 }
 
 TEST_F(AnswerCacheTest, RewrittenQueriesHitAndShowTheAskersNames) {

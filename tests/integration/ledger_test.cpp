@@ -140,17 +140,13 @@ TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
   ledger.WriteAudit(record);
   ledger.WriteAudit(record);
 
-  auto prepared = [&connection] {
+  {
     pqxx::nontransaction txn(connection);
-    std::string names;
-    for (const auto& row : txn.exec("SELECT name FROM pg_prepared_statements ORDER BY name")) {
-      names += row[0].as<std::string>() + " ";
-    }
-    return names;
-  };
-  EXPECT_EQ(prepared(),
-            "dpql_add_dataset_spend dpql_audit dpql_budget dpql_dataset_spent dpql_debit "
-            "dpql_lock_dataset ");
+    EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
+                  .as<std::string>(),
+              "dpql_add_dataset_spend dpql_audit dpql_budget dpql_dataset_spent dpql_debit "
+              "dpql_lock_dataset");
+  }
   EXPECT_EQ(ledger.GetBudget(id, "hospital")->spent, (BudgetCost{300'000, 0}));
 
   db_.Exec("DROP SCHEMA dpql CASCADE");
