@@ -259,22 +259,33 @@ json RunQueries(const Options& options, const Catalog& catalog) {
     }
   }
 
+  // Besides the ratio of the medians, each round's own ratio (its slower DP
+  // path over its reference, timed moments apart): their median and range
+  // show how far the machine's drift between rounds moves the figure.
   json results = json::array();
-  std::printf("\n%-30s %10s %10s %10s %10s %8s %8s\n", "query (median ms)", "naive", "reference",
-              "dp_engine", "dp_http", "dp/ref", "dp/naive");
+  std::printf("\n%-30s %10s %10s %10s %10s %8s %8s %17s\n", "query (median ms)", "naive",
+              "reference", "dp_engine", "dp_http", "dp/ref", "dp/naive", "per round: median");
   for (size_t i = 0; i < queries.size(); ++i) {
-    const double naive = Median(samples[i].naive), reference = Median(samples[i].reference);
-    const double via_engine = Median(samples[i].engine), via_http = Median(samples[i].http);
+    const Samples& s = samples[i];
+    const double naive = Median(s.naive), reference = Median(s.reference);
+    const double via_engine = Median(s.engine), via_http = Median(s.http);
     const double dp = std::max(via_engine, via_http);
-    std::printf("%-30s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f\n", queries[i].name.c_str(), naive,
-                reference, via_engine, via_http, dp / reference, dp / naive);
+    std::vector<double> per_round;
+    for (size_t r = 0; r < s.reference.size(); ++r) {
+      per_round.push_back(std::max(s.engine[r], s.http[r]) / s.reference[r]);
+    }
+    const auto [low, high] = std::minmax_element(per_round.begin(), per_round.end());
+    std::printf("%-30s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f %6.2f (%.2f-%.2f)\n",
+                queries[i].name.c_str(), naive, reference, via_engine, via_http, dp / reference,
+                dp / naive, Median(per_round), *low, *high);
     results.push_back({{"name", queries[i].name},
                        {"naive_ms", naive},
                        {"reference_ms", reference},
                        {"dp_engine_ms", via_engine},
                        {"dp_http_ms", via_http},
                        {"dp_over_reference", dp / reference},
-                       {"dp_over_naive", dp / naive}});
+                       {"dp_over_naive", dp / naive},
+                       {"dp_over_reference_per_round", per_round}});
   }
   return results;
 }
