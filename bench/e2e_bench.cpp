@@ -285,7 +285,12 @@ json RunQueries(const Options& options, const Catalog& catalog) {
                        {"dp_http_ms", via_http},
                        {"dp_over_reference", dp / reference},
                        {"dp_over_naive", dp / naive},
-                       {"dp_over_reference_per_round", per_round}});
+                       {"dp_over_reference_per_round", per_round},
+                       {"rounds_ms",
+                        {{"naive", s.naive},
+                         {"reference", s.reference},
+                         {"dp_engine", s.engine},
+                         {"dp_http", s.http}}}});
   }
   return results;
 }

@@ -1,0 +1,146 @@
+// The end-to-end benchmark (bench/e2e_bench.cpp, which scripts/bench runs)
+// run once on a small hospital database against a real dpqld: every query of
+// its fixed set must be timed on all four paths, and the figures it writes
+// must be the ones its own rounds give (medians, ratios, each round's
+// ratio), with a load test that made requests without errors. Figures are
+// not asserted against targets here: those are measured, not tested
+// (docs/PERFORMANCE.md).
+
+#ifdef DPQL_E2E_BENCH
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/dpqld_process.h"
+#include "tests/support/pg.h"
+
+namespace dpql {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kRows = 2000;
+constexpr int kRepeat = 2;
+
+double MedianOf(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string TempPath(const char* prefix) {
+  std::string pattern = std::string("/tmp/") + prefix + "_XXXXXX";
+  int fd = mkstemp(pattern.data());
+  if (fd < 0) throw std::runtime_error("cannot create a temporary file");
+  close(fd);
+  return pattern;
+}
+
+TEST(E2eBenchTest, TimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRounds) {
+  TestDatabase db;
+  db.LoadHospital(kRows);
+  const std::string dpqld = ShellQuote(BinDir() + "/dpqld");
+  int code = -1;
+  std::string out = RunCommand(dpqld + " admin --database " + ShellQuote(db.url()) + " init", &code);
+  ASSERT_EQ(code, 0) << out;
+  // As scripts/bench: a budget no benchmark run exhausts, and delta for
+  // partition selection.
+  out = RunCommand(dpqld + " admin --database " + ShellQuote(db.url()) +
+                       " add-analyst bench --dataset hospital --epsilon 1000000 --delta 0.5",
+                   &code);
+  ASSERT_EQ(code, 0) << out;
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(out, token, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+
+  const std::string log = TempPath("dpql_e2e_bench_test_log");
+  const std::string report_path = TempPath("dpql_e2e_bench_test_json");
+  auto server = std::make_unique<DpqldProcess>(
+      DpqldOptions{.config = SourceDir() + "/examples/hospital/dpqld.yaml",
+                   .log_path = log,
+                   .extra_args = {"--database", db.url()}});
+  ASSERT_TRUE(server->started()) << server->log();
+
+  const std::string command =
+      ShellQuote(BinDir() + "/dpql_e2e_bench") + " --database " + ShellQuote(db.url()) +
+      " --catalog examples/hospital/catalog.yaml --url " + server->url() + " --token " + token.str() +
+      " --analyst bench --rows " + std::to_string(kRows) + " --repeat " + std::to_string(kRepeat) +
+      " --load-seconds 1 --dpqld-pid " + std::to_string(server->pid()) + " --json " +
+      ShellQuote(report_path);
+  const std::string printed = RunCommand(command, &code);
+  ASSERT_EQ(code, 0) << printed;
+  EXPECT_EQ(printed.find("skipping"), std::string::npos) << "a query was refused:\n" << printed;
+
+  json report = json::parse(std::ifstream(report_path));
+  EXPECT_EQ(report["rows"], kRows);
+  EXPECT_EQ(report["repeat"], kRepeat);
+
+  // The fixed set named in docs/PERFORMANCE.md, each once.
+  const std::set<std::string> expected = {
+      "admissions_by_ward",        "patients_by_sex",
+      "stay_sum_by_method",        "mean_age_by_chapter",
+      "median_wait_by_method",     "occupancy_by_ward_on_a_day",
+      "occupancy_by_day_in_november", "admissions_by_trust_join",
+      "patients_by_postcode_selected"};
+  std::set<std::string> names;
+  for (const json& q : report["queries"]) {
+    const std::string name = q["name"];
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(names.insert(name).second) << "timed twice";
+    const json& rounds = q["rounds_ms"];
+    std::vector<double> per_round;
+    for (const char* path : {"naive", "reference", "dp_engine", "dp_http"}) {
+      const std::vector<double> times = rounds[path];
+      ASSERT_EQ(times.size(), static_cast<size_t>(kRepeat)) << path;
+      for (double t : times) EXPECT_GT(t, 0) << path;
+      EXPECT_DOUBLE_EQ(q[std::string(path) + "_ms"].get<double>(), MedianOf(times)) << path;
+    }
+    for (int r = 0; r < kRepeat; ++r) {
+      per_round.push_back(std::max(rounds["dp_engine"][r].get<double>(), rounds["dp_http"][r].get<double>()) /
+                          rounds["reference"][r].get<double>());
+    }
+    const double dp = std::max(q["dp_engine_ms"].get<double>(), q["dp_http_ms"].get<double>());
+    EXPECT_DOUBLE_EQ(q["dp_over_reference"].get<double>(), dp / q["reference_ms"].get<double>());
+    EXPECT_DOUBLE_EQ(q["dp_over_naive"].get<double>(), dp / q["naive_ms"].get<double>());
+    const std::vector<double> written = q["dp_over_reference_per_round"];
+    ASSERT_EQ(written.size(), per_round.size());
+    for (size_t r = 0; r < per_round.size(); ++r) EXPECT_DOUBLE_EQ(written[r], per_round[r]) << r;
+  }
+  EXPECT_EQ(names, expected);
+
+  // The load test: cached and uncached at 1, 8, 32 and 128 connections.
+  ASSERT_EQ(report["load"].size(), 8u);
+  std::set<std::pair<bool, int>> points;
+  for (const json& point : report["load"]) {
+    const bool cached = point["cached"];
+    const int connections = point["connections"];
+    SCOPED_TRACE((cached ? "cached, " : "uncached, ") + std::to_string(connections));
+    points.insert({cached, connections});
+    EXPECT_GT(point["requests"].get<int64_t>(), 0);
+    EXPECT_EQ(point["errors"], 0);
+    if (cached) {
+      EXPECT_EQ(point["not_cached"], 0);
+    }
+    EXPECT_GE(point["p99_ms"].get<double>(), point["p50_ms"].get<double>());
+    EXPECT_GT(point["server_peak_rss_mb"].get<double>(), 0);
+  }
+  EXPECT_EQ(points.size(), 8u);
+
+  EXPECT_EQ(server->Stop(std::chrono::seconds(30)), 0) << server->log();
+  unlink(log.c_str());
+  unlink(report_path.c_str());
+}
+
+}  // namespace
+}  // namespace dpql
+
+#endif  // DPQL_E2E_BENCH
