@@ -1,12 +1,13 @@
-// The end-to-end benchmark (bench/e2e_bench.cpp, which scripts/bench runs)
-// run once on a small hospital database against a real dpqld: every query of
-// its fixed set must be timed on all four paths, and the figures it writes
-// must be the ones its own rounds give (medians, ratios, each round's
-// ratio), with a load test that made requests without errors. Figures are
-// not asserted against targets here: those are measured, not tested
-// (docs/PERFORMANCE.md).
+// The benchmarks scripts/bench runs, each run once, briefly, on a small
+// database: the micro-benchmarks (bench/*_bench.cpp) must measure every
+// example query, the samplers, the CSPRNG and the ledger without error; the
+// end-to-end benchmark (bench/e2e_bench.cpp), against a real dpqld, must time
+// every query of its fixed set on all four paths and write the figures its
+// own rounds give (medians, ratios, each round's ratio), with a load test
+// that made requests without errors. Figures are not asserted against
+// targets here: those are measured, not tested (docs/PERFORMANCE.md).
 
-#ifdef DPQL_E2E_BENCH
+#ifdef DPQL_BENCHMARKS
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,9 +19,11 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "compiler/parser/parser.h"
 #include "tests/support/dpqld_process.h"
 #include "tests/support/pg.h"
 
@@ -46,7 +49,51 @@ std::string TempPath(const char* prefix) {
   return pattern;
 }
 
-TEST(E2eBenchTest, TimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRounds) {
+TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) {
+  TestDatabase db;
+  const std::string report_path = TempPath("dpql_bench_test_micro");
+  int code = -1;
+  const std::string printed =
+      RunCommand("DPQL_BENCH_DATABASE=" + ShellQuote(db.url()) + " " + ShellQuote(BinDir() + "/dpql_bench") +
+                     " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" +
+                     ShellQuote(report_path),
+                 &code);
+  ASSERT_EQ(code, 0) << printed;
+  json report = json::parse(std::ifstream(report_path));
+  std::set<std::string> names;
+  for (const json& b : report["benchmarks"]) {
+    const std::string name = b["name"];
+    SCOPED_TRACE(name);
+    EXPECT_FALSE(b.value("error_occurred", false)) << b.value("error_message", std::string());
+    EXPECT_GT(b["iterations"].get<int64_t>(), 0);
+    EXPECT_GT(b["cpu_time"].get<double>(), 0);
+    // "BM_DiscreteLaplace/1/1" counts as "BM_DiscreteLaplace"; "Compile/line12" as itself.
+    const bool parameterised = name.rfind("BM_", 0) == 0;
+    names.insert(parameterised ? name.substr(0, name.find('/')) : name);
+  }
+  // Every SELECT of the hospital example, by its line, in all three stages.
+  std::ifstream in(SourceDir() + "/examples/hospital/queries.dpql");
+  std::stringstream script;
+  script << in.rdbuf();
+  size_t selects = 0;
+  for (const ast::Statement& statement : ParseScript(script.str())) {
+    if (statement.kind != ast::StatementKind::kSelect) continue;
+    ++selects;
+    const std::string line = "/line" + std::to_string(statement.loc.line);
+    for (const char* stage : {"Parse", "BindPlanSql", "Compile"}) {
+      EXPECT_TRUE(names.count(stage + line)) << stage << line << " was not measured";
+    }
+  }
+  EXPECT_GE(selects, 20u);
+  for (const char* sampler :
+       {"BM_DiscreteLaplace", "BM_DiscreteLaplaceBigScale", "BM_DiscreteGaussian", "BM_SecureRandomBytes",
+        "BM_LedgerDebit"}) {
+    EXPECT_TRUE(names.count(sampler)) << sampler << " was not measured";
+  }
+  unlink(report_path.c_str());
+}
+
+TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRounds) {
   TestDatabase db;
   db.LoadHospital(kRows);
   const std::string dpqld = ShellQuote(BinDir() + "/dpqld");
@@ -62,8 +109,8 @@ TEST(E2eBenchTest, TimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRound
   std::smatch token;
   ASSERT_TRUE(std::regex_search(out, token, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
 
-  const std::string log = TempPath("dpql_e2e_bench_test_log");
-  const std::string report_path = TempPath("dpql_e2e_bench_test_json");
+  const std::string log = TempPath("dpql_bench_test_log");
+  const std::string report_path = TempPath("dpql_bench_test_json");
   auto server = std::make_unique<DpqldProcess>(
       DpqldOptions{.config = SourceDir() + "/examples/hospital/dpqld.yaml",
                    .log_path = log,
@@ -143,4 +190,4 @@ TEST(E2eBenchTest, TimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRound
 }  // namespace
 }  // namespace dpql
 
-#endif  // DPQL_E2E_BENCH
+#endif  // DPQL_BENCHMARKS
