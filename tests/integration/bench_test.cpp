@@ -53,11 +53,11 @@ TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) 
   TestDatabase db;
   const std::string report_path = TempPath("dpql_bench_test_micro");
   int code = -1;
-  const std::string printed =
-      RunCommand("DPQL_BENCH_DATABASE=" + ShellQuote(db.url()) + " " + ShellQuote(BinDir() + "/dpql_bench") +
-                     " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" +
-                     ShellQuote(report_path),
-                 &code);
+  const std::string printed = RunCommand(
+      "DPQL_BENCH_DATABASE=" + ShellQuote(db.url()) + " " + ShellQuote(BinDir() + "/dpql_bench") +
+          " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" +
+          ShellQuote(report_path),
+      &code);
   ASSERT_EQ(code, 0) << printed;
   json report = json::parse(std::ifstream(report_path));
   std::set<std::string> names;
@@ -85,9 +85,8 @@ TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) 
     }
   }
   EXPECT_GE(selects, 20u);
-  for (const char* sampler :
-       {"BM_DiscreteLaplace", "BM_DiscreteLaplaceBigScale", "BM_DiscreteGaussian", "BM_SecureRandomBytes",
-        "BM_LedgerDebit"}) {
+  for (const char* sampler : {"BM_DiscreteLaplace", "BM_DiscreteLaplaceBigScale",
+                              "BM_DiscreteGaussian", "BM_SecureRandomBytes", "BM_LedgerDebit"}) {
     EXPECT_TRUE(names.count(sampler)) << sampler << " was not measured";
   }
   unlink(report_path.c_str());
@@ -96,15 +95,16 @@ TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) 
 TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwnRounds) {
   TestDatabase db;
   db.LoadHospital(kRows);
-  const std::string dpqld = ShellQuote(BinDir() + "/dpqld");
   int code = -1;
-  std::string out = RunCommand(dpqld + " admin --database " + ShellQuote(db.url()) + " init", &code);
+  auto admin = [&](const std::string& args) {
+    const std::string dpqld = ShellQuote(BinDir() + "/dpqld");
+    return RunCommand(dpqld + " admin --database " + ShellQuote(db.url()) + " " + args, &code);
+  };
+  std::string out = admin("init");
   ASSERT_EQ(code, 0) << out;
   // As scripts/bench: a budget no benchmark run exhausts, and delta for
   // partition selection.
-  out = RunCommand(dpqld + " admin --database " + ShellQuote(db.url()) +
-                       " add-analyst bench --dataset hospital --epsilon 1000000 --delta 0.5",
-                   &code);
+  out = admin("add-analyst bench --dataset hospital --epsilon 1000000 --delta 0.5");
   ASSERT_EQ(code, 0) << out;
   std::smatch token;
   ASSERT_TRUE(std::regex_search(out, token, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
@@ -119,8 +119,9 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
 
   const std::string command =
       ShellQuote(BinDir() + "/dpql_e2e_bench") + " --database " + ShellQuote(db.url()) +
-      " --catalog examples/hospital/catalog.yaml --url " + server->url() + " --token " + token.str() +
-      " --analyst bench --rows " + std::to_string(kRows) + " --repeat " + std::to_string(kRepeat) +
+      " --catalog examples/hospital/catalog.yaml --url " + server->url() +
+      " --token " + token.str() + " --analyst bench --rows " + std::to_string(kRows) +
+      " --repeat " + std::to_string(kRepeat) +
       " --load-seconds 1 --dpqld-pid " + std::to_string(server->pid()) + " --json " +
       ShellQuote(report_path);
   const std::string printed = RunCommand(command, &code);
@@ -133,9 +134,9 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
 
   // The fixed set named in docs/PERFORMANCE.md, each once.
   const std::set<std::string> expected = {
-      "admissions_by_ward",        "patients_by_sex",
-      "stay_sum_by_method",        "mean_age_by_chapter",
-      "median_wait_by_method",     "occupancy_by_ward_on_a_day",
+      "admissions_by_ward",         "patients_by_sex",
+      "stay_sum_by_method",         "mean_age_by_chapter",
+      "median_wait_by_method",      "occupancy_by_ward_on_a_day",
       "occupancy_by_day_in_november", "admissions_by_trust_join",
       "patients_by_postcode_selected"};
   std::set<std::string> names;
@@ -144,16 +145,17 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
     SCOPED_TRACE(name);
     EXPECT_TRUE(names.insert(name).second) << "timed twice";
     const json& rounds = q["rounds_ms"];
-    std::vector<double> per_round;
     for (const char* path : {"naive", "reference", "dp_engine", "dp_http"}) {
       const std::vector<double> times = rounds[path];
       ASSERT_EQ(times.size(), static_cast<size_t>(kRepeat)) << path;
       for (double t : times) EXPECT_GT(t, 0) << path;
       EXPECT_DOUBLE_EQ(q[std::string(path) + "_ms"].get<double>(), MedianOf(times)) << path;
     }
+    std::vector<double> per_round;
     for (int r = 0; r < kRepeat; ++r) {
-      per_round.push_back(std::max(rounds["dp_engine"][r].get<double>(), rounds["dp_http"][r].get<double>()) /
-                          rounds["reference"][r].get<double>());
+      const double dp_round =
+          std::max(rounds["dp_engine"][r].get<double>(), rounds["dp_http"][r].get<double>());
+      per_round.push_back(dp_round / rounds["reference"][r].get<double>());
     }
     const double dp = std::max(q["dp_engine_ms"].get<double>(), q["dp_http_ms"].get<double>());
     EXPECT_DOUBLE_EQ(q["dp_over_reference"].get<double>(), dp / q["reference_ms"].get<double>());
