@@ -24,6 +24,22 @@ BoundExprPtr Make(BoundExprKind kind, ValueType type, const SourceLocation& loc)
   return expr;
 }
 
+// Numbers in a query: at most 10^100 in magnitude and 100 decimal places, so
+// that every literal is exact in PostgreSQL's numeric and far inside its range.
+constexpr int kLiteralDigits = 100;
+
+// The decimal places of an exact decimal value (its denominator is 2^a 5^b);
+// more than `limit` when it has more than `limit`.
+int DecimalPlaces(const Rational& value, int limit) {
+  Rational scaled = value;
+  for (int places = 0; places <= limit; ++places, scaled *= 10) {
+    if (boost::multiprecision::denominator(scaled) == 1) return places;
+  }
+  return limit + 1;
+}
+
+BigInt PowerOfTen(int exponent) { return boost::multiprecision::pow(BigInt(10), exponent); }
+
 }  // namespace
 
 bool IsAggregateName(std::string_view name) {
@@ -56,6 +72,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
     case ast::LiteralKind::kNull:
       return Make(BoundExprKind::kLiteral, ValueType::kNull, expr.loc);
     case ast::LiteralKind::kInteger: {
+      CheckNumberRange(literal.text, expr.loc);
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kInt, expr.loc);
       if (!ParseDecimal(literal.text) || literal.text.size() > 18) {
         bound->type = ValueType::kReal;  // too large for bigint: compare as numeric
@@ -68,6 +85,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
         throw DpqlError(ErrorKind::kSemantic, "invalid_number",
                         "invalid number " + literal.text, expr.loc);
       }
+      CheckNumberRange(literal.text, expr.loc);
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kReal, expr.loc);
       bound->literal = literal.text;
       return bound;
@@ -179,9 +197,18 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
                         expr.loc);
       }
       if (expr.op == "+") return child;
+      if (child->kind == BoundExprKind::kLiteral) {
+        // A negative number is a literal, not arithmetic: the column it is
+        // compared with is then compared in its own type.
+        child->literal = child->literal.front() == '-' ? child->literal.substr(1)
+                                                       : "-" + child->literal;
+        child->loc = expr.loc;
+        return child;
+      }
       auto bound = Make(BoundExprKind::kUnary, child->type, expr.loc);
       bound->op = "-";
       bound->children.push_back(std::move(child));
+      CheckArithmetic(*bound);
       return bound;
     }
     case ast::ExprKind::kBinary: {
@@ -216,6 +243,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
         bound->op = expr.op;
         bound->children.push_back(std::move(left));
         bound->children.push_back(std::move(right));
+        CheckArithmetic(*bound);
         return bound;
       }
       throw DpqlError(ErrorKind::kSemantic, "unknown_operator",
@@ -263,6 +291,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
                           side->loc);
         }
       }
+      CheckLikePattern(*pattern);
       auto bound = Make(BoundExprKind::kLike, ValueType::kBool, expr.loc);
       bound->negated = expr.negated;
       bound->children.push_back(std::move(value));
@@ -271,6 +300,108 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
     }
   }
   throw DpqlError(ErrorKind::kInternal, "internal", "unknown expression kind", expr.loc);
+}
+
+void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc) {
+  std::optional<Rational> value = text.size() <= 4 * kLiteralDigits ? ParseDecimal(text)
+                                                                    : std::nullopt;
+  if (!value || abs(*value) > Rational(PowerOfTen(kLiteralDigits)) ||
+      DecimalPlaces(*value, kLiteralDigits) > kLiteralDigits) {
+    throw DpqlError(ErrorKind::kSemantic, "number_out_of_range",
+                    "the number " + (text.size() > 40 ? text.substr(0, 37) + "..." : text) +
+                        " is outside DPQL's range; numbers have at most " +
+                        std::to_string(kLiteralDigits) + " digits before and " +
+                        std::to_string(kLiteralDigits) + " after the decimal point",
+                    loc);
+  }
+}
+
+// PostgreSQL fails on `LIKE` patterns that end in an unpaired escape
+// character; the pattern must be a literal so that this is known here, and
+// whether the query fails never depends on the rows.
+void Binder::CheckLikePattern(const BoundExpr& pattern) {
+  if (pattern.kind != BoundExprKind::kLiteral) {
+    throw DpqlError(ErrorKind::kSemantic, "like_pattern_not_literal",
+                    "the pattern of LIKE must be a quoted text, e.g. postcode_district LIKE "
+                    "'AB%'; a pattern taken from a column could fail on some rows' values",
+                    pattern.loc);
+  }
+  size_t trailing = 0;
+  for (auto it = pattern.literal.rbegin(); it != pattern.literal.rend() && *it == '\\'; ++it) {
+    ++trailing;
+  }
+  if (trailing % 2 == 1) {
+    throw DpqlError(ErrorKind::kSemantic, "invalid_like_pattern",
+                    "the LIKE pattern '" + pattern.literal +
+                        "' ends with the escape character \\; write \\\\ for a backslash, "
+                        "\\% or \\_ for a literal % or _",
+                    pattern.loc);
+  }
+}
+
+// Arithmetic runs in PostgreSQL's numeric on columns clamped to their
+// declared bounds and rounded (see SqlWriter::ArithmeticOperand), so the
+// largest magnitude and the number of decimal places every subexpression can
+// reach follow from the catalog and the literals alone. Refusing what could
+// come near numeric's limit (10^131072) makes arithmetic total: no row's
+// value can make it fail.
+ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
+  switch (expr.kind) {
+    case BoundExprKind::kLiteral: {
+      const Rational value = *ParseDecimal(expr.literal);
+      return {Rational(abs(value)), DecimalPlaces(value, kLiteralDigits)};
+    }
+    case BoundExprKind::kColumn: {
+      const CatalogColumn& column = *expr.column;
+      if (!column.HasBounds()) {
+        throw DpqlError(ErrorKind::kSemantic, "arithmetic_needs_bounds",
+                        "arithmetic on " + Describe(expr) +
+                            " needs its declared bounds (lower and upper in the catalog); "
+                            "compare the column itself instead, e.g. " + Describe(expr) +
+                            " > 10",
+                        expr.loc);
+      }
+      const Rational lower = abs(*column.lower), upper = abs(*column.upper);
+      return {std::max(lower, upper), column.type == ColumnType::kInt ? 0 : kArithmeticRealScale};
+    }
+    case BoundExprKind::kBucket:
+    case BoundExprKind::kExtract: {
+      // Whole numbers no larger than the key's guard range allows.
+      return {Rational(KeyFunctionMagnitude(expr)), 0};
+    }
+    case BoundExprKind::kUnary:
+      return RangeOf(*expr.children.at(0));
+    case BoundExprKind::kBinary: {
+      const ArithmeticRange left = RangeOf(*expr.children.at(0));
+      const ArithmeticRange right = RangeOf(*expr.children.at(1));
+      if (expr.op == "+" || expr.op == "-") {
+        return {left.magnitude + right.magnitude, std::max(left.places, right.places)};
+      }
+      if (expr.op == "*") {
+        // numeric rounds a product to 16383 places rather than fail.
+        return {left.magnitude * right.magnitude, std::min(left.places + right.places, 16383)};
+      }
+      // x / y with y != 0 (NULLIF): |y| is at least 10^-places(y); numeric
+      // gives a quotient at most 1000 decimal places.
+      return {left.magnitude * Rational(PowerOfTen(right.places)), 1000};
+    }
+    default:
+      break;
+  }
+  throw DpqlError(ErrorKind::kInternal, "internal", "no range for this expression", expr.loc);
+}
+
+void Binder::CheckArithmetic(const BoundExpr& expr) {
+  static const Rational kLimit(PowerOfTen(kArithmeticDigits));
+  const ArithmeticRange range = RangeOf(expr);
+  if (range.magnitude > kLimit) {
+    throw DpqlError(ErrorKind::kSemantic, "arithmetic_out_of_range",
+                    Describe(expr) + " could reach " + std::to_string(kArithmeticDigits) +
+                        "+ digits on some values of its columns' declared bounds; DPQL refuses "
+                        "arithmetic it cannot prove stays in range (divide by a literal or a "
+                        "column with narrower bounds, or compare the columns directly)",
+                    expr.loc);
+  }
 }
 
 std::string Describe(const BoundExpr& expr) {

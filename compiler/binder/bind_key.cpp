@@ -433,4 +433,30 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
   }
 }
 
+GuardRange KeyGuardRange(const BoundExpr& key_function) {
+  const CatalogColumn& column = *key_function.children.at(0)->column;
+  GuardRange range;
+  if (key_function.kind == BoundExprKind::kBucket) {
+    // floor(x / width) * width stays within a bigint for |x| <= 2^62.
+    const Rational limit(BigInt(1) << 62);
+    const Rational negative_limit = -limit;
+    range.lower = column.lower ? std::max(*column.lower, negative_limit) : negative_limit;
+    range.upper = column.upper ? std::min(*column.upper, limit) : limit;
+    return range;
+  }
+  // Dates of years 1 to 9999: date_trunc's conversion to a timestamp and
+  // back cannot fail on them, and extract gives a finite number.
+  const Rational first(DaysFromCivil({1, 1, 1})), last(DaysFromCivil({9999, 12, 31}));
+  range.lower = column.lower ? std::max(*column.lower, first) : first;
+  range.upper = column.upper ? std::min(*column.upper, last) : last;
+  return range;
+}
+
+BigInt KeyFunctionMagnitude(const BoundExpr& key_function) {
+  if (key_function.kind == BoundExprKind::kExtract) return 9999;  // years; other fields are smaller
+  const GuardRange range = KeyGuardRange(key_function);
+  const Rational lower = abs(range.lower), upper = abs(range.upper);
+  return Ceil(std::max(lower, upper)) + BigInt(key_function.literal);
+}
+
 }  // namespace dpql

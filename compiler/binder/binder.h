@@ -38,6 +38,11 @@ class Binder {
   BoundExprPtr BindComparison(const ast::Expr& expr, std::string_view clause);
   void CheckComparable(const BoundExpr& left, const BoundExpr& right, const SourceLocation& loc);
   void RequireBoolean(const BoundExpr& expr, std::string_view clause);
+  // Row expressions must be total (docs/LANGUAGE.md, "Expressions that cannot fail").
+  void CheckNumberRange(const std::string& text, const SourceLocation& loc);
+  void CheckLikePattern(const BoundExpr& pattern);
+  void CheckArithmetic(const BoundExpr& expr);
+  ArithmeticRange RangeOf(const BoundExpr& expr);
 
   // bind_key.cpp
   // A group key (need_domain) or, from WHERE, the same function as a plain scalar.

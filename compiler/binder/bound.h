@@ -49,6 +49,32 @@ struct BoundExpr {
 
 using BoundExprPtr = std::unique_ptr<BoundExpr>;
 
+// Expressions evaluated on private rows cannot fail for any value a column
+// holds: a failure would tell the analyst, outside the noise, that some row
+// holds that value. Arithmetic is done in numeric on columns clamped to their
+// declared bounds, real columns rounded to kArithmeticRealScale decimal
+// places; the binder refuses arithmetic that could exceed 10^kArithmeticDigits.
+constexpr int kArithmeticRealScale = 15;
+constexpr int kArithmeticDigits = 1000;
+
+// The largest magnitude and decimal places an arithmetic expression can reach.
+struct ArithmeticRange {
+  Rational magnitude;
+  int places = 0;
+};
+
+// The values a key function (BUCKET, DATE_TRUNC, EXTRACT) is computed on:
+// its column's declared bounds (numbers; dates in days since 1970-01-01),
+// narrowed to where the function cannot fail (|x| <= 2^62 for BUCKET, years
+// 1 to 9999 for dates), the same narrowing as the default when the column
+// has no bounds. Outside it the function is NULL.
+struct GuardRange {
+  Rational lower, upper;
+};
+GuardRange KeyGuardRange(const BoundExpr& key_function);
+// The largest magnitude a BUCKET or EXTRACT can take inside its guard range.
+BigInt KeyFunctionMagnitude(const BoundExpr& key_function);
+
 // The public set of values a group key can take. Every key of the domain is
 // output, empty groups included, so that a group's absence reveals nothing.
 struct KeyDomain {

@@ -91,7 +91,12 @@ class SqlWriter {
   std::string Expr(const BoundExpr& expr) {
     switch (expr.kind) {
       case BoundExprKind::kColumn:
-        return Column(*expr.column);
+        // A real column is compared in numeric, which holds every value of
+        // PostgreSQL's real, double precision and numeric (NaN and infinities
+        // included): a comparison in double precision would convert the other
+        // side, and fail when it is out of double's range.
+        return expr.type == ValueType::kReal ? Column(*expr.column) + "::numeric"
+                                             : Column(*expr.column);
       case BoundExprKind::kLiteral:
         switch (expr.type) {
           case ValueType::kText: return Param(expr.literal, "text");
@@ -104,15 +109,42 @@ class SqlWriter {
         return "NULL";
       case BoundExprKind::kDateTrunc: {
         // A date truncated to its day is itself: no per-row conversion to
-        // timestamp and back (and the planner sees the bare column, e.g. for
-        // an index). The unit is the binder's lower-case field name.
-        if (expr.name == "day" && expr.children.at(0)->type == ValueType::kDate) {
-          return "(" + Expr(*expr.children.at(0)) + ")::date";
-        }
-        std::string unit = Param(expr.name, "text");
+        // timestamp and back. The unit is the binder's lower-case field name.
         std::string date = Expr(*expr.children.at(0));
-        return "date_trunc(" + unit + ", " + date + "::timestamp)::date";
+        std::string guard = Guard(expr, date);
+        if (expr.name == "day") return "CASE WHEN " + guard + " THEN " + date + " END";
+        std::string unit = Param(expr.name, "text");
+        return "CASE WHEN " + guard + " THEN date_trunc(" + unit + ", " + date +
+               "::timestamp)::date END";
       }
+      case BoundExprKind::kBucket: {
+        const BoundExpr& column = *expr.children.at(0);
+        std::string value = Expr(column);
+        std::string guard = Guard(expr, value);
+        std::string width = Param(expr.literal, "numeric");
+        std::string number = column.type == ValueType::kReal ? value : value + "::numeric";
+        return "CASE WHEN " + guard + " THEN (floor(" + number + " / " + width + ") * " + width +
+               ")::bigint END";
+      }
+      case BoundExprKind::kExtract: {
+        // The field is one of a fixed list checked by the binder, never user text.
+        std::string date = Expr(*expr.children.at(0));
+        std::string guard = Guard(expr, date);
+        return "CASE WHEN " + guard + " THEN extract(" + expr.name + " from " + date +
+               ")::bigint END";
+      }
+      case BoundExprKind::kUnary:
+        if (expr.op == "NOT") break;
+        return "(-" + ArithmeticOperand(*expr.children.at(0)) + ")";
+      case BoundExprKind::kBinary:
+        if (expr.op != "+" && expr.op != "-" && expr.op != "*" && expr.op != "/") break;
+        {
+          std::string left = ArithmeticOperand(*expr.children.at(0));
+          std::string right = ArithmeticOperand(*expr.children.at(1));
+          // NULL instead of an error on a zero divisor.
+          if (expr.op == "/") return "(" + left + " / NULLIF(" + right + ", 0))";
+          return "(" + left + " " + expr.op + " " + right + ")";
+        }
       default:
         break;
     }
@@ -120,12 +152,8 @@ class SqlWriter {
     for (const auto& child : expr.children) c.push_back(Expr(*child));
     switch (expr.kind) {
       case BoundExprKind::kUnary:
-        return expr.op == "NOT" ? "(NOT " + c[0] + ")" : "(-" + c[0] + ")";
+        return "(NOT " + c[0] + ")";
       case BoundExprKind::kBinary:
-        if (expr.op == "/") {
-          // Numeric division: no integer truncation, and NULL instead of an error on zero.
-          return "(" + c[0] + "::numeric / NULLIF(" + c[1] + ", 0))";
-        }
         return "(" + c[0] + " " + expr.op + " " + c[1] + ")";
       case BoundExprKind::kBetween:
         return "(" + c[0] + (expr.negated ? " NOT" : "") + " BETWEEN " + c[1] + " AND " + c[2] + ")";
@@ -138,23 +166,62 @@ class SqlWriter {
         return "(" + c[0] + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
       case BoundExprKind::kLike:
         return "(" + c[0] + (expr.negated ? " NOT LIKE " : " LIKE ") + c[1] + ")";
-      case BoundExprKind::kBucket: {
-        std::string width = Param(expr.literal, "numeric");
-        return "(floor(" + c[0] + "::numeric / " + width + ") * " + width + ")::bigint";
-      }
-      case BoundExprKind::kExtract:
-        // The field is one of a fixed list checked by the binder, never user text.
-        return "extract(" + expr.name + " from " + c[0] + ")::bigint";
       default:
         break;
     }
     throw DpqlError(ErrorKind::kInternal, "internal", "unknown bound expression");
   }
 
+  // A key function's guard: its value is computed only on values inside
+  // KeyGuardRange (declared bounds, narrowed to where it cannot fail), and is
+  // NULL elsewhere, NaN and infinities included.
+  std::string Guard(const BoundExpr& function, const std::string& value) {
+    const GuardRange range = KeyGuardRange(function);
+    std::string lower, upper;
+    if (function.kind == BoundExprKind::kBucket) {
+      const bool whole = function.children.at(0)->type == ValueType::kInt;
+      lower = whole ? Param(Ceil(range.lower).str(), "bigint")
+                    : Param(ExactDecimal(range.lower), "numeric");
+      upper = whole ? Param(Floor(range.upper).str(), "bigint")
+                    : Param(ExactDecimal(range.upper), "numeric");
+    } else {
+      lower = Param(FormatDate(Ceil(range.lower).convert_to<int64_t>()), "date");
+      upper = Param(FormatDate(Floor(range.upper).convert_to<int64_t>()), "date");
+    }
+    return value + " BETWEEN " + lower + " AND " + upper;
+  }
+
+  // An operand of arithmetic, in numeric. A column is clamped to its
+  // declared bounds (NaN and infinities land on a bound) and rounded, so the
+  // binder's range for the whole expression holds whatever the rows hold
+  // (Binder::RangeOf); see docs/LANGUAGE.md, "Expressions that cannot fail".
+  std::string ArithmeticOperand(const BoundExpr& expr) {
+    switch (expr.kind) {
+      case BoundExprKind::kColumn: {
+        const CatalogColumn& column = *expr.column;
+        std::string lower = Param(ExactDecimal(*column.lower), "numeric");
+        std::string upper = Param(ExactDecimal(*column.upper), "numeric");
+        const int places = column.type == ColumnType::kInt ? 0 : kArithmeticRealScale;
+        return "round(LEAST(GREATEST(" + Column(column) + "::numeric, " + lower + "), " + upper +
+               "), " + std::to_string(places) + ")";
+      }
+      case BoundExprKind::kLiteral:
+        return Param(expr.literal, "numeric");
+      case BoundExprKind::kBucket:
+      case BoundExprKind::kExtract:
+        return "(" + Expr(expr) + ")::numeric";
+      default:
+        return Expr(expr);  // arithmetic: already numeric
+    }
+  }
+
   std::string KeyExpr(const BoundKey& key) {
     std::string sql = Expr(*key.expr);
     if (key.expr->kind == BoundExprKind::kColumn && key.expr->type == ValueType::kInt) {
-      sql += "::bigint";
+      // Integers outside a bigint (a numeric column declared int) are NULL,
+      // not an error.
+      sql = "CASE WHEN " + sql + " BETWEEN -9223372036854775808 AND 9223372036854775807 THEN " +
+            sql + "::bigint END";
     }
     return sql;
   }
@@ -365,8 +432,10 @@ class SqlWriter {
     // The value is clamped, then made a whole number (as the cast to bigint
     // always did: clamping to whole bounds and rounding commute). A narrow
     // SUM is made an integer by the caller (fits_int32).
-    const std::string clamped =
-        "LEAST(GREATEST(" + value + (narrow ? "" : "::bigint") + ", " + lower + "), " + upper + ")";
+    // (Clamped in the column's own type, then cast: a value outside a bigint
+    // must not reach the cast.)
+    const std::string clamped = "LEAST(GREATEST(" + value + ", " + lower + "), " + upper + ")" +
+                                (narrow ? "" : "::bigint");
     if (measure.kind == MeasureKind::kSum) {
       return IntegerRow{clamped, 1, abs(lo) <= kInt32 && abs(hi) <= kInt32};
     }
@@ -391,18 +460,27 @@ class SqlWriter {
     if (measure.column->type == ColumnType::kInt &&
         boost::multiprecision::denominator(measure.bin_lower) == 1 &&
         boost::multiprecision::denominator(measure.bin_width) == 1 &&
-        abs(measure.bin_lower) <= Rational(BigInt(1) << 60)) {
+        abs(measure.bin_lower) <= Rational(BigInt(1) << 60) &&
+        abs(*measure.column->upper) <= Rational(BigInt(1) << 60)) {
+      // Clamped to the bounds in the column's own type before the cast, so
+      // no value can overflow the cast or the subtraction.
       std::string lower = Param(numerator(measure.bin_lower).str(), "bigint");
+      std::string upper = Param(Floor(*measure.column->upper).str(), "bigint");
       std::string width = Param(numerator(measure.bin_width).str(), "bigint");
       std::string last = Param(std::to_string(measure.bins - 1), "bigint");
-      return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(GREATEST((" + column +
-             "::bigint - " + lower + ") / " + width + ", 0), " + last + ") END";
+      return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST((LEAST(GREATEST(" + column +
+             ", " + lower + "), " + upper + ")::bigint - " + lower + ") / " + width + ", " + last +
+             ") END";
     }
+    // Clamped first (NaN and infinities land on a bound), so the quotient is
+    // at most bins whatever the column holds.
     std::string lower = Param(ExactDecimal(measure.bin_lower), "numeric");
+    std::string upper = Param(ExactDecimal(*measure.column->upper), "numeric");
     std::string width = Param(ExactDecimal(measure.bin_width), "numeric");
     std::string last = Param(std::to_string(measure.bins - 1), "numeric");
-    return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(GREATEST(floor((" + column +
-           "::numeric - " + lower + ") / " + width + "), 0), " + last + ")::bigint END";
+    return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(floor((LEAST(GREATEST(" +
+           column + "::numeric, " + lower + "), " + upper + ") - " + lower + ") / " + width +
+           "), " + last + ")::bigint END";
   }
 
   // COLLATE "C" for text: bytewise comparison, the cheapest sort order.
