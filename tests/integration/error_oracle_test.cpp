@@ -39,7 +39,7 @@ namespace {
 struct Pair {
   std::string present, absent;
 };
-const Pair kEdge{"P_EDGE", "P_NONE"};             // the adversarial rows below
+const Pair kEdge{"P_EDGE", "P_NONE"};            // the adversarial rows below
 const Pair kOrdinary{"P00000001", "P99999999"};  // a demo patient and nobody
 
 // One hostile query; "{X}" stands for the patient id.
@@ -63,8 +63,9 @@ Case GroupBy(const std::string& key, const std::string& aggregate = "COUNT(*)") 
 
 // Aggregates over one patient's rows.
 Case Aggregate(const std::string& items) {
-  return {"aggregate", "SELECT " + items +
-                           " FROM admissions WHERE patient_id = '{X}' WITH PRIVACY (epsilon = 0.01)"};
+  return {"aggregate",
+          "SELECT " + items +
+              " FROM admissions WHERE patient_id = '{X}' WITH PRIVACY (epsilon = 0.01)"};
 }
 
 std::string Substitute(std::string text, const std::string& id) {
@@ -193,6 +194,7 @@ std::vector<Case> Cases() {
       GroupBy("EXTRACT(DOW FROM admitted_on)"),
       GroupBy("DATE_TRUNC('month', admitted_on)"),
       GroupBy("DATE_TRUNC('week', discharged_on)"),
+      GroupBy("DATE_TRUNC('quarter', admitted_on)"),
       GroupBy("DATE_TRUNC('year', admitted_on)"),
       GroupBy("age"),
       GroupBy("admitted_on"),
@@ -256,13 +258,15 @@ class ErrorOracleTest : public ::testing::Test {
                               kOrdinary.present + "'"),
               "0");
     for (const std::string& absent : {kEdge.absent, kOrdinary.absent}) {
-      ASSERT_EQ(db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" + absent + "'"),
-                "0");
+      ASSERT_EQ(
+          db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" + absent + "'"),
+          "0");
     }
     int code = 0;
     std::string out = Admin("init", &code);
     ASSERT_EQ(code, 0) << out;
-    std::filesystem::copy_file(SourceDir() + "/examples/hospital/catalog.yaml", dir_ / "catalog.yaml",
+    std::filesystem::copy_file(SourceDir() + "/examples/hospital/catalog.yaml",
+                               dir_ / "catalog.yaml",
                                std::filesystem::copy_options::overwrite_existing);
     std::ofstream config(dir_ / "dpqld.yaml");
     config << DpqldConfigBase(db_->url(), "catalog.yaml") << "threads: 2\ndb_pool: 2\n";
@@ -293,6 +297,24 @@ class ErrorOracleTest : public ::testing::Test {
                       code);
   }
 
+  // The analyst's spent budget, in the ledger's units (micro-ε, pico-δ).
+  struct Spent {
+    long long epsilon = 0, delta = 0;
+    bool operator==(const Spent& other) const {
+      return epsilon == other.epsilon && delta == other.delta;
+    }
+    std::string Text() const {
+      return "e" + std::to_string(epsilon) + (delta ? " d" + std::to_string(delta) : "");
+    }
+  };
+  static Spent SpentNow() {
+    const std::string text = db_->QueryValue(
+        "SELECT coalesce(sum(epsilon_spent), 0) || '/' || coalesce(sum(delta_spent), 0) "
+        "FROM dpql.budgets");
+    const size_t slash = text.find('/');
+    return {std::stoll(text.substr(0, slash)), std::stoll(text.substr(slash + 1))};
+  }
+
   // "200", or "500 database_error": what the analyst sees apart from noise.
   static std::string Outcome(const Reply& reply) {
     std::string out = std::to_string(reply.status);
@@ -312,28 +334,41 @@ class ErrorOracleTest : public ::testing::Test {
   // of cases whose answers differ.
   int CheckAll(const std::vector<Case>& cases, const Pair& pair) {
     int differ = 0;
-    std::cout << "[ oracle ] " << pair.present << " vs " << pair.absent << "\n";
+    std::cout << "[ oracle ] " << pair.present << " vs " << pair.absent
+              << ": family, status and code for each, charge (micro-ε, pico-δ), query\n";
     for (const Case& c : cases) {
       const std::string present_query = Substitute(c.query, pair.present);
       const std::string absent_query = Substitute(c.query, pair.absent);
+      // What each answer charged is visible too (SHOW BUDGET).
+      const Spent before = SpentNow();
       const Reply present = PostQuery(server_->port(), token_, present_query);
+      const Spent between = SpentNow();
       const Reply absent = PostQuery(server_->port(), token_, absent_query);
+      const Spent after = SpentNow();
+      const Spent present_charge{between.epsilon - before.epsilon, between.delta - before.delta};
+      const Spent absent_charge{after.epsilon - between.epsilon, after.delta - between.delta};
       // A message may quote the query; the patient's id is then the only difference allowed.
       const std::string present_message = Unsubstitute(Message(present), pair.present);
       const std::string absent_message = Unsubstitute(Message(absent), pair.absent);
-      const bool same = present.status == absent.status &&
-                        (present.status == 200 ||
-                         (Outcome(present) == Outcome(absent) && present_message == absent_message));
+      const bool same = present.status == absent.status && present_charge == absent_charge &&
+                        (present.status == 200 || (Outcome(present) == Outcome(absent) &&
+                                                   present_message == absent_message));
       if (!same) ++differ;
       std::ostringstream line;
-      line << "[ oracle ] " << (same ? "  same " : "DIFFER ") << std::left << std::setw(13)
-           << c.family << std::setw(22) << Outcome(present) + " / " + Outcome(absent) << " "
-           << ShortQuery(c.query);
+      line << "[ oracle ] " << (same ? "  same " : "DIFFER ") << std::left << std::setw(14)
+           << c.family << std::setw(38) << Outcome(present) + " / " + Outcome(absent) + " "
+           << std::setw(18)
+           << (present_charge == absent_charge ? present_charge.Text()
+                                               : present_charge.Text() + "|" + absent_charge.Text())
+           << " " << ShortQuery(c.query);
       std::cout << line.str() << "\n";
       EXPECT_EQ(present.status, absent.status)
           << "the status tells whether " << pair.present << " has a matching row\n  "
           << present_query << "\n  " << pair.present << ": " << present.body << "\n  "
           << pair.absent << ": " << absent.body;
+      EXPECT_EQ(present_charge.Text(), absent_charge.Text())
+          << "the charge tells whether " << pair.present << " has a matching row\n  "
+          << present_query;
       if (present.status != 200 && present.status == absent.status) {
         EXPECT_EQ(Outcome(present), Outcome(absent)) << present_query;
         EXPECT_EQ(present_message, absent_message) << present_query;
@@ -354,7 +389,7 @@ class ErrorOracleTest : public ::testing::Test {
     std::string out = query;
     for (const std::string& frame :
          {std::string("SELECT COUNT(*) FROM admissions WHERE patient_id = '{X}' AND "),
-          std::string(" WITH PRIVACY (epsilon = 0.01)"), std::string("patient_id = '{X}' ")}) {
+          std::string(" WITH PRIVACY (epsilon = 0.01)")}) {
       const size_t at = out.find(frame);
       if (at != std::string::npos) out.erase(at, frame.size());
     }
@@ -386,6 +421,46 @@ TEST_F(ErrorOracleTest, OrdinaryPatientAnswersLikeNobody) {
   std::cout << "[ oracle ] " << kOrdinary.present << ": " << differ << " of " << cases.size()
             << " cases answer differently from " << kOrdinary.absent << "\n";
   EXPECT_TRUE(server_->Alive()) << server_->log();
+}
+
+// The negative space: totality must not be bought by refusing the language.
+// Each operator and key function the hostile cases use still answers an
+// ordinary question (docs/LANGUAGE.md), for a patient with rows and without.
+TEST_F(ErrorOracleTest, OrdinaryUsesOfEachOperatorStillAnswer) {
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->started());
+  const std::vector<Case> ordinary = {
+      Where("comparison", "age >= 65"),
+      Where("sum", "age + 10 > 50"),
+      Where("difference", "age - waiting_days > 0"),
+      Where("product", "length_of_stay * 2 > 10"),
+      Where("unary minus", "-age < -17"),
+      Where("division", "length_of_stay / 7 > 1"),
+      Where("literal", "admission_id > 99999999999999999999 OR age < 1e300"),
+      Where("in/between", "age BETWEEN 18 AND 65 AND sex IN ('F', 'X')"),
+      Where("like", "postcode_district LIKE 'LS%'"),
+      Where("is null", "waiting_days IS NOT NULL"),
+      Where("bucket", "BUCKET(age, 10) = 40"),
+      Where("extract", "EXTRACT(YEAR FROM admitted_on) = 2025"),
+      Where("extract", "EXTRACT(DOW FROM admitted_on) IN (0, 6)"),
+      Where("date_trunc", "DATE_TRUNC('month', admitted_on) = DATE '2025-03-01'"),
+      Where("date", "admitted_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'"),
+      GroupBy("BUCKET(age, 10)"),
+      GroupBy("EXTRACT(YEAR FROM admitted_on)"),
+      GroupBy("DATE_TRUNC('month', admitted_on)"),
+      GroupBy("EXTRACT(MONTH FROM discharged_on)", "AVG(length_of_stay)"),
+  };
+  for (const Pair& pair : {kEdge, kOrdinary}) {
+    for (const std::string& id : {pair.present, pair.absent}) {
+      for (const Case& c : ordinary) {
+        const std::string query = Substitute(c.query, id);
+        const Reply reply = PostQuery(server_->port(), token_, query);
+        std::cout << "[ oracle ] " << std::left << std::setw(10) << id << std::setw(20)
+                  << Outcome(reply) << " " << ShortQuery(c.query) << "\n";
+        EXPECT_EQ(reply.status, 200) << query << ": " << reply.body;
+      }
+    }
+  }
 }
 
 }  // namespace
