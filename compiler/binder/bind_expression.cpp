@@ -24,9 +24,9 @@ BoundExprPtr Make(BoundExprKind kind, ValueType type, const SourceLocation& loc)
   return expr;
 }
 
-// Numbers in a query: at most 10^100 in magnitude and 100 decimal places, so
-// that every literal is exact in PostgreSQL's numeric and far inside its range.
-constexpr int kLiteralDigits = 100;
+// Numbers in a query: at most 10^308 in magnitude and 308 decimal places (the
+// span of double precision), exact in PostgreSQL's numeric and far inside its range.
+constexpr int kLiteralDigits = 308;
 
 // The decimal places of an exact decimal value (its denominator is 2^a 5^b);
 // more than `limit` when it has more than `limit`.

@@ -247,7 +247,9 @@ class SqlWriter {
       case KeyDomain::Kind::kDateRange: {
         std::string first = Param(FormatDate(domain.first.convert_to<int64_t>()), "date");
         std::string last = Param(FormatDate(domain.last.convert_to<int64_t>()), "date");
-        std::string step = Param("1 " + domain.unit, "interval");
+        // PostgreSQL's interval input has no "quarter".
+        std::string step =
+            Param(domain.unit == "quarter" ? "3 months" : "1 " + domain.unit, "interval");
         return "SELECT generate_series(" + first + ", " + last + ", " + step + ")::date";
       }
       case KeyDomain::Kind::kBool:
