@@ -115,7 +115,8 @@ int64_t DecimalExponent(const Rational& x) {
   const BigInt den = boost::multiprecision::denominator(x);
   int64_t e = static_cast<int64_t>(num.str().size()) - static_cast<int64_t>(den.str().size());
   auto power = [](int64_t exponent) {
-    const BigInt p = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
+    const BigInt p =
+        boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
     return exponent < 0 ? Rational(BigInt(1), p) : Rational(p);
   };
   while (power(e) > x) --e;
@@ -224,7 +225,7 @@ int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta
   const long double s = scale.convert_to<long double>();
   const long double log_target = std::log(static_cast<long double>(max_groups)) -
                                  std::log(delta.convert_to<long double>());  // ln(G / delta)
-  const long double log1p_r = std::log1p(std::exp(-1 / s));                   // ln(1 + r), in (0, ln 2]
+  const long double log1p_r = std::log1p(std::exp(-1 / s));  // ln(1 + r), in (0, ln 2]
   const long double estimate = s * (log_target - log1p_r);
   // Long double logs, exps and products are accurate to a few ulps (~1e-18
   // relative); the margin is far above that, so k is never below k*.

@@ -123,9 +123,10 @@ TEST_F(PrivacyParamsTest, TinyAndHugeParametersAreRefusedBeforeAnythingIsSpent) 
     }
   }
   // The Gaussian path, without partition selection.
-  for (const std::string& delta : {"1e-400", "5e-324", "1e-300"}) {
-    const std::string query = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY "
-                              "(mechanism = gaussian, epsilon = 0.1, delta = " + delta + ")";
+  for (const char* delta : {"1e-400", "5e-324", "1e-300"}) {
+    const std::string query = std::string("SELECT sex, COUNT(*) FROM admissions GROUP BY sex "
+                                          "WITH PRIVACY (mechanism = gaussian, epsilon = 0.1, "
+                                          "delta = ") + delta + ")";
     SCOPED_TRACE(query);
     try {
       engine.Run(caller, "hospital", query);
@@ -148,9 +149,9 @@ TEST_F(PrivacyParamsTest, AtTheFloorsNoGroupIsReleasedBelowTheThresholdAndTheCha
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(5));
   Caller caller = NewAnalyst("floors", "hospital", 100, Rational(1, 100));
   BudgetCost before = Spent(caller, "hospital");
-  for (const std::string& delta : {"1e-20", "1e-6"}) {
-    for (const std::string& count : {"COUNT(*)", "COUNT(DISTINCT patient_id)"}) {
-      const std::string query = "SELECT postcode_district, " + count +
+  for (const char* delta : {"1e-20", "1e-6"}) {
+    for (const char* count : {"COUNT(*)", "COUNT(DISTINCT patient_id)"}) {
+      const std::string query = std::string("SELECT postcode_district, ") + count +
                                 " FROM admissions WHERE age > 100 GROUP BY postcode_district "
                                 "WITH PRIVACY (epsilon = 0.1, delta = " + delta + ")";
       SCOPED_TRACE(query);
@@ -216,11 +217,13 @@ TEST_F(PrivacyParamsTest, DefaultDatasetCapStopsAllAnalystsTogether) {
     EXPECT_EQ(Spent(b, "defaultdelta"), BudgetCost{});
   }
   {
-    Catalog catalog = Variant("uncapped", "{ max_epsilon_per_query: 50, dataset_epsilon: unlimited }");
+    Catalog catalog =
+        Variant("uncapped", "{ max_epsilon_per_query: 50, dataset_epsilon: unlimited }");
     Engine engine(catalog, pool, std::make_unique<SeededRandom>(9));
     Caller a = NewAnalyst("uncapped_analyst", "uncapped", 1000, 0);
     engine.Run(a, "uncapped", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 50)");
-    engine.Run(a, "uncapped", "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 1)");
+    engine.Run(a, "uncapped",
+               "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 1)");
     EXPECT_EQ(Spent(a, "uncapped").epsilon_micro, 51000000);
   }
 }

@@ -106,11 +106,11 @@ TEST(PrivacyParamsTest, EpsilonOutsideTheFloorAndTheCeilingIsRefused) {
     }
     ExpectRefused(catalog, shape, "epsilon", "0.000999", "epsilon_too_small",
                   "below this dataset's floor of 0.001", shape.others);
-    for (const std::string& value : {"0", "0.0", "0e-400", "-1", "-1e-300", "-1e300"}) {
+    for (const char* value : {"0", "0.0", "0e-400", "-1", "-1e-300", "-1e300"}) {
       ExpectRefused(catalog, shape, "epsilon", value, "invalid_privacy_option",
                     "epsilon must be greater than 0", shape.others);
     }
-    for (const std::string& value : {"1e300", "1e400", "4.000001", "1.7976931348623157e308"}) {
+    for (const char* value : {"1e300", "1e400", "4.000001", "1.7976931348623157e308"}) {
       ExpectRefused(catalog, shape, "epsilon", value, "epsilon_too_large",
                     "exceeds this dataset's limit of 4", shape.others);
     }
@@ -134,11 +134,11 @@ TEST(PrivacyParamsTest, DeltaOutsideItsRangeIsRefused) {
     }
     ExpectRefused(catalog, shape, "delta", "9.99e-21", "delta_too_small",
                   "below this dataset's floor of 1e-20", others);
-    for (const std::string& value : {"-1e-400", "-1", "1", "1e300", "1e400"}) {
+    for (const char* value : {"-1e-400", "-1", "1", "1e300", "1e400"}) {
       ExpectRefused(catalog, shape, "delta", value, "invalid_privacy_option",
                     "delta must be at least 0 and below 1", others);
     }
-    for (const std::string& value : {"0.0011", "0.5", "0.999999999999999999999"}) {
+    for (const char* value : {"0.0011", "0.5", "0.999999999999999999999"}) {
       ExpectRefused(catalog, shape, "delta", value, "delta_too_large",
                     "exceeds this dataset's limit of 0.001", others);
     }
@@ -241,10 +241,10 @@ TEST(PrivacyParamsTest, ThresholdRefusesParametersItCannotComputeInsteadOfOverfl
 // was computed for, and the ledger rounds it up, never down to nothing.
 TEST(PrivacyParamsTest, LegalExtremesCompileToFiniteCalibrationsAndAreChargedInFull) {
   const Catalog catalog = ParseCatalog(kCatalog, "test.yaml");
-  for (const std::string epsilon : {"0.001", "0.0010000000000000000001", "4"}) {
-    for (const std::string delta : {"1e-20", "0.00000000000000000001", "1e-12", "0.001"}) {
-      for (const std::string groups : {"1", "64"}) {
-        const std::string options = "epsilon = " + epsilon + ", delta = " + delta +
+  for (const char* epsilon : {"0.001", "0.0010000000000000000001", "4"}) {
+    for (const char* delta : {"1e-20", "0.00000000000000000001", "1e-12", "0.001"}) {
+      for (const char* groups : {"1", "64"}) {
+        const std::string options = std::string("epsilon = ") + epsilon + ", delta = " + delta +
                                     ", max_groups = " + groups + ")";
         SCOPED_TRACE(options);
         const Rational d = *ParseDecimal(delta);
