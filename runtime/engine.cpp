@@ -208,8 +208,12 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
       throw DpqlError(ErrorKind::kBudget, "dataset_budget_exhausted",
                       "dataset " + dataset.name +
                           " has reached its cap on the privacy budget all analysts together may "
-                          "spend (limits.dataset_" + (zcdp ? "rho" : "epsilon") +
-                          " in the catalog); this query would exceed it. Your own budget is "
+                          "spend (" +
+                          (zcdp ? "limits.dataset_rho or dataset_epsilon in the catalog; by "
+                                  "default the rho of epsilon 50"
+                                : "limits.dataset_epsilon and dataset_delta in the catalog; by "
+                                  "default epsilon 50 and delta 0.0001") +
+                          "); this query would exceed it. Your own budget is "
                           "untouched; a smaller epsilon may still fit, or ask a data guardian. "
                           "Nothing was spent.");
     }

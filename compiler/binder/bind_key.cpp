@@ -333,18 +333,36 @@ void Tighten(ColumnRange& range, std::optional<Rational> lower, std::optional<Ra
   if (upper && (!range.upper || *upper < *range.upper)) range.upper = upper;
 }
 
-// Walks the AND tree of WHERE. A strict bound on an int or date column moves
-// by one; on a real column it stays inclusive (a superset, never too small).
+// Walks the AND tree of WHERE. On an int or date column the bounds are whole
+// numbers, rounded inward to the values the condition admits (x > 50.5 is
+// x >= 51, x < 50.5 is x <= 50; dates are whole days); on a real column a
+// strict bound stays inclusive (a superset, never too small).
 void CollectRange(const BoundExpr& expr, const BoundExpr& column, ColumnRange& range) {
   const bool discrete = column.type == ValueType::kInt || column.type == ValueType::kDate;
   if (expr.kind == BoundExprKind::kBinary && expr.op == "AND") {
     for (const auto& child : expr.children) CollectRange(*child, column, range);
     return;
   }
+  // The smallest admitted value >= v (or > v when strict), the largest <= v
+  // (or < v). Only discrete columns round; a real column keeps v.
+  auto at_least = [&](const Rational& v, bool strict) {
+    if (!discrete) return v;
+    return Rational(strict ? Floor(v) + 1 : Ceil(v));
+  };
+  auto at_most = [&](const Rational& v, bool strict) {
+    if (!discrete) return v;
+    return Rational(strict ? Ceil(v) - 1 : Floor(v));
+  };
+  auto lower_of = [&](const std::optional<Rational>& v, bool strict) {
+    return v ? std::optional<Rational>(at_least(*v, strict)) : std::nullopt;
+  };
+  auto upper_of = [&](const std::optional<Rational>& v, bool strict) {
+    return v ? std::optional<Rational>(at_most(*v, strict)) : std::nullopt;
+  };
   if (expr.kind == BoundExprKind::kBetween && !expr.negated &&
       SameColumn(*expr.children[0], column)) {
-    Tighten(range, LiteralValue(*expr.children[1], column.type),
-            LiteralValue(*expr.children[2], column.type));
+    Tighten(range, lower_of(LiteralValue(*expr.children[1], column.type), false),
+            upper_of(LiteralValue(*expr.children[2], column.type), false));
     return;
   }
   if (expr.kind != BoundExprKind::kBinary || expr.children.size() != 2) return;
@@ -360,12 +378,12 @@ void CollectRange(const BoundExpr& expr, const BoundExpr& column, ColumnRange& r
   }
   std::optional<Rational> v = LiteralValue(*value, column.type);
   if (!v) return;
-  const Rational step = discrete ? Rational(1) : Rational(0);
-  if (op == "=") Tighten(range, v, v);
-  else if (op == ">=") Tighten(range, v, std::nullopt);
-  else if (op == ">") Tighten(range, *v + step, std::nullopt);
-  else if (op == "<=") Tighten(range, std::nullopt, v);
-  else if (op == "<") Tighten(range, std::nullopt, *v - step);
+  // x = 50.5 on an int column admits nothing: lower 51 > upper 50, an empty domain.
+  if (op == "=") Tighten(range, lower_of(v, false), upper_of(v, false));
+  else if (op == ">=") Tighten(range, lower_of(v, false), std::nullopt);
+  else if (op == ">") Tighten(range, lower_of(v, true), std::nullopt);
+  else if (op == "<=") Tighten(range, std::nullopt, upper_of(v, false));
+  else if (op == "<") Tighten(range, std::nullopt, upper_of(v, true));
 }
 
 }  // namespace
@@ -388,6 +406,8 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     ColumnRange range;
     CollectRange(where, *column, range);
     if (!range.lower && !range.upper) continue;
+    // No value passes (e.g. age = 50.5 on an int column): not even one key.
+    const bool none = range.lower && range.upper && *range.lower > *range.upper;
 
     // The keys those column values can reach: the key functions are monotone.
     BigInt first = domain.first, last = domain.last;
@@ -412,7 +432,7 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
       }
       if (range.upper) last = std::min(last, Floor(*range.upper / step) * domain.step);
     }
-    if (first > last) {
+    if (none || first > last) {
       const bool dates = domain.kind == KeyDomain::Kind::kDateRange;
       auto text = [&](const BigInt& v) {
         return dates ? FormatDate(v.convert_to<int64_t>()) : v.str();

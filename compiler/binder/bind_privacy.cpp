@@ -22,6 +22,14 @@ Rational Number(const ast::PrivacyOption& option) {
   return *value;
 }
 
+// A limit for a message: "0.001", "1e-20", "1e-6" (not "1e-06").
+std::string Show(const Rational& value) {
+  std::string text = ToDecimalString(value);
+  const size_t e = text.find("e-0");
+  if (e != std::string::npos) text.erase(e + 2, 1);
+  return text;
+}
+
 int64_t WholeNumber(const ast::PrivacyOption& option, int64_t limit) {
   Rational value = Number(option);
   if (boost::multiprecision::denominator(value) != 1 || value < 1 || value > limit) {
@@ -52,28 +60,55 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
       Fail("invalid_privacy_option", option.name + " is given twice in WITH PRIVACY", option.loc);
     }
     if (option.name == "epsilon") {
+      // The range is checked on the exact value (never a double: 1e-400 is
+      // not 0 here), so nothing below the floor reaches the calibration.
       params.epsilon = Number(option);
+      const std::string range = "from " + Show(limits.min_epsilon_per_query) + " to " +
+                                Show(limits.max_epsilon_per_query);
       if (params.epsilon <= 0) {
-        Fail("invalid_privacy_option", "epsilon must be greater than 0, e.g. epsilon = 0.5",
+        Fail("invalid_privacy_option",
+             "epsilon must be greater than 0; this dataset allows epsilon " + range +
+                 " per query, e.g. epsilon = 0.5",
+             option.value_loc);
+      }
+      if (params.epsilon < limits.min_epsilon_per_query) {
+        Fail("epsilon_too_small",
+             "epsilon = " + option.value + " is below this dataset's floor of " +
+                 Show(limits.min_epsilon_per_query) +
+                 " per query (a smaller epsilon drowns every answer in noise); ask for epsilon " +
+                 range,
              option.value_loc);
       }
       if (params.epsilon > limits.max_epsilon_per_query) {
         Fail("epsilon_too_large",
              "epsilon = " + option.value + " exceeds this dataset's limit of " +
-                 ToDecimalString(limits.max_epsilon_per_query) + " per query; ask for at most " +
-                 ToDecimalString(limits.max_epsilon_per_query),
+                 Show(limits.max_epsilon_per_query) + " per query; ask for epsilon " + range,
              option.value_loc);
       }
     } else if (option.name == "delta") {
       params.delta = Number(option);
+      const std::string range =
+          limits.max_delta_per_query > 0
+              ? "delta = 0 or a delta from " + Show(limits.min_delta_per_query) +
+                    " to " + Show(limits.max_delta_per_query)
+              : "delta = 0 (this dataset allows no delta)";
       if (params.delta < 0 || params.delta >= 1) {
-        Fail("invalid_privacy_option", "delta must be at least 0 and below 1, e.g. delta = 1e-6",
+        Fail("invalid_privacy_option",
+             "delta must be at least 0 and below 1; ask for " + range + ", e.g. delta = 1e-6",
              option.value_loc);
       }
       if (params.delta > limits.max_delta_per_query) {
         Fail("delta_too_large",
              "delta = " + option.value + " exceeds this dataset's limit of " +
-                 ToDecimalString(limits.max_delta_per_query) + " per query",
+                 Show(limits.max_delta_per_query) + " per query; ask for " + range,
+             option.value_loc);
+      }
+      if (params.delta > 0 && params.delta < limits.min_delta_per_query) {
+        Fail("delta_too_small",
+             "delta = " + option.value + " is below this dataset's floor of " +
+                 Show(limits.min_delta_per_query) +
+                 " per query (the partition-selection threshold and the Gaussian calibration "
+                 "are computed for delta at least that); ask for " + range,
              option.value_loc);
       }
     } else if (option.name == "mechanism") {
@@ -90,9 +125,10 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
       params.max_rows = WholeNumber(option, limits.max_rows);
     } else if (option.name == "confidence") {
       params.confidence = Number(option);
-      if (params.confidence < Rational(1, 2) || params.confidence >= 1) {
+      if (params.confidence < Rational(1, 2) || params.confidence > MaxConfidence()) {
         Fail("invalid_privacy_option",
-             "confidence must be at least 0.5 and below 1, e.g. confidence = 0.9",
+             "confidence must be from 0.5 to " + Show(MaxConfidence()) +
+                 ", e.g. confidence = 0.9",
              option.value_loc);
       }
     } else {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -38,6 +39,25 @@ const char* ColumnTypeName(ColumnType type) {
   }
   return "text";
 }
+
+namespace {
+
+Rational PowerOfTen(int exponent) {
+  const BigInt power = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::abs(exponent)));
+  return exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
+}
+
+}  // namespace
+
+Rational AbsoluteMinEpsilon() { return PowerOfTen(-6); }
+Rational AbsoluteMaxEpsilon() { return Rational(100); }
+Rational AbsoluteMinDelta() { return PowerOfTen(-20); }
+Rational DefaultMinEpsilon() { return PowerOfTen(-3); }
+Rational DefaultDatasetEpsilon() { return Rational(50); }
+Rational DefaultDatasetDelta() { return PowerOfTen(-4); }
+Rational MaxDatasetEpsilon() { return PowerOfTen(6); }
+Rational MaxDatasetRho() { return PowerOfTen(6); }
+Rational MaxConfidence() { return 1 - PowerOfTen(-9); }
 
 namespace {
 
@@ -341,46 +361,25 @@ class CatalogParser {
     // Limits first: the defaults are checked against them.
     std::map<std::string, YAML::Node> limit_nodes;
     if (const Entry* limits = Find(entries, "limits")) {
-      std::string lpath = JoinPath(path, "limits");
-      std::vector<Entry> items = Entries(limits->value, lpath, "limits");
-      CheckKeys(items, lpath, {"max_epsilon_per_query", "max_delta_per_query", "max_groups", "max_rows",
-                               "dataset_epsilon", "dataset_delta", "dataset_rho"});
-      for (const Entry& e : items) {
-        std::string p = JoinPath(lpath, e.key);
-        limit_nodes[e.key] = e.value;
-        if (e.key == "max_epsilon_per_query") {
-          dataset.limits.max_epsilon_per_query = Number(e.value, p);
-          if (dataset.limits.max_epsilon_per_query <= 0) {
-            Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
-          }
-        } else if (e.key == "max_delta_per_query") {
-          dataset.limits.max_delta_per_query = Number(e.value, p);
-          if (dataset.limits.max_delta_per_query < 0 || dataset.limits.max_delta_per_query >= 1) {
-            Fail(e.value, p, "catalog_out_of_range",
-                 "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
-          }
-        } else if (e.key == "max_groups") {
-          dataset.limits.max_groups = PositiveInteger(e.value, p);
-        } else if (e.key == "max_rows") {
-          dataset.limits.max_rows = PositiveInteger(e.value, p);
-        } else if (e.key == "dataset_epsilon" || e.key == "dataset_rho") {
-          Rational value = Number(e.value, p);
-          if (value <= 0) {
-            Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
-          }
-          (e.key == "dataset_epsilon" ? dataset.limits.dataset_epsilon : dataset.limits.dataset_rho) = value;
-        } else if (e.key == "dataset_delta") {
-          dataset.limits.dataset_delta = Number(e.value, p);
-          if (*dataset.limits.dataset_delta < 0 || *dataset.limits.dataset_delta >= 1) {
-            Fail(e.value, p, "catalog_out_of_range",
-                 "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
-          }
-        }
-      }
+      ParseLimits(*limits, JoinPath(path, "limits"), dataset, limit_nodes);
     }
 
     if (const Entry* defaults = Find(entries, "defaults")) {
       ParseDefaults(*defaults, JoinPath(path, "defaults"), dataset, limit_nodes);
+    }
+    // A declared default was checked against the limits above; the built-in
+    // default epsilon (1) must fit them too.
+    const PrivacyLimits& l = dataset.limits;
+    if (dataset.defaults.epsilon < l.min_epsilon_per_query ||
+        dataset.defaults.epsilon > l.max_epsilon_per_query) {
+      const std::string key = dataset.defaults.epsilon < l.min_epsilon_per_query
+                                  ? "min_epsilon_per_query"
+                                  : "max_epsilon_per_query";
+      Fail(limit_nodes.at(key), JoinPath(JoinPath(path, "limits"), key), "catalog_missing_key",
+           "the built-in default epsilon " + ToDecimalString(dataset.defaults.epsilon) +
+               " is outside limits.min_epsilon_per_query .. max_epsilon_per_query (" +
+               ToDecimalString(l.min_epsilon_per_query) + " .. " +
+               ToDecimalString(l.max_epsilon_per_query) + "); declare defaults.epsilon within them");
     }
 
     if (const Entry* accounting = Find(entries, "accounting")) {
@@ -396,6 +395,7 @@ class CatalogParser {
       }
     }
     CheckAccounting(dataset, entries, limit_nodes, path);
+    ApplyDefaultCap(dataset, limit_nodes);
 
     const Entry* tables = Find(entries, "tables");
     if (tables == nullptr) {
@@ -415,13 +415,115 @@ class CatalogParser {
     return dataset;
   }
 
+  // limits: the per-query ranges of epsilon and delta (within the absolute
+  // floors and ceilings, see catalog.h), max_groups and max_rows, and the
+  // dataset-wide caps (a number, or 'unlimited').
+  void ParseLimits(const Entry& limits, const std::string& lpath, Dataset& dataset,
+                   std::map<std::string, YAML::Node>& limit_nodes) {
+    std::vector<Entry> items = Entries(limits.value, lpath, "limits");
+    CheckKeys(items, lpath, {"min_epsilon_per_query", "max_epsilon_per_query", "min_delta_per_query",
+                             "max_delta_per_query", "max_groups", "max_rows", "dataset_epsilon",
+                             "dataset_delta", "dataset_rho"});
+    PrivacyLimits& l = dataset.limits;
+    for (const Entry& e : items) {
+      std::string p = JoinPath(lpath, e.key);
+      limit_nodes[e.key] = e.value;
+      if (e.key == "min_epsilon_per_query" || e.key == "max_epsilon_per_query") {
+        Rational value = Number(e.value, p);
+        if (value <= 0) {
+          Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
+        }
+        if (value < AbsoluteMinEpsilon() || value > AbsoluteMaxEpsilon()) {
+          Fail(e.value, p, "catalog_out_of_range",
+               "must be from 0.000001 to 100 (the absolute range of epsilon per query, see "
+               "docs/LANGUAGE.md), got '" + e.value.Scalar() + "'");
+        }
+        (e.key == "min_epsilon_per_query" ? l.min_epsilon_per_query : l.max_epsilon_per_query) = value;
+      } else if (e.key == "min_delta_per_query") {
+        l.min_delta_per_query = Number(e.value, p);
+        if (l.min_delta_per_query < AbsoluteMinDelta() || l.min_delta_per_query >= 1) {
+          Fail(e.value, p, "catalog_out_of_range",
+               "must be at least 1e-20 (the absolute floor of delta per query, see "
+               "docs/LANGUAGE.md) and less than 1, got '" + e.value.Scalar() + "'");
+        }
+      } else if (e.key == "max_delta_per_query") {
+        l.max_delta_per_query = Number(e.value, p);
+        if (l.max_delta_per_query < 0 || l.max_delta_per_query >= 1) {
+          Fail(e.value, p, "catalog_out_of_range",
+               "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
+        }
+      } else if (e.key == "max_groups") {
+        l.max_groups = PositiveInteger(e.value, p);
+      } else if (e.key == "max_rows") {
+        l.max_rows = PositiveInteger(e.value, p);
+      } else if (IsUnlimited(e.value)) {
+        // A dataset cap, explicitly none: declared (so no default applies) but unset.
+      } else if (e.key == "dataset_epsilon" || e.key == "dataset_rho") {
+        Rational value = Number(e.value, p);
+        const Rational most = e.key == "dataset_epsilon" ? MaxDatasetEpsilon() : MaxDatasetRho();
+        if (value <= 0 || value > most) {
+          Fail(e.value, p, "catalog_out_of_range",
+               "must be greater than 0 and at most " + ToDecimalString(most) +
+                   " (write 'unlimited' for no cap), got '" + e.value.Scalar() + "'");
+        }
+        (e.key == "dataset_epsilon" ? l.dataset_epsilon : l.dataset_rho) = value;
+      } else if (e.key == "dataset_delta") {
+        l.dataset_delta = Number(e.value, p);
+        if (*l.dataset_delta < 0 || *l.dataset_delta >= 1) {
+          Fail(e.value, p, "catalog_out_of_range",
+               "must be at least 0 and less than 1 (or 'unlimited'), got '" + e.value.Scalar() + "'");
+        }
+      }
+    }
+    // The ranges must not be empty (a delta range only matters when delta > 0 is allowed).
+    if (l.min_epsilon_per_query > l.max_epsilon_per_query) {
+      const std::string key = limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query"
+                                                                              : "max_epsilon_per_query";
+      Fail(limit_nodes.at(key), JoinPath(lpath, key), "catalog_out_of_range",
+           "min_epsilon_per_query (" + ToDecimalString(l.min_epsilon_per_query) +
+               ") is above max_epsilon_per_query (" + ToDecimalString(l.max_epsilon_per_query) +
+               "); no epsilon would be allowed");
+    }
+    if (l.max_delta_per_query > 0 && l.min_delta_per_query > l.max_delta_per_query) {
+      const std::string key = limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query"
+                                                                            : "max_delta_per_query";
+      Fail(limit_nodes.at(key), JoinPath(lpath, key), "catalog_out_of_range",
+           "min_delta_per_query (" + ToDecimalString(l.min_delta_per_query) +
+               ") is above max_delta_per_query (" + ToDecimalString(l.max_delta_per_query) +
+               "); set max_delta_per_query: 0 to allow no delta at all");
+    }
+  }
+
+  static bool IsUnlimited(const YAML::Node& node) {
+    return node.IsScalar() && Lower(node.Scalar()) == "unlimited";
+  }
+
+  // The default dataset-wide cap for each component the catalog leaves out
+  // (docs/OPERATIONS.md, "Catalog: accounting and dataset-wide caps"):
+  // basic accounting caps epsilon at 50 and delta at 1e-4; zCDP caps rho at
+  // the largest rho implying (50, defaults.delta). 'unlimited' opts out.
+  static void ApplyDefaultCap(Dataset& dataset, const std::map<std::string, YAML::Node>& limit_nodes) {
+    PrivacyLimits& l = dataset.limits;
+    auto declared = [&](const char* key) { return limit_nodes.count(key) != 0; };
+    if (dataset.accounting == Accounting::kZcdp) {
+      if (!declared("dataset_rho") && !declared("dataset_epsilon")) {
+        l.dataset_epsilon = DefaultDatasetEpsilon();
+      }
+      return;
+    }
+    if (!declared("dataset_epsilon")) l.dataset_epsilon = DefaultDatasetEpsilon();
+    if (!declared("dataset_delta")) l.dataset_delta = DefaultDatasetDelta();
+  }
+
   // The rules that tie the accounting to the defaults and the dataset caps.
   void CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
                        const std::map<std::string, YAML::Node>& limit_nodes, const std::string& path) {
     const PrivacyLimits& l = dataset.limits;
+    // Declared, as a number or as 'unlimited'.
+    auto declared = [&](const char* key) { return limit_nodes.count(key) != 0; };
     auto limit_path = [&](const std::string& key) { return JoinPath(JoinPath(path, "limits"), key); };
     if (dataset.accounting == Accounting::kBasic) {
-      if (l.dataset_rho) {
+      if (declared("dataset_rho")) {
         Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
              "dataset_rho is a zCDP budget; it needs 'accounting: zcdp' (with basic accounting cap "
              "the dataset with dataset_epsilon and dataset_delta)");
@@ -436,15 +538,20 @@ class CatalogParser {
            "accounting: zcdp needs defaults.delta > 0 (rho budgets are shown as (epsilon, delta) at "
            "that delta); set e.g. 'defaults: { delta: 1.0e-6 }'");
     }
-    if (l.dataset_rho && (l.dataset_epsilon || l.dataset_delta)) {
+    if (declared("dataset_rho") && (declared("dataset_epsilon") || declared("dataset_delta"))) {
       Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
            "give the dataset cap either as dataset_rho or as dataset_epsilon (with dataset_delta), "
            "not both");
     }
-    if (l.dataset_delta && !l.dataset_epsilon) {
+    if (declared("dataset_delta") && !declared("dataset_epsilon")) {
       Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_missing_key",
            "with zCDP accounting dataset_delta only qualifies dataset_epsilon (the cap is the rho "
            "implying both); add dataset_epsilon or use dataset_rho");
+    }
+    if (declared("dataset_delta") && !l.dataset_delta) {
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_invalid_value",
+           "with zCDP accounting dataset_delta only qualifies dataset_epsilon, so it cannot be "
+           "'unlimited'; give a delta > 0, or remove it to use defaults.delta");
     }
     if (l.dataset_epsilon && l.dataset_delta && *l.dataset_delta == 0) {
       Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_out_of_range",
@@ -471,6 +578,12 @@ class CatalogParser {
         if (d.epsilon <= 0) {
           Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
         }
+        if (d.epsilon < l.min_epsilon_per_query) {
+          Fail(e.value, p, "catalog_below_limit",
+               "default epsilon " + e.value.Scalar() + " is below " + limit_origin("min_epsilon_per_query") +
+                   " = " + ToDecimalString(l.min_epsilon_per_query) +
+                   "; raise the default or lower the limit (to at least 0.000001)");
+        }
         if (d.epsilon > l.max_epsilon_per_query) {
           Fail(e.value, p, "catalog_above_limit",
                "default epsilon " + e.value.Scalar() + " is above " + limit_origin("max_epsilon_per_query") +
@@ -482,6 +595,12 @@ class CatalogParser {
         if (d.delta < 0 || d.delta >= 1) {
           Fail(e.value, p, "catalog_out_of_range",
                "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
+        }
+        if (d.delta > 0 && d.delta < l.min_delta_per_query) {
+          Fail(e.value, p, "catalog_below_limit",
+               "default delta " + e.value.Scalar() + " is below " + limit_origin("min_delta_per_query") +
+                   " = " + ToDecimalString(l.min_delta_per_query) +
+                   "; use 0 (no delta) or a delta of at least that");
         }
         if (d.delta > l.max_delta_per_query) {
           Fail(e.value, p, "catalog_above_limit",
@@ -499,9 +618,10 @@ class CatalogParser {
         (e.key == "max_groups" ? d.max_groups : d.max_rows) = value;
       } else if (e.key == "confidence") {
         d.confidence = Number(e.value, p);
-        if (d.confidence <= 0 || d.confidence >= 1) {
+        if (d.confidence <= 0 || d.confidence > MaxConfidence()) {
           Fail(e.value, p, "catalog_out_of_range",
-               "must be between 0 and 1 (exclusive), e.g. 0.95; got '" + e.value.Scalar() + "'");
+               "must be above 0 and at most " + ToDecimalString(MaxConfidence()) +
+                   ", e.g. 0.95; got '" + e.value.Scalar() + "'");
         }
       } else if (e.key == "mechanism") {
         std::string text = Scalar(e.value, p, "laplace or gaussian");

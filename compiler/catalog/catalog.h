@@ -56,14 +56,43 @@ struct PrivacyDefaults {
   Mechanism mechanism = Mechanism::kLaplace;
 };
 
+// Absolute floors and ceilings of the per-query privacy parameters
+// (docs/LANGUAGE.md, "WITH PRIVACY"). A catalog's limits and defaults must lie
+// within them; the binder holds each query to the dataset's own limits. They
+// keep every calculation on epsilon and delta (noise scales, the partition-
+// selection threshold, the zCDP conversions, the ledger's units) finite and
+// far from the edges of its arithmetic.
+Rational AbsoluteMinEpsilon();  // 10^-6: the ledger's unit of epsilon
+Rational AbsoluteMaxEpsilon();  // 100: beyond it the noise is almost surely 0
+Rational AbsoluteMinDelta();    // 10^-20: ln(1/delta) <= 46.1
+// Built-in defaults of limits.min_epsilon_per_query and the dataset-wide cap
+// applied when the catalog declares none (docs/OPERATIONS.md).
+Rational DefaultMinEpsilon();      // 0.001
+Rational DefaultDatasetEpsilon();  // 50
+Rational DefaultDatasetDelta();    // 10^-4
+// The largest dataset-wide cap that may be declared (the ledger's integer
+// units stay far from overflow below it); larger needs 'unlimited'.
+Rational MaxDatasetEpsilon();  // 10^6
+Rational MaxDatasetRho();      // 10^6
+// The highest confidence level an interval may have (1 - 10^-9): keeps
+// 1 - confidence and its logarithm well inside long double.
+Rational MaxConfidence();
+
 struct PrivacyLimits {
+  // Per query: epsilon in [min_epsilon_per_query, max_epsilon_per_query];
+  // delta 0 or in [min_delta_per_query, max_delta_per_query].
+  Rational min_epsilon_per_query = DefaultMinEpsilon();
   Rational max_epsilon_per_query{1};
+  Rational min_delta_per_query = AbsoluteMinDelta();
   Rational max_delta_per_query{Rational(1, 1000)};
   int64_t max_groups = 64;  // the largest max_groups a query may ask for
   int64_t max_rows = 64;    // the largest max_rows a query may ask for
   // Dataset-wide caps over all analysts together (unset = no cap). In a
   // dataset with zCDP accounting the cap is in rho: dataset_rho, or the
   // largest rho implying (dataset_epsilon, dataset_delta or defaults.delta).
+  // The catalog fills in the default cap (DefaultDatasetEpsilon, and with
+  // basic accounting DefaultDatasetDelta) for each one not declared; only an
+  // explicit 'unlimited' leaves a component unset.
   std::optional<Rational> dataset_epsilon;
   std::optional<Rational> dataset_delta;
   std::optional<Rational> dataset_rho;

@@ -105,6 +105,12 @@ namespace {
 Rational ComputeRhoForEpsilonDelta(const Rational& epsilon, const Rational& delta) {
   const long double eps = ToLongDouble(epsilon);
   const long double log_delta = std::log(ToLongDouble(delta)) - kLogDeltaMargin;
+  // The catalog and the binder keep epsilon and delta far inside long double
+  // (docs/LANGUAGE.md, "WITH PRIVACY"); anything else is refused, not guessed.
+  if (!std::isfinite(eps) || !std::isfinite(log_delta) || !(eps > 0)) {
+    Invalid("zCDP conversion out of range for epsilon " + ToDecimalString(epsilon) + ", delta " +
+            ToDecimalString(delta));
+  }
   // Cor. 13 at order a holds with delta exactly when
   //   rho <= R(a) = (epsilon + DeltaTerm(a)) / a,
   // so the largest rho is max_a R(a).
@@ -112,6 +118,7 @@ Rational ComputeRhoForEpsilonDelta(const Rational& epsilon, const Rational& delt
   const long double a = BestOrder([&](long double order) { return -rho_at(order); });
   const long double term = DeltaTerm(log_delta, a);
   const long double rho = (eps + term) / a - kMargin * (eps + std::fabs(term)) / a;
+  if (std::isnan(rho)) Invalid("zCDP conversion failed for epsilon " + ToDecimalString(epsilon));
   if (!(rho > 0)) return Rational(0);
   // Round down to a multiple of 10^-15 (fewer digits for a rho so large
   // that the units would not fit 64 bits).
@@ -131,6 +138,10 @@ double EpsilonForRho(const Rational& rho, const Rational& delta) {
   if (rho == 0) return 0;
   const long double r = ToLongDouble(rho);
   const long double log_inv_delta = -std::log(ToLongDouble(delta)) + kLogDeltaMargin;
+  if (!std::isfinite(r) || !std::isfinite(log_inv_delta)) {
+    Invalid("zCDP conversion out of range for rho " + ToDecimalString(rho) + ", delta " +
+            ToDecimalString(delta));
+  }
   // Cor. 13 solved for epsilon at order a:
   //   epsilon(a) = a rho + (ln(1/delta) + (a-1) ln(1 - 1/a) - ln a) / (a-1).
   auto tail = [&](long double a) {
@@ -138,6 +149,9 @@ double EpsilonForRho(const Rational& rho, const Rational& delta) {
   };
   const long double a = BestOrder([&](long double order) { return order * r + tail(order); });
   const long double epsilon = a * r + tail(a) + kMargin * (a * r + std::fabs(tail(a)));
+  if (!std::isfinite(epsilon) || !std::isfinite(static_cast<double>(epsilon))) {
+    Invalid("zCDP conversion out of range for rho " + ToDecimalString(rho));
+  }
   if (!(epsilon > 0)) return 0;
   return static_cast<double>(std::nextafter(static_cast<double>(epsilon), 1e300));
 }

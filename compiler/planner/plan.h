@@ -114,10 +114,17 @@ void GenerateSql(Plan& plan);
 
 // The smallest noisy count of people at which a group is released, such that
 // a group held by a single person appears with probability at most
-// 1 - (1 - delta)^(1/max_groups) (Laplace partition selection, Google's
-// partition-selection.h, with the discrete Laplace tail).
+// delta / max_groups (at most Google's 1 - (1 - delta)^(1/max_groups);
+// Laplace partition selection, partition-selection.h, with the discrete
+// Laplace tail), plus one step of margin. Throws DpqlError (kPrivacy,
+// "selection_threshold_out_of_range") when the parameters are out of range
+// or the threshold would exceed 10^15; never returns an unchecked value.
 int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
                                     int64_t max_groups);
+
+// x > 0 rounded up to six significant decimal digits, in exact arithmetic
+// (the Gaussian's sigma^2: readable, and never smaller than calibrated).
+Rational RoundUpSignificant(const Rational& x);
 
 // Parse + bind + plan + SQL for one SELECT of `dataset`.
 Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select);

@@ -27,6 +27,19 @@ Rational ChooseGrid(const CatalogColumn& column, const Rational& value_scale) {
   return grid;
 }
 
+// ChooseGrid for a scale known by its square (the Gaussian's variance in
+// value units), in exact arithmetic: the largest power of two whose square is
+// at most variance / 1024^2.
+Rational ChooseGridFromVariance(const CatalogColumn& column, const Rational& variance) {
+  if (column.type == ColumnType::kInt) return Rational(1);
+  const Rational target_squared = variance / (1024 * 1024);
+  if (target_squared <= 0) return Rational(1);
+  Rational grid(1);
+  while (grid * grid > target_squared) grid /= 2;
+  while (grid * grid * 4 <= target_squared) grid *= 2;
+  return grid;
+}
+
 // Bins of a percentile's histogram: enough to resolve the declared range
 // finely, few enough that the noise summed over the bins below the percentile
 // stays small (its variance grows with the number of bins).
@@ -95,14 +108,37 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
   return static_cast<int>(measures.size() - 1);
 }
 
-// x rounded up to six significant decimal digits: a readable variance that
-// is never smaller than the calibration asks for.
+// floor(log10(x)) for x > 0, exactly: from the digit counts of x's numerator
+// and denominator, corrected by comparing x with the power of ten.
+int64_t DecimalExponent(const Rational& x) {
+  const BigInt num = boost::multiprecision::numerator(x);
+  const BigInt den = boost::multiprecision::denominator(x);
+  int64_t e = static_cast<int64_t>(num.str().size()) - static_cast<int64_t>(den.str().size());
+  auto power = [](int64_t exponent) {
+    const BigInt p =
+        boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
+    return exponent < 0 ? Rational(BigInt(1), p) : Rational(p);
+  };
+  while (power(e) > x) --e;
+  while (power(e + 1) <= x) ++e;
+  return e;
+}
+
+}  // namespace
+
 Rational RoundUpSignificant(const Rational& x) {
-  const int exponent = static_cast<int>(std::floor(std::log10(ToDouble(x)))) - 5;
-  const BigInt power = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::abs(exponent)));
+  if (x <= 0) {
+    throw DpqlError(ErrorKind::kInternal, "invalid_mechanism",
+                    "RoundUpSignificant needs a positive value, got " + ToDecimalString(x));
+  }
+  const int64_t exponent = DecimalExponent(x) - 5;
+  const BigInt power =
+      boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
   const Rational step = exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
   return Rational(Ceil(x / step)) * step;
 }
+
+namespace {
 
 [[noreturn]] void FailPrivacy(const std::string& code, const std::string& message,
                               const SourceLocation& loc) {
@@ -165,19 +201,46 @@ Rational SquaresOffset(const CatalogColumn& column) {
 
 int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
                                     int64_t max_groups) {
-  // Per-group delta so that max_groups groups together stay within delta
-  // (Google partition-selection.h): 1 - (1 - delta)^(1/max_groups).
-  const long double d = static_cast<long double>(ToDouble(delta));
-  const long double per_group = -std::expm1(std::log1p(-d) / max_groups);
+  // The binder and the catalog keep epsilon and delta within their floors and
+  // ceilings, so these refusals are for parameters nothing should produce;
+  // they keep every step below finite and in range rather than trusting that.
+  auto refuse = [&](const std::string& why) -> int64_t {
+    throw DpqlError(ErrorKind::kPrivacy, "selection_threshold_out_of_range",
+                    "private partition selection cannot be calibrated for noise scale " +
+                        ToDecimalString(scale) + ", delta " + ToDecimalString(delta) +
+                        " and max_groups " + std::to_string(max_groups) + " (" + why +
+                        "); raise epsilon or lower max_groups, or group by keys with a declared "
+                        "domain");
+  };
+  if (scale <= 0 || delta <= 0 || delta >= 1 || max_groups < 1) refuse("parameters out of range");
+  // Per-group delta delta / max_groups: never more than the 1 - (1 - delta)^(1/max_groups)
+  // of Google's partition-selection.h (Bernoulli's inequality), so the
+  // max_groups groups one person can create together stay within delta;
+  // exact, so the target is never rounded up.
+  //
   // A group held by one person is released when 1 + X >= T, X discrete
   // Laplace with r = exp(-1/scale): P(X >= k) = r^k / (1 + r) for k >= 1.
-  const long double log_r = -1.0L / static_cast<long double>(ToDouble(scale));
-  const long double r = std::exp(log_r);
-  long double k = std::ceil(std::log(per_group * (1 + r)) / log_r);
-  if (k < 1) k = 1;
-  // Outward: one more step than the floating-point estimate, so rounding in
-  // this (public-parameter) arithmetic can only make the threshold stricter.
-  return static_cast<int64_t>(k) + 2;
+  // The smallest k with P(X >= k) <= delta / max_groups is
+  //   k* = ceil(scale * (ln(max_groups / delta) - ln(1 + r))).
+  const long double s = scale.convert_to<long double>();
+  const long double log_target = std::log(static_cast<long double>(max_groups)) -
+                                 std::log(delta.convert_to<long double>());  // ln(G / delta)
+  const long double log1p_r = std::log1p(std::exp(-1 / s));  // ln(1 + r), in (0, ln 2]
+  const long double estimate = s * (log_target - log1p_r);
+  // Long double logs, exps and products are accurate to a few ulps (~1e-18
+  // relative); the margin is far above that, so k is never below k*.
+  const long double margin = 1e-9L * (1 + s * (std::fabs(log_target) + 1));
+  const long double k = std::ceil(estimate + margin);
+  if (!std::isfinite(s) || !std::isfinite(log_target) || !std::isfinite(log1p_r) ||
+      !std::isfinite(k)) {
+    return refuse("the arithmetic left the range of long double");
+  }
+  // At most 10^15 people: exact in a double, and far above any real group.
+  constexpr long double kMaxThreshold = 1e15L;
+  if (k > kMaxThreshold) return refuse("the threshold would exceed 10^15 people");
+  // One more step than the smallest safe threshold k* + 1: a margin beyond the
+  // one in k (DpAuditTest's negative control lowers the threshold by two).
+  return (k < 1 ? 1 : static_cast<int64_t>(k)) + 2;
 }
 
 Plan PlanSelect(BoundSelect select) {
@@ -321,13 +384,12 @@ Plan PlanSelect(BoundSelect select) {
         const CatalogColumn& column = *measure.column;
         BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
         // The grid is a precision choice only (sensitivity is computed in its
-        // units), so the Gaussian's sigma in value units may be approximate.
-        Rational value_scale =
-            gaussian ? Rational(std::sqrt(ToDouble(Rational(value_bound * value_bound *
-                                                            plan.groups_bound) /
-                                                   (2 * rho_share))))
-                     : Rational(value_bound * plan.groups_bound) / share;
-        measure.grid = ChooseGrid(column, value_scale);
+        // units); for the Gaussian it is chosen from sigma^2 in value units.
+        measure.grid =
+            gaussian ? ChooseGridFromVariance(column, Rational(value_bound * value_bound *
+                                                               plan.groups_bound) /
+                                                          (2 * rho_share))
+                     : ChooseGrid(column, Rational(value_bound * plan.groups_bound) / share);
         measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
         break;
       }
@@ -373,9 +435,17 @@ Plan PlanSelect(BoundSelect select) {
     plan.cost.rho = RhoOfPureDp(privacy.epsilon);
   }
   if (plan.partition_selection) {
-    plan.selection_threshold =
-        PartitionSelectionThreshold(plan.measures[plan.selection_measure].scale, privacy.delta,
-                                    plan.groups_bound);
+    // The delta charged is the delta the threshold is computed for.
+    try {
+      plan.selection_threshold = PartitionSelectionThreshold(
+          plan.measures[plan.selection_measure].scale, privacy.delta, plan.groups_bound);
+    } catch (const DpqlError& e) {
+      SourceLocation loc;
+      for (const auto& key : select.keys) {
+        if (key.domain.kind == KeyDomain::Kind::kSelected) loc = key.loc;
+      }
+      throw DpqlError(e.kind(), e.code(), e.message(), loc);
+    }
     plan.cost.delta = privacy.delta;
   }
   plan.select = std::move(select);

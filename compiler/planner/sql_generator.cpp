@@ -220,7 +220,7 @@ class SqlWriter {
     if (key.expr->kind == BoundExprKind::kColumn && key.expr->type == ValueType::kInt) {
       // Integers outside a bigint (a numeric column declared int) are NULL,
       // not an error.
-      sql = "CASE WHEN " + sql + " BETWEEN -9223372036854775808 AND 9223372036854775807 THEN " +
+      sql = "CASE WHEN " + sql + " BETWEEN -9223372036854775807 AND 9223372036854775807 THEN " +
             sql + "::bigint END";
     }
     return sql;

@@ -34,6 +34,18 @@ long double Alpha(const Rational& confidence) {
   return alpha;
 }
 
+// A scale or variance as a long double, refused unless finite and positive:
+// the loops and tails below assume both (the binder's floors and ceilings on
+// epsilon and delta keep every real scale far inside that range).
+long double FiniteScale(const Rational& value, const char* what) {
+  const long double v = value.convert_to<long double>();
+  if (!std::isfinite(v) || !(v > 0)) {
+    Invalid(std::string("the ") + what + " " + ToDecimalString(value) +
+            " is out of the range confidence intervals are computed for");
+  }
+  return v;
+}
+
 int64_t ToHalfWidth(long double k, const char* what) {
   if (!(k < 9.0e18L)) {
     Invalid(std::string("the ") + what +
@@ -49,7 +61,7 @@ int64_t DiscreteLaplaceHalfWidth(const Rational& scale, const Rational& confiden
     Invalid("discrete Laplace scale must be positive, got " + ToDecimalString(scale));
   }
   const long double alpha = Alpha(confidence);
-  const long double b = scale.convert_to<long double>();
+  const long double b = FiniteScale(scale, "discrete Laplace scale");
   const long double r = std::exp(-1.0L / b);
   // P(|X| > k) = 2 r^(k+1) / (1 + r) <= alpha
   //   <=>  k + 1 >= b * (ln 2 - ln(1 + r) - ln alpha).
@@ -63,7 +75,7 @@ double DiscreteLaplaceTailProbability(const Rational& scale, int64_t k) {
     Invalid("discrete Laplace scale must be positive, got " + ToDecimalString(scale));
   }
   if (k <= 0) return 1.0;
-  const long double b = scale.convert_to<long double>();
+  const long double b = FiniteScale(scale, "discrete Laplace scale");
   const long double r = std::exp(-1.0L / b);
   return static_cast<double>(2 * std::exp(-static_cast<long double>(k) / b) / (1 + r));
 }
@@ -83,8 +95,8 @@ long double DiscreteLaplaceDifferenceHalfWidth(const Rational& scale_x, const Ra
       static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, split)) +
       c * static_cast<long double>(DiscreteLaplaceHalfWidth(scale_y, split));
 
-  const long double bx = scale_x.convert_to<long double>();
-  const long double by = scale_y.convert_to<long double>();
+  const long double bx = FiniteScale(scale_x, "discrete Laplace scale");
+  const long double by = FiniteScale(scale_y, "discrete Laplace scale");
   const long double rx = std::exp(-1.0L / bx), ry = std::exp(-1.0L / by);
   // Y beyond +-K has mass 2 ry^(K+1) / (1 + ry) <= alpha * 1e-4; it is
   // counted as missing, which can only widen the interval.
@@ -134,7 +146,7 @@ int64_t DiscreteGaussianHalfWidth(const Rational& sigma2, const Rational& confid
   }
   const long double alpha = Alpha(confidence);
   const long double target = alpha * (1 - kSlack);
-  const long double s2 = sigma2.convert_to<long double>();
+  const long double s2 = FiniteScale(sigma2, "discrete Gaussian variance");
   const long double sigma = std::sqrt(s2);
   auto density = [s2](long double x) { return std::exp(-x * x / (2 * s2)); };
 

@@ -318,7 +318,8 @@ datasets:
     tables: { t: { columns: { patient_id: { type: text } } } }
 )",
               "catalog_unknown_key", 4,
-              "expected one of max_epsilon_per_query, max_delta_per_query, max_groups, max_rows");
+              "expected one of min_epsilon_per_query, max_epsilon_per_query, min_delta_per_query, "
+              "max_delta_per_query, max_groups, max_rows, dataset_epsilon");
 }
 
 TEST(CatalogKeys, UnknownTableKey) {
@@ -947,8 +948,10 @@ TEST(CatalogPrivacy, MaxGroupsAndRowsMustBeAtLeastOne) {
 
 TEST(CatalogPrivacy, ConfidenceMustBeBetweenZeroAndOne) {
   ExpectError(WithSettings("    defaults: { confidence: 95 }\n"), "catalog_out_of_range", 4,
-              "defaults.confidence: must be between 0 and 1 (exclusive), e.g. 0.95");
+              "defaults.confidence: must be above 0 and at most 0.999999999, e.g. 0.95");
   ExpectError(WithSettings("    defaults: { confidence: 1 }\n"), "catalog_out_of_range", 4, "e.g. 0.95");
+  ExpectError(WithSettings("    defaults: { confidence: 0.9999999999 }\n"), "catalog_out_of_range", 4,
+              "at most 0.999999999");
 }
 
 TEST(CatalogPrivacy, UnknownMechanism) {
@@ -990,6 +993,81 @@ TEST(CatalogPrivacy, LimitsOutOfRange) {
               "limits.max_rows: must be a whole number of at least 1");
 }
 
+// The per-query floors and ceilings of epsilon and delta (docs/LANGUAGE.md,
+// "WITH PRIVACY"): a catalog's limits must lie within the absolute ones and
+// its defaults within its limits.
+TEST(CatalogPrivacy, EpsilonLimitsLieWithinTheAbsoluteRange) {
+  for (const char* value : {"1e300", "1e400", "100.000001", "1000"}) {
+    SCOPED_TRACE(value);
+    ExpectError(WithSettings(std::string("    limits: { max_epsilon_per_query: ") + value + " }\n"),
+                "catalog_out_of_range", 4,
+                "limits.max_epsilon_per_query: must be from 0.000001 to 100 (the absolute range");
+  }
+  for (const char* value : {"1e-400", "5e-324", "1e-300", "0.00000099"}) {
+    SCOPED_TRACE(value);
+    ExpectError(WithSettings(std::string("    defaults: { epsilon: 0.01 }\n    limits: { "
+                                         "min_epsilon_per_query: ") + value + " }\n"),
+                "catalog_out_of_range", 5,
+                "limits.min_epsilon_per_query: must be from 0.000001 to 100");
+  }
+  ExpectError(WithSettings("    limits: { min_epsilon_per_query: 0 }\n"), "catalog_out_of_range", 4,
+              "limits.min_epsilon_per_query: must be greater than 0");
+  ExpectError(WithSettings("    defaults: { epsilon: 0.5 }\n"
+                           "    limits: { min_epsilon_per_query: 0.5, max_epsilon_per_query: 0.4 }\n"),
+              "catalog_out_of_range", 5, "min_epsilon_per_query (0.5) is above max_epsilon_per_query (0.4)");
+  // The built-in default epsilon 1 must fit declared limits too.
+  ExpectError(WithSettings("    limits: { max_epsilon_per_query: 0.5 }\n"), "catalog_missing_key", 4,
+              "the built-in default epsilon 1 is outside limits.min_epsilon_per_query .. "
+              "max_epsilon_per_query (0.001 .. 0.5); declare defaults.epsilon");
+  ExpectError(WithSettings("    defaults: { epsilon: 0.0005 }\n"), "catalog_below_limit", 4,
+              "default epsilon 0.0005 is below the built-in limits.min_epsilon_per_query = 0.001");
+  ExpectError(WithSettings("    defaults: { epsilon: 0.02 }\n    limits: { min_epsilon_per_query: 0.05 }\n"),
+              "catalog_below_limit", 4, "below limits.min_epsilon_per_query (line 5) = 0.05");
+}
+
+TEST(CatalogPrivacy, DeltaLimitsLieWithinTheAbsoluteRange) {
+  for (const char* value : {"1e-400", "5e-324", "1e-300", "9.9e-21", "0"}) {
+    SCOPED_TRACE(value);
+    ExpectError(WithSettings(std::string("    limits: { min_delta_per_query: ") + value + " }\n"),
+                "catalog_out_of_range", 4,
+                "limits.min_delta_per_query: must be at least 1e-20 (the absolute floor");
+  }
+  ExpectError(WithSettings("    limits: { min_delta_per_query: 1e-5, max_delta_per_query: 1e-6 }\n"),
+              "catalog_out_of_range", 4, "min_delta_per_query (1e-05) is above max_delta_per_query");
+  // A default delta below the floor (but not 0) is refused; 0 stays allowed.
+  for (const char* value : {"1e-400", "5e-324", "1e-21"}) {
+    SCOPED_TRACE(value);
+    ExpectError(WithSettings(std::string("    defaults: { delta: ") + value + " }\n"),
+                "catalog_below_limit", 4,
+                "is below the built-in limits.min_delta_per_query = 1e-20; use 0 (no delta)");
+  }
+  ExpectError(WithSettings("    defaults: { delta: 1e-9 }\n    limits: { min_delta_per_query: 1e-8 }\n"),
+              "catalog_below_limit", 4, "below limits.min_delta_per_query (line 5)");
+  Catalog zero = ParseCatalog(WithSettings("    defaults: { delta: 0 }\n"
+                                           "    limits: { max_delta_per_query: 0 }\n"),
+                              "t.yaml");
+  EXPECT_EQ(zero.datasets[0].defaults.delta, 0);
+}
+
+TEST(CatalogPrivacy, PerQueryRangesAreParsedExactly) {
+  Catalog catalog = ParseCatalog(
+      WithSettings("    defaults: { epsilon: 0.25, delta: 1e-9 }\n"
+                   "    limits: { min_epsilon_per_query: 0.000001, max_epsilon_per_query: 100, "
+                   "min_delta_per_query: 1e-12 }\n"),
+      "t.yaml");
+  const PrivacyLimits& l = catalog.datasets[0].limits;
+  EXPECT_EQ(l.min_epsilon_per_query, Rational(1, 1000000));
+  EXPECT_EQ(l.max_epsilon_per_query, Rational(100));
+  EXPECT_EQ(l.min_delta_per_query, Rational(1, 1000000000000));
+  // The built-in values.
+  const PrivacyLimits built_in = ParseCatalog(WithSettings(""), "t.yaml").datasets[0].limits;
+  EXPECT_EQ(built_in.min_epsilon_per_query, Rational(1, 1000));
+  EXPECT_EQ(built_in.min_delta_per_query,
+            Rational(BigInt(1), boost::multiprecision::pow(BigInt(10), 20)));
+  EXPECT_EQ(AbsoluteMinEpsilon(), Rational(1, 1000000));
+  EXPECT_EQ(AbsoluteMaxEpsilon(), Rational(100));
+}
+
 // ---- zCDP accounting and dataset-wide caps ----
 
 TEST(CatalogPrivacy, ZcdpNeedsAPositiveDefaultDelta) {
@@ -1021,6 +1099,65 @@ TEST(CatalogPrivacy, DatasetCapsOutOfRange) {
               "limits.dataset_epsilon: must be greater than 0");
   ExpectError(WithSettings("    limits: { dataset_delta: 1 }\n"), "catalog_out_of_range", 4,
               "limits.dataset_delta: must be at least 0 and less than 1");
+}
+
+// Without a declared cap a dataset still has one (docs/OPERATIONS.md): basic
+// accounting epsilon 50 and delta 1e-4, zCDP the rho implying (50,
+// defaults.delta). Each component left out gets its default; only an explicit
+// 'unlimited' removes it.
+TEST(CatalogPrivacy, DefaultDatasetCapAppliesUnlessDeclared) {
+  const PrivacyLimits none = ParseCatalog(WithSettings(""), "t.yaml").datasets[0].limits;
+  ASSERT_TRUE(none.dataset_epsilon.has_value());
+  ASSERT_TRUE(none.dataset_delta.has_value());
+  EXPECT_EQ(*none.dataset_epsilon, Rational(50));
+  EXPECT_EQ(*none.dataset_delta, Rational(1, 10000));
+  EXPECT_FALSE(none.dataset_rho.has_value());
+
+  const PrivacyLimits only_epsilon =
+      ParseCatalog(WithSettings("    limits: { dataset_epsilon: 80 }\n"), "t.yaml").datasets[0].limits;
+  EXPECT_EQ(*only_epsilon.dataset_epsilon, Rational(80));
+  EXPECT_EQ(*only_epsilon.dataset_delta, Rational(1, 10000));
+
+  const PrivacyLimits unlimited =
+      ParseCatalog(WithSettings("    limits: { dataset_epsilon: unlimited, dataset_delta: Unlimited }\n"),
+                   "t.yaml")
+          .datasets[0]
+          .limits;
+  EXPECT_FALSE(unlimited.dataset_epsilon.has_value());
+  EXPECT_FALSE(unlimited.dataset_delta.has_value());
+  const PrivacyLimits half =
+      ParseCatalog(WithSettings("    limits: { dataset_delta: unlimited }\n"), "t.yaml").datasets[0].limits;
+  EXPECT_EQ(*half.dataset_epsilon, Rational(50));
+  EXPECT_FALSE(half.dataset_delta.has_value());
+
+  // zCDP: the default is dataset_epsilon 50 at defaults.delta.
+  const Dataset zcdp =
+      ParseCatalog(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"), "t.yaml").datasets[0];
+  EXPECT_EQ(*zcdp.limits.dataset_epsilon, Rational(50));
+  EXPECT_FALSE(zcdp.limits.dataset_delta.has_value());
+  EXPECT_FALSE(zcdp.limits.dataset_rho.has_value());
+  const Dataset zcdp_rho = ParseCatalog(
+      WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 2 }\n"),
+      "t.yaml").datasets[0];
+  EXPECT_FALSE(zcdp_rho.limits.dataset_epsilon.has_value());
+  EXPECT_EQ(*zcdp_rho.limits.dataset_rho, Rational(2));
+  for (const char* key : {"dataset_rho", "dataset_epsilon"}) {
+    const Dataset open = ParseCatalog(WithSettings(std::string("    defaults: { delta: 1e-6 }\n    "
+                                                               "accounting: zcdp\n    limits: { ") +
+                                                   key + ": unlimited }\n"),
+                                      "t.yaml").datasets[0];
+    EXPECT_FALSE(open.limits.dataset_epsilon.has_value()) << key;
+    EXPECT_FALSE(open.limits.dataset_rho.has_value()) << key;
+  }
+  ExpectError(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"
+                           "    limits: { dataset_epsilon: 5, dataset_delta: unlimited }\n"),
+              "catalog_invalid_value", 6, "so it cannot be 'unlimited'");
+  ExpectError(WithSettings("    limits: { dataset_rho: unlimited }\n"), "catalog_invalid_value", 4,
+              "it needs 'accounting: zcdp'");
+  ExpectError(WithSettings("    limits: { dataset_epsilon: none }\n"), "catalog_invalid_value", 4,
+              "expected a number, got 'none'");
+  ExpectError(WithSettings("    limits: { dataset_epsilon: 1000001 }\n"), "catalog_out_of_range", 4,
+              "must be greater than 0 and at most 1000000 (write 'unlimited' for no cap)");
 }
 
 TEST(CatalogPrivacy, DatasetCapsAreParsed) {

@@ -141,6 +141,96 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
   }
 }
 
+// On an int column a fractional bound admits the integers on its side only:
+// age > 50.5 keeps 51 (the former rounding dropped it), age < 50.5 keeps 50.
+// Checked against brute force over every age in the bounds, for each
+// comparison and literal, for the column itself and for BUCKET(age, 10).
+TEST_F(PlannerTest, WhereOnAnIntColumnRoundsFractionalBoundsToTheIntegersTheyAdmit) {
+  struct Literal {
+    std::string text;
+    Rational value;
+  };
+  const std::vector<Literal> literals = {
+      {"50.5", Rational(101, 2)}, {"50", Rational(50)},         {"49.9", Rational(499, 10)},
+      {"0.5", Rational(1, 2)},    {"99.5", Rational(199, 2)},   {"100", Rational(100)},
+      {"0", Rational(0)},         {"20.25", Rational(81, 4)},   {"1e1", Rational(10)},
+      {"99.999", Rational(99999, 1000)}};
+  const std::vector<std::string> ops = {">", ">=", "<", "<=", "="};
+  auto admits = [](const std::string& op, int64_t x, const Rational& v) {
+    if (op == ">") return Rational(x) > v;
+    if (op == ">=") return Rational(x) >= v;
+    if (op == "<") return Rational(x) < v;
+    if (op == "<=") return Rational(x) <= v;
+    return Rational(x) == v;
+  };
+  for (const Literal& literal : literals) {
+    for (const std::string& op : ops) {
+      for (int64_t width : {1, 10}) {
+        const std::string key = width == 1 ? "age" : "BUCKET(age, 10)";
+        const std::string text = "SELECT " + key + ", COUNT(*) FROM visits WHERE age " + op + " " +
+                                 literal.text + " GROUP BY " + key + ";";
+        SCOPED_TRACE(text);
+        // The keys of the domain (those of the bounds 0..100) that an
+        // admitted whole age reaches; an age beyond the bounds still reaches
+        // a bucket of the domain (age 105 is in BUCKET 100).
+        int64_t first = -1, last = -1;
+        for (int64_t age = -20; age <= 120; ++age) {
+          const int64_t k = (age >= 0 ? age / width : -((-age + width - 1) / width)) * width;
+          if (!admits(op, age, literal.value) || k < 0 || k > 100) continue;
+          if (first < 0) first = k;
+          last = k;
+        }
+        try {
+          const Plan plan = Compile(text);
+          const KeyDomain& d = plan.select.keys.at(0).domain;
+          ASSERT_GE(first, 0) << "no age is admitted, yet the domain is " << d.first << ".."
+                              << d.last;
+          EXPECT_EQ(d.first, first);
+          EXPECT_EQ(d.last, last);
+        } catch (const DpqlError& e) {
+          EXPECT_EQ(e.code(), "empty_domain") << e.what();
+          EXPECT_LT(first, 0) << "refused, yet ages from key " << first << " are admitted";
+        }
+      }
+    }
+  }
+  // The mirrored form (literal op column) rounds the same way.
+  const Plan mirrored = Compile("SELECT age, COUNT(*) FROM visits WHERE 50.5 < age AND "
+                                "53.5 > age GROUP BY age;");
+  EXPECT_EQ(mirrored.select.keys[0].domain.first, 51);
+  EXPECT_EQ(mirrored.select.keys[0].domain.last, 53);
+  const Plan between = Compile("SELECT age, COUNT(*) FROM visits WHERE age BETWEEN 50.5 AND "
+                               "53.5 GROUP BY age;");
+  EXPECT_EQ(between.select.keys[0].domain.first, 51);
+  EXPECT_EQ(between.select.keys[0].domain.last, 53);
+}
+
+// RoundUpSignificant works in exact arithmetic for any positive rational,
+// including ones far outside double (the former code took log10 of a double
+// and cast it to int, undefined for 0 and infinity).
+TEST(RoundUpSignificantTest, SixSignificantDigitsRoundedUpForAnyMagnitude) {
+  EXPECT_EQ(RoundUpSignificant(Rational(1234567)), Rational(1234570));
+  EXPECT_EQ(RoundUpSignificant(Rational(123456)), Rational(123456));
+  EXPECT_EQ(RoundUpSignificant(Rational(1, 3)), Rational(333334, 1000000));
+  EXPECT_EQ(RoundUpSignificant(Rational(1000000)), Rational(1000000));
+  EXPECT_EQ(RoundUpSignificant(Rational(999999)), Rational(999999));
+  EXPECT_EQ(RoundUpSignificant(Rational(9999995, 10)), Rational(1000000));
+  const BigInt big = boost::multiprecision::pow(BigInt(10), 400);
+  EXPECT_EQ(RoundUpSignificant(Rational(big)), Rational(big));
+  EXPECT_EQ(RoundUpSignificant(Rational(big + 1)), Rational(big + big / 100000));
+  EXPECT_EQ(RoundUpSignificant(Rational(BigInt(1), big)), Rational(BigInt(1), big));
+  const Rational third_tiny(BigInt(1), 3 * big);  // 3.33...e-401
+  const Rational rounded = RoundUpSignificant(third_tiny);
+  EXPECT_GE(rounded, third_tiny);
+  EXPECT_EQ(rounded, Rational(BigInt(333334), big * 1000000));
+  try {
+    RoundUpSignificant(Rational(0));
+    FAIL() << "0 has no significant digits";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInternal);
+  }
+}
+
 TEST_F(PlannerTest, EpsilonIsSplitExactlyBetweenMeasures) {
   Plan plan = Compile(
       "SELECT AVG(age), COUNT(age), COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.3);");
