@@ -76,7 +76,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(tcp::socket&& socket, ServerState& state) requires(!kIsTls<Stream>)
       : stream_(std::move(socket)), state_(state), hold_timer_(stream_.get_executor()) {}
   Session(tcp::socket&& socket, ServerState& state) requires(kIsTls<Stream>)
-      : stream_(std::move(socket), *state.tls), state_(state), hold_timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket), *state.tls),
+        state_(state),
+        hold_timer_(stream_.get_executor()) {}
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->OnStart(); });

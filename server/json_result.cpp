@@ -224,7 +224,7 @@ HttpError ToHttpError(const DpqlError& error) {
       out.status = 404;
       break;
     case ErrorKind::kLimit:
-      out.status = error.code() == "query_timeout" ? 504 : 413;
+      out.status = 413;
       break;
     case ErrorKind::kCatalog:
     case ErrorKind::kInternal:

@@ -292,7 +292,8 @@ std::optional<int64_t> Router::WriteAudit(const Exchange& exchange, int status) 
   record.status = status;
   if (record.outcome.empty()) record.outcome = "ok";
   try {
-    return WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.WriteAudit(record); });
+    return WithLedger(pool_, config_.db_pool,
+                      [&](Ledger& ledger) { return ledger.WriteAudit(record); });
   } catch (const std::exception& error) {
     // The response stands (a released answer has already been paid for); the
     // operator must see that the audit trail has a gap.

@@ -90,10 +90,14 @@ Readiness::Readiness(const Catalog& catalog) {
     };
     for (const CatalogTable& table : dataset.tables) {
       read.try_emplace(table.name);
-      if (std::find(order.begin(), order.end(), table.name) == order.end()) order.push_back(table.name);
+      if (std::find(order.begin(), order.end(), table.name) == order.end()) {
+        order.push_back(table.name);
+      }
       for (const CatalogColumn& column : table.columns) {
         add(table.name, column.name);
-        if (!column.domain_from_table.empty()) add(column.domain_from_table, column.domain_from_column);
+        if (!column.domain_from_table.empty()) {
+          add(column.domain_from_table, column.domain_from_column);
+        }
       }
     }
     std::string from;
@@ -148,7 +152,8 @@ ReadinessReport Readiness::Check(pqxx::connection& connection) const {
     problem.server_message = failure->message;
     // Which columns, when only some of them fail (a dropped column, a
     // column-level grant): each on its own.
-    if (source.columns.size() > 1 && (failure->sqlstate == "42703" || failure->sqlstate == "42501")) {
+    const bool per_column = failure->sqlstate == "42703" || failure->sqlstate == "42501";
+    if (source.columns.size() > 1 && per_column) {
       std::vector<std::string> failing;
       for (const std::string& column : source.columns) {
         if (TryRead(connection, "SELECT FROM " + ReadColumns(source.table, {column}, "s") +

@@ -48,8 +48,8 @@ constexpr auto kSlack = 1500ms;
 class FailurePolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dpql_failure_policy_test_" + std::to_string(getpid()) + "_" + std::to_string(counter_));
+    const std::string suffix = std::to_string(getpid()) + "_" + std::to_string(counter_);
+    dir_ = std::filesystem::temp_directory_path() / ("dpql_failure_policy_test_" + suffix);
     role_ = "dpqld_fp_" + std::to_string(getpid()) + "_" + std::to_string(counter_++);
     std::filesystem::create_directories(dir_);
     db_.LoadHospital(2000);
@@ -67,8 +67,8 @@ class FailurePolicyTest : public ::testing::Test {
   }
 
   std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) +
-                          " " + args,
+    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " +
+                          ShellQuote(db_.url()) + " " + args,
                       code);
   }
 
@@ -187,7 +187,8 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
   GrantRole(catalog);
   Start(catalog);
   const std::string token = AddAnalyst("ida", 5);
-  ASSERT_EQ(Get(server_->port(), "/readyz").status, 200);  // the views are readable: no probe refuses
+  // The views are readable: no probe refuses them.
+  ASSERT_EQ(Get(server_->port(), "/readyz").status, 200);
 
   // All four at once, each timed from its send.
   std::vector<Reply> replies(views.size());
@@ -196,7 +197,8 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
   for (size_t i = 0; i < views.size(); ++i) {
     clients.emplace_back([&, i] {
       const auto start = std::chrono::steady_clock::now();
-      replies[i] = Query(token, "SELECT COUNT(*) FROM " + views[i].first + " WITH PRIVACY (epsilon = 0.1)");
+      replies[i] = Query(token, "SELECT COUNT(*) FROM " + views[i].first +
+                                    " WITH PRIVACY (epsilon = 0.1)");
       took[i] = std::chrono::steady_clock::now() - start;
     });
   }
@@ -234,8 +236,8 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
                     ": [^\n]*\\(charged: ledger [0-9]+\\) \\[audit [0-9]+\\]");
     EXPECT_TRUE(std::regex_search(log, line)) << sqlstate << "\n" << log;
   }
-  EXPECT_NE(log.find("invalid input syntax for type integer: \"" + patient + "\""), std::string::npos)
-      << log;
+  const std::string quoted = "invalid input syntax for type integer: \"" + patient + "\"";
+  EXPECT_NE(log.find(quoted), std::string::npos) << log;
   EXPECT_NE(log.find("division by zero"), std::string::npos) << log;
 
   // The same queries on data without the failing row are answered.
@@ -255,7 +257,8 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
   Reply ready = Get(port, "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body;
   EXPECT_EQ(ready.doc, json({{"status", "ready"}}));
-  ASSERT_EQ(Query(token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.1)").status, 200);
+  const std::string count = "SELECT COUNT(*) FROM admissions WITH PRIVACY ";
+  ASSERT_EQ(Query(token, count + "(epsilon = 0.1)").status, 200);
   ASSERT_EQ(SpentMicro("jon"), 100000);
 
   db_.LoadHospital(1000);
@@ -271,7 +274,8 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
     EXPECT_EQ(table["sqlstate"], "42501") << table;
     EXPECT_NE(table["problem"].get<std::string>().find("grant-role"), std::string::npos) << table;
   }
-  EXPECT_EQ(unreadable, (std::set<std::string>{"admissions", "wards", "bed_days"})) << not_ready.body;
+  EXPECT_EQ(unreadable, (std::set<std::string>{"admissions", "wards", "bed_days"}))
+      << not_ready.body;
   EXPECT_EQ(Get(port, "/healthz").status, 200);  // alive: only readiness says why queries fail
 
   // An answer released before is still served (from the answer cache: it
@@ -316,11 +320,11 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
   EXPECT_EQ(renamed.doc["tables"][0]["table"], "admissions") << renamed.body;
   EXPECT_EQ(renamed.doc["tables"][0]["sqlstate"], "42703") << renamed.body;
   EXPECT_EQ(renamed.doc["tables"][0]["columns"], json::array({"age"})) << renamed.body;
-  EXPECT_EQ(Query(token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)").status, 503);
+  EXPECT_EQ(Query(token, count + "(epsilon = 0.2)").status, 503);
   EXPECT_EQ(SpentMicro("jon"), 400000);
   db_.Exec("ALTER TABLE admissions RENAME COLUMN age_years TO age");
   EXPECT_EQ(Get(port, "/readyz").status, 200);
-  EXPECT_EQ(Query(token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)").status, 200);
+  EXPECT_EQ(Query(token, count + "(epsilon = 0.2)").status, 200);
   EXPECT_EQ(SpentMicro("jon"), 600000);
 }
 

@@ -13,7 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/parser/parser.h"
+#include "compiler/planner/plan.h"
+#include "runtime/engine.h"
+#include "runtime/executor/release.h"
 #include "runtime/noise/noise_pool.h"
 #include "tests/support/seeded_random.h"
 
@@ -74,24 +79,28 @@ TEST(NoisePoolTest, AFillIsDeliveredNoSoonerThanItsDecoyAllows) {
       const NoiseSpec spec = NoiseSpec::Laplace(Rational(1000000 + t));
       const auto start = std::chrono::steady_clock::now();
       pools.Draw(spec);
-      waits.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      const auto end = std::chrono::steady_clock::now();
+      waits.push_back(std::chrono::duration<double>(end - start).count());
     }
     std::sort(waits.begin(), waits.end());
     return waits[kTrials / 2];
   };
   const double plain = median_first_wait(false);
   const double timed = median_first_wait(true);
-  EXPECT_GT(timed, 1.5 * plain) << "decoy-timed first fill " << timed << " s, plain " << plain << " s";
+  EXPECT_GT(timed, 1.5 * plain) << "decoy-timed first fill " << timed << " s, plain " << plain
+                                << " s";
 }
 
 TEST(NoisePoolTest, PrefillCreatesFullPoolsWithoutWaiting) {
   NoisePools pools(std::make_unique<SeededRandom>(9), Small(16));
-  const std::vector<NoiseSpec> specs = {NoiseSpec::Laplace(Rational(3)), NoiseSpec::Gaussian(Rational(5)),
+  const std::vector<NoiseSpec> specs = {NoiseSpec::Laplace(Rational(3)),
+                                        NoiseSpec::Gaussian(Rational(5)),
                                         NoiseSpec::Laplace(Rational(0))};  // the last is invalid
   pools.Prefill(specs);
   EXPECT_EQ(pools.PoolCount(), 2u);  // the invalid one is skipped
   // Full once the filler is done, before anyone drew from them.
-  for (int i = 0; i < 2000 && (pools.Available(specs[0]) < 16 || pools.Available(specs[1]) < 16); ++i) {
+  auto full = [&] { return pools.Available(specs[0]) == 16 && pools.Available(specs[1]) == 16; };
+  for (int i = 0; i < 2000 && !full(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(pools.Available(specs[0]), 16u);
@@ -175,6 +184,28 @@ TEST(NoisePoolTest, ConcurrentCallersAllGetValues) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(drawn.load(), 4 * 1500);
   EXPECT_LE(pools.PoolCount(), 3u);  // max 2, exceeded only while every pool is busy
+}
+
+// dpqld pre-fills the pools of typical queries at the catalog's defaults
+// (Engine::PrefillNoise): those queries' first releases do not wait.
+TEST(EnginePrefillTest, TypicalQueriesOfTheDemoCatalogHaveTheirPools) {
+  const Catalog catalog =
+      LoadCatalog(std::string(DPQL_SOURCE_DIR_DEFAULT) + "/examples/hospital/catalog.yaml");
+  ConnectionPool pool("host=/nonexistent", 1);  // never used: pre-filling reads no data
+  Engine engine(catalog, pool, std::make_unique<SeededRandom>(1));
+  const std::vector<NoiseSpec> specs = engine.PrefillNoise();
+  EXPECT_LE(specs.size(), NoisePools::Options{}.max_pools / 2);
+  RecordProperty("prefilled", std::to_string(specs.size()));
+  const Dataset& hospital = *catalog.FindDataset("hospital");
+  for (const char* query : {"SELECT COUNT(*) FROM admissions", "SELECT AVG(age) FROM admissions",
+                            "SELECT SUM(length_of_stay) FROM admissions",
+                            "SELECT COUNT(DISTINCT patient_id) FROM bed_days",
+                            "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code"}) {
+    const Plan plan = CompileSelect(hospital, *ParseStatement(query).select);
+    for (const Measure& measure : plan.measures) {
+      EXPECT_NE(std::find(specs.begin(), specs.end(), MeasureNoise(measure)), specs.end()) << query;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -269,8 +300,8 @@ double FirstWaitBatchCorrelation(bool decoy) {
   options.decoy = decoy;
   options.after_draw = [](const BigInt& value) {
     const double units = std::min(abs(value).convert_to<double>() / 1e6, 20.0);
-    const auto until =
-        std::chrono::steady_clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(units * 5000));
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::nanoseconds(static_cast<int64_t>(units * 5000));
     while (std::chrono::steady_clock::now() < until) {
     }
   };
@@ -282,7 +313,8 @@ double FirstWaitBatchCorrelation(bool decoy) {
     BigInt first = pools.Draw(spec);
     const auto end = std::chrono::steady_clock::now();
     BigInt sum = abs(first);
-    for (size_t k = 1; k < kFirstBatch; ++k) sum += abs(pools.Draw(spec));  // the same batch: no wait
+    // The rest of the same batch: no wait.
+    for (size_t k = 1; k < kFirstBatch; ++k) sum += abs(pools.Draw(spec));
     // Let the refill the drain requested finish, so the next first use does
     // not queue behind it.
     while (pools.Available(spec) < kFirstBatch / 2) std::this_thread::yield();
@@ -301,8 +333,9 @@ TEST(NoiseTimingStatisticalTest, AFirstCallersWaitDoesNotTrackItsBatch) {
 TEST(NoiseTimingStatisticalTest, NegativeControlWithoutDecoyTheWaitTracksTheBatch) {
   double r = FirstWaitBatchCorrelation(false);
   RecordProperty("spearman_first_wait_plain", std::to_string(r));
-  EXPECT_GT(r, kMaxAbsWaitCorrelation) << "first waits without decoy: Spearman r = " << r
-                                       << " — the harness no longer sees the channel the decoy closes";
+  EXPECT_GT(r, kMaxAbsWaitCorrelation)
+      << "first waits without decoy: Spearman r = " << r
+      << " — the harness no longer sees the channel the decoy closes";
 }
 
 TEST(NoiseTimingStatisticalTest, NegativeControlDirectSamplerTimeTracksTheValue) {
