@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "runtime/cache/cached_exchange.h"
 #include "runtime/cache/canonical_plan.h"
 #include "runtime/cache/memo.h"
+#include "runtime/executor/database_errors.h"
 #include "runtime/executor/executor.h"
 #include "runtime/executor/postprocess.h"
 #include "runtime/executor/release.h"
@@ -119,10 +122,72 @@ Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<Ran
     : catalog_(catalog),
       pool_(pool),
       noise_(std::make_unique<NoisePools>(std::move(rng))),
+      readiness_(catalog),
       memo_(std::make_unique<EngineMemo>()),
       statement_timeout_ms_(statement_timeout_ms) {}
 
 Engine::~Engine() = default;
+
+std::vector<NoiseSpec> Engine::PrefillNoise() {
+  // Typical first queries at the defaults: what a release most often needs.
+  std::vector<std::string> texts;
+  for (const Dataset& dataset : catalog_.datasets) {
+    for (const CatalogTable& table : dataset.tables) {
+      if (!table.is_private) continue;
+      std::vector<std::string> aggregates = {"COUNT(*)"};
+      const CatalogColumn* key = nullptr;
+      for (const CatalogColumn& column : table.columns) {
+        if (column.name == dataset.privacy_unit) {
+          aggregates.push_back("COUNT(DISTINCT " + column.name + ")");
+        } else if ((column.type == ColumnType::kInt || column.type == ColumnType::kReal) &&
+                   column.HasBounds()) {
+          aggregates.push_back("SUM(" + column.name + ")");
+          aggregates.push_back("AVG(" + column.name + ")");
+        }
+        if (key == nullptr && column.HasDomain() && column.name != dataset.privacy_unit) {
+          key = &column;
+        }
+      }
+      for (const std::string& aggregate : aggregates) {
+        texts.push_back(dataset.name + '\0' + "SELECT " + aggregate + " FROM " + table.name);
+        if (key != nullptr) {
+          texts.push_back(dataset.name + '\0' + "SELECT " + key->name + ", " + aggregate +
+                          " FROM " + table.name + " GROUP BY " + key->name);
+        }
+      }
+    }
+  }
+  std::vector<NoiseSpec> specs;
+  const size_t limit = NoisePools::Options{}.max_pools / 2;
+  for (const std::string& entry : texts) {
+    const size_t nul = entry.find('\0');
+    try {
+      const Dataset& dataset = ResolveDataset(entry.substr(0, nul));
+      ast::Statement statement = ParseStatement(entry.substr(nul + 1));
+      Plan plan = CompileSelect(dataset, *statement.select);
+      for (const Measure& measure : plan.measures) {
+        NoiseSpec spec = MeasureNoise(measure);
+        if (std::find(specs.begin(), specs.end(), spec) == specs.end() && specs.size() < limit) {
+          specs.push_back(spec);
+        }
+      }
+    } catch (const DpqlError&) {
+      // A query this catalog refuses (e.g. a key without a public domain) has no noise.
+    }
+  }
+  noise_->Prefill(specs);
+  return specs;
+}
+
+ReadinessReport Engine::CheckReadiness() {
+  auto lease = pool_.Acquire();
+  try {
+    return readiness_.Check(*lease);
+  } catch (const DpqlError& error) {
+    if (error.code() == "database_unavailable") lease.Discard();
+    throw;
+  }
+}
 
 const Dataset& Engine::ResolveDataset(std::string_view name) const {
   const Dataset* dataset = name.empty() ? catalog_.DefaultDataset() : catalog_.FindDataset(name);
@@ -189,6 +254,10 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
     }
   }
 
+  // 4. Can the server read the dataset's tables? A probe that reads no row
+  //    (runtime/executor/readiness.h): a table dropped, reloaded without its
+  //    grant or not yet populated refuses the query here, before anything is
+  //    spent, rather than failing it after the debit.
   // 5. Pay first. The debit is committed before the data is read or any noise
   //    is drawn; it is never refunded, not even if the query then fails (its
   //    running time already depends on the data).
@@ -197,10 +266,16 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   BudgetCost cost = zcdp ? BudgetCost::FromCost(0, 0, plan.cost.rho)
                          : BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
   DebitResult debit;
-  {
-    auto connection = pool_.Acquire();
-    Ledger ledger(*connection);
+  // The probe, the debit and the query share one connection: one the probe
+  // found alive and able to read the tables is the one the SQL is sent on.
+  ConnectionPool::Lease lease = pool_.Acquire();
+  try {
+    readiness_.Probe(*lease, dataset);
+    Ledger ledger(*lease);
     debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text, DatasetCap(dataset));
+  } catch (const DpqlError& error) {
+    if (error.code() == "database_unavailable") lease.Discard();
+    throw;
   }
   if (!debit.ok) {
     if (!debit.has_budget) ThrowNoBudget(dataset);
@@ -236,15 +311,40 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
                         "guardian for more budget. Nothing was spent.");
   }
 
-  // 6. The exact, contribution-bounded aggregates.
+  // 6. The exact, contribution-bounded aggregates. 7. Noise (drawn ahead of
+  //    need), intervals, release. The released answer is cached before
+  //    HAVING, ORDER BY and LIMIT, which are the asker's own post-processing
+  //    and are applied to a cached answer the same way.
+  //    Paid for now: whatever fails from here on but a lost session is
+  //    "query_failed", one code and message for every cause, answered after
+  //    the statement timeout (docs/PRIVACY.md, "Failures and timeouts").
   Executor executor(pool_, statement_timeout_ms_);
-  ExactAggregates exact = executor.RunExact(plan);
-
-  // 7. Noise (drawn ahead of need), intervals, release. The released answer is
-  //    cached before HAVING, ORDER BY and LIMIT, which are the asker's own
-  //    post-processing and are applied to a cached answer the same way.
+  const auto sent_at = std::chrono::steady_clock::now();
   PostProcessing post = TakePostProcessing(plan.select);
-  QueryResult result = Release(plan, exact, *noise_);
+  QueryResult result;
+  try {
+    ExactAggregates exact = executor.RunExact(plan, std::move(lease));
+    result = Release(plan, exact, *noise_);
+  } catch (DatabaseFailure& failure) {
+    failure.ledger_id = debit.ledger_id;
+    failure.charged = cost;
+    throw;
+  } catch (const DpqlError& error) {
+    if (error.code() == "database_unavailable") throw;
+    DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_),
+                            "the release failed: " + error.code() + ": " + error.what());
+    failure.respond_at = executor.RespondAt(sent_at);
+    failure.ledger_id = debit.ledger_id;
+    failure.charged = cost;
+    throw failure;
+  } catch (const std::exception& error) {
+    DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_),
+                            std::string("the release failed: ") + error.what());
+    failure.respond_at = executor.RespondAt(sent_at);
+    failure.ledger_id = debit.ledger_id;
+    failure.charged = cost;
+    throw failure;
+  }
   if (answer_cache_) {
     try {
       auto connection = pool_.Acquire();

@@ -17,6 +17,7 @@
 
 #include "compiler/catalog/catalog.h"
 #include "runtime/executor/connection_pool.h"
+#include "runtime/executor/readiness.h"
 #include "runtime/executor/result.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/noise_pool.h"
@@ -71,6 +72,11 @@ class Engine {
   // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
   // SHOW BUDGET) for `caller` on `dataset` ("" = the catalog's only dataset).
   // Throws DpqlError for every refusal; a refused statement costs nothing.
+  // A SELECT is refused before its debit with DatabaseFailure "not_ready"
+  // when the readiness probe finds a table of the dataset unreadable. Once
+  // debited, every failure but a lost session is DatabaseFailure
+  // "query_failed", charged, with one fixed message and a time to answer it
+  // (runtime/executor/database_errors.h).
   QueryResult Run(const Caller& caller, std::string_view dataset, std::string_view text);
   // The same for a statement the caller has parsed already.
   QueryResult Run(const Caller& caller, std::string_view dataset, const ast::Statement& statement);
@@ -89,6 +95,18 @@ class Engine {
   // ("cache_corrupt"). Compiled plans and stored answers are memoised
   // in-process (runtime/cache/memo.h).
   CachedReply ServeCached(const Dataset& dataset, const CachedRequest& request);
+
+  // Requests noise pools, filled by the background thread, for the
+  // distributions of typical queries at each dataset's default privacy
+  // parameters (COUNT(*), COUNT(DISTINCT unit), and SUM and AVG of each
+  // bounded column of each private table, ungrouped and grouped by the first
+  // column with a public domain), at most half the pools. Returns them, in
+  // the order requested. dpqld calls it at start; tests that study seeded
+  // noise do not, so their values stay those of the seeded sequence.
+  std::vector<NoiseSpec> PrefillNoise();
+
+  // Whether the server's role can read the catalog's tables (GET /readyz).
+  ReadinessReport CheckReadiness();
 
   const Dataset& ResolveDataset(std::string_view name) const;
   const Catalog& catalog() const { return catalog_; }
@@ -112,6 +130,7 @@ class Engine {
   const Catalog& catalog_;
   ConnectionPool& pool_;
   std::unique_ptr<NoisePools> noise_;
+  Readiness readiness_;
   std::unique_ptr<EngineMemo> memo_;
   int statement_timeout_ms_;
   bool answer_cache_ = true;

@@ -74,9 +74,11 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket&& socket, ServerState& state) requires(!kIsTls<Stream>)
-      : stream_(std::move(socket)), state_(state) {}
+      : stream_(std::move(socket)), state_(state), hold_timer_(stream_.get_executor()) {}
   Session(tcp::socket&& socket, ServerState& state) requires(kIsTls<Stream>)
-      : stream_(std::move(socket), *state.tls), state_(state) {}
+      : stream_(std::move(socket), *state.tls),
+        state_(state),
+        hold_timer_(stream_.get_executor()) {}
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->OnStart(); });
@@ -187,8 +189,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       HttpResponse response = self->state_.router.Handle(request);  // never throws
       --self->state_.queued;
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response));
+        self->WriteWhenDue(std::move(response));
       });
+    });
+  }
+
+  // A failed query's answer is held until its time (Router: HttpResponse::
+  // not_before) on a timer, so holding it takes no worker thread. A server
+  // that is stopping answers at once.
+  void WriteWhenDue(HttpResponse response) {
+    if (!response.not_before || state_.stopping ||
+        *response.not_before <= std::chrono::steady_clock::now()) {
+      return Write(std::move(response));
+    }
+    hold_timer_.expires_at(*response.not_before);
+    hold_timer_.async_wait([self = this->shared_from_this(),
+                            response = std::move(response)](beast::error_code) mutable {
+      self->Write(std::move(response));
     });
   }
 
@@ -248,6 +265,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   http::response<http::string_body> response_;
+  net::steady_timer hold_timer_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };

@@ -224,12 +224,18 @@ HttpError ToHttpError(const DpqlError& error) {
       out.status = 404;
       break;
     case ErrorKind::kLimit:
-      out.status = error.code() == "query_timeout" ? 504 : 413;
+      out.status = 413;
       break;
     case ErrorKind::kCatalog:
     case ErrorKind::kInternal:
       out.location = {};
-      if (error.code() == "database_unavailable") {
+      if (error.code() == "query_failed") {
+        // One fixed message for every failure of a debited query, whatever
+        // PostgreSQL said (runtime/executor/database_errors.h).
+        out.status = 500;
+      } else if (error.code() == "not_ready") {
+        out.status = 503;
+      } else if (error.code() == "database_unavailable") {
         out.status = 503;
         out.message = "the database is unavailable; try again later";
       } else if (error.code() == "ledger_not_initialised") {

@@ -9,6 +9,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/executor/database_errors.h"
 #include "runtime/executor/expected_error.h"
 #include "server/json_result.h"
 
@@ -111,7 +112,8 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/healthz", "GET", false},       {"/metrics", "GET", false},
+    {"/healthz", "GET", false},       {"/readyz", "GET", false},
+    {"/metrics", "GET", false},
     {"/v1/query", "POST", true},      {"/v1/explain", "POST", true},
     {"/v1/budget", "GET", true},      {"/v1/catalog", "GET", true},
     {"/v1/admin/audit", "GET", true},
@@ -194,6 +196,9 @@ struct Router::Exchange {
   std::optional<Analyst> analyst;  // authenticated by the cached-answer round trip
   AuditRecord audit;
   bool may_have_spent = false;  // a SELECT that failed after it may have been charged
+  // A refusal whose cause is for the administrator only: logged once the
+  // audit row (and so its id) exists.
+  std::optional<std::string> admin_log;
 };
 
 Router::Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool,
@@ -220,6 +225,20 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
     } catch (const Refuse& refuse) {
       response = Refusal(refuse.error, exchange);
       for (const auto& header : refuse.headers) response.headers.push_back(header);
+    } catch (const DatabaseFailure& failure) {
+      response = Refusal(ToHttpError(failure), exchange);
+      response.not_before = failure.respond_at;
+      std::string log = failure.code() + ": " + failure.admin_detail();
+      if (failure.ledger_id) {
+        const std::string charged = "charged: ledger " + std::to_string(*failure.ledger_id);
+        log += " (" + charged + ")";
+        exchange.audit.detail = failure.message() + " (" + charged + ")";
+      }
+      exchange.admin_log = std::move(log);
+      if (failure.charged) {
+        exchange.audit.cost = *failure.charged;
+        metrics_.RecordEpsilonSpent(ToDouble(failure.charged->Epsilon()));
+      }
     } catch (const DpqlError& error) {
       HttpError http = ToHttpError(error);
       if (http.status >= 500) {
@@ -233,7 +252,15 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
       response = Refusal(ToHttpError(DpqlError(ErrorKind::kInternal, "internal", error.what())),
                          exchange);
     }
-    if (exchange.audited) WriteAudit(exchange, response.status);
+    std::optional<int64_t> audit_id;
+    if (exchange.audited) audit_id = WriteAudit(exchange, response.status);
+    if (exchange.admin_log) {
+      // "dpqld: POST /v1/query: query_failed: SQLSTATE 22012: division by zero
+      // (charged: ledger 12) [audit 34]": the administrator's, never a client's.
+      std::cerr << "dpqld: " << exchange.audit.source << ": " << *exchange.admin_log << " [audit "
+                << (audit_id ? std::to_string(*audit_id) : std::string("not written")) << "]"
+                << std::endl;
+    }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.RecordRequest(exchange.route, response.status, seconds);
@@ -249,7 +276,7 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
 HttpResponse Router::Refusal(const HttpError& error, Exchange& exchange) {
   exchange.audit.outcome = error.code;
   exchange.audit.detail = error.message;
-  if (exchange.may_have_spent && error.status >= 500) {
+  if (exchange.may_have_spent && error.status >= 500 && error.code != "not_ready") {
     exchange.audit.detail += " (the query failed after its budget check; see dpql.ledger for any charge)";
   }
   metrics_.RecordRefusal(error.code);
@@ -260,18 +287,20 @@ HttpResponse Router::Refusal(const HttpError& error, Exchange& exchange) {
   return response;
 }
 
-void Router::WriteAudit(const Exchange& exchange, int status) {
+std::optional<int64_t> Router::WriteAudit(const Exchange& exchange, int status) {
   AuditRecord record = exchange.audit;
   record.status = status;
   if (record.outcome.empty()) record.outcome = "ok";
   try {
-    WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.WriteAudit(record); });
+    return WithLedger(pool_, config_.db_pool,
+                      [&](Ledger& ledger) { return ledger.WriteAudit(record); });
   } catch (const std::exception& error) {
     // The response stands (a released answer has already been paid for); the
     // operator must see that the audit trail has a gap.
     std::cerr << "dpqld: AUDIT WRITE FAILED for " << record.source << " (analyst '"
               << record.analyst_name << "', status " << status << "): " << error.what()
               << std::endl;
+    return std::nullopt;
   }
 }
 
@@ -296,7 +325,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     Fail(404, "not_found",
          "no route " + request.method + " " + AuditText(path, 200) +
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
-             "GET /v1/admin/audit, GET /healthz, GET /metrics");
+             "GET /v1/admin/audit, GET /healthz, GET /readyz, GET /metrics");
   }
   exchange.route = path;
   if (route == nullptr) {
@@ -310,6 +339,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   }
 
   if (path == "/healthz") return Healthz();
+  if (path == "/readyz") return Readyz();
   if (path == "/metrics") {
     HttpResponse response;
     response.content_type = "text/plain; version=0.0.4";
@@ -352,6 +382,43 @@ HttpResponse Router::Healthz() {
     return JsonResponse(503, body);
   }
   return JsonResponse(200, {{"status", "ok"}});
+}
+
+HttpResponse Router::Readyz() {
+  ReadinessReport report;
+  try {
+    // Live first (the dpql schema, as /healthz), then every catalog table.
+    WithLedger(pool_, config_.db_pool, [](Ledger& ledger) { return ledger.GetBudgets(0); });
+    report = engine_.CheckReadiness();
+  } catch (const DpqlError& error) {
+    HttpError http = ToHttpError(error);
+    std::cerr << "dpqld: /readyz: " << error.code() << ": " << error.what() << std::endl;
+    json body = ErrorJson(http);
+    body["status"] = "unavailable";
+    return JsonResponse(503, body);
+  }
+  if (report.ready()) return JsonResponse(200, {{"status", "ready"}});
+  std::cerr << "dpqld: /readyz: not ready:\n" << Readiness::LogLines(report) << std::endl;
+  json tables = json::array();
+  for (const TableProblem& problem : report.problems) {
+    json entry = {{"dataset", problem.dataset}, {"table", problem.table}};
+    if (!problem.columns.empty()) entry["columns"] = problem.columns;
+    entry["sqlstate"] = problem.sqlstate;
+    entry["problem"] = problem.problem;
+    tables.push_back(std::move(entry));
+  }
+  HttpError http;
+  http.status = 503;
+  http.code = "not_ready";
+  http.kind = ErrorKindName(ErrorKind::kInternal);
+  http.message = "the server's PostgreSQL role cannot read " + std::to_string(tables.size()) +
+                 " catalog table(s); queries on their datasets are refused (503 not_ready, "
+                 "nothing spent) until it can. \"tables\" says which and why; the server log "
+                 "has PostgreSQL's messages";
+  json body = ErrorJson(http);
+  body["status"] = "not_ready";
+  body["tables"] = std::move(tables);
+  return JsonResponse(503, body);
 }
 
 Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {

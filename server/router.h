@@ -8,6 +8,7 @@
 // write), so the HTTP server calls it on its database worker pool, never on an
 // I/O thread. It never throws: every failure becomes a JSON error response.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Not sent before this moment (a failed query's answer waits out the
+  // statement timeout; the HTTP server holds it without a worker thread).
+  std::optional<std::chrono::steady_clock::time_point> not_before;
 };
 
 class Router {
@@ -55,6 +59,7 @@ class Router {
 
   HttpResponse Dispatch(const HttpRequest& request, Exchange& exchange);
   HttpResponse Healthz();
+  HttpResponse Readyz();
   Analyst Authenticate(const HttpRequest& request, Exchange& exchange);
   std::optional<HttpResponse> ServeCached(const HttpRequest& request, Exchange& exchange);
   HttpResponse Query(const HttpRequest& request, const Analyst& analyst, Exchange& exchange,
@@ -62,7 +67,8 @@ class Router {
   HttpResponse Budgets(const Analyst& analyst);
   HttpResponse AdminAudit(const std::string& query_string, const Analyst& analyst);
   HttpResponse Refusal(const HttpError& error, Exchange& exchange);
-  void WriteAudit(const Exchange& exchange, int status);
+  // Returns the audit row's id, or nothing when it could not be written.
+  std::optional<int64_t> WriteAudit(const Exchange& exchange, int status);
 
   const ServerConfig& config_;
   const Catalog& catalog_;

@@ -104,6 +104,21 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
   try {
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
     Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
+    // Noise for the typical first queries is drawn before anyone asks.
+    engine.PrefillNoise();
+    // Serve even when a catalog table cannot be read yet (the data may be
+    // loading): its queries are refused with 503 not_ready, at no cost, until
+    // it can; GET /readyz tells the administrator.
+    try {
+      ReadinessReport report = engine.CheckReadiness();
+      if (!report.ready()) {
+        err << "dpqld: not ready: the server's role cannot read these catalog tables; their "
+               "datasets' queries are refused (503 not_ready) until it can (GET /readyz):\n"
+            << Readiness::LogLines(report) << std::endl;
+      }
+    } catch (const DpqlError& e) {
+      err << "dpqld: the readiness check failed: " << e.what() << std::endl;
+    }
     Metrics metrics;
     Router router(config, catalog, pool, engine, metrics);
     HttpServer server(config, router);

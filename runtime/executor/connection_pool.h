@@ -50,6 +50,7 @@ class ConnectionPool {
   Lease Acquire();
 
   const std::string& connection_string() const { return connection_string_; }
+  size_t size() const { return size_; }
 
  private:
   void Release(std::unique_ptr<PooledConnection> connection, bool broken);

@@ -1,9 +1,16 @@
 // Classifying PostgreSQL failures the same way in every component that talks
-// to the database (executor, ledger, answer cache).
+// to the database (executor, ledger, answer cache), and the refusals whose
+// cause is for the administrator only.
 #pragma once
 
+#include <chrono>
+#include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "compiler/common/error.h"
+#include "runtime/ledger/ledger.h"
 
 namespace dpql {
 
@@ -23,5 +30,52 @@ inline std::string OnOneLine(std::string detail) {
   }
   return detail;
 }
+
+// The SQLSTATE of a libpqxx exception, "" when it names none. libpqxx 6.4
+// leaves it out of some exceptions it maps from a SQLSTATE: insufficient_privilege
+// (42501) has an empty sqlstate(), and the transaction_rollback family (40xxx)
+// does not even derive from sql_error; their type says which SQLSTATE it was.
+std::string SqlStateOf(const std::exception& error);
+
+// "SQLSTATE 42501: permission denied for table admissions" on one line: for
+// the server log only. PostgreSQL's message can quote values from the data
+// (a failed cast names the value), so it never goes to a client.
+std::string DescribeForLog(const std::exception& error);
+
+// A refusal whose cause is for the administrator only. The client gets the
+// code and the fixed message (DpqlError's); `admin_detail` — PostgreSQL's
+// SQLSTATE and message — goes to the server log with the audit row's id.
+//
+// "query_failed": a SELECT whose SQL was sent failed after its debit (a
+// PostgreSQL error, a statement timeout, or a failure computing the release).
+// Every such failure gets the same code, status and message, not before
+// `respond_at` (the statement timeout after the SQL was sent), so that
+// neither the answer nor its time tells one failure from another
+// (docs/PRIVACY.md, "Failures and timeouts").
+//
+// "not_ready": the readiness probe found a catalog table the server's role
+// cannot read; refused before the debit, nothing spent.
+class DatabaseFailure : public DpqlError {
+ public:
+  DatabaseFailure(std::string code, std::string message, std::string admin_detail)
+      : DpqlError(ErrorKind::kInternal, std::move(code), std::move(message)),
+        admin_detail_(std::move(admin_detail)) {}
+
+  const std::string& admin_detail() const { return admin_detail_; }
+
+  // Not answered before this moment (unset: at once).
+  std::optional<std::chrono::steady_clock::time_point> respond_at;
+  // The debit that paid for the failed query, and what it charged.
+  std::optional<int64_t> ledger_id;
+  std::optional<BudgetCost> charged;
+
+ private:
+  std::string admin_detail_;
+};
+
+// The code, and the message every failed query gets (`timeout_ms` is the
+// server's statement timeout, public configuration).
+inline constexpr const char* kQueryFailedCode = "query_failed";
+std::string QueryFailedMessage(int timeout_ms);
 
 }  // namespace dpql

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
+
 #include "compiler/common/error.h"
 #include "runtime/executor/database_errors.h"
 
@@ -33,81 +35,113 @@ std::vector<BigInt> ParseHistogram(const pqxx::field& field, const Measure& meas
   return cells;
 }
 
+// The rows of the plan's result: keys as text, measures as integers, then
+// one "bin:count,..." column per histogram measure.
+void ReadRows(const Plan& plan, const pqxx::result& rows, ExactAggregates& exact) {
+  const size_t keys = plan.select.keys.size();
+  const size_t measures = plan.measures.size();
+  std::vector<size_t> histogram_measures;
+  for (size_t m = 0; m < measures; ++m) {
+    if (plan.measures[m].kind == MeasureKind::kHistogram) histogram_measures.push_back(m);
+  }
+  if (rows.columns() != keys + measures + histogram_measures.size()) {
+    throw DpqlError(ErrorKind::kInternal, "internal", "unexpected result shape");
+  }
+  exact.keys.reserve(rows.size());
+  exact.measures.reserve(rows.size());
+  for (const auto& row : rows) {
+    std::vector<std::optional<std::string>> key_values;
+    for (size_t k = 0; k < keys; ++k) {
+      if (row[static_cast<int>(k)].is_null()) {
+        key_values.emplace_back();
+      } else {
+        key_values.emplace_back(row[static_cast<int>(k)].c_str());
+      }
+    }
+    std::vector<BigInt> measure_values;
+    for (size_t m = 0; m < measures; ++m) {
+      // Measures are whole numbers (sums of integers); numeric output may
+      // still carry a ".0" suffix-free text, which BigInt parses directly.
+      measure_values.emplace_back(row[static_cast<int>(keys + m)].c_str());
+    }
+    // After the measures: one text column per histogram measure, in order.
+    std::vector<std::vector<BigInt>> histograms(measures);
+    for (size_t h = 0; h < histogram_measures.size(); ++h) {
+      const size_t m = histogram_measures[h];
+      histograms[m] = ParseHistogram(row[static_cast<int>(keys + measures + h)], plan.measures[m]);
+    }
+    exact.keys.push_back(std::move(key_values));
+    exact.measures.push_back(std::move(measure_values));
+    exact.histograms.push_back(std::move(histograms));
+  }
+}
+
 }  // namespace
 
-ExactAggregates Executor::RunExact(const Plan& plan) {
-  auto connection = pool_.Acquire();
-  ExactAggregates exact;
-  try {
-    pqxx::read_transaction txn(*connection);
-    txn.exec0("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_ms_));
-    pqxx::result rows = txn.exec_params(plan.sql, pqxx::prepare::make_dynamic_params(plan.params));
-    const size_t keys = plan.select.keys.size();
-    const size_t measures = plan.measures.size();
-    std::vector<size_t> histogram_measures;
-    for (size_t m = 0; m < measures; ++m) {
-      if (plan.measures[m].kind == MeasureKind::kHistogram) histogram_measures.push_back(m);
-    }
-    if (rows.columns() != keys + measures + histogram_measures.size()) {
-      throw DpqlError(ErrorKind::kInternal, "internal", "unexpected result shape");
-    }
-    exact.keys.reserve(rows.size());
-    exact.measures.reserve(rows.size());
-    for (const auto& row : rows) {
-      std::vector<std::optional<std::string>> key_values;
-      for (size_t k = 0; k < keys; ++k) {
-        if (row[static_cast<int>(k)].is_null()) {
-          key_values.emplace_back();
-        } else {
-          key_values.emplace_back(row[static_cast<int>(k)].c_str());
+ExactAggregates Executor::RunExact(const Plan& plan) { return RunExact(plan, pool_.Acquire()); }
+
+ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first) {
+  std::optional<ConnectionPool::Lease> connection(std::move(first));
+  const int max_attempts = static_cast<int>(pool_.size()) + 1;
+  for (int attempt = 1;; ++attempt) {
+    if (!connection) connection.emplace(pool_.Acquire());
+    bool sent = false;
+    auto sent_at = std::chrono::steady_clock::now();
+    auto query_failed = [&](const std::string& detail) {
+      DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_), detail);
+      failure.respond_at = RespondAt(sent_at);
+      return failure;
+    };
+    auto session_lost = [&](const std::string& detail) {
+      connection->Discard();
+      return DpqlError(ErrorKind::kInternal, "database_unavailable",
+                       "the connection to PostgreSQL was lost" +
+                           std::string(sent ? " while the query ran" : "") + " (" + detail +
+                           "); try again");
+    };
+    try {
+      ExactAggregates exact;
+      pqxx::read_transaction txn(**connection);
+      txn.exec0("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_ms_));
+      sent_at = std::chrono::steady_clock::now();
+      sent = true;
+      pqxx::result rows =
+          txn.exec_params(plan.sql, pqxx::prepare::make_dynamic_params(plan.params));
+      ReadRows(plan, rows, exact);
+      txn.commit();
+      return exact;
+    } catch (const pqxx::in_doubt_error& e) {
+      // The read-only transaction's COMMIT met a lost connection: nothing to undo.
+      throw session_lost(DescribeForLog(e));
+    } catch (const pqxx::broken_connection& e) {
+      DpqlError lost = session_lost(DescribeForLog(e));
+      // Lost before the SQL went out (a connection that died while idle):
+      // nothing ran, so another connection may run it.
+      if (!sent && attempt < max_attempts) {
+        connection.reset();
+        continue;
+      }
+      throw lost;
+    } catch (const pqxx::failure& e) {
+      const std::string sqlstate = SqlStateOf(e);
+      if (SessionEnded(sqlstate)) {
+        DpqlError lost = session_lost(DescribeForLog(e));
+        if (!sent && attempt < max_attempts) {
+          connection.reset();
+          continue;
         }
+        throw lost;
       }
-      std::vector<BigInt> measure_values;
-      for (size_t m = 0; m < measures; ++m) {
-        // Measures are whole numbers (sums of integers); numeric output may
-        // still carry a ".0" suffix-free text, which BigInt parses directly.
-        measure_values.emplace_back(row[static_cast<int>(keys + m)].c_str());
-      }
-      // After the measures: one text column per histogram measure, in order.
-      std::vector<std::vector<BigInt>> histograms(measures);
-      for (size_t h = 0; h < histogram_measures.size(); ++h) {
-        const size_t m = histogram_measures[h];
-        histograms[m] = ParseHistogram(row[static_cast<int>(keys + measures + h)], plan.measures[m]);
-      }
-      exact.keys.push_back(std::move(key_values));
-      exact.measures.push_back(std::move(measure_values));
-      exact.histograms.push_back(std::move(histograms));
+      // PostgreSQL's message (and even its SQLSTATE: 22003 or 22012, a
+      // timeout or not) can depend on the data: the administrator's only.
+      throw query_failed(DescribeForLog(e));
+    } catch (const DatabaseFailure&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A result that cannot be read is as much a failure of this query.
+      throw query_failed(std::string("the result could not be read: ") + OnOneLine(e.what()));
     }
-    txn.commit();
-  } catch (const DpqlError&) {
-    throw;
-  } catch (const pqxx::in_doubt_error& e) {
-    // The read-only transaction's COMMIT met a lost connection: nothing to undo.
-    connection.Discard();
-    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
-                    "the connection to PostgreSQL was lost; try again");
-  } catch (const pqxx::broken_connection& e) {
-    connection.Discard();
-    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
-                    "the connection to PostgreSQL was lost; try again");
-  } catch (const pqxx::sql_error& e) {
-    if (SessionEnded(e.sqlstate())) {
-      connection.Discard();
-      throw DpqlError(ErrorKind::kInternal, "database_unavailable",
-                      "PostgreSQL ended the session (SQLSTATE " + e.sqlstate() + "); try again");
-    }
-    // PostgreSQL's message can quote values from the data (e.g. a failed cast
-    // names the offending value), so it is never passed on: only the SQLSTATE.
-    if (e.sqlstate() == "57014") {
-      throw DpqlError(ErrorKind::kLimit, "query_timeout",
-                      "the query took longer than the server's statement timeout; narrow it with "
-                      "WHERE or use fewer groups");
-    }
-    throw DpqlError(ErrorKind::kInternal, "database_error",
-                    "PostgreSQL could not run the query (SQLSTATE " + e.sqlstate() +
-                        "); the server log has the details for an administrator");
   }
-  return exact;
 }
 
 }  // namespace dpql

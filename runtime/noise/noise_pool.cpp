@@ -1,5 +1,6 @@
 #include "runtime/noise/noise_pool.h"
 
+#include <chrono>
 #include <vector>
 
 #include "compiler/common/error.h"
@@ -47,6 +48,17 @@ BigInt NoisePools::Draw(const NoiseSpec& spec) {
   const size_t half = options_.capacity / 2;
   if (pool->values.size() + pool->pending <= half) RequestFill(spec, *pool, half);
   return value;
+}
+
+void NoisePools::Prefill(const std::vector<NoiseSpec>& specs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const NoiseSpec& spec : specs) {
+    try {
+      FindOrCreate(spec)->last_used = ++clock_;
+    } catch (const DpqlError&) {
+      // An invalid parameter: Draw() reports it to whoever asks for it.
+    }
+  }
 }
 
 size_t NoisePools::Available(const NoiseSpec& spec) const {
@@ -104,13 +116,43 @@ void NoisePools::FillerLoop() {
     lock.unlock();
     std::vector<BigInt> batch;
     std::string failure;
+    auto deliver_at = std::chrono::steady_clock::now();
+    auto decoy_end = deliver_at;
+    std::chrono::steady_clock::duration pad{0};
     try {
+      if (options_.decoy) {
+        // The decoy: the same number of draws from the same distribution,
+        // discarded; only its running time is used.
+        const auto start = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < count; ++i) {
+          BigInt discarded = pool->sampler.Sample(locked_);
+          if (options_.after_draw) options_.after_draw(discarded);
+        }
+        decoy_end = std::chrono::steady_clock::now();
+        pad = kPadFactor * (decoy_end - start);
+        deliver_at = decoy_end + pad;
+      }
       batch.reserve(count);
-      for (size_t i = 0; i < count; ++i) batch.push_back(pool->sampler.Sample(locked_));
+      for (size_t i = 0; i < count; ++i) {
+        batch.push_back(pool->sampler.Sample(locked_));
+        if (options_.after_draw) options_.after_draw(batch.back());
+      }
     } catch (const std::exception& error) {
       failure = error.what();
     }
+    // In the rare case the batch took longer than its pad (in practice: the
+    // thread was descheduled), the next doubling of the pad: the time still
+    // says only which power of two the overrun fell under.
+    if (options_.decoy && pad.count() > 0) {
+      while (deliver_at < std::chrono::steady_clock::now()) {
+        pad *= 2;
+        deliver_at = decoy_end + pad;
+      }
+    }
     lock.lock();
+    // Deliver at the decoy's time, not the batch's. Waiting here also keeps
+    // the next fill's start independent of this batch. Stop cuts it short.
+    requested_.wait_until(lock, deliver_at, [&] { return stop_; });
 
     pool->pending -= count;
     if (!failure.empty()) {

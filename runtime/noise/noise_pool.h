@@ -8,27 +8,41 @@
 // on the values it uses. A background thread refills a pool when it falls to
 // half its capacity.
 //
-// A distribution seen for the first time gets a full pool before its first
-// value is handed out: that wait is the time of `capacity` draws, of which any
-// one value is a small part (its rank correlation with the wait falls like
-// 1/sqrt(capacity)). The same holds when a release needs more values than a
-// pool holds and has to wait for a refill batch.
+// A caller can still have to wait for a fill: the first use of a
+// distribution, or a release that needs more values than its pool holds.
+// The time it waits must not depend on the values it then gets, so every
+// fill is timed by a decoy: the filler first draws a batch of the same size
+// from the same distribution and discards it, measuring how long it took
+// (t); then draws the batch it keeps, and delivers it no earlier than 3t
+// after the decoy ended. Both batches are sums of the same number of
+// independent draw times, so the kept batch finishes within those 3t except
+// with negligible probability (it would need to take three times as long as
+// its twin), and the delivery time is a function of the discarded decoy only.
+// The filler waits out that time before the next fill, so no fill's start
+// depends on an earlier kept batch either. The cost: twice the draws, and a
+// fill takes about four times as long as its draws.
+//
+// Prefill() fills pools for the distributions a server expects, at start,
+// so that most releases never wait.
 //
 // Memory is bounded: at most `max_pools` pools (the least recently used idle
 // pool is dropped) of at most `capacity` values each.
 //
 // Determinism: fills run one at a time, in the order they were requested, and
 // each pool hands out its values first-in first-out, so a single-threaded
-// caller with a seeded RandomSource sees the same values on every run.
+// caller with a seeded RandomSource sees the same values on every run: the
+// sampler's sequence with every kept batch preceded by its decoy.
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/noise/noise_source.h"
 
@@ -39,7 +53,17 @@ class NoisePools final : public NoiseSource {
   struct Options {
     size_t capacity = 1024;  // values per pool; refilled by capacity / 2 at half
     size_t max_pools = 64;   // distinct distributions kept at once
+    // Time every fill by a discarded decoy batch (above). Off only in the
+    // negative control of the timing tests.
+    bool decoy = true;
+    // Runs after every draw, decoys included, with its value: the timing
+    // tests' stand-in for a sampler whose running time grows with |noise|.
+    // Unset in production.
+    std::function<void(const BigInt&)> after_draw;
   };
+
+  // How long after its decoy a fill is delivered, in units of the decoy's time.
+  static constexpr int kPadFactor = 3;
 
   // `rng` feeds the filler thread (and Random()).
   explicit NoisePools(std::unique_ptr<RandomSource> rng);
@@ -52,6 +76,10 @@ class NoisePools final : public NoiseSource {
   // release that outran the refills). Throws DpqlError (kInternal) if `spec` is
   // invalid or the random source failed.
   BigInt Draw(const NoiseSpec& spec) override;
+
+  // Creates (and requests the first fill of) a pool for each distribution,
+  // in order, without waiting; invalid ones are skipped. Thread-safe.
+  void Prefill(const std::vector<NoiseSpec>& specs);
 
   // Thread-safe: shares the pools' source under a lock.
   RandomSource& Random() override { return locked_; }

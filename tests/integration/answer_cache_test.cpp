@@ -128,10 +128,16 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
 
   auto connection = pool.Acquire();
   pqxx::nontransaction txn(*connection);
-  EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
+  EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements "
+                      "WHERE name NOT LIKE 'dpql\\_ready\\_%'")[0]
                 .as<std::string>(),
             "dpql_add_dataset_spend dpql_budget dpql_cache_find dpql_cache_store "
             "dpql_dataset_spent dpql_debit dpql_lock_dataset");
+  // And the readiness probe that runs before each debit: one per dataset.
+  EXPECT_EQ(txn.exec1("SELECT count(*) FROM pg_prepared_statements "
+                      "WHERE name LIKE 'dpql\\_ready\\_%'")[0]
+                .as<int>(),
+            1);
 }
 
 TEST_F(AnswerCacheTest, RewrittenQueriesHitAndShowTheAskersNames) {
