@@ -759,6 +759,15 @@ class CatalogParser {
       return Rational(*days);
     }
     Rational value = Number(bound.value, path);
+    // Within a bigint's range: every calibration, interval and key derived
+    // from a bound then stays finite (beyond it a variance's interval, ~bound^4,
+    // leaves double precision, and the query would fail after its debit).
+    static const Rational kLimit((BigInt(1) << 63) - 1);
+    if (abs(value) > kLimit) {
+      Fail(bound.value, path, "catalog_out_of_range",
+           "a bound must lie within -9223372036854775807 and 9223372036854775807 (a bigint's "
+           "range), got '" + bound.value.Scalar() + "'; declare the bounds the values really have");
+    }
     if (type == ColumnType::kInt && boost::multiprecision::denominator(value) != 1) {
       Fail(bound.value, path, "catalog_invalid_value",
            "an int column's bound must be a whole number, got '" + bound.value.Scalar() +

@@ -610,6 +610,46 @@ datasets:
               "catalog_invalid_value", 8, "must be a whole number, got '110.5'");
 }
 
+// Bounds beyond a bigint would make a variance's interval leave double
+// precision, so the query would fail after its debit: refused at load.
+TEST(CatalogColumns, BoundBeyondABigintIsRefused) {
+  ExpectError(R"(
+datasets:
+  hospital:
+    privacy_unit: patient_id
+    tables:
+      admissions:
+        columns:
+          patient_id: { type: text }
+          income: { type: real, lower: 0, upper: 1e300 }
+)",
+              "catalog_out_of_range", 8, "columns.income.upper: a bound must lie within");
+  ExpectError(R"(
+datasets:
+  hospital:
+    privacy_unit: patient_id
+    tables:
+      admissions:
+        columns:
+          patient_id: { type: text }
+          n: { type: int, lower: -9223372036854775808, upper: 0 }
+)",
+              "catalog_out_of_range", 8, "(a bigint's range)");
+  // The extremes themselves are accepted.
+  Catalog catalog = Parse(R"(
+datasets:
+  hospital:
+    privacy_unit: patient_id
+    tables:
+      admissions:
+        columns:
+          patient_id: { type: text }
+          n: { type: int, lower: -9223372036854775807, upper: 9223372036854775807 }
+)");
+  EXPECT_EQ(*catalog.datasets.at(0).tables.at(0).FindColumn("n")->upper,
+            Rational(BigInt("9223372036854775807")));
+}
+
 TEST(CatalogColumns, OnlyOneBound) {
   ExpectError(R"(
 datasets:
