@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "compiler/common/error.h"
-#include "compiler/compile.h"
 #include "compiler/common/zcdp.h"
+#include "compiler/compile.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
