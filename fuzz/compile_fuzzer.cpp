@@ -23,8 +23,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/ascii_lexer.h"
 #include "compiler/parser/parser.h"
-#include "compiler/planner/plan.h"
-#include "runtime/executor/expected_error.h"
+#include "runtime/engine.h"
 
 namespace dpql {
 namespace {
@@ -39,23 +38,10 @@ const Dataset& HospitalDataset() {
   return *catalog.DefaultDataset();
 }
 
-// What `dpqld compile` does with one statement; the output is discarded but
-// fully built, so every renderer runs.
+// What `dpqld compile` does with one statement (Engine::Explain over Compile);
+// the output is discarded but fully built, so every renderer runs.
 void CompileStatement(const Dataset& dataset, const ast::Statement& statement) {
-  switch (statement.kind) {
-    case ast::StatementKind::kSelect:
-    case ast::StatementKind::kExplain: {
-      std::string text = ExplainPlan(CompileSelect(dataset, *statement.select));
-      if (text.empty()) std::abort();  // a compiled plan always has a rendering
-      break;
-    }
-    case ast::StatementKind::kDescribe:
-      (void)dataset.FindTable(statement.table);
-      break;
-    case ast::StatementKind::kShowTables:
-    case ast::StatementKind::kShowBudget:
-      break;
-  }
+  if (Engine::Explain(dataset, statement).explain.empty()) std::abort();  // always rendered
 }
 
 void CompileText(std::string_view text) {

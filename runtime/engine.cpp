@@ -8,6 +8,7 @@
 
 #include "compiler/common/error.h"
 #include "compiler/common/zcdp.h"
+#include "compiler/compile.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/executor/expected_error.h"
@@ -29,6 +30,16 @@ namespace {
   throw DpqlError(ErrorKind::kBudget, "no_budget",
                   "you have no privacy budget on dataset " + dataset.name +
                       "; ask a data guardian to grant one (dpqld admin grant)");
+}
+
+// A plan as EXPLAIN shows it: its rendering, its expected errors and what
+// running it would cost.
+QueryResult ExplainResult(const Plan& plan) {
+  QueryResult result;
+  result.explain = ExplainPlan(plan);
+  result.expected_errors = ExpectedErrors(plan);
+  result.cost = plan.cost;
+  return result;
 }
 
 // A stored answer as this asker's answer: their column names, no cost, their
@@ -210,32 +221,37 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
 QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
                         const ast::Statement& statement) {
   const Dataset& dataset = ResolveDataset(dataset_name);
-  switch (statement.kind) {
-    case ast::StatementKind::kSelect:
-      return RunSelect(caller, dataset, statement);
-    case ast::StatementKind::kExplain: {
-      Plan plan = CompileSelect(dataset, *statement.select);
-      QueryResult result;
-      result.cost = {Rational(0), Rational(0)};
-      result.explain = ExplainPlan(plan);
-      result.expected_errors = ExpectedErrors(plan);
+  // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
+  CompiledStatement compiled = Compile(dataset, statement);
+  switch (compiled.kind) {
+    case CompiledKind::kSelect:
+      return RunSelect(caller, dataset, *compiled.plan, statement.text);
+    case CompiledKind::kExplain: {
+      QueryResult result = ExplainResult(*compiled.plan);
+      result.cost = {Rational(0), Rational(0)};  // EXPLAIN itself spends nothing
       return result;
     }
-    case ast::StatementKind::kShowTables:
+    case CompiledKind::kShowTables:
       return ShowTables(dataset);
-    case ast::StatementKind::kDescribe:
-      return Describe(dataset, statement);
-    case ast::StatementKind::kShowBudget:
+    case CompiledKind::kDescribe:
+      return Describe(dataset, *compiled.table);
+    case CompiledKind::kShowBudget:
       return ShowBudget(caller, dataset);
   }
   throw DpqlError(ErrorKind::kInternal, "internal", "unknown statement kind");
 }
 
-QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
-                              const ast::Statement& statement) {
-  // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
-  Plan plan = CompileSelect(dataset, *statement.select);
+QueryResult Engine::Explain(const Dataset& dataset, const ast::Statement& statement) {
+  CompiledStatement compiled = Compile(dataset, statement);
+  if (compiled.HasPlan()) return ExplainResult(*compiled.plan);
+  QueryResult result;
+  result.cost = {Rational(0), Rational(0)};
+  result.explain = "metadata statement; no privacy cost\n";
+  return result;
+}
 
+QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
+                              const std::string& text) {
   // Asked before? The answer released for the same canonical plan, privacy
   // parameters and data version is served again — to anyone with a budget on
   // the dataset — at no cost (runtime/cache/answer_cache.h).
@@ -272,7 +288,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
   try {
     readiness_.Probe(*lease, dataset);
     Ledger ledger(*lease);
-    debit = ledger.Debit(caller.analyst_id, dataset.name, cost, statement.text, DatasetCap(dataset));
+    debit = ledger.Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset));
   } catch (const DpqlError& error) {
     if (error.code() == "database_unavailable") lease.Discard();
     throw;
@@ -349,7 +365,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset,
     try {
       auto connection = pool_.Acquire();
       const bool stored = AnswerCache(*connection)
-          .Store(dataset.name, data_version, plan_hash, result, debit.ledger_id, statement.text);
+          .Store(dataset.name, data_version, plan_hash, result, debit.ledger_id, text);
       // Only the answer the table holds may be served again from memory: a
       // concurrent identical query that stored first keeps its answer.
       if (stored) {
@@ -460,25 +476,18 @@ QueryResult Engine::ShowTables(const Dataset& dataset) const {
   return result;
 }
 
-QueryResult Engine::Describe(const Dataset& dataset, const ast::Statement& statement) const {
-  const CatalogTable* table = dataset.FindTable(statement.table);
-  if (table == nullptr) {
-    throw DpqlError(ErrorKind::kSemantic, "unknown_table",
-                    "unknown table \"" + statement.table + "\"; SHOW TABLES lists the tables of " +
-                        dataset.name,
-                    statement.table_loc);
-  }
+QueryResult Engine::Describe(const Dataset& dataset, const CatalogTable& table) const {
   QueryResult result;
   result.columns = {{"column", ValueType::kText, false},
                     {"type", ValueType::kText, false},
                     {"bounds", ValueType::kText, false},
                     {"domain", ValueType::kText, false},
                     {"note", ValueType::kText, false}};
-  for (const auto& column : table->columns) {
+  for (const auto& column : table.columns) {
     std::string note;
     if (column.name == dataset.privacy_unit) {
       note = "privacy unit: use COUNT(DISTINCT " + column.name + ")";
-    } else if (table->is_private && !column.HasDomain() && !column.HasBounds() &&
+    } else if (table.is_private && !column.HasDomain() && !column.HasBounds() &&
                column.type != ColumnType::kBool) {
       note = "no public domain: grouped only with partition selection (delta > 0)";
     }

@@ -9,7 +9,9 @@
 //        --store in the answer cache--> HAVING / ORDER BY / LIMIT
 //
 // Each arrow is a folder: compiler/parser, compiler/binder, compiler/planner,
-// runtime/cache, runtime/ledger, runtime/executor, runtime/noise.
+// runtime/cache, runtime/ledger, runtime/executor, runtime/noise. Bind, plan
+// and SQL are one call, Compile (compiler/compile.h), which every front end
+// reaches through Engine::Run and Engine::Explain.
 
 #include <memory>
 #include <string>
@@ -30,6 +32,7 @@ struct Statement;
 }
 
 struct EngineMemo;      // runtime/cache/memo.h
+struct Plan;            // compiler/planner/plan.h
 struct PreparedSelect;  // runtime/cache/memo.h
 
 // A ledger budget as exact decimal strings, as responses show it. With the
@@ -81,6 +84,13 @@ class Engine {
   // The same for a statement the caller has parsed already.
   QueryResult Run(const Caller& caller, std::string_view dataset, const ast::Statement& statement);
 
+  // What running `statement` on `dataset` would do, without running it or
+  // touching the database: for a SELECT or EXPLAIN, the rendered plan, its
+  // expected errors and the cost running the SELECT would be charged; for a
+  // metadata statement, "metadata statement; no privacy cost" and cost 0.
+  // Throws DpqlError as Compile does (POST /v1/explain, `dpqld compile`).
+  static QueryResult Explain(const Dataset& dataset, const ast::Statement& statement);
+
   // A repeat of a query answered before, in one database round trip
   // (runtime/cache/cached_exchange.h): authenticates `request.token`, and
   // when the asker has a budget on `dataset` and the answer cache holds an
@@ -116,15 +126,16 @@ class Engine {
   void set_answer_cache(bool enabled) { answer_cache_ = enabled; }
 
  private:
-  QueryResult RunSelect(const Caller& caller, const Dataset& dataset,
-                        const ast::Statement& statement);
+  // Runs a compiled SELECT; `text` is the statement as the ledger records it.
+  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
+                        const std::string& text);
   // The memoised compiled SELECT for `text`, or nullptr when it is not a single SELECT that compiles.
   std::shared_ptr<const PreparedSelect> Prepare(const Dataset& dataset, std::string_view text);
   // Keeps an answer the answer cache holds (as stored: encoded and decoded).
   void RememberAnswer(const std::string& dataset, const std::string& plan_hash, int64_t data_version,
                       QueryResult answer);
   QueryResult ShowTables(const Dataset& dataset) const;
-  QueryResult Describe(const Dataset& dataset, const ast::Statement& statement) const;
+  QueryResult Describe(const Dataset& dataset, const CatalogTable& table) const;
   QueryResult ShowBudget(const Caller& caller, const Dataset& dataset);
 
   const Catalog& catalog_;

@@ -6,8 +6,7 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
-#include "compiler/planner/plan.h"
-#include "runtime/executor/expected_error.h"
+#include "runtime/engine.h"
 
 namespace dpql {
 
@@ -126,23 +125,7 @@ int RunCompileCommand(const std::vector<std::string>& args, std::ostream& out, s
       if (statements.size() > 1) {
         out << "-- statement " << (i + 1) << " (line " << statement.loc.line << ")\n";
       }
-      switch (statement.kind) {
-        case ast::StatementKind::kSelect:
-        case ast::StatementKind::kExplain:
-          out << ExplainPlan(CompileSelect(*dataset, *statement.select));
-          break;
-        case ast::StatementKind::kShowTables:
-        case ast::StatementKind::kShowBudget:
-          out << "metadata statement; no privacy cost\n";
-          break;
-        case ast::StatementKind::kDescribe:
-          if (dataset->FindTable(statement.table) == nullptr) {
-            throw DpqlError(ErrorKind::kSemantic, "unknown_table",
-                            "unknown table \"" + statement.table + "\"", statement.table_loc);
-          }
-          out << "metadata statement; no privacy cost\n";
-          break;
-      }
+      out << Engine::Explain(*dataset, statement).explain;
       if (i + 1 < statements.size()) out << "\n";
     }
   } catch (const DpqlError& e) {

@@ -8,9 +8,7 @@
 
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
-#include "compiler/planner/plan.h"
 #include "runtime/executor/database_errors.h"
-#include "runtime/executor/expected_error.h"
 #include "server/json_result.h"
 
 namespace dpql {
@@ -550,27 +548,7 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   }
   const ast::Statement& statement = statements[0];
 
-  if (explain_only) {
-    json out;
-    if (statement.kind == ast::StatementKind::kSelect || statement.kind == ast::StatementKind::kExplain) {
-      Plan plan = CompileSelect(dataset, *statement.select);
-      QueryResult explained;
-      explained.explain = ExplainPlan(plan);
-      explained.expected_errors = ExpectedErrors(plan);
-      explained.cost = plan.cost;  // what running the query would spend
-      out = QueryResultJson(explained);
-    } else {
-      if (statement.kind == ast::StatementKind::kDescribe && dataset.FindTable(statement.table) == nullptr) {
-        throw DpqlError(ErrorKind::kSemantic, "unknown_table",
-                        "unknown table \"" + statement.table + "\"; SHOW TABLES lists the tables of " +
-                            dataset.name,
-                        statement.table_loc);
-      }
-      out = {{"explain", "metadata statement; no privacy cost\n"},
-             {"cost", CostJson({Rational(0), Rational(0)})}};
-    }
-    return JsonResponse(200, out);
-  }
+  if (explain_only) return JsonResponse(200, QueryResultJson(Engine::Explain(dataset, statement)));
 
   exchange.may_have_spent = statement.kind == ast::StatementKind::kSelect;
   QueryResult result = engine_.Run(Caller{analyst.id, analyst.name}, dataset.name, statement);

@@ -28,6 +28,7 @@
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/compile.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 
@@ -119,24 +120,12 @@ std::vector<Case> ParseCases(const std::vector<std::string>& lines, const std::s
 std::string CompileAll(const Dataset& dataset, const std::string& query) {
   std::string out;
   for (const auto& statement : ParseScript(query)) {
-    switch (statement.kind) {
-      case ast::StatementKind::kSelect:
-      case ast::StatementKind::kExplain: {
-        Plan plan = CompileSelect(dataset, *statement.select);
-        out += plan.sql + "\n";
-        for (size_t p = 0; p < plan.params.size(); ++p) {
-          out += "-- $" + std::to_string(p + 1) + " = " + plan.params[p] + "\n";
-        }
-        break;
-      }
-      case ast::StatementKind::kDescribe:
-        if (dataset.FindTable(statement.table) == nullptr) {
-          throw DpqlError(ErrorKind::kSemantic, "unknown_table",
-                          "unknown table \"" + statement.table + "\"", statement.table_loc);
-        }
-        break;
-      default:
-        break;
+    CompiledStatement compiled = Compile(dataset, statement);
+    if (!compiled.HasPlan()) continue;
+    const Plan& plan = *compiled.plan;
+    out += plan.sql + "\n";
+    for (size_t p = 0; p < plan.params.size(); ++p) {
+      out += "-- $" + std::to_string(p + 1) + " = " + plan.params[p] + "\n";
     }
   }
   return out;

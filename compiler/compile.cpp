@@ -1,0 +1,40 @@
+#include "compiler/compile.h"
+
+#include <string>
+
+#include "compiler/common/error.h"
+
+namespace dpql {
+
+CompiledStatement Compile(const Dataset& dataset, const ast::Statement& statement) {
+  CompiledStatement compiled;
+  switch (statement.kind) {
+    case ast::StatementKind::kSelect:
+      compiled.kind = CompiledKind::kSelect;
+      compiled.plan = CompileSelect(dataset, *statement.select);
+      return compiled;
+    case ast::StatementKind::kExplain:
+      compiled.kind = CompiledKind::kExplain;
+      compiled.plan = CompileSelect(dataset, *statement.select);
+      return compiled;
+    case ast::StatementKind::kShowTables:
+      compiled.kind = CompiledKind::kShowTables;
+      return compiled;
+    case ast::StatementKind::kDescribe:
+      compiled.kind = CompiledKind::kDescribe;
+      compiled.table = dataset.FindTable(statement.table);
+      if (compiled.table == nullptr) {
+        throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+                        "unknown table \"" + statement.table +
+                            "\"; SHOW TABLES lists the tables of " + dataset.name,
+                        statement.table_loc);
+      }
+      return compiled;
+    case ast::StatementKind::kShowBudget:
+      compiled.kind = CompiledKind::kShowBudget;
+      return compiled;
+  }
+  throw DpqlError(ErrorKind::kInternal, "internal", "unknown statement kind");
+}
+
+}  // namespace dpql
