@@ -66,29 +66,29 @@ TEST(NoisePoolTest, WithoutTheDecoyThePoolHandsOutTheSamplersDrawsUnskipped) {
 }
 
 TEST(NoisePoolTest, AFillIsDeliveredNoSoonerThanItsDecoyAllows) {
-  // A first use waits for the decoy and then at least kPadFactor times the
-  // decoy's time: at least (1 + kPadFactor) / 2 times a fill without decoy
-  // of the same size (median over repetitions, to ride out a busy machine).
-  const int kTrials = 15;
-  auto median_first_wait = [&](bool decoy) {
-    NoisePools::Options options = Small(2048);
-    options.decoy = decoy;
-    NoisePools pools(std::make_unique<SeededRandom>(8), options);
-    std::vector<double> waits;
-    for (int t = 0; t < kTrials; ++t) {
-      const NoiseSpec spec = NoiseSpec::Laplace(Rational(1000000 + t));
-      const auto start = std::chrono::steady_clock::now();
-      pools.Draw(spec);
-      const auto end = std::chrono::steady_clock::now();
-      waits.push_back(std::chrono::duration<double>(end - start).count());
-    }
-    std::sort(waits.begin(), waits.end());
-    return waits[kTrials / 2];
+  // A first use waits for the decoy and then kPadFactor times the decoy's
+  // time. Every draw here takes at least kDrawTime (after_draw sleeps), so the
+  // decoy of n draws takes at least n x kDrawTime and the wait is at least
+  // (1 + kPadFactor) n x kDrawTime. A busy machine only lengthens the wait,
+  // so this lower bound cannot fail from load; without the pad (or without
+  // the decoy) the wait would be about n x kDrawTime and fail it.
+  constexpr auto kDrawTime = std::chrono::microseconds(200);
+  std::atomic<int> draws{0};
+  NoisePools::Options options = Small(64);
+  options.after_draw = [&](const BigInt&) {
+    draws.fetch_add(1);
+    std::this_thread::sleep_for(kDrawTime);
   };
-  const double plain = median_first_wait(false);
-  const double timed = median_first_wait(true);
-  EXPECT_GT(timed, 1.5 * plain) << "decoy-timed first fill " << timed << " s, plain " << plain
-                                << " s";
+  NoisePools pools(std::make_unique<SeededRandom>(8), options);
+  const auto start = std::chrono::steady_clock::now();
+  pools.Draw(NoiseSpec::Laplace(Rational(1000000)));
+  const auto wait = std::chrono::steady_clock::now() - start;
+  // The decoy and the kept batch are the same size.
+  const int batch = draws.load() / 2;
+  ASSERT_GT(batch, 0);
+  EXPECT_GE(wait, (1 + NoisePools::kPadFactor) * batch * kDrawTime)
+      << "first wait " << std::chrono::duration<double>(wait).count() << " s for a batch of "
+      << batch;
 }
 
 TEST(NoisePoolTest, PrefillCreatesFullPoolsWithoutWaiting) {
