@@ -168,7 +168,7 @@ std::string QueryBody(const std::string& text) {
   return json{{"query", text}, {"dataset", "hospital"}}.dump();
 }
 
-HttpResponse Post(HttpClient& client, const Options& options, const std::string& text) {
+HttpClientResponse Post(HttpClient& client, const Options& options, const std::string& text) {
   return client.Send("POST", "/v1/query", QueryBody(text),
                      {{"Authorization", "Bearer " + options.token},
                       {"Content-Type", "application/json"}});
@@ -235,7 +235,7 @@ json RunQueries(const Options& options, const Catalog& catalog) {
     for (size_t i = 0; i < queries.size(); ++i) {
       const BenchQuery& q = queries[i];
       double naive = 0, reference = 0, via_engine = 0, via_http = 0;
-      HttpResponse response;
+      HttpClientResponse response;
       for (int k = 0; k < 4; ++k) {
         switch ((round + k) % 4) {
           case 0: naive = Time([&] { run_sql(q.naive); }); break;
@@ -320,7 +320,7 @@ json RunLoad(const Options& options, int connections, bool cached) {
         std::string text = cached ? fixed : WithPrivacy(q, ++variant);
         auto t0 = Clock::now();
         try {
-          HttpResponse r = Post(client, options, text);
+          HttpClientResponse r = Post(client, options, text);
           if (r.status != 200) ++errors;
           if (cached && r.body.find("\"cached\":true") == std::string::npos) ++not_cached;
         } catch (const std::exception&) {

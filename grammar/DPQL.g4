@@ -1,4 +1,4 @@
-// DPQL v1 — the only grammar source (see docs and /DESIGN.md "The language").
+// DPQL v1 — the only grammar source (the language it accepts: docs/LANGUAGE.md).
 //
 // Built with the antlr4 4.7.2 tool, which has no caseInsensitive option:
 // keywords are spelled with one-letter fragments (S E L E C T) instead, and

@@ -2,7 +2,7 @@
 
 namespace dpql {
 
-nlohmann::json ParseApiResponse(const HttpResponse& response) {
+nlohmann::json ParseApiResponse(const HttpClientResponse& response) {
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   bool ok = response.status >= 200 && response.status < 300;
   if (ok && !body.is_discarded()) return body;

@@ -1,7 +1,7 @@
 #pragma once
 
 // dpqld's HTTP API as the REPL uses it: each call returns the parsed JSON
-// answer or throws ApiError (an error answer) / HttpError (no answer).
+// answer or throws ApiError (an error answer) / HttpTransportError (no answer).
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -33,7 +33,7 @@ class ApiError : public std::runtime_error {
 
 // Converts an HTTP answer into JSON, or throws ApiError for a non-2xx status
 // or a body that is not JSON.
-nlohmann::json ParseApiResponse(const HttpResponse& response);
+nlohmann::json ParseApiResponse(const HttpClientResponse& response);
 
 class ApiClient {
  public:

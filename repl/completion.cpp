@@ -3,30 +3,37 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <span>
+
+#include "compiler/common/text.h"
 
 namespace dpql {
 namespace {
 
+// The grammar's keywords (the K_ tokens of grammar/DPQL.g4) except RIGHT, FULL
+// and CROSS, which it recognises only to refuse them; the unit tests keep this
+// list equal to the grammar's.
 constexpr const char* kKeywords[] = {
-    "SELECT",     "FROM",     "WHERE",    "GROUP",     "BY",        "HAVING",   "ORDER",      "LIMIT",
-    "ASC",        "DESC",     "JOIN",     "INNER",     "LEFT",      "ON",       "AND",        "OR",
-    "NOT",        "IN",       "BETWEEN",  "IS",        "NULL",      "LIKE",     "AS",         "DISTINCT",
-    "COUNT",      "SUM",      "AVG",      "VARIANCE",  "STDDEV",    "MEDIAN",   "PERCENTILE", "BUCKET",
-    "DATE_TRUNC", "EXTRACT",  "YEAR",     "MONTH",     "DOW",       "DATE",     "TRUE",       "FALSE",
-    "WITH",       "PRIVACY",  "EPSILON",  "DELTA",     "MECHANISM", "LAPLACE",  "GAUSSIAN",   "MAX_GROUPS",
-    "MAX_ROWS",   "CONFIDENCE", "EXPLAIN", "SHOW",     "TABLES",    "DESCRIBE", "BUDGET",
+    "AND",      "AS",       "ASC",      "BETWEEN",  "BUDGET",   "BY",       "DATE",     "DESC",
+    "DESCRIBE", "DISTINCT", "EXPLAIN",  "EXTRACT",  "FALSE",    "FROM",     "GROUP",    "HAVING",
+    "IN",       "INNER",    "IS",       "JOIN",     "LEFT",     "LIKE",     "LIMIT",    "NOT",
+    "NULL",     "ON",       "OR",       "ORDER",    "OUTER",    "PRIVACY",  "SELECT",   "SHOW",
+    "TABLES",   "TRUE",     "WHERE",    "WITH",
+};
+
+// Words with a meaning that the grammar reads as identifiers: functions, date
+// parts and the WITH PRIVACY options.
+constexpr const char* kNames[] = {
+    "COUNT",      "SUM",        "AVG",        "VARIANCE",   "STDDEV",     "MEDIAN",
+    "PERCENTILE", "BUCKET",     "DATE_TRUNC", "YEAR",       "MONTH",      "DOW",
+    "EPSILON",    "DELTA",      "MECHANISM",  "LAPLACE",    "GAUSSIAN",   "MAX_GROUPS",
+    "MAX_ROWS",   "CONFIDENCE",
 };
 
 constexpr const char* kMetaCommands[] = {"\\d", "\\budget", "\\explain", "\\timing", "\\format", "\\help", "\\q"};
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && Lower(text.substr(0, prefix.size())) == Lower(prefix);
+  return text.size() >= prefix.size() && LowerAscii(text.substr(0, prefix.size())) == LowerAscii(prefix);
 }
 
 // The last whitespace-separated word of `before`, lower-cased.
@@ -35,7 +42,7 @@ std::string PreviousWord(std::string_view before) {
   if (end == std::string_view::npos) return "";
   size_t begin = before.find_last_of(" \t\r\n(,", end);
   begin = begin == std::string_view::npos ? 0 : begin + 1;
-  return Lower(before.substr(begin, end + 1 - begin));
+  return LowerAscii(before.substr(begin, end + 1 - begin));
 }
 
 bool HasUpper(std::string_view text) {
@@ -80,6 +87,10 @@ void Completer::LoadDataset(const nlohmann::json& dataset) {
   columns_.assign(columns.begin(), columns.end());
 }
 
+std::span<const char* const> CompletionKeywords() { return kKeywords; }
+
+std::span<const char* const> CompletionNames() { return kNames; }
+
 std::vector<std::string> Completer::Complete(std::string_view word, std::string_view before) const {
   std::set<std::string> matches;
   std::string trimmed_before(before);
@@ -103,8 +114,12 @@ std::vector<std::string> Completer::Complete(std::string_view word, std::string_
       if (StartsWithIgnoringCase(column, word)) matches.insert(column);
     }
     bool lower_case = HasLower(word) && !HasUpper(word);
-    for (const char* keyword : kKeywords) {
-      if (StartsWithIgnoringCase(keyword, word)) matches.insert(lower_case ? Lower(keyword) : std::string(keyword));
+    for (std::span<const char* const> words : {CompletionKeywords(), CompletionNames()}) {
+      for (const char* keyword : words) {
+        if (StartsWithIgnoringCase(keyword, word)) {
+          matches.insert(lower_case ? LowerAscii(keyword) : std::string(keyword));
+        }
+      }
     }
   }
   return {matches.begin(), matches.end()};

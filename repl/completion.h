@@ -5,11 +5,18 @@
 // libedit so it can be unit-tested; repl.cpp hooks it into the line editor.
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace dpql {
+
+// The words offered besides catalog names and meta-commands: the grammar's
+// keywords (all but the refused RIGHT, FULL and CROSS), and the function,
+// date-part and option names, which the grammar reads as identifiers.
+std::span<const char* const> CompletionKeywords();
+std::span<const char* const> CompletionNames();
 
 class Completer {
  public:

@@ -1,7 +1,6 @@
 #include "repl/format.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <utility>
+
+#include "compiler/common/text.h"
 
 namespace dpql {
 namespace {
@@ -37,12 +38,6 @@ std::string PadLeft(const std::string& text, size_t width) {
 std::string RightTrim(std::string text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
 }
 
 // Shortest text that reads back as the same double ("0.1", "12", "1e-06").
@@ -76,7 +71,7 @@ std::string CellText(const json& value) {
 bool IsNumericType(const std::string& type) {
   static const char* const kNumeric[] = {"int", "integer", "bigint", "smallint", "real", "double", "float",
                                          "numeric", "decimal"};
-  std::string lower = Lower(type);
+  std::string lower = LowerAscii(type);
   return std::any_of(std::begin(kNumeric), std::end(kNumeric), [&](const char* name) { return lower == name; });
 }
 
@@ -215,7 +210,7 @@ std::string Plural(size_t count, const char* one, const char* many) {
 }  // namespace
 
 std::optional<OutputFormat> ParseOutputFormat(std::string_view name) {
-  std::string lower = Lower(name);
+  std::string lower = LowerAscii(name);
   if (lower == "table" || lower == "aligned") return OutputFormat::kTable;
   if (lower == "csv") return OutputFormat::kCsv;
   if (lower == "json") return OutputFormat::kJson;
@@ -335,7 +330,7 @@ std::string FormatTable(const json& answer) {
     // Noisy column: "value ± half" with the values right-aligned before the
     // ± and the half-widths right-aligned after it.
     right_align[c] = true;
-    bool integral_type = Lower(types[c]) == "int" || Lower(types[c]) == "integer" || Lower(types[c]) == "bigint";
+    bool integral_type = LowerAscii(types[c]) == "int" || LowerAscii(types[c]) == "integer" || LowerAscii(types[c]) == "bigint";
     std::vector<std::optional<std::pair<std::string, std::string>>> parts(rows.size());
     size_t value_width = 0, half_width = 0;
     for (size_t r = 0; r < rows.size(); ++r) {
@@ -569,7 +564,7 @@ std::string FormatTableDescription(const json& dataset, std::string_view table_n
   std::string known;
   std::string canonical;
   for (const auto& [name, entry] : Entries(Member(dataset, "tables"))) {
-    if (Lower(name) == Lower(table_name)) {
+    if (LowerAscii(name) == LowerAscii(table_name)) {
       table = entry;
       canonical = name;
     }

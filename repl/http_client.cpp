@@ -8,8 +8,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
-#include <cctype>
 #include <charconv>
+
+#include "compiler/common/text.h"
 
 namespace dpql {
 namespace {
@@ -20,11 +21,6 @@ using tcp = asio::ip::tcp;
 // Largest response accepted; the server's answers are small JSON documents.
 constexpr size_t kMaxResponseBytes = 64u << 20;
 constexpr size_t kMaxHeaderBytes = 64u << 10;
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 std::string Trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t");
@@ -47,7 +43,7 @@ Url ParseUrl(const std::string& text) {
   Url url;
   size_t scheme_end = text.find("://");
   if (scheme_end == std::string::npos) throw std::invalid_argument("'" + text + "' is not a URL" + form);
-  url.scheme = Lower(text.substr(0, scheme_end));
+  url.scheme = LowerAscii(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
     throw std::invalid_argument("unsupported URL scheme '" + url.scheme + "'" + form);
   }
@@ -85,7 +81,7 @@ Url ParseUrl(const std::string& text) {
   return url;
 }
 
-std::string HttpResponse::Header(const std::string& name) const {
+std::string HttpClientResponse::Header(const std::string& name) const {
   for (const auto& [key, value] : headers) {
     if (key == name) return value;
   }
@@ -100,7 +96,7 @@ class HttpClient::Connection {
     boost::system::error_code ec;
     tcp::resolver resolver(io_);
     auto endpoints = resolver.resolve(url.host, url.port, ec);
-    if (ec) throw HttpError("cannot resolve host '" + url.host + "': " + ec.message());
+    if (ec) throw HttpTransportError("cannot resolve host '" + url.host + "': " + ec.message());
     const std::string where = url.host + ":" + url.port;
     if (url.scheme == "https") {
       tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -114,17 +110,17 @@ class HttpClient::Connection {
       tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *tls_context_);
       SSL_set_tlsext_host_name(tls_->native_handle(), url.host.c_str());
       asio::connect(tls_->next_layer(), endpoints, ec);
-      if (ec) throw HttpError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+      if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
       tls_->next_layer().set_option(tcp::no_delay(true), ec);
       tls_->handshake(asio::ssl::stream_base::client, ec);
       if (ec) {
-        throw HttpError("TLS handshake with " + where + " failed: " + ec.message() +
+        throw HttpTransportError("TLS handshake with " + where + " failed: " + ec.message() +
                         (insecure ? "" : " (use --insecure to skip certificate verification for a test server)"));
       }
     } else {
       plain_ = std::make_unique<tcp::socket>(io_);
       asio::connect(*plain_, endpoints, ec);
-      if (ec) throw HttpError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+      if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
       plain_->set_option(tcp::no_delay(true), ec);
     }
   }
@@ -142,7 +138,7 @@ class HttpClient::Connection {
     char chunk[16384];
     size_t n = tls_ ? tls_->read_some(asio::buffer(chunk), ec) : plain_->read_some(asio::buffer(chunk), ec);
     buffer_.append(chunk, n);
-    if (buffer_.size() > kMaxResponseBytes) throw HttpError("the server's response is larger than 64 MiB");
+    if (buffer_.size() > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       ec = {};
       return n > 0;
@@ -164,8 +160,9 @@ HttpClient::HttpClient(Url url, bool insecure) : url_(std::move(url)), insecure_
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::Send(const std::string& method, const std::string& target, const std::string& body,
-                              const std::vector<std::pair<std::string, std::string>>& headers) {
+HttpClientResponse HttpClient::Send(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string request = method + " " + url_.path + target + " HTTP/1.1\r\n";
   bool ipv6 = url_.host.find(':') != std::string::npos;
   request += "Host: " + (ipv6 ? "[" + url_.host + "]" : url_.host) + ":" + url_.port + "\r\n";
@@ -184,7 +181,7 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& targ
       return Exchange(request, method == "HEAD");
     } catch (const StaleConnection& stale) {
       connection_.reset();
-      if (!reused || attempt > 0) throw HttpError(stale.what());
+      if (!reused || attempt > 0) throw HttpTransportError(stale.what());
     } catch (...) {
       connection_.reset();
       throw;
@@ -192,7 +189,7 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& targ
   }
 }
 
-HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
+HttpClientResponse HttpClient::Exchange(const std::string& request, bool head) {
   Connection& connection = *connection_;
   std::string& buffer = connection.buffer();
   buffer.clear();
@@ -203,21 +200,21 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
   // Status line and headers.
   size_t header_end;
   while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-    if (buffer.size() > kMaxHeaderBytes) throw HttpError("the server's response headers are too large");
+    if (buffer.size() > kMaxHeaderBytes) throw HttpTransportError("the server's response headers are too large");
     bool more = connection.ReadMore(ec);
     if (!more) {
       std::string why = ec ? ec.message() : "connection closed";
       if (buffer.empty()) throw StaleConnection("the server closed the connection without answering (" + why + ")");
-      throw HttpError("the server closed the connection in the middle of a response (" + why + ")");
+      throw HttpTransportError("the server closed the connection in the middle of a response (" + why + ")");
     }
   }
-  HttpResponse response;
+  HttpClientResponse response;
   std::string head_text = buffer.substr(0, header_end);
   buffer.erase(0, header_end + 4);
   size_t line_end = head_text.find("\r\n");
   std::string status_line = head_text.substr(0, line_end);
   if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) {
-    throw HttpError("the server did not answer with HTTP (got '" + status_line.substr(0, 40) +
+    throw HttpTransportError("the server did not answer with HTTP (got '" + status_line.substr(0, 40) +
                     "'); check --url (http:// vs https://)");
   }
   bool http10 = status_line.rfind("HTTP/1.0", 0) == 0;
@@ -229,16 +226,16 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
     if (next == std::string::npos) next = head_text.size();
     std::string line = head_text.substr(at, next - at);
     size_t colon = line.find(':');
-    if (colon != std::string::npos) response.headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    if (colon != std::string::npos) response.headers.emplace_back(LowerAscii(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
     at = next + 2;
   }
 
-  std::string connection_header = Lower(response.Header("connection"));
+  std::string connection_header = LowerAscii(response.Header("connection"));
   bool keep_alive = http10 ? connection_header == "keep-alive" : connection_header != "close";
   auto read_at_least = [&](size_t needed) {
     while (buffer.size() < needed) {
       if (!connection.ReadMore(ec)) {
-        throw HttpError("the server closed the connection in the middle of a response" +
+        throw HttpTransportError("the server closed the connection in the middle of a response" +
                         (ec ? " (" + ec.message() + ")" : std::string()));
       }
     }
@@ -252,7 +249,7 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
   };
 
   bool no_body = head || response.status == 204 || response.status == 304 || response.status / 100 == 1;
-  std::string transfer = Lower(response.Header("transfer-encoding"));
+  std::string transfer = LowerAscii(response.Header("transfer-encoding"));
   std::string length_text = response.Header("content-length");
   if (no_body) {
     // Nothing to read.
@@ -261,14 +258,14 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
       std::string size_line = read_line();
       size_t size = 0;
       auto [end, error] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
-      if (error != std::errc()) throw HttpError("malformed chunk size '" + size_line + "' in the server's response");
+      if (error != std::errc()) throw HttpTransportError("malformed chunk size '" + size_line + "' in the server's response");
       (void)end;
       if (size == 0) {
         while (!read_line().empty()) {
         }  // trailers
         break;
       }
-      if (response.body.size() + size > kMaxResponseBytes) throw HttpError("the server's response is larger than 64 MiB");
+      if (response.body.size() + size > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
       read_at_least(size + 2);
       response.body.append(buffer, 0, size);
       buffer.erase(0, size + 2);
@@ -277,9 +274,9 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
     size_t length = 0;
     auto [end, error] = std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
     if (error != std::errc() || end != length_text.data() + length_text.size()) {
-      throw HttpError("malformed Content-Length '" + length_text + "' in the server's response");
+      throw HttpTransportError("malformed Content-Length '" + length_text + "' in the server's response");
     }
-    if (length > kMaxResponseBytes) throw HttpError("the server's response is larger than 64 MiB");
+    if (length > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
     read_at_least(length);
     response.body = buffer.substr(0, length);
     buffer.erase(0, length);
@@ -287,7 +284,7 @@ HttpResponse HttpClient::Exchange(const std::string& request, bool head) {
     // Delimited by the end of the connection.
     while (connection.ReadMore(ec)) {
     }
-    if (ec) throw HttpError("error while reading the server's response: " + ec.message());
+    if (ec) throw HttpTransportError("error while reading the server's response: " + ec.message());
     response.body = std::move(buffer);
     buffer.clear();
     keep_alive = false;

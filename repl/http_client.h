@@ -23,7 +23,10 @@ struct Url {
 };
 Url ParseUrl(const std::string& text);
 
-struct HttpResponse {
+// The client's own names: the server's HttpResponse (server/router.h) and
+// HttpError (server/json_result.h) are different types in the same namespace,
+// and the unit tests link both libraries.
+struct HttpClientResponse {
   int status = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
@@ -35,7 +38,7 @@ struct HttpResponse {
 
 // A transport failure: cannot resolve, connect, TLS handshake, or the
 // response is not HTTP. Carries a message meant for the user.
-class HttpError : public std::runtime_error {
+class HttpTransportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -49,9 +52,10 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends one request; `target` is appended to the URL's path ("/v1/query").
-  // Throws HttpError on transport failure; any HTTP status is returned.
-  HttpResponse Send(const std::string& method, const std::string& target, const std::string& body,
-                    const std::vector<std::pair<std::string, std::string>>& headers);
+  // Throws HttpTransportError on transport failure; any HTTP status is returned.
+  HttpClientResponse Send(const std::string& method, const std::string& target,
+                          const std::string& body,
+                          const std::vector<std::pair<std::string, std::string>>& headers);
 
   const Url& url() const { return url_; }
 
@@ -59,7 +63,7 @@ class HttpClient {
   class Connection;
 
   // Writes `request` on the open connection and reads one response.
-  HttpResponse Exchange(const std::string& request, bool head);
+  HttpClientResponse Exchange(const std::string& request, bool head);
 
   Url url_;
   bool insecure_;

@@ -86,7 +86,7 @@ class Session {
       std::cerr << prefix << FormatErrorText(error.message(), error.line(), error.column(), statement.text);
       PrintTiming(started);
       return false;
-    } catch (const HttpError& error) {
+    } catch (const HttpTransportError& error) {
       return TransportFailure(error);
     } catch (const json::exception& error) {
       std::cerr << "ERROR: unexpected answer from dpqld: " << error.what() << "\n";
@@ -171,7 +171,7 @@ class Session {
       std::cout.flush();
       std::cerr << FormatErrorText(error.message(), error.line(), error.column(), "");
       return false;
-    } catch (const HttpError& error) {
+    } catch (const HttpTransportError& error) {
       return TransportFailure(error);
     } catch (const std::invalid_argument& error) {
       std::cerr << "ERROR: " << error.what() << "\n";
@@ -197,7 +197,7 @@ class Session {
         std::cerr << "dpql: check --token or DPQL_TOKEN (the token printed by `dpqld admin add-analyst`)\n";
       }
       return false;
-    } catch (const HttpError& error) {
+    } catch (const HttpTransportError& error) {
       std::cerr << "ERROR: " << error.what() << "\n";
       return false;
     }
@@ -270,7 +270,7 @@ class Session {
     (format_ == OutputFormat::kTable ? std::cout : std::cerr) << text << std::flush;
   }
 
-  bool TransportFailure(const HttpError& error) {
+  bool TransportFailure(const HttpTransportError& error) {
     std::cout.flush();
     std::cerr << "ERROR: " << error.what() << "\n";
     transport_failed_ = true;
@@ -310,7 +310,7 @@ class Session {
       } catch (const ApiError& error) {
         if (!quiet) std::cerr << FormatErrorText("cannot read the catalog: " + error.message(), 0, 0, "");
         return nullptr;
-      } catch (const HttpError& error) {
+      } catch (const HttpTransportError& error) {
         if (!quiet) TransportFailure(error);
         return nullptr;
       }

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cctype>
 
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
@@ -211,30 +210,14 @@ bool Binder::IsPrivacyUnit(const CatalogColumn& column) const {
   return &column == table_->FindColumn(dataset_.privacy_unit);
 }
 
-std::string LowerAscii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates) {
   std::string target = LowerAscii(name);
   std::string best;
   size_t best_distance = std::max<size_t>(2, target.size() / 3) + 1;
   for (const auto& candidate : candidates) {
-    std::string c = LowerAscii(candidate);
-    // Levenshtein distance, two rows.
-    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= target.size(); ++i) {
-      cur[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (target[i - 1] != c[j - 1])});
-      }
-      std::swap(prev, cur);
-    }
-    if (prev[c.size()] < best_distance) {
-      best_distance = prev[c.size()];
+    size_t distance = EditDistance(target, LowerAscii(candidate));
+    if (distance < best_distance) {
+      best_distance = distance;
       best = candidate;
     }
   }

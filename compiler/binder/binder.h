@@ -7,6 +7,9 @@
 #include "compiler/ast/ast.h"
 #include "compiler/binder/bound.h"
 #include "compiler/catalog/catalog.h"
+// Identifier comparison is case-insensitive (ASCII, LowerAscii), as catalog
+// names are plain identifiers.
+#include "compiler/common/text.h"
 
 namespace dpql {
 
@@ -98,10 +101,6 @@ bool IsAggregateName(std::string_view upper_name);
 // Canonical text of a bound expression, used to match select items with
 // GROUP BY keys ("BUCKET(age, 10)").
 std::string Describe(const BoundExpr& expr);
-
-// Identifier comparison is case-insensitive (ASCII), as catalog names are
-// plain identifiers.
-std::string LowerAscii(std::string_view text);
 
 // "did you mean 'age'?" — the closest candidate by edit distance, or empty.
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);

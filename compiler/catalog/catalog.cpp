@@ -15,6 +15,7 @@
 
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 
 // The catalog file, validated in full before anything uses it: every mistake a
 // guardian can make is reported with the file, the line, the key path and
@@ -63,16 +64,8 @@ namespace {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
 }
 
 // Names are spliced into SQL as quoted identifiers, so only plain SQL
@@ -87,21 +80,6 @@ bool IsIdentifier(std::string_view s) {
     auto u = static_cast<unsigned char>(c);
     return u < 0x80 && (std::isalnum(u) || u == '_');
   });
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string JoinPath(const std::string& path, std::string_view key) {
@@ -130,7 +108,7 @@ std::optional<ColumnType> ParseColumnType(std::string_view text) {
       {"date", ColumnType::kDate},     {"bool", ColumnType::kBool},
       {"boolean", ColumnType::kBool},
   };
-  auto it = kTypes.find(Lower(text));
+  auto it = kTypes.find(LowerAscii(text));
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
 }
@@ -249,7 +227,7 @@ class CatalogParser {
       std::string suggestion;
       for (const char* k : allowed) {
         list += (list.empty() ? "" : ", ") + std::string(k);
-        if (suggestion.empty() && EditDistance(Lower(e.key), k) <= 2) suggestion = k;
+        if (suggestion.empty() && EditDistance(LowerAscii(e.key), k) <= 2) suggestion = k;
       }
       std::string what = "unknown key '" + e.key + "'";
       if (!suggestion.empty()) what += " (did you mean '" + suggestion + "'?)";
@@ -291,7 +269,7 @@ class CatalogParser {
     std::string out;
     for (char c : s) {
       auto u = static_cast<unsigned char>(c);
-      out += (u < 0x80 && std::isalnum(u)) ? static_cast<char>(std::tolower(u)) : '_';
+      out += (u < 0x80 && std::isalnum(u)) ? LowerAscii(c) : '_';
     }
     if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
     return out.substr(0, kMaxIdentifierLength);
@@ -327,7 +305,7 @@ class CatalogParser {
   }
 
   bool Bool(const YAML::Node& node, const std::string& path) {
-    std::string text = Lower(Scalar(node, path, "true or false"));
+    std::string text = LowerAscii(Scalar(node, path, "true or false"));
     if (text == "true") return true;
     if (text == "false") return false;
     Fail(node, path, "catalog_invalid_value", "expected true or false, got '" + node.Scalar() + "'");
@@ -495,7 +473,7 @@ class CatalogParser {
   }
 
   static bool IsUnlimited(const YAML::Node& node) {
-    return node.IsScalar() && Lower(node.Scalar()) == "unlimited";
+    return node.IsScalar() && LowerAscii(node.Scalar()) == "unlimited";
   }
 
   // The default dataset-wide cap for each component the catalog leaves out

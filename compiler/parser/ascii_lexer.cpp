@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "compiler/common/text.h"
+
 namespace dpql::parser {
 
 namespace {
@@ -37,10 +39,7 @@ const std::vector<Keyword>& Keywords() {
     for (size_t type = 1; type <= vocabulary.getMaxTokenType(); ++type) {
       std::string name(vocabulary.getSymbolicName(type));
       if (name.rfind("K_", 0) != 0) continue;
-      std::string text = name.substr(2);
-      std::transform(text.begin(), text.end(), text.begin(),
-                     [](char c) { return static_cast<char>(c - 'A' + 'a'); });
-      list.push_back({std::move(text), type});
+      list.push_back({LowerAscii(std::string_view(name).substr(2)), type});
     }
     std::sort(list.begin(), list.end(),
               [](const Keyword& a, const Keyword& b) { return a.text < b.text; });
@@ -54,10 +53,7 @@ size_t WordType(std::string_view word) {
   static constexpr size_t kLongestKeyword = 16;
   if (word.size() > kLongestKeyword) return L::IDENTIFIER;
   char lower[kLongestKeyword];
-  for (size_t i = 0; i < word.size(); ++i) {
-    char c = word[i];
-    lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  }
+  for (size_t i = 0; i < word.size(); ++i) lower[i] = LowerAscii(word[i]);
   std::string_view key(lower, word.size());
   const std::vector<Keyword>& keywords = Keywords();
   auto it = std::lower_bound(keywords.begin(), keywords.end(), key,

@@ -11,6 +11,7 @@
 
 #include "DPQLLexer.h"
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "compiler/parser/parser.h"
 
 namespace dpql::parser {
@@ -99,33 +100,17 @@ std::string Found(const Token* token) {
   return token->getType() == Token::EOF ? "" : ", found " + Describe(token);
 }
 
-// Restricted Damerau-Levenshtein distance (a transposition costs 1).
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 // The keyword among `candidates` that `word` is most likely a typo of.
 std::optional<size_t> ClosestKeyword(const std::string& word,
                                      const std::vector<size_t>& candidates) {
-  std::string upper = ToUpper(word);
+  std::string upper = UpperAscii(word);
   if (upper.size() < 4) return std::nullopt;  // too short to guess from
   size_t allowed = upper.size() <= 5 ? 1 : 2;
   std::optional<size_t> best;
   size_t best_distance = allowed + 1;
   for (size_t type : candidates) {
-    size_t distance = EditDistance(upper, KeywordName(type));
+    // A transposition ("SELETC") counts as one typo.
+    size_t distance = EditDistance(upper, KeywordName(type), Transposition::kOneEdit);
     if (distance < best_distance) {
       best = type;
       best_distance = distance;
@@ -348,7 +333,7 @@ std::string JoinNames(const std::vector<std::string>& names) {
       hint = "; write names without quotes or in \"double quotes\" ('single quotes' make a string)";
     } else if (IsReserved(type)) {
       hint = "; " + KeywordName(type) + " is a reserved word: write \"" +
-             ToLower(token->getText()) + "\" in double quotes to use it as a name";
+             LowerAscii(token->getText()) + "\" in double quotes to use it as a name";
     }
     Throw("expected " + what + " after " + After(prev) + found + hint, loc);
   }

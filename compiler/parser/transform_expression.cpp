@@ -260,7 +260,7 @@ ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int
   auto& name = Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier);
   expr->name = TokenTypeOf(name.children[0]) == G::QUOTED_IDENTIFIER
                    ? TransformIdentifier(name)
-                   : ToUpper(source_.TokenText(name.getStart()));
+                   : UpperAscii(source_.TokenText(name.getStart()));
   for (size_t i = 2; i < ctx.children.size(); ++i) {
     antlr4::tree::ParseTree* child = ctx.children[i];
     if (antlr4::Token* token = TokenOf(child)) {
@@ -282,8 +282,8 @@ ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int
 ast::ExprPtr Transformer::TransformExtractCall(G::ExtractCallContext& ctx, int depth) {
   // extractCall : K_EXTRACT LPAREN identifier K_FROM expression RPAREN
   auto expr = NewExpr(ast::ExprKind::kExtract, ctx, depth);
-  expr->name =
-      ToUpper(TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[2], G::RuleIdentifier)));
+  expr->name = UpperAscii(
+      TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[2], G::RuleIdentifier)));
   expr->args.push_back(TransformExpression(
       Expect<G::ExpressionContext>(ctx.children[4], G::RuleExpression), depth + 1));
   return expr;
@@ -363,7 +363,7 @@ std::string Transformer::TransformIdentifier(G::IdentifierContext& ctx) {
     }
     return out;
   }
-  return ToLower(text);
+  return LowerAscii(text);
 }
 
 }  // namespace dpql::parser

@@ -121,7 +121,7 @@ ast::JoinKind Transformer::TransformJoinType(G::JoinTypeContext& ctx) {
   const antlr4::Token* first = ctx.getStart();
   if (first->getType() == G::K_INNER) return ast::JoinKind::kInner;
   if (first->getType() == G::K_LEFT) return ast::JoinKind::kLeft;
-  std::string kind = ToUpper(source_.TokenText(first));
+  std::string kind = UpperAscii(source_.TokenText(first));
   throw DpqlError(ErrorKind::kSemantic, "unsupported_join",
                   kind +
                       " JOIN is not supported; use JOIN (inner) or LEFT JOIN with a public "
@@ -170,13 +170,13 @@ ast::PrivacyOption Transformer::TransformPrivacyOption(G::PrivacyOptionContext& 
   // privacyValue : ( MINUS | PLUS )? ( INTEGER | DECIMAL ) | identifier
   ast::PrivacyOption option;
   option.loc = source_.Of(&ctx);
-  option.name = ToLower(
+  option.name = LowerAscii(
       TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier)));
   auto& value = Expect<G::PrivacyValueContext>(ctx.children[2], G::RulePrivacyValue);
   option.value_loc = source_.Of(&value);
   if (RuleOf(value.children[0]) == G::RuleIdentifier) {
     option.value =
-        ToLower(TransformIdentifier(*static_cast<G::IdentifierContext*>(value.children[0])));
+        LowerAscii(TransformIdentifier(*static_cast<G::IdentifierContext*>(value.children[0])));
     option.is_number = false;
   } else {
     // A sign and digits, without any blanks between them.

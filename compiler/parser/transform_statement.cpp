@@ -1,24 +1,11 @@
-// Scripts and statements; also the SourceText location helpers and small
-// string helpers shared by the transform_*.cpp files.
+// Scripts and statements; also the SourceText location helpers shared by the
+// transform_*.cpp files.
 
 #include <algorithm>
-#include <cctype>
 
 #include "compiler/parser/transformer.h"
 
 namespace dpql::parser {
-
-std::string ToUpper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 SourceText::SourceText(std::string_view text) : text_(text) {
   byte_offsets_.reserve(text.size() + 1);

@@ -14,6 +14,7 @@
 #include "DPQLParser.h"
 #include "compiler/ast/ast.h"
 #include "compiler/common/source_location.h"
+#include "compiler/common/text.h"
 
 namespace dpql::parser {
 
@@ -123,9 +124,5 @@ class Transformer {
 
   const SourceText& source_;
 };
-
-// Shared helpers.
-std::string ToUpper(std::string_view s);
-std::string ToLower(std::string_view s);
 
 }  // namespace dpql::parser

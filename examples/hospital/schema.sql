@@ -109,7 +109,8 @@ CREATE INDEX bed_days_day_idx ON bed_days (day);
 -- (and checking the foreign key once per row). hospital_create_indexes():
 --   primary key (admission_id) and foreign key ward_code -> wards.
 --   (patient_id, ward_code): the per-patient contribution bounding groups and
---     numbers rows by patient (REFERENCES.md measured 2.0 s -> 0.4 s at 1M rows).
+--     numbers rows by patient (docs/OPERATIONS.md, "Indexes the guardian should
+--     create").
 --   admitted_on: date-range filters on admissions.
 CREATE OR REPLACE FUNCTION hospital_create_indexes() RETURNS void
 LANGUAGE plpgsql AS $$

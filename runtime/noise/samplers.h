@@ -8,7 +8,8 @@
 //
 // Running time depends on the value drawn (larger |noise| takes longer), as in
 // every CKS-style sampler; callers that fear a timing observer should draw
-// noise ahead of need (see REFERENCES.md, Jin et al. 2022).
+// noise ahead of need, as runtime/noise/noise_pool.h does (Jin et al. 2022;
+// docs/PRIVACY.md, "Timing: noise is drawn ahead of need").
 
 #include <cstdint>
 

@@ -91,7 +91,7 @@ TEST(AsciiLexerTest, TestAndExampleFilesMatchTheGeneratedLexer) {
       SourceDir() + "/tests/unit/nesting_limit_test.cpp"};
   for (const char* dir : {"/tests/sql", "/docs"}) {
     for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + dir)) {
-      files.push_back(entry.path());
+      if (entry.is_regular_file()) files.push_back(entry.path());  // not docs/results/
     }
   }
   ASSERT_GE(files.size(), 12u);

@@ -327,7 +327,7 @@ TEST(ReplFormatUrl, ParsesHostPortAndPath) {
 }
 
 TEST(ReplFormatApi, ErrorAnswersBecomeApiErrors) {
-  HttpResponse response;
+  HttpClientResponse response;
   response.status = 400;
   response.body = R"({"error": {"code": "syntax_error", "message": "unexpected 'FORM'", "line": 2, "column": 3}})";
   try {
