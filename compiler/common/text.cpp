@@ -39,4 +39,13 @@ size_t EditDistance(std::string_view a, std::string_view b, Transposition transp
   return previous[b.size()];
 }
 
+std::string QuoteIdentifier(std::string_view identifier) {
+  std::string out = "\"";
+  for (char c : identifier) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace dpql

@@ -20,6 +20,10 @@ constexpr char LowerAscii(char c) {
 std::string LowerAscii(std::string_view text);
 std::string UpperAscii(std::string_view text);
 
+// `identifier` as a PostgreSQL quoted identifier ("a""b" for a"b); the
+// generated SQL and the readiness probe name catalog tables and columns so.
+std::string QuoteIdentifier(std::string_view identifier);
+
 // How a swap of two adjacent characters counts in EditDistance.
 enum class Transposition {
   kTwoEdits,  // Levenshtein: insertions, deletions, substitutions

@@ -8,20 +8,12 @@
 
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "compiler/planner/plan.h"
 
 namespace dpql {
 
 namespace {
-
-std::string Quote(const std::string& identifier) {
-  std::string out = "\"";
-  for (char c : identifier) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // An exact decimal rendering of a rational with a power-of-two (or any
 // 2^a 5^b) denominator, as PostgreSQL's numeric input accepts.
@@ -70,7 +62,7 @@ class SqlWriter {
   }
 
   std::string Column(const CatalogColumn& column) {
-    return TableAlias(column) + "." + Quote(column.name);
+    return TableAlias(column) + "." + QuoteIdentifier(column.name);
   }
 
   // t for the private table, j1, j2, ... for the joined public tables. Each
@@ -236,8 +228,9 @@ class SqlWriter {
                Param(ArrayLiteral(domain.values), kCasts[static_cast<int>(key.expr->type)]) + ")";
       }
       case KeyDomain::Kind::kFromTable:
-        return "SELECT DISTINCT " + Quote(domain.column) + " FROM " + Quote(domain.table) +
-               " WHERE " + Quote(domain.column) + " IS NOT NULL";
+        return "SELECT DISTINCT " + QuoteIdentifier(domain.column) + " FROM " +
+               QuoteIdentifier(domain.table) + " WHERE " + QuoteIdentifier(domain.column) +
+               " IS NOT NULL";
       case KeyDomain::Kind::kIntRange: {
         std::string first = Param(domain.first.str(), "bigint");
         std::string last = Param(domain.last.str(), "bigint");
@@ -592,14 +585,14 @@ class SqlWriter {
         sql << ", " << Column(*plan_.measures[i].column) << " AS v" << i;
       }
     }
-    sql << "\n  FROM " << Quote(select.table->name) << " AS t";
+    sql << "\n  FROM " << QuoteIdentifier(select.table->name) << " AS t";
     // Public tables joined here, before any bounding: the bounds below apply
     // to each person's joined rows, however many a join made of them.
     for (const BoundJoin& join : select.joins) {
       std::string outer = Expr(*join.outer);
       std::string inner = Expr(*join.inner);
-      sql << "\n  " << (join.left ? "LEFT JOIN " : "JOIN ") << Quote(join.table->name) << " AS "
-          << TableAlias(*join.inner->column) << " ON " << outer << " = " << inner;
+      sql << "\n  " << (join.left ? "LEFT JOIN " : "JOIN ") << QuoteIdentifier(join.table->name)
+          << " AS " << TableAlias(*join.inner->column) << " ON " << outer << " = " << inner;
     }
     std::vector<std::string> conditions;
     conditions.push_back(Column(*unit) + " IS NOT NULL");

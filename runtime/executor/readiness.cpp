@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "runtime/executor/database_errors.h"
 #include "runtime/ledger/ledger.h"
 
@@ -12,22 +13,15 @@ namespace dpql {
 
 namespace {
 
-std::string Quote(const std::string& identifier) {
-  std::string out = "\"";
-  for (char c : identifier) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // "(SELECT "a", "b" FROM "t") AS s": reads the columns as generated SQL does.
 std::string ReadColumns(const std::string& table, const std::vector<std::string>& columns,
                         const std::string& alias) {
   std::string list;
-  for (const std::string& column : columns) list += (list.empty() ? "" : ", ") + Quote(column);
+  for (const std::string& column : columns) {
+    list += (list.empty() ? "" : ", ") + QuoteIdentifier(column);
+  }
   if (list.empty()) list = "1";
-  return "(SELECT " + list + " FROM " + Quote(table) + ") AS " + alias;
+  return "(SELECT " + list + " FROM " + QuoteIdentifier(table) + ") AS " + alias;
 }
 
 [[noreturn]] void ThrowSessionLost() {
