@@ -284,7 +284,7 @@ TEST(NoiseTimingStatisticalTest, PooledDrawTimeDoesNotTrackTheValue) {
 // and then the rest of its first batch (64 values) is drained: how long the
 // first caller waited is compared with the sum of |noise| over the batch it
 // was handed a value of. The exact samplers' time grows with |noise|, but
-// faintly next to thread wake-ups; here every draw also spins 5 us per scale
+// faintly next to thread wake-ups; here every draw also spins 50 us per scale
 // unit of |noise| (Options::after_draw), the worst case of a value-dependent
 // sampler. Without the decoy the wait is the batch's own drawing time and
 // tracks its sum of |noise|; with it, the wait is the discarded decoy's.
@@ -301,7 +301,7 @@ double FirstWaitBatchCorrelation(bool decoy) {
   options.after_draw = [](const BigInt& value) {
     const double units = std::min(abs(value).convert_to<double>() / 1e6, 20.0);
     const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::nanoseconds(static_cast<int64_t>(units * 5000));
+                       std::chrono::nanoseconds(static_cast<int64_t>(units * 50000));
     while (std::chrono::steady_clock::now() < until) {
     }
   };
