@@ -24,7 +24,7 @@ CompiledStatement Compile(const Dataset& dataset, const ast::Statement& statemen
       compiled.kind = CompiledKind::kDescribe;
       compiled.table = dataset.FindTable(statement.table);
       if (compiled.table == nullptr) {
-        throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+        throw DpqlError(ErrorCode::kUnknownTable,
                         "unknown table \"" + statement.table +
                             "\"; SHOW TABLES lists the tables of " + dataset.name,
                         statement.table_loc);
@@ -34,7 +34,7 @@ CompiledStatement Compile(const Dataset& dataset, const ast::Statement& statemen
       compiled.kind = CompiledKind::kShowBudget;
       return compiled;
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "unknown statement kind");
+  throw DpqlError(ErrorCode::kInternal, "unknown statement kind");
 }
 
 }  // namespace dpql

@@ -27,7 +27,7 @@ namespace dpql {
 namespace {
 
 [[noreturn]] void ThrowNoBudget(const Dataset& dataset) {
-  throw DpqlError(ErrorKind::kBudget, "no_budget",
+  throw DpqlError(ErrorCode::kNoBudget,
                   "you have no privacy budget on dataset " + dataset.name +
                       "; ask a data guardian to grant one (dpqld admin grant)");
 }
@@ -195,7 +195,7 @@ ReadinessReport Engine::CheckReadiness() {
   try {
     return readiness_.Check(*lease);
   } catch (const DpqlError& error) {
-    if (error.code() == "database_unavailable") lease.Discard();
+    if (error.code() == ErrorCode::kDatabaseUnavailable) lease.Discard();
     throw;
   }
 }
@@ -205,7 +205,7 @@ const Dataset& Engine::ResolveDataset(std::string_view name) const {
   if (dataset == nullptr) {
     std::string names;
     for (const auto& d : catalog_.datasets) names += (names.empty() ? "" : ", ") + d.name;
-    throw DpqlError(ErrorKind::kNotFound, "unknown_dataset",
+    throw DpqlError(ErrorCode::kUnknownDataset,
                     name.empty() ? "name a dataset; this server has: " + names
                                  : "unknown dataset \"" + std::string(name) +
                                        "\"; this server has: " + names);
@@ -238,7 +238,7 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
     case CompiledKind::kShowBudget:
       return ShowBudget(caller, dataset);
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "unknown statement kind");
+  throw DpqlError(ErrorCode::kInternal, "unknown statement kind");
 }
 
 QueryResult Engine::Explain(const Dataset& dataset, const ast::Statement& statement) {
@@ -290,13 +290,13 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
     Ledger ledger(*lease);
     debit = ledger.Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset));
   } catch (const DpqlError& error) {
-    if (error.code() == "database_unavailable") lease.Discard();
+    if (error.code() == ErrorCode::kDatabaseUnavailable) lease.Discard();
     throw;
   }
   if (!debit.ok) {
     if (!debit.has_budget) ThrowNoBudget(dataset);
     if (debit.cap_refused) {
-      throw DpqlError(ErrorKind::kBudget, "dataset_budget_exhausted",
+      throw DpqlError(ErrorCode::kDatasetBudgetExhausted,
                       "dataset " + dataset.name +
                           " has reached its cap on the privacy budget all analysts together may "
                           "spend (" +
@@ -310,14 +310,14 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
     }
     Budget& b = debit.budget;
     if (zcdp) {
-      throw DpqlError(ErrorKind::kBudget, "budget_exhausted",
+      throw DpqlError(ErrorCode::kBudgetExhausted,
                       "this query costs rho " + cost.RhoString() + " but your budget on " +
                           dataset.name + " has rho " + b.Remaining().RhoString() +
                           " left (this dataset uses zCDP accounting; budgets are granted in rho); "
                           "lower it with WITH PRIVACY (epsilon = ...) or ask a data guardian for "
                           "more budget. Nothing was spent.");
     }
-    throw DpqlError(ErrorKind::kBudget, "budget_exhausted",
+    throw DpqlError(ErrorCode::kBudgetExhausted,
                     "this query costs epsilon " + cost.EpsilonString() +
                         (cost.delta_pico > 0 ? " and delta " + cost.DeltaString() : "") +
                         " but your budget on " + dataset.name + " has epsilon " +
@@ -346,15 +346,15 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
     failure.charged = cost;
     throw;
   } catch (const DpqlError& error) {
-    if (error.code() == "database_unavailable") throw;
-    DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_),
-                            "the release failed: " + error.code() + ": " + error.what());
+    if (error.code() == ErrorCode::kDatabaseUnavailable) throw;
+    DatabaseFailure failure(ErrorCode::kQueryFailed, QueryFailedMessage(statement_timeout_ms_),
+                            "the release failed: " + std::string(Name(error.code())) + ": " + error.what());
     failure.respond_at = executor.RespondAt(sent_at);
     failure.ledger_id = debit.ledger_id;
     failure.charged = cost;
     throw failure;
   } catch (const std::exception& error) {
-    DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_),
+    DatabaseFailure failure(ErrorCode::kQueryFailed, QueryFailedMessage(statement_timeout_ms_),
                             std::string("the release failed: ") + error.what());
     failure.respond_at = executor.RespondAt(sent_at);
     failure.ledger_id = debit.ledger_id;
@@ -436,7 +436,7 @@ CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& req
     try {
       found = RunCachedExchange(*connection, exchange);
     } catch (const DpqlError& error) {
-      if (error.code() == "database_unavailable") connection.Discard();
+      if (error.code() == ErrorCode::kDatabaseUnavailable) connection.Discard();
       throw;
     }
   } catch (const DpqlError&) {
@@ -453,10 +453,10 @@ CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& req
   } else if (held) {
     answer = held->answer;  // held at found.data_version (not sent back for that reason)
   } else {
-    throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "a cached answer was not sent back");
+    throw DpqlError(ErrorCode::kCacheCorrupt, "a cached answer was not sent back");
   }
   if (answer.columns.size() != prepared->plan.outputs.size()) {
-    throw DpqlError(ErrorKind::kInternal, "cache_corrupt",
+    throw DpqlError(ErrorCode::kCacheCorrupt,
                     "a cached answer does not match its query's columns");
   }
   reply.result = ServeCachedAnswer(std::move(answer), prepared->plan, *found.budget, dataset);

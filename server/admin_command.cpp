@@ -280,10 +280,10 @@ std::string ResolveDatabase(const ParsedArgs& parsed) {
     try {
       root = YAML::LoadFile(*config);
     } catch (const YAML::Exception& e) {
-      throw DpqlError(ErrorKind::kInternal, "config_error", "cannot read config " + *config + ": " + e.what());
+      throw DpqlError(ErrorCode::kConfigError, "cannot read config " + *config + ": " + e.what());
     }
     if (!root.IsMap() || !root["database"] || !root["database"].IsScalar()) {
-      throw DpqlError(ErrorKind::kInternal, "config_error",
+      throw DpqlError(ErrorCode::kConfigError,
                       "config " + *config + " has no `database` key; add e.g. `database: postgresql:///hospital`");
     }
     return root["database"].as<std::string>();

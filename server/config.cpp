@@ -20,7 +20,7 @@ constexpr const char* kKnownKeys =
     "max_query_bytes, request_timeout_ms, statement_timeout_ms";
 
 [[noreturn]] void Fail(const std::string& message) {
-  throw DpqlError(ErrorKind::kInternal, "config_error", message);
+  throw DpqlError(ErrorCode::kConfigError, message);
 }
 
 std::string Where(const std::string& source, const YAML::Node& node, const std::string& key) {

@@ -35,9 +35,10 @@ constexpr uint32_t kHeaderLimit = 16 * 1024;
 // refused with 503 rather than queued without bound.
 constexpr int kQueuedPerWorker = 64;
 
-std::string ErrorBody(const std::string& code, const std::string& message) {
+std::string ErrorBody(ErrorCode code, const std::string& message) {
   // Codes and messages here are fixed ASCII text: no escaping needed.
-  return "{\"error\":{\"code\":\"" + code + "\",\"kind\":\"request_error\",\"message\":\"" +
+  return "{\"error\":{\"code\":\"" + std::string(Name(code)) + "\",\"kind\":\"" +
+         ErrorKindName(Info(code).kind) + "\",\"message\":\"" +
          message + "\"}}\n";
 }
 
@@ -151,10 +152,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) {
       // Not HTTP (or a header over the limit): answer once, then close.
       bool header_limit = ec == http::error::header_limit;
-      return WriteDirect(header_limit ? 431 : 400,
-                         header_limit ? ErrorBody("header_too_large",
+      return WriteDirect(Info(header_limit ? ErrorCode::kHeaderTooLarge : ErrorCode::kBadRequest).http_status,
+                         header_limit ? ErrorBody(ErrorCode::kHeaderTooLarge,
                                                   "the request headers exceed 16 KiB")
-                                      : ErrorBody("bad_request", "the request is not valid HTTP/1.1"));
+                                      : ErrorBody(ErrorCode::kBadRequest, "the request is not valid HTTP/1.1"));
     }
     auto& message = parser_->get();
     bool keep_alive = message.keep_alive();
@@ -179,8 +180,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (Router::IsInline(request)) return Write(state_.router.Handle(request));
     if (state_.queued.load() >= state_.config.db_pool * kQueuedPerWorker) {
       HttpResponse busy;
-      busy.status = 503;
-      busy.body = ErrorBody("server_busy", "the server has too many requests waiting; retry shortly");
+      busy.status = Info(ErrorCode::kServerBusy).http_status;
+      busy.body = ErrorBody(ErrorCode::kServerBusy, "the server has too many requests waiting; retry shortly");
       busy.headers.emplace_back("Retry-After", "1");
       return Write(std::move(busy));
     }
@@ -341,7 +342,7 @@ void HttpServer::Listen() {
       state.tls->use_certificate_chain_file(config.tls_cert);
       state.tls->use_private_key_file(config.tls_key, ssl::context::pem);
     } catch (const std::exception& e) {
-      throw DpqlError(ErrorKind::kInternal, "tls_error",
+      throw DpqlError(ErrorCode::kTlsError,
                       "cannot load TLS certificate " + config.tls_cert + " / key " + config.tls_key +
                           ": " + e.what() + "; both must be PEM files readable by dpqld");
     }
@@ -349,14 +350,14 @@ void HttpServer::Listen() {
   beast::error_code ec;
   auto address = net::ip::make_address(config.listen_host, ec);
   if (ec) {
-    throw DpqlError(ErrorKind::kInternal, "listen_failed",
+    throw DpqlError(ErrorCode::kListenFailed,
                     "cannot listen on '" + config.listen_host +
                         "': not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::1");
   }
   tcp::endpoint endpoint(address, config.listen_port);
   tcp::acceptor& acceptor = impl_->acceptor;
   auto fail = [&](const char* what) {
-    throw DpqlError(ErrorKind::kInternal, "listen_failed",
+    throw DpqlError(ErrorCode::kListenFailed,
                     std::string("cannot listen on ") + Url() + " (" + what + "): " + ec.message());
   };
   acceptor.open(endpoint.protocol(), ec);

@@ -207,55 +207,41 @@ json AuditJson(const AuditRecord& record) {
 HttpError ToHttpError(const DpqlError& error) {
   HttpError out;
   out.code = error.code();
-  out.kind = ErrorKindName(error.kind());
+  out.status = Info(error.code()).http_status;
   out.message = error.message();
   out.location = error.location();
   switch (error.kind()) {
-    case ErrorKind::kSyntax:
-    case ErrorKind::kSemantic:
-    case ErrorKind::kPrivacy:
-      out.status = 400;
-      break;
-    case ErrorKind::kBudget:
-      out.status = error.code() == "no_budget" ? 403 : 409;
-      break;
-    case ErrorKind::kAuth:
-      out.status = 401;
-      break;
-    case ErrorKind::kNotFound:
-      out.status = 404;
-      break;
-    case ErrorKind::kLimit:
-      out.status = 413;
-      break;
     case ErrorKind::kCatalog:
     case ErrorKind::kInternal:
       out.location = {};
-      if (error.code() == "query_failed") {
-        // One fixed message for every failure of a debited query, whatever
-        // PostgreSQL said (runtime/executor/database_errors.h).
-        out.status = 500;
-      } else if (error.code() == "not_ready") {
-        out.status = 503;
-      } else if (error.code() == "database_unavailable") {
-        out.status = 503;
-        out.message = "the database is unavailable; try again later";
-      } else if (error.code() == "ledger_not_initialised") {
-        out.status = 503;
-        out.message = "the budget ledger is not initialised; an administrator must run `dpqld admin init`";
-      } else {
-        // Never pass on PostgreSQL's text: it can quote values from the data.
-        out.status = 500;
-        out.code = "internal_error";
-        out.message = "internal server error; the server log has the details for an administrator";
+      switch (error.code()) {
+        case ErrorCode::kQueryFailed:
+          // One fixed message for every failure of a debited query, whatever
+          // PostgreSQL said (runtime/executor/database_errors.h).
+        case ErrorCode::kNotReady:
+          break;
+        case ErrorCode::kDatabaseUnavailable:
+          out.message = "the database is unavailable; try again later";
+          break;
+        case ErrorCode::kLedgerNotInitialised:
+          out.message = "the budget ledger is not initialised; an administrator must run `dpqld admin init`";
+          break;
+        default:
+          // Never pass on PostgreSQL's text: it can quote values from the data.
+          out.status = 500;
+          out.code = ErrorCode::kInternalError;
+          out.message = "internal server error; the server log has the details for an administrator";
+          break;
       }
+      break;
+    default:
       break;
   }
   return out;
 }
 
 json ErrorJson(const HttpError& error) {
-  json body = {{"code", error.code}, {"kind", error.kind}, {"message", error.message}};
+  json body = {{"code", Name(error.code)}, {"kind", ErrorKindName(Info(error.code).kind)}, {"message", error.message}};
   if (error.location.Known()) {
     body["line"] = error.location.line;
     body["column"] = error.location.column;

@@ -30,11 +30,11 @@ nlohmann::ordered_json CatalogJson(const Catalog& catalog);
 // An audit row for admins (never holds result values: the table has none).
 nlohmann::ordered_json AuditJson(const AuditRecord& record);
 
-// A refusal as the client sees it.
+// A refusal as the client sees it. The JSON "kind" is the code's family
+// (ErrorKindName of Info(code).kind).
 struct HttpError {
   int status = 500;
-  std::string code;     // e.g. "unknown_column", "budget_exhausted"
-  std::string kind;     // the family: ErrorKindName ("semantic_error", ...)
+  ErrorCode code = ErrorCode::kInternalError;
   std::string message;  // safe to show: never PostgreSQL's text for internal errors
   SourceLocation location;
 };

@@ -27,13 +27,11 @@ struct Refuse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-[[noreturn]] void Fail(int status, std::string code, std::string message,
+[[noreturn]] void Fail(ErrorCode code, std::string message,
                        std::vector<std::pair<std::string, std::string>> headers = {}) {
   HttpError error;
-  error.status = status;
-  error.code = std::move(code);
-  error.kind = status == 401 ? "unauthorized" : status == 413 ? "limit_exceeded"
-             : status >= 500 ? "internal_error" : "request_error";
+  error.status = Info(code).http_status;
+  error.code = code;
   error.message = std::move(message);
   throw Refuse{std::move(error), std::move(headers)};
 }
@@ -134,11 +132,11 @@ auto WithLedger(ConnectionPool& pool, int pool_size, Work&& work) {
         Ledger ledger(*lease);
         return work(ledger);
       } catch (const DpqlError& error) {
-        if (error.code() == "database_unavailable") lease.Discard();
+        if (error.code() == ErrorCode::kDatabaseUnavailable) lease.Discard();
         throw;
       }
     } catch (const DpqlError& error) {
-      if (error.code() != "database_unavailable" || attempt > pool_size) throw;
+      if (error.code() != ErrorCode::kDatabaseUnavailable || attempt > pool_size) throw;
     }
   }
 }
@@ -226,7 +224,7 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
     } catch (const DatabaseFailure& failure) {
       response = Refusal(ToHttpError(failure), exchange);
       response.not_before = failure.respond_at;
-      std::string log = failure.code() + ": " + failure.admin_detail();
+      std::string log = std::string(Name(failure.code())) + ": " + failure.admin_detail();
       if (failure.ledger_id) {
         const std::string charged = "charged: ledger " + std::to_string(*failure.ledger_id);
         log += " (" + charged + ")";
@@ -247,7 +245,7 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
     } catch (const std::exception& error) {
       std::cerr << "dpqld: " << exchange.audit.source << ": unexpected error: " << error.what()
                 << std::endl;
-      response = Refusal(ToHttpError(DpqlError(ErrorKind::kInternal, "internal", error.what())),
+      response = Refusal(ToHttpError(DpqlError(ErrorCode::kInternal, error.what())),
                          exchange);
     }
     std::optional<int64_t> audit_id;
@@ -272,12 +270,12 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
 }
 
 HttpResponse Router::Refusal(const HttpError& error, Exchange& exchange) {
-  exchange.audit.outcome = error.code;
+  exchange.audit.outcome = Name(error.code);
   exchange.audit.detail = error.message;
-  if (exchange.may_have_spent && error.status >= 500 && error.code != "not_ready") {
+  if (exchange.may_have_spent && error.status >= 500 && error.code != ErrorCode::kNotReady) {
     exchange.audit.detail += " (the query failed after its budget check; see dpql.ledger for any charge)";
   }
-  metrics_.RecordRefusal(error.code);
+  metrics_.RecordRefusal(std::string(Name(error.code)));
   HttpResponse response = JsonResponse(error.status, ErrorJson(error));
   if (error.status == 401) {
     for (const auto& header : kBearerChallenge) response.headers.push_back(header);
@@ -320,18 +318,18 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   exchange.audit.source = request.method + " " + (allowed.empty() ? "(unknown route)" : path);
   if (allowed.empty()) {
     if (v1) exchange.audit.detail = AuditText(path, 200);
-    Fail(404, "not_found",
+    Fail(ErrorCode::kNotFound,
          "no route " + request.method + " " + AuditText(path, 200) +
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
              "GET /v1/admin/audit, GET /healthz, GET /readyz, GET /metrics");
   }
   exchange.route = path;
   if (route == nullptr) {
-    Fail(405, "method_not_allowed",
+    Fail(ErrorCode::kMethodNotAllowed,
          request.method + " is not allowed on " + path + "; use " + allowed, {{"Allow", allowed}});
   }
   if (request.body_too_large) {
-    Fail(413, "body_too_large",
+    Fail(ErrorCode::kBodyTooLarge,
          "the request body is larger than this server's limit of " +
              std::to_string(config_.max_body_bytes) + " bytes");
   }
@@ -359,13 +357,13 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   }
   if (path == "/v1/admin/audit") {
     if (!analyst.is_admin) {
-      Fail(403, "forbidden",
+      Fail(ErrorCode::kForbidden,
            "GET /v1/admin/audit needs an administrator's token; analyst '" + analyst.name +
                "' is not an administrator (dpqld admin add-analyst --admin creates one)");
     }
     return AdminAudit(query_string, analyst);
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "route table and dispatch disagree on " + path);
+  throw DpqlError(ErrorCode::kInternal, "route table and dispatch disagree on " + path);
 }
 
 HttpResponse Router::Healthz() {
@@ -407,8 +405,7 @@ HttpResponse Router::Readyz() {
   }
   HttpError http;
   http.status = 503;
-  http.code = "not_ready";
-  http.kind = ErrorKindName(ErrorKind::kInternal);
+  http.code = ErrorCode::kNotReady;
   http.message = "the server's PostgreSQL role cannot read " + std::to_string(tables.size()) +
                  " catalog table(s); queries on their datasets are refused (503 not_ready, "
                  "nothing spent) until it can. \"tables\" says which and why; the server log "
@@ -422,13 +419,13 @@ HttpResponse Router::Readyz() {
 Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
   std::string_view header = request.authorization;
   if (header.empty()) {
-    Fail(401, "unauthorized",
+    Fail(ErrorCode::kUnauthorized,
          "missing Authorization header; send `Authorization: Bearer <token>` (a data guardian "
          "creates tokens with dpqld admin add-analyst)");
   }
   std::optional<std::string_view> token = BearerToken(header);
   if (!token) {
-    Fail(401, "unauthorized",
+    Fail(ErrorCode::kUnauthorized,
          "malformed Authorization header; expected `Authorization: Bearer <token>` with the "
          "token dpqld admin add-analyst printed");
   }
@@ -438,7 +435,7 @@ Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
                          [&](Ledger& ledger) { return ledger.Authenticate(*token); });
   }
   if (!analyst) {
-    Fail(401, "unauthorized",
+    Fail(ErrorCode::kUnauthorized,
          "unknown or revoked token; check the token, or ask a data guardian for a new one",
          {{"WWW-Authenticate", "Bearer realm=\"dpql\", error=\"invalid_token\""}});
   }
@@ -491,25 +488,25 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   } catch (const json::exception& error) {  // parse_error, or out_of_range for 1e999999
     std::string what = error.what();
     if (size_t bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
-    Fail(400, "invalid_json",
+    Fail(ErrorCode::kInvalidJson,
          "the request body is not valid JSON (" + what +
              "); send {\"query\": \"SELECT ...\", \"dataset\": \"...\"}");
   }
   if (!body.is_object()) {
-    Fail(400, "invalid_json",
+    Fail(ErrorCode::kInvalidJson,
          "the request body must be a JSON object: {\"query\": \"SELECT ...\", \"dataset\": \"...\"}");
   }
   std::string query, dataset_name;
   for (const auto& [key, value] : body.items()) {
     if (key == "query") {
-      if (!value.is_string()) Fail(400, "invalid_request", "\"query\" must be a string of DPQL text");
+      if (!value.is_string()) Fail(ErrorCode::kInvalidRequest, "\"query\" must be a string of DPQL text");
       query = value.get<std::string>();
     } else if (key == "dataset") {
       if (value.is_null()) continue;
-      if (!value.is_string()) Fail(400, "invalid_request", "\"dataset\" must be a string naming a dataset");
+      if (!value.is_string()) Fail(ErrorCode::kInvalidRequest, "\"dataset\" must be a string naming a dataset");
       dataset_name = value.get<std::string>();
     } else {
-      Fail(400, "invalid_request",
+      Fail(ErrorCode::kInvalidRequest,
            "unknown field \"" + AuditText(key, 100) +
                "\" in the request body; the fields are \"query\" and \"dataset\"");
     }
@@ -517,10 +514,10 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   exchange.audit.query = AuditText(query, kMaxAuditQueryBytes);
   exchange.audit.dataset = AuditText(dataset_name, 200);
   if (!body.contains("query")) {
-    Fail(400, "invalid_request", "the request body has no \"query\"; send {\"query\": \"SELECT ...\"}");
+    Fail(ErrorCode::kInvalidRequest, "the request body has no \"query\"; send {\"query\": \"SELECT ...\"}");
   }
   if (query.size() > config_.max_query_bytes) {
-    Fail(413, "query_too_long",
+    Fail(ErrorCode::kQueryTooLong,
          "the query is " + std::to_string(query.size()) + " bytes; this server accepts at most " +
              std::to_string(config_.max_query_bytes) + " bytes per query");
   }
@@ -533,13 +530,12 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   // One statement per request, checked before anything runs.
   std::vector<ast::Statement> statements = ParseScript(query);
   if (statements.empty()) {
-    Fail(400, "empty_query", "the query has no statement; send e.g. {\"query\": \"SHOW TABLES\"}");
+    Fail(ErrorCode::kEmptyQuery, "the query has no statement; send e.g. {\"query\": \"SHOW TABLES\"}");
   }
   if (statements.size() > 1) {
     HttpError error;
     error.status = 400;
-    error.code = "multiple_statements";
-    error.kind = ErrorKindName(ErrorKind::kSyntax);
+    error.code = ErrorCode::kMultipleStatements;
     error.message = "a request may hold one statement, but this one holds " +
                     std::to_string(statements.size()) +
                     "; nothing was run. Send each statement in its own request";
@@ -588,7 +584,7 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
           limit > kMaxAuditLimit) {
-        Fail(400, "invalid_parameter",
+        Fail(ErrorCode::kInvalidParameter,
              "limit must be a whole number from 1 to " + std::to_string(kMaxAuditLimit) + ", got '" +
                  AuditText(value, 50) + "'");
       }
@@ -598,7 +594,7 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
     } else if (key == "dataset") {
       filter.dataset = value;
     } else {
-      Fail(400, "invalid_parameter",
+      Fail(ErrorCode::kInvalidParameter,
            "unknown parameter '" + AuditText(key, 50) + "'; use limit, analyst and dataset");
     }
   }

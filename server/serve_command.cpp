@@ -95,7 +95,7 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     ledger.GetBudgets(0);
   } catch (const DpqlError& e) {
     err << "dpqld serve: " << e.what() << "\n";
-    if (e.code() == "ledger_not_initialised") {
+    if (e.code() == ErrorCode::kLedgerNotInitialised) {
       err << "dpqld serve: run `dpqld admin --database URL init` once, then start the server again\n";
     }
     return 1;

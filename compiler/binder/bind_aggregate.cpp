@@ -15,7 +15,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
     std::string argument = expr.args.empty() || expr.args[0]->kind != ast::ExprKind::kColumn
                                ? "x"
                                : expr.args[0]->name;
-    throw DpqlError(ErrorKind::kPrivacy, "min_max_not_private",
+    throw DpqlError(ErrorCode::kMinMaxNotPrivate,
                     name + " is not differentially private: it is decided by a single person's "
                            "value; use PERCENTILE(" +
                         argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
@@ -24,7 +24,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   if (name == "VAR_POP" || name == "VAR_SAMP" || name == "VAR" || name == "STDDEV_POP" ||
       name == "STDDEV_SAMP") {
     const bool stddev = name.rfind("STDDEV", 0) == 0;
-    throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
+    throw DpqlError(ErrorCode::kUnsupportedAggregate,
                     name + " is not supported; write " + (stddev ? "STDDEV" : "VARIANCE") +
                         "(x), the population " + (stddev ? "standard deviation" : "variance") +
                         " (dividing by n; with noisy counts the n - 1 correction is far below "
@@ -34,7 +34,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   const bool percentile = name == "MEDIAN" || name == "PERCENTILE";
   if (name != "COUNT" && name != "SUM" && name != "AVG" && name != "VARIANCE" &&
       name != "STDDEV" && !percentile) {
-    throw DpqlError(ErrorKind::kSemantic, "unsupported_aggregate",
+    throw DpqlError(ErrorCode::kUnsupportedAggregate,
                     name + " is not supported by this release; use COUNT, SUM, AVG, VARIANCE, "
                            "STDDEV, MEDIAN or PERCENTILE",
                     expr.loc);
@@ -42,7 +42,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
 
   if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
     if (expr.distinct) {
-      throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+      throw DpqlError(ErrorCode::kWrongArguments,
                       "COUNT(DISTINCT *) is not valid; write COUNT(*) or COUNT(DISTINCT " +
                           dataset_.privacy_unit + ")",
                       expr.loc);
@@ -52,13 +52,13 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   }
   if (name == "PERCENTILE") {
     if (expr.args.size() != 2) {
-      throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+      throw DpqlError(ErrorCode::kWrongArguments,
                       "PERCENTILE takes a column and a fraction, e.g. PERCENTILE(age, 0.9)",
                       expr.loc);
     }
     aggregate.percentile = BindPercentileFraction(*expr.args[1]);
   } else if (expr.args.size() != 1) {
-    throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+    throw DpqlError(ErrorCode::kWrongArguments,
                     name + " takes one column, e.g. " + name + "(age)" +
                         (name == "MEDIAN" ? "; for other fractions write PERCENTILE(age, 0.9)"
                                           : ""),
@@ -66,11 +66,11 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   }
   const ast::Expr& arg = *expr.args[0];
   if (arg.kind == ast::ExprKind::kFunction && IsAggregateName(arg.name)) {
-    throw DpqlError(ErrorKind::kSemantic, "nested_aggregate",
+    throw DpqlError(ErrorCode::kNestedAggregate,
                     "aggregates cannot be nested; " + name + " takes a column", arg.loc);
   }
   if (arg.kind != ast::ExprKind::kColumn) {
-    throw DpqlError(ErrorKind::kSemantic, "unsupported_argument",
+    throw DpqlError(ErrorCode::kUnsupportedArgument,
                     name + " takes a column of the table (its declared bounds limit each "
                            "person's contribution), not an expression",
                     arg.loc);
@@ -81,7 +81,7 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   if (name == "COUNT") {
     if (expr.distinct) {
       if (!IsPrivacyUnit(column)) {
-        throw DpqlError(ErrorKind::kSemantic, "unsupported_distinct",
+        throw DpqlError(ErrorCode::kUnsupportedDistinct,
                         "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " +
                             dataset_.privacy_unit + "), or COUNT(" + column.name +
                             ") for the number of rows with a value",
@@ -95,25 +95,25 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   }
 
   if (expr.distinct) {
-    throw DpqlError(ErrorKind::kSemantic, "unsupported_distinct",
+    throw DpqlError(ErrorCode::kUnsupportedDistinct,
                     name + "(DISTINCT ...) is not supported; write " + name + "(" + column.name +
                         (name == "PERCENTILE" ? ", " + expr.args[1]->literal.text : "") + ")",
                     expr.loc);
   }
   if (IsPrivacyUnit(column)) {
-    throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_output",
+    throw DpqlError(ErrorCode::kPrivacyUnitOutput,
                     column.name + " identifies a person and cannot be aggregated with " + name +
                         "; count people with COUNT(DISTINCT " + column.name + ")",
                     arg.loc);
   }
   if (column.type != ColumnType::kInt && column.type != ColumnType::kReal) {
-    throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+    throw DpqlError(ErrorCode::kTypeMismatch,
                     name + " needs a number column, but " + column.name + " is " +
                         ColumnTypeName(column.type),
                     arg.loc);
   }
   if (!column.HasBounds()) {
-    throw DpqlError(ErrorKind::kPrivacy, "unbounded_column",
+    throw DpqlError(ErrorCode::kUnboundedColumn,
                     name + "(" + column.name + ") needs bounds: one person could otherwise move "
                            "the result without limit; a guardian can declare lower and upper for "
                         + column.name + " in the catalog",
@@ -141,13 +141,13 @@ Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
                        arg.literal.kind == ast::LiteralKind::kDecimal);
   std::optional<Rational> p = number ? ParseDecimal(arg.literal.text) : std::nullopt;
   if (!p) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+    throw DpqlError(ErrorCode::kInvalidPercentile,
                     "the second argument of PERCENTILE is the fraction of rows at or below the "
                     "result: write a number between 0 and 1, e.g. PERCENTILE(age, 0.9)",
                     arg.loc);
   }
   if (*p <= 0 || *p >= 1) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+    throw DpqlError(ErrorCode::kInvalidPercentile,
                     "PERCENTILE's fraction must be strictly between 0 and 1, got " +
                         arg.literal.text +
                         "; write e.g. 0.5 for the median or 0.9 for the 90th percentile (MIN and "
@@ -156,7 +156,7 @@ Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
   }
   // A fraction with a huge denominator only makes the release arithmetic slow.
   if (boost::multiprecision::denominator(*p) > 1000000) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_percentile",
+    throw DpqlError(ErrorCode::kInvalidPercentile,
                     "PERCENTILE's fraction has too many digits; use at most 6 decimals, e.g. 0.95",
                     arg.loc);
   }

@@ -82,7 +82,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
     }
     case ast::LiteralKind::kDecimal: {
       if (!ParseDecimal(literal.text)) {
-        throw DpqlError(ErrorKind::kSemantic, "invalid_number",
+        throw DpqlError(ErrorCode::kInvalidNumber,
                         "invalid number " + literal.text, expr.loc);
       }
       CheckNumberRange(literal.text, expr.loc);
@@ -97,7 +97,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
     }
     case ast::LiteralKind::kDate: {
       if (!ParseDate(literal.text)) {
-        throw DpqlError(ErrorKind::kSemantic, "invalid_date",
+        throw DpqlError(ErrorCode::kInvalidDate,
                         "invalid date '" + literal.text + "'; write DATE 'yyyy-mm-dd' with a real "
                         "calendar day, e.g. DATE '2026-11-27'",
                         expr.loc);
@@ -112,13 +112,13 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
       return bound;
     }
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "unknown literal kind", expr.loc);
+  throw DpqlError(ErrorCode::kInternal, "unknown literal kind", expr.loc);
 }
 
 void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right,
                              const SourceLocation& loc) {
   if (left.type == ValueType::kNull || right.type == ValueType::kNull) {
-    throw DpqlError(ErrorKind::kSemantic, "null_comparison",
+    throw DpqlError(ErrorCode::kNullComparison,
                     "comparing with NULL is never true; write IS NULL or IS NOT NULL", loc);
   }
   if (left.type == right.type || (IsNumeric(left.type) && IsNumeric(right.type))) return;
@@ -129,7 +129,7 @@ void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right,
   } else if (right.type == ValueType::kText || left.type == ValueType::kText) {
     hint = "; quote text as 'value' only for text columns";
   }
-  throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+  throw DpqlError(ErrorCode::kTypeMismatch,
                   std::string("cannot compare ") + Describe(left) + " (" +
                       ValueTypeName(left.type) + ") with " + Describe(right) + " (" +
                       ValueTypeName(right.type) + ")" + hint,
@@ -138,7 +138,7 @@ void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right,
 
 void Binder::RequireBoolean(const BoundExpr& expr, std::string_view clause) {
   if (expr.type != ValueType::kBool) {
-    throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+    throw DpqlError(ErrorCode::kTypeMismatch,
                     std::string(clause) + " needs a condition (true or false), but " +
                         Describe(expr) + " is " + ValueTypeName(expr.type) +
                         "; compare it, e.g. " + Describe(expr) + " = ...",
@@ -164,17 +164,17 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
     case ast::ExprKind::kLiteral:
       return BindLiteral(expr);
     case ast::ExprKind::kStar:
-      throw DpqlError(ErrorKind::kSemantic, "misplaced_star",
+      throw DpqlError(ErrorCode::kMisplacedStar,
                       "* is only allowed inside COUNT(*)", expr.loc);
     case ast::ExprKind::kSubquery:
-      throw DpqlError(ErrorKind::kSemantic, "subquery",
+      throw DpqlError(ErrorCode::kSubquery,
                       "subqueries are not supported; write one aggregate query over a private "
                       "table",
                       expr.loc);
     case ast::ExprKind::kFunction:
     case ast::ExprKind::kExtract: {
       if (expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name)) {
-        throw DpqlError(ErrorKind::kSemantic, "aggregate_not_allowed",
+        throw DpqlError(ErrorCode::kAggregateNotAllowed,
                         "aggregates such as " + expr.name + " are not allowed in " +
                             std::string(clause) + "; they belong in the select list",
                         expr.loc);
@@ -191,7 +191,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
         return bound;
       }
       if (!IsNumeric(child->type)) {
-        throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+        throw DpqlError(ErrorCode::kTypeMismatch,
                         "unary " + expr.op + " needs a number, but " + Describe(*child) + " is " +
                             ValueTypeName(child->type),
                         expr.loc);
@@ -229,7 +229,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
         auto right = BindRowExpr(*expr.args.at(1), clause);
         for (const BoundExpr* side : {left.get(), right.get()}) {
           if (!IsNumeric(side->type)) {
-            throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+            throw DpqlError(ErrorCode::kTypeMismatch,
                             "arithmetic " + expr.op + " needs numbers, but " + Describe(*side) +
                                 " is " + ValueTypeName(side->type),
                             side->loc);
@@ -246,7 +246,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
         CheckArithmetic(*bound);
         return bound;
       }
-      throw DpqlError(ErrorKind::kSemantic, "unknown_operator",
+      throw DpqlError(ErrorCode::kUnknownOperator,
                       "unknown operator " + expr.op, expr.loc);
     }
     case ast::ExprKind::kBetween: {
@@ -285,7 +285,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
       auto pattern = BindRowExpr(*expr.args.at(1), clause);
       for (const BoundExpr* side : {value.get(), pattern.get()}) {
         if (side->type != ValueType::kText) {
-          throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+          throw DpqlError(ErrorCode::kTypeMismatch,
                           "LIKE compares text, but " + Describe(*side) + " is " +
                               ValueTypeName(side->type),
                           side->loc);
@@ -299,7 +299,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
       return bound;
     }
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "unknown expression kind", expr.loc);
+  throw DpqlError(ErrorCode::kInternal, "unknown expression kind", expr.loc);
 }
 
 void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc) {
@@ -307,7 +307,7 @@ void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc
                                                                     : std::nullopt;
   if (!value || abs(*value) > Rational(PowerOfTen(kLiteralDigits)) ||
       DecimalPlaces(*value, kLiteralDigits) > kLiteralDigits) {
-    throw DpqlError(ErrorKind::kSemantic, "number_out_of_range",
+    throw DpqlError(ErrorCode::kNumberOutOfRange,
                     "the number " + (text.size() > 40 ? text.substr(0, 37) + "..." : text) +
                         " is outside DPQL's range; numbers have at most " +
                         std::to_string(kLiteralDigits) + " digits before and " +
@@ -321,7 +321,7 @@ void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc
 // whether the query fails never depends on the rows.
 void Binder::CheckLikePattern(const BoundExpr& pattern) {
   if (pattern.kind != BoundExprKind::kLiteral) {
-    throw DpqlError(ErrorKind::kSemantic, "like_pattern_not_literal",
+    throw DpqlError(ErrorCode::kLikePatternNotLiteral,
                     "the pattern of LIKE must be a quoted text, e.g. postcode_district LIKE "
                     "'AB%'; a pattern taken from a column could fail on some rows' values",
                     pattern.loc);
@@ -331,7 +331,7 @@ void Binder::CheckLikePattern(const BoundExpr& pattern) {
     ++trailing;
   }
   if (trailing % 2 == 1) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_like_pattern",
+    throw DpqlError(ErrorCode::kInvalidLikePattern,
                     "the LIKE pattern '" + pattern.literal +
                         "' ends with the escape character \\; write \\\\ for a backslash, "
                         "\\% or \\_ for a literal % or _",
@@ -354,7 +354,7 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
     case BoundExprKind::kColumn: {
       const CatalogColumn& column = *expr.column;
       if (!column.HasBounds()) {
-        throw DpqlError(ErrorKind::kSemantic, "arithmetic_needs_bounds",
+        throw DpqlError(ErrorCode::kArithmeticNeedsBounds,
                         "arithmetic on " + Describe(expr) +
                             " needs its declared bounds (lower and upper in the catalog); "
                             "compare the column itself instead, e.g. " + Describe(expr) +
@@ -388,14 +388,14 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
     default:
       break;
   }
-  throw DpqlError(ErrorKind::kInternal, "internal", "no range for this expression", expr.loc);
+  throw DpqlError(ErrorCode::kInternal, "no range for this expression", expr.loc);
 }
 
 void Binder::CheckArithmetic(const BoundExpr& expr) {
   static const Rational kLimit(PowerOfTen(kArithmeticDigits));
   const ArithmeticRange range = RangeOf(expr);
   if (range.magnitude > kLimit) {
-    throw DpqlError(ErrorKind::kSemantic, "arithmetic_out_of_range",
+    throw DpqlError(ErrorCode::kArithmeticOutOfRange,
                     Describe(expr) + " could reach " + std::to_string(kArithmeticDigits) +
                         "+ digits on some values of its columns' declared bounds; DPQL refuses "
                         "arithmetic it cannot prove stays in range (divide by a literal or a "

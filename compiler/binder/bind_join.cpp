@@ -41,7 +41,7 @@ bool IsColumnEqualsColumn(const ast::Expr& condition) {
 
 Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
   if (scope_.empty()) {  // FROM not bound yet: programmer error
-    throw DpqlError(ErrorKind::kInternal, "internal", "column resolved before FROM", expr.loc);
+    throw DpqlError(ErrorCode::kInternal, "column resolved before FROM", expr.loc);
   }
   const size_t visible = visible_ == 0 ? scope_.size() : visible_;
   std::vector<const ScopeTable*> candidates;
@@ -60,7 +60,7 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
     const ScopeTable* source = by_alias != nullptr ? by_alias : by_name;
     if (source == nullptr) {
       std::string where = visible == 1 ? "the table in FROM" : "a table in FROM or JOIN";
-      throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+      throw DpqlError(ErrorCode::kUnknownTable,
                       "\"" + expr.qualifier + "\" does not name " + where + " (" +
                           TableList(scope_, visible) + ")" +
                           (visible_ != 0 ? "; an ON condition sees only the tables before it "
@@ -89,7 +89,7 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
       options += (i == 0 ? "" : i + 1 == found.size() ? " or " : ", ") +
                  Qualified(*source, found[i].column->name);
     }
-    throw DpqlError(ErrorKind::kSemantic, "ambiguous_column",
+    throw DpqlError(ErrorCode::kAmbiguousColumn,
                     "column " + expr.name + " is in more than one table; qualify it: " + options,
                     expr.loc);
   }
@@ -103,7 +103,7 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
     std::string hint = ClosestName(expr.name, names);
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw DpqlError(ErrorKind::kSemantic, "unknown_column",
+    throw DpqlError(ErrorCode::kUnknownColumn,
                     "unknown column \"" + expr.name + "\" in table" +
                         (candidates.size() == 1 ? " " : "s ") + tables +
                         (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?"),
@@ -130,7 +130,7 @@ void Binder::CheckJoinOrder(const ast::SelectStmt& select) {
   for (const ast::Join& join : select.joins) {
     const CatalogTable* joined = dataset_.FindTable(join.table.name);
     if (joined == nullptr || !joined->is_private) continue;
-    throw DpqlError(ErrorKind::kPrivacy, "join_order",
+    throw DpqlError(ErrorCode::kJoinOrder,
                     "the private table " + joined->name + " must be the table in FROM, with "
                     "public tables joined to it (private rows may not be on the nullable side "
                     "of a join); write FROM " + joined->name + " JOIN " + select.from.name +
@@ -150,7 +150,7 @@ void Binder::BindJoins(const ast::SelectStmt& select, BoundSelect& bound) {
         if (!t.is_private) publics += (publics.empty() ? "" : ", ") + t.name;
       }
       std::string hint = ClosestName(join.table.name, names);
-      throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+      throw DpqlError(ErrorCode::kUnknownTable,
                       "unknown table \"" + join.table.name + "\" in dataset " + dataset_.name +
                           (hint.empty() ? "" : "; did you mean " + hint + "?") +
                           (publics.empty() ? "; this dataset has no public tables to join"
@@ -158,7 +158,7 @@ void Binder::BindJoins(const ast::SelectStmt& select, BoundSelect& bound) {
                       join.table.loc);
     }
     if (table->is_private) {
-      throw DpqlError(ErrorKind::kPrivacy, "private_join",
+      throw DpqlError(ErrorCode::kPrivateJoin,
                       "cannot join " + table->name + " to " + table_->name +
                           ": both are private, and joining two private tables is not supported "
                           "(one person's rows could multiply another's beyond the contribution "
@@ -168,14 +168,14 @@ void Binder::BindJoins(const ast::SelectStmt& select, BoundSelect& bound) {
     }
     for (const ScopeTable& source : scope_) {
       if (source.table == table) {
-        throw DpqlError(ErrorKind::kSemantic, "duplicate_join",
+        throw DpqlError(ErrorCode::kDuplicateJoin,
                         table->name + " is already in FROM; each table may appear once in a "
                                       "query",
                         join.table.loc);
       }
       std::string alias = LowerAscii(join.table.alias.empty() ? table->name : join.table.alias);
       if (!source.alias.empty() && LowerAscii(source.alias) == alias) {
-        throw DpqlError(ErrorKind::kSemantic, "duplicate_alias",
+        throw DpqlError(ErrorCode::kDuplicateAlias,
                         "the name " + alias + " is already used for " + source.table->name +
                             "; give " + table->name + " another alias",
                         join.table.loc);
@@ -212,7 +212,7 @@ void Binder::BindJoinCondition(const ast::Expr& condition, BoundJoin& join) {
   const std::string example = "e.g. ON " + Qualified(scope_.front(), example_column) + " = " +
                               Qualified(joined, example_column);
   if (!IsColumnEqualsColumn(condition)) {
-    throw DpqlError(ErrorKind::kSemantic, "join_condition",
+    throw DpqlError(ErrorCode::kJoinCondition,
                     "a JOIN's ON condition must be one column equal to another, " + example +
                         "; put other conditions in WHERE",
                     condition.loc);
@@ -222,7 +222,7 @@ void Binder::BindJoinCondition(const ast::Expr& condition, BoundJoin& join) {
   BoundExprPtr right = BindColumn(*condition.args[1], "ON");
   visible_ = 0;
   if ((left->table == joined.table) == (right->table == joined.table)) {
-    throw DpqlError(ErrorKind::kSemantic, "join_condition",
+    throw DpqlError(ErrorCode::kJoinCondition,
                     "the ON condition must compare a column of " + joined.table->name +
                         " with a column of a table before it, " + example,
                     condition.loc);
@@ -230,7 +230,7 @@ void Binder::BindJoinCondition(const ast::Expr& condition, BoundJoin& join) {
   if (left->table == joined.table) std::swap(left, right);
   CheckComparable(*left, *right, condition.loc);
   if (IsPrivacyUnit(*left->column)) {
-    throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_join",
+    throw DpqlError(ErrorCode::kPrivacyUnitJoin,
                     "joining on " + left->column->name +
                         " would attach per-person data to each person's rows, like grouping "
                         "by the privacy unit; join on a public attribute such as a code",

@@ -65,7 +65,7 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
     domain.last = Floor(*column.upper);
     domain.size = domain.last - domain.first + 1;
     if (*domain.size > kMaxDomainSize) {
-      throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+      throw DpqlError(ErrorCode::kDomainTooLarge,
                       column.name + " has " + domain.size->str() +
                           " possible values between its bounds; group by " +
                           (column.type == ColumnType::kInt
@@ -94,7 +94,7 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
     default:
       hint = "a guardian can declare its bounds in the catalog (lower, upper)";
   }
-  throw DpqlError(ErrorKind::kPrivacy, "no_public_domain",
+  throw DpqlError(ErrorCode::kNoPublicDomain,
                   column.name +
                       " has no public domain, so the set of groups would reveal which values "
                       "occur in the data; " +
@@ -110,7 +110,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
   auto bounded_column = [&](const ast::Expr& arg, std::string_view function,
                             bool want_date) -> BoundExprPtr {
     if (arg.kind != ast::ExprKind::kColumn) {
-      throw DpqlError(ErrorKind::kSemantic, "unsupported_key",
+      throw DpqlError(ErrorCode::kUnsupportedKey,
                       std::string(function) + " takes a column here, e.g. " +
                           (want_date ? std::string(function) + "(... admitted_on)"
                                      : "BUCKET(age, 10)"),
@@ -120,13 +120,13 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
     bool ok = want_date ? column->type == ValueType::kDate
                         : (column->type == ValueType::kInt || column->type == ValueType::kReal);
     if (!ok) {
-      throw DpqlError(ErrorKind::kSemantic, "type_mismatch",
+      throw DpqlError(ErrorCode::kTypeMismatch,
                       std::string(function) + " needs a " + (want_date ? "date" : "number") +
                           " column, but " + column->name + " is " + ValueTypeName(column->type),
                       arg.loc);
     }
     if (need_domain && !column->column->HasBounds()) {
-      throw DpqlError(ErrorKind::kPrivacy, "no_public_domain",
+      throw DpqlError(ErrorCode::kNoPublicDomain,
                       column->name + " has no declared bounds, so " + std::string(function) +
                           " groups would reveal which values occur; a guardian can declare "
                           "lower and upper in the catalog",
@@ -139,7 +139,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
     case ast::ExprKind::kColumn: {
       key.expr = BindColumn(expr, "GROUP BY");
       if (LowerAscii(key.expr->column->name) == LowerAscii(dataset_.privacy_unit)) {
-        throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_key",
+        throw DpqlError(ErrorCode::kPrivacyUnitKey,
                         "grouping by " + key.expr->column->name +
                             " would release one figure per person; count people with "
                             "COUNT(DISTINCT " +
@@ -163,7 +163,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
     case ast::ExprKind::kFunction: {
       if (expr.name == "BUCKET") {
         if (expr.args.size() != 2) {
-          throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+          throw DpqlError(ErrorCode::kWrongArguments,
                           "BUCKET takes a column and a width, e.g. BUCKET(age, 10)", expr.loc);
         }
         auto column = bounded_column(*expr.args[0], "BUCKET", false);
@@ -173,7 +173,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
                          ? ParseDecimal(width_expr.literal.text)
                          : std::nullopt;
         if (!width || *width <= 0 || *width > Rational(1000000000)) {
-          throw DpqlError(ErrorKind::kSemantic, "invalid_bucket_width",
+          throw DpqlError(ErrorCode::kInvalidBucketWidth,
                           "the BUCKET width must be a positive whole number, e.g. BUCKET(age, 10)",
                           width_expr.loc);
         }
@@ -186,7 +186,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
           key.domain.step = w;
           key.domain.size = (key.domain.last - key.domain.first) / w + 1;
           if (*key.domain.size > kMaxDomainSize) {
-            throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+            throw DpqlError(ErrorCode::kDomainTooLarge,
                             "BUCKET(" + c.name + ", " + w.str() + ") has " +
                                 key.domain.size->str() + " buckets; choose a wider bucket",
                             expr.loc);
@@ -210,7 +210,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
         bool known = false;
         for (const char* u : kUnits) known = known || unit == u;
         if (!known) {
-          throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+          throw DpqlError(ErrorCode::kWrongArguments,
                           "DATE_TRUNC takes a unit ('day', 'week', 'month', 'quarter' or 'year') "
                           "and a date column, e.g. DATE_TRUNC('month', admitted_on)",
                           unit_expr != nullptr ? unit_expr->loc : expr.loc);
@@ -226,7 +226,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
           key.domain.last = last;
           key.domain.size = CountSteps(first, last, unit);
           if (*key.domain.size > kMaxDomainSize) {
-            throw DpqlError(ErrorKind::kPrivacy, "domain_too_large",
+            throw DpqlError(ErrorCode::kDomainTooLarge,
                             "DATE_TRUNC('" + unit + "', " + c.name + ") has " +
                                 key.domain.size->str() + " values; use a coarser unit",
                             expr.loc);
@@ -240,7 +240,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
         key.expr->children.push_back(std::move(column));
         return key;
       }
-      throw DpqlError(ErrorKind::kSemantic, "unknown_function",
+      throw DpqlError(ErrorCode::kUnknownFunction,
                       "unknown function " + expr.name +
                           "; DPQL has the aggregates COUNT, SUM, AVG and the key functions "
                           "BUCKET(x, width), DATE_TRUNC('month', d), EXTRACT(YEAR FROM d)",
@@ -259,13 +259,13 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
         if (expr.name == f.name) field = &f;
       }
       if (field == nullptr) {
-        throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+        throw DpqlError(ErrorCode::kWrongArguments,
                         "EXTRACT supports YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW and DOY, "
                         "e.g. EXTRACT(MONTH FROM admitted_on)",
                         expr.loc);
       }
       if (expr.args.size() != 1) {
-        throw DpqlError(ErrorKind::kSemantic, "wrong_arguments",
+        throw DpqlError(ErrorCode::kWrongArguments,
                         "EXTRACT takes one date, e.g. EXTRACT(YEAR FROM admitted_on)", expr.loc);
       }
       bool saved = need_domain;
@@ -295,7 +295,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
     default:
       break;
   }
-  throw DpqlError(ErrorKind::kSemantic, "unsupported_key",
+  throw DpqlError(ErrorCode::kUnsupportedKey,
                   "GROUP BY supports columns with a public domain, BUCKET(x, width), "
                   "DATE_TRUNC('month', d) and EXTRACT(YEAR FROM d)",
                   expr.loc);
@@ -437,7 +437,7 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
       auto text = [&](const BigInt& v) {
         return dates ? FormatDate(v.convert_to<int64_t>()) : v.str();
       };
-      throw DpqlError(ErrorKind::kSemantic, "empty_domain",
+      throw DpqlError(ErrorCode::kEmptyDomain,
                       "the WHERE clause leaves " + Describe(expr) + " no value in its domain (" +
                           text(domain.first) + " to " + text(domain.last) +
                           ", from the bounds the catalog declares for " + column->name +

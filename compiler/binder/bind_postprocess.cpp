@@ -35,7 +35,7 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound,
       const BoundAggregate& a = bound.aggregates[o.index];
       if (a.kind == wanted.kind && a.column == wanted.column) return static_cast<int>(i);
     }
-    throw DpqlError(ErrorKind::kSemantic, "not_in_output",
+    throw DpqlError(ErrorCode::kNotInOutput,
                     std::string(clause) + " can only use the query's noisy output; add " +
                         expr.name + "(...) to the select list",
                     expr.loc);
@@ -54,7 +54,7 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound,
       if (o.is_key && Describe(*bound.keys[o.index].expr) == text) return static_cast<int>(i);
     }
   }
-  throw DpqlError(ErrorKind::kSemantic, "not_in_output",
+  throw DpqlError(ErrorCode::kNotInOutput,
                   std::string(clause) + " can only use output columns (" + OutputList(bound) +
                       "), because it acts on the noisy result",
                   expr.loc);
@@ -75,7 +75,7 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
         case ast::LiteralKind::kString: leaf->type = ValueType::kText; break;
         case ast::LiteralKind::kDate: leaf->type = ValueType::kDate; break;
         default:
-          throw DpqlError(ErrorKind::kSemantic, "unsupported_having",
+          throw DpqlError(ErrorCode::kUnsupportedHaving,
                           "HAVING compares output columns with numbers, 'text' or DATE literals",
                           e.loc);
       }
@@ -126,7 +126,7 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
     default:
       break;
   }
-  throw DpqlError(ErrorKind::kSemantic, "unsupported_having",
+  throw DpqlError(ErrorCode::kUnsupportedHaving,
                   "HAVING supports comparisons (=, <>, <, <=, >, >=, BETWEEN) of output columns "
                   "with literals, combined with AND, OR and NOT, e.g. HAVING COUNT(*) > 10",
                   expr.loc);
@@ -141,7 +141,7 @@ void Binder::BindPostProcessing(const ast::SelectStmt& select, BoundSelect& boun
     if (expr.kind == ast::ExprKind::kLiteral && expr.literal.kind == ast::LiteralKind::kInteger) {
       auto position = ParseDecimal(expr.literal.text);
       if (!position || *position < 1 || *position > static_cast<int64_t>(bound.outputs.size())) {
-        throw DpqlError(ErrorKind::kSemantic, "not_in_output",
+        throw DpqlError(ErrorCode::kNotInOutput,
                         "ORDER BY position " + expr.literal.text + " is not an output column (1 to " +
                             std::to_string(bound.outputs.size()) + ")",
                         expr.loc);
@@ -154,7 +154,7 @@ void Binder::BindPostProcessing(const ast::SelectStmt& select, BoundSelect& boun
   }
   if (select.limit) {
     if (*select.limit < 0) {
-      throw DpqlError(ErrorKind::kSemantic, "invalid_limit", "LIMIT must be 0 or more",
+      throw DpqlError(ErrorCode::kInvalidLimit, "LIMIT must be 0 or more",
                       select.limit_loc);
     }
     bound.limit = select.limit;

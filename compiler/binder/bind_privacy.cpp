@@ -7,15 +7,15 @@ namespace dpql {
 
 namespace {
 
-[[noreturn]] void Fail(const std::string& code, const std::string& message,
+[[noreturn]] void Fail(ErrorCode code, const std::string& message,
                        const SourceLocation& loc) {
-  throw DpqlError(ErrorKind::kSemantic, code, message, loc);
+  throw DpqlError(code, message, loc);
 }
 
 Rational Number(const ast::PrivacyOption& option) {
   auto value = option.is_number ? ParseDecimal(option.value) : std::nullopt;
   if (!value) {
-    Fail("invalid_privacy_option", option.name + " needs a number, e.g. " + option.name + " = " +
+    Fail(ErrorCode::kInvalidPrivacyOption, option.name + " needs a number, e.g. " + option.name + " = " +
                                        (option.name == "epsilon" ? "0.5" : "1"),
          option.value_loc);
   }
@@ -33,7 +33,7 @@ std::string Show(const Rational& value) {
 int64_t WholeNumber(const ast::PrivacyOption& option, int64_t limit) {
   Rational value = Number(option);
   if (boost::multiprecision::denominator(value) != 1 || value < 1 || value > limit) {
-    Fail("invalid_privacy_option",
+    Fail(ErrorCode::kInvalidPrivacyOption,
          option.name + " must be a whole number from 1 to " + std::to_string(limit) +
              " (the catalog's limit)",
          option.value_loc);
@@ -57,7 +57,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
   std::set<std::string> seen;
   for (const auto& option : options) {
     if (!seen.insert(option.name).second) {
-      Fail("invalid_privacy_option", option.name + " is given twice in WITH PRIVACY", option.loc);
+      Fail(ErrorCode::kInvalidPrivacyOption, option.name + " is given twice in WITH PRIVACY", option.loc);
     }
     if (option.name == "epsilon") {
       // The range is checked on the exact value (never a double: 1e-400 is
@@ -66,13 +66,13 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
       const std::string range = "from " + Show(limits.min_epsilon_per_query) + " to " +
                                 Show(limits.max_epsilon_per_query);
       if (params.epsilon <= 0) {
-        Fail("invalid_privacy_option",
+        Fail(ErrorCode::kInvalidPrivacyOption,
              "epsilon must be greater than 0; this dataset allows epsilon " + range +
                  " per query, e.g. epsilon = 0.5",
              option.value_loc);
       }
       if (params.epsilon < limits.min_epsilon_per_query) {
-        Fail("epsilon_too_small",
+        Fail(ErrorCode::kEpsilonTooSmall,
              "epsilon = " + option.value + " is below this dataset's floor of " +
                  Show(limits.min_epsilon_per_query) +
                  " per query (a smaller epsilon drowns every answer in noise); ask for epsilon " +
@@ -80,7 +80,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
              option.value_loc);
       }
       if (params.epsilon > limits.max_epsilon_per_query) {
-        Fail("epsilon_too_large",
+        Fail(ErrorCode::kEpsilonTooLarge,
              "epsilon = " + option.value + " exceeds this dataset's limit of " +
                  Show(limits.max_epsilon_per_query) + " per query; ask for epsilon " + range,
              option.value_loc);
@@ -93,18 +93,18 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
                     " to " + Show(limits.max_delta_per_query)
               : "delta = 0 (this dataset allows no delta)";
       if (params.delta < 0 || params.delta >= 1) {
-        Fail("invalid_privacy_option",
+        Fail(ErrorCode::kInvalidPrivacyOption,
              "delta must be at least 0 and below 1; ask for " + range + ", e.g. delta = 1e-6",
              option.value_loc);
       }
       if (params.delta > limits.max_delta_per_query) {
-        Fail("delta_too_large",
+        Fail(ErrorCode::kDeltaTooLarge,
              "delta = " + option.value + " exceeds this dataset's limit of " +
                  Show(limits.max_delta_per_query) + " per query; ask for " + range,
              option.value_loc);
       }
       if (params.delta > 0 && params.delta < limits.min_delta_per_query) {
-        Fail("delta_too_small",
+        Fail(ErrorCode::kDeltaTooSmall,
              "delta = " + option.value + " is below this dataset's floor of " +
                  Show(limits.min_delta_per_query) +
                  " per query (the partition-selection threshold and the Gaussian calibration "
@@ -117,7 +117,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
       } else if (option.value == "gaussian") {
         params.mechanism = Mechanism::kGaussian;
       } else {
-        Fail("invalid_privacy_option", "mechanism must be laplace or gaussian", option.value_loc);
+        Fail(ErrorCode::kInvalidPrivacyOption, "mechanism must be laplace or gaussian", option.value_loc);
       }
     } else if (option.name == "max_groups") {
       params.max_groups = WholeNumber(option, limits.max_groups);
@@ -126,13 +126,13 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
     } else if (option.name == "confidence") {
       params.confidence = Number(option);
       if (params.confidence < Rational(1, 2) || params.confidence > MaxConfidence()) {
-        Fail("invalid_privacy_option",
+        Fail(ErrorCode::kInvalidPrivacyOption,
              "confidence must be from 0.5 to " + Show(MaxConfidence()) +
                  ", e.g. confidence = 0.9",
              option.value_loc);
       }
     } else {
-      Fail("unknown_privacy_option",
+      Fail(ErrorCode::kUnknownPrivacyOption,
            "unknown privacy option " + option.name +
                "; WITH PRIVACY takes epsilon, delta, mechanism, max_groups, max_rows and "
                "confidence",
@@ -151,7 +151,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
         if (option.name == "mechanism") loc = option.value_loc;
       }
     }
-    Fail("gaussian_needs_delta",
+    Fail(ErrorCode::kGaussianNeedsDelta,
          "mechanism = gaussian needs delta > 0 (its guarantee is (epsilon, delta)); write e.g. "
          "WITH PRIVACY (mechanism = gaussian, delta = 1e-6), or use mechanism = laplace for "
          "delta = 0",

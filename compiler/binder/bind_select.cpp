@@ -66,7 +66,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   bound.dataset = &dataset_;
 
   if (select.select_star) {
-    throw DpqlError(ErrorKind::kPrivacy, "select_star",
+    throw DpqlError(ErrorCode::kSelectStar,
                     "SELECT * would release individual rows; DPQL releases only noisy aggregates. "
                     "Select aggregates instead, e.g. SELECT COUNT(*) FROM " +
                         select.from.name,
@@ -81,7 +81,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     std::string hint = ClosestName(select.from.name, names);
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw DpqlError(ErrorKind::kSemantic, "unknown_table",
+    throw DpqlError(ErrorCode::kUnknownTable,
                     "unknown table \"" + select.from.name + "\" in dataset " + dataset_.name +
                         (hint.empty() ? "" : "; did you mean " + hint + "?") +
                         " Tables: " + list + " (SHOW TABLES lists them)",
@@ -89,7 +89,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   }
   if (!table_->is_private) {
     CheckJoinOrder(select);  // FROM wards JOIN admissions: say to swap them
-    throw DpqlError(ErrorKind::kSemantic, "public_table",
+    throw DpqlError(ErrorCode::kPublicTable,
                     "table " + table_->name +
                         " is public reference data, not a private table; DESCRIBE " + table_->name +
                         " shows it, and a query must aggregate a private table",
@@ -128,7 +128,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
       name = item->alias;
     }
     if (IsAggregateCall(*expr)) {
-      throw DpqlError(ErrorKind::kSemantic, "aggregate_in_group_by",
+      throw DpqlError(ErrorCode::kAggregateInGroupBy,
                       "GROUP BY cannot use an aggregate; group by a column, BUCKET, DATE_TRUNC or "
                       "EXTRACT",
                       expr->loc);
@@ -137,7 +137,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     BoundKey key = BindKey(*expr, name);
     std::string text = Describe(*key.expr);
     if (std::find(key_texts.begin(), key_texts.end(), text) != key_texts.end()) {
-      throw DpqlError(ErrorKind::kSemantic, "duplicate_group_key",
+      throw DpqlError(ErrorCode::kDuplicateGroupKey,
                       "GROUP BY lists " + text + " twice; remove the repeated key", expr->loc);
     }
     key_texts.push_back(text);
@@ -151,7 +151,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     BoundOutput output;
     output.loc = item.loc;
     if (expr.kind == ast::ExprKind::kSubquery) {
-      throw DpqlError(ErrorKind::kSemantic, "subquery",
+      throw DpqlError(ErrorCode::kSubquery,
                       "subqueries are not supported; write one aggregate query over a private "
                       "table",
                       expr.loc);
@@ -169,7 +169,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     // Anything else must be one of the GROUP BY keys.
     BoundExprPtr as_row = BindRowExpr(*key_expr, "the select list");
     if (as_row->kind == BoundExprKind::kColumn && IsPrivacyUnit(*as_row->column)) {
-      throw DpqlError(ErrorKind::kPrivacy, "privacy_unit_output",
+      throw DpqlError(ErrorCode::kPrivacyUnitOutput,
                       as_row->column->name +
                           " identifies a person and cannot be output; count people with "
                           "COUNT(DISTINCT " +
@@ -179,7 +179,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     std::string text = Describe(*as_row);
     auto found = std::find(key_texts.begin(), key_texts.end(), text);
     if (found == key_texts.end()) {
-      throw DpqlError(ErrorKind::kPrivacy, "not_aggregate",
+      throw DpqlError(ErrorCode::kNotAggregate,
                       text +
                           " is neither an aggregate nor a GROUP BY key, so it would release "
                           "row-level values; add it to GROUP BY or aggregate it (e.g. COUNT(*), "
@@ -192,7 +192,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     bound.outputs.push_back(std::move(output));
   }
   if (bound.aggregates.empty()) {
-    throw DpqlError(ErrorKind::kSemantic, "no_aggregate",
+    throw DpqlError(ErrorCode::kNoAggregate,
                     "the select list has no aggregate; add one, e.g. COUNT(*) or "
                     "COUNT(DISTINCT " +
                         dataset_.privacy_unit + ")",

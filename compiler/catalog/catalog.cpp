@@ -136,7 +136,7 @@ class CatalogParser {
         loc.column = static_cast<uint32_t>(e.mark.column + 1);
         where += ":" + std::to_string(loc.line);
       }
-      throw DpqlError(ErrorKind::kCatalog, "catalog_syntax_error",
+      throw DpqlError(ErrorCode::kCatalogSyntaxError,
                       where + ": YAML syntax error: " + e.msg +
                           "; check the indentation, colons and quoting on or just before this line",
                       loc);
@@ -144,19 +144,19 @@ class CatalogParser {
     Catalog catalog;
     catalog.source = source_;
     if (root.IsNull()) {
-      FailAt(YAML::Mark(), "", "catalog_missing_key",  // line 1
+      FailAt(YAML::Mark(), "", ErrorCode::kCatalogMissingKey,  // line 1
            "the catalog is empty; it must start with 'datasets:' followed by at least one dataset");
     }
     std::vector<Entry> top = Entries(root, "", "the top level");
     CheckKeys(top, "", {"datasets"});
     const Entry* datasets = Find(top, "datasets");
     if (datasets == nullptr) {
-      Fail(root, "", "catalog_missing_key",
+      Fail(root, "", ErrorCode::kCatalogMissingKey,
            "missing key 'datasets'; the catalog must start with 'datasets:' and declare each dataset under it");
     }
     std::vector<Entry> named = NamedEntries(datasets->value, "datasets", "dataset");
     if (named.empty()) {
-      Fail(datasets->key_node, "datasets", "catalog_empty",
+      Fail(datasets->key_node, "datasets", ErrorCode::kCatalogEmpty,
            "no datasets declared; add one, e.g. 'hospital:' with privacy_unit and tables");
     }
     for (const Entry& e : named) catalog.datasets.push_back(ParseDataset(e, JoinPath("datasets", e.key)));
@@ -164,12 +164,12 @@ class CatalogParser {
   }
 
  private:
-  [[noreturn]] void Fail(const YAML::Node& at, const std::string& path, const std::string& code,
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& path, ErrorCode code,
                          const std::string& what) const {
     FailAt(at.IsDefined() ? at.Mark() : YAML::Mark::null_mark(), path, code, what);
   }
 
-  [[noreturn]] void FailAt(const YAML::Mark& mark, const std::string& path, const std::string& code,
+  [[noreturn]] void FailAt(const YAML::Mark& mark, const std::string& path, ErrorCode code,
                            const std::string& what) const {
     SourceLocation loc;
     std::string message = source_;
@@ -181,7 +181,7 @@ class CatalogParser {
     message += ": ";
     if (!path.empty()) message += path + ": ";
     message += what;
-    throw DpqlError(ErrorKind::kCatalog, code, message, loc);
+    throw DpqlError(code, message, loc);
   }
 
   static int LineOf(const YAML::Node& node) {
@@ -196,7 +196,7 @@ class CatalogParser {
     std::vector<Entry> out;
     if (map.IsNull()) return out;
     if (!map.IsMap()) {
-      Fail(map, path, "catalog_wrong_shape",
+      Fail(map, path, ErrorCode::kCatalogWrongShape,
            "expected a mapping of 'key: value' lines for " + what + ", got " + NodeKindName(map));
     }
     for (auto it = map.begin(); it != map.end(); ++it) {
@@ -204,11 +204,11 @@ class CatalogParser {
       YAML::Node key = it->first;
       YAML::Node value = it->second;
       if (!key.IsScalar()) {
-        Fail(key, path, "catalog_wrong_shape", "keys must be plain names, got " + NodeKindName(key));
+        Fail(key, path, ErrorCode::kCatalogWrongShape, "keys must be plain names, got " + NodeKindName(key));
       }
       for (const Entry& seen : out) {
         if (seen.key == key.Scalar()) {
-          Fail(key, path, "catalog_duplicate_key",
+          Fail(key, path, ErrorCode::kCatalogDuplicateKey,
                "duplicate key '" + key.Scalar() + "' (first given on line " +
                    std::to_string(LineOf(seen.key_node)) + "); keep only one");
         }
@@ -231,7 +231,7 @@ class CatalogParser {
       }
       std::string what = "unknown key '" + e.key + "'";
       if (!suggestion.empty()) what += " (did you mean '" + suggestion + "'?)";
-      Fail(e.key_node, path, "catalog_unknown_key", what + "; expected one of " + list);
+      Fail(e.key_node, path, ErrorCode::kCatalogUnknownKey, what + "; expected one of " + list);
     }
   }
 
@@ -249,14 +249,14 @@ class CatalogParser {
     for (size_t i = 0; i < out.size(); ++i) {
       const Entry& e = out[i];
       if (!IsIdentifier(e.key)) {
-        Fail(e.key_node, path, "catalog_invalid_identifier",
+        Fail(e.key_node, path, ErrorCode::kCatalogInvalidIdentifier,
              kind + " name '" + e.key +
                  "' is not a plain SQL identifier; use letters, digits and '_' only, starting with a "
                  "letter or '_', at most 63 characters (e.g. '" + SuggestIdentifier(e.key) + "')");
       }
       for (size_t j = 0; j < i; ++j) {
         if (EqualsIgnoreCase(out[j].key, e.key)) {
-          Fail(e.key_node, path, "catalog_duplicate_key",
+          Fail(e.key_node, path, ErrorCode::kCatalogDuplicateKey,
                kind + " '" + e.key + "' is declared twice (also as '" + out[j].key + "' on line " +
                    std::to_string(LineOf(out[j].key_node)) + "; names are case-insensitive); keep only one");
         }
@@ -277,7 +277,7 @@ class CatalogParser {
 
   std::string Scalar(const YAML::Node& node, const std::string& path, const std::string& expected) {
     if (!node.IsScalar()) {
-      Fail(node, path, "catalog_invalid_value", "expected " + expected + ", got " + NodeKindName(node));
+      Fail(node, path, ErrorCode::kCatalogInvalidValue, "expected " + expected + ", got " + NodeKindName(node));
     }
     return node.Scalar();
   }
@@ -286,7 +286,7 @@ class CatalogParser {
     std::string text = Scalar(node, path, "a number");
     std::optional<Rational> value = ParseDecimal(text);
     if (!value) {
-      Fail(node, path, "catalog_invalid_value",
+      Fail(node, path, ErrorCode::kCatalogInvalidValue,
            "expected a number, got '" + text + "'; write digits like 1, 0.5 or 1.0e-6");
     }
     return *value;
@@ -298,7 +298,7 @@ class CatalogParser {
         boost::multiprecision::denominator(value) == 1 ? ToInt64(boost::multiprecision::numerator(value))
                                                        : std::nullopt;
     if (!as_int || *as_int < 1) {
-      Fail(node, path, "catalog_out_of_range",
+      Fail(node, path, ErrorCode::kCatalogOutOfRange,
            "must be a whole number of at least 1, got '" + node.Scalar() + "'");
     }
     return *as_int;
@@ -308,13 +308,13 @@ class CatalogParser {
     std::string text = LowerAscii(Scalar(node, path, "true or false"));
     if (text == "true") return true;
     if (text == "false") return false;
-    Fail(node, path, "catalog_invalid_value", "expected true or false, got '" + node.Scalar() + "'");
+    Fail(node, path, ErrorCode::kCatalogInvalidValue, "expected true or false, got '" + node.Scalar() + "'");
   }
 
   std::string Identifier(const YAML::Node& node, const std::string& path, const std::string& what) {
     std::string text = Scalar(node, path, what);
     if (!IsIdentifier(text)) {
-      Fail(node, path, "catalog_invalid_identifier",
+      Fail(node, path, ErrorCode::kCatalogInvalidIdentifier,
            "'" + text + "' is not a plain SQL identifier; " + what +
                " must use letters, digits and '_' only, starting with a letter or '_'");
     }
@@ -330,7 +330,7 @@ class CatalogParser {
 
     const Entry* unit = Find(entries, "privacy_unit");
     if (unit == nullptr) {
-      Fail(entry.key_node, path, "catalog_missing_key",
+      Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
            "missing key 'privacy_unit'; name the column that identifies one person in every private "
            "table, e.g. 'privacy_unit: patient_id'");
     }
@@ -353,7 +353,7 @@ class CatalogParser {
       const std::string key = dataset.defaults.epsilon < l.min_epsilon_per_query
                                   ? "min_epsilon_per_query"
                                   : "max_epsilon_per_query";
-      Fail(limit_nodes.at(key), JoinPath(JoinPath(path, "limits"), key), "catalog_missing_key",
+      Fail(limit_nodes.at(key), JoinPath(JoinPath(path, "limits"), key), ErrorCode::kCatalogMissingKey,
            "the built-in default epsilon " + ToDecimalString(dataset.defaults.epsilon) +
                " is outside limits.min_epsilon_per_query .. max_epsilon_per_query (" +
                ToDecimalString(l.min_epsilon_per_query) + " .. " +
@@ -368,7 +368,7 @@ class CatalogParser {
       } else if (text == "zcdp") {
         dataset.accounting = Accounting::kZcdp;
       } else {
-        Fail(accounting->value, p, "catalog_invalid_value",
+        Fail(accounting->value, p, ErrorCode::kCatalogInvalidValue,
              "unknown accounting '" + text + "'; expected basic or zcdp");
       }
     }
@@ -377,13 +377,13 @@ class CatalogParser {
 
     const Entry* tables = Find(entries, "tables");
     if (tables == nullptr) {
-      Fail(entry.key_node, path, "catalog_missing_key",
+      Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
            "missing key 'tables'; declare the dataset's tables under 'tables:'");
     }
     std::string tpath = JoinPath(path, "tables");
     std::vector<Entry> named = NamedEntries(tables->value, tpath, "table");
     if (named.empty()) {
-      Fail(tables->key_node, tpath, "catalog_empty", "no tables declared; declare at least one table");
+      Fail(tables->key_node, tpath, ErrorCode::kCatalogEmpty, "no tables declared; declare at least one table");
     }
     for (const Entry& t : named) {
       dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key)));
@@ -409,10 +409,10 @@ class CatalogParser {
       if (e.key == "min_epsilon_per_query" || e.key == "max_epsilon_per_query") {
         Rational value = Number(e.value, p);
         if (value <= 0) {
-          Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange, "must be greater than 0, got '" + e.value.Scalar() + "'");
         }
         if (value < AbsoluteMinEpsilon() || value > AbsoluteMaxEpsilon()) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be from 0.000001 to 100 (the absolute range of epsilon per query, see "
                "docs/LANGUAGE.md), got '" + e.value.Scalar() + "'");
         }
@@ -420,14 +420,14 @@ class CatalogParser {
       } else if (e.key == "min_delta_per_query") {
         l.min_delta_per_query = Number(e.value, p);
         if (l.min_delta_per_query < AbsoluteMinDelta() || l.min_delta_per_query >= 1) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be at least 1e-20 (the absolute floor of delta per query, see "
                "docs/LANGUAGE.md) and less than 1, got '" + e.value.Scalar() + "'");
         }
       } else if (e.key == "max_delta_per_query") {
         l.max_delta_per_query = Number(e.value, p);
         if (l.max_delta_per_query < 0 || l.max_delta_per_query >= 1) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
         }
       } else if (e.key == "max_groups") {
@@ -440,7 +440,7 @@ class CatalogParser {
         Rational value = Number(e.value, p);
         const Rational most = e.key == "dataset_epsilon" ? MaxDatasetEpsilon() : MaxDatasetRho();
         if (value <= 0 || value > most) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be greater than 0 and at most " + ToDecimalString(most) +
                    " (write 'unlimited' for no cap), got '" + e.value.Scalar() + "'");
         }
@@ -448,7 +448,7 @@ class CatalogParser {
       } else if (e.key == "dataset_delta") {
         l.dataset_delta = Number(e.value, p);
         if (*l.dataset_delta < 0 || *l.dataset_delta >= 1) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be at least 0 and less than 1 (or 'unlimited'), got '" + e.value.Scalar() + "'");
         }
       }
@@ -457,7 +457,7 @@ class CatalogParser {
     if (l.min_epsilon_per_query > l.max_epsilon_per_query) {
       const std::string key = limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query"
                                                                               : "max_epsilon_per_query";
-      Fail(limit_nodes.at(key), JoinPath(lpath, key), "catalog_out_of_range",
+      Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
            "min_epsilon_per_query (" + ToDecimalString(l.min_epsilon_per_query) +
                ") is above max_epsilon_per_query (" + ToDecimalString(l.max_epsilon_per_query) +
                "); no epsilon would be allowed");
@@ -465,7 +465,7 @@ class CatalogParser {
     if (l.max_delta_per_query > 0 && l.min_delta_per_query > l.max_delta_per_query) {
       const std::string key = limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query"
                                                                             : "max_delta_per_query";
-      Fail(limit_nodes.at(key), JoinPath(lpath, key), "catalog_out_of_range",
+      Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
            "min_delta_per_query (" + ToDecimalString(l.min_delta_per_query) +
                ") is above max_delta_per_query (" + ToDecimalString(l.max_delta_per_query) +
                "); set max_delta_per_query: 0 to allow no delta at all");
@@ -502,7 +502,7 @@ class CatalogParser {
     auto limit_path = [&](const std::string& key) { return JoinPath(JoinPath(path, "limits"), key); };
     if (dataset.accounting == Accounting::kBasic) {
       if (declared("dataset_rho")) {
-        Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
+        Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), ErrorCode::kCatalogInvalidValue,
              "dataset_rho is a zCDP budget; it needs 'accounting: zcdp' (with basic accounting cap "
              "the dataset with dataset_epsilon and dataset_delta)");
       }
@@ -512,27 +512,27 @@ class CatalogParser {
     // default delta, which must therefore be positive.
     if (dataset.defaults.delta <= 0) {
       const Entry* accounting = Find(entries, "accounting");
-      Fail(accounting->value, JoinPath(path, "accounting"), "catalog_out_of_range",
+      Fail(accounting->value, JoinPath(path, "accounting"), ErrorCode::kCatalogOutOfRange,
            "accounting: zcdp needs defaults.delta > 0 (rho budgets are shown as (epsilon, delta) at "
            "that delta); set e.g. 'defaults: { delta: 1.0e-6 }'");
     }
     if (declared("dataset_rho") && (declared("dataset_epsilon") || declared("dataset_delta"))) {
-      Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), "catalog_invalid_value",
+      Fail(limit_nodes.at("dataset_rho"), limit_path("dataset_rho"), ErrorCode::kCatalogInvalidValue,
            "give the dataset cap either as dataset_rho or as dataset_epsilon (with dataset_delta), "
            "not both");
     }
     if (declared("dataset_delta") && !declared("dataset_epsilon")) {
-      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_missing_key",
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), ErrorCode::kCatalogMissingKey,
            "with zCDP accounting dataset_delta only qualifies dataset_epsilon (the cap is the rho "
            "implying both); add dataset_epsilon or use dataset_rho");
     }
     if (declared("dataset_delta") && !l.dataset_delta) {
-      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_invalid_value",
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), ErrorCode::kCatalogInvalidValue,
            "with zCDP accounting dataset_delta only qualifies dataset_epsilon, so it cannot be "
            "'unlimited'; give a delta > 0, or remove it to use defaults.delta");
     }
     if (l.dataset_epsilon && l.dataset_delta && *l.dataset_delta == 0) {
-      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), "catalog_out_of_range",
+      Fail(limit_nodes.at("dataset_delta"), limit_path("dataset_delta"), ErrorCode::kCatalogOutOfRange,
            "with zCDP accounting the cap (dataset_epsilon, dataset_delta) needs dataset_delta > 0: "
            "no rho implies delta = 0");
     }
@@ -554,16 +554,16 @@ class CatalogParser {
       if (e.key == "epsilon") {
         d.epsilon = Number(e.value, p);
         if (d.epsilon <= 0) {
-          Fail(e.value, p, "catalog_out_of_range", "must be greater than 0, got '" + e.value.Scalar() + "'");
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange, "must be greater than 0, got '" + e.value.Scalar() + "'");
         }
         if (d.epsilon < l.min_epsilon_per_query) {
-          Fail(e.value, p, "catalog_below_limit",
+          Fail(e.value, p, ErrorCode::kCatalogBelowLimit,
                "default epsilon " + e.value.Scalar() + " is below " + limit_origin("min_epsilon_per_query") +
                    " = " + ToDecimalString(l.min_epsilon_per_query) +
                    "; raise the default or lower the limit (to at least 0.000001)");
         }
         if (d.epsilon > l.max_epsilon_per_query) {
-          Fail(e.value, p, "catalog_above_limit",
+          Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
                "default epsilon " + e.value.Scalar() + " is above " + limit_origin("max_epsilon_per_query") +
                    " = " + ToDecimalString(l.max_epsilon_per_query) +
                    "; lower the default or raise the limit");
@@ -571,17 +571,17 @@ class CatalogParser {
       } else if (e.key == "delta") {
         d.delta = Number(e.value, p);
         if (d.delta < 0 || d.delta >= 1) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be at least 0 and less than 1, got '" + e.value.Scalar() + "'");
         }
         if (d.delta > 0 && d.delta < l.min_delta_per_query) {
-          Fail(e.value, p, "catalog_below_limit",
+          Fail(e.value, p, ErrorCode::kCatalogBelowLimit,
                "default delta " + e.value.Scalar() + " is below " + limit_origin("min_delta_per_query") +
                    " = " + ToDecimalString(l.min_delta_per_query) +
                    "; use 0 (no delta) or a delta of at least that");
         }
         if (d.delta > l.max_delta_per_query) {
-          Fail(e.value, p, "catalog_above_limit",
+          Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
                "default delta " + e.value.Scalar() + " is above " + limit_origin("max_delta_per_query") + " = " +
                    ToDecimalString(l.max_delta_per_query) + "; lower the default or raise the limit");
         }
@@ -589,7 +589,7 @@ class CatalogParser {
         int64_t value = PositiveInteger(e.value, p);
         int64_t limit = e.key == "max_groups" ? l.max_groups : l.max_rows;
         if (value > limit) {
-          Fail(e.value, p, "catalog_above_limit",
+          Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
                "default " + e.key + " " + std::to_string(value) + " is above " + limit_origin(e.key) + " = " +
                    std::to_string(limit) + "; lower the default or raise the limit");
         }
@@ -597,7 +597,7 @@ class CatalogParser {
       } else if (e.key == "confidence") {
         d.confidence = Number(e.value, p);
         if (d.confidence <= 0 || d.confidence > MaxConfidence()) {
-          Fail(e.value, p, "catalog_out_of_range",
+          Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
                "must be above 0 and at most " + ToDecimalString(MaxConfidence()) +
                    ", e.g. 0.95; got '" + e.value.Scalar() + "'");
         }
@@ -608,13 +608,13 @@ class CatalogParser {
         } else if (text == "gaussian") {
           d.mechanism = Mechanism::kGaussian;
         } else {
-          Fail(e.value, p, "catalog_invalid_value", "unknown mechanism '" + text + "'; expected laplace or gaussian");
+          Fail(e.value, p, ErrorCode::kCatalogInvalidValue, "unknown mechanism '" + text + "'; expected laplace or gaussian");
         }
       }
     }
     if (d.mechanism == Mechanism::kGaussian && d.delta == 0) {
       const Entry* mechanism = Find(items, "mechanism");
-      Fail(mechanism->value, JoinPath(path, "mechanism"), "catalog_out_of_range",
+      Fail(mechanism->value, JoinPath(path, "mechanism"), ErrorCode::kCatalogOutOfRange,
            "the gaussian mechanism needs delta > 0; set defaults.delta (e.g. 1.0e-6) or use laplace");
     }
   }
@@ -630,13 +630,13 @@ class CatalogParser {
     }
     const Entry* columns = Find(entries, "columns");
     if (columns == nullptr) {
-      Fail(entry.key_node, path, "catalog_missing_key",
+      Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
            "missing key 'columns'; list the table's columns, e.g. 'columns: { age: { type: int } }'");
     }
     std::string cpath = JoinPath(path, "columns");
     std::vector<Entry> named = NamedEntries(columns->value, cpath, "column");
     if (named.empty()) {
-      Fail(columns->key_node, cpath, "catalog_empty", "no columns declared; declare at least one column");
+      Fail(columns->key_node, cpath, ErrorCode::kCatalogEmpty, "no columns declared; declare at least one column");
     }
     for (const Entry& c : named) table.columns.push_back(ParseColumn(c, JoinPath(cpath, c.key)));
     return table;
@@ -648,7 +648,7 @@ class CatalogParser {
     column.name = entry.key;
     column.line = LineOf(entry.key_node);
     if (entry.value.IsScalar()) {
-      Fail(entry.value, path, "catalog_wrong_shape",
+      Fail(entry.value, path, ErrorCode::kCatalogWrongShape,
            "expected a mapping like '{ type: " + entry.value.Scalar() + " }', got '" + entry.value.Scalar() + "'");
     }
     std::vector<Entry> entries = Entries(entry.value, path, "column '" + entry.key + "'");
@@ -656,13 +656,13 @@ class CatalogParser {
 
     const Entry* type = Find(entries, "type");
     if (type == nullptr) {
-      Fail(entry.key_node, path, "catalog_missing_key",
+      Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
            "missing key 'type'; write e.g. '{ type: int }' (one of text, int, real, date, bool)");
     }
     std::string type_text = Scalar(type->value, JoinPath(path, "type"), "a type name");
     std::optional<ColumnType> parsed_type = ParseColumnType(type_text);
     if (!parsed_type) {
-      Fail(type->value, JoinPath(path, "type"), "catalog_unknown_type",
+      Fail(type->value, JoinPath(path, "type"), ErrorCode::kCatalogUnknownType,
            "unknown type '" + type_text + "'; expected one of text, int, real, date, bool");
     }
     column.type = *parsed_type;
@@ -672,13 +672,13 @@ class CatalogParser {
     if (lower != nullptr || upper != nullptr) {
       const Entry* given = lower != nullptr ? lower : upper;
       if (column.type == ColumnType::kText || column.type == ColumnType::kBool) {
-        Fail(given->key_node, path, "catalog_invalid_bounds",
+        Fail(given->key_node, path, ErrorCode::kCatalogInvalidBounds,
              std::string("a ") + ColumnTypeName(column.type) +
                  " column cannot have bounds; remove 'lower'/'upper' (bounds are for int, real and date "
                  "columns; use 'domain' to declare a text column's public values)");
       }
       if (lower == nullptr || upper == nullptr) {
-        Fail(given->key_node, path, "catalog_invalid_bounds",
+        Fail(given->key_node, path, ErrorCode::kCatalogInvalidBounds,
              std::string("'") + given->key + "' without '" + (lower == nullptr ? "lower" : "upper") +
                  "'; declare both bounds or neither");
       }
@@ -687,7 +687,7 @@ class CatalogParser {
       column.lower_text = lower->value.Scalar();
       column.upper_text = upper->value.Scalar();
       if (*column.lower > *column.upper) {
-        Fail(upper->value, JoinPath(path, "upper"), "catalog_invalid_bounds",
+        Fail(upper->value, JoinPath(path, "upper"), ErrorCode::kCatalogInvalidBounds,
              "lower (" + column.lower_text + ") is greater than upper (" + column.upper_text +
                  "); swap them so that lower <= upper");
       }
@@ -696,7 +696,7 @@ class CatalogParser {
     const Entry* domain = Find(entries, "domain");
     const Entry* domain_from = Find(entries, "domain_from");
     if (domain != nullptr && domain_from != nullptr) {
-      Fail(domain_from->key_node, path, "catalog_invalid_domain",
+      Fail(domain_from->key_node, path, ErrorCode::kCatalogInvalidDomain,
            "both 'domain' and 'domain_from' given; keep one (domain lists the values, domain_from names "
            "a public table's column that holds them)");
     }
@@ -708,12 +708,12 @@ class CatalogParser {
       std::string table = dot == std::string::npos ? "" : text.substr(0, dot);
       std::string col = dot == std::string::npos ? "" : text.substr(dot + 1);
       if (!IsIdentifier(table) || !IsIdentifier(col)) {
-        Fail(domain_from->value, p, "catalog_invalid_domain",
+        Fail(domain_from->value, p, ErrorCode::kCatalogInvalidDomain,
              "expected 'table.column' naming a public table's column, e.g. 'wards.ward_code'; got '" + text + "'");
       }
       if (column.type == ColumnType::kReal || column.type == ColumnType::kDate ||
           column.type == ColumnType::kBool) {
-        Fail(domain_from->key_node, path, "catalog_invalid_domain",
+        Fail(domain_from->key_node, path, ErrorCode::kCatalogInvalidDomain,
              std::string("a ") + ColumnTypeName(column.type) +
                  " column cannot have a domain_from; public domains are for text and int columns");
       }
@@ -730,7 +730,7 @@ class CatalogParser {
       std::optional<int64_t> days = ParseDate(text);
       if (!days) {
         bool iso_shape = text.size() == 10 && text[4] == '-' && text[7] == '-';
-        Fail(bound.value, path, "catalog_invalid_value",
+        Fail(bound.value, path, ErrorCode::kCatalogInvalidValue,
              iso_shape ? "'" + text + "' is not a calendar date; check the month and day"
                        : "expected a date written yyyy-mm-dd (e.g. 2024-01-01), got '" + text + "'");
       }
@@ -742,12 +742,12 @@ class CatalogParser {
     // leaves double precision, and the query would fail after its debit).
     static const Rational kLimit((BigInt(1) << 63) - 1);
     if (abs(value) > kLimit) {
-      Fail(bound.value, path, "catalog_out_of_range",
+      Fail(bound.value, path, ErrorCode::kCatalogOutOfRange,
            "a bound must lie within -9223372036854775807 and 9223372036854775807 (a bigint's "
            "range), got '" + bound.value.Scalar() + "'; declare the bounds the values really have");
     }
     if (type == ColumnType::kInt && boost::multiprecision::denominator(value) != 1) {
-      Fail(bound.value, path, "catalog_invalid_value",
+      Fail(bound.value, path, ErrorCode::kCatalogInvalidValue,
            "an int column's bound must be a whole number, got '" + bound.value.Scalar() +
                "'; round it or declare the column 'real'");
     }
@@ -759,23 +759,23 @@ class CatalogParser {
       std::string hint = type == ColumnType::kReal   ? "group real values with BUCKET(x, width) instead"
                          : type == ColumnType::kDate ? "group dates with DATE_TRUNC or EXTRACT instead"
                                                      : "a bool column's values are always true and false";
-      Fail(domain.key_node, path, "catalog_invalid_domain",
+      Fail(domain.key_node, path, ErrorCode::kCatalogInvalidDomain,
            std::string("a ") + ColumnTypeName(type) +
                " column cannot have a domain; public domains are for text and int columns (" + hint + ")");
     }
     if (!domain.value.IsSequence()) {
-      Fail(domain.value, path, "catalog_invalid_domain",
+      Fail(domain.value, path, ErrorCode::kCatalogInvalidDomain,
            "expected a list of the column's public values, e.g. [F, M, X]; got " + NodeKindName(domain.value));
     }
     if (domain.value.size() == 0) {
-      Fail(domain.value, path, "catalog_invalid_domain",
+      Fail(domain.value, path, ErrorCode::kCatalogInvalidDomain,
            "the domain is empty; list every public value, or remove 'domain' if the column has none");
     }
     std::vector<std::string> values;
     std::map<std::string, int> seen;  // canonical value -> line
     for (YAML::Node item : domain.value) {
       if (!item.IsScalar()) {
-        Fail(item, path, "catalog_invalid_domain",
+        Fail(item, path, ErrorCode::kCatalogInvalidDomain,
              "domain values must be plain values, got " + NodeKindName(item) +
                  (item.IsNull() ? " (quote it, e.g. 'null', if you mean the text)" : ""));
       }
@@ -783,14 +783,14 @@ class CatalogParser {
       if (type == ColumnType::kInt) {
         std::optional<Rational> number = ParseDecimal(canonical);
         if (!number || boost::multiprecision::denominator(*number) != 1) {
-          Fail(item, path, "catalog_invalid_domain",
+          Fail(item, path, ErrorCode::kCatalogInvalidDomain,
                "an int column's domain values must be whole numbers, got '" + item.Scalar() + "'");
         }
         canonical = boost::multiprecision::numerator(*number).str();
       }
       auto [it, inserted] = seen.emplace(canonical, LineOf(item));
       if (!inserted) {
-        Fail(item, path, "catalog_invalid_domain",
+        Fail(item, path, ErrorCode::kCatalogInvalidDomain,
              "duplicate domain value '" + item.Scalar() + "' (already listed on line " +
                  std::to_string(it->second) + "); list each value once");
       }
@@ -806,19 +806,19 @@ class CatalogParser {
       if (!table.is_private) continue;
       const CatalogColumn* unit = table.FindColumn(dataset.privacy_unit);
       if (unit == nullptr) {
-        Fail(tables[i].key_node, JoinPath(path, table.name), "catalog_privacy_unit",
+        Fail(tables[i].key_node, JoinPath(path, table.name), ErrorCode::kCatalogPrivacyUnit,
              "private table '" + table.name + "' has no column '" + dataset.privacy_unit +
                  "' (the dataset's privacy_unit); add it under columns, or mark the table 'private: false' "
                  "if it holds no personal data");
       }
       if (unit->type != ColumnType::kText && unit->type != ColumnType::kInt) {
         std::string p = JoinPath(path, table.name + ".columns." + unit->name);
-        Fail(column_nodes_.at(p), p, "catalog_privacy_unit",
+        Fail(column_nodes_.at(p), p, ErrorCode::kCatalogPrivacyUnit,
              "the privacy unit column must be of type text or int, not " + std::string(ColumnTypeName(unit->type)));
       }
       if (unit->HasDomain()) {
         std::string p = JoinPath(path, table.name + ".columns." + unit->name);
-        Fail(column_nodes_.at(p), p, "catalog_privacy_unit",
+        Fail(column_nodes_.at(p), p, ErrorCode::kCatalogPrivacyUnit,
              "the privacy unit cannot have a public domain (that would publish who is in the data); "
              "remove 'domain'/'domain_from'");
       }
@@ -838,22 +838,22 @@ class CatalogParser {
         std::string target = column.domain_from_table + "." + column.domain_from_column;
         const CatalogTable* source = dataset.FindTable(column.domain_from_table);
         if (source == nullptr) {
-          Fail(at, p, "catalog_invalid_domain",
+          Fail(at, p, ErrorCode::kCatalogInvalidDomain,
                "table '" + column.domain_from_table + "' is not declared in dataset '" + dataset.name +
                    "'; declare it (with 'private: false') or fix the name");
         }
         if (source->is_private) {
-          Fail(at, p, "catalog_invalid_domain",
+          Fail(at, p, ErrorCode::kCatalogInvalidDomain,
                "'" + target + "' is in a private table; a public domain must come from a public table "
                "(private: false), because listing a private column's values would reveal the data");
         }
         const CatalogColumn* source_column = source->FindColumn(column.domain_from_column);
         if (source_column == nullptr) {
-          Fail(at, p, "catalog_invalid_domain",
+          Fail(at, p, ErrorCode::kCatalogInvalidDomain,
                "table '" + source->name + "' has no column '" + column.domain_from_column + "'");
         }
         if (source_column->type != column.type) {
-          Fail(at, p, "catalog_invalid_domain",
+          Fail(at, p, ErrorCode::kCatalogInvalidDomain,
                "'" + target + "' is " + ColumnTypeName(source_column->type) + " but this column is " +
                    ColumnTypeName(column.type) + "; a domain must have the column's type");
         }
@@ -900,7 +900,7 @@ Catalog ParseCatalog(std::string_view yaml_text, std::string_view source_name) {
 Catalog LoadCatalog(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw DpqlError(ErrorKind::kCatalog, "catalog_file_error",
+    throw DpqlError(ErrorCode::kCatalogFileError,
                     "cannot read catalog file '" + path + "': " + std::strerror(errno) +
                         "; check the path given as 'catalog' (or --catalog)");
   }

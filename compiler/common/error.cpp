@@ -1,6 +1,7 @@
 #include "compiler/common/error.h"
 
 #include <algorithm>
+#include <ostream>
 
 namespace dpql {
 
@@ -48,10 +49,13 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kAuth: return "unauthorized";
     case ErrorKind::kNotFound: return "not_found";
     case ErrorKind::kLimit: return "limit_exceeded";
+    case ErrorKind::kRequest: return "request_error";
     case ErrorKind::kInternal: return "internal_error";
   }
   return "internal_error";
 }
+
+std::ostream& operator<<(std::ostream& out, ErrorCode code) { return out << Name(code); }
 
 std::string FormatError(const DpqlError& error, std::string_view source) {
   const SourceLocation& loc = error.location();

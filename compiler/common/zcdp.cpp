@@ -22,7 +22,7 @@ constexpr long double kMargin = 1e-12L;
 constexpr long double kLogDeltaMargin = 1e-9L;
 
 [[noreturn]] void Invalid(const std::string& message) {
-  throw DpqlError(ErrorKind::kInternal, "invalid_mechanism", message);
+  throw DpqlError(ErrorCode::kInvalidMechanism, message);
 }
 
 long double ToLongDouble(const Rational& r) { return r.convert_to<long double>(); }

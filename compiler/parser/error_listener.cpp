@@ -22,7 +22,7 @@ using antlr4::Token;
 using antlr4::misc::IntervalSet;
 
 [[noreturn]] void Throw(std::string message, const SourceLocation& loc) {
-  throw DpqlError(ErrorKind::kSyntax, "syntax_error", std::move(message), loc);
+  throw DpqlError(ErrorCode::kSyntaxError, std::move(message), loc);
 }
 
 bool Has(const IntervalSet& set, size_t type) { return set.contains(type); }

@@ -68,7 +68,7 @@ void CheckUtf8(std::string_view text) {
               (code_point < 0xD800 || code_point > 0xDFFF);
     }
     if (!valid) {
-      throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+      throw DpqlError(ErrorCode::kSyntaxError,
                       "the query is not valid UTF-8 (bad byte at offset " + std::to_string(i) +
                           "); send the text UTF-8 encoded",
                       LocationOfByte(text, i));
@@ -163,14 +163,14 @@ void RefuseNulCharacter(std::string_view query) {
       ++loc.column;  // columns count characters, not UTF-8 bytes
     }
   }
-  throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+  throw DpqlError(ErrorCode::kSyntaxError,
                   "the query contains a NUL character (\\u0000); remove it", loc);
 }
 
 std::vector<ast::Statement> ParseScript(std::string_view text) {
   using G = dpql_grammar::DPQLParser;
   if (text.size() > kMaxQueryBytes) {
-    throw DpqlError(ErrorKind::kLimit, "query_too_long",
+    throw DpqlError(ErrorCode::kQueryTooLong,
                     "the query is " + std::to_string(text.size()) + " bytes long; the limit is " +
                         std::to_string(kMaxQueryBytes) +
                         " bytes: split it into several smaller queries");
@@ -201,7 +201,7 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
     if (token->getType() != G::SEMI && token->getType() != antlr4::Token::EOF) empty = false;
   }
   if (empty) {
-    throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+    throw DpqlError(ErrorCode::kSyntaxError,
                     "the query is empty; write a statement such as SELECT COUNT(*) FROM "
                     "admissions",
                     SourceLocation{1, 1, 0, 0});
@@ -234,7 +234,7 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
 ast::Statement ParseStatement(std::string_view text) {
   std::vector<ast::Statement> statements = ParseScript(text);
   if (statements.size() > 1) {
-    throw DpqlError(ErrorKind::kSyntax, "multiple_statements",
+    throw DpqlError(ErrorCode::kMultipleStatements,
                     "only one statement is allowed here, but the text holds " +
                         std::to_string(statements.size()) + "; send them one at a time",
                     statements[1].loc);

@@ -13,7 +13,7 @@ namespace dpql::parser {
 namespace {
 
 [[noreturn]] void ThrowTooDeep(const SourceLocation& loc) {
-  throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+  throw DpqlError(ErrorCode::kSyntaxError,
                   "expression is nested too deeply (more than " +
                       std::to_string(kMaxExpressionDepth) +
                       " levels); split it up, or use IN (...) instead of a long chain of OR",
@@ -322,7 +322,7 @@ ast::ExprPtr Transformer::TransformLiteral(G::LiteralContext& ctx, int depth) {
       literal.kind = ast::LiteralKind::kDate;
       literal.text = UnquoteString(source_.TokenText(ctx.getStop()));
       if (!IsValidDate(literal.text)) {
-        throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+        throw DpqlError(ErrorCode::kSyntaxError,
                         "invalid date literal '" + literal.text +
                             "'; expected DATE 'yyyy-mm-dd' with a real calendar date",
                         expr->loc);
@@ -357,7 +357,7 @@ std::string Transformer::TransformIdentifier(G::IdentifierContext& ctx) {
       if (text[i] == '"' && text[i + 1] == '"') ++i;  // "" is one quote
     }
     if (out.empty()) {
-      throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+      throw DpqlError(ErrorCode::kSyntaxError,
                       "empty quoted name \"\"; write a name between the double quotes",
                       source_.At(token));
     }

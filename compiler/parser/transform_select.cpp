@@ -85,7 +85,7 @@ void Transformer::TransformSelectItem(G::SelectItemContext& ctx, ast::SelectStmt
 ast::TableRef Transformer::TransformTableRef(G::TableRefContext& ctx) {
   // tableRef : tableName ( K_AS? alias )? | LPAREN selectStatement RPAREN ( K_AS? alias )?
   if (IsToken(ctx.children[0])) {
-    throw DpqlError(ErrorKind::kSemantic, "subquery",
+    throw DpqlError(ErrorCode::kSubquery,
                     "subqueries are not supported: select FROM a table directly and filter "
                     "with WHERE (DPQL computes every statistic in one aggregate query)",
                     source_.Of(&ctx));
@@ -122,7 +122,7 @@ ast::JoinKind Transformer::TransformJoinType(G::JoinTypeContext& ctx) {
   if (first->getType() == G::K_INNER) return ast::JoinKind::kInner;
   if (first->getType() == G::K_LEFT) return ast::JoinKind::kLeft;
   std::string kind = UpperAscii(source_.TokenText(first));
-  throw DpqlError(ErrorKind::kSemantic, "unsupported_join",
+  throw DpqlError(ErrorCode::kUnsupportedJoin,
                   kind +
                       " JOIN is not supported; use JOIN (inner) or LEFT JOIN with a public "
                       "table, e.g. FROM admissions a JOIN wards w ON a.ward_code = w.ward_code",
@@ -147,7 +147,7 @@ void Transformer::TransformLimitClause(G::LimitClauseContext& ctx, ast::SelectSt
   int64_t value = 0;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (error != std::errc() || end != digits.data() + digits.size()) {
-    throw DpqlError(ErrorKind::kSyntax, "syntax_error",
+    throw DpqlError(ErrorCode::kSyntaxError,
                     "LIMIT " + std::string(digits) + " is too large; the largest LIMIT is " +
                         std::to_string(INT64_MAX),
                     select.limit_loc);

@@ -128,7 +128,7 @@ int64_t DecimalExponent(const Rational& x) {
 
 Rational RoundUpSignificant(const Rational& x) {
   if (x <= 0) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_mechanism",
+    throw DpqlError(ErrorCode::kInvalidMechanism,
                     "RoundUpSignificant needs a positive value, got " + ToDecimalString(x));
   }
   const int64_t exponent = DecimalExponent(x) - 5;
@@ -140,9 +140,9 @@ Rational RoundUpSignificant(const Rational& x) {
 
 namespace {
 
-[[noreturn]] void FailPrivacy(const std::string& code, const std::string& message,
+[[noreturn]] void FailPrivacy(ErrorCode code, const std::string& message,
                               const SourceLocation& loc) {
-  throw DpqlError(ErrorKind::kPrivacy, code, message, loc);
+  throw DpqlError(code, message, loc);
 }
 
 // Refusals that depend on the mechanism and the dataset's accounting, made
@@ -152,7 +152,7 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
     for (const auto& aggregate : select.aggregates) {
       if (aggregate.kind != AggregateKind::kPercentile) continue;
       // The percentile's interval is calibrated to Laplace noise on its histogram.
-      FailPrivacy("unsupported_mechanism",
+      FailPrivacy(ErrorCode::kUnsupportedMechanism,
                   "mechanism = gaussian cannot be combined with MEDIAN or PERCENTILE (their noisy "
                   "histogram and its intervals use Laplace noise); use mechanism = laplace, or "
                   "ask for the percentile in a query of its own",
@@ -168,14 +168,14 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
     }
   }
   if (select.privacy.mechanism == Mechanism::kGaussian) {
-    FailPrivacy("unsupported_mechanism",
+    FailPrivacy(ErrorCode::kUnsupportedMechanism,
                 "mechanism = gaussian cannot be combined with a key without a public domain "
                 "(private partition selection uses Laplace noise); use mechanism = laplace, or "
                 "group by keys with a declared domain",
                 loc);
   }
   if (select.dataset->accounting == Accounting::kZcdp) {
-    FailPrivacy("partition_selection_under_zcdp",
+    FailPrivacy(ErrorCode::kPartitionSelectionUnderZcdp,
                 "dataset " + select.dataset->name +
                     " uses zCDP accounting, which cannot account private partition selection: "
                     "its (epsilon, delta) guarantee has no rho; group by keys with a declared "
@@ -205,7 +205,7 @@ int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta
   // ceilings, so these refusals are for parameters nothing should produce;
   // they keep every step below finite and in range rather than trusting that.
   auto refuse = [&](const std::string& why) -> int64_t {
-    throw DpqlError(ErrorKind::kPrivacy, "selection_threshold_out_of_range",
+    throw DpqlError(ErrorCode::kSelectionThresholdOutOfRange,
                     "private partition selection cannot be calibrated for noise scale " +
                         ToDecimalString(scale) + ", delta " + ToDecimalString(delta) +
                         " and max_groups " + std::to_string(max_groups) + " (" + why +
@@ -260,7 +260,7 @@ Plan PlanSelect(BoundSelect select) {
     }
   }
   if (size_known && total_keys > 100000) {
-    throw DpqlError(ErrorKind::kPrivacy, "too_many_groups",
+    throw DpqlError(ErrorCode::kTooManyGroups,
                     "the GROUP BY keys have " + total_keys.str() +
                         " combinations; use fewer or coarser keys (at most 100000 groups)",
                     select.keys.front().loc);
@@ -361,7 +361,7 @@ Plan PlanSelect(BoundSelect select) {
   if (gaussian) {
     const Rational query_rho = RhoForEpsilonDelta(privacy.epsilon, privacy.delta);
     if (query_rho == 0) {
-      FailPrivacy("epsilon_too_small",
+      FailPrivacy(ErrorCode::kEpsilonTooSmall,
                   "epsilon " + ToDecimalString(privacy.epsilon) + " and delta " +
                       ToDecimalString(privacy.delta) +
                       " are too small for the gaussian mechanism; raise them or use laplace",
@@ -444,7 +444,7 @@ Plan PlanSelect(BoundSelect select) {
       for (const auto& key : select.keys) {
         if (key.domain.kind == KeyDomain::Kind::kSelected) loc = key.loc;
       }
-      throw DpqlError(e.kind(), e.code(), e.message(), loc);
+      throw DpqlError(e.code(), e.message(), loc);
     }
     plan.cost.delta = privacy.delta;
   }

@@ -26,7 +26,7 @@ std::string ExactDecimal(const Rational& value) {
   while ((scale % den) != 0) {
     scale *= 10;
     if (++digits > 400) {
-      throw DpqlError(ErrorKind::kInternal, "internal", "value has no exact decimal form");
+      throw DpqlError(ErrorCode::kInternal, "value has no exact decimal form");
     }
   }
   BigInt scaled = abs(num) * (scale / den);
@@ -161,7 +161,7 @@ class SqlWriter {
       default:
         break;
     }
-    throw DpqlError(ErrorKind::kInternal, "internal", "unknown bound expression");
+    throw DpqlError(ErrorCode::kInternal, "unknown bound expression");
   }
 
   // A key function's guard: its value is computed only on values inside
@@ -250,7 +250,7 @@ class SqlWriter {
       case KeyDomain::Kind::kSelected:
         break;  // partition selection has no domain to enumerate
     }
-    throw DpqlError(ErrorKind::kInternal, "internal", "unknown key domain");
+    throw DpqlError(ErrorCode::kInternal, "unknown key domain");
   }
 
   // One person's contribution to one group, computed over that person's rows
@@ -353,7 +353,7 @@ class SqlWriter {
                " IS NOT NULL))[1:" +
                Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
     }
-    throw DpqlError(ErrorKind::kInternal, "internal", "unknown measure");
+    throw DpqlError(ErrorCode::kInternal, "unknown measure");
   }
 
   // round(s / d), halves away from zero as PostgreSQL's round(numeric), for

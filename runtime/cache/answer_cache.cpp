@@ -20,7 +20,7 @@ constexpr int kAnswerFormat = 1;
 
 DpqlError DatabaseUnavailable(std::string detail) {
   detail = OnOneLine(std::move(detail));
-  return DpqlError(ErrorKind::kInternal, "database_unavailable", "cannot reach the database: " + detail);
+  return DpqlError(ErrorCode::kDatabaseUnavailable, "cannot reach the database: " + detail);
 }
 
 // One statement: the current version and, under it, the stored answer.
@@ -54,7 +54,7 @@ ValueType ValueTypeFromName(const std::string& name) {
                          ValueType::kDate, ValueType::kBool}) {
     if (name == ValueTypeName(type)) return type;
   }
-  throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "unknown column type in a cached answer");
+  throw DpqlError(ErrorCode::kCacheCorrupt, "unknown column type in a cached answer");
 }
 
 bool Finite(const Value& value) {
@@ -83,7 +83,7 @@ Value CellValue(const json& cell, ValueType type) {
     if (type != ValueType::kReal && cell.is_number_integer()) return cell.get<int64_t>();
     return cell.get<double>();
   }
-  throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "unexpected value in a cached answer");
+  throw DpqlError(ErrorCode::kCacheCorrupt, "unexpected value in a cached answer");
 }
 
 }  // namespace
@@ -125,7 +125,7 @@ QueryResult DecodeAnswer(const std::string& text) {
   try {
     json in = json::parse(text);
     if (in.at("format").get<int>() != kAnswerFormat) {
-      throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "unknown cached answer format");
+      throw DpqlError(ErrorCode::kCacheCorrupt, "unknown cached answer format");
     }
     for (const json& column : in.at("columns")) {
       answer.columns.push_back(
@@ -151,11 +151,11 @@ QueryResult DecodeAnswer(const std::string& text) {
     }
     answer.notes = in.at("notes").get<std::vector<std::string>>();
   } catch (const json::exception& error) {
-    throw DpqlError(ErrorKind::kInternal, "cache_corrupt",
+    throw DpqlError(ErrorCode::kCacheCorrupt,
                     std::string("a cached answer cannot be read: ") + error.what());
   }
   if (answer.intervals.size() != answer.rows.size()) {
-    throw DpqlError(ErrorKind::kInternal, "cache_corrupt", "a cached answer has mismatched rows");
+    throw DpqlError(ErrorCode::kCacheCorrupt, "a cached answer has mismatched rows");
   }
   return answer;
 }
@@ -203,10 +203,10 @@ struct AnswerCache::Impl {
     } catch (const pqxx::sql_error& e) {
       if (SessionEnded(e.sqlstate())) throw DatabaseUnavailable("SQLSTATE " + e.sqlstate() + ": " + e.what());
       if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
-        throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
+        throw DpqlError(ErrorCode::kLedgerNotInitialised,
                         "the answer cache tables are missing in this database; run `dpqld admin init`");
       }
-      throw DpqlError(ErrorKind::kInternal, "database_error",
+      throw DpqlError(ErrorCode::kDatabaseError,
                       std::string("answer cache database error: ") + e.what());
     }
   }

@@ -47,7 +47,7 @@ SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
 
 DpqlError Unavailable(std::string detail) {
   detail = OnOneLine(std::move(detail));
-  return DpqlError(ErrorKind::kInternal, "database_unavailable",
+  return DpqlError(ErrorCode::kDatabaseUnavailable,
                    "cannot reach the budget database: " + detail);
 }
 
@@ -65,15 +65,15 @@ CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
   } catch (const pqxx::broken_connection& e) {
     throw Unavailable(e.what());
   } catch (const pqxx::in_doubt_error& e) {
-    throw DpqlError(ErrorKind::kInternal, "database_error",
+    throw DpqlError(ErrorCode::kDatabaseError,
                     std::string("the budget database lost the connection while committing: ") +
                         e.what());
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
-      throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
+      throw DpqlError(ErrorCode::kLedgerNotInitialised,
                       "the budget ledger is not initialised in this database; run `dpqld admin init`");
     }
-    throw DpqlError(ErrorKind::kInternal, "database_error",
+    throw DpqlError(ErrorCode::kDatabaseError,
                     std::string("budget database error: ") + e.what());
   }
 
@@ -85,7 +85,7 @@ CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
     const std::string stored = row[4].as<std::string>();
     if (stored.size() != token_hash.size() ||
         CRYPTO_memcmp(stored.data(), token_hash.data(), token_hash.size()) != 0) {
-      throw DpqlError(ErrorKind::kInternal, "internal", "token hash lookup disagrees with its row");
+      throw DpqlError(ErrorCode::kInternal, "token hash lookup disagrees with its row");
     }
     Analyst analyst;
     analyst.id = row[0].as<int64_t>();

@@ -69,7 +69,7 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
     --open_;
     available_.notify_one();
     // libpq's message may name the host; it never holds data.
-    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
+    throw DpqlError(ErrorCode::kDatabaseUnavailable,
                     std::string("cannot connect to PostgreSQL: ") + e.what());
   }
 }

@@ -57,8 +57,8 @@ std::string DescribeForLog(const std::exception& error);
 // cannot read; refused before the debit, nothing spent.
 class DatabaseFailure : public DpqlError {
  public:
-  DatabaseFailure(std::string code, std::string message, std::string admin_detail)
-      : DpqlError(ErrorKind::kInternal, std::move(code), std::move(message)),
+  DatabaseFailure(ErrorCode code, const std::string& message, std::string admin_detail)
+      : DpqlError(code, message),
         admin_detail_(std::move(admin_detail)) {}
 
   const std::string& admin_detail() const { return admin_detail_; }
@@ -73,9 +73,8 @@ class DatabaseFailure : public DpqlError {
   std::string admin_detail_;
 };
 
-// The code, and the message every failed query gets (`timeout_ms` is the
-// server's statement timeout, public configuration).
-inline constexpr const char* kQueryFailedCode = "query_failed";
+// The message every failed query (ErrorCode::kQueryFailed) gets
+// (`timeout_ms` is the server's statement timeout, public configuration).
 std::string QueryFailedMessage(int timeout_ms);
 
 }  // namespace dpql

@@ -23,11 +23,11 @@ std::vector<BigInt> ParseHistogram(const pqxx::field& field, const Measure& meas
     size_t comma = text.find(',', pos);
     if (comma == std::string::npos) comma = text.size();
     if (colon == std::string::npos || colon > comma) {
-      throw DpqlError(ErrorKind::kInternal, "internal", "unexpected histogram text");
+      throw DpqlError(ErrorCode::kInternal, "unexpected histogram text");
     }
     const int64_t bin = std::stoll(text.substr(pos, colon - pos));
     if (bin < 0 || bin >= measure.bins) {
-      throw DpqlError(ErrorKind::kInternal, "internal", "histogram bin out of range");
+      throw DpqlError(ErrorCode::kInternal, "histogram bin out of range");
     }
     cells[static_cast<size_t>(bin)] = BigInt(text.substr(colon + 1, comma - colon - 1));
     pos = comma + 1;
@@ -45,7 +45,7 @@ void ReadRows(const Plan& plan, const pqxx::result& rows, ExactAggregates& exact
     if (plan.measures[m].kind == MeasureKind::kHistogram) histogram_measures.push_back(m);
   }
   if (rows.columns() != keys + measures + histogram_measures.size()) {
-    throw DpqlError(ErrorKind::kInternal, "internal", "unexpected result shape");
+    throw DpqlError(ErrorCode::kInternal, "unexpected result shape");
   }
   exact.keys.reserve(rows.size());
   exact.measures.reserve(rows.size());
@@ -88,13 +88,13 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
     bool sent = false;
     auto sent_at = std::chrono::steady_clock::now();
     auto query_failed = [&](const std::string& detail) {
-      DatabaseFailure failure(kQueryFailedCode, QueryFailedMessage(statement_timeout_ms_), detail);
+      DatabaseFailure failure(ErrorCode::kQueryFailed, QueryFailedMessage(statement_timeout_ms_), detail);
       failure.respond_at = RespondAt(sent_at);
       return failure;
     };
     auto session_lost = [&](const std::string& detail) {
       connection->Discard();
-      return DpqlError(ErrorKind::kInternal, "database_unavailable",
+      return DpqlError(ErrorCode::kDatabaseUnavailable,
                        "the connection to PostgreSQL was lost" +
                            std::string(sent ? " while the query ran" : "") + " (" + detail +
                            "); try again");

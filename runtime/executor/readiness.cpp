@@ -25,7 +25,7 @@ std::string ReadColumns(const std::string& table, const std::vector<std::string>
 }
 
 [[noreturn]] void ThrowSessionLost() {
-  throw DpqlError(ErrorKind::kInternal, "database_unavailable",
+  throw DpqlError(ErrorCode::kDatabaseUnavailable,
                   "the connection to PostgreSQL was lost; try again");
 }
 
@@ -122,8 +122,7 @@ void Readiness::Probe(pqxx::connection& connection, const Dataset& dataset) cons
   } catch (const pqxx::failure& error) {
     const std::string sqlstate = SqlStateOf(error);
     if (SessionEnded(sqlstate)) ThrowSessionLost();
-    throw DatabaseFailure(
-        "not_ready",
+    throw DatabaseFailure(ErrorCode::kNotReady,
         "the server cannot read the tables of dataset " + dataset.name +
             " right now (an administrator may be reloading the data or changing grants); the "
             "query was not run and nothing was spent. Try again later: GET /readyz answers 200 "

@@ -221,7 +221,7 @@ constexpr const char* kAnalystColumns =
     "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
 
 [[noreturn]] void ThrowInvalidBudget(const std::string& message) {
-  throw DpqlError(ErrorKind::kSemantic, "invalid_budget", message);
+  throw DpqlError(ErrorCode::kInvalidBudget, message);
 }
 
 // value * scale as an exact integer in [0, max]; `what` names the parameter.
@@ -238,11 +238,11 @@ int64_t ExactUnits(const Rational& value, int64_t scale, int64_t max, const char
 
 int64_t RoundedUpUnits(const Rational& value, int64_t scale, int64_t max, const char* what) {
   if (value < 0) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_cost", std::string("negative ") + what + " cost");
+    throw DpqlError(ErrorCode::kInvalidCost, std::string("negative ") + what + " cost");
   }
   BigInt units = Ceil(value * scale);
   if (units > max) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_cost",
+    throw DpqlError(ErrorCode::kInvalidCost,
                     std::string(what) + " cost " + ToDecimalString(value) + " is out of range");
   }
   return units.convert_to<int64_t>();
@@ -264,7 +264,7 @@ std::array<unsigned char, 32> Sha256(std::string_view data) {
   unsigned int size = 0;
   if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
       size != digest.size()) {
-    throw DpqlError(ErrorKind::kInternal, "crypto_error", "SHA-256 failed (OpenSSL EVP_Digest)");
+    throw DpqlError(ErrorCode::kCryptoError, "SHA-256 failed (OpenSSL EVP_Digest)");
   }
   return digest;
 }
@@ -307,15 +307,15 @@ Analyst AnalystFromRow(const pqxx::row& row) {
 
 void CheckName(const std::string& what, const std::string& value) {
   if (value.empty()) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_name", what + " must not be empty");
+    throw DpqlError(ErrorCode::kInvalidName, what + " must not be empty");
   }
   if (value.size() > kMaxNameLength) {
-    throw DpqlError(ErrorKind::kSemantic, "invalid_name",
+    throw DpqlError(ErrorCode::kInvalidName,
                     what + " is too long (at most " + std::to_string(kMaxNameLength) + " bytes)");
   }
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
-      throw DpqlError(ErrorKind::kSemantic, "invalid_name",
+      throw DpqlError(ErrorCode::kInvalidName,
                       what + " '" + value + "' contains a control character; use letters, digits, '_', '-' or '.'");
     }
   }
@@ -325,7 +325,7 @@ DpqlError DatabaseUnavailable(std::string detail) {
   detail = OnOneLine(std::move(detail));
   while (!detail.empty() && detail.back() == ' ') detail.pop_back();
   for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at)) detail.erase(at, 1);
-  return DpqlError(ErrorKind::kInternal, "database_unavailable",
+  return DpqlError(ErrorCode::kDatabaseUnavailable,
                    "cannot reach the budget database: " + detail +
                        " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
 }
@@ -434,10 +434,10 @@ struct Ledger::Impl {
     } catch (const pqxx::sql_error& e) {
       if (SessionEnded(e.sqlstate())) throw DatabaseUnavailable("SQLSTATE " + e.sqlstate() + ": " + e.what());
       if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
-        throw DpqlError(ErrorKind::kInternal, "ledger_not_initialised",
+        throw DpqlError(ErrorCode::kLedgerNotInitialised,
                         "the budget ledger is not initialised in this database; run `dpqld admin init`");
       }
-      throw DpqlError(ErrorKind::kInternal, "database_error",
+      throw DpqlError(ErrorCode::kDatabaseError,
                       std::string("budget database error: ") + e.what());
     }
   }
@@ -469,7 +469,7 @@ void Ledger::Init() {
     pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
     int version = newest[0].as<int>();
     if (version > kSchemaVersion) {
-      throw DpqlError(ErrorKind::kInternal, "schema_too_new",
+      throw DpqlError(ErrorCode::kSchemaTooNew,
                       "the database's dpql schema is version " + std::to_string(version) +
                           " but this dpqld knows only up to version " + std::to_string(kSchemaVersion) +
                           "; upgrade dpqld");
@@ -492,7 +492,7 @@ std::string Ledger::AddAnalyst(const std::string& name, const std::string& datas
         "ON CONFLICT (name) DO NOTHING RETURNING id",
         name, hash, is_admin);
     if (row.empty()) {
-      throw DpqlError(ErrorKind::kSemantic, "duplicate_analyst",
+      throw DpqlError(ErrorCode::kDuplicateAnalyst,
                       "an analyst named '" + name +
                           "' already exists; choose another name, or use `dpqld admin grant " + name +
                           " ...` to add budget");
@@ -514,11 +514,11 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
     pqxx::result found = txn.exec_params(
         "SELECT id, revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1", name);
     if (found.empty()) {
-      throw DpqlError(ErrorKind::kNotFound, "unknown_analyst",
+      throw DpqlError(ErrorCode::kUnknownAnalyst,
                       "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
     }
     if (found[0][1].as<bool>()) {
-      throw DpqlError(ErrorKind::kSemantic, "analyst_revoked",
+      throw DpqlError(ErrorCode::kAnalystRevoked,
                       "analyst '" + name + "' has been revoked; add a new analyst instead");
     }
     int64_t id = found[0][0].as<int64_t>();
@@ -541,7 +541,7 @@ bool Ledger::Revoke(const std::string& name) {
     pqxx::result found = txn.exec_params(
         "SELECT revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1 FOR UPDATE", name);
     if (found.empty()) {
-      throw DpqlError(ErrorKind::kNotFound, "unknown_analyst",
+      throw DpqlError(ErrorCode::kUnknownAnalyst,
                       "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
     }
     if (found[0][0].as<bool>()) return false;
@@ -631,7 +631,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
                           std::string_view query_text, const BudgetCap& cap) {
   if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
       cost.delta_pico > kMaxDeltaPico || cost.rho_pico > kMaxRhoPico) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_cost", "debit cost out of range");
+    throw DpqlError(ErrorCode::kInvalidCost, "debit cost out of range");
   }
   std::string query(query_text);
   std::string query_hash = Sha256Hex(query_text);

@@ -17,7 +17,7 @@ namespace {
 constexpr long double kSlack = 1e-12L;
 
 [[noreturn]] void Invalid(const std::string& message) {
-  throw DpqlError(ErrorKind::kInternal, "invalid_mechanism", message);
+  throw DpqlError(ErrorCode::kInvalidMechanism, message);
 }
 
 // alpha = 1 - confidence, as a positive long double.

@@ -12,7 +12,7 @@ NoisePools::NoisePools(std::unique_ptr<RandomSource> rng) : NoisePools(std::move
 NoisePools::NoisePools(std::unique_ptr<RandomSource> rng, Options options)
     : options_(options), locked_(std::move(rng)) {
   if (options_.capacity < 2 || options_.max_pools < 1) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_option",
+    throw DpqlError(ErrorCode::kInvalidOption,
                     "noise pools need a capacity of at least 2 and at least one pool");
   }
   filler_ = std::thread([this] { FillerLoop(); });
@@ -36,10 +36,10 @@ BigInt NoisePools::Draw(const NoiseSpec& spec) {
   delivered_.wait(lock, [&] { return !pool->values.empty() || stop_ || !failure_.empty(); });
   --pool->waiters;
   if (!failure_.empty()) {
-    throw DpqlError(ErrorKind::kInternal, "random_failure", "noise could not be drawn: " + failure_);
+    throw DpqlError(ErrorCode::kRandomFailure, "noise could not be drawn: " + failure_);
   }
   if (pool->values.empty()) {
-    throw DpqlError(ErrorKind::kInternal, "shutting_down", "the noise pools are shutting down");
+    throw DpqlError(ErrorCode::kShuttingDown, "the noise pools are shutting down");
   }
   BigInt value = std::move(pool->values.front());
   pool->values.pop_front();

@@ -44,7 +44,7 @@ double StandardNormalQuantile(double level) {
 std::vector<double> QuantileTestThresholds(const Rational& scale, int64_t bins,
                                            const Rational& p, const Rational& confidence) {
   if (scale <= 0 || bins < 1 || p <= 0 || p >= 1 || confidence <= 0 || confidence >= 1) {
-    throw DpqlError(ErrorKind::kInternal, "invalid_mechanism",
+    throw DpqlError(ErrorCode::kInvalidMechanism,
                     "percentile thresholds need scale > 0, bins >= 1, p and confidence in (0, 1)");
   }
   const double k2 = internal::DiscreteLaplaceVariance(scale);
@@ -71,7 +71,7 @@ QuantileEstimate EstimateQuantile(const std::vector<BigInt>& cells, const Ration
                                   const std::vector<double>& thresholds) {
   const size_t bins = cells.size();
   if (bins == 0 || thresholds.size() != bins) {
-    throw DpqlError(ErrorKind::kInternal, "internal", "histogram and thresholds disagree");
+    throw DpqlError(ErrorCode::kInternal, "histogram and thresholds disagree");
   }
   const long double fraction = p.convert_to<long double>();
   std::vector<long double> raw(bins), clamped(bins);

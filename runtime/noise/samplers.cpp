@@ -16,7 +16,7 @@ using u128 = unsigned __int128;
 constexpr uint64_t kFastLimit = uint64_t{1} << 31;
 
 [[noreturn]] void Invalid(const std::string& message) {
-  throw DpqlError(ErrorKind::kInternal, "invalid_mechanism", message);
+  throw DpqlError(ErrorCode::kInvalidMechanism, message);
 }
 
 BigInt ToBigInt(u128 v) {

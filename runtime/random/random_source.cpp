@@ -52,7 +52,7 @@ void SecureRandom::Refill() {
     ssize_t got = getrandom(buffer_ + filled, sizeof buffer_ - filled, 0);
     if (got < 0) {
       if (errno == EINTR) continue;
-      throw DpqlError(ErrorKind::kInternal, "random_failure",
+      throw DpqlError(ErrorCode::kRandomFailure,
                       std::string("the system random generator failed: ") + std::strerror(errno));
     }
     filled += static_cast<size_t>(got);

@@ -223,7 +223,7 @@ TEST_F(AnswerCacheTest, AnotherAnalystGetsTheCachedAnswerAtNoCost) {
              "admission_method WITH PRIVACY (epsilon = 0.9);");
     FAIL() << "an unpaid new query was answered";
   } catch (const DpqlError& error) {
-    EXPECT_EQ(error.code(), "budget_exhausted");
+    EXPECT_EQ(Name(error.code()), "budget_exhausted");
   }
   // An analyst with no budget on the dataset gets nothing, cached or not.
   Caller outsider = NewAnalyst("outsider", "10", "clinic");
@@ -231,7 +231,7 @@ TEST_F(AnswerCacheTest, AnotherAnalystGetsTheCachedAnswerAtNoCost) {
     Run(outsider, query);
     FAIL() << "an analyst without a budget on hospital was answered";
   } catch (const DpqlError& error) {
-    EXPECT_EQ(error.code(), "no_budget");
+    EXPECT_EQ(Name(error.code()), "no_budget");
   }
 }
 

@@ -53,7 +53,7 @@ TEST_F(LedgerTest, OperationsBeforeInitSayToRunInit) {
     ledger.List();
     FAIL() << "List() on an uninitialised database should fail";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(e.code(), "ledger_not_initialised");
+    EXPECT_EQ(Name(e.code()), "ledger_not_initialised");
     EXPECT_NE(e.message().find("dpqld admin init"), std::string::npos) << e.message();
   }
 }
@@ -94,7 +94,7 @@ TEST_F(LedgerTest, DuplicateNameIsRefused) {
     ledger_->AddAnalyst("alice", "other", Grant("2", "0"), false);
     FAIL() << "a second analyst named alice should be refused";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(e.code(), "duplicate_analyst");
+    EXPECT_EQ(Name(e.code()), "duplicate_analyst");
   }
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_EQ(Count("dpql.budgets"), 1);
@@ -212,7 +212,7 @@ TEST_F(LedgerTest, GrantAddsToTheTotalAndCreatesMissingRows) {
     ledger_->Grant("nobody", "hospital", Grant("1", "0"));
     FAIL() << "granting to an unknown analyst should fail";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(e.code(), "unknown_analyst");
+    EXPECT_EQ(Name(e.code()), "unknown_analyst");
     EXPECT_NE(e.message().find("'nobody'"), std::string::npos);
   }
 }

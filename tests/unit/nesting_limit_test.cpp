@@ -41,7 +41,7 @@ void ExpectTooDeep(const std::string& text, uint32_t column) {
   ASSERT_LE(text.size(), kMaxQueryBytes) << "the case must pass the size check";
   DpqlError e = ErrorOf(text);
   EXPECT_EQ(e.kind(), ErrorKind::kSyntax);
-  EXPECT_EQ(e.code(), "syntax_error");
+  EXPECT_EQ(Name(e.code()), "syntax_error");
   EXPECT_EQ(e.location().line, 1u);
   EXPECT_EQ(e.location().column, column) << e.what();
   EXPECT_NE(e.message().find("nested too deeply"), std::string::npos) << e.what();
@@ -68,7 +68,7 @@ TEST(NestingLimit, HundredThousandBalancedParenthesesHitTheSizeLimitFirst) {
   std::string text = kPrefix + std::string(100000, '(') + "age > 1" + std::string(100000, ')');
   DpqlError e = ErrorOf(text);
   EXPECT_EQ(e.kind(), ErrorKind::kLimit);
-  EXPECT_EQ(e.code(), "query_too_long");
+  EXPECT_EQ(Name(e.code()), "query_too_long");
 }
 
 TEST(NestingLimit, HundredThousandUnaryMinus) {
@@ -85,7 +85,7 @@ TEST(NestingLimit, ChainedNot) {
   ExpectTooDeep(kPrefix + Repeat("NOT(", 25000) + "age > 1",
                 kFirstColumn + 4 * (kMaxNestingDepth / 2));
   DpqlError e = ErrorOf(kPrefix + Repeat("NOT ", 100000) + "age > 1");
-  EXPECT_EQ(e.code(), "query_too_long");
+  EXPECT_EQ(Name(e.code()), "query_too_long");
 }
 
 TEST(NestingLimit, DeepestAcceptedNestingCompilesThroughEveryStage) {
