@@ -16,7 +16,7 @@ namespace {
 // The repository root as configured by CMake (tests/CMakeLists.txt), so the
 // test finds examples/ from any working directory. (__FILE__ is relative
 // when ccache rewrites paths under its base directory.)
-std::string RepoRoot() { return std::string(DPQL_SOURCE_DIR_DEFAULT) + "/"; }
+std::string RepoRoot() { return std::string(DPQL_SOURCE_DIR_DEFAULT "/"); }
 
 // Raw strings in the tests start with a newline for readability; line 1 is
 // the line after it.

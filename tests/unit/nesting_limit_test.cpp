@@ -50,7 +50,7 @@ void ExpectTooDeep(const std::string& text, uint32_t column) {
 
 const Dataset& Hospital() {
   static const Catalog catalog =
-      LoadCatalog(std::string(DPQL_SOURCE_DIR_DEFAULT) + "/examples/hospital/catalog.yaml");
+      LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
   return *catalog.DefaultDataset();
 }
 
