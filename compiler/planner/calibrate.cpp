@@ -1,10 +1,9 @@
+#include "compiler/planner/calibrate.h"
+
 #include <algorithm>
 #include <cmath>
 
-#include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
-#include "compiler/common/zcdp.h"
-#include "compiler/planner/plan.h"
 
 namespace dpql {
 
@@ -96,18 +95,6 @@ Rational CentredGrid(const Measure& measure, const Rational& value_scale) {
   return ExactGrid({2 * mid, mid * mid - offset, offset}, value_scale);
 }
 
-int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
-                     const CatalogColumn* column) {
-  for (size_t i = 0; i < measures.size(); ++i) {
-    if (measures[i].kind == kind && measures[i].column == column) return static_cast<int>(i);
-  }
-  Measure measure;
-  measure.kind = kind;
-  measure.column = column;
-  measures.push_back(measure);
-  return static_cast<int>(measures.size() - 1);
-}
-
 // floor(log10(x)) for x > 0, exactly: from the digit counts of x's numerator
 // and denominator, corrected by comparing x with the power of ten.
 int64_t DecimalExponent(const Rational& x) {
@@ -137,54 +124,6 @@ Rational RoundUpSignificant(const Rational& x) {
   const Rational step = exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
   return Rational(Ceil(x / step)) * step;
 }
-
-namespace {
-
-[[noreturn]] void FailPrivacy(const std::string& code, const std::string& message,
-                              const SourceLocation& loc) {
-  throw DpqlError(ErrorKind::kPrivacy, code, message, loc);
-}
-
-// Refusals that depend on the mechanism and the dataset's accounting, made
-// before anything is calibrated.
-void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
-  if (select.privacy.mechanism == Mechanism::kGaussian) {
-    for (const auto& aggregate : select.aggregates) {
-      if (aggregate.kind != AggregateKind::kPercentile) continue;
-      // The percentile's interval is calibrated to Laplace noise on its histogram.
-      FailPrivacy("unsupported_mechanism",
-                  "mechanism = gaussian cannot be combined with MEDIAN or PERCENTILE (their noisy "
-                  "histogram and its intervals use Laplace noise); use mechanism = laplace, or "
-                  "ask for the percentile in a query of its own",
-                  aggregate.loc);
-    }
-  }
-  if (!partition_selection) return;
-  SourceLocation loc;
-  for (const auto& key : select.keys) {
-    if (key.domain.kind == KeyDomain::Kind::kSelected) {
-      loc = key.loc;
-      break;
-    }
-  }
-  if (select.privacy.mechanism == Mechanism::kGaussian) {
-    FailPrivacy("unsupported_mechanism",
-                "mechanism = gaussian cannot be combined with a key without a public domain "
-                "(private partition selection uses Laplace noise); use mechanism = laplace, or "
-                "group by keys with a declared domain",
-                loc);
-  }
-  if (select.dataset->accounting == Accounting::kZcdp) {
-    FailPrivacy("partition_selection_under_zcdp",
-                "dataset " + select.dataset->name +
-                    " uses zCDP accounting, which cannot account private partition selection: "
-                    "its (epsilon, delta) guarantee has no rho; group by keys with a declared "
-                    "domain (e.g. BUCKET or a domain-declared column)",
-                loc);
-  }
-}
-
-}  // namespace
 
 Rational BoundsMidpoint(const CatalogColumn& column) {
   return (*column.lower + *column.upper) / 2;
@@ -243,220 +182,63 @@ int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta
   return (k < 1 ? 1 : static_cast<int64_t>(k)) + 2;
 }
 
-Plan PlanSelect(BoundSelect select) {
-  Plan plan;
-  const PrivacyParams& privacy = select.privacy;
-
-  // How many groups one person can reach: max_groups, or fewer when the whole
-  // output has fewer keys. Then the SQL need not drop anyone's groups.
-  BigInt total_keys = 1;
-  bool size_known = true;
-  for (const auto& key : select.keys) {
-    if (key.domain.kind == KeyDomain::Kind::kSelected) plan.partition_selection = true;
-    if (!key.domain.size) {
-      size_known = false;
-    } else {
-      total_keys *= *key.domain.size;
-    }
-  }
-  if (size_known && total_keys > 100000) {
-    throw DpqlError(ErrorKind::kPrivacy, "too_many_groups",
-                    "the GROUP BY keys have " + total_keys.str() +
-                        " combinations; use fewer or coarser keys (at most 100000 groups)",
-                    select.keys.front().loc);
-  }
-  if (!plan.partition_selection && size_known && total_keys <= privacy.max_groups) {
-    plan.groups_bound = total_keys.convert_to<int64_t>();
-    plan.bound_groups = false;
-  } else {
-    plan.groups_bound = privacy.max_groups;
-    plan.bound_groups = true;
-  }
-
-  // Outputs and the measures they need (shared where possible: AVG(x) and
-  // COUNT(x) use the same count).
-  for (const auto& out : select.outputs) {
-    PlanOutput output;
-    output.name = out.name;
-    if (out.is_key) {
-      output.kind = OutputKind::kKey;
-      output.key = out.index;
-      output.type = select.keys[out.index].expr->type;
-      plan.outputs.push_back(output);
-      continue;
-    }
-    const BoundAggregate& aggregate = select.aggregates[out.index];
-    switch (aggregate.kind) {
-      case AggregateKind::kCountStar:
-        output.kind = OutputKind::kCount;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kRowCount, nullptr);
-        break;
-      case AggregateKind::kCountColumn:
-        output.kind = OutputKind::kCount;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
-        break;
-      case AggregateKind::kCountDistinctUnit:
-        output.kind = OutputKind::kCount;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
-        break;
-      case AggregateKind::kSum:
-        output.kind = OutputKind::kSum;
-        output.type = aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
-        break;
-      case AggregateKind::kAvg:
-      case AggregateKind::kVariance:
-      case AggregateKind::kStddev:
-        // Sums centred on the bounds' midpoint: half the noise of an
-        // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
-        output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
-                      : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
-                                                                    : OutputKind::kStddev;
-        output.type = ValueType::kReal;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kCentredSum, aggregate.column);
-        output.count_measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
-        if (output.kind != OutputKind::kAvg) {
-          output.squares_measure =
-              FindOrAddMeasure(plan.measures, MeasureKind::kCentredSquares, aggregate.column);
-        }
-        output.lower = *aggregate.column->lower;
-        output.upper = *aggregate.column->upper;
-        break;
-      case AggregateKind::kPercentile:
-        // Every percentile of one column reads the same noisy histogram.
-        output.kind = OutputKind::kPercentile;
-        output.type =
-            aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kHistogram, aggregate.column);
-        output.lower = *aggregate.column->lower;
-        output.upper = *aggregate.column->upper;
-        output.percentile = aggregate.percentile;
-        break;
-    }
-    if (output.kind == OutputKind::kCount) output.type = ValueType::kInt;
-    plan.outputs.push_back(output);
-  }
-
-  if (plan.partition_selection) {
-    // The noisy count of people per group decides which groups are released;
-    // it is shared with COUNT(DISTINCT unit) when the query asks for that.
-    plan.selection_measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
-  }
-
-  CheckMechanismFits(select, plan.partition_selection);
+void BoundContribution(Measure& measure, const PrivacyParams& privacy, int64_t groups_bound,
+                       const BudgetShare& share) {
   const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
-  const int64_t measure_count = static_cast<int64_t>(plan.measures.size());
-
-  // Laplace: epsilon is split evenly between the measures (basic composition);
-  // a histogram is one measure: its cells share one sensitivity and one scale.
-  // Gaussian: the query's (epsilon, delta) becomes the largest rho that
-  // implies it (CKS20 Cor. 13), split evenly between the measures; zCDP
-  // composes by adding rho, so the measures together stay within (epsilon, delta).
-  const Rational share = privacy.epsilon / measure_count;
-  Rational rho_share;
-  if (gaussian) {
-    const Rational query_rho = RhoForEpsilonDelta(privacy.epsilon, privacy.delta);
-    if (query_rho == 0) {
-      FailPrivacy("epsilon_too_small",
-                  "epsilon " + ToDecimalString(privacy.epsilon) + " and delta " +
-                      ToDecimalString(privacy.delta) +
-                      " are too small for the gaussian mechanism; raise them or use laplace",
-                  {});
+  switch (measure.kind) {
+    case MeasureKind::kRowCount:
+    case MeasureKind::kValueCount:
+      measure.per_group_bound = privacy.max_rows;
+      break;
+    case MeasureKind::kUnitCount:
+      measure.per_group_bound = 1;
+      break;
+    case MeasureKind::kSum: {
+      const CatalogColumn& column = *measure.column;
+      BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
+      // The grid is a precision choice only (sensitivity is computed in its
+      // units); for the Gaussian it is chosen from sigma^2 in value units.
+      measure.grid =
+          gaussian ? ChooseGridFromVariance(
+                         column, Rational(value_bound * value_bound * groups_bound) / (2 * share.rho))
+                   : ChooseGrid(column, Rational(value_bound * groups_bound) / share.epsilon);
+      measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
+      break;
     }
-    rho_share = query_rho / measure_count;
-  }
-  for (auto& measure : plan.measures) {
-    measure.mechanism = privacy.mechanism;
-    if (!gaussian) measure.epsilon = share;
-    switch (measure.kind) {
-      case MeasureKind::kRowCount:
-      case MeasureKind::kValueCount:
-        measure.per_group_bound = privacy.max_rows;
-        break;
-      case MeasureKind::kUnitCount:
-        measure.per_group_bound = 1;
-        break;
-      case MeasureKind::kSum: {
-        const CatalogColumn& column = *measure.column;
-        BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
-        // The grid is a precision choice only (sensitivity is computed in its
-        // units); for the Gaussian it is chosen from sigma^2 in value units.
-        measure.grid =
-            gaussian ? ChooseGridFromVariance(column, Rational(value_bound * value_bound *
-                                                               plan.groups_bound) /
-                                                          (2 * rho_share))
-                     : ChooseGrid(column, Rational(value_bound * plan.groups_bound) / share);
-        measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
-        break;
-      }
-      case MeasureKind::kHistogram:
-        // One row adds 1 to one bin: a person's kept rows change the group's
-        // whole vector by at most max_rows in L1, however many bins there are.
-        measure.per_group_bound = privacy.max_rows;
-        ChooseBins(*measure.column, measure);
-        break;
-      case MeasureKind::kCentredSum:
-      case MeasureKind::kCentredSquares: {
-        const CatalogColumn& column = *measure.column;
-        const Rational per_row = measure.kind == MeasureKind::kCentredSum
-                                     ? BoundsHalfRange(column)
-                                     : SquaresOffset(column);
-        const Rational value_bound = per_row * privacy.max_rows;
-        measure.grid = CentredGrid(measure, value_bound * plan.groups_bound / share);
-        measure.per_group_bound = Ceil(value_bound / measure.grid);
-        break;
-      }
-    }
-    if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
-    measure.sensitivity = measure.per_group_bound * plan.groups_bound;
-    if (gaussian) {
-      // L2: one person moves at most groups_bound groups, each by at most
-      // per_group_bound, so the squared L2 norm is at most their product.
-      measure.l2_sensitivity_squared =
-          plan.groups_bound * measure.per_group_bound * measure.per_group_bound;
-      measure.sigma2 =
-          RoundUpSignificant(Rational(measure.l2_sensitivity_squared) / (2 * rho_share));
-      measure.rho = Rational(measure.l2_sensitivity_squared) / (2 * measure.sigma2);
-      plan.cost.rho += measure.rho;
-    } else {
-      measure.scale = Rational(measure.sensitivity) / measure.epsilon;
+    case MeasureKind::kHistogram:
+      // One row adds 1 to one bin: a person's kept rows change the group's
+      // whole vector by at most max_rows in L1, however many bins there are.
+      measure.per_group_bound = privacy.max_rows;
+      ChooseBins(*measure.column, measure);
+      break;
+    case MeasureKind::kCentredSum:
+    case MeasureKind::kCentredSquares: {
+      const CatalogColumn& column = *measure.column;
+      const Rational per_row = measure.kind == MeasureKind::kCentredSum ? BoundsHalfRange(column)
+                                                                        : SquaresOffset(column);
+      const Rational value_bound = per_row * privacy.max_rows;
+      measure.grid = CentredGrid(measure, value_bound * groups_bound / share.epsilon);
+      measure.per_group_bound = Ceil(value_bound / measure.grid);
+      break;
     }
   }
-
-  plan.cost.epsilon = privacy.epsilon;
-  // Laplace is pure epsilon-DP; the Gaussian's (epsilon, delta) is what its
-  // rho was calibrated to.
-  plan.cost.delta = gaussian ? privacy.delta : Rational(0);
-  if (!gaussian && select.dataset->accounting == Accounting::kZcdp) {
-    plan.cost.rho = RhoOfPureDp(privacy.epsilon);
-  }
-  if (plan.partition_selection) {
-    // The delta charged is the delta the threshold is computed for.
-    try {
-      plan.selection_threshold = PartitionSelectionThreshold(
-          plan.measures[plan.selection_measure].scale, privacy.delta, plan.groups_bound);
-    } catch (const DpqlError& e) {
-      SourceLocation loc;
-      for (const auto& key : select.keys) {
-        if (key.domain.kind == KeyDomain::Kind::kSelected) loc = key.loc;
-      }
-      throw DpqlError(e.kind(), e.code(), e.message(), loc);
-    }
-    plan.cost.delta = privacy.delta;
-  }
-  plan.select = std::move(select);
-  return plan;
+  if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
 }
 
-Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select) {
-  Binder binder(dataset);
-  Plan plan = PlanSelect(binder.BindSelect(select));
-  GenerateSql(plan);
-  return plan;
+void Calibrate(Measure& measure, Mechanism mechanism, const Sensitivity& sensitivity,
+               const BudgetShare& share) {
+  measure.mechanism = mechanism;
+  measure.sensitivity = sensitivity.per_group * sensitivity.groups;
+  if (mechanism == Mechanism::kGaussian) {
+    // L2: one person moves at most `groups` groups, each by at most
+    // per_group, so the squared L2 norm is at most their product.
+    measure.l2_sensitivity_squared = sensitivity.groups * sensitivity.per_group * sensitivity.per_group;
+    measure.sigma2 = RoundUpSignificant(Rational(measure.l2_sensitivity_squared) / (2 * share.rho));
+    measure.rho = Rational(measure.l2_sensitivity_squared) / (2 * measure.sigma2);
+    return;
+  }
+  measure.epsilon = share.epsilon;
+  measure.scale = Rational(measure.sensitivity) / measure.epsilon;
 }
 
 }  // namespace dpql
