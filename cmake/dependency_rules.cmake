@@ -15,7 +15,7 @@
 
 set(DPQL_DEPENDENCY_RULES
   # compiler/: upward only to itself; never runtime/ or server/.
-  "compiler/common   =                                                | "
+  "compiler/common   =                                                | yaml"
   "compiler/ast      = compiler/common                                | "
   "compiler/parser   = compiler/ast compiler/common                   | antlr"
   "compiler/catalog  = compiler/common                                | yaml"

@@ -93,16 +93,16 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
     case BoundExprKind::kExtract:
       return KeyFunction(expr);
     case BoundExprKind::kUnary:
-      if (expr.op == "NOT") break;
+      if (expr.op == Operator::kNot) break;
       return "(-" + ArithmeticOperand(*expr.children.at(0)) + ")";
     case BoundExprKind::kBinary:
-      if (expr.op != "+" && expr.op != "-" && expr.op != "*" && expr.op != "/") break;
+      if (!IsArithmetic(expr.op)) break;
       {
         std::string left = ArithmeticOperand(*expr.children.at(0));
         std::string right = ArithmeticOperand(*expr.children.at(1));
         // NULL instead of an error on a zero divisor.
-        if (expr.op == "/") return "(" + left + " / NULLIF(" + right + ", 0))";
-        return "(" + left + " " + expr.op + " " + right + ")";
+        if (expr.op == Operator::kDivide) return "(" + left + " / NULLIF(" + right + ", 0))";
+        return "(" + left + " " + OperatorText(expr.op) + " " + right + ")";
       }
     default:
       break;
@@ -113,7 +113,7 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
     case BoundExprKind::kUnary:
       return "(NOT " + c[0] + ")";
     case BoundExprKind::kBinary:
-      return "(" + c[0] + " " + expr.op + " " + c[1] + ")";
+      return "(" + c[0] + " " + OperatorText(expr.op) + " " + c[1] + ")";
     case BoundExprKind::kBetween:
       return "(" + c[0] + (expr.negated ? " NOT" : "") + " BETWEEN " + c[1] + " AND " + c[2] + ")";
     case BoundExprKind::kIn: {

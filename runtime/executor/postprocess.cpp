@@ -63,9 +63,14 @@ bool Holds(const PostExpr& expr, const std::vector<Value>& row) {
       Comparable a = Evaluate(*expr.children[0], row), b = Evaluate(*expr.children[1], row);
       if (a.null || b.null) return false;
       int c = Compare(a, b);
-      const std::string& op = expr.op;
-      return op == "=" ? c == 0 : op == "<>" ? c != 0 : op == "<" ? c < 0 : op == "<=" ? c <= 0
-             : op == ">" ? c > 0 : c >= 0;
+      switch (expr.op) {
+        case Operator::kEqual: return c == 0;
+        case Operator::kNotEqual: return c != 0;
+        case Operator::kLess: return c < 0;
+        case Operator::kLessEqual: return c <= 0;
+        case Operator::kGreater: return c > 0;
+        default: return c >= 0;
+      }
     }
     case PostExpr::Kind::kBetween: {
       Comparable v = Evaluate(*expr.children[0], row);

@@ -169,7 +169,7 @@ TEST(ParserSelect, AllClauses) {
   EXPECT_EQ(select->joins[0].table.alias, "w");
   EXPECT_EQ(select->joins[0].loc.line, 3u);
   ASSERT_NE(select->joins[0].condition, nullptr);
-  EXPECT_EQ(select->joins[0].condition->op, "=");
+  EXPECT_EQ(OperatorText(select->joins[0].condition->op), "=");
   EXPECT_EQ(select->joins[0].condition->args[0]->qualifier, "a");
   EXPECT_EQ(select->joins[0].condition->args[1]->qualifier, "w");
   EXPECT_EQ(select->joins[1].kind, ast::JoinKind::kLeft);
@@ -177,13 +177,13 @@ TEST(ParserSelect, AllClauses) {
   EXPECT_EQ(select->joins[2].kind, ast::JoinKind::kInner);
 
   ASSERT_NE(select->where, nullptr);
-  EXPECT_EQ(select->where->op, ">=");
+  EXPECT_EQ(OperatorText(select->where->op), ">=");
   EXPECT_EQ(select->where->loc.line, 6u);
   EXPECT_EQ(select->where->loc.column, 7u);
   ASSERT_EQ(select->group_by.size(), 2u);
   EXPECT_EQ(select->group_by[1]->name, "sex");
   ASSERT_NE(select->having, nullptr);
-  EXPECT_EQ(select->having->op, ">");
+  EXPECT_EQ(OperatorText(select->having->op), ">");
 
   ASSERT_EQ(select->order_by.size(), 3u);
   EXPECT_TRUE(select->order_by[0].descending);
@@ -389,40 +389,40 @@ TEST(ParserExpressions, ComparisonOperatorsAreNormalised) {
                                                                           {">=", ">="}}) {
     auto e = Where("age " + text + " 3");
     EXPECT_EQ(e->kind, ExprKind::kBinary);
-    EXPECT_EQ(e->op, op) << text;
+    EXPECT_EQ(OperatorText(e->op), op) << text;
   }
 }
 
 TEST(ParserExpressions, PrecedenceAndAssociativity) {
   // a OR b AND NOT c  ==  a OR (b AND (NOT c))
   auto e = Where("a = 1 OR b = 2 AND NOT c = 3");
-  EXPECT_EQ(e->op, "OR");
-  EXPECT_EQ(e->args[1]->op, "AND");
+  EXPECT_EQ(OperatorText(e->op), "OR");
+  EXPECT_EQ(OperatorText(e->args[1]->op), "AND");
   EXPECT_EQ(e->args[1]->args[1]->kind, ExprKind::kUnary);
-  EXPECT_EQ(e->args[1]->args[1]->op, "NOT");
-  EXPECT_EQ(e->args[1]->args[1]->args[0]->op, "=");
+  EXPECT_EQ(OperatorText(e->args[1]->args[1]->op), "NOT");
+  EXPECT_EQ(OperatorText(e->args[1]->args[1]->args[0]->op), "=");
 
   // 1 - 2 - 3 * -x / 4  ==  (1 - 2) - ((3 * (-x)) / 4)
   e = Where("1 - 2 - 3 * -x / 4 > 0");
   const ast::Expr& sum = *e->args[0];
-  EXPECT_EQ(sum.op, "-");
-  EXPECT_EQ(sum.args[0]->op, "-");
+  EXPECT_EQ(OperatorText(sum.op), "-");
+  EXPECT_EQ(OperatorText(sum.args[0]->op), "-");
   EXPECT_EQ(sum.args[0]->args[0]->literal.text, "1");
-  EXPECT_EQ(sum.args[1]->op, "/");
-  EXPECT_EQ(sum.args[1]->args[0]->op, "*");
+  EXPECT_EQ(OperatorText(sum.args[1]->op), "/");
+  EXPECT_EQ(OperatorText(sum.args[1]->args[0]->op), "*");
   EXPECT_EQ(sum.args[1]->args[0]->args[1]->kind, ExprKind::kUnary);
-  EXPECT_EQ(sum.args[1]->args[0]->args[1]->op, "-");
+  EXPECT_EQ(OperatorText(sum.args[1]->args[0]->args[1]->op), "-");
 
   // Parentheses group and leave no node.
   e = Where("(a = 1 OR b = 2) AND c = 3");
-  EXPECT_EQ(e->op, "AND");
-  EXPECT_EQ(e->args[0]->op, "OR");
+  EXPECT_EQ(OperatorText(e->op), "AND");
+  EXPECT_EQ(OperatorText(e->args[0]->op), "OR");
 }
 
 TEST(ParserExpressions, Locations) {
   auto select = Select("SELECT COUNT(*)\nFROM admissions\nWHERE age >= 18 AND\n      sex = 'F'");
   const ast::Expr& where = *select->where;
-  EXPECT_EQ(where.op, "AND");
+  EXPECT_EQ(OperatorText(where.op), "AND");
   EXPECT_EQ(where.loc.line, 3u);
   EXPECT_EQ(where.loc.column, 7u);
   const ast::Expr& sex = *where.args[1]->args[0];
