@@ -233,7 +233,7 @@ HttpError ToHttpError(const DpqlError& error) {
       out.location = {};
       if (error.code() == "query_failed") {
         // One fixed message for every failure of a debited query, whatever
-        // PostgreSQL said (runtime/executor/database_errors.h).
+        // PostgreSQL said (runtime/pg/database_errors.h).
         out.status = 500;
       } else if (error.code() == "not_ready") {
         out.status = 503;

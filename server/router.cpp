@@ -7,7 +7,8 @@
 #include <iostream>
 
 #include "compiler/common/error.h"
-#include "runtime/executor/database_errors.h"
+#include "runtime/pg/database_errors.h"
+#include "runtime/pg/retry.h"
 #include "server/json_result.h"
 #include "server/request.h"
 
@@ -56,20 +57,10 @@ const std::vector<std::pair<std::string, std::string>> kBearerChallenge = {
 // to repeat (reads, and the audit insert, which a broken connection never ran).
 template <class Work>
 auto WithLedger(ConnectionPool& pool, int pool_size, Work&& work) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      auto lease = pool.Acquire();
-      try {
-        Ledger ledger(*lease);
-        return work(ledger);
-      } catch (const DpqlError& error) {
-        if (error.code() == "database_unavailable") lease.Discard();
-        throw;
-      }
-    } catch (const DpqlError& error) {
-      if (error.code() != "database_unavailable" || attempt > pool_size) throw;
-    }
-  }
+  return WithConnection(pool, pool_size + 1, [&](pqxx::connection& connection) {
+    Ledger ledger(connection);
+    return work(ledger);
+  });
 }
 
 }  // namespace

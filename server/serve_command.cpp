@@ -7,7 +7,7 @@
 #include "compiler/common/error.h"
 #include "compiler/common/flags.h"
 #include "runtime/engine.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/random/random_source.h"
 #include "server/commands.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "runtime/ledger/ledger.h"
+#include "runtime/crypto/sha256.h"
 
 namespace dpql {
 

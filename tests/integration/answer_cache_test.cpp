@@ -111,7 +111,7 @@ TEST_F(AnswerCacheTest, RepeatIsTheStoredAnswerAtNoCostAndLeavesTheLedgerAlone) 
 
 // A query and its repeat on a one-connection pool: the answer cache's lookup
 // and store, the debit and the cached answer's budget read run as prepared
-// statements of that connection (runtime/executor/prepared.h), and the answer
+// statements of that connection (runtime/pg/prepared.h), and the answer
 // stored without waiting for the disk is the one the repeat is served.
 TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConnection) {
   ConnectionPool pool(db_->url(), 1);

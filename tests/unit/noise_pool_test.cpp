@@ -18,7 +18,7 @@
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "runtime/noise/noise_pool.h"
 #include "tests/support/seeded_random.h"
 

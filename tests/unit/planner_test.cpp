@@ -11,8 +11,8 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/expected_error.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/expected_error.h"
+#include "runtime/release/release.h"
 #include "runtime/noise/samplers.h"
 #include "tests/support/seeded_random.h"
 

@@ -1,8 +1,14 @@
-#include "runtime/executor/database_errors.h"
+#include "runtime/pg/database_errors.h"
 
 #include <pqxx/pqxx>
 
 namespace dpql {
+
+DpqlError DatabaseUnavailable(std::string message) {
+  return DpqlError(ErrorKind::kInternal, "database_unavailable", std::move(message));
+}
+
+bool IsUnavailable(const DpqlError& error) { return error.code() == "database_unavailable"; }
 
 std::string SqlStateOf(const std::exception& error) {
   // Most specific first: libpqxx 6.4 throws these without their SQLSTATE.

@@ -38,9 +38,9 @@ struct CachedExchangeResult {
 };
 
 // Runs the statement on `connection` (autocommit, prepared once per
-// connection). Throws DpqlError: "database_unavailable" when the connection
-// is lost, "ledger_not_initialised", "database_error".
-CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
+// connection). Throws DatabaseUnavailable when the connection is lost,
+// DpqlError "ledger_not_initialised", "database_error".
+[[nodiscard]] CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
                                        const CachedExchangeRequest& request);
 
 }  // namespace dpql

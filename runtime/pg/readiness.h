@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "compiler/catalog/catalog.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 
 namespace dpql {
 

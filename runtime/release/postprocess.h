@@ -1,6 +1,6 @@
 #pragma once
 
-#include "runtime/executor/result.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "runtime/executor/result.h"
+#include "runtime/release/result.h"
 #include "runtime/noise/noise_source.h"
 #include "runtime/random/random_source.h"
 
@@ -14,9 +14,13 @@ namespace dpql {
 // value with its confidence interval from the exact noise distribution.
 // Must be called only after the query's cost has been debited.
 // Every draw comes from `noise` (the engine's pools drawn ahead of need).
-QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
+// Then applies the SELECT's HAVING, ORDER BY and LIMIT (postprocess.h).
+[[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
+// The released answer before HAVING, ORDER BY and LIMIT: what the answer
+// cache stores, so that each asker's own post-processing applies to it.
+[[nodiscard]] QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
 // The same, sampling directly from `rng` (tests inject a seeded source).
-QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
+[[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
 
 // Where a measure's draws come from: its mechanism and scale.
 NoiseSpec MeasureNoise(const Measure& measure);

@@ -1,4 +1,4 @@
-#include "runtime/executor/readiness.h"
+#include "runtime/pg/readiness.h"
 
 #include <pqxx/pqxx>
 
@@ -6,8 +6,8 @@
 
 #include "compiler/common/error.h"
 #include "compiler/common/text.h"
-#include "runtime/executor/database_errors.h"
-#include "runtime/ledger/ledger.h"
+#include "runtime/pg/database_errors.h"
+#include "runtime/crypto/sha256.h"
 
 namespace dpql {
 
@@ -25,8 +25,7 @@ std::string ReadColumns(const std::string& table, const std::vector<std::string>
 }
 
 [[noreturn]] void ThrowSessionLost() {
-  throw DpqlError(ErrorKind::kInternal, "database_unavailable",
-                  "the connection to PostgreSQL was lost; try again");
+  throw DatabaseUnavailable("the connection to PostgreSQL was lost; try again");
 }
 
 // Runs a statement that returns no row; "" when it ran, else the failure.

@@ -10,14 +10,7 @@
 #include <string>
 #include <vector>
 
-// libpqxx 6.4's own declarations, so that users of the pool need not include
-// <pqxx/pqxx>.
-namespace pqxx {
-class connect_direct;
-template <typename CONNECTPOLICY>
-class basic_connection_base;
-using connection = basic_connection_base<connect_direct>;
-}  // namespace pqxx
+#include "runtime/pg/pqxx_fwd.h"
 
 namespace dpql {
 
@@ -45,9 +38,9 @@ class ConnectionPool {
     bool broken_ = false;
   };
 
-  // Waits for a free connection (opening one lazily). Throws DpqlError
-  // (kInternal, "database_unavailable") when the database cannot be reached.
-  Lease Acquire();
+  // Waits for a free connection (opening one lazily). Throws
+  // DatabaseUnavailable (database_errors.h) when the database cannot be reached.
+  [[nodiscard]] Lease Acquire();
 
   const std::string& connection_string() const { return connection_string_; }
   size_t size() const { return size_; }

@@ -1,10 +1,10 @@
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 
 #include <poll.h>
 
 #include <pqxx/pqxx>
 
-#include "compiler/common/error.h"
+#include "runtime/pg/database_errors.h"
 
 namespace dpql {
 
@@ -69,8 +69,7 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
     --open_;
     available_.notify_one();
     // libpq's message may name the host; it never holds data.
-    throw DpqlError(ErrorKind::kInternal, "database_unavailable",
-                    std::string("cannot connect to PostgreSQL: ") + e.what());
+    throw DatabaseUnavailable(std::string("cannot connect to PostgreSQL: ") + e.what());
   }
 }
 

@@ -1,7 +1,8 @@
+#pragma once
+
 // Classifying PostgreSQL failures the same way in every component that talks
 // to the database (executor, ledger, answer cache), and the refusals whose
 // cause is for the administrator only.
-#pragma once
 
 #include <chrono>
 #include <exception>
@@ -10,7 +11,7 @@
 #include <string_view>
 
 #include "compiler/common/error.h"
-#include "runtime/ledger/ledger.h"
+#include "runtime/budget/budget_units.h"
 
 namespace dpql {
 
@@ -21,6 +22,15 @@ namespace dpql {
 inline bool SessionEnded(std::string_view sqlstate) {
   return sqlstate.substr(0, 3) == "57P" || sqlstate.substr(0, 2) == "08";
 }
+
+// The database cannot be reached, or the session ended: the client should
+// retry later (503). The one place that makes this error; `message` says what
+// was lost and may hold libpq's text (never data).
+DpqlError DatabaseUnavailable(std::string message);
+
+// Whether `error` is DatabaseUnavailable's: the one test for it, so that the
+// connection it came from is discarded and the work retried or reported.
+[[nodiscard]] bool IsUnavailable(const DpqlError& error);
 
 // libpq's messages span lines ("...failed: ...\n\tIs the server running...");
 // error messages and log lines are one line each.

@@ -10,7 +10,7 @@
 
 #include "compiler/binder/bound.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/expected_error.h"
+#include "runtime/release/expected_error.h"
 
 namespace dpql {
 

@@ -1,11 +1,12 @@
-#include "runtime/cache/cached_exchange.h"
+#include "runtime/ledger/cached_exchange.h"
 
 #include <openssl/crypto.h>
 
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
-#include "runtime/executor/database_errors.h"
+#include "runtime/ledger/ledger_sql.h"
+#include "runtime/pg/database_errors.h"
 
 namespace dpql {
 
@@ -17,26 +18,24 @@ constexpr const char* kStatementName = "dpql_cached_exchange";
 // the budget and the stored answer were all found. READ COMMITTED: every CTE
 // reads the same snapshot, taken when the statement starts. Autocommit: the
 // audit row is committed (synchronously, like every audit row) before the
-// answer is sent.
-constexpr const char* kExchangeSql = R"SQL(
-WITH a AS (
-  SELECT id, name, is_admin, created_at::text AS created_at, encode(token_hash, 'hex') AS token_hash
-    FROM dpql.analysts
-   WHERE token_hash = decode($1::text, 'hex') AND revoked_at IS NULL
+// answer is sent. Authentication, the budget's columns and the audit row are
+// the ledger's own (ledger_sql.h).
+const std::string& ExchangeSql() {
+  static const std::string sql =
+      "WITH a (id, name, is_admin, revoked, created_at, token_hash) AS (\n  " + kAuthenticateSql +
+      R"SQL(
 ), v AS (
   SELECT coalesce((SELECT version FROM dpql.data_versions WHERE dataset = $2::text), 1) AS version
 ), b AS (
-  SELECT b.dataset, b.epsilon_total, b.epsilon_spent, b.delta_total, b.delta_spent,
-         b.rho_total, b.rho_spent
-    FROM dpql.budgets b JOIN a ON b.analyst_id = a.id
-   WHERE b.dataset = $2::text
+  SELECT )SQL" + kBudgetColumns + R"SQL(
+    FROM dpql.budgets WHERE analyst_id = (SELECT id FROM a) AND dataset = $2::text
 ), c AS (
   SELECT CASE WHEN c.data_version = $4::bigint THEN NULL ELSE c.answer::text END AS answer
     FROM dpql.answer_cache c JOIN v ON c.data_version = v.version
    WHERE c.dataset = $2::text AND c.plan_hash = decode($3::text, 'hex')
 ), logged AS (
-  INSERT INTO dpql.audit (analyst_id, analyst_name, source, dataset, query, outcome, status)
-  SELECT a.id, a.name, $5::text, $2::text, $6::text, 'cached', 200 FROM a, b, c
+  INSERT INTO )SQL" + kAuditTable + R"SQL(
+  SELECT a.id, a.name, $5::text, $2::text, $6::text, 0, 0, 'cached', 200, '', 0 FROM a, b, c
   RETURNING id
 )
 SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
@@ -44,11 +43,7 @@ SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
        b.rho_total, b.rho_spent, c.answer, l.id
   FROM v LEFT JOIN a ON true LEFT JOIN b ON true LEFT JOIN c ON true LEFT JOIN logged l ON true
 )SQL";
-
-DpqlError Unavailable(std::string detail) {
-  detail = OnOneLine(std::move(detail));
-  return DpqlError(ErrorKind::kInternal, "database_unavailable",
-                   "cannot reach the budget database: " + detail);
+  return sql;
 }
 
 }  // namespace
@@ -58,12 +53,12 @@ CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
   const std::string token_hash = Sha256Hex(request.token);
   pqxx::row row;
   try {
-    connection.prepare(kStatementName, kExchangeSql);  // a no-op once defined on this connection
+    connection.prepare(kStatementName, ExchangeSql());  // a no-op once defined on this connection
     pqxx::nontransaction txn(connection);
     row = txn.exec_prepared1(kStatementName, token_hash, request.dataset, request.plan_hash,
                              request.held_version, request.audit_source, request.audit_query);
   } catch (const pqxx::broken_connection& e) {
-    throw Unavailable(e.what());
+    throw DatabaseUnavailable("cannot reach the budget database: " + OnOneLine(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
     throw DpqlError(ErrorKind::kInternal, "database_error",
                     std::string("the budget database lost the connection while committing: ") +

@@ -1,4 +1,4 @@
-#include "runtime/executor/postprocess.h"
+#include "runtime/release/postprocess.h"
 
 #include <algorithm>
 #include <numeric>

@@ -1,10 +1,10 @@
-#include "runtime/executor/expected_error.h"
+#include "runtime/release/expected_error.h"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 
 namespace dpql {
 

@@ -1,4 +1,4 @@
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "compiler/common/error.h"
 #include "runtime/noise/confidence.h"
 #include "runtime/noise/quantile.h"
-#include "runtime/executor/postprocess.h"
+#include "runtime/release/postprocess.h"
 #include "runtime/noise/samplers.h"
 
 namespace dpql {
@@ -223,115 +223,155 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource
   return Release(plan, exact, direct);
 }
 
-QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
-  const Rational& confidence = plan.select.privacy.confidence;
-  std::vector<NoiseSpec> noise_specs;
-  std::vector<int64_t> half_width;
-  for (const Measure& m : plan.measures) {
-    noise_specs.push_back(MeasureNoise(m));
-    half_width.push_back(MeasureHalfWidth(m, confidence));
-  }
+namespace {
 
-  // The test thresholds of each percentile output: public parameters only,
-  // the same for every group.
-  std::vector<std::vector<double>> thresholds(plan.outputs.size());
+// What every group's release needs of the plan's measures and outputs, from
+// public parameters only: the same for every group.
+struct ReleaseParameters {
+  std::vector<NoiseSpec> noise;                  // per measure
+  std::vector<int64_t> half_width;               // per measure, at the plan's confidence
+  std::vector<std::vector<double>> thresholds;   // per output: a percentile's test thresholds
+};
+
+ReleaseParameters Parameters(const Plan& plan) {
+  const Rational& confidence = plan.select.privacy.confidence;
+  ReleaseParameters parameters;
+  for (const Measure& m : plan.measures) {
+    parameters.noise.push_back(MeasureNoise(m));
+    parameters.half_width.push_back(MeasureHalfWidth(m, confidence));
+  }
+  parameters.thresholds.resize(plan.outputs.size());
   for (size_t o = 0; o < plan.outputs.size(); ++o) {
     const PlanOutput& out = plan.outputs[o];
     if (out.kind != OutputKind::kPercentile) continue;
     const Measure& m = plan.measures[out.measure];
-    thresholds[o] = QuantileTestThresholds(m.scale, m.bins, out.percentile, confidence);
+    parameters.thresholds[o] = QuantileTestThresholds(m.scale, m.bins, out.percentile, confidence);
   }
+  return parameters;
+}
 
+// One group's noisy measures: one draw per measure, however many outputs use
+// it, and one per cell of a histogram.
+struct NoisyGroup {
+  std::vector<BigInt> measures;
+  std::vector<std::vector<BigInt>> cells;  // histogram measures only
+};
+
+NoisyGroup DrawNoise(const Plan& plan, const ExactAggregates& exact, size_t r,
+                     const ReleaseParameters& parameters, NoiseSource& noise) {
+  NoisyGroup noisy{std::vector<BigInt>(plan.measures.size()),
+                   std::vector<std::vector<BigInt>>(plan.measures.size())};
+  for (size_t m = 0; m < plan.measures.size(); ++m) {
+    if (plan.measures[m].kind == MeasureKind::kHistogram) {
+      // One independent draw per cell, all at the histogram's one scale:
+      // the L1 sensitivity of the whole vector is the measure's sensitivity.
+      noisy.cells[m] = exact.histograms.at(r).at(m);
+      for (BigInt& cell : noisy.cells[m]) cell += noise.Draw(parameters.noise[m]);
+      continue;
+    }
+    noisy.measures[m] = exact.measures[r].at(m) + noise.Draw(parameters.noise[m]);
+  }
+  return noisy;
+}
+
+// A noisy count, clamped to >= 0, and its interval.
+void ReleaseCount(const BigInt& noisy, int64_t hw, std::vector<Value>& row,
+                  std::vector<std::optional<Interval>>& intervals) {
+  BigInt value = std::max(BigInt(0), noisy);
+  int64_t v = ToInt64(value).value_or(INT64_MAX);
+  row.push_back(v);
+  intervals.push_back(Interval{static_cast<double>(std::max<int64_t>(0, v - hw)),
+                               static_cast<double>(v) + static_cast<double>(hw)});
+}
+
+// A noisy sum and its interval. A sum of values whose bounds share a sign has
+// that sign: clamping to it is post-processing and only removes impossible values.
+void ReleaseSum(const PlanOutput& out, const Measure& m, BigInt value, int64_t half_width,
+                std::vector<Value>& row, std::vector<std::optional<Interval>>& intervals) {
+  const bool non_negative = *m.column->lower >= 0, non_positive = *m.column->upper <= 0;
+  if (non_negative) value = std::max(BigInt(0), value);
+  if (non_positive) value = std::min(BigInt(0), value);
+  const double hw = ToDouble(Rational(half_width) * m.grid);
+  const double v = ToReal(value, m.grid);
+  Interval ci{v - hw, v + hw};
+  if (non_negative) ci.lower = std::max(0.0, ci.lower);
+  if (non_positive) ci.upper = std::min(0.0, ci.upper);
+  if (out.type == ValueType::kInt) {
+    row.push_back(ToInt64(value * Floor(m.grid)).value_or(0));
+  } else {
+    row.push_back(v);
+  }
+  intervals.push_back(ci);
+}
+
+// One released row: each output from the group's keys and noisy measures.
+void ReleaseRow(const Plan& plan, const std::vector<std::optional<std::string>>& keys,
+                const NoisyGroup& noisy, const ReleaseParameters& parameters,
+                QueryResult& result) {
+  const Rational& confidence = plan.select.privacy.confidence;
+  std::vector<Value> row;
+  std::vector<std::optional<Interval>> intervals;
+  for (size_t o = 0; o < plan.outputs.size(); ++o) {
+    const PlanOutput& out = plan.outputs[o];
+    switch (out.kind) {
+      case OutputKind::kKey:
+        row.push_back(KeyValue(keys.at(out.key), out.type));
+        intervals.emplace_back();
+        break;
+      case OutputKind::kCount:
+        ReleaseCount(noisy.measures[out.measure], parameters.half_width[out.measure], row,
+                     intervals);
+        break;
+      case OutputKind::kSum:
+        ReleaseSum(out, plan.measures[out.measure], noisy.measures[out.measure],
+                   parameters.half_width[out.measure], row, intervals);
+        break;
+      case OutputKind::kAvg: {
+        const Estimate e = EstimateMean(plan, out, noisy.measures[out.measure],
+                                        noisy.measures[out.count_measure], confidence);
+        row.push_back(e.value);
+        intervals.push_back(e.ci);
+        break;
+      }
+      case OutputKind::kVariance:
+      case OutputKind::kStddev: {
+        Estimate e = EstimateVariance(plan, out, noisy.measures[out.measure],
+                                      noisy.measures[out.squares_measure],
+                                      noisy.measures[out.count_measure], confidence);
+        if (out.kind == OutputKind::kStddev) e = SquareRoot(e);
+        row.push_back(e.value);
+        intervals.push_back(e.ci);
+        break;
+      }
+      case OutputKind::kPercentile: {
+        const QuantileEstimate estimate =
+            EstimateQuantile(noisy.cells[out.measure], out.percentile, parameters.thresholds[o]);
+        ReleasePercentile(out, plan.measures[out.measure], estimate, row, intervals);
+        break;
+      }
+    }
+  }
+  result.rows.push_back(std::move(row));
+  result.intervals.push_back(std::move(intervals));
+}
+
+}  // namespace
+
+QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
+  const ReleaseParameters parameters = Parameters(plan);
   QueryResult result;
-  result.confidence = confidence;
+  result.confidence = plan.select.privacy.confidence;
   result.cost = plan.cost;
   for (const PlanOutput& out : plan.outputs) {
     result.columns.push_back({out.name, out.type, out.kind != OutputKind::kKey});
   }
-
   for (size_t r = 0; r < exact.measures.size(); ++r) {
-    // One draw per measure per group, however many outputs use it.
-    std::vector<BigInt> noisy(plan.measures.size());
-    std::vector<std::vector<BigInt>> noisy_cells(plan.measures.size());
-    for (size_t m = 0; m < plan.measures.size(); ++m) {
-      if (plan.measures[m].kind == MeasureKind::kHistogram) {
-        // One independent draw per cell, all at the histogram's one scale:
-        // the L1 sensitivity of the whole vector is the measure's sensitivity.
-        noisy_cells[m] = exact.histograms.at(r).at(m);
-        for (BigInt& cell : noisy_cells[m]) cell += noise.Draw(noise_specs[m]);
-        continue;
-      }
-      noisy[m] = exact.measures[r].at(m) + noise.Draw(noise_specs[m]);
-    }
-    if (plan.partition_selection && noisy[plan.selection_measure] < plan.selection_threshold) {
+    const NoisyGroup noisy = DrawNoise(plan, exact, r, parameters, noise);
+    if (plan.partition_selection &&
+        noisy.measures[plan.selection_measure] < plan.selection_threshold) {
       continue;  // too few people: the group is not released, not even its key
     }
-    std::vector<Value> row;
-    std::vector<std::optional<Interval>> intervals;
-    for (size_t o = 0; o < plan.outputs.size(); ++o) {
-      const PlanOutput& out = plan.outputs[o];
-      switch (out.kind) {
-        case OutputKind::kKey:
-          row.push_back(KeyValue(exact.keys[r].at(out.key), out.type));
-          intervals.emplace_back();
-          break;
-        case OutputKind::kCount: {
-          BigInt value = std::max(BigInt(0), noisy[out.measure]);
-          int64_t hw = half_width[out.measure];
-          int64_t v = ToInt64(value).value_or(INT64_MAX);
-          row.push_back(v);
-          intervals.push_back(Interval{static_cast<double>(std::max<int64_t>(0, v - hw)),
-                                       static_cast<double>(v) + static_cast<double>(hw)});
-          break;
-        }
-        case OutputKind::kSum: {
-          // A sum of values whose bounds share a sign has that sign: clamping
-          // to it is post-processing and only removes impossible values.
-          const Measure& m = plan.measures[out.measure];
-          BigInt value = noisy[out.measure];
-          const bool non_negative = *m.column->lower >= 0, non_positive = *m.column->upper <= 0;
-          if (non_negative) value = std::max(BigInt(0), value);
-          if (non_positive) value = std::min(BigInt(0), value);
-          const double hw = ToDouble(Rational(half_width[out.measure]) * m.grid);
-          const double v = ToReal(value, m.grid);
-          Interval ci{v - hw, v + hw};
-          if (non_negative) ci.lower = std::max(0.0, ci.lower);
-          if (non_positive) ci.upper = std::min(0.0, ci.upper);
-          if (out.type == ValueType::kInt) {
-            row.push_back(ToInt64(value * Floor(m.grid)).value_or(0));
-          } else {
-            row.push_back(v);
-          }
-          intervals.push_back(ci);
-          break;
-        }
-        case OutputKind::kAvg: {
-          const Estimate e = EstimateMean(plan, out, noisy[out.measure],
-                                          noisy[out.count_measure], confidence);
-          row.push_back(e.value);
-          intervals.push_back(e.ci);
-          break;
-        }
-        case OutputKind::kVariance:
-        case OutputKind::kStddev: {
-          Estimate e = EstimateVariance(plan, out, noisy[out.measure],
-                                        noisy[out.squares_measure], noisy[out.count_measure],
-                                        confidence);
-          if (out.kind == OutputKind::kStddev) e = SquareRoot(e);
-          row.push_back(e.value);
-          intervals.push_back(e.ci);
-          break;
-        }
-        case OutputKind::kPercentile: {
-          const QuantileEstimate estimate =
-              EstimateQuantile(noisy_cells[out.measure], out.percentile, thresholds[o]);
-          ReleasePercentile(out, plan.measures[out.measure], estimate, row, intervals);
-          break;
-        }
-      }
-    }
-    result.rows.push_back(std::move(row));
-    result.intervals.push_back(std::move(intervals));
+    ReleaseRow(plan, exact.keys[r], noisy, parameters, result);
   }
   if (plan.partition_selection) {
     result.notes.push_back(
@@ -339,6 +379,11 @@ QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource&
         "people reaches " +
         std::to_string(plan.selection_threshold) + " (private partition selection)");
   }
+  return result;
+}
+
+QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
+  QueryResult result = ReleaseAggregates(plan, exact, noise);
   PostProcess(plan.select, result);
   return result;
 }
