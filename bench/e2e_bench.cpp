@@ -34,7 +34,7 @@
 #include "compiler/catalog/catalog.h"
 #include "repl/http_client.h"
 #include "runtime/engine.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/random/random_source.h"
 

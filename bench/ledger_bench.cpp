@@ -33,7 +33,7 @@ void BM_LedgerDebit(benchmark::State& state) {
   const BudgetCost cost = BudgetCost::FromCost(Rational(1, 1000), Rational(0));
   for (auto _ : state) {
     DebitResult debit = ledger.Debit(id, "bench", cost, "SELECT COUNT(*) FROM bench");
-    if (!debit.ok) {
+    if (!debit.ok()) {
       state.SkipWithError("the benchmark budget ran out");
       break;
     }

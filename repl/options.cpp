@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/common/flags.h"
 #include "repl/http_client.h"
 #include "repl/repl.h"
 
@@ -27,20 +28,13 @@ the statements read from stdin. Exit status: 0 ok, 1 a statement failed,
 ReplOptions ParseReplOptions(const std::vector<std::string>& args, const char* (*env)(const char*)) {
   ReplOptions options;
   bool url_given = false, token_given = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> inline_value;
-    if (flag.rfind("--", 0) == 0) {
-      size_t eq = flag.find('=');
-      if (eq != std::string::npos) {
-        inline_value = flag.substr(eq + 1);
-        flag = flag.substr(0, eq);
-      }
-    }
+  FlagReader flags(args);
+  while (flags.Next()) {
+    const std::string& flag = flags.flag();
     auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw ReplUsageError(flag + " needs a value");
-      return args[++i];
+      std::optional<std::string> given = flags.Value();
+      if (!given) throw ReplUsageError(flag + " needs a value");
+      return *given;
     };
     if (flag == "--help" || flag == "-h" || flag == "-?") {
       options.help = true;
@@ -72,7 +66,7 @@ ReplOptions ParseReplOptions(const std::vector<std::string>& args, const char* (
     } else if (flag == "--insecure" || flag == "-k") {
       options.insecure = true;
     } else {
-      throw ReplUsageError("unknown argument '" + args[i] + "'; see dpql --help");
+      throw ReplUsageError("unknown argument '" + flags.arg() + "'; see dpql --help");
     }
   }
   if (!url_given) {

@@ -9,7 +9,8 @@
 //        --store in the answer cache--> HAVING / ORDER BY / LIMIT
 //
 // Each arrow is a folder: compiler/parser, compiler/binder, compiler/planner,
-// runtime/cache, runtime/ledger, runtime/executor, runtime/noise. Bind, plan
+// runtime/cache, runtime/ledger, runtime/executor, runtime/release and
+// runtime/noise (connections: runtime/pg). Bind, plan
 // and SQL are one call, Compile (compiler/compile.h), which every front end
 // reaches through Engine::Run and Engine::Explain.
 
@@ -18,12 +19,12 @@
 #include <string_view>
 
 #include "compiler/catalog/catalog.h"
-#include "runtime/executor/connection_pool.h"
-#include "runtime/executor/readiness.h"
-#include "runtime/executor/result.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/noise_pool.h"
+#include "runtime/pg/connection_pool.h"
+#include "runtime/pg/readiness.h"
 #include "runtime/random/random_source.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 
@@ -79,7 +80,7 @@ class Engine {
   // when the readiness probe finds a table of the dataset unreadable. Once
   // debited, every failure but a lost session is DatabaseFailure
   // "query_failed", charged, with one fixed message and a time to answer it
-  // (runtime/executor/database_errors.h).
+  // (runtime/pg/database_errors.h).
   QueryResult Run(const Caller& caller, std::string_view dataset, std::string_view text);
   // The same for a statement the caller has parsed already.
   QueryResult Run(const Caller& caller, std::string_view dataset, const ast::Statement& statement);
@@ -129,6 +130,24 @@ class Engine {
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
                         const std::string& text);
+  // After the debit: the exact aggregates on `lease`'s connection, then their
+  // release (before HAVING / ORDER BY / LIMIT). Every failure but a lost
+  // session becomes DatabaseFailure "query_failed", charged.
+  QueryResult RunDebited(const Plan& plan, ConnectionPool::Lease lease, const DebitResult& debit,
+                         const BudgetCost& cost);
+  // The answer dpql.answer_cache holds for the plan, as this caller's answer
+  // (nullopt: none); `data_version` is set to the dataset's current version.
+  std::optional<QueryResult> LookUpAnswer(const Caller& caller, const Dataset& dataset,
+                                          const Plan& plan, const std::string& plan_hash,
+                                          int64_t& data_version);
+  // Stores a released answer (before post-processing); a failure is logged only.
+  void StoreAnswer(const Dataset& dataset, const std::string& plan_hash, int64_t data_version,
+                   const QueryResult& result, int64_t ledger_id, const std::string& text);
+  // A stored answer as this asker's answer: their column names, no cost, their
+  // budget, their own HAVING / ORDER BY / LIMIT.
+  static QueryResult ServeCachedAnswer(QueryResult answer, const Plan& plan, const Budget& budget,
+                                       const Dataset& dataset);
+  [[noreturn]] static void ThrowNoBudget(const Dataset& dataset);
   // The memoised compiled SELECT for `text`, or nullptr when it is not a single SELECT that compiles.
   std::shared_ptr<const PreparedSelect> Prepare(const Dataset& dataset, std::string_view text);
   // Keeps an answer the answer cache holds (as stored: encoded and decoded).

@@ -1,10 +1,12 @@
 #include "server/commands.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/common/flags.h"
 #include "compiler/parser/parser.h"
 #include "runtime/engine.h"
 
@@ -52,26 +54,26 @@ int RunDpqld(const std::vector<std::string>& args, std::ostream& out, std::ostre
 int RunCompileCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string catalog_path, dataset_name, query, file;
   bool have_query = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    auto value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size()) {
-        err << "dpqld compile: " << flag << " needs a value\n" << kCompileUsage;
-        return nullptr;
-      }
-      return &args[++i];
+  // `--catalog=FILE` is not a form this command takes: no inline values.
+  FlagReader flags(args, InlineValues::kNone);
+  while (flags.Next()) {
+    const std::string& arg = flags.arg();
+    auto value = [&](const char* flag) -> std::optional<std::string> {
+      std::optional<std::string> given = flags.Value();
+      if (!given) err << "dpqld compile: " << flag << " needs a value\n" << kCompileUsage;
+      return given;
     };
     if (arg == "--catalog") {
       auto v = value("--catalog");
-      if (v == nullptr) return 2;
+      if (!v) return 2;
       catalog_path = *v;
     } else if (arg == "--dataset") {
       auto v = value("--dataset");
-      if (v == nullptr) return 2;
+      if (!v) return 2;
       dataset_name = *v;
     } else if (arg == "-e") {
       auto v = value("-e");
-      if (v == nullptr) return 2;
+      if (!v) return 2;
       query = *v;
       have_query = true;
     } else if (arg == "--help" || arg == "-h") {

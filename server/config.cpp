@@ -1,7 +1,5 @@
 #include "server/config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +7,7 @@
 #include <sstream>
 
 #include "compiler/common/error.h"
+#include "compiler/common/yaml.h"
 #include "compiler/parser/parser.h"
 
 namespace dpql {
@@ -23,30 +22,14 @@ constexpr const char* kKnownKeys =
   throw DpqlError(ErrorCode::kConfigError, message);
 }
 
-std::string Where(const std::string& source, const YAML::Node& node, const std::string& key) {
-  int line = node.Mark().line;
-  return source + (line >= 0 ? ":" + std::to_string(line + 1) : "") + ": " + key;
+// The scalar of `key`, "" when empty.
+std::string Scalar(const YamlReader& yaml, const YAML::Node& node, const std::string& key) {
+  return yaml.ScalarOrEmpty(node, key, ErrorCode::kConfigError);
 }
 
-std::string Scalar(const std::string& source, const YAML::Node& node, const std::string& key) {
-  if (node.IsNull()) return "";
-  if (!node.IsScalar()) Fail(Where(source, node, key) + ": expected a single value, not a list or map");
-  return node.Scalar();
-}
-
-int64_t Integer(const std::string& source, const YAML::Node& node, const std::string& key,
+int64_t Integer(const YamlReader& yaml, const YAML::Node& node, const std::string& key,
                 int64_t min, int64_t max) {
-  std::string text = Scalar(source, node, key);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    Fail(Where(source, node, key) + ": expected a whole number, got '" + text + "'");
-  }
-  if (value < min || value > max) {
-    Fail(Where(source, node, key) + ": " + std::to_string(value) + " is out of range; use " +
-         std::to_string(min) + " to " + std::to_string(max));
-  }
-  return value;
+  return yaml.Integer(node, key, ErrorCode::kConfigError, min, max);
 }
 
 std::string Resolve(const std::string& base_dir, const std::string& path) {
@@ -88,12 +71,14 @@ void SetListen(ServerConfig& config, const std::string& value, const std::string
 
 ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& source,
                                const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    Fail(source + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  YamlDocument document = ParseYaml(yaml_text);
+  if (document.error) {
+    // The line is 0 when yaml-cpp gives none.
+    Fail(source + ":" + std::to_string(document.error->at.line) +
+         ": not valid YAML: " + document.error->message);
   }
+  const YAML::Node& root = document.root;
+  const YamlReader yaml(source, /*locate=*/false);
   ServerConfig config;
   if (root.IsNull()) return config;
   if (!root.IsMap()) Fail(source + ": expected a map of settings (key: value), e.g. `listen: 127.0.0.1:8765`");
@@ -103,33 +88,32 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
     const std::string key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (key == "listen") {
-      SetListen(config, Scalar(source, value, key), Where(source, value, key));
+      SetListen(config, Scalar(yaml, value, key), YamlPlace(source, YamlLocation(value), key));
     } else if (key == "database") {
-      config.database = Scalar(source, value, key);
+      config.database = Scalar(yaml, value, key);
     } else if (key == "catalog") {
-      config.catalog = Resolve(base_dir, Scalar(source, value, key));
+      config.catalog = Resolve(base_dir, Scalar(yaml, value, key));
       have_catalog = !config.catalog.empty();
     } else if (key == "tls_cert") {
-      config.tls_cert = Resolve(base_dir, Scalar(source, value, key));
+      config.tls_cert = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "tls_key") {
-      config.tls_key = Resolve(base_dir, Scalar(source, value, key));
+      config.tls_key = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "threads") {
-      config.threads = static_cast<int>(Integer(source, value, key, 1, 256));
+      config.threads = static_cast<int>(Integer(yaml, value, key, 1, 256));
     } else if (key == "db_pool") {
-      config.db_pool = static_cast<int>(Integer(source, value, key, 1, 1000));
+      config.db_pool = static_cast<int>(Integer(yaml, value, key, 1, 1000));
     } else if (key == "max_body_bytes") {
-      config.max_body_bytes = static_cast<size_t>(Integer(source, value, key, 1024, int64_t{1} << 30));
+      config.max_body_bytes = static_cast<size_t>(Integer(yaml, value, key, 1024, int64_t{1} << 30));
     } else if (key == "max_query_bytes") {
       config.max_query_bytes = static_cast<size_t>(
-          Integer(source, value, key, 16, static_cast<int64_t>(kMaxQueryBytes)));
+          Integer(yaml, value, key, 16, static_cast<int64_t>(kMaxQueryBytes)));
     } else if (key == "request_timeout_ms") {
-      config.request_timeout_ms = static_cast<int>(Integer(source, value, key, 100, 3'600'000));
+      config.request_timeout_ms = static_cast<int>(Integer(yaml, value, key, 100, 3'600'000));
     } else if (key == "statement_timeout_ms") {
-      config.statement_timeout_ms = static_cast<int>(Integer(source, value, key, 1, 86'400'000));
+      config.statement_timeout_ms = static_cast<int>(Integer(yaml, value, key, 1, 86'400'000));
     } else {
-      int line = entry.first.Mark().line;
-      Fail(source + (line >= 0 ? ":" + std::to_string(line + 1) : "") + ": unknown key '" + key +
-           "'; known keys: " + kKnownKeys);
+      yaml.Fail(entry.first, "", ErrorCode::kConfigError,
+                "unknown key '" + key + "'; known keys: " + kKnownKeys);
     }
   }
   if (!have_catalog) {

@@ -217,7 +217,7 @@ HttpError ToHttpError(const DpqlError& error) {
       switch (error.code()) {
         case ErrorCode::kQueryFailed:
           // One fixed message for every failure of a debited query, whatever
-          // PostgreSQL said (runtime/executor/database_errors.h).
+          // PostgreSQL said (runtime/pg/database_errors.h).
         case ErrorCode::kNotReady:
           break;
         case ErrorCode::kDatabaseUnavailable:

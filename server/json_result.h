@@ -9,7 +9,7 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/result.h"
+#include "runtime/release/result.h"
 #include "runtime/ledger/ledger.h"
 
 namespace dpql {

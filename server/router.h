@@ -16,7 +16,7 @@
 
 #include "compiler/catalog/catalog.h"
 #include "runtime/engine.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
 #include "server/config.h"
 #include "server/metrics.h"

@@ -5,8 +5,9 @@
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/common/flags.h"
 #include "runtime/engine.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/random/random_source.h"
 #include "server/commands.h"
@@ -31,20 +32,13 @@ constexpr const char* kServeUsage =
 int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string config_path;
   std::optional<std::string> listen, database;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::optional<std::string> inline_value;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
+  FlagReader flags(args);
+  while (flags.Next()) {
+    const std::string& arg = flags.flag();
     auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 >= args.size()) {
-        err << "dpqld serve: " << arg << " needs a value\n" << kServeUsage;
-        return std::nullopt;
-      }
-      return args[++i];
+      std::optional<std::string> given = flags.Value();
+      if (!given) err << "dpqld serve: " << arg << " needs a value\n" << kServeUsage;
+      return given;
     };
     if (arg == "--help" || arg == "-h") {
       out << kServeUsage;
@@ -58,7 +52,7 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     } else if (arg == "--database") {
       if (!(database = value())) return 2;
     } else {
-      err << "dpqld serve: unknown argument '" << args[i] << "'\n" << kServeUsage;
+      err << "dpqld serve: unknown argument '" << flags.arg() << "'\n" << kServeUsage;
       return 2;
     }
   }

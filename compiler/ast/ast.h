@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ast/operator.h"
 #include "compiler/common/source_location.h"
 
 namespace dpql::ast {
@@ -30,8 +31,8 @@ enum class ExprKind {
   kStar,      // * (only valid inside COUNT(*); SELECT * is refused by the binder)
   kFunction,  // name(args) — aggregates and key functions: COUNT, SUM, BUCKET, DATE_TRUNC, ...
   kExtract,   // EXTRACT(field FROM arg): name = field (upper case), args = {arg}
-  kUnary,     // op = "NOT" | "-" | "+"
-  kBinary,    // op = "AND" | "OR" | "=" | "<>" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/"
+  kUnary,     // op: NOT, - or +
+  kBinary,    // op: AND OR = <> < <= > >= + - * /
   kBetween,   // args = {value, low, high}; negated for NOT BETWEEN
   kIn,        // args = {value, item...}; negated for NOT IN
   kIsNull,    // args = {value}; negated for IS NOT NULL
@@ -44,7 +45,7 @@ struct Expr {
   SourceLocation loc;
   std::string name;       // column name, function name (upper case), EXTRACT field
   std::string qualifier;  // table or alias qualifying a column, or empty
-  std::string op;         // operator for kUnary/kBinary (upper case for words)
+  Operator op = Operator::kNone;  // kUnary and kBinary
   Literal literal;
   bool distinct = false;  // COUNT(DISTINCT x)
   bool negated = false;   // NOT BETWEEN / NOT IN / IS NOT NULL / NOT LIKE

@@ -6,11 +6,12 @@
 
 namespace dpql {
 
-BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
-  BoundAggregate aggregate;
-  aggregate.loc = expr.loc;
-  const std::string& name = expr.name;
+namespace {
 
+// Refuses the aggregates DPQL knows but does not release, each with what to
+// write instead.
+void CheckSupportedAggregate(const ast::Expr& expr) {
+  const std::string& name = expr.name;
   if (name == "MIN" || name == "MAX") {
     std::string argument = expr.args.empty() || expr.args[0]->kind != ast::ExprKind::kColumn
                                ? "x"
@@ -39,6 +40,24 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                            "STDDEV, MEDIAN or PERCENTILE",
                     expr.loc);
   }
+}
+
+// The kind of a numeric aggregate (its name was checked).
+AggregateKind NumericAggregateKind(const std::string& name) {
+  if (name == "MEDIAN" || name == "PERCENTILE") return AggregateKind::kPercentile;
+  if (name == "SUM") return AggregateKind::kSum;
+  if (name == "AVG") return AggregateKind::kAvg;
+  if (name == "VARIANCE") return AggregateKind::kVariance;
+  return AggregateKind::kStddev;
+}
+
+}  // namespace
+
+BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
+  BoundAggregate aggregate;
+  aggregate.loc = expr.loc;
+  const std::string& name = expr.name;
+  CheckSupportedAggregate(expr);
 
   if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
     if (expr.distinct) {
@@ -77,23 +96,33 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   }
   const CatalogColumn& column = ResolveColumn(arg);
   aggregate.column = &column;
-
   if (name == "COUNT") {
-    if (expr.distinct) {
-      if (!IsPrivacyUnit(column)) {
-        throw DpqlError(ErrorCode::kUnsupportedDistinct,
-                        "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " +
-                            dataset_.privacy_unit + "), or COUNT(" + column.name +
-                            ") for the number of rows with a value",
-                        arg.loc);
-      }
-      aggregate.kind = AggregateKind::kCountDistinctUnit;
-    } else {
-      aggregate.kind = AggregateKind::kCountColumn;
-    }
-    return aggregate;
+    aggregate.kind = BindCountColumn(expr, column);
+  } else {
+    CheckNumericArgument(expr, column);
+    aggregate.kind = NumericAggregateKind(name);
   }
+  return aggregate;
+}
 
+// COUNT(column) counts rows with a value; COUNT(DISTINCT unit) counts people.
+AggregateKind Binder::BindCountColumn(const ast::Expr& expr, const CatalogColumn& column) {
+  if (!expr.distinct) return AggregateKind::kCountColumn;
+  if (!IsPrivacyUnit(column)) {
+    throw DpqlError(ErrorCode::kUnsupportedDistinct,
+                    "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " +
+                        dataset_.privacy_unit + "), or COUNT(" + column.name +
+                        ") for the number of rows with a value",
+                    expr.args[0]->loc);
+  }
+  return AggregateKind::kCountDistinctUnit;
+}
+
+// SUM, AVG, VARIANCE, STDDEV and the percentiles take a number column whose
+// declared bounds limit each person's contribution.
+void Binder::CheckNumericArgument(const ast::Expr& expr, const CatalogColumn& column) {
+  const std::string& name = expr.name;
+  const ast::Expr& arg = *expr.args[0];
   if (expr.distinct) {
     throw DpqlError(ErrorCode::kUnsupportedDistinct,
                     name + "(DISTINCT ...) is not supported; write " + name + "(" + column.name +
@@ -119,18 +148,6 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
                         + column.name + " in the catalog",
                     arg.loc);
   }
-  if (percentile) {
-    aggregate.kind = AggregateKind::kPercentile;
-  } else if (name == "SUM") {
-    aggregate.kind = AggregateKind::kSum;
-  } else if (name == "AVG") {
-    aggregate.kind = AggregateKind::kAvg;
-  } else if (name == "VARIANCE") {
-    aggregate.kind = AggregateKind::kVariance;
-  } else {
-    aggregate.kind = AggregateKind::kStddev;
-  }
-  return aggregate;
 }
 
 // The p of PERCENTILE(x, p): a number literal strictly between 0 and 1. It is

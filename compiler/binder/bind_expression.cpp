@@ -10,12 +10,6 @@ namespace {
 
 bool IsNumeric(ValueType type) { return type == ValueType::kInt || type == ValueType::kReal; }
 
-bool IsComparison(const std::string& op) {
-  return op == "=" || op == "<>" || op == "<" || op == "<=" || op == ">" || op == ">=";
-}
-
-bool IsArithmetic(const std::string& op) { return op == "+" || op == "-" || op == "*" || op == "/"; }
-
 BoundExprPtr Make(BoundExprKind kind, ValueType type, const SourceLocation& loc) {
   auto expr = std::make_unique<BoundExpr>();
   expr->kind = kind;
@@ -181,125 +175,140 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
       }
       return BindKey(expr, "", /*need_domain=*/false).expr;
     }
-    case ast::ExprKind::kUnary: {
-      auto child = BindRowExpr(*expr.args.at(0), clause);
-      if (expr.op == "NOT") {
-        RequireBoolean(*child, "NOT");
-        auto bound = Make(BoundExprKind::kUnary, ValueType::kBool, expr.loc);
-        bound->op = "NOT";
-        bound->children.push_back(std::move(child));
-        return bound;
-      }
-      if (!IsNumeric(child->type)) {
-        throw DpqlError(ErrorCode::kTypeMismatch,
-                        "unary " + expr.op + " needs a number, but " + Describe(*child) + " is " +
-                            ValueTypeName(child->type),
-                        expr.loc);
-      }
-      if (expr.op == "+") return child;
-      if (child->kind == BoundExprKind::kLiteral) {
-        // A negative number is a literal, not arithmetic: the column it is
-        // compared with is then compared in its own type.
-        child->literal = child->literal.front() == '-' ? child->literal.substr(1)
-                                                       : "-" + child->literal;
-        child->loc = expr.loc;
-        return child;
-      }
-      auto bound = Make(BoundExprKind::kUnary, child->type, expr.loc);
-      bound->op = "-";
-      bound->children.push_back(std::move(child));
-      CheckArithmetic(*bound);
-      return bound;
-    }
-    case ast::ExprKind::kBinary: {
-      if (expr.op == "AND" || expr.op == "OR") {
-        auto left = BindRowExpr(*expr.args.at(0), clause);
-        auto right = BindRowExpr(*expr.args.at(1), clause);
-        RequireBoolean(*left, expr.op);
-        RequireBoolean(*right, expr.op);
-        auto bound = Make(BoundExprKind::kBinary, ValueType::kBool, expr.loc);
-        bound->op = expr.op;
-        bound->children.push_back(std::move(left));
-        bound->children.push_back(std::move(right));
-        return bound;
-      }
+    case ast::ExprKind::kUnary:
+      return BindUnary(expr, clause);
+    case ast::ExprKind::kBinary:
+      if (IsLogical(expr.op)) return BindLogical(expr, clause);
       if (IsComparison(expr.op)) return BindComparison(expr, clause);
-      if (IsArithmetic(expr.op)) {
-        auto left = BindRowExpr(*expr.args.at(0), clause);
-        auto right = BindRowExpr(*expr.args.at(1), clause);
-        for (const BoundExpr* side : {left.get(), right.get()}) {
-          if (!IsNumeric(side->type)) {
-            throw DpqlError(ErrorCode::kTypeMismatch,
-                            "arithmetic " + expr.op + " needs numbers, but " + Describe(*side) +
-                                " is " + ValueTypeName(side->type),
-                            side->loc);
-          }
-        }
-        ValueType type = (left->type == ValueType::kInt && right->type == ValueType::kInt &&
-                          expr.op != "/")
-                             ? ValueType::kInt
-                             : ValueType::kReal;
-        auto bound = Make(BoundExprKind::kBinary, type, expr.loc);
-        bound->op = expr.op;
-        bound->children.push_back(std::move(left));
-        bound->children.push_back(std::move(right));
-        CheckArithmetic(*bound);
-        return bound;
-      }
+      if (IsArithmetic(expr.op)) return BindArithmetic(expr, clause);
       throw DpqlError(ErrorCode::kUnknownOperator,
-                      "unknown operator " + expr.op, expr.loc);
-    }
-    case ast::ExprKind::kBetween: {
-      auto value = BindRowExpr(*expr.args.at(0), clause);
-      auto low = BindRowExpr(*expr.args.at(1), clause);
-      auto high = BindRowExpr(*expr.args.at(2), clause);
-      CheckComparable(*value, *low, expr.loc);
-      CheckComparable(*value, *high, expr.loc);
-      auto bound = Make(BoundExprKind::kBetween, ValueType::kBool, expr.loc);
-      bound->negated = expr.negated;
-      bound->children.push_back(std::move(value));
-      bound->children.push_back(std::move(low));
-      bound->children.push_back(std::move(high));
-      return bound;
-    }
-    case ast::ExprKind::kIn: {
-      auto bound = Make(BoundExprKind::kIn, ValueType::kBool, expr.loc);
-      bound->negated = expr.negated;
-      auto value = BindRowExpr(*expr.args.at(0), clause);
-      for (size_t i = 1; i < expr.args.size(); ++i) {
-        auto item = BindRowExpr(*expr.args[i], clause);
-        CheckComparable(*value, *item, item->loc);
-        bound->children.push_back(std::move(item));
-      }
-      bound->children.insert(bound->children.begin(), std::move(value));
-      return bound;
-    }
+                      "unknown operator " + OperatorText(expr.op), expr.loc);
+    case ast::ExprKind::kBetween:
+      return BindBetween(expr, clause);
+    case ast::ExprKind::kIn:
+      return BindIn(expr, clause);
     case ast::ExprKind::kIsNull: {
       auto bound = Make(BoundExprKind::kIsNull, ValueType::kBool, expr.loc);
       bound->negated = expr.negated;
       bound->children.push_back(BindRowExpr(*expr.args.at(0), clause));
       return bound;
     }
-    case ast::ExprKind::kLike: {
-      auto value = BindRowExpr(*expr.args.at(0), clause);
-      auto pattern = BindRowExpr(*expr.args.at(1), clause);
-      for (const BoundExpr* side : {value.get(), pattern.get()}) {
-        if (side->type != ValueType::kText) {
-          throw DpqlError(ErrorCode::kTypeMismatch,
-                          "LIKE compares text, but " + Describe(*side) + " is " +
-                              ValueTypeName(side->type),
-                          side->loc);
-        }
-      }
-      CheckLikePattern(*pattern);
-      auto bound = Make(BoundExprKind::kLike, ValueType::kBool, expr.loc);
-      bound->negated = expr.negated;
-      bound->children.push_back(std::move(value));
-      bound->children.push_back(std::move(pattern));
-      return bound;
-    }
+    case ast::ExprKind::kLike:
+      return BindLike(expr, clause);
   }
   throw DpqlError(ErrorCode::kInternal, "unknown expression kind", expr.loc);
+}
+
+BoundExprPtr Binder::BindUnary(const ast::Expr& expr, std::string_view clause) {
+  auto child = BindRowExpr(*expr.args.at(0), clause);
+  if (expr.op == Operator::kNot) {
+    RequireBoolean(*child, "NOT");
+    auto bound = Make(BoundExprKind::kUnary, ValueType::kBool, expr.loc);
+    bound->op = Operator::kNot;
+    bound->children.push_back(std::move(child));
+    return bound;
+  }
+  if (!IsNumeric(child->type)) {
+    throw DpqlError(ErrorCode::kTypeMismatch,
+                    "unary " + OperatorText(expr.op) + " needs a number, but " + Describe(*child) +
+                        " is " + ValueTypeName(child->type),
+                    expr.loc);
+  }
+  if (expr.op == Operator::kPlus) return child;
+  if (child->kind == BoundExprKind::kLiteral) {
+    // A negative number is a literal, not arithmetic: the column it is
+    // compared with is then compared in its own type.
+    child->literal = child->literal.front() == '-' ? child->literal.substr(1)
+                                                   : "-" + child->literal;
+    child->loc = expr.loc;
+    return child;
+  }
+  auto bound = Make(BoundExprKind::kUnary, child->type, expr.loc);
+  bound->op = Operator::kMinus;
+  bound->children.push_back(std::move(child));
+  CheckArithmetic(*bound);
+  return bound;
+}
+
+BoundExprPtr Binder::BindLogical(const ast::Expr& expr, std::string_view clause) {
+  auto left = BindRowExpr(*expr.args.at(0), clause);
+  auto right = BindRowExpr(*expr.args.at(1), clause);
+  RequireBoolean(*left, OperatorText(expr.op));
+  RequireBoolean(*right, OperatorText(expr.op));
+  auto bound = Make(BoundExprKind::kBinary, ValueType::kBool, expr.loc);
+  bound->op = expr.op;
+  bound->children.push_back(std::move(left));
+  bound->children.push_back(std::move(right));
+  return bound;
+}
+
+BoundExprPtr Binder::BindArithmetic(const ast::Expr& expr, std::string_view clause) {
+  auto left = BindRowExpr(*expr.args.at(0), clause);
+  auto right = BindRowExpr(*expr.args.at(1), clause);
+  for (const BoundExpr* side : {left.get(), right.get()}) {
+    if (!IsNumeric(side->type)) {
+      throw DpqlError(ErrorCode::kTypeMismatch,
+                      "arithmetic " + OperatorText(expr.op) + " needs numbers, but " +
+                          Describe(*side) + " is " + ValueTypeName(side->type),
+                      side->loc);
+    }
+  }
+  ValueType type = (left->type == ValueType::kInt && right->type == ValueType::kInt &&
+                    expr.op != Operator::kDivide)
+                       ? ValueType::kInt
+                       : ValueType::kReal;
+  auto bound = Make(BoundExprKind::kBinary, type, expr.loc);
+  bound->op = expr.op;
+  bound->children.push_back(std::move(left));
+  bound->children.push_back(std::move(right));
+  CheckArithmetic(*bound);
+  return bound;
+}
+
+BoundExprPtr Binder::BindBetween(const ast::Expr& expr, std::string_view clause) {
+  auto value = BindRowExpr(*expr.args.at(0), clause);
+  auto low = BindRowExpr(*expr.args.at(1), clause);
+  auto high = BindRowExpr(*expr.args.at(2), clause);
+  CheckComparable(*value, *low, expr.loc);
+  CheckComparable(*value, *high, expr.loc);
+  auto bound = Make(BoundExprKind::kBetween, ValueType::kBool, expr.loc);
+  bound->negated = expr.negated;
+  bound->children.push_back(std::move(value));
+  bound->children.push_back(std::move(low));
+  bound->children.push_back(std::move(high));
+  return bound;
+}
+
+BoundExprPtr Binder::BindIn(const ast::Expr& expr, std::string_view clause) {
+  auto bound = Make(BoundExprKind::kIn, ValueType::kBool, expr.loc);
+  bound->negated = expr.negated;
+  auto value = BindRowExpr(*expr.args.at(0), clause);
+  for (size_t i = 1; i < expr.args.size(); ++i) {
+    auto item = BindRowExpr(*expr.args[i], clause);
+    CheckComparable(*value, *item, item->loc);
+    bound->children.push_back(std::move(item));
+  }
+  bound->children.insert(bound->children.begin(), std::move(value));
+  return bound;
+}
+
+BoundExprPtr Binder::BindLike(const ast::Expr& expr, std::string_view clause) {
+  auto value = BindRowExpr(*expr.args.at(0), clause);
+  auto pattern = BindRowExpr(*expr.args.at(1), clause);
+  for (const BoundExpr* side : {value.get(), pattern.get()}) {
+    if (side->type != ValueType::kText) {
+      throw DpqlError(ErrorCode::kTypeMismatch,
+                      "LIKE compares text, but " + Describe(*side) + " is " +
+                          ValueTypeName(side->type),
+                      side->loc);
+    }
+  }
+  CheckLikePattern(*pattern);
+  auto bound = Make(BoundExprKind::kLike, ValueType::kBool, expr.loc);
+  bound->negated = expr.negated;
+  bound->children.push_back(std::move(value));
+  bound->children.push_back(std::move(pattern));
+  return bound;
 }
 
 void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc) {
@@ -374,10 +383,10 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
     case BoundExprKind::kBinary: {
       const ArithmeticRange left = RangeOf(*expr.children.at(0));
       const ArithmeticRange right = RangeOf(*expr.children.at(1));
-      if (expr.op == "+" || expr.op == "-") {
+      if (expr.op == Operator::kPlus || expr.op == Operator::kMinus) {
         return {left.magnitude + right.magnitude, std::max(left.places, right.places)};
       }
-      if (expr.op == "*") {
+      if (expr.op == Operator::kTimes) {
         // numeric rounds a product to 16383 places rather than fail.
         return {left.magnitude * right.magnitude, std::min(left.places + right.places, 16383)};
       }
@@ -419,8 +428,10 @@ std::string Describe(const BoundExpr& expr) {
         case ValueType::kNull: return "NULL";
         default: return expr.literal;
       }
-    case BoundExprKind::kUnary: return expr.op == "NOT" ? "NOT " + child(0) : "-" + child(0);
-    case BoundExprKind::kBinary: return "(" + child(0) + " " + expr.op + " " + child(1) + ")";
+    case BoundExprKind::kUnary:
+      return expr.op == Operator::kNot ? "NOT " + child(0) : "-" + child(0);
+    case BoundExprKind::kBinary:
+      return "(" + child(0) + " " + OperatorText(expr.op) + " " + child(1) + ")";
     case BoundExprKind::kBetween:
       return child(0) + (expr.negated ? " NOT" : "") + " BETWEEN " + child(1) + " AND " + child(2);
     case BoundExprKind::kIn: {

@@ -32,7 +32,7 @@ std::string Qualified(const Binder::ScopeTable& source, const std::string& colum
 }
 
 bool IsColumnEqualsColumn(const ast::Expr& condition) {
-  return condition.kind == ast::ExprKind::kBinary && condition.op == "=" &&
+  return condition.kind == ast::ExprKind::kBinary && condition.op == Operator::kEqual &&
          condition.args.size() == 2 && condition.args[0]->kind == ast::ExprKind::kColumn &&
          condition.args[1]->kind == ast::ExprKind::kColumn;
 }

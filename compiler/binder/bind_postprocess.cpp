@@ -81,7 +81,7 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
       }
       return leaf;
     }
-    if (e.kind == ast::ExprKind::kUnary && e.op == "-" && e.args.size() == 1 &&
+    if (e.kind == ast::ExprKind::kUnary && e.op == Operator::kMinus && e.args.size() == 1 &&
         e.args[0]->kind == ast::ExprKind::kLiteral &&
         (e.args[0]->literal.kind == ast::LiteralKind::kInteger ||
          e.args[0]->literal.kind == ast::LiteralKind::kDecimal)) {
@@ -96,21 +96,20 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
   };
   switch (expr.kind) {
     case ast::ExprKind::kUnary:
-      if (expr.op == "NOT") {
+      if (expr.op == Operator::kNot) {
         node->kind = PostExpr::Kind::kNot;
         node->children.push_back(BindHaving(*expr.args.at(0), bound));
         return node;
       }
       break;
     case ast::ExprKind::kBinary:
-      if (expr.op == "AND" || expr.op == "OR") {
-        node->kind = expr.op == "AND" ? PostExpr::Kind::kAnd : PostExpr::Kind::kOr;
+      if (IsLogical(expr.op)) {
+        node->kind = expr.op == Operator::kAnd ? PostExpr::Kind::kAnd : PostExpr::Kind::kOr;
         node->children.push_back(BindHaving(*expr.args.at(0), bound));
         node->children.push_back(BindHaving(*expr.args.at(1), bound));
         return node;
       }
-      if (expr.op == "=" || expr.op == "<>" || expr.op == "<" || expr.op == "<=" ||
-          expr.op == ">" || expr.op == ">=") {
+      if (IsComparison(expr.op)) {
         node->kind = PostExpr::Kind::kCompare;
         node->op = expr.op;
         node->children.push_back(value(*expr.args.at(0)));

@@ -64,7 +64,29 @@ const char* AggregateKindName(AggregateKind kind) {
 BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   BoundSelect bound;
   bound.dataset = &dataset_;
+  BindFrom(select, bound);
+  // Privacy options first: whether a key without a public domain can use
+  // partition selection depends on delta.
+  privacy_ = BindPrivacy(select.privacy);
+  table_alias_ = select.from.alias;
+  bound.table_alias = table_alias_;
 
+  scope_ = {{table_, table_alias_}};
+  BindJoins(select, bound);
+
+  if (select.where) {
+    bound.where = BindRowExpr(*select.where, "WHERE");
+    RequireBoolean(*bound.where, "WHERE");
+  }
+  const std::vector<std::string> key_texts = BindGroupBy(select, bound);
+  if (bound.where) NarrowKeyDomains(*bound.where, bound.keys);
+  BindSelectList(select, key_texts, bound);
+  BindPostProcessing(select, bound);
+  bound.privacy = privacy_;
+  return bound;
+}
+
+void Binder::BindFrom(const ast::SelectStmt& select, BoundSelect& bound) {
   if (select.select_star) {
     throw DpqlError(ErrorCode::kSelectStar,
                     "SELECT * would release individual rows; DPQL releases only noisy aggregates. "
@@ -96,34 +118,25 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                     select.from.loc);
   }
   bound.table = table_;
-  // Privacy options first: whether a key without a public domain can use
-  // partition selection depends on delta.
-  privacy_ = BindPrivacy(select.privacy);
-  table_alias_ = select.from.alias;
-  bound.table_alias = table_alias_;
+}
 
-  scope_ = {{table_, table_alias_}};
-  BindJoins(select, bound);
-
-  if (select.where) {
-    bound.where = BindRowExpr(*select.where, "WHERE");
-    RequireBoolean(*bound.where, "WHERE");
+// A GROUP BY entry or select item may name a select item's alias.
+const ast::SelectItem* Binder::FindAlias(const ast::SelectStmt& select,
+                                         const ast::Expr& expr) const {
+  if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
+  if (HasColumn(expr.name)) return nullptr;  // columns win, as in SQL
+  for (const auto& item : select.items) {
+    if (!item.alias.empty() && LowerAscii(item.alias) == LowerAscii(expr.name)) return &item;
   }
+  return nullptr;
+}
 
-  // GROUP BY keys. A GROUP BY entry may name a select item's alias.
-  auto find_alias = [&](const ast::Expr& expr) -> const ast::SelectItem* {
-    if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
-    if (HasColumn(expr.name)) return nullptr;  // columns win, as in SQL
-    for (const auto& item : select.items) {
-      if (!item.alias.empty() && LowerAscii(item.alias) == LowerAscii(expr.name)) return &item;
-    }
-    return nullptr;
-  };
+std::vector<std::string> Binder::BindGroupBy(const ast::SelectStmt& select, BoundSelect& bound) {
   std::vector<std::string> key_texts;
   for (const auto& group : select.group_by) {
     const ast::Expr* expr = group.get();
     std::string name;
-    if (const ast::SelectItem* item = find_alias(*group)) {
+    if (const ast::SelectItem* item = FindAlias(select, *group)) {
       expr = item->expr.get();
       name = item->alias;
     }
@@ -143,9 +156,12 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
     key_texts.push_back(text);
     bound.keys.push_back(std::move(key));
   }
-  if (bound.where) NarrowKeyDomains(*bound.where, bound.keys);
+  return key_texts;
+}
 
-  // The select list: aggregates, and group keys repeated.
+// The select list: aggregates, and group keys repeated.
+void Binder::BindSelectList(const ast::SelectStmt& select,
+                            const std::vector<std::string>& key_texts, BoundSelect& bound) {
   for (const auto& item : select.items) {
     const ast::Expr& expr = *item.expr;
     BoundOutput output;
@@ -164,30 +180,8 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
       bound.outputs.push_back(std::move(output));
       continue;
     }
-    const ast::Expr* key_expr = &expr;
-    if (const ast::SelectItem* aliased = find_alias(expr)) key_expr = aliased->expr.get();
-    // Anything else must be one of the GROUP BY keys.
-    BoundExprPtr as_row = BindRowExpr(*key_expr, "the select list");
-    if (as_row->kind == BoundExprKind::kColumn && IsPrivacyUnit(*as_row->column)) {
-      throw DpqlError(ErrorCode::kPrivacyUnitOutput,
-                      as_row->column->name +
-                          " identifies a person and cannot be output; count people with "
-                          "COUNT(DISTINCT " +
-                          as_row->column->name + ")",
-                      expr.loc);
-    }
-    std::string text = Describe(*as_row);
-    auto found = std::find(key_texts.begin(), key_texts.end(), text);
-    if (found == key_texts.end()) {
-      throw DpqlError(ErrorCode::kNotAggregate,
-                      text +
-                          " is neither an aggregate nor a GROUP BY key, so it would release "
-                          "row-level values; add it to GROUP BY or aggregate it (e.g. COUNT(*), "
-                          "AVG(...))",
-                      expr.loc);
-    }
     output.is_key = true;
-    output.index = static_cast<int>(found - key_texts.begin());
+    output.index = BindKeyOutput(select, expr, key_texts);
     output.name = item.alias.empty() ? bound.keys[output.index].name : item.alias;
     bound.outputs.push_back(std::move(output));
   }
@@ -198,10 +192,34 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
                         dataset_.privacy_unit + ")",
                     select.items.empty() ? select.loc : select.items.front().loc);
   }
+}
 
-  BindPostProcessing(select, bound);
-  bound.privacy = privacy_;
-  return bound;
+// A select item that is not an aggregate must be one of the GROUP BY keys:
+// the index of that key.
+int Binder::BindKeyOutput(const ast::SelectStmt& select, const ast::Expr& expr,
+                          const std::vector<std::string>& key_texts) {
+  const ast::Expr* key_expr = &expr;
+  if (const ast::SelectItem* aliased = FindAlias(select, expr)) key_expr = aliased->expr.get();
+  BoundExprPtr as_row = BindRowExpr(*key_expr, "the select list");
+  if (as_row->kind == BoundExprKind::kColumn && IsPrivacyUnit(*as_row->column)) {
+    throw DpqlError(ErrorCode::kPrivacyUnitOutput,
+                    as_row->column->name +
+                        " identifies a person and cannot be output; count people with "
+                        "COUNT(DISTINCT " +
+                        as_row->column->name + ")",
+                    expr.loc);
+  }
+  std::string text = Describe(*as_row);
+  auto found = std::find(key_texts.begin(), key_texts.end(), text);
+  if (found == key_texts.end()) {
+    throw DpqlError(ErrorCode::kNotAggregate,
+                    text +
+                        " is neither an aggregate nor a GROUP BY key, so it would release "
+                        "row-level values; add it to GROUP BY or aggregate it (e.g. COUNT(*), "
+                        "AVG(...))",
+                    expr.loc);
+  }
+  return static_cast<int>(found - key_texts.begin());
 }
 
 // The private table's own unit column: a joined public table's column of the

@@ -34,11 +34,27 @@ class Binder {
   };
 
  private:
+  // bind_select.cpp: the clauses of SELECT, in the order they are bound.
+  void BindFrom(const ast::SelectStmt& select, BoundSelect& bound);
+  // The keys' canonical texts (Describe), in GROUP BY order.
+  std::vector<std::string> BindGroupBy(const ast::SelectStmt& select, BoundSelect& bound);
+  void BindSelectList(const ast::SelectStmt& select, const std::vector<std::string>& key_texts,
+                      BoundSelect& bound);
+  int BindKeyOutput(const ast::SelectStmt& select, const ast::Expr& expr,
+                    const std::vector<std::string>& key_texts);
+  const ast::SelectItem* FindAlias(const ast::SelectStmt& select, const ast::Expr& expr) const;
+
   // bind_expression.cpp
   BoundExprPtr BindRowExpr(const ast::Expr& expr, std::string_view clause);
   BoundExprPtr BindColumn(const ast::Expr& expr, std::string_view clause);
   BoundExprPtr BindLiteral(const ast::Expr& expr);
+  BoundExprPtr BindUnary(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindLogical(const ast::Expr& expr, std::string_view clause);  // AND, OR
   BoundExprPtr BindComparison(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindArithmetic(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindBetween(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindIn(const ast::Expr& expr, std::string_view clause);
+  BoundExprPtr BindLike(const ast::Expr& expr, std::string_view clause);
   void CheckComparable(const BoundExpr& left, const BoundExpr& right, const SourceLocation& loc);
   void RequireBoolean(const BoundExpr& expr, std::string_view clause);
   // Row expressions must be total (docs/LANGUAGE.md, "Expressions that cannot fail").
@@ -50,10 +66,22 @@ class Binder {
   // bind_key.cpp
   // A group key (need_domain) or, from WHERE, the same function as a plain scalar.
   BoundKey BindKey(const ast::Expr& expr, const std::string& name, bool need_domain = true);
+  // One binder per key function; each fills key.expr and (need_domain) key.domain.
+  void BindColumnKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
+  void BindBucketKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
+  void BindDateTruncKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
+  void BindExtractKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
+  // The column argument of a key function: a number (or a date) column, with
+  // declared bounds when its domain is needed.
+  BoundExprPtr BindKeyColumn(const ast::Expr& arg, std::string_view function, bool want_date,
+                             bool need_domain);
+  // key_domain.cpp
   KeyDomain ColumnDomain(const CatalogColumn& column, const SourceLocation& loc);
 
   // bind_aggregate.cpp
   BoundAggregate BindAggregate(const ast::Expr& expr);
+  AggregateKind BindCountColumn(const ast::Expr& expr, const CatalogColumn& column);
+  void CheckNumericArgument(const ast::Expr& expr, const CatalogColumn& column);
   Rational BindPercentileFraction(const ast::Expr& arg);
 
   // bind_postprocess.cpp: HAVING, ORDER BY, LIMIT over the output columns.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ast/operator.h"
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/rational.h"
 #include "compiler/common/source_location.h"
@@ -39,7 +40,7 @@ struct BoundExpr {
   ValueType type = ValueType::kNull;
   SourceLocation loc;
   std::string name;     // column name (as in the catalog), function unit/field
-  std::string op;       // operator
+  Operator op = Operator::kNone;  // kUnary, kBinary
   std::string literal;  // literal value in PostgreSQL input syntax (for kBucket: the width)
   bool negated = false;
   const CatalogColumn* column = nullptr;  // kColumn
@@ -138,7 +139,7 @@ struct PostExpr {
   int output = -1;                    // kOutput: index into BoundSelect::outputs
   ValueType type = ValueType::kNull;  // kLiteral
   std::string literal;                // kLiteral, in its source form
-  std::string op;                     // kCompare
+  Operator op = Operator::kNone;      // kCompare
   bool negated = false;               // kBetween
   std::vector<std::unique_ptr<PostExpr>> children;
   SourceLocation loc;

@@ -62,6 +62,47 @@ size_t WordType(std::string_view word) {
   return L::IDENTIFIER;
 }
 
+// The type and end of the operator or punctuation token at t[i] (any other
+// character is an error token of its own).
+std::pair<size_t, size_t> ScanSymbol(std::string_view t, size_t i) {
+  const char c = t[i];
+  auto next_is = [&](char expected) { return i + 1 < t.size() && t[i + 1] == expected; };
+  switch (c) {
+    case '=':
+      return {L::EQ, i + 1};
+    case '<':
+      if (next_is('>')) return {L::NEQ, i + 2};
+      if (next_is('=')) return {L::LTE, i + 2};
+      return {L::LT, i + 1};
+    case '>':
+      if (next_is('=')) return {L::GTE, i + 2};
+      return {L::GT, i + 1};
+    case '!':
+      if (next_is('=')) return {L::NEQ, i + 2};
+      return {L::ERROR_CHARACTER, i + 1};
+    case '+':
+      return {L::PLUS, i + 1};
+    case '-':
+      return {L::MINUS, i + 1};
+    case '*':
+      return {L::STAR, i + 1};
+    case '/':
+      return {L::SLASH, i + 1};
+    case '(':
+      return {L::LPAREN, i + 1};
+    case ')':
+      return {L::RPAREN, i + 1};
+    case ',':
+      return {L::COMMA, i + 1};
+    case '.':
+      return {L::DOT, i + 1};
+    case ';':
+      return {L::SEMI, i + 1};
+    default:
+      return {L::ERROR_CHARACTER, i + 1};
+  }
+}
+
 }  // namespace
 
 bool IsAscii(std::string_view text) {
@@ -166,40 +207,7 @@ std::pair<size_t, size_t> AsciiLexer::Scan() const {
     while (j < n && IsWordChar(t[j])) ++j;
     return {WordType(t.substr(i, j - i)), j};
   }
-  switch (c) {
-    case '=':
-      return {L::EQ, i + 1};
-    case '<':
-      if (next_is('>')) return {L::NEQ, i + 2};
-      if (next_is('=')) return {L::LTE, i + 2};
-      return {L::LT, i + 1};
-    case '>':
-      if (next_is('=')) return {L::GTE, i + 2};
-      return {L::GT, i + 1};
-    case '!':
-      if (next_is('=')) return {L::NEQ, i + 2};
-      return {L::ERROR_CHARACTER, i + 1};
-    case '+':
-      return {L::PLUS, i + 1};
-    case '-':
-      return {L::MINUS, i + 1};
-    case '*':
-      return {L::STAR, i + 1};
-    case '/':
-      return {L::SLASH, i + 1};
-    case '(':
-      return {L::LPAREN, i + 1};
-    case ')':
-      return {L::RPAREN, i + 1};
-    case ',':
-      return {L::COMMA, i + 1};
-    case '.':
-      return {L::DOT, i + 1};
-    case ';':
-      return {L::SEMI, i + 1};
-    default:
-      return {L::ERROR_CHARACTER, i + 1};
-  }
+  return ScanSymbol(t, i);
 }
 
 std::unique_ptr<antlr4::Token> AsciiLexer::nextToken() {

@@ -21,7 +21,7 @@
 namespace dpql {
 
 // Longest accepted query text, in bytes; longer input is refused with
-// ErrorKind::kLimit, code "query_too_long".
+// ErrorCode::kQueryTooLong.
 inline constexpr size_t kMaxQueryBytes = 100 * 1024;
 
 // Deepest accepted nesting of parentheses and prefix operators (NOT, unary -),

@@ -67,10 +67,27 @@ ast::ExprPtr Transformer::TransformExpression(G::ExpressionContext& ctx, int dep
 
 namespace {
 
+// The operator an operator token spells (!= and <> are the same operator).
+Operator OperatorOf(const antlr4::Token* token) {
+  switch (token->getType()) {
+    case G::EQ: return Operator::kEqual;
+    case G::NEQ: return Operator::kNotEqual;
+    case G::LT: return Operator::kLess;
+    case G::LTE: return Operator::kLessEqual;
+    case G::GT: return Operator::kGreater;
+    case G::GTE: return Operator::kGreaterEqual;
+    case G::PLUS: return Operator::kPlus;
+    case G::MINUS: return Operator::kMinus;
+    case G::STAR: return Operator::kTimes;
+    case G::SLASH: return Operator::kDivide;
+    default: return Operator::kNone;
+  }
+}
+
 // Builds a left-deep chain op(op(op(e0, e1), e2), ...) at `depth` over the
 // children of a rule `operand ( operator operand )*`: operands at the even
 // positions, operator tokens between them. transform(operand, d) builds an
-// operand at depth d; op(token) is the operator's AST spelling.
+// operand at depth d; op(token) is the operator the token spells.
 template <typename Operand, typename Transform, typename Op>
 ast::ExprPtr BuildChain(const SourceText& source, antlr4::ParserRuleContext& ctx, size_t rule,
                         int depth, Transform transform, Op op) {
@@ -100,14 +117,14 @@ ast::ExprPtr Transformer::TransformOrExpression(G::OrExpressionContext& ctx, int
   return BuildChain<G::AndExpressionContext>(
       source_, ctx, G::RuleAndExpression, depth,
       [&](G::AndExpressionContext& operand, int d) { return TransformAndExpression(operand, d); },
-      [](antlr4::Token*) { return std::string("OR"); });
+      [](antlr4::Token*) { return Operator::kOr; });
 }
 
 ast::ExprPtr Transformer::TransformAndExpression(G::AndExpressionContext& ctx, int depth) {
   return BuildChain<G::NotExpressionContext>(
       source_, ctx, G::RuleNotExpression, depth,
       [&](G::NotExpressionContext& operand, int d) { return TransformNotExpression(operand, d); },
-      [](antlr4::Token*) { return std::string("AND"); });
+      [](antlr4::Token*) { return Operator::kAnd; });
 }
 
 ast::ExprPtr Transformer::TransformNotExpression(G::NotExpressionContext& ctx, int depth) {
@@ -117,7 +134,7 @@ ast::ExprPtr Transformer::TransformNotExpression(G::NotExpressionContext& ctx, i
                               depth);
   }
   auto expr = NewExpr(ast::ExprKind::kUnary, ctx, depth);
-  expr->op = "NOT";
+  expr->op = Operator::kNot;
   expr->args.push_back(TransformNotExpression(
       Expect<G::NotExpressionContext>(ctx.children[1], G::RuleNotExpression), depth + 1));
   return expr;
@@ -189,10 +206,8 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
   return expr;
 }
 
-std::string Transformer::TransformComparisonOperator(G::ComparisonOperatorContext& ctx) {
-  const antlr4::Token* token = ctx.getStart();
-  if (token->getType() == G::NEQ) return "<>";  // != and <> are the same operator
-  return std::string(source_.TokenText(token));
+Operator Transformer::TransformComparisonOperator(G::ComparisonOperatorContext& ctx) {
+  return OperatorOf(ctx.getStart());
 }
 
 ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionContext& ctx,
@@ -202,7 +217,7 @@ ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionConte
       [&](G::MultiplicativeExpressionContext& operand, int d) {
         return TransformMultiplicativeExpression(operand, d);
       },
-      [&](antlr4::Token* token) { return std::string(source_.TokenText(token)); });
+      [](antlr4::Token* token) { return OperatorOf(token); });
 }
 
 ast::ExprPtr Transformer::TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx,
@@ -212,7 +227,7 @@ ast::ExprPtr Transformer::TransformMultiplicativeExpression(G::MultiplicativeExp
       [&](G::UnaryExpressionContext& operand, int d) {
         return TransformUnaryExpression(operand, d);
       },
-      [&](antlr4::Token* token) { return std::string(source_.TokenText(token)); });
+      [](antlr4::Token* token) { return OperatorOf(token); });
 }
 
 ast::ExprPtr Transformer::TransformUnaryExpression(G::UnaryExpressionContext& ctx, int depth) {
@@ -222,7 +237,7 @@ ast::ExprPtr Transformer::TransformUnaryExpression(G::UnaryExpressionContext& ct
         Expect<G::PrimaryExpressionContext>(ctx.children[0], G::RulePrimaryExpression), depth);
   }
   auto expr = NewExpr(ast::ExprKind::kUnary, ctx, depth);
-  expr->op = TokenTypeOf(ctx.children[0]) == G::MINUS ? "-" : "+";
+  expr->op = TokenTypeOf(ctx.children[0]) == G::MINUS ? Operator::kMinus : Operator::kPlus;
   expr->args.push_back(TransformUnaryExpression(
       Expect<G::UnaryExpressionContext>(ctx.children[1], G::RuleUnaryExpression), depth + 1));
   return expr;

@@ -2,7 +2,8 @@
 
 // Internal to compiler/parser: turns the ANTLR parse tree into the AST. One
 // Transform function per grammar rule, split by area into transform_*.cpp.
-// Only parser.cpp, error_listener.cpp and transform_*.cpp include this file.
+// Only parser.cpp, error_listener.*, syntax_hints.* and transform_*.cpp include
+// this file.
 
 #include <cstdint>
 #include <stdexcept>
@@ -114,7 +115,7 @@ class Transformer {
   ast::ExprPtr TransformExtractCall(G::ExtractCallContext& ctx, int depth);
   ast::ExprPtr TransformColumnRef(G::ColumnRefContext& ctx, int depth);
   ast::ExprPtr TransformLiteral(G::LiteralContext& ctx, int depth);
-  std::string TransformComparisonOperator(G::ComparisonOperatorContext& ctx);
+  Operator TransformComparisonOperator(G::ComparisonOperatorContext& ctx);
 
   // Names: unquoted ones folded to lower case, "quoted" ones exact.
   std::string TransformIdentifier(G::IdentifierContext& ctx);

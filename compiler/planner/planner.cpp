@@ -1,100 +1,17 @@
-#include <algorithm>
-#include <cmath>
+// PlanSelect: a bound SELECT becomes the plan in four steps, each a function
+// below: bound the groups one person can reach, plan the outputs and the
+// measures they need, calibrate each measure (calibrate.cpp) to its share of
+// the budget, and price the query.
 
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
 #include "compiler/common/zcdp.h"
+#include "compiler/planner/calibrate.h"
 #include "compiler/planner/plan.h"
 
 namespace dpql {
 
 namespace {
-
-BigInt MaxAbs(const Rational& lower, const Rational& upper) {
-  return Ceil(std::max(abs(lower), abs(upper)));
-}
-
-// The grid real values are snapped to: the largest power of two no larger than
-// 1/1024 of the noise's scale, so rounding error is far below the noise.
-// Integer columns keep a grid of 1.
-Rational ChooseGrid(const CatalogColumn& column, const Rational& value_scale) {
-  if (column.type == ColumnType::kInt) return Rational(1);
-  Rational target = value_scale / 1024;
-  if (target <= 0) return Rational(1);
-  Rational grid(1);
-  while (grid > target) grid /= 2;
-  while (grid * 2 <= target) grid *= 2;
-  return grid;
-}
-
-// ChooseGrid for a scale known by its square (the Gaussian's variance in
-// value units), in exact arithmetic: the largest power of two whose square is
-// at most variance / 1024^2.
-Rational ChooseGridFromVariance(const CatalogColumn& column, const Rational& variance) {
-  if (column.type == ColumnType::kInt) return Rational(1);
-  const Rational target_squared = variance / (1024 * 1024);
-  if (target_squared <= 0) return Rational(1);
-  Rational grid(1);
-  while (grid * grid > target_squared) grid /= 2;
-  while (grid * grid * 4 <= target_squared) grid *= 2;
-  return grid;
-}
-
-// Bins of a percentile's histogram: enough to resolve the declared range
-// finely, few enough that the noise summed over the bins below the percentile
-// stays small (its variance grows with the number of bins).
-constexpr int64_t kMaxHistogramBins = 128;
-
-// Equal bins over the column's declared bounds. Int columns get whole-number
-// bins, so every bin holds the same number of possible values.
-void ChooseBins(const CatalogColumn& column, Measure& measure) {
-  if (column.type == ColumnType::kInt) {
-    const BigInt lower = Ceil(*column.lower), upper = Floor(*column.upper);
-    const BigInt values = upper >= lower ? upper - lower + 1 : BigInt(1);
-    const BigInt width = (values + kMaxHistogramBins - 1) / kMaxHistogramBins;
-    measure.bin_lower = Rational(lower);
-    measure.bin_width = Rational(width);
-    measure.bins = static_cast<int64_t>((values + width - 1) / width);
-    return;
-  }
-  measure.bin_lower = *column.lower;
-  if (*column.upper > *column.lower) {
-    measure.bins = kMaxHistogramBins;
-    measure.bin_width = (*column.upper - *column.lower) / kMaxHistogramBins;
-  } else {
-    measure.bins = 1;  // a single possible value
-    measure.bin_width = 1;
-  }
-}
-
-// Integer columns: the coarsest power-of-two grid, at most 1, of which every
-// term is a multiple, so that centred values of integers are exact on it
-// (x - M for the sum; x^2 - 2Mx + M^2 - offset for the squares). Bounds that
-// are not dyadic fractions have no such grid and fall back to rounding.
-Rational ExactGrid(const std::vector<Rational>& terms, const Rational& value_scale) {
-  Rational grid(1);
-  for (int halvings = 0; halvings <= 64; ++halvings, grid /= 2) {
-    bool exact = true;
-    for (const Rational& term : terms) {
-      exact = exact && boost::multiprecision::denominator(Rational(term / grid)) == 1;
-    }
-    if (exact) return grid;
-  }
-  CatalogColumn real;
-  real.type = ColumnType::kReal;
-  return ChooseGrid(real, value_scale);
-}
-
-Rational CentredGrid(const Measure& measure, const Rational& value_scale) {
-  const CatalogColumn& column = *measure.column;
-  if (column.type != ColumnType::kInt) return ChooseGrid(column, value_scale);
-  const Rational mid = BoundsMidpoint(column);
-  if (measure.kind == MeasureKind::kCentredSum) {
-    return ExactGrid({mid, *column.lower - mid}, value_scale);
-  }
-  const Rational offset = SquaresOffset(column);
-  return ExactGrid({2 * mid, mid * mid - offset, offset}, value_scale);
-}
 
 int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
                      const CatalogColumn* column) {
@@ -108,41 +25,27 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
   return static_cast<int>(measures.size() - 1);
 }
 
-// floor(log10(x)) for x > 0, exactly: from the digit counts of x's numerator
-// and denominator, corrected by comparing x with the power of ten.
-int64_t DecimalExponent(const Rational& x) {
-  const BigInt num = boost::multiprecision::numerator(x);
-  const BigInt den = boost::multiprecision::denominator(x);
-  int64_t e = static_cast<int64_t>(num.str().size()) - static_cast<int64_t>(den.str().size());
-  auto power = [](int64_t exponent) {
-    const BigInt p =
-        boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
-    return exponent < 0 ? Rational(BigInt(1), p) : Rational(p);
-  };
-  while (power(e) > x) --e;
-  while (power(e + 1) <= x) ++e;
-  return e;
-}
-
-}  // namespace
-
-Rational RoundUpSignificant(const Rational& x) {
-  if (x <= 0) {
-    throw DpqlError(ErrorCode::kInvalidMechanism,
-                    "RoundUpSignificant needs a positive value, got " + ToDecimalString(x));
-  }
-  const int64_t exponent = DecimalExponent(x) - 5;
-  const BigInt power =
-      boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
-  const Rational step = exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
-  return Rational(Ceil(x / step)) * step;
-}
-
-namespace {
-
 [[noreturn]] void FailPrivacy(ErrorCode code, const std::string& message,
                               const SourceLocation& loc) {
   throw DpqlError(code, message, loc);
+}
+
+// The first key without a public domain (private partition selection), for
+// messages; no location when there is none.
+SourceLocation FirstSelectedKey(const BoundSelect& select) {
+  for (const auto& key : select.keys) {
+    if (key.domain.kind == KeyDomain::Kind::kSelected) return key.loc;
+  }
+  return {};
+}
+
+// The last such key: where a threshold that cannot be calibrated is reported.
+SourceLocation LastSelectedKey(const BoundSelect& select) {
+  SourceLocation loc;
+  for (const auto& key : select.keys) {
+    if (key.domain.kind == KeyDomain::Kind::kSelected) loc = key.loc;
+  }
+  return loc;
 }
 
 // Refusals that depend on the mechanism and the dataset's accounting, made
@@ -160,13 +63,7 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
     }
   }
   if (!partition_selection) return;
-  SourceLocation loc;
-  for (const auto& key : select.keys) {
-    if (key.domain.kind == KeyDomain::Kind::kSelected) {
-      loc = key.loc;
-      break;
-    }
-  }
+  const SourceLocation loc = FirstSelectedKey(select);
   if (select.privacy.mechanism == Mechanism::kGaussian) {
     FailPrivacy(ErrorCode::kUnsupportedMechanism,
                 "mechanism = gaussian cannot be combined with a key without a public domain "
@@ -184,71 +81,9 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
   }
 }
 
-}  // namespace
-
-Rational BoundsMidpoint(const CatalogColumn& column) {
-  return (*column.lower + *column.upper) / 2;
-}
-
-Rational BoundsHalfRange(const CatalogColumn& column) {
-  return (*column.upper - *column.lower) / 2;
-}
-
-Rational SquaresOffset(const CatalogColumn& column) {
-  const Rational half_range = BoundsHalfRange(column);
-  return half_range * half_range / 2;
-}
-
-int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
-                                    int64_t max_groups) {
-  // The binder and the catalog keep epsilon and delta within their floors and
-  // ceilings, so these refusals are for parameters nothing should produce;
-  // they keep every step below finite and in range rather than trusting that.
-  auto refuse = [&](const std::string& why) -> int64_t {
-    throw DpqlError(ErrorCode::kSelectionThresholdOutOfRange,
-                    "private partition selection cannot be calibrated for noise scale " +
-                        ToDecimalString(scale) + ", delta " + ToDecimalString(delta) +
-                        " and max_groups " + std::to_string(max_groups) + " (" + why +
-                        "); raise epsilon or lower max_groups, or group by keys with a declared "
-                        "domain");
-  };
-  if (scale <= 0 || delta <= 0 || delta >= 1 || max_groups < 1) refuse("parameters out of range");
-  // Per-group delta delta / max_groups: never more than the 1 - (1 - delta)^(1/max_groups)
-  // of Google's partition-selection.h (Bernoulli's inequality), so the
-  // max_groups groups one person can create together stay within delta;
-  // exact, so the target is never rounded up.
-  //
-  // A group held by one person is released when 1 + X >= T, X discrete
-  // Laplace with r = exp(-1/scale): P(X >= k) = r^k / (1 + r) for k >= 1.
-  // The smallest k with P(X >= k) <= delta / max_groups is
-  //   k* = ceil(scale * (ln(max_groups / delta) - ln(1 + r))).
-  const long double s = scale.convert_to<long double>();
-  const long double log_target = std::log(static_cast<long double>(max_groups)) -
-                                 std::log(delta.convert_to<long double>());  // ln(G / delta)
-  const long double log1p_r = std::log1p(std::exp(-1 / s));  // ln(1 + r), in (0, ln 2]
-  const long double estimate = s * (log_target - log1p_r);
-  // Long double logs, exps and products are accurate to a few ulps (~1e-18
-  // relative); the margin is far above that, so k is never below k*.
-  const long double margin = 1e-9L * (1 + s * (std::fabs(log_target) + 1));
-  const long double k = std::ceil(estimate + margin);
-  if (!std::isfinite(s) || !std::isfinite(log_target) || !std::isfinite(log1p_r) ||
-      !std::isfinite(k)) {
-    return refuse("the arithmetic left the range of long double");
-  }
-  // At most 10^15 people: exact in a double, and far above any real group.
-  constexpr long double kMaxThreshold = 1e15L;
-  if (k > kMaxThreshold) return refuse("the threshold would exceed 10^15 people");
-  // One more step than the smallest safe threshold k* + 1: a margin beyond the
-  // one in k (DpAuditTest's negative control lowers the threshold by two).
-  return (k < 1 ? 1 : static_cast<int64_t>(k)) + 2;
-}
-
-Plan PlanSelect(BoundSelect select) {
-  Plan plan;
-  const PrivacyParams& privacy = select.privacy;
-
-  // How many groups one person can reach: max_groups, or fewer when the whole
-  // output has fewer keys. Then the SQL need not drop anyone's groups.
+// How many groups one person can reach: max_groups, or fewer when the whole
+// output has fewer keys. Then the SQL need not drop anyone's groups.
+void BoundGroups(const BoundSelect& select, Plan& plan) {
   BigInt total_keys = 1;
   bool size_known = true;
   for (const auto& key : select.keys) {
@@ -265,189 +100,153 @@ Plan PlanSelect(BoundSelect select) {
                         " combinations; use fewer or coarser keys (at most 100000 groups)",
                     select.keys.front().loc);
   }
-  if (!plan.partition_selection && size_known && total_keys <= privacy.max_groups) {
+  if (!plan.partition_selection && size_known && total_keys <= select.privacy.max_groups) {
     plan.groups_bound = total_keys.convert_to<int64_t>();
     plan.bound_groups = false;
   } else {
-    plan.groups_bound = privacy.max_groups;
+    plan.groups_bound = select.privacy.max_groups;
     plan.bound_groups = true;
   }
+}
 
-  // Outputs and the measures they need (shared where possible: AVG(x) and
-  // COUNT(x) use the same count).
+// One aggregate's output and the measures it reads (shared where possible:
+// AVG(x) and COUNT(x) use the same count).
+PlanOutput PlanAggregate(const BoundAggregate& aggregate, std::vector<Measure>& measures) {
+  PlanOutput output;
+  switch (aggregate.kind) {
+    case AggregateKind::kCountStar:
+      output.kind = OutputKind::kCount;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kRowCount, nullptr);
+      break;
+    case AggregateKind::kCountColumn:
+      output.kind = OutputKind::kCount;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kValueCount, aggregate.column);
+      break;
+    case AggregateKind::kCountDistinctUnit:
+      output.kind = OutputKind::kCount;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kUnitCount, nullptr);
+      break;
+    case AggregateKind::kSum:
+      output.kind = OutputKind::kSum;
+      output.type = aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kSum, aggregate.column);
+      break;
+    case AggregateKind::kAvg:
+    case AggregateKind::kVariance:
+    case AggregateKind::kStddev:
+      // Sums centred on the bounds' midpoint: half the noise of an
+      // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
+      output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
+                    : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
+                                                                  : OutputKind::kStddev;
+      output.type = ValueType::kReal;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kCentredSum, aggregate.column);
+      output.count_measure = FindOrAddMeasure(measures, MeasureKind::kValueCount, aggregate.column);
+      if (output.kind != OutputKind::kAvg) {
+        output.squares_measure =
+            FindOrAddMeasure(measures, MeasureKind::kCentredSquares, aggregate.column);
+      }
+      output.lower = *aggregate.column->lower;
+      output.upper = *aggregate.column->upper;
+      break;
+    case AggregateKind::kPercentile:
+      // Every percentile of one column reads the same noisy histogram.
+      output.kind = OutputKind::kPercentile;
+      output.type = aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
+      output.measure = FindOrAddMeasure(measures, MeasureKind::kHistogram, aggregate.column);
+      output.lower = *aggregate.column->lower;
+      output.upper = *aggregate.column->upper;
+      output.percentile = aggregate.percentile;
+      break;
+  }
+  if (output.kind == OutputKind::kCount) output.type = ValueType::kInt;
+  return output;
+}
+
+// The outputs in SELECT order and the measures they need; with partition
+// selection also the count of people that decides which groups are released.
+void PlanOutputs(const BoundSelect& select, Plan& plan) {
   for (const auto& out : select.outputs) {
     PlanOutput output;
-    output.name = out.name;
     if (out.is_key) {
       output.kind = OutputKind::kKey;
       output.key = out.index;
       output.type = select.keys[out.index].expr->type;
-      plan.outputs.push_back(output);
-      continue;
+    } else {
+      output = PlanAggregate(select.aggregates[out.index], plan.measures);
     }
-    const BoundAggregate& aggregate = select.aggregates[out.index];
-    switch (aggregate.kind) {
-      case AggregateKind::kCountStar:
-        output.kind = OutputKind::kCount;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kRowCount, nullptr);
-        break;
-      case AggregateKind::kCountColumn:
-        output.kind = OutputKind::kCount;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
-        break;
-      case AggregateKind::kCountDistinctUnit:
-        output.kind = OutputKind::kCount;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
-        break;
-      case AggregateKind::kSum:
-        output.kind = OutputKind::kSum;
-        output.type = aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
-        output.measure = FindOrAddMeasure(plan.measures, MeasureKind::kSum, aggregate.column);
-        break;
-      case AggregateKind::kAvg:
-      case AggregateKind::kVariance:
-      case AggregateKind::kStddev:
-        // Sums centred on the bounds' midpoint: half the noise of an
-        // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
-        output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
-                      : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
-                                                                    : OutputKind::kStddev;
-        output.type = ValueType::kReal;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kCentredSum, aggregate.column);
-        output.count_measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kValueCount, aggregate.column);
-        if (output.kind != OutputKind::kAvg) {
-          output.squares_measure =
-              FindOrAddMeasure(plan.measures, MeasureKind::kCentredSquares, aggregate.column);
-        }
-        output.lower = *aggregate.column->lower;
-        output.upper = *aggregate.column->upper;
-        break;
-      case AggregateKind::kPercentile:
-        // Every percentile of one column reads the same noisy histogram.
-        output.kind = OutputKind::kPercentile;
-        output.type =
-            aggregate.column->type == ColumnType::kInt ? ValueType::kInt : ValueType::kReal;
-        output.measure =
-            FindOrAddMeasure(plan.measures, MeasureKind::kHistogram, aggregate.column);
-        output.lower = *aggregate.column->lower;
-        output.upper = *aggregate.column->upper;
-        output.percentile = aggregate.percentile;
-        break;
-    }
-    if (output.kind == OutputKind::kCount) output.type = ValueType::kInt;
+    output.name = out.name;
     plan.outputs.push_back(output);
   }
-
   if (plan.partition_selection) {
     // The noisy count of people per group decides which groups are released;
     // it is shared with COUNT(DISTINCT unit) when the query asks for that.
     plan.selection_measure = FindOrAddMeasure(plan.measures, MeasureKind::kUnitCount, nullptr);
   }
+}
 
-  CheckMechanismFits(select, plan.partition_selection);
+// Laplace: epsilon is split evenly between the measures (basic composition);
+// a histogram is one measure: its cells share one sensitivity and one scale.
+// Gaussian: the query's (epsilon, delta) becomes the largest rho that
+// implies it (CKS20 Cor. 13), split evenly between the measures; zCDP
+// composes by adding rho, so the measures together stay within (epsilon, delta).
+// The epsilon share is set for both: the centred measures choose their grid by it.
+BudgetShare SplitBudget(const PrivacyParams& privacy, int64_t measure_count) {
+  BudgetShare share;
+  share.epsilon = privacy.epsilon / measure_count;
+  if (privacy.mechanism != Mechanism::kGaussian) return share;
+  const Rational query_rho = RhoForEpsilonDelta(privacy.epsilon, privacy.delta);
+  if (query_rho == 0) {
+    FailPrivacy(ErrorCode::kEpsilonTooSmall,
+                "epsilon " + ToDecimalString(privacy.epsilon) + " and delta " +
+                    ToDecimalString(privacy.delta) +
+                    " are too small for the gaussian mechanism; raise them or use laplace",
+                {});
+  }
+  share.rho = query_rho / measure_count;
+  return share;
+}
+
+// What the query costs, and with partition selection the threshold a group's
+// noisy count of people must reach (the delta charged is the delta the
+// threshold is computed for).
+void PriceQuery(const BoundSelect& select, Plan& plan) {
+  const PrivacyParams& privacy = select.privacy;
   const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
-  const int64_t measure_count = static_cast<int64_t>(plan.measures.size());
-
-  // Laplace: epsilon is split evenly between the measures (basic composition);
-  // a histogram is one measure: its cells share one sensitivity and one scale.
-  // Gaussian: the query's (epsilon, delta) becomes the largest rho that
-  // implies it (CKS20 Cor. 13), split evenly between the measures; zCDP
-  // composes by adding rho, so the measures together stay within (epsilon, delta).
-  const Rational share = privacy.epsilon / measure_count;
-  Rational rho_share;
-  if (gaussian) {
-    const Rational query_rho = RhoForEpsilonDelta(privacy.epsilon, privacy.delta);
-    if (query_rho == 0) {
-      FailPrivacy(ErrorCode::kEpsilonTooSmall,
-                  "epsilon " + ToDecimalString(privacy.epsilon) + " and delta " +
-                      ToDecimalString(privacy.delta) +
-                      " are too small for the gaussian mechanism; raise them or use laplace",
-                  {});
-    }
-    rho_share = query_rho / measure_count;
-  }
-  for (auto& measure : plan.measures) {
-    measure.mechanism = privacy.mechanism;
-    if (!gaussian) measure.epsilon = share;
-    switch (measure.kind) {
-      case MeasureKind::kRowCount:
-      case MeasureKind::kValueCount:
-        measure.per_group_bound = privacy.max_rows;
-        break;
-      case MeasureKind::kUnitCount:
-        measure.per_group_bound = 1;
-        break;
-      case MeasureKind::kSum: {
-        const CatalogColumn& column = *measure.column;
-        BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
-        // The grid is a precision choice only (sensitivity is computed in its
-        // units); for the Gaussian it is chosen from sigma^2 in value units.
-        measure.grid =
-            gaussian ? ChooseGridFromVariance(column, Rational(value_bound * value_bound *
-                                                               plan.groups_bound) /
-                                                          (2 * rho_share))
-                     : ChooseGrid(column, Rational(value_bound * plan.groups_bound) / share);
-        measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
-        break;
-      }
-      case MeasureKind::kHistogram:
-        // One row adds 1 to one bin: a person's kept rows change the group's
-        // whole vector by at most max_rows in L1, however many bins there are.
-        measure.per_group_bound = privacy.max_rows;
-        ChooseBins(*measure.column, measure);
-        break;
-      case MeasureKind::kCentredSum:
-      case MeasureKind::kCentredSquares: {
-        const CatalogColumn& column = *measure.column;
-        const Rational per_row = measure.kind == MeasureKind::kCentredSum
-                                     ? BoundsHalfRange(column)
-                                     : SquaresOffset(column);
-        const Rational value_bound = per_row * privacy.max_rows;
-        measure.grid = CentredGrid(measure, value_bound * plan.groups_bound / share);
-        measure.per_group_bound = Ceil(value_bound / measure.grid);
-        break;
-      }
-    }
-    if (measure.per_group_bound == 0) measure.per_group_bound = 1;  // keeps the scale positive
-    measure.sensitivity = measure.per_group_bound * plan.groups_bound;
-    if (gaussian) {
-      // L2: one person moves at most groups_bound groups, each by at most
-      // per_group_bound, so the squared L2 norm is at most their product.
-      measure.l2_sensitivity_squared =
-          plan.groups_bound * measure.per_group_bound * measure.per_group_bound;
-      measure.sigma2 =
-          RoundUpSignificant(Rational(measure.l2_sensitivity_squared) / (2 * rho_share));
-      measure.rho = Rational(measure.l2_sensitivity_squared) / (2 * measure.sigma2);
-      plan.cost.rho += measure.rho;
-    } else {
-      measure.scale = Rational(measure.sensitivity) / measure.epsilon;
-    }
-  }
-
   plan.cost.epsilon = privacy.epsilon;
+  if (gaussian) {
+    for (const Measure& measure : plan.measures) plan.cost.rho += measure.rho;
+  }
   // Laplace is pure epsilon-DP; the Gaussian's (epsilon, delta) is what its
   // rho was calibrated to.
   plan.cost.delta = gaussian ? privacy.delta : Rational(0);
   if (!gaussian && select.dataset->accounting == Accounting::kZcdp) {
     plan.cost.rho = RhoOfPureDp(privacy.epsilon);
   }
-  if (plan.partition_selection) {
-    // The delta charged is the delta the threshold is computed for.
-    try {
-      plan.selection_threshold = PartitionSelectionThreshold(
-          plan.measures[plan.selection_measure].scale, privacy.delta, plan.groups_bound);
-    } catch (const DpqlError& e) {
-      SourceLocation loc;
-      for (const auto& key : select.keys) {
-        if (key.domain.kind == KeyDomain::Kind::kSelected) loc = key.loc;
-      }
-      throw DpqlError(e.code(), e.message(), loc);
-    }
-    plan.cost.delta = privacy.delta;
+  if (!plan.partition_selection) return;
+  try {
+    plan.selection_threshold = PartitionSelectionThreshold(
+        plan.measures[plan.selection_measure].scale, privacy.delta, plan.groups_bound);
+  } catch (const DpqlError& e) {
+    throw DpqlError(e.code(), e.message(), LastSelectedKey(select));
   }
+  plan.cost.delta = privacy.delta;
+}
+
+}  // namespace
+
+Plan PlanSelect(BoundSelect select) {
+  Plan plan;
+  const PrivacyParams& privacy = select.privacy;
+  BoundGroups(select, plan);
+  PlanOutputs(select, plan);
+  CheckMechanismFits(select, plan.partition_selection);
+  const BudgetShare share = SplitBudget(privacy, static_cast<int64_t>(plan.measures.size()));
+  for (auto& measure : plan.measures) {
+    BoundContribution(measure, privacy, plan.groups_bound, share);
+    Calibrate(measure, privacy.mechanism, {measure.per_group_bound, plan.groups_bound}, share);
+  }
+  PriceQuery(select, plan);
   plan.select = std::move(select);
   return plan;
 }

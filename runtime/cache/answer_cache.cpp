@@ -7,8 +7,8 @@
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
-#include "runtime/executor/database_errors.h"
-#include "runtime/executor/prepared.h"
+#include "runtime/pg/database_errors.h"
+#include "runtime/pg/prepared.h"
 
 namespace dpql {
 
@@ -18,9 +18,8 @@ using json = nlohmann::json;
 
 constexpr int kAnswerFormat = 1;
 
-DpqlError DatabaseUnavailable(std::string detail) {
-  detail = OnOneLine(std::move(detail));
-  return DpqlError(ErrorCode::kDatabaseUnavailable, "cannot reach the database: " + detail);
+DpqlError Unreachable(const std::string& detail) {
+  return DatabaseUnavailable("cannot reach the database: " + OnOneLine(detail));
 }
 
 // One statement: the current version and, under it, the stored answer.
@@ -195,13 +194,13 @@ struct AnswerCache::Impl {
       txn.commit();
       return result;
     } catch (const pqxx::broken_connection& e) {
-      throw DatabaseUnavailable(e.what());
+      throw Unreachable(e.what());
     } catch (const pqxx::in_doubt_error& e) {
       // A lookup's or a store's COMMIT met a lost connection; a store lost
       // here only means a repeat of the query is charged.
-      throw DatabaseUnavailable(e.what());
+      throw Unreachable(e.what());
     } catch (const pqxx::sql_error& e) {
-      if (SessionEnded(e.sqlstate())) throw DatabaseUnavailable("SQLSTATE " + e.sqlstate() + ": " + e.what());
+      if (SessionEnded(e.sqlstate())) throw Unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
       if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
         throw DpqlError(ErrorCode::kLedgerNotInitialised,
                         "the answer cache tables are missing in this database; run `dpqld admin init`");
@@ -216,7 +215,7 @@ AnswerCache::AnswerCache(const std::string& connection_string) : impl_(std::make
   try {
     impl_->owned = std::make_unique<pqxx::connection>(connection_string);
   } catch (const std::exception& e) {
-    throw DatabaseUnavailable(e.what());
+    throw Unreachable(e.what());
   }
   impl_->connection = impl_->owned.get();
 }

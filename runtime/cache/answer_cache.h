@@ -12,7 +12,7 @@
 // `dpqld admin data-version D` bumps it after the data changes; answers stored
 // under an older version stay in the table but are no longer served.
 //
-// Tables are created by Ledger::Init (`dpqld admin init`).
+// Tables: schema.h, created by Ledger::Init (`dpqld admin init`).
 
 #include <cstdint>
 #include <memory>
@@ -20,8 +20,8 @@
 #include <string>
 
 #include "compiler/binder/bound.h"
-#include "runtime/executor/result.h"
-#include "runtime/ledger/ledger.h"  // pqxx::connection forward declaration
+#include "runtime/release/result.h"
+#include "runtime/pg/pqxx_fwd.h"
 
 namespace dpql {
 
@@ -42,7 +42,7 @@ class AnswerCache {
 
   // The dataset's current data version and, if stored under it, the answer
   // for `plan_hash` — in one statement.
-  CacheLookup Find(const std::string& dataset, const std::string& plan_hash);
+  [[nodiscard]] CacheLookup Find(const std::string& dataset, const std::string& plan_hash);
 
   // Stores a released answer (before HAVING/ORDER BY/LIMIT). The first answer
   // stored for a key stays: a concurrent identical query that also missed
@@ -53,7 +53,7 @@ class AnswerCache {
 
   // Bumps the dataset's data version and returns the new one.
   int64_t BumpDataVersion(const std::string& dataset);
-  int64_t DataVersion(const std::string& dataset);
+  [[nodiscard]] int64_t DataVersion(const std::string& dataset);
 
  private:
   struct Impl;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "runtime/ledger/ledger.h"
+#include "runtime/crypto/sha256.h"
 
 namespace dpql {
 
@@ -45,7 +45,7 @@ std::string ExprText(const BoundExpr& expr) {
   w.Field("k", static_cast<int64_t>(expr.kind))
       .Field("t", static_cast<int64_t>(expr.type))
       .Field("n", expr.name)
-      .Field("o", expr.op)
+      .Field("o", OperatorText(expr.op))
       .Field("l", expr.literal)
       .Field("neg", expr.negated ? 1 : 0)
       .Field("c", expr.column != nullptr ? expr.column->name : "")
@@ -54,11 +54,11 @@ std::string ExprText(const BoundExpr& expr) {
   return w.Take();
 }
 
-bool IsChain(const BoundExpr& expr, const std::string& op) {
+bool IsChain(const BoundExpr& expr, Operator op) {
   return expr.kind == BoundExprKind::kBinary && expr.op == op && expr.children.size() == 2;
 }
 
-void Flatten(BoundExprPtr expr, const std::string& op, std::vector<BoundExprPtr>& out) {
+void Flatten(BoundExprPtr expr, Operator op, std::vector<BoundExprPtr>& out) {
   if (!IsChain(*expr, op)) {
     out.push_back(std::move(expr));
     return;
@@ -69,8 +69,8 @@ void Flatten(BoundExprPtr expr, const std::string& op, std::vector<BoundExprPtr>
 // Canonicalizes `expr` bottom-up: operands first, then the chain it heads.
 BoundExprPtr Canonicalize(BoundExprPtr expr) {
   for (auto& child : expr->children) child = Canonicalize(std::move(child));
-  if (!IsChain(*expr, "AND") && !IsChain(*expr, "OR")) return expr;
-  const std::string op = expr->op;
+  if (!IsChain(*expr, Operator::kAnd) && !IsChain(*expr, Operator::kOr)) return expr;
+  const Operator op = expr->op;
   const SourceLocation loc = expr->loc;
   std::vector<BoundExprPtr> operands;
   Flatten(std::move(expr), op, operands);

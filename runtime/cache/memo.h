@@ -28,7 +28,7 @@
 #include <unordered_map>
 
 #include "compiler/planner/plan.h"
-#include "runtime/executor/result.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "compiler/common/error.h"
-#include "runtime/executor/database_errors.h"
+#include "runtime/pg/database_errors.h"
 
 namespace dpql {
 
@@ -94,10 +94,9 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
     };
     auto session_lost = [&](const std::string& detail) {
       connection->Discard();
-      return DpqlError(ErrorCode::kDatabaseUnavailable,
-                       "the connection to PostgreSQL was lost" +
-                           std::string(sent ? " while the query ran" : "") + " (" + detail +
-                           "); try again");
+      return DatabaseUnavailable("the connection to PostgreSQL was lost" +
+                                 std::string(sent ? " while the query ran" : "") + " (" + detail +
+                                 "); try again");
     };
     try {
       ExactAggregates exact;

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "runtime/executor/connection_pool.h"
-#include "runtime/executor/result.h"
+#include "runtime/pg/connection_pool.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 
@@ -11,7 +11,7 @@ namespace dpql {
 // exact, bounded aggregates. Never releases anything by itself: the engine
 // debits the budget first and adds noise after.
 //
-// Failures (runtime/executor/database_errors.h):
+// Failures (runtime/pg/database_errors.h):
 // - the session ends before the SQL is sent (a connection that broke while
 //   idle): retried on a fresh connection, up to one more than the pool holds,
 //   then DpqlError "database_unavailable";

@@ -18,7 +18,7 @@
 
 namespace dpql {
 
-// Validation failures throw DpqlError(ErrorKind::kInternal, "invalid_mechanism"):
+// Validation failures throw DpqlError(ErrorCode::kInvalidMechanism):
 // parameters reach the samplers only after the planner computed them, so a bad
 // one is a bug, never user input.
 

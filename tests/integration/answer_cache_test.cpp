@@ -111,7 +111,7 @@ TEST_F(AnswerCacheTest, RepeatIsTheStoredAnswerAtNoCostAndLeavesTheLedgerAlone) 
 
 // A query and its repeat on a one-connection pool: the answer cache's lookup
 // and store, the debit and the cached answer's budget read run as prepared
-// statements of that connection (runtime/executor/prepared.h), and the answer
+// statements of that connection (runtime/pg/prepared.h), and the answer
 // stored without waiting for the disk is the one the repeat is served.
 TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConnection) {
   ConnectionPool pool(db_->url(), 1);
@@ -223,7 +223,7 @@ TEST_F(AnswerCacheTest, AnotherAnalystGetsTheCachedAnswerAtNoCost) {
              "admission_method WITH PRIVACY (epsilon = 0.9);");
     FAIL() << "an unpaid new query was answered";
   } catch (const DpqlError& error) {
-    EXPECT_EQ(Name(error.code()), "budget_exhausted");
+    EXPECT_EQ(std::string(Name(error.code())), "budget_exhausted");
   }
   // An analyst with no budget on the dataset gets nothing, cached or not.
   Caller outsider = NewAnalyst("outsider", "10", "clinic");
@@ -231,7 +231,7 @@ TEST_F(AnswerCacheTest, AnotherAnalystGetsTheCachedAnswerAtNoCost) {
     Run(outsider, query);
     FAIL() << "an analyst without a budget on hospital was answered";
   } catch (const DpqlError& error) {
-    EXPECT_EQ(Name(error.code()), "no_budget");
+    EXPECT_EQ(std::string(Name(error.code())), "no_budget");
   }
 }
 

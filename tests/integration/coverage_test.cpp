@@ -25,9 +25,9 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/connection_pool.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/executor/executor.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "tests/support/pg.h"
 #include "tests/support/seeded_random.h"
 

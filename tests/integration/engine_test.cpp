@@ -166,7 +166,7 @@ TEST_F(EngineTest, BudgetIsDebitedBeforeReleaseAndRefusalCostsNothing) {
     engine.Run(caller, "hospital", query);
     FAIL() << "a query beyond the budget was answered";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "budget_exhausted");
+    EXPECT_EQ(std::string(Name(e.code())), "budget_exhausted");
     EXPECT_NE(std::string(e.what()).find("Nothing was spent"), std::string::npos);
   }
   // The refusal wrote nothing and spent nothing.
@@ -274,7 +274,7 @@ TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
     engine.Run(caller, "zhospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.3)");
     FAIL() << "expected budget_exhausted";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "budget_exhausted");
+    EXPECT_EQ(std::string(Name(e.code())), "budget_exhausted");
     EXPECT_NE(e.message().find("costs rho 0.045"), std::string::npos) << e.message();
   }
   EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "zhospital")->spent.rho_pico, 20'000'000'000 + charged);
@@ -295,7 +295,7 @@ TEST_F(EngineTest, DatasetCapHoldsAcrossAnalystsAndItsRefusalCostsNothing) {
     engine.Run(b, "capped", "SELECT COUNT(*) FROM admissions WHERE age >= 18 WITH PRIVACY (epsilon = 0.6)");
     FAIL() << "expected dataset_budget_exhausted";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "dataset_budget_exhausted");
+    EXPECT_EQ(std::string(Name(e.code())), "dataset_budget_exhausted");
     EXPECT_NE(e.message().find("Nothing was spent"), std::string::npos);
   }
   EXPECT_EQ(ledger.GetBudget(b.analyst_id, "capped")->spent.epsilon_micro, 0);

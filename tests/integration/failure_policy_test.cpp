@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/executor/database_errors.h"
+#include "runtime/pg/database_errors.h"
 #include "tests/support/dpqld_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/pg.h"

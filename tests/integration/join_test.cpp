@@ -238,7 +238,7 @@ TEST_F(JoinTest, ExplainShowsTheJoinAndRefusalsCostNothing) {
                "SELECT COUNT(*) FROM admissions a JOIN bed_days b ON a.ward_code = b.ward_code;");
     FAIL() << "a join of two private tables was answered";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "private_join");
+    EXPECT_EQ(std::string(Name(e.code())), "private_join");
   }
   Ledger ledger(db_->url());
   EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "hospital")->spent.EpsilonString(), "0");

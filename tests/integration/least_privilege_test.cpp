@@ -122,7 +122,7 @@ TEST_F(LeastPrivilegeTest, RoleDebitsABudgetThroughTheLedger) {
   std::optional<Analyst> analyst = ledger.Authenticate(token.str());
   ASSERT_TRUE(analyst.has_value());
   DebitResult debit = ledger.Debit(analyst->id, "hospital", BudgetCost{250000, 0, 0}, "SELECT COUNT(*) ...");
-  ASSERT_TRUE(debit.ok);
+  ASSERT_TRUE(debit.ok());
   AuditRecord record;
   record.analyst_id = analyst->id;
   record.analyst_name = "ada";

@@ -53,7 +53,7 @@ TEST_F(LedgerTest, OperationsBeforeInitSayToRunInit) {
     ledger.List();
     FAIL() << "List() on an uninitialised database should fail";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "ledger_not_initialised");
+    EXPECT_EQ(std::string(Name(e.code())), "ledger_not_initialised");
     EXPECT_NE(e.message().find("dpqld admin init"), std::string::npos) << e.message();
   }
 }
@@ -94,7 +94,7 @@ TEST_F(LedgerTest, DuplicateNameIsRefused) {
     ledger_->AddAnalyst("alice", "other", Grant("2", "0"), false);
     FAIL() << "a second analyst named alice should be refused";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "duplicate_analyst");
+    EXPECT_EQ(std::string(Name(e.code())), "duplicate_analyst");
   }
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_EQ(Count("dpql.budgets"), 1);
@@ -106,8 +106,8 @@ TEST_F(LedgerTest, DebitWithinBudgetIsRecorded) {
   BudgetCost cost = BudgetCost::FromCost(Rational(1, 4), Rational(1, 10'000'000));
 
   DebitResult result = ledger_->Debit(id, "hospital", cost, "SELECT COUNT(*) FROM admissions");
-  ASSERT_TRUE(result.ok);
-  EXPECT_TRUE(result.has_budget);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result.has_budget());
   EXPECT_EQ(result.budget.spent, (BudgetCost{250'000, 100'000}));
   EXPECT_EQ(result.budget.Remaining(), (BudgetCost{750'000, 900'000}));
   EXPECT_GT(result.ledger_id, 0);
@@ -132,7 +132,7 @@ TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
   pqxx::connection connection(db_.url());
   Ledger ledger(connection);
   const BudgetCost cost = BudgetCost::FromCost(Rational(1, 10), Rational(0));
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ledger.Debit(id, "hospital", cost, "q").ok);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ledger.Debit(id, "hospital", cost, "q").ok());
   ASSERT_TRUE(ledger.GetBudget(id, "hospital").has_value());
   AuditRecord record;
   record.source = "test";
@@ -154,7 +154,7 @@ TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
   ledger_->AddAnalyst("bob", "hospital", Grant("1", "0"), false);
   int64_t bob = ledger_->FindAnalyst("bob")->id;
   DebitResult after = ledger.Debit(bob, "hospital", cost, "q");
-  ASSERT_TRUE(after.ok);
+  ASSERT_TRUE(after.ok());
   EXPECT_EQ(after.budget.spent, (BudgetCost{100'000, 0}));
   EXPECT_EQ(Count("dpql.ledger"), 1);
   EXPECT_EQ(ledger.DatasetSpent("hospital"), (BudgetCost{100'000, 0}));
@@ -163,19 +163,19 @@ TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
 TEST_F(LedgerTest, RefusedDebitChangesNothing) {
   ledger_->AddAnalyst("alice", "hospital", Grant("1", "0.000001"), false);
   int64_t id = ledger_->FindAnalyst("alice")->id;
-  ASSERT_TRUE(ledger_->Debit(id, "hospital", {600'000, 0}, "q1").ok);
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {600'000, 0}, "q1").ok());
 
   // Too much epsilon.
   DebitResult refused = ledger_->Debit(id, "hospital", {400'001, 0}, "q2");
-  EXPECT_FALSE(refused.ok);
-  EXPECT_TRUE(refused.has_budget);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.has_budget());
   EXPECT_EQ(refused.budget.spent, (BudgetCost{600'000, 0}));
   // Too much delta (epsilon would fit).
-  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 1'000'001}, "q3").ok);
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 1'000'001}, "q3").ok());
   // No budget on that dataset.
   DebitResult no_budget = ledger_->Debit(id, "elsewhere", {1, 0}, "q4");
-  EXPECT_FALSE(no_budget.ok);
-  EXPECT_FALSE(no_budget.has_budget);
+  EXPECT_FALSE(no_budget.ok());
+  EXPECT_FALSE(no_budget.has_budget());
 
   EXPECT_EQ(ledger_->GetBudget(id, "hospital")->spent, (BudgetCost{600'000, 0}));
   EXPECT_EQ(Count("dpql.ledger"), 1);
@@ -183,18 +183,18 @@ TEST_F(LedgerTest, RefusedDebitChangesNothing) {
 
   // Exactly the remainder still fits.
   DebitResult last = ledger_->Debit(id, "hospital", {400'000, 1'000'000}, "q5");
-  EXPECT_TRUE(last.ok);
+  EXPECT_TRUE(last.ok());
   EXPECT_EQ(last.budget.Remaining(), (BudgetCost{0, 0}));
 }
 
 TEST_F(LedgerTest, RevokedAnalystCannotAuthenticateOrSpend) {
   std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
   int64_t id = ledger_->FindAnalyst("alice")->id;
-  ASSERT_TRUE(ledger_->Debit(id, "hospital", {1, 0}, "before").ok);
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {1, 0}, "before").ok());
   EXPECT_TRUE(ledger_->Revoke("alice"));
   EXPECT_FALSE(ledger_->Revoke("alice"));  // already revoked
   EXPECT_FALSE(ledger_->Authenticate(token).has_value());
-  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 0}, "after").ok);
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", {1, 0}, "after").ok());
   // Budgets and ledger stay.
   EXPECT_EQ(ledger_->GetBudget(id, "hospital")->spent.epsilon_micro, 1);
   EXPECT_EQ(Count("dpql.ledger"), 1);
@@ -212,7 +212,7 @@ TEST_F(LedgerTest, GrantAddsToTheTotalAndCreatesMissingRows) {
     ledger_->Grant("nobody", "hospital", Grant("1", "0"));
     FAIL() << "granting to an unknown analyst should fail";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "unknown_analyst");
+    EXPECT_EQ(std::string(Name(e.code())), "unknown_analyst");
     EXPECT_NE(e.message().find("'nobody'"), std::string::npos);
   }
 }
@@ -229,7 +229,7 @@ TEST_F(LedgerTest, CostsRoundUpAndGrantsMustBeExact) {
   // A rounded-up cost is what the ledger records.
   ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
   int64_t id = ledger_->FindAnalyst("alice")->id;
-  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost::FromCost(Rational(1, 3), 0), "third").ok);
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost::FromCost(Rational(1, 3), 0), "third").ok());
   EXPECT_EQ(db_.QueryValue("SELECT epsilon FROM dpql.ledger"), "333334");
 
   // Grants are exact or refused with the unit in the message.
@@ -258,7 +258,7 @@ TEST_F(LedgerTest, CostsRoundUpAndGrantsMustBeExact) {
 TEST_F(LedgerTest, LedgerAndAuditAreAppendOnly) {
   ledger_->AddAnalyst("alice", "hospital", Grant("1", "0"), false);
   int64_t id = ledger_->FindAnalyst("alice")->id;
-  ASSERT_TRUE(ledger_->Debit(id, "hospital", {100, 0}, "q").ok);
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", {100, 0}, "q").ok());
   AuditRecord record;
   record.source = "test";
   record.outcome = "ok";
@@ -344,7 +344,7 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverOverspend) {
         start.arrive_and_wait();
         for (int i = 0; i < kAttemptsPerThread; ++i) {
           DebitResult result = own.Debit(id, "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i));
-          if (result.ok) {
+          if (result.ok()) {
             ++successes;
             if (result.budget.spent.epsilon_micro > result.budget.total.epsilon_micro) ++bad_results;
           } else {
@@ -388,12 +388,12 @@ TEST_F(LedgerTest, RhoDebitsAreExact) {
   // A Gaussian query's rho, e.g. 1/300, rounds UP to the next pico-rho.
   const BudgetCost cost = BudgetCost::FromCost(0, 0, Rational(1, 300));
   EXPECT_EQ(cost.rho_pico, 3'333'333'334);
-  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q1").ok);
-  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q2").ok);
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q1").ok());
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q2").ok());
   DebitResult third = ledger_->Debit(id, "hospital", cost, "q3");  // 3 * 3333333334 > 10^10
-  EXPECT_FALSE(third.ok);
-  EXPECT_TRUE(third.has_budget);
-  EXPECT_FALSE(third.cap_refused);
+  EXPECT_FALSE(third.ok());
+  EXPECT_TRUE(third.has_budget());
+  EXPECT_FALSE(third.cap_refused());
   EXPECT_EQ(third.budget.spent.rho_pico, 2 * cost.rho_pico);
 
   Budget budget = *ledger_->GetBudget(id, "hospital");
@@ -403,7 +403,7 @@ TEST_F(LedgerTest, RhoDebitsAreExact) {
   EXPECT_EQ(db_.QueryValue("SELECT sum(rho) FROM dpql.ledger WHERE analyst_id = " + std::to_string(id)),
             "6666666668");
   // An epsilon cost does not fit a rho-only budget: the components are separate.
-  EXPECT_FALSE(ledger_->Debit(id, "hospital", BudgetCost{1, 0, 0}, "eps").ok);
+  EXPECT_FALSE(ledger_->Debit(id, "hospital", BudgetCost{1, 0, 0}, "eps").ok());
   EXPECT_EQ(ledger_->DatasetSpent("hospital").rho_pico, 6'666'666'668);
 
   // Grants add rho too.
@@ -416,7 +416,7 @@ TEST_F(LedgerTest, RhoDebitsAreExact) {
 TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
   ledger_->AddAnalyst("old", "hospital", Grant("5", "0"), false);
   int64_t id = ledger_->FindAnalyst("old")->id;
-  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "before").ok);
+  ASSERT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "before").ok());
   // Turn the database back into a version-1 schema holding that history.
   db_.Exec(
       "ALTER TABLE dpql.budgets DROP CONSTRAINT budgets_rho_valid;"
@@ -438,7 +438,7 @@ TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
   Budget budget = *ledger_->GetBudget(id, "hospital");
   EXPECT_EQ(budget.spent.epsilon_micro, 250'000);
   EXPECT_EQ(budget.total.rho_pico, 0);
-  EXPECT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "after").ok);
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", BudgetCost{250'000, 0, 0}, "after").ok());
   EXPECT_EQ(ledger_->DatasetSpent("hospital").epsilon_micro, 500'000);
   // The upgraded rows keep their constraints.
   EXPECT_THROW(db_.Exec("UPDATE dpql.budgets SET rho_spent = 1 WHERE rho_total = 0"), std::exception);
@@ -453,26 +453,26 @@ TEST_F(LedgerTest, DatasetCapRefusesAndCostsNothing) {
   BudgetCap cap;
   cap.epsilon_micro = 1'000'000;  // 1 epsilon over all analysts
   const BudgetCost cost{400'000, 0, 0};
-  EXPECT_TRUE(ledger_->Debit(a1, "hospital", cost, "a1 q1", cap).ok);
-  EXPECT_TRUE(ledger_->Debit(a2, "hospital", cost, "a2 q1", cap).ok);
+  EXPECT_TRUE(ledger_->Debit(a1, "hospital", cost, "a1 q1", cap).ok());
+  EXPECT_TRUE(ledger_->Debit(a2, "hospital", cost, "a2 q1", cap).ok());
   DebitResult refused = ledger_->Debit(a1, "hospital", cost, "a1 q2", cap);
-  EXPECT_FALSE(refused.ok);
-  EXPECT_TRUE(refused.cap_refused);
-  EXPECT_TRUE(refused.has_budget);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.cap_refused());
+  EXPECT_TRUE(refused.has_budget());
   EXPECT_EQ(refused.budget.spent.epsilon_micro, 400'000);  // a1's own budget untouched
   EXPECT_EQ(refused.dataset_spent.epsilon_micro, 800'000);
   EXPECT_EQ(Count("dpql.ledger"), 2);
   // A smaller query still fits under the cap.
   DebitResult small = ledger_->Debit(a1, "hospital", BudgetCost{200'000, 0, 0}, "a1 q3", cap);
-  EXPECT_TRUE(small.ok);
+  EXPECT_TRUE(small.ok());
   EXPECT_EQ(small.dataset_spent.epsilon_micro, 1'000'000);
   // Other datasets are not affected by hospital's cap.
   ledger_->Grant("a1", "other", Grant("1", "0"));
-  EXPECT_TRUE(ledger_->Debit(a1, "other", cost, "other", cap).ok);
+  EXPECT_TRUE(ledger_->Debit(a1, "other", cost, "other", cap).ok());
   // The analyst's own budget still refuses as before, without the cap flag.
   DebitResult own = ledger_->Debit(a2, "hospital", BudgetCost{9'700'000, 0, 0}, "a2 big");
-  EXPECT_FALSE(own.ok);
-  EXPECT_FALSE(own.cap_refused);
+  EXPECT_FALSE(own.ok());
+  EXPECT_FALSE(own.cap_refused());
 }
 
 // Many threads, two analysts, one dataset cap: exactly floor(cap / cost)
@@ -505,10 +505,10 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverExceedTheDatasetCap) {
           const int who = (t + i) % 2;  // both analysts from every thread
           DebitResult result =
               own.Debit(ids[who], "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i), cap);
-          if (result.ok) {
+          if (result.ok()) {
             ++successes;
             ++per_analyst[who];
-          } else if (result.cap_refused) {
+          } else if (result.cap_refused()) {
             ++cap_refusals;
           } else {
             ++other_refusals;

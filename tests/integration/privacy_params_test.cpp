@@ -119,7 +119,7 @@ TEST_F(PrivacyParamsTest, TinyAndHugeParametersAreRefusedBeforeAnythingIsSpent) 
       ADD_FAILURE() << "answered with " << result.rows.size() << " districts, charged delta "
                     << ToDecimalString(result.cost.delta);
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), code) << e.what();
+      EXPECT_EQ(std::string(Name(e.code())), code) << e.what();
     }
   }
   // The Gaussian path, without partition selection.
@@ -132,7 +132,7 @@ TEST_F(PrivacyParamsTest, TinyAndHugeParametersAreRefusedBeforeAnythingIsSpent) 
       engine.Run(caller, "hospital", query);
       ADD_FAILURE() << "answered";
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), "delta_too_small") << e.what();
+      EXPECT_EQ(std::string(Name(e.code())), "delta_too_small") << e.what();
     }
   }
   EXPECT_EQ(Spent(caller, "hospital"), BudgetCost{});
@@ -197,7 +197,7 @@ TEST_F(PrivacyParamsTest, DefaultDatasetCapStopsAllAnalystsTogether) {
       engine.Run(b, "defaultcap", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.001)");
       FAIL() << "expected dataset_budget_exhausted at the default cap of epsilon 50";
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), "dataset_budget_exhausted") << e.what();
+      EXPECT_EQ(std::string(Name(e.code())), "dataset_budget_exhausted") << e.what();
     }
     EXPECT_EQ(Spent(b, "defaultcap").epsilon_micro, 500000);
   }
@@ -212,7 +212,7 @@ TEST_F(PrivacyParamsTest, DefaultDatasetCapStopsAllAnalystsTogether) {
       engine.Run(b, "defaultdelta", kIssueQuery + "(epsilon = 0.2, delta = 1e-20)");
       FAIL() << "expected dataset_budget_exhausted at the default cap of delta 1e-4";
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), "dataset_budget_exhausted") << e.what();
+      EXPECT_EQ(std::string(Name(e.code())), "dataset_budget_exhausted") << e.what();
     }
     EXPECT_EQ(Spent(b, "defaultdelta"), BudgetCost{});
   }

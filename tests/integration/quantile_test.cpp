@@ -23,7 +23,7 @@
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
 #include "runtime/executor/executor.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/quantile.h"
 #include "runtime/noise/samplers.h"

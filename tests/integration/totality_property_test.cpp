@@ -536,15 +536,15 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
       ASSERT_NE(statement.select, nullptr) << query;
       plan = CompileSelect(dataset, *statement.select);
     } catch (const DpqlError& e) {
-      if (++refusals[Name(e.code())] == 1) refusal_example[Name(e.code())] = query + "\n    " + e.what();
+      if (++refusals[std::string(Name(e.code()))] == 1) refusal_example[std::string(Name(e.code()))] = query + "\n    " + e.what();
       if (e.kind() == ErrorKind::kInternal)
-        internal.push_back(query + "\n    " + Name(e.code()) + ": " + e.what());
+        internal.push_back(query + "\n    " + std::string(Name(e.code())) + ": " + e.what());
       // Every refusal of an expression says where it is.
       if (!e.location().Known() &&
           (e.kind() == ErrorKind::kSemantic || e.kind() == ErrorKind::kSyntax)) {
         ++unlocated;
         if (unlocated <= 5)
-          std::cout << "[ totality ] refusal without a position: " << Name(e.code()) << ": " << e.what()
+          std::cout << "[ totality ] refusal without a position: " << std::string(Name(e.code())) << ": " << e.what()
                     << "\n    " << query << "\n";
       }
       continue;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "compiler/planner/plan.h"
-#include "runtime/executor/result.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 

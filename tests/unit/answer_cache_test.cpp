@@ -13,8 +13,8 @@
 #include "compiler/planner/plan.h"
 #include "runtime/cache/answer_cache.h"
 #include "runtime/cache/canonical_plan.h"
-#include "runtime/executor/postprocess.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/postprocess.h"
+#include "runtime/release/release.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {

@@ -16,7 +16,7 @@ namespace {
 // The repository root as configured by CMake (tests/CMakeLists.txt), so the
 // test finds examples/ from any working directory. (__FILE__ is relative
 // when ccache rewrites paths under its base directory.)
-std::string RepoRoot() { return std::string(DPQL_SOURCE_DIR_DEFAULT) + "/"; }
+std::string RepoRoot() { return std::string(DPQL_SOURCE_DIR_DEFAULT "/"); }
 
 // Raw strings in the tests start with a newline for readability; line 1 is
 // the line after it.
@@ -35,7 +35,7 @@ void ExpectError(std::string_view text, const std::string& code, uint32_t line, 
     ADD_FAILURE() << "expected error " << code << " at line " << line << ", but the catalog loaded";
   } catch (const DpqlError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kCatalog);
-    EXPECT_EQ(Name(e.code()), code) << e.message();
+    EXPECT_EQ(std::string(Name(e.code())), code) << e.message();
     EXPECT_EQ(e.location().line, line) << e.message();
     EXPECT_NE(e.message().find("test.yaml:" + std::to_string(line) + ": "), std::string::npos) << e.message();
     EXPECT_NE(e.message().find(phrase), std::string::npos) << "missing '" << phrase << "' in: " << e.message();
@@ -255,7 +255,7 @@ TEST(CatalogFile, MissingFileIsRefused) {
     ADD_FAILURE() << "expected catalog_file_error";
   } catch (const DpqlError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kCatalog);
-    EXPECT_EQ(Name(e.code()), "catalog_file_error");
+    EXPECT_EQ(std::string(Name(e.code())), "catalog_file_error");
     EXPECT_NE(e.message().find("/nonexistent/dir/catalog.yaml"), std::string::npos);
   }
 }

@@ -90,7 +90,7 @@ TEST_F(CompileTest, DescribeOfAnUnknownTableIsRefusedAtItsName) {
     FAIL() << "an unknown table must be refused";
   } catch (const DpqlError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kSemantic);
-    EXPECT_EQ(Name(e.code()), "unknown_table");
+    EXPECT_EQ(std::string(Name(e.code())), "unknown_table");
     EXPECT_EQ(e.location().line, 1u);
     EXPECT_EQ(e.location().column, 11u);
     EXPECT_NE(std::string(e.what()).find("unknown table \"visitz\"; SHOW TABLES lists the tables "
@@ -106,7 +106,7 @@ TEST_F(CompileTest, RefusalsOfTheBinderPassThrough) {
       CompileText(text);
       ADD_FAILURE() << "a query releasing the privacy unit must be refused: " << text;
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), "privacy_unit_output") << text;
+      EXPECT_EQ(std::string(Name(e.code())), "privacy_unit_output") << text;
     }
   }
 }

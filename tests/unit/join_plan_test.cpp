@@ -52,7 +52,7 @@ class JoinPlanTest : public ::testing::Test {
     try {
       Compile(text);
     } catch (const DpqlError& e) {
-      return Name(e.code());
+      return std::string(Name(e.code()));
     }
     return "";
   }
@@ -119,7 +119,7 @@ TEST_F(JoinPlanTest, ChainedJoinsSeeOnlyTheTablesBeforeThem) {
             "ON s.region = r.name;");
     FAIL() << "an ON condition used a table joined after it";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "unknown_table");
+    EXPECT_EQ(std::string(Name(e.code())), "unknown_table");
     EXPECT_EQ(e.location().column, 61u);
     EXPECT_NE(std::string(e.what()).find("sees only the tables before it"), std::string::npos)
         << e.what();

@@ -18,7 +18,7 @@
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "runtime/noise/noise_pool.h"
 #include "tests/support/seeded_random.h"
 
@@ -190,7 +190,7 @@ TEST(NoisePoolTest, ConcurrentCallersAllGetValues) {
 // (Engine::PrefillNoise): those queries' first releases do not wait.
 TEST(EnginePrefillTest, TypicalQueriesOfTheDemoCatalogHaveTheirPools) {
   const Catalog catalog =
-      LoadCatalog(std::string(DPQL_SOURCE_DIR_DEFAULT) + "/examples/hospital/catalog.yaml");
+      LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
   ConnectionPool pool("host=/nonexistent", 1);  // never used: pre-filling reads no data
   Engine engine(catalog, pool, std::make_unique<SeededRandom>(1));
   const std::vector<NoiseSpec> specs = engine.PrefillNoise();

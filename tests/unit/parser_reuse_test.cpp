@@ -30,7 +30,7 @@ std::string Outcome(const Dataset& dataset, const std::string& text) {
     ast::Statement statement = ParseStatement(text);
     return CompileSelect(dataset, *statement.select).sql;
   } catch (const DpqlError& error) {
-    return Name(error.code()) + " " + std::to_string(error.location().line) + ":" +
+    return std::string(Name(error.code())) + " " + std::to_string(error.location().line) + ":" +
            std::to_string(error.location().column) + " " + error.what();
   }
 }

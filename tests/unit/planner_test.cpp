@@ -11,8 +11,8 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/expected_error.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/expected_error.h"
+#include "runtime/release/release.h"
 #include "runtime/noise/samplers.h"
 #include "tests/support/seeded_random.h"
 
@@ -135,7 +135,7 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
     Compile("SELECT age, COUNT(*) FROM visits WHERE age > 100 GROUP BY age;");
     FAIL() << "a filter outside the bounds was accepted";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "empty_domain");
+    EXPECT_EQ(std::string(Name(e.code())), "empty_domain");
     EXPECT_EQ(e.location().column, 59);  // the key
     EXPECT_NE(std::string(e.what()).find("0 to 100"), std::string::npos) << e.what();
   }
@@ -188,7 +188,7 @@ TEST_F(PlannerTest, WhereOnAnIntColumnRoundsFractionalBoundsToTheIntegersTheyAdm
           EXPECT_EQ(d.first, first);
           EXPECT_EQ(d.last, last);
         } catch (const DpqlError& e) {
-          EXPECT_EQ(Name(e.code()), "empty_domain") << e.what();
+          EXPECT_EQ(std::string(Name(e.code())), "empty_domain") << e.what();
           EXPECT_LT(first, 0) << "refused, yet ages from key " << first << " are admitted";
         }
       }
@@ -554,7 +554,7 @@ TEST_F(PlannerTest, KeysWithoutDomainUsePartitionSelectionOnlyWithDelta) {
     Compile("SELECT note, COUNT(*) FROM visits GROUP BY note;");
     FAIL() << "a key without a public domain was accepted with delta = 0";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "no_public_domain");
+    EXPECT_EQ(std::string(Name(e.code())), "no_public_domain");
   }
   Plan plan = Compile(
       "SELECT note, COUNT(DISTINCT person) FROM visits GROUP BY note WITH PRIVACY (delta = 1e-6);");

@@ -80,7 +80,7 @@ void ExpectRefused(const Catalog& catalog, const Shape& shape, const std::string
                   << ToDecimalString(plan.cost.epsilon) << ", delta "
                   << ToDecimalString(plan.cost.delta);
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), code) << e.what();
+    EXPECT_EQ(std::string(Name(e.code())), code) << e.what();
     EXPECT_EQ(e.location().line, 1u);
     EXPECT_EQ(e.location().column, prefix.size() + 1) << "the refusal points at the value";
     EXPECT_NE(e.message().find(part), std::string::npos) << e.what();
@@ -156,7 +156,7 @@ TEST(PrivacyParamsTest, DeltaZeroIsPureOrRefusedWhereDeltaIsNeeded) {
       Compile(catalog, text);
       return std::string("accepted");
     } catch (const DpqlError& e) {
-      return Name(e.code());
+      return std::string(Name(e.code()));
     }
   };
   EXPECT_EQ(code("SELECT COUNT(*) FROM visits WITH PRIVACY (mechanism = gaussian, delta = 0);"),
@@ -230,7 +230,7 @@ TEST(PrivacyParamsTest, ThresholdRefusesParametersItCannotComputeInsteadOfOverfl
       const int64_t threshold = PartitionSelectionThreshold(scale, delta, groups);
       ADD_FAILURE() << "returned " << threshold;
     } catch (const DpqlError& e) {
-      EXPECT_EQ(Name(e.code()), "selection_threshold_out_of_range") << e.what();
+      EXPECT_EQ(std::string(Name(e.code())), "selection_threshold_out_of_range") << e.what();
       EXPECT_EQ(e.kind(), ErrorKind::kPrivacy);
     }
   }

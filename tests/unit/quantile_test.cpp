@@ -16,7 +16,7 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {

@@ -356,7 +356,7 @@ void ExpectInvalid(F&& call, const std::string& fragment) {
     FAIL() << "expected invalid_mechanism mentioning \"" << fragment << "\"";
   } catch (const DpqlError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInternal);
-    EXPECT_EQ(Name(e.code()), "invalid_mechanism");
+    EXPECT_EQ(std::string(Name(e.code())), "invalid_mechanism");
     EXPECT_NE(e.message().find(fragment), std::string::npos) << e.message();
   }
 }

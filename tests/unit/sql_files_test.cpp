@@ -170,7 +170,7 @@ TEST_P(SqlFileTest, Cases) {
         ADD_FAILURE() << file << ":" << c.line << ": unexpected error\n" << FormatError(e, c.query);
         continue;
       }
-      EXPECT_EQ(c.error_code, Name(e.code())) << file << ":" << c.line << "\n" << FormatError(e, c.query);
+      EXPECT_EQ(c.error_code, std::string(Name(e.code()))) << file << ":" << c.line << "\n" << FormatError(e, c.query);
       EXPECT_EQ(c.error_line, static_cast<int>(e.location().line))
           << file << ":" << c.line << "\n" << FormatError(e, c.query);
       EXPECT_EQ(c.error_column, static_cast<int>(e.location().column))

@@ -16,7 +16,7 @@
 #include "compiler/common/zcdp.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/executor/release.h"
+#include "runtime/release/release.h"
 #include "runtime/noise/confidence.h"
 #include "tests/support/seeded_random.h"
 
@@ -214,14 +214,14 @@ TEST_F(GaussianPlanTest, DeltaZeroAndPartitionSelectionAreRefused) {
     Compile("SELECT COUNT(*) FROM visits WITH PRIVACY (mechanism = gaussian, delta = 0)");
     FAIL() << "expected gaussian_needs_delta";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "gaussian_needs_delta");
+    EXPECT_EQ(std::string(Name(e.code())), "gaussian_needs_delta");
     EXPECT_NE(e.message().find("delta > 0"), std::string::npos);
   }
   try {
     Compile("SELECT note, COUNT(*) FROM visits GROUP BY note WITH PRIVACY (mechanism = gaussian)");
     FAIL() << "expected unsupported_mechanism";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "unsupported_mechanism");
+    EXPECT_EQ(std::string(Name(e.code())), "unsupported_mechanism");
   }
 }
 
@@ -240,7 +240,7 @@ TEST_F(GaussianPlanTest, ZcdpDatasetPricesQueriesInRho) {
     Compile("SELECT note, COUNT(*) FROM visits GROUP BY note", "zclinic");
     FAIL() << "expected partition_selection_under_zcdp";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(Name(e.code()), "partition_selection_under_zcdp");
+    EXPECT_EQ(std::string(Name(e.code())), "partition_selection_under_zcdp");
   }
 }
 

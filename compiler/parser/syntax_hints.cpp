@@ -1,0 +1,496 @@
+// Syntax errors for humans: the hint rules (kHintRules below) look at the
+// offending token, the tokens before it, the tokens the grammar expected and
+// the rule being parsed, and the first that applies gives the message; the
+// last resort is "unexpected X".
+
+#include "compiler/parser/syntax_hints.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "DPQLLexer.h"
+#include "compiler/common/error.h"
+#include "compiler/common/text.h"
+
+namespace dpql::parser {
+
+namespace {
+
+using antlr4::Token;
+using antlr4::misc::IntervalSet;
+
+bool Has(const IntervalSet& set, size_t type) { return set.contains(type); }
+
+bool IsKeyword(size_t type) { return type >= G::K_AND && type <= G::K_WITH; }
+
+// Keywords that may also be used as names (see nonReserved in DPQL.g4).
+bool IsNonReserved(size_t type) {
+  return type == G::K_TABLES || type == G::K_BUDGET || type == G::K_PRIVACY || type == G::K_DATE;
+}
+
+bool IsReserved(size_t type) { return IsKeyword(type) && !IsNonReserved(type); }
+
+bool IsStatementStart(size_t type) {
+  return type == G::K_SELECT || type == G::K_EXPLAIN || type == G::K_SHOW || type == G::K_DESCRIBE;
+}
+
+// Keywords that start a clause of SELECT, in the order the clauses must come.
+bool IsClauseKeyword(size_t type) {
+  switch (type) {
+    case G::K_FROM:
+    case G::K_JOIN:
+    case G::K_INNER:
+    case G::K_LEFT:
+    case G::K_WHERE:
+    case G::K_GROUP:
+    case G::K_HAVING:
+    case G::K_ORDER:
+    case G::K_LIMIT:
+    case G::K_WITH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The generated vocabulary is a static of the generated classes; a throwaway
+// lexer is the portable way to reach it.
+const antlr4::dfa::Vocabulary& Vocabulary() {
+  static const antlr4::dfa::Vocabulary& vocabulary = [] {
+    antlr4::ANTLRInputStream input("");
+    dpql_grammar::DPQLLexer lexer(&input);
+    return std::cref(lexer.getVocabulary());
+  }();
+  return vocabulary;
+}
+
+std::string KeywordName(size_t type) {
+  std::string name(Vocabulary().getSymbolicName(type));
+  return name.rfind("K_", 0) == 0 ? name.substr(2) : name;
+}
+
+std::string Truncate(std::string text) {
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+// How an offending token is shown: FROM, ')', 'admissions', the end of the query.
+std::string Describe(const Token* token) {
+  size_t type = token->getType();
+  if (type == Token::EOF) return "the end of the query";
+  if (IsKeyword(type)) return KeywordName(type);
+  if (type == G::STRING) return "the string " + Truncate(token->getText());
+  return "'" + Truncate(token->getText()) + "'";
+}
+
+// How the token before the error is shown after "after".
+std::string After(const Token* token) {
+  if (token == nullptr) return "the start of the query";
+  return IsKeyword(token->getType()) ? KeywordName(token->getType())
+                                     : "'" + Truncate(token->getText()) + "'";
+}
+
+std::string Found(const Token* token) {
+  return token->getType() == Token::EOF ? "" : ", found " + Describe(token);
+}
+
+// The keyword among `candidates` that `word` is most likely a typo of.
+std::optional<size_t> ClosestKeyword(const std::string& word,
+                                     const std::vector<size_t>& candidates) {
+  std::string upper = UpperAscii(word);
+  if (upper.size() < 4) return std::nullopt;  // too short to guess from
+  size_t allowed = upper.size() <= 5 ? 1 : 2;
+  std::optional<size_t> best;
+  size_t best_distance = allowed + 1;
+  for (size_t type : candidates) {
+    // A transposition ("SELETC") counts as one typo.
+    size_t distance = EditDistance(upper, KeywordName(type), Transposition::kOneEdit);
+    if (distance < best_distance) {
+      best = type;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::vector<size_t> KeywordsIn(const IntervalSet& expected) {
+  std::vector<size_t> out;
+  for (size_t type = G::K_AND; type <= G::K_WITH; ++type) {
+    if (Has(expected, type)) out.push_back(type);
+  }
+  return out;
+}
+
+std::vector<size_t> ClauseKeywords() {
+  return {G::K_FROM, G::K_WHERE,  G::K_GROUP, G::K_HAVING,   G::K_ORDER,  G::K_LIMIT,
+          G::K_JOIN, G::K_INNER,  G::K_LEFT,  G::K_WITH,     G::K_AND,    G::K_BETWEEN,
+          G::K_LIKE, G::K_SELECT, G::K_DESC,  G::K_DISTINCT, G::K_PRIVACY};
+}
+
+bool InRule(antlr4::RuleContext* ctx, size_t rule) {
+  for (; ctx != nullptr; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
+    if (ctx->getRuleIndex() == rule) return true;
+  }
+  return false;
+}
+
+// Inside `x BETWEEN low AND high`, before the AND.
+bool InBetween(antlr4::RuleContext* ctx) {
+  for (; ctx != nullptr; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
+    if (auto* predicate = dynamic_cast<G::PredicateContext*>(ctx)) {
+      return predicate->K_BETWEEN() != nullptr && predicate->K_AND() == nullptr;
+    }
+  }
+  return false;
+}
+
+// The '(' that is still open just before `index`, if any.
+const Token* UnclosedParen(antlr4::TokenStream* tokens, size_t index) {
+  int depth = 0;
+  for (size_t i = index; i-- > 0;) {
+    const Token* token = tokens->get(i);
+    if (token->getType() == G::RPAREN) ++depth;
+    if (token->getType() == G::LPAREN && depth-- == 0) return token;
+  }
+  return nullptr;
+}
+
+// Names for the tokens the grammar expected, for the last-resort message.
+std::vector<std::string> ExpectedNames(const IntervalSet& expected) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  const antlr4::dfa::Vocabulary& vocabulary = Vocabulary();
+  for (size_t type : expected.toList()) {
+    if (type == Token::EOF) {
+      add("the end of the query");
+    } else if (type == G::IDENTIFIER || type == G::QUOTED_IDENTIFIER ||
+               (IsNonReserved(type) && Has(expected, G::IDENTIFIER))) {
+      add("a name");
+    } else if (type == G::INTEGER) {
+      add("an integer");
+    } else if (type == G::DECIMAL) {
+      add("a number");
+    } else if (type == G::STRING) {
+      add("a string");
+    } else if (IsKeyword(type)) {
+      add(KeywordName(type));
+    } else {
+      add(std::string(vocabulary.getLiteralName(type)));
+    }
+  }
+  return names;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// The parse state at a syntax error, as the hint rules read it.
+struct ErrorState {
+  antlr4::TokenStream* tokens;
+  antlr4::RuleContext* ctx;
+  const Token* token;  // the offending token
+  size_t type;         // its type
+  size_t index;        // its index in the token stream
+  const Token* prev;         // the token before it, or null
+  const Token* before_prev;  // the one before that, or null
+  const IntervalSet& expected;
+  const SourceText& source;
+  SourceLocation loc;  // the offending token's (the end of the query: right after the last token)
+  std::string found;   // ", found X" (empty at the end of the query)
+
+  bool Expects(size_t t) const { return Has(expected, t); }
+  size_t PrevType() const { return prev != nullptr ? prev->getType() : Token::INVALID_TYPE; }
+  size_t BeforePrevType() const {
+    return before_prev != nullptr ? before_prev->getType() : Token::INVALID_TYPE;
+  }
+};
+
+// A rule's message and the text it points at.
+struct Hint {
+  std::string message;
+  SourceLocation loc;
+};
+
+// One named hint: when it applies, and the message it gives.
+struct HintRule {
+  const char* name;
+  bool (*applies)(const ErrorState& s);
+  Hint (*hint)(const ErrorState& s);
+};
+
+std::string DidYouMean(const Token* typo, size_t keyword) {
+  return "unknown keyword '" + typo->getText() + "' — did you mean " + KeywordName(keyword) + "?";
+}
+
+// The keyword the offending identifier is a typo of, among those expected
+// (or, when no keyword was expected, the clause keywords).
+std::optional<size_t> MisspeltKeyword(const ErrorState& s) {
+  if (s.type != G::IDENTIFIER) return std::nullopt;
+  std::vector<size_t> candidates = KeywordsIn(s.expected);
+  if (candidates.empty()) candidates = ClauseKeywords();
+  return ClosestKeyword(s.token->getText(), candidates);
+}
+
+// A clause keyword misspelt after an operand, so taken for an alias:
+// SELECT a FORM t.
+std::optional<size_t> MisspeltClauseAlias(const ErrorState& s) {
+  if (s.PrevType() != G::IDENTIFIER || !EndsOperand(s.BeforePrevType())) return std::nullopt;
+  return ClosestKeyword(s.prev->getText(), ClauseKeywords());
+}
+
+// The grammar expected an expression (any literal may start one).
+bool ExpectsExpression(const ErrorState& s) {
+  return s.Expects(G::INTEGER) && s.Expects(G::STRING);
+}
+
+// Only a name could come next (or, after FROM and JOIN, a subquery's '(').
+bool ExpectsOnlyNames(const ErrorState& s) {
+  bool names_only = s.Expects(G::IDENTIFIER);
+  for (size_t t : s.expected.toList()) {
+    bool subquery = t == G::LPAREN && (s.PrevType() == G::K_FROM || s.PrevType() == G::K_JOIN);
+    if (t != G::IDENTIFIER && t != G::QUOTED_IDENTIFIER && !IsNonReserved(t) && !subquery) {
+      names_only = false;
+    }
+  }
+  return names_only;
+}
+
+Hint ExpectedNameHint(const ErrorState& s) {
+  const size_t prev_type = s.PrevType();
+  std::string what = "a name";
+  if (prev_type == G::K_FROM || prev_type == G::K_JOIN || prev_type == G::K_DESCRIBE) {
+    what = "a table name";
+  } else if (prev_type == G::K_AS) {
+    what = "an alias";
+  } else if (prev_type == G::DOT) {
+    what = "a column name";
+  } else if (InRule(s.ctx, G::RulePrivacyClause)) {
+    what = "a privacy option (epsilon, delta, mechanism, max_groups, max_rows or confidence)";
+  } else if (InRule(s.ctx, G::RuleExtractCall)) {
+    what = "a date part (YEAR, MONTH, DAY or DOW)";
+  }
+  std::string hint;
+  if (s.type == G::STRING) {
+    hint = "; write names without quotes or in \"double quotes\" ('single quotes' make a string)";
+  } else if (IsReserved(s.type)) {
+    hint = "; " + KeywordName(s.type) + " is a reserved word: write \"" +
+           LowerAscii(s.token->getText()) + "\" in double quotes to use it as a name";
+  }
+  return {"expected " + what + " after " + After(s.prev) + s.found + hint, s.loc};
+}
+
+Hint ClauseOrderHint(const ErrorState& s) {
+  std::string clause = KeywordName(s.type);
+  if (s.type == G::K_GROUP || s.type == G::K_ORDER) clause += " BY";
+  if (s.type == G::K_WITH) clause += " PRIVACY";
+  return {clause +
+              " is not allowed here: the clauses of a SELECT come in the order FROM, JOIN, WHERE, "
+              "GROUP BY, HAVING, ORDER BY, LIMIT, WITH PRIVACY, each at most once",
+          s.loc};
+}
+
+bool EndsBeforeParenCloses(const ErrorState& s) {
+  return s.Expects(G::RPAREN) &&
+         (s.type == Token::EOF || s.type == G::SEMI || IsClauseKeyword(s.type)) &&
+         UnclosedParen(s.tokens, s.index) != nullptr;
+}
+
+Hint UnclosedParenHint(const ErrorState& s) {
+  SourceLocation open_loc = s.source.At(UnclosedParen(s.tokens, s.index));
+  return {"missing ')' to close the '(' at " + std::to_string(open_loc.line) + ":" +
+              std::to_string(open_loc.column) + s.found,
+          s.loc};
+}
+
+// Tried in order; the first that applies gives the message.
+const HintRule kHintRules[] = {
+    {"misspelt_keyword",  // SELEC, BETWEN, ... where a keyword was expected
+     [](const ErrorState& s) { return MisspeltKeyword(s).has_value(); },
+     [](const ErrorState& s) -> Hint { return {DidYouMean(s.token, *MisspeltKeyword(s)), s.loc}; }},
+    {"misspelt_clause_keyword_taken_as_alias",
+     [](const ErrorState& s) { return MisspeltClauseAlias(s).has_value(); },
+     [](const ErrorState& s) -> Hint {
+       return {DidYouMean(s.prev, *MisspeltClauseAlias(s)), s.source.At(s.prev)};
+     }},
+    {"missing_semicolon",
+     [](const ErrorState& s) { return IsStatementStart(s.type) && s.Expects(G::SEMI); },
+     [](const ErrorState& s) -> Hint {
+       return {"missing ';' between statements: end the previous statement with ';' before " +
+                   KeywordName(s.type),
+               s.loc};
+     }},
+    {"expected_statement",
+     [](const ErrorState& s) { return s.Expects(G::K_SELECT) && s.Expects(G::K_SHOW); },
+     [](const ErrorState& s) -> Hint {
+       return {"expected a statement (SELECT, EXPLAIN, SHOW TABLES, SHOW BUDGET or DESCRIBE)" +
+                   s.found,
+               s.loc};
+     }},
+    {"double_equals",
+     [](const ErrorState& s) { return s.type == G::EQ && s.PrevType() == G::EQ; },
+     [](const ErrorState& s) -> Hint {
+       return {"'==' is not an operator; write = to compare values", s.source.At(s.prev)};
+     }},
+    {"expression_after_select",
+     [](const ErrorState& s) { return ExpectsExpression(s) && s.PrevType() == G::K_SELECT; },
+     [](const ErrorState& s) -> Hint {
+       return {"expected an expression or '*' after SELECT" + s.found, s.loc};
+     }},
+    {"trailing_comma",
+     [](const ErrorState& s) {
+       return ExpectsExpression(s) && s.PrevType() == G::COMMA &&
+              (IsClauseKeyword(s.type) || s.type == G::RPAREN || s.type == G::SEMI ||
+               s.type == Token::EOF);
+     },
+     [](const ErrorState& s) -> Hint {
+       return {"unexpected ',' before " + Describe(s.token) + "; remove the trailing ','",
+               s.source.At(s.prev)};
+     }},
+    {"empty_in_list",
+     [](const ErrorState& s) {
+       return ExpectsExpression(s) && s.type == G::RPAREN && s.PrevType() == G::LPAREN &&
+              InRule(s.ctx, G::RulePredicate);
+     },
+     [](const ErrorState& s) -> Hint { return {"expected at least one value in IN (...)", s.loc}; }},
+    {"expected_expression", &ExpectsExpression,
+     [](const ErrorState& s) -> Hint {
+       return {"expected an expression after " + After(s.prev) + s.found, s.loc};
+     }},
+    {"missing_on",
+     [](const ErrorState& s) { return s.Expects(G::K_ON) && InRule(s.ctx, G::RuleJoinClause); },
+     [](const ErrorState& s) -> Hint {
+       return {"expected ON after the joined table (e.g. JOIN wards w ON a.ward_code = "
+               "w.ward_code)" +
+                   s.found,
+               s.loc};
+     }},
+    {"clause_out_of_order",  // ... LIMIT 5 ORDER BY x, or a clause twice
+     [](const ErrorState& s) {
+       return IsClauseKeyword(s.type) && s.type != G::K_FROM &&
+              InRule(s.ctx, G::RuleSelectStatement) && !s.Expects(s.type);
+     },
+     &ClauseOrderHint},
+    {"missing_from",
+     [](const ErrorState& s) {
+       return s.Expects(G::K_FROM) && s.ctx->getRuleIndex() == G::RuleSelectStatement;
+     },
+     [](const ErrorState& s) -> Hint {
+       std::string hint = s.type == G::IDENTIFIER || s.type == G::INTEGER || s.type == G::STRING
+                              ? " (separate select items with ',')"
+                              : "";
+       return {"expected FROM after the select list" + s.found + hint, s.loc};
+     }},
+    {"expected_name", &ExpectsOnlyNames, &ExpectedNameHint},
+    {"privacy_value",
+     [](const ErrorState& s) { return s.ctx->getRuleIndex() == G::RulePrivacyValue; },
+     [](const ErrorState& s) -> Hint {
+       return {"expected a number or a name after '=' (e.g. epsilon = 0.5, mechanism = laplace)" +
+                   s.found,
+               s.loc};
+     }},
+    {"limit_count", [](const ErrorState& s) { return s.PrevType() == G::K_LIMIT; },
+     [](const ErrorState& s) -> Hint {
+       return {"expected a whole number of rows after LIMIT" + s.found, s.loc};
+     }},
+    {"between_and",
+     [](const ErrorState& s) {
+       return s.Expects(G::K_AND) && !s.Expects(G::K_OR) && InBetween(s.ctx);
+     },
+     [](const ErrorState& s) -> Hint {
+       return {"expected AND in BETWEEN low AND high" + s.found, s.loc};
+     }},
+    {"extract_from",
+     [](const ErrorState& s) { return s.Expects(G::K_FROM) && InRule(s.ctx, G::RuleExtractCall); },
+     [](const ErrorState& s) -> Hint {
+       return {"expected FROM in EXTRACT(field FROM date)" + s.found, s.loc};
+     }},
+    {"is_not_null",
+     [](const ErrorState& s) { return s.PrevType() == G::K_NOT && s.BeforePrevType() == G::K_IS; },
+     [](const ErrorState& s) -> Hint { return {"expected NULL after IS NOT" + s.found, s.loc}; }},
+    {"not_predicate",
+     [](const ErrorState& s) {
+       return s.PrevType() == G::K_NOT && InRule(s.ctx, G::RulePredicate);
+     },
+     [](const ErrorState& s) -> Hint {
+       return {"expected BETWEEN, IN or LIKE after NOT" + s.found, s.loc};
+     }},
+    {"unclosed_paren", &EndsBeforeParenCloses, &UnclosedParenHint},
+    {"unmatched_paren",
+     [](const ErrorState& s) {
+       return s.type == G::RPAREN && UnclosedParen(s.tokens, s.index) == nullptr;
+     },
+     [](const ErrorState& s) -> Hint {
+       return {"unexpected ')' without a matching '('", s.loc};
+     }},
+    {"expected_tokens",  // a short list of what could come next
+     [](const ErrorState& s) {
+       const size_t names = ExpectedNames(s.expected).size();
+       return names > 0 && names <= 4;
+     },
+     [](const ErrorState& s) -> Hint {
+       return {"expected " + JoinNames(ExpectedNames(s.expected)) + " after " + After(s.prev) +
+                   s.found,
+               s.loc};
+     }},
+    {"unexpected_end", [](const ErrorState& s) { return s.type == Token::EOF; },
+     [](const ErrorState& s) -> Hint {
+       return {"unexpected end of the query after " + After(s.prev), s.loc};
+     }},
+};
+
+}  // namespace
+
+void ThrowSyntax(std::string message, const SourceLocation& loc) {
+  throw DpqlError(ErrorCode::kSyntaxError, std::move(message), loc);
+}
+
+bool EndsOperand(size_t type) {
+  switch (type) {
+    case G::IDENTIFIER:
+    case G::QUOTED_IDENTIFIER:
+    case G::INTEGER:
+    case G::DECIMAL:
+    case G::STRING:
+    case G::RPAREN:
+    case G::K_NULL:
+    case G::K_TRUE:
+    case G::K_FALSE:
+      return true;
+    default:
+      return IsNonReserved(type);
+  }
+}
+
+void ThrowSyntaxError(antlr4::Parser* parser, const Token* token, const IntervalSet& expected,
+                      const SourceText& source) {
+  antlr4::TokenStream* tokens = parser->getTokenStream();
+  const size_t type = token->getType();
+  const size_t index = token->getTokenIndex();
+  const Token* prev = index > 0 ? tokens->get(index - 1) : nullptr;
+  const Token* before_prev = index > 1 ? tokens->get(index - 2) : nullptr;
+  // The end of the query is shown right after the last token, not on an
+  // empty last line.
+  const SourceLocation loc =
+      type == Token::EOF && prev != nullptr ? source.After(prev) : source.At(token);
+  const ErrorState state{tokens, parser->getContext(), token, type, index, prev, before_prev,
+                         expected, source, loc, Found(token)};
+  for (const HintRule& rule : kHintRules) {
+    if (rule.applies(state)) {
+      Hint hint = rule.hint(state);
+      ThrowSyntax(std::move(hint.message), hint.loc);
+    }
+  }
+  ThrowSyntax("unexpected " + Describe(token), loc);  // the last resort
+}
+
+}  // namespace dpql::parser

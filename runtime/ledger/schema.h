@@ -1,0 +1,18 @@
+#pragma once
+
+// Schema `dpql`: the ledger's tables, their upgrade from older versions, the
+// append-only triggers, and the answer cache's tables (runtime/cache/schema.h).
+
+#include <pqxx/pqxx>
+
+namespace dpql {
+
+// Bump when the schema changes; Ledger::Init refuses a database with a newer one.
+inline constexpr int kSchemaVersion = 2;  // 2: rho columns, dataset_spend
+
+// Creates schema `dpql` and its tables if missing and upgrades an older one in
+// place, in `txn`, under an advisory lock (concurrent calls wait for each
+// other). Throws DpqlError "schema_too_new" for a newer schema.
+void CreateSchema(pqxx::work& txn);
+
+}  // namespace dpql

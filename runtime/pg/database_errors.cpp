@@ -1,0 +1,43 @@
+#include "runtime/pg/database_errors.h"
+
+#include <pqxx/pqxx>
+
+namespace dpql {
+
+DpqlError DatabaseUnavailable(std::string message) {
+  return DpqlError(ErrorCode::kDatabaseUnavailable, std::move(message));
+}
+
+bool IsUnavailable(const DpqlError& error) { return error.code() == ErrorCode::kDatabaseUnavailable; }
+
+std::string SqlStateOf(const std::exception& error) {
+  // Most specific first: libpqxx 6.4 throws these without their SQLSTATE.
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr) return "42501";
+  if (dynamic_cast<const pqxx::serialization_failure*>(&error) != nullptr) return "40001";
+  if (dynamic_cast<const pqxx::statement_completion_unknown*>(&error) != nullptr) return "40003";
+  if (dynamic_cast<const pqxx::deadlock_detected*>(&error) != nullptr) return "40P01";
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&error) != nullptr) return "40000";
+  if (dynamic_cast<const pqxx::too_many_connections*>(&error) != nullptr) return "53300";
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) return sql->sqlstate();
+  return "";
+}
+
+std::string DescribeForLog(const std::exception& error) {
+  std::string message = OnOneLine(error.what());
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  const std::string sqlstate = SqlStateOf(error);
+  return sqlstate.empty() ? message : "SQLSTATE " + sqlstate + ": " + message;
+}
+
+std::string QueryFailedMessage(int timeout_ms) {
+  const std::string timeout =
+      timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
+                             : std::to_string(timeout_ms) + " ms";
+  return "PostgreSQL did not complete this query: it failed, or ran longer than the server's "
+         "statement timeout (" + timeout + "). Its budget was spent: the debit comes before the "
+         "data is read. Every such failure gets this same answer, after the timeout, so that "
+         "neither says anything about the data. Narrow the query (WHERE, fewer groups) if it "
+         "reads much data; otherwise ask an administrator, whose server log has the cause";
+}
+
+}  // namespace dpql

@@ -1,0 +1,134 @@
+#include "server/admin_args.h"
+
+#include <algorithm>
+
+#include "compiler/common/error.h"
+#include "compiler/common/flags.h"
+
+namespace dpql::admin {
+
+const std::map<std::string, CommandSpec>& Commands() {
+  static const std::map<std::string, CommandSpec> commands = {
+      {"init", {{}, {}, 0, "init"}},
+      {"add-analyst",
+       {{"--dataset", "--epsilon", "--delta", "--rho"}, {"--admin"}, 1,
+        "add-analyst NAME --dataset D (--epsilon E [--delta D] | --rho R) [--admin]"}},
+      {"grant",
+       {{"--dataset", "--epsilon", "--delta", "--rho"}, {}, 1,
+        "grant NAME --dataset D (--epsilon E [--delta D] | --rho R)"}},
+      {"revoke", {{}, {}, 1, "revoke NAME"}},
+      {"list", {{}, {}, 0, "list"}},
+      {"audit", {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
+      {"data-version", {{}, {}, 1, "data-version DATASET"}},
+      {"grant-role", {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
+  };
+  return commands;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+ParsedArgs Parse(const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  const std::vector<std::string> global_flags = {"--database", "--config", "--catalog"};
+  // First pass: find the subcommand, so flags can be checked against it.
+  FlagReader first(args);
+  while (first.Next()) {
+    const std::string& arg = first.arg();
+    if (arg == "--help" || arg == "-h" || arg == "help") {
+      parsed.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) == 0) {
+      const std::string& flag = first.flag();
+      bool takes_value = Contains(global_flags, flag);
+      if (!takes_value) {
+        for (const auto& [name, spec] : Commands()) takes_value |= Contains(spec.value_flags, flag);
+      }
+      if (takes_value) first.Value();  // skip its value
+      continue;
+    }
+    if (first.IsOption()) continue;  // reported below
+    parsed.command = arg;
+    break;
+  }
+  if (parsed.help && parsed.command.empty()) return parsed;
+  if (parsed.command.empty()) throw UsageError("no command given");
+  auto found = Commands().find(parsed.command);
+  if (found == Commands().end()) {
+    throw UsageError("unknown command '" + parsed.command +
+                     "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
+  }
+  const CommandSpec& spec = found->second;
+
+  bool seen_command = false;
+  FlagReader flags(args, InlineValues::kAnyDash);
+  while (flags.Next()) {
+    const std::string& arg = flags.arg();
+    if (arg == "--help" || arg == "-h" || arg == "help") continue;
+    if (flags.IsOption()) {
+      const std::string& flag = flags.flag();
+      bool takes_value = Contains(global_flags, flag) || Contains(spec.value_flags, flag);
+      if (Contains(spec.switch_flags, flag)) {
+        if (flags.inline_value()) throw UsageError(flag + " takes no value");
+        parsed.switches.push_back(flag);
+        continue;
+      }
+      if (!takes_value) {
+        throw UsageError("unknown option '" + flag + "' for `" + parsed.command + "`; usage: dpqld admin " +
+                         spec.synopsis);
+      }
+      // A value is never taken from a following --flag.
+      std::optional<std::string> value = flags.Value("--");
+      if (!value) throw UsageError(flag + " needs a value; usage: dpqld admin " + std::string(spec.synopsis));
+      if (value->empty()) throw UsageError(flag + " needs a non-empty value");
+      if (parsed.values.count(flag)) throw UsageError(flag + " is given more than once");
+      parsed.values[flag] = *value;
+      continue;
+    }
+    if (!seen_command && arg == parsed.command) {
+      seen_command = true;
+      continue;
+    }
+    parsed.positional.push_back(arg);
+  }
+  if (parsed.help) return parsed;
+  if (parsed.positional.size() < spec.positional) {
+    throw UsageError("`" + parsed.command + "` needs " +
+                     (parsed.command == "data-version"  ? "a DATASET name"
+                      : parsed.command == "grant-role" ? "a PostgreSQL ROLE name"
+                                                       : "an analyst NAME") +
+                     "; usage: dpqld admin " + spec.synopsis);
+  }
+  if (parsed.positional.size() > spec.positional) {
+    throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" + parsed.command +
+                     "`; usage: dpqld admin " + spec.synopsis);
+  }
+  return parsed;
+}
+
+std::optional<std::string> Value(const ParsedArgs& parsed, const std::string& flag) {
+  auto it = parsed.values.find(flag);
+  if (it == parsed.values.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Required(const ParsedArgs& parsed, const std::string& flag) {
+  auto value = Value(parsed, flag);
+  if (!value) {
+    throw UsageError("`" + parsed.command + "` needs " + flag + "; usage: dpqld admin " +
+                     Commands().at(parsed.command).synopsis);
+  }
+  return *value;
+}
+
+Rational ParseAmount(const std::string& flag, const std::string& text) {
+  auto value = ParseDecimal(text);
+  if (!value) {
+    throw UsageError(flag + " expects a decimal number such as 1.5, 0.25 or 1e-6, got '" + text + "'");
+  }
+  return *value;
+}
+
+}  // namespace dpql::admin
