@@ -36,6 +36,31 @@ class StaleConnection : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The status line and headers of a response (header names lower-cased);
+// `http10` tells whether the server speaks HTTP/1.0.
+HttpClientResponse ParseHead(const std::string& head_text, bool& http10) {
+  HttpClientResponse response;
+  size_t line_end = head_text.find("\r\n");
+  std::string status_line = head_text.substr(0, line_end);
+  if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) {
+    throw HttpTransportError("the server did not answer with HTTP (got '" + status_line.substr(0, 40) +
+                    "'); check --url (http:// vs https://)");
+  }
+  http10 = status_line.rfind("HTTP/1.0", 0) == 0;
+  response.status = std::atoi(status_line.c_str() + 9);
+  if (status_line.size() > 13) response.reason = status_line.substr(13);
+  size_t at = line_end == std::string::npos ? head_text.size() : line_end + 2;
+  while (at < head_text.size()) {
+    size_t next = head_text.find("\r\n", at);
+    if (next == std::string::npos) next = head_text.size();
+    std::string line = head_text.substr(at, next - at);
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) response.headers.emplace_back(LowerAscii(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    at = next + 2;
+  }
+  return response;
+}
+
 }  // namespace
 
 Url ParseUrl(const std::string& text) {
@@ -97,31 +122,10 @@ class HttpClient::Connection {
     tcp::resolver resolver(io_);
     auto endpoints = resolver.resolve(url.host, url.port, ec);
     if (ec) throw HttpTransportError("cannot resolve host '" + url.host + "': " + ec.message());
-    const std::string where = url.host + ":" + url.port;
     if (url.scheme == "https") {
-      tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-      if (insecure) {
-        tls_context_->set_verify_mode(asio::ssl::verify_none);
-      } else {
-        tls_context_->set_default_verify_paths();
-        tls_context_->set_verify_mode(asio::ssl::verify_peer);
-        tls_context_->set_verify_callback(asio::ssl::host_name_verification(url.host));
-      }
-      tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *tls_context_);
-      SSL_set_tlsext_host_name(tls_->native_handle(), url.host.c_str());
-      asio::connect(tls_->next_layer(), endpoints, ec);
-      if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
-      tls_->next_layer().set_option(tcp::no_delay(true), ec);
-      tls_->handshake(asio::ssl::stream_base::client, ec);
-      if (ec) {
-        throw HttpTransportError("TLS handshake with " + where + " failed: " + ec.message() +
-                        (insecure ? "" : " (use --insecure to skip certificate verification for a test server)"));
-      }
+      ConnectTls(url, insecure, endpoints);
     } else {
-      plain_ = std::make_unique<tcp::socket>(io_);
-      asio::connect(*plain_, endpoints, ec);
-      if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
-      plain_->set_option(tcp::no_delay(true), ec);
+      ConnectPlain(url, endpoints);
     }
   }
 
@@ -133,6 +137,75 @@ class HttpClient::Connection {
     }
   }
 
+  // The status line and headers, without the blank line that ends them; the
+  // bytes read past it stay in buffer_.
+  std::string ReadHead() {
+    boost::system::error_code ec;
+    size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (buffer_.size() > kMaxHeaderBytes) throw HttpTransportError("the server's response headers are too large");
+      bool more = ReadMore(ec);
+      if (!more) {
+        std::string why = ec ? ec.message() : "connection closed";
+        if (buffer_.empty()) throw StaleConnection("the server closed the connection without answering (" + why + ")");
+        throw HttpTransportError("the server closed the connection in the middle of a response (" + why + ")");
+      }
+    }
+    std::string head_text = buffer_.substr(0, header_end);
+    buffer_.erase(0, header_end + 4);
+    return head_text;
+  }
+
+  // Chunked transfer coding: chunks up to the last (empty) one, then trailers.
+  std::string ReadChunkedBody() {
+    std::string body;
+    for (;;) {
+      std::string size_line = ReadLine();
+      size_t size = 0;
+      auto [end, error] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
+      if (error != std::errc()) throw HttpTransportError("malformed chunk size '" + size_line + "' in the server's response");
+      (void)end;
+      if (size == 0) {
+        while (!ReadLine().empty()) {
+        }  // trailers
+        break;
+      }
+      if (body.size() + size > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
+      ReadAtLeast(size + 2);
+      body.append(buffer_, 0, size);
+      buffer_.erase(0, size + 2);
+    }
+    return body;
+  }
+
+  // A body of Content-Length bytes.
+  std::string ReadSizedBody(const std::string& length_text) {
+    size_t length = 0;
+    auto [end, error] = std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+    if (error != std::errc() || end != length_text.data() + length_text.size()) {
+      throw HttpTransportError("malformed Content-Length '" + length_text + "' in the server's response");
+    }
+    if (length > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
+    ReadAtLeast(length);
+    std::string body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return body;
+  }
+
+  // A body delimited by the end of the connection.
+  std::string ReadBodyToClose() {
+    boost::system::error_code ec;
+    while (ReadMore(ec)) {
+    }
+    if (ec) throw HttpTransportError("error while reading the server's response: " + ec.message());
+    std::string body = std::move(buffer_);
+    buffer_.clear();
+    return body;
+  }
+
+  std::string& buffer() { return buffer_; }
+
+ private:
   // Appends what is available to buffer_; returns false at end of stream.
   bool ReadMore(boost::system::error_code& ec) {
     char chunk[16384];
@@ -146,9 +219,58 @@ class HttpClient::Connection {
     return !ec;
   }
 
-  std::string& buffer() { return buffer_; }
+  // Reads until buffer_ holds `needed` bytes; the response is cut short otherwise.
+  void ReadAtLeast(size_t needed) {
+    boost::system::error_code ec;
+    while (buffer_.size() < needed) {
+      if (!ReadMore(ec)) {
+        throw HttpTransportError("the server closed the connection in the middle of a response" +
+                        (ec ? " (" + ec.message() + ")" : std::string()));
+      }
+    }
+  }
 
- private:
+  // The next CRLF-terminated line, without its CRLF.
+  std::string ReadLine() {
+    size_t end;
+    while ((end = buffer_.find("\r\n")) == std::string::npos) ReadAtLeast(buffer_.size() + 1);
+    std::string line = buffer_.substr(0, end);
+    buffer_.erase(0, end + 2);
+    return line;
+  }
+
+  void ConnectTls(const Url& url, bool insecure, const tcp::resolver::results_type& endpoints) {
+    boost::system::error_code ec;
+    const std::string where = url.host + ":" + url.port;
+    tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (insecure) {
+      tls_context_->set_verify_mode(asio::ssl::verify_none);
+    } else {
+      tls_context_->set_default_verify_paths();
+      tls_context_->set_verify_mode(asio::ssl::verify_peer);
+      tls_context_->set_verify_callback(asio::ssl::host_name_verification(url.host));
+    }
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *tls_context_);
+    SSL_set_tlsext_host_name(tls_->native_handle(), url.host.c_str());
+    asio::connect(tls_->next_layer(), endpoints, ec);
+    if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+    tls_->next_layer().set_option(tcp::no_delay(true), ec);
+    tls_->handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+      throw HttpTransportError("TLS handshake with " + where + " failed: " + ec.message() +
+                      (insecure ? "" : " (use --insecure to skip certificate verification for a test server)"));
+    }
+  }
+
+  void ConnectPlain(const Url& url, const tcp::resolver::results_type& endpoints) {
+    boost::system::error_code ec;
+    const std::string where = url.host + ":" + url.port;
+    plain_ = std::make_unique<tcp::socket>(io_);
+    asio::connect(*plain_, endpoints, ec);
+    if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+    plain_->set_option(tcp::no_delay(true), ec);
+  }
+
   asio::io_context io_;
   std::unique_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
@@ -191,62 +313,15 @@ HttpClientResponse HttpClient::Send(
 
 HttpClientResponse HttpClient::Exchange(const std::string& request, bool head) {
   Connection& connection = *connection_;
-  std::string& buffer = connection.buffer();
-  buffer.clear();
+  connection.buffer().clear();
   boost::system::error_code ec;
   connection.Write(request, ec);
   if (ec) throw StaleConnection("cannot send the request: " + ec.message());
 
-  // Status line and headers.
-  size_t header_end;
-  while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-    if (buffer.size() > kMaxHeaderBytes) throw HttpTransportError("the server's response headers are too large");
-    bool more = connection.ReadMore(ec);
-    if (!more) {
-      std::string why = ec ? ec.message() : "connection closed";
-      if (buffer.empty()) throw StaleConnection("the server closed the connection without answering (" + why + ")");
-      throw HttpTransportError("the server closed the connection in the middle of a response (" + why + ")");
-    }
-  }
-  HttpClientResponse response;
-  std::string head_text = buffer.substr(0, header_end);
-  buffer.erase(0, header_end + 4);
-  size_t line_end = head_text.find("\r\n");
-  std::string status_line = head_text.substr(0, line_end);
-  if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) {
-    throw HttpTransportError("the server did not answer with HTTP (got '" + status_line.substr(0, 40) +
-                    "'); check --url (http:// vs https://)");
-  }
-  bool http10 = status_line.rfind("HTTP/1.0", 0) == 0;
-  response.status = std::atoi(status_line.c_str() + 9);
-  if (status_line.size() > 13) response.reason = status_line.substr(13);
-  size_t at = line_end == std::string::npos ? head_text.size() : line_end + 2;
-  while (at < head_text.size()) {
-    size_t next = head_text.find("\r\n", at);
-    if (next == std::string::npos) next = head_text.size();
-    std::string line = head_text.substr(at, next - at);
-    size_t colon = line.find(':');
-    if (colon != std::string::npos) response.headers.emplace_back(LowerAscii(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
-    at = next + 2;
-  }
-
+  bool http10 = false;
+  HttpClientResponse response = ParseHead(connection.ReadHead(), http10);
   std::string connection_header = LowerAscii(response.Header("connection"));
   bool keep_alive = http10 ? connection_header == "keep-alive" : connection_header != "close";
-  auto read_at_least = [&](size_t needed) {
-    while (buffer.size() < needed) {
-      if (!connection.ReadMore(ec)) {
-        throw HttpTransportError("the server closed the connection in the middle of a response" +
-                        (ec ? " (" + ec.message() + ")" : std::string()));
-      }
-    }
-  };
-  auto read_line = [&]() {
-    size_t end;
-    while ((end = buffer.find("\r\n")) == std::string::npos) read_at_least(buffer.size() + 1);
-    std::string line = buffer.substr(0, end);
-    buffer.erase(0, end + 2);
-    return line;
-  };
 
   bool no_body = head || response.status == 204 || response.status == 304 || response.status / 100 == 1;
   std::string transfer = LowerAscii(response.Header("transfer-encoding"));
@@ -254,39 +329,11 @@ HttpClientResponse HttpClient::Exchange(const std::string& request, bool head) {
   if (no_body) {
     // Nothing to read.
   } else if (transfer.find("chunked") != std::string::npos) {
-    for (;;) {
-      std::string size_line = read_line();
-      size_t size = 0;
-      auto [end, error] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
-      if (error != std::errc()) throw HttpTransportError("malformed chunk size '" + size_line + "' in the server's response");
-      (void)end;
-      if (size == 0) {
-        while (!read_line().empty()) {
-        }  // trailers
-        break;
-      }
-      if (response.body.size() + size > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
-      read_at_least(size + 2);
-      response.body.append(buffer, 0, size);
-      buffer.erase(0, size + 2);
-    }
+    response.body = connection.ReadChunkedBody();
   } else if (!length_text.empty()) {
-    size_t length = 0;
-    auto [end, error] = std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
-    if (error != std::errc() || end != length_text.data() + length_text.size()) {
-      throw HttpTransportError("malformed Content-Length '" + length_text + "' in the server's response");
-    }
-    if (length > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
-    read_at_least(length);
-    response.body = buffer.substr(0, length);
-    buffer.erase(0, length);
+    response.body = connection.ReadSizedBody(length_text);
   } else {
-    // Delimited by the end of the connection.
-    while (connection.ReadMore(ec)) {
-    }
-    if (ec) throw HttpTransportError("error while reading the server's response: " + ec.message());
-    response.body = std::move(buffer);
-    buffer.clear();
+    response.body = connection.ReadBodyToClose();
     keep_alive = false;
   }
   if (!keep_alive) connection_.reset();

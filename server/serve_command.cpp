@@ -2,6 +2,10 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
@@ -27,11 +31,16 @@ constexpr const char* kServeUsage =
     "  --database URL      overrides `database` (a libpq URL or connection string)\n"
     "Without `database` in either place, $DPQL_DATABASE, else the libpq environment (PGHOST, ...).\n";
 
-}  // namespace
-
-int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+// The command line of `dpqld serve`.
+struct ServeArgs {
   std::string config_path;
   std::optional<std::string> listen, database;
+};
+
+// Reads the command line into `parsed`; the exit status when the command ends
+// here (--help, or a wrong command line, told on `err`).
+std::optional<int> ReadServeArgs(const std::vector<std::string>& args, ServeArgs& parsed, std::ostream& out,
+                                 std::ostream& err) {
   FlagReader flags(args);
   while (flags.Next()) {
     const std::string& arg = flags.flag();
@@ -46,29 +55,33 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     } else if (arg == "--config") {
       auto v = value();
       if (!v) return 2;
-      config_path = *v;
+      parsed.config_path = *v;
     } else if (arg == "--listen") {
-      if (!(listen = value())) return 2;
+      if (!(parsed.listen = value())) return 2;
     } else if (arg == "--database") {
-      if (!(database = value())) return 2;
+      if (!(parsed.database = value())) return 2;
     } else {
       err << "dpqld serve: unknown argument '" << flags.arg() << "'\n" << kServeUsage;
       return 2;
     }
   }
-  if (config_path.empty()) {
+  if (parsed.config_path.empty()) {
     err << "dpqld serve: --config FILE is required (examples/hospital/dpqld.yaml is a model)\n"
         << kServeUsage;
     return 2;
   }
+  return std::nullopt;
+}
 
-  ServerConfig config;
-  Catalog catalog;
+// The configuration file with the command line's overrides, and its catalog;
+// the exit status when either cannot be read.
+std::optional<int> LoadServeConfig(const ServeArgs& parsed, ServerConfig& config, Catalog& catalog,
+                                   std::ostream& err) {
   try {
-    config = LoadServerConfig(config_path);
-    if (listen) SetListen(config, *listen, "--listen");
-    if (database) {
-      config.database = *database;
+    config = LoadServerConfig(parsed.config_path);
+    if (parsed.listen) SetListen(config, *parsed.listen, "--listen");
+    if (parsed.database) {
+      config.database = *parsed.database;
     } else if (const char* env = std::getenv("DPQL_DATABASE"); config.database.empty() && env != nullptr) {
       config.database = env;
     }
@@ -82,8 +95,12 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     err << "dpqld serve: the catalog is invalid; nothing was started\n" << e.what() << "\n";
     return 1;
   }
+  return std::nullopt;
+}
 
-  // The database must be reachable and initialised before we accept anyone.
+// The database must be reachable and initialised before we accept anyone;
+// the exit status when it is not.
+std::optional<int> CheckLedger(const ServerConfig& config, std::ostream& err) {
   try {
     Ledger ledger(config.database);
     ledger.GetBudgets(0);
@@ -94,25 +111,33 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     }
     return 1;
   }
+  return std::nullopt;
+}
 
+// Serve even when a catalog table cannot be read yet (the data may be
+// loading): its queries are refused with 503 not_ready, at no cost, until
+// it can; GET /readyz tells the administrator.
+void ReportReadiness(Engine& engine, std::ostream& err) {
+  try {
+    ReadinessReport report = engine.CheckReadiness();
+    if (!report.ready()) {
+      err << "dpqld: not ready: the server's role cannot read these catalog tables; their "
+             "datasets' queries are refused (503 not_ready) until it can (GET /readyz):\n"
+          << Readiness::LogLines(report) << std::endl;
+    }
+  } catch (const DpqlError& e) {
+    err << "dpqld: the readiness check failed: " << e.what() << std::endl;
+  }
+}
+
+// Runs the HTTP server until it is stopped; the exit status.
+int Serve(const ServerConfig& config, const Catalog& catalog, std::ostream& out, std::ostream& err) {
   try {
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
     Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
     // Noise for the typical first queries is drawn before anyone asks.
     engine.PrefillNoise();
-    // Serve even when a catalog table cannot be read yet (the data may be
-    // loading): its queries are refused with 503 not_ready, at no cost, until
-    // it can; GET /readyz tells the administrator.
-    try {
-      ReadinessReport report = engine.CheckReadiness();
-      if (!report.ready()) {
-        err << "dpqld: not ready: the server's role cannot read these catalog tables; their "
-               "datasets' queries are refused (503 not_ready) until it can (GET /readyz):\n"
-            << Readiness::LogLines(report) << std::endl;
-      }
-    } catch (const DpqlError& e) {
-      err << "dpqld: the readiness check failed: " << e.what() << std::endl;
-    }
+    ReportReadiness(engine, err);
     Metrics metrics;
     Router router(config, catalog, pool, engine, metrics);
     HttpServer server(config, router);
@@ -125,6 +150,18 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ServeArgs parsed;
+  if (auto status = ReadServeArgs(args, parsed, out, err)) return *status;
+  ServerConfig config;
+  Catalog catalog;
+  if (auto status = LoadServeConfig(parsed, config, catalog, err)) return *status;
+  if (auto status = CheckLedger(config, err)) return *status;
+  return Serve(config, catalog, out, err);
 }
 
 }  // namespace dpql
