@@ -80,8 +80,7 @@ void BM_Compile(benchmark::State& state, const std::string& text) {
 void RegisterCompilerBenchmarks() {
   for (const Example& example : LoadExamples(*HospitalCatalog().DefaultDataset())) {
     benchmark::RegisterBenchmark(("Parse/" + example.name).c_str(), BM_Parse, example.text);
-    benchmark::RegisterBenchmark(("BindPlanSql/" + example.name).c_str(), BM_BindPlanSql,
-                                 example.text);
+    benchmark::RegisterBenchmark(("BindPlanSql/" + example.name).c_str(), BM_BindPlanSql, example.text);
     benchmark::RegisterBenchmark(("Compile/" + example.name).c_str(), BM_Compile, example.text);
   }
 }

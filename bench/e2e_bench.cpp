@@ -21,8 +21,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -34,8 +34,8 @@
 #include "compiler/catalog/catalog.h"
 #include "repl/http_client.h"
 #include "runtime/engine.h"
-#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/random/random_source.h"
 
 namespace dpql {
@@ -56,13 +56,11 @@ struct BenchQuery {
 // occupancy by ward on a day and by day, a join to wards, partition selection.
 std::vector<BenchQuery> Queries() {
   return {
-      {"admissions_by_ward",
-       "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code", "",
+      {"admissions_by_ward", "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code", "",
        "SELECT ward_code, count(*) FROM admissions GROUP BY ward_code",
        "SELECT ward_code, sum(n) FROM (SELECT ward_code, patient_id, count(*) AS n FROM admissions "
        "GROUP BY ward_code, patient_id) s GROUP BY ward_code"},
-      {"patients_by_sex",
-       "SELECT sex, COUNT(DISTINCT patient_id) FROM admissions GROUP BY sex", "",
+      {"patients_by_sex", "SELECT sex, COUNT(DISTINCT patient_id) FROM admissions GROUP BY sex", "",
        "SELECT sex, count(DISTINCT patient_id) FROM admissions GROUP BY sex",
        "SELECT sex, count(*) FROM (SELECT sex, patient_id FROM admissions GROUP BY sex, patient_id) s "
        "GROUP BY sex"},
@@ -72,9 +70,8 @@ std::vector<BenchQuery> Queries() {
        "SELECT admission_method, sum(s) FROM (SELECT admission_method, patient_id, "
        "sum(length_of_stay) AS s FROM admissions GROUP BY admission_method, patient_id) t "
        "GROUP BY admission_method"},
-      {"mean_age_by_chapter",
-       "SELECT diagnosis_chapter, AVG(age) FROM admissions GROUP BY diagnosis_chapter", "",
-       "SELECT diagnosis_chapter, avg(age) FROM admissions GROUP BY diagnosis_chapter",
+      {"mean_age_by_chapter", "SELECT diagnosis_chapter, AVG(age) FROM admissions GROUP BY diagnosis_chapter",
+       "", "SELECT diagnosis_chapter, avg(age) FROM admissions GROUP BY diagnosis_chapter",
        "SELECT diagnosis_chapter, sum(s) / sum(n) FROM (SELECT diagnosis_chapter, patient_id, "
        "sum(age) AS s, count(age) AS n FROM admissions GROUP BY diagnosis_chapter, patient_id) t "
        "GROUP BY diagnosis_chapter"},
@@ -123,12 +120,12 @@ std::vector<BenchQuery> Queries() {
 struct Options {
   std::string database;  // libpq connection string
   std::string catalog;
-  std::string url;       // dpqld
+  std::string url;  // dpqld
   std::string token;
   std::string analyst;
-  int64_t rows = 0;      // as loaded, for the report
+  int64_t rows = 0;  // as loaded, for the report
   int repeat = 7;
-  std::string only;      // run only queries whose name contains this
+  std::string only;  // run only queries whose name contains this
   std::string json_out;
   int load_seconds = 0;  // 0: no load test
   int64_t dpqld_pid = 0;
@@ -170,8 +167,7 @@ std::string QueryBody(const std::string& text) {
 
 HttpClientResponse Post(HttpClient& client, const Options& options, const std::string& text) {
   return client.Send("POST", "/v1/query", QueryBody(text),
-                     {{"Authorization", "Bearer " + options.token},
-                      {"Content-Type", "application/json"}});
+                     {{"Authorization", "Bearer " + options.token}, {"Content-Type", "application/json"}});
 }
 
 // CPU seconds (user + system) the process has used so far, from /proc.
@@ -243,8 +239,7 @@ json RunQueries(const Options& options, const Catalog& catalog) {
           case 2:
             via_engine = Time([&] { engine.Run(caller, "hospital", WithPrivacy(q, ++variant)); });
             break;
-          default:
-            via_http = Time([&] { response = Post(http, options, WithPrivacy(q, ++variant)); });
+          default: via_http = Time([&] { response = Post(http, options, WithPrivacy(q, ++variant)); });
         }
       }
       if (response.status != 200) {
@@ -263,8 +258,8 @@ json RunQueries(const Options& options, const Catalog& catalog) {
   // path over its reference, timed moments apart): their median and range
   // show how far the machine's drift between rounds moves the figure.
   json results = json::array();
-  std::printf("\n%-30s %10s %10s %10s %10s %8s %8s %17s\n", "query (median ms)", "naive",
-              "reference", "dp_engine", "dp_http", "dp/ref", "dp/naive", "per round: median");
+  std::printf("\n%-30s %10s %10s %10s %10s %8s %8s %17s\n", "query (median ms)", "naive", "reference",
+              "dp_engine", "dp_http", "dp/ref", "dp/naive", "per round: median");
   for (size_t i = 0; i < queries.size(); ++i) {
     const Samples& s = samples[i];
     const double naive = Median(s.naive), reference = Median(s.reference);
@@ -275,22 +270,20 @@ json RunQueries(const Options& options, const Catalog& catalog) {
       per_round.push_back(std::max(s.engine[r], s.http[r]) / s.reference[r]);
     }
     const auto [low, high] = std::minmax_element(per_round.begin(), per_round.end());
-    std::printf("%-30s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f %6.2f (%.2f-%.2f)\n",
-                queries[i].name.c_str(), naive, reference, via_engine, via_http, dp / reference,
-                dp / naive, Median(per_round), *low, *high);
-    results.push_back({{"name", queries[i].name},
-                       {"naive_ms", naive},
-                       {"reference_ms", reference},
-                       {"dp_engine_ms", via_engine},
-                       {"dp_http_ms", via_http},
-                       {"dp_over_reference", dp / reference},
-                       {"dp_over_naive", dp / naive},
-                       {"dp_over_reference_per_round", per_round},
-                       {"rounds_ms",
-                        {{"naive", s.naive},
-                         {"reference", s.reference},
-                         {"dp_engine", s.engine},
-                         {"dp_http", s.http}}}});
+    std::printf("%-30s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f %6.2f (%.2f-%.2f)\n", queries[i].name.c_str(),
+                naive, reference, via_engine, via_http, dp / reference, dp / naive, Median(per_round), *low,
+                *high);
+    results.push_back(
+        {{"name", queries[i].name},
+         {"naive_ms", naive},
+         {"reference_ms", reference},
+         {"dp_engine_ms", via_engine},
+         {"dp_http_ms", via_http},
+         {"dp_over_reference", dp / reference},
+         {"dp_over_naive", dp / naive},
+         {"dp_over_reference_per_round", per_round},
+         {"rounds_ms",
+          {{"naive", s.naive}, {"reference", s.reference}, {"dp_engine", s.engine}, {"dp_http", s.http}}}});
   }
   return results;
 }
@@ -337,23 +330,25 @@ json RunLoad(const Options& options, int connections, bool cached) {
   const double cpu = options.dpqld_pid ? CpuSeconds(options.dpqld_pid) - cpu_before : 0;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  json out = {{"cached", cached},
-              {"connections", connections},
-              {"requests", all.size()},
-              {"errors", errors.load()},
-              {"not_cached", not_cached.load()},
-              {"requests_per_second", static_cast<double>(all.size()) / elapsed},
-              {"p50_ms", Percentile(all, 0.5)},
-              {"p99_ms", Percentile(all, 0.99)},
-              {"server_peak_rss_mb",
-               options.dpqld_pid ? static_cast<double>(PeakRssKb(options.dpqld_pid)) / 1024 : 0.0},
-              {"server_cpu_ms_per_request", all.empty() ? 0.0 : 1000 * cpu / static_cast<double>(all.size())}};
-  std::printf("%-9s %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld  peak RSS %.0f MB"
-              "  dpqld CPU %.3f ms/req\n",
-              cached ? "cached" : "uncached", connections, out["requests_per_second"].get<double>(),
-              out["p50_ms"].get<double>(), out["p99_ms"].get<double>(),
-              static_cast<long long>(errors.load() + not_cached.load()),
-              out["server_peak_rss_mb"].get<double>(), out["server_cpu_ms_per_request"].get<double>());
+  json out = {
+      {"cached", cached},
+      {"connections", connections},
+      {"requests", all.size()},
+      {"errors", errors.load()},
+      {"not_cached", not_cached.load()},
+      {"requests_per_second", static_cast<double>(all.size()) / elapsed},
+      {"p50_ms", Percentile(all, 0.5)},
+      {"p99_ms", Percentile(all, 0.99)},
+      {"server_peak_rss_mb",
+       options.dpqld_pid ? static_cast<double>(PeakRssKb(options.dpqld_pid)) / 1024 : 0.0},
+      {"server_cpu_ms_per_request", all.empty() ? 0.0 : 1000 * cpu / static_cast<double>(all.size())}};
+  std::printf(
+      "%-9s %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld  peak RSS %.0f MB"
+      "  dpqld CPU %.3f ms/req\n",
+      cached ? "cached" : "uncached", connections, out["requests_per_second"].get<double>(),
+      out["p50_ms"].get<double>(), out["p99_ms"].get<double>(),
+      static_cast<long long>(errors.load() + not_cached.load()), out["server_peak_rss_mb"].get<double>(),
+      out["server_cpu_ms_per_request"].get<double>());
   return out;
 }
 
@@ -365,21 +360,32 @@ int Main(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--database") options.database = value();
-    else if (arg == "--catalog") options.catalog = value();
-    else if (arg == "--url") options.url = value();
-    else if (arg == "--token") options.token = value();
-    else if (arg == "--analyst") options.analyst = value();
-    else if (arg == "--rows") options.rows = std::stoll(value());
-    else if (arg == "--repeat") options.repeat = std::stoi(value());
-    else if (arg == "--only") options.only = value();
-    else if (arg == "--json") options.json_out = value();
-    else if (arg == "--load-seconds") options.load_seconds = std::stoi(value());
-    else if (arg == "--dpqld-pid") options.dpqld_pid = std::stoll(value());
-    else throw std::invalid_argument("unknown option " + arg + " (see scripts/bench)");
+    if (arg == "--database")
+      options.database = value();
+    else if (arg == "--catalog")
+      options.catalog = value();
+    else if (arg == "--url")
+      options.url = value();
+    else if (arg == "--token")
+      options.token = value();
+    else if (arg == "--analyst")
+      options.analyst = value();
+    else if (arg == "--rows")
+      options.rows = std::stoll(value());
+    else if (arg == "--repeat")
+      options.repeat = std::stoi(value());
+    else if (arg == "--only")
+      options.only = value();
+    else if (arg == "--json")
+      options.json_out = value();
+    else if (arg == "--load-seconds")
+      options.load_seconds = std::stoi(value());
+    else if (arg == "--dpqld-pid")
+      options.dpqld_pid = std::stoll(value());
+    else
+      throw std::invalid_argument("unknown option " + arg + " (see scripts/bench)");
   }
-  if (options.catalog.empty() || options.url.empty() || options.token.empty() ||
-      options.analyst.empty()) {
+  if (options.catalog.empty() || options.url.empty() || options.token.empty() || options.analyst.empty()) {
     throw std::invalid_argument("--catalog, --url, --token and --analyst are required");
   }
   Catalog catalog = LoadCatalog(options.catalog);

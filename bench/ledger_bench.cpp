@@ -26,8 +26,8 @@ void BM_LedgerDebit(benchmark::State& state) {
   // Google Benchmark calls this several times (first to size the iteration
   // count), often within one second: each call adds its own analyst.
   static int calls = 0;
-  const std::string name = "bench_" + std::to_string(getpid()) + "_" +
-                           std::to_string(time(nullptr)) + "_" + std::to_string(++calls);
+  const std::string name = "bench_" + std::to_string(getpid()) + "_" + std::to_string(time(nullptr)) + "_" +
+                           std::to_string(++calls);
   ledger.AddAnalyst(name, "bench", BudgetCost::FromGrant(Rational(1'000'000), Rational(0)), false);
   const int64_t id = ledger.FindAnalyst(name)->id;
   const BudgetCost cost = BudgetCost::FromCost(Rational(1, 1000), Rational(0));

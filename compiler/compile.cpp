@@ -17,22 +17,18 @@ CompiledStatement Compile(const Dataset& dataset, const ast::Statement& statemen
       compiled.kind = CompiledKind::kExplain;
       compiled.plan = CompileSelect(dataset, *statement.select);
       return compiled;
-    case ast::StatementKind::kShowTables:
-      compiled.kind = CompiledKind::kShowTables;
-      return compiled;
+    case ast::StatementKind::kShowTables: compiled.kind = CompiledKind::kShowTables; return compiled;
     case ast::StatementKind::kDescribe:
       compiled.kind = CompiledKind::kDescribe;
       compiled.table = dataset.FindTable(statement.table);
       if (compiled.table == nullptr) {
-        throw DpqlError(ErrorCode::kUnknownTable,
-                        "unknown table \"" + statement.table +
-                            "\"; SHOW TABLES lists the tables of " + dataset.name,
-                        statement.table_loc);
+        throw DpqlError(
+            ErrorCode::kUnknownTable,
+            "unknown table \"" + statement.table + "\"; SHOW TABLES lists the tables of " + dataset.name,
+            statement.table_loc);
       }
       return compiled;
-    case ast::StatementKind::kShowBudget:
-      compiled.kind = CompiledKind::kShowBudget;
-      return compiled;
+    case ast::StatementKind::kShowBudget: compiled.kind = CompiledKind::kShowBudget; return compiled;
   }
   throw DpqlError(ErrorCode::kInternal, "unknown statement kind");
 }

@@ -32,8 +32,7 @@ namespace {
 const Dataset& HospitalDataset() {
   static const Catalog catalog = [] {
     const char* path = std::getenv("DPQL_FUZZ_CATALOG");
-    return LoadCatalog(path != nullptr ? path
-                                       : DPQL_SOURCE_DIR "/examples/hospital/catalog.yaml");
+    return LoadCatalog(path != nullptr ? path : DPQL_SOURCE_DIR "/examples/hospital/catalog.yaml");
   }();
   return *catalog.DefaultDataset();
 }

@@ -14,9 +14,10 @@ nlohmann::json ParseApiResponse(const HttpClientResponse& response) {
     auto number = [&](const char* key) {
       return error.contains(key) && error[key].is_number_integer() ? error[key].get<int>() : 0;
     };
-    throw ApiError(response.status, text("code", "http_" + std::to_string(response.status)),
-                   text("message", "the server refused the request (HTTP " + std::to_string(response.status) + ")"),
-                   number("line"), number("column"));
+    throw ApiError(
+        response.status, text("code", "http_" + std::to_string(response.status)),
+        text("message", "the server refused the request (HTTP " + std::to_string(response.status) + ")"),
+        number("line"), number("column"));
   }
   std::string snippet = response.body.substr(0, 200);
   while (!snippet.empty() && (snippet.back() == '\n' || snippet.back() == '\r')) snippet.pop_back();
@@ -50,7 +51,8 @@ nlohmann::json ApiClient::Budget() { return Call("GET", "/v1/budget", ""); }
 
 nlohmann::json ApiClient::Catalog() { return Call("GET", "/v1/catalog", ""); }
 
-nlohmann::json ApiClient::Call(const std::string& method, const std::string& target, const std::string& body) {
+nlohmann::json ApiClient::Call(const std::string& method, const std::string& target,
+                               const std::string& body) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");

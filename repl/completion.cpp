@@ -14,23 +14,22 @@ namespace {
 // and CROSS, which it recognises only to refuse them; the unit tests keep this
 // list equal to the grammar's.
 constexpr const char* kKeywords[] = {
-    "AND",      "AS",       "ASC",      "BETWEEN",  "BUDGET",   "BY",       "DATE",     "DESC",
-    "DESCRIBE", "DISTINCT", "EXPLAIN",  "EXTRACT",  "FALSE",    "FROM",     "GROUP",    "HAVING",
-    "IN",       "INNER",    "IS",       "JOIN",     "LEFT",     "LIKE",     "LIMIT",    "NOT",
-    "NULL",     "ON",       "OR",       "ORDER",    "OUTER",    "PRIVACY",  "SELECT",   "SHOW",
-    "TABLES",   "TRUE",     "WHERE",    "WITH",
+    "AND",      "AS",      "ASC",     "BETWEEN", "BUDGET", "BY",     "DATE",   "DESC",  "DESCRIBE",
+    "DISTINCT", "EXPLAIN", "EXTRACT", "FALSE",   "FROM",   "GROUP",  "HAVING", "IN",    "INNER",
+    "IS",       "JOIN",    "LEFT",    "LIKE",    "LIMIT",  "NOT",    "NULL",   "ON",    "OR",
+    "ORDER",    "OUTER",   "PRIVACY", "SELECT",  "SHOW",   "TABLES", "TRUE",   "WHERE", "WITH",
 };
 
 // Words with a meaning that the grammar reads as identifiers: functions, date
 // parts and the WITH PRIVACY options.
 constexpr const char* kNames[] = {
-    "COUNT",      "SUM",        "AVG",        "VARIANCE",   "STDDEV",     "MEDIAN",
-    "PERCENTILE", "BUCKET",     "DATE_TRUNC", "YEAR",       "MONTH",      "DOW",
-    "EPSILON",    "DELTA",      "MECHANISM",  "LAPLACE",    "GAUSSIAN",   "MAX_GROUPS",
-    "MAX_ROWS",   "CONFIDENCE",
+    "COUNT",     "SUM",        "AVG",      "VARIANCE",   "STDDEV",   "MEDIAN",     "PERCENTILE",
+    "BUCKET",    "DATE_TRUNC", "YEAR",     "MONTH",      "DOW",      "EPSILON",    "DELTA",
+    "MECHANISM", "LAPLACE",    "GAUSSIAN", "MAX_GROUPS", "MAX_ROWS", "CONFIDENCE",
 };
 
-constexpr const char* kMetaCommands[] = {"\\d", "\\budget", "\\explain", "\\timing", "\\format", "\\help", "\\q"};
+constexpr const char* kMetaCommands[] = {"\\d",      "\\budget", "\\explain", "\\timing",
+                                         "\\format", "\\help",   "\\q"};
 
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && LowerAscii(text.substr(0, prefix.size())) == LowerAscii(prefix);
@@ -104,8 +103,8 @@ std::vector<std::string> Completer::Complete(std::string_view word, std::string_
   }
 
   std::string previous = PreviousWord(before);
-  bool tables_only = previous == "from" || previous == "join" || previous == "describe" || previous == "\\d" ||
-                     previous == "\\d+";
+  bool tables_only = previous == "from" || previous == "join" || previous == "describe" ||
+                     previous == "\\d" || previous == "\\d+";
   for (const auto& table : tables_) {
     if (StartsWithIgnoringCase(table, word)) matches.insert(table);
   }

@@ -26,12 +26,9 @@ std::optional<OutputFormat> ParseOutputFormat(std::string_view name) {
 
 const char* OutputFormatName(OutputFormat format) {
   switch (format) {
-    case OutputFormat::kTable:
-      return "table";
-    case OutputFormat::kCsv:
-      return "csv";
-    case OutputFormat::kJson:
-      return "json";
+    case OutputFormat::kTable: return "table";
+    case OutputFormat::kCsv: return "csv";
+    case OutputFormat::kJson: return "json";
   }
   return "table";
 }
@@ -44,13 +41,15 @@ size_t DisplayWidth(std::string_view text) {
   return width;
 }
 
-std::string RenderTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+std::string RenderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows,
                         const std::vector<bool>& right_align) {
   size_t columns = header.size();
   std::vector<size_t> widths(columns, 0);
   for (size_t c = 0; c < columns; ++c) widths[c] = DisplayWidth(header[c]);
   for (const auto& row : rows) {
-    for (size_t c = 0; c < columns && c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+    for (size_t c = 0; c < columns && c < row.size(); ++c)
+      widths[c] = std::max(widths[c], DisplayWidth(row[c]));
   }
   std::string out;
   std::string line;

@@ -21,7 +21,8 @@ const char* OutputFormatName(OutputFormat format);
 // A psql-style aligned table: header centred, a `-+-` separator, numbers
 // right-aligned, text left-aligned, no trailing spaces. `right_align` may be
 // shorter than `header` (missing = left).
-std::string RenderTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+std::string RenderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows,
                         const std::vector<bool>& right_align);
 
 // Columns shown on screen, in UTF-8 code points (what a terminal shows for

@@ -17,10 +17,11 @@ using nlohmann::json;
 using namespace format_cells;
 
 bool IsNumericType(const std::string& type) {
-  static const char* const kNumeric[] = {"int", "integer", "bigint", "smallint", "real", "double", "float",
-                                         "numeric", "decimal"};
+  static const char* const kNumeric[] = {"int",    "integer", "bigint",  "smallint", "real",
+                                         "double", "float",   "numeric", "decimal"};
   std::string lower = LowerAscii(type);
-  return std::any_of(std::begin(kNumeric), std::end(kNumeric), [&](const char* name) { return lower == name; });
+  return std::any_of(std::begin(kNumeric), std::end(kNumeric),
+                     [&](const char* name) { return lower == name; });
 }
 
 // (row, column) -> [lo, hi] from the answer's "accuracy" entries. An entry
@@ -49,7 +50,8 @@ Intervals ReadIntervals(const json& answer, const std::vector<std::string>& colu
   Intervals intervals;
   if (!answer.contains("accuracy") || !answer["accuracy"].is_array()) return intervals;
   for (const json& entry : answer["accuracy"]) {
-    if (!entry.is_object() || !entry.contains("ci") || !entry["ci"].is_array() || entry["ci"].size() != 2) continue;
+    if (!entry.is_object() || !entry.contains("ci") || !entry["ci"].is_array() || entry["ci"].size() != 2)
+      continue;
     if (!entry["ci"][0].is_number() || !entry["ci"][1].is_number()) continue;
     std::pair<double, double> ci{entry["ci"][0].get<double>(), entry["ci"][1].get<double>()};
     if (entry.contains("confidence") && entry["confidence"].is_number() && !intervals.confidence) {
@@ -127,7 +129,8 @@ bool IsNumericColumn(const json& rows, size_t column, const std::string& type) {
 // ± and the half-widths right-aligned after it.
 void FillNoisyColumn(const json& rows, size_t c, const std::string& type, const Intervals& intervals,
                      std::vector<std::vector<std::string>>& cells) {
-  bool integral_type = LowerAscii(type) == "int" || LowerAscii(type) == "integer" || LowerAscii(type) == "bigint";
+  bool integral_type =
+      LowerAscii(type) == "int" || LowerAscii(type) == "integer" || LowerAscii(type) == "bigint";
   std::vector<std::optional<std::pair<std::string, std::string>>> parts(rows.size());
   size_t value_width = 0, half_width = 0;
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -141,8 +144,9 @@ void FillNoisyColumn(const json& rows, size_t c, const std::string& type, const 
     }
   }
   for (size_t r = 0; r < rows.size(); ++r) {
-    cells[r][c] = parts[r] ? PadLeft(parts[r]->first, value_width) + kPlusMinus + PadLeft(parts[r]->second, half_width)
-                           : CellText(Cell(rows[r], c));
+    cells[r][c] =
+        parts[r] ? PadLeft(parts[r]->first, value_width) + kPlusMinus + PadLeft(parts[r]->second, half_width)
+                 : CellText(Cell(rows[r], c));
   }
 }
 
@@ -175,7 +179,8 @@ std::optional<std::string> BudgetLeftText(const json& answer) {
   if (!budget.is_object() || !budget.contains("epsilon_remaining")) return std::nullopt;
   std::string text = "budget left: ";
   // zCDP accounting: rho is the budget, epsilon its equivalent at the delta shown.
-  if (budget.contains("rho_remaining")) text += kRho + " " + FormatAmount(budget["rho_remaining"]) + " \xE2\x89\x88 ";
+  if (budget.contains("rho_remaining"))
+    text += kRho + " " + FormatAmount(budget["rho_remaining"]) + " \xE2\x89\x88 ";
   text += kEpsilon + " " + FormatAmount(budget["epsilon_remaining"]);
   const json& delta_total = Member(budget, "delta_total");
   if (budget.contains("delta_remaining") && !delta_total.is_null() && FormatAmount(delta_total) != "0") {
@@ -226,7 +231,8 @@ std::string FormatFooter(const json& answer) {
     parts.push_back(FormatAmount(confidence * 100) + "% intervals");
   }
   std::string footer;
-  for (size_t i = 0; i < parts.size(); ++i) footer += (i == 0 ? "" : (i == 1 && !explain ? "  " : kSeparator)) + parts[i];
+  for (size_t i = 0; i < parts.size(); ++i)
+    footer += (i == 0 ? "" : (i == 1 && !explain ? "  " : kSeparator)) + parts[i];
   // Notes from the server (e.g. suppressed groups) each get a line of their own.
   const json& notes = Member(answer, "notes");
   if (notes.is_array()) {

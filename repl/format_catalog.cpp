@@ -25,7 +25,8 @@ std::vector<std::pair<std::string, const json*>> Entries(const json& container) 
       }
     }
   } else if (container.is_object()) {
-    for (auto it = container.begin(); it != container.end(); ++it) entries.emplace_back(it.key(), &it.value());
+    for (auto it = container.begin(); it != container.end(); ++it)
+      entries.emplace_back(it.key(), &it.value());
   }
   return entries;
 }
@@ -50,13 +51,15 @@ std::string DefaultsText(const json& defaults) {
   add("max_rows", "max_rows");
   add("mechanism", "mechanism");
   const json& confidence = Member(defaults, "confidence");
-  if (confidence.is_number()) text += (text.empty() ? "" : ", ") + FormatAmount(confidence.get<double>() * 100) + "% intervals";
+  if (confidence.is_number())
+    text += (text.empty() ? "" : ", ") + FormatAmount(confidence.get<double>() * 100) + "% intervals";
   return text;
 }
 
 // The "Public domain" cell of the column `name`: its listed values (the first
 // few), the table it takes them from, or that it is the privacy unit.
-std::string DomainText(const std::string& name, const json& column, bool is_private, const std::string& unit_name) {
+std::string DomainText(const std::string& name, const json& column, bool is_private,
+                       const std::string& unit_name) {
   std::string domain;
   const json& values = Member(column, "domain");
   const json& from = Member(column, "domain_from");
@@ -65,7 +68,8 @@ std::string DomainText(const std::string& name, const json& column, bool is_priv
     domain = "privacy unit (never output)";
   } else if (values.is_array()) {
     constexpr size_t kShown = 8;
-    for (size_t i = 0; i < values.size() && i < kShown; ++i) domain += (i == 0 ? "" : ", ") + CellText(values[i]);
+    for (size_t i = 0; i < values.size() && i < kShown; ++i)
+      domain += (i == 0 ? "" : ", ") + CellText(values[i]);
     if (values.size() > kShown) domain += ", \xE2\x80\xA6 (" + std::to_string(values.size()) + " values)";
   } else if (from.is_string()) {
     domain = "values of " + from.get<std::string>();
@@ -76,10 +80,11 @@ std::string DomainText(const std::string& name, const json& column, bool is_priv
 }  // namespace
 
 std::string FormatBudgets(const json& answer) {
-  std::vector<std::string> header = {"Dataset", kEpsilon + " total", kEpsilon + " spent", kEpsilon + " left",
-                                     kDelta + " total",  kDelta + " spent",  kDelta + " left"};
-  const char* keys[] = {"epsilon_total", "epsilon_spent", "epsilon_remaining", "delta_total", "delta_spent",
-                        "delta_remaining"};
+  std::vector<std::string> header = {"Dataset",          kEpsilon + " total", kEpsilon + " spent",
+                                     kEpsilon + " left", kDelta + " total",   kDelta + " spent",
+                                     kDelta + " left"};
+  const char* keys[] = {"epsilon_total", "epsilon_spent", "epsilon_remaining",
+                        "delta_total",   "delta_spent",   "delta_remaining"};
   std::vector<std::vector<std::string>> rows;
   const json& budgets = Member(answer, "budgets");
   // zCDP datasets add their rho budget; the columns appear only when one has it.
@@ -148,8 +153,8 @@ std::string FormatTableDescription(const json& dataset, std::string_view table_n
     known += (known.empty() ? "" : ", ") + name;
   }
   if (!table) {
-    throw std::invalid_argument("no table \"" + std::string(table_name) + "\" in this dataset; tables are: " +
-                                (known.empty() ? "(none)" : known));
+    throw std::invalid_argument("no table \"" + std::string(table_name) +
+                                "\" in this dataset; tables are: " + (known.empty() ? "(none)" : known));
   }
   const json& unit = Member(dataset, "privacy_unit");
   std::string unit_name = unit.is_string() ? unit.get<std::string>() : "";
@@ -164,11 +169,12 @@ std::string FormatTableDescription(const json& dataset, std::string_view table_n
     if (!lower.is_null() || !upper.is_null()) bounds = FormatAmount(lower) + " .. " + FormatAmount(upper);
     rows.push_back({name, type, bounds, DomainText(name, *column, is_private, unit_name)});
   }
-  std::string title = "Table \"" + canonical + "\" (" +
-                      (is_private ? "private: each " + (unit_name.empty() ? std::string("person") : unit_name) +
-                                        "'s rows are protected together; only noisy aggregates"
-                                  : std::string("public dimension: may be joined and grouped by")) +
-                      ")\n";
+  std::string title =
+      "Table \"" + canonical + "\" (" +
+      (is_private ? "private: each " + (unit_name.empty() ? std::string("person") : unit_name) +
+                        "'s rows are protected together; only noisy aggregates"
+                  : std::string("public dimension: may be joined and grouped by")) +
+      ")\n";
   return title + RenderTable({"Column", "Type", "Bounds", "Public domain"}, rows, {}) +
          Plural(rows.size(), "column", "columns") + "\n";
 }

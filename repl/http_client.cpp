@@ -44,7 +44,7 @@ HttpClientResponse ParseHead(const std::string& head_text, bool& http10) {
   std::string status_line = head_text.substr(0, line_end);
   if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) {
     throw HttpTransportError("the server did not answer with HTTP (got '" + status_line.substr(0, 40) +
-                    "'); check --url (http:// vs https://)");
+                             "'); check --url (http:// vs https://)");
   }
   http10 = status_line.rfind("HTTP/1.0", 0) == 0;
   response.status = std::atoi(status_line.c_str() + 9);
@@ -55,7 +55,8 @@ HttpClientResponse ParseHead(const std::string& head_text, bool& http10) {
     if (next == std::string::npos) next = head_text.size();
     std::string line = head_text.substr(at, next - at);
     size_t colon = line.find(':');
-    if (colon != std::string::npos) response.headers.emplace_back(LowerAscii(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    if (colon != std::string::npos)
+      response.headers.emplace_back(LowerAscii(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
     at = next + 2;
   }
   return response;
@@ -83,11 +84,13 @@ Url ParseUrl(const std::string& text) {
   std::string port;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    if (close == std::string::npos) throw std::invalid_argument("unterminated IPv6 address in '" + text + "'" + form);
+    if (close == std::string::npos)
+      throw std::invalid_argument("unterminated IPv6 address in '" + text + "'" + form);
     url.host = authority.substr(1, close - 1);
     std::string after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') throw std::invalid_argument("unexpected text after the host in '" + text + "'" + form);
+      if (after.front() != ':')
+        throw std::invalid_argument("unexpected text after the host in '" + text + "'" + form);
       port = after.substr(1);
     }
   } else {
@@ -143,12 +146,15 @@ class HttpClient::Connection {
     boost::system::error_code ec;
     size_t header_end;
     while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (buffer_.size() > kMaxHeaderBytes) throw HttpTransportError("the server's response headers are too large");
+      if (buffer_.size() > kMaxHeaderBytes)
+        throw HttpTransportError("the server's response headers are too large");
       bool more = ReadMore(ec);
       if (!more) {
         std::string why = ec ? ec.message() : "connection closed";
-        if (buffer_.empty()) throw StaleConnection("the server closed the connection without answering (" + why + ")");
-        throw HttpTransportError("the server closed the connection in the middle of a response (" + why + ")");
+        if (buffer_.empty())
+          throw StaleConnection("the server closed the connection without answering (" + why + ")");
+        throw HttpTransportError("the server closed the connection in the middle of a response (" + why +
+                                 ")");
       }
     }
     std::string head_text = buffer_.substr(0, header_end);
@@ -163,14 +169,16 @@ class HttpClient::Connection {
       std::string size_line = ReadLine();
       size_t size = 0;
       auto [end, error] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
-      if (error != std::errc()) throw HttpTransportError("malformed chunk size '" + size_line + "' in the server's response");
+      if (error != std::errc())
+        throw HttpTransportError("malformed chunk size '" + size_line + "' in the server's response");
       (void)end;
       if (size == 0) {
         while (!ReadLine().empty()) {
         }  // trailers
         break;
       }
-      if (body.size() + size > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
+      if (body.size() + size > kMaxResponseBytes)
+        throw HttpTransportError("the server's response is larger than 64 MiB");
       ReadAtLeast(size + 2);
       body.append(buffer_, 0, size);
       buffer_.erase(0, size + 2);
@@ -211,7 +219,8 @@ class HttpClient::Connection {
     char chunk[16384];
     size_t n = tls_ ? tls_->read_some(asio::buffer(chunk), ec) : plain_->read_some(asio::buffer(chunk), ec);
     buffer_.append(chunk, n);
-    if (buffer_.size() > kMaxResponseBytes) throw HttpTransportError("the server's response is larger than 64 MiB");
+    if (buffer_.size() > kMaxResponseBytes)
+      throw HttpTransportError("the server's response is larger than 64 MiB");
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       ec = {};
       return n > 0;
@@ -225,7 +234,7 @@ class HttpClient::Connection {
     while (buffer_.size() < needed) {
       if (!ReadMore(ec)) {
         throw HttpTransportError("the server closed the connection in the middle of a response" +
-                        (ec ? " (" + ec.message() + ")" : std::string()));
+                                 (ec ? " (" + ec.message() + ")" : std::string()));
       }
     }
   }
@@ -253,12 +262,14 @@ class HttpClient::Connection {
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *tls_context_);
     SSL_set_tlsext_host_name(tls_->native_handle(), url.host.c_str());
     asio::connect(tls_->next_layer(), endpoints, ec);
-    if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+    if (ec)
+      throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
     tls_->next_layer().set_option(tcp::no_delay(true), ec);
     tls_->handshake(asio::ssl::stream_base::client, ec);
     if (ec) {
-      throw HttpTransportError("TLS handshake with " + where + " failed: " + ec.message() +
-                      (insecure ? "" : " (use --insecure to skip certificate verification for a test server)"));
+      throw HttpTransportError(
+          "TLS handshake with " + where + " failed: " + ec.message() +
+          (insecure ? "" : " (use --insecure to skip certificate verification for a test server)"));
     }
   }
 
@@ -267,7 +278,8 @@ class HttpClient::Connection {
     const std::string where = url.host + ":" + url.port;
     plain_ = std::make_unique<tcp::socket>(io_);
     asio::connect(*plain_, endpoints, ec);
-    if (ec) throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
+    if (ec)
+      throw HttpTransportError("cannot connect to " + where + ": " + ec.message() + " (is dpqld running?)");
     plain_->set_option(tcp::no_delay(true), ec);
   }
 
@@ -282,9 +294,9 @@ HttpClient::HttpClient(Url url, bool insecure) : url_(std::move(url)), insecure_
 
 HttpClient::~HttpClient() = default;
 
-HttpClientResponse HttpClient::Send(
-    const std::string& method, const std::string& target, const std::string& body,
-    const std::vector<std::pair<std::string, std::string>>& headers) {
+HttpClientResponse HttpClient::Send(const std::string& method, const std::string& target,
+                                    const std::string& body,
+                                    const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string request = method + " " + url_.path + target + " HTTP/1.1\r\n";
   bool ipv6 = url_.host.find(':') != std::string::npos;
   request += "Host: " + (ipv6 ? "[" + url_.host + "]" : url_.host) + ":" + url_.port + "\r\n";

@@ -53,8 +53,7 @@ class HttpClient {
 
   // Sends one request; `target` is appended to the URL's path ("/v1/query").
   // Throws HttpTransportError on transport failure; any HTTP status is returned.
-  HttpClientResponse Send(const std::string& method, const std::string& target,
-                          const std::string& body,
+  HttpClientResponse Send(const std::string& method, const std::string& target, const std::string& body,
                           const std::vector<std::pair<std::string, std::string>>& headers);
 
   const Url& url() const { return url_; }

@@ -8,7 +8,8 @@
 
 namespace dpql {
 
-const char* const kDpqlUsage = R"(usage: dpql [--url URL] [--token TOKEN] [--dataset NAME] [-c QUERY | -f FILE]
+const char* const kDpqlUsage =
+    R"(usage: dpql [--url URL] [--token TOKEN] [--dataset NAME] [-c QUERY | -f FILE]
             [--format table|csv|json] [--insecure]
 
   --url URL         dpqld's address (default: $DPQL_URL, else http://127.0.0.1:8765)

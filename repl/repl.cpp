@@ -21,7 +21,6 @@
 
 namespace dpql {
 
-
 namespace {
 
 using nlohmann::json;
@@ -125,7 +124,8 @@ class Session {
           format_ = *format;
           std::cout << "Output format is " << OutputFormatName(format_) << ".\n";
         } else {
-          std::cerr << "ERROR: unknown format '" << argument << "'; use \\format table, \\format csv or \\format json\n";
+          std::cerr << "ERROR: unknown format '" << argument
+                    << "'; use \\format table, \\format csv or \\format json\n";
           return false;
         }
       } else if (command == "\\d" || command == "\\d+" || command == "\\dt") {
@@ -188,7 +188,8 @@ class Session {
       json budgets = api_.Budget();
       if (dataset_.empty()) {
         const json& list = Member(budgets, "budgets");
-        if (list.is_array() && list.size() == 1) dataset_ = Member(list[0], "dataset").is_string() ? list[0]["dataset"].get<std::string>() : "";
+        if (list.is_array() && list.size() == 1)
+          dataset_ = Member(list[0], "dataset").is_string() ? list[0]["dataset"].get<std::string>() : "";
       }
       NoteBudgets(budgets);
     } catch (const ApiError& error) {
@@ -219,8 +220,8 @@ class Session {
     std::string text = "dpql " + std::string(kVersion) + " connected to " + api_url_text();
     if (!dataset_.empty()) text += ", dataset " + dataset_;
     if (!rho_left_.empty()) {
-      text += " (\xCF\x81 " + rho_left_ + " of " + rho_total_ + " left, \xE2\x89\x88 \xCE\xB5 " + epsilon_left_ +
-              ")";
+      text += " (\xCF\x81 " + rho_left_ + " of " + rho_total_ + " left, \xE2\x89\x88 \xCE\xB5 " +
+              epsilon_left_ + ")";
     } else if (!epsilon_left_.empty()) {
       text += " (\xCE\xB5 " + epsilon_left_ + " of " + epsilon_total_ + " left)";
     }
@@ -251,12 +252,8 @@ class Session {
         std::cout << "\n";
         break;
       }
-      case OutputFormat::kCsv:
-        std::cout << FormatCsv(answer);
-        break;
-      case OutputFormat::kJson:
-        std::cout << FormatJson(answer);
-        break;
+      case OutputFormat::kCsv: std::cout << FormatCsv(answer); break;
+      case OutputFormat::kJson: std::cout << FormatJson(answer); break;
     }
     std::cout.flush();
   }
@@ -317,7 +314,8 @@ class Session {
     }
     const json* dataset = FindDataset(*catalog_, dataset_);
     if (!dataset && !quiet) {
-      std::cerr << "ERROR: the catalog has no dataset \"" << dataset_ << "\"; pass --dataset with one of its datasets\n";
+      std::cerr << "ERROR: the catalog has no dataset \"" << dataset_
+                << "\"; pass --dataset with one of its datasets\n";
     }
     return dataset;
   }
@@ -366,7 +364,7 @@ int RunScript(Session& session, const std::string& text, const std::string& sour
 Session* g_session = nullptr;
 std::string g_pending;  // earlier lines of the statement being typed
 
-std::string g_before;   // the text before the word being completed
+std::string g_before;  // the text before the word being completed
 
 char* CompletionCandidate(const char* text, int state) {
   static std::vector<std::string> matches;

@@ -22,9 +22,9 @@ Statement MakeStatement(std::string_view piece, int line) {
 
 StatementScan ScanStatements(std::string_view input) {
   StatementScan scan;
-  size_t start = 0;       // where the current piece begins
-  int start_line = 1;     // its line
-  int line = 1;           // the line at position i
+  size_t start = 0;    // where the current piece begins
+  int start_line = 1;  // its line
+  int line = 1;        // the line at position i
   bool has_content = false;
   size_t i = 0;
   while (i < input.size()) {

@@ -51,8 +51,8 @@ QueryResult ExplainResult(const Plan& plan) {
   const Budget& b = debit.budget;
   if (zcdp) {
     throw DpqlError(ErrorCode::kBudgetExhausted,
-                    "this query costs rho " + cost.RhoString() + " but your budget on " +
-                        dataset.name + " has rho " + b.Remaining().RhoString() +
+                    "this query costs rho " + cost.RhoString() + " but your budget on " + dataset.name +
+                        " has rho " + b.Remaining().RhoString() +
                         " left (this dataset uses zCDP accounting; budgets are granted in rho); "
                         "lower it with WITH PRIVACY (epsilon = ...) or ask a data guardian for "
                         "more budget. Nothing was spent.");
@@ -61,8 +61,7 @@ QueryResult ExplainResult(const Plan& plan) {
                   "this query costs epsilon " + cost.EpsilonString() +
                       (cost.delta_pico > 0 ? " and delta " + cost.DeltaString() : "") +
                       " but your budget on " + dataset.name + " has epsilon " +
-                      b.Remaining().EpsilonString() + " and delta " +
-                      b.Remaining().DeltaString() +
+                      b.Remaining().EpsilonString() + " and delta " + b.Remaining().DeltaString() +
                       " left; lower it with WITH PRIVACY (epsilon = ...) or ask a data "
                       "guardian for more budget. Nothing was spent.");
 }
@@ -70,9 +69,8 @@ QueryResult ExplainResult(const Plan& plan) {
 }  // namespace
 
 void Engine::ThrowNoBudget(const Dataset& dataset) {
-  throw DpqlError(ErrorCode::kNoBudget,
-                  "you have no privacy budget on dataset " + dataset.name +
-                      "; ask a data guardian to grant one (dpqld admin grant)");
+  throw DpqlError(ErrorCode::kNoBudget, "you have no privacy budget on dataset " + dataset.name +
+                                            "; ask a data guardian to grant one (dpqld admin grant)");
 }
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
@@ -87,8 +85,7 @@ Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<Ran
 Engine::~Engine() = default;
 
 ReadinessReport Engine::CheckReadiness() {
-  return WithConnection(pool_, 1,
-                        [&](pqxx::connection& connection) { return readiness_.Check(connection); });
+  return WithConnection(pool_, 1, [&](pqxx::connection& connection) { return readiness_.Check(connection); });
 }
 
 const Dataset& Engine::ResolveDataset(std::string_view name) const {
@@ -96,16 +93,14 @@ const Dataset& Engine::ResolveDataset(std::string_view name) const {
   if (dataset == nullptr) {
     std::string names;
     for (const auto& d : catalog_.datasets) names += (names.empty() ? "" : ", ") + d.name;
-    throw DpqlError(ErrorCode::kUnknownDataset,
-                    name.empty() ? "name a dataset; this server has: " + names
-                                 : "unknown dataset \"" + std::string(name) +
-                                       "\"; this server has: " + names);
+    throw DpqlError(ErrorCode::kUnknownDataset, name.empty() ? "name a dataset; this server has: " + names
+                                                             : "unknown dataset \"" + std::string(name) +
+                                                                   "\"; this server has: " + names);
   }
   return *dataset;
 }
 
-QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
-                        std::string_view text) {
+QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name, std::string_view text) {
   return Run(caller, dataset_name, ParseStatement(text));
 }
 
@@ -115,19 +110,15 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
   // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
   CompiledStatement compiled = Compile(dataset, statement);
   switch (compiled.kind) {
-    case CompiledKind::kSelect:
-      return RunSelect(caller, dataset, *compiled.plan, statement.text);
+    case CompiledKind::kSelect: return RunSelect(caller, dataset, *compiled.plan, statement.text);
     case CompiledKind::kExplain: {
       QueryResult result = ExplainResult(*compiled.plan);
       result.cost = {Rational(0), Rational(0)};  // EXPLAIN itself spends nothing
       return result;
     }
-    case CompiledKind::kShowTables:
-      return ShowTables(dataset);
-    case CompiledKind::kDescribe:
-      return Describe(dataset, *compiled.table);
-    case CompiledKind::kShowBudget:
-      return ShowBudget(caller, dataset);
+    case CompiledKind::kShowTables: return ShowTables(dataset);
+    case CompiledKind::kDescribe: return Describe(dataset, *compiled.table);
+    case CompiledKind::kShowBudget: return ShowBudget(caller, dataset);
   }
   throw DpqlError(ErrorCode::kInternal, "unknown statement kind");
 }
@@ -173,13 +164,10 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
     return Ledger(*lease).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset));
   });
   switch (debit.outcome) {
-    case DebitResult::Outcome::kDebited:
-      break;
-    case DebitResult::Outcome::kNoBudget:
-      ThrowNoBudget(dataset);
+    case DebitResult::Outcome::kDebited: break;
+    case DebitResult::Outcome::kNoBudget: ThrowNoBudget(dataset);
     case DebitResult::Outcome::kCapRefused:
-    case DebitResult::Outcome::kInsufficient:
-      ThrowBudgetExhausted(debit, dataset, cost);
+    case DebitResult::Outcome::kInsufficient: ThrowBudgetExhausted(debit, dataset, cost);
   }
 
   // 6. The exact, contribution-bounded aggregates. 7. Noise (drawn ahead of
@@ -194,8 +182,8 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   return result;
 }
 
-QueryResult Engine::RunDebited(const Plan& plan, ConnectionPool::Lease lease,
-                               const DebitResult& debit, const BudgetCost& cost) {
+QueryResult Engine::RunDebited(const Plan& plan, ConnectionPool::Lease lease, const DebitResult& debit,
+                               const BudgetCost& cost) {
   // Paid for now: whatever fails from here on but a lost session is
   // "query_failed", one code and message for every cause, answered after
   // the statement timeout (docs/PRIVACY.md, "Failures and timeouts").

@@ -128,8 +128,7 @@ class Engine {
 
  private:
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
-  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
-                        const std::string& text);
+  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan, const std::string& text);
   // After the debit: the exact aggregates on `lease`'s connection, then their
   // release (before HAVING / ORDER BY / LIMIT). Every failure but a lost
   // session becomes DatabaseFailure "query_failed", charged.
@@ -137,9 +136,8 @@ class Engine {
                          const BudgetCost& cost);
   // The answer dpql.answer_cache holds for the plan, as this caller's answer
   // (nullopt: none); `data_version` is set to the dataset's current version.
-  std::optional<QueryResult> LookUpAnswer(const Caller& caller, const Dataset& dataset,
-                                          const Plan& plan, const std::string& plan_hash,
-                                          int64_t& data_version);
+  std::optional<QueryResult> LookUpAnswer(const Caller& caller, const Dataset& dataset, const Plan& plan,
+                                          const std::string& plan_hash, int64_t& data_version);
   // Stores a released answer (before post-processing); a failure is logged only.
   void StoreAnswer(const Dataset& dataset, const std::string& plan_hash, int64_t data_version,
                    const QueryResult& result, int64_t ledger_id, const std::string& text);

@@ -18,9 +18,7 @@ std::string EquivalentEpsilon(double epsilon, bool round_up) {
 }
 
 // A ledger amount rounded down to whole units (caps are never raised by rounding).
-int64_t UnitsDown(const Rational& value, int64_t scale) {
-  return Floor(value * scale).convert_to<int64_t>();
-}
+int64_t UnitsDown(const Rational& value, int64_t scale) { return Floor(value * scale).convert_to<int64_t>(); }
 
 }  // namespace
 

@@ -43,13 +43,12 @@ std::optional<QueryResult> Engine::LookUpAnswer(const Caller& caller, const Data
   return ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
 }
 
-void Engine::StoreAnswer(const Dataset& dataset, const std::string& plan_hash,
-                         int64_t data_version, const QueryResult& result, int64_t ledger_id,
-                         const std::string& text) {
+void Engine::StoreAnswer(const Dataset& dataset, const std::string& plan_hash, int64_t data_version,
+                         const QueryResult& result, int64_t ledger_id, const std::string& text) {
   try {
     auto connection = pool_.Acquire();
-    const bool stored = AnswerCache(*connection)
-        .Store(dataset.name, data_version, plan_hash, result, ledger_id, text);
+    const bool stored =
+        AnswerCache(*connection).Store(dataset.name, data_version, plan_hash, result, ledger_id, text);
     // Only the answer the table holds may be served again from memory: a
     // concurrent identical query that stored first keeps its answer.
     if (stored) {
@@ -63,8 +62,7 @@ void Engine::StoreAnswer(const Dataset& dataset, const std::string& plan_hash,
   }
 }
 
-std::shared_ptr<const PreparedSelect> Engine::Prepare(const Dataset& dataset,
-                                                      std::string_view text) {
+std::shared_ptr<const PreparedSelect> Engine::Prepare(const Dataset& dataset, std::string_view text) {
   if (text.size() > EngineMemo::kMaxPlanTextBytes) return nullptr;
   std::string key = dataset.name;
   key += '\0';
@@ -84,8 +82,8 @@ std::shared_ptr<const PreparedSelect> Engine::Prepare(const Dataset& dataset,
   return prepared;
 }
 
-void Engine::RememberAnswer(const std::string& dataset, const std::string& plan_hash,
-                            int64_t data_version, QueryResult answer) {
+void Engine::RememberAnswer(const std::string& dataset, const std::string& plan_hash, int64_t data_version,
+                            QueryResult answer) {
   auto memo = std::make_shared<MemoAnswer>();
   memo->data_version = data_version;
   memo->answer = std::move(answer);
@@ -110,9 +108,8 @@ CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& req
   exchange.audit_query = request.audit_query;
   CachedExchangeResult found;
   try {
-    found = WithConnection(pool_, 1, [&](pqxx::connection& connection) {
-      return RunCachedExchange(connection, exchange);
-    });
+    found = WithConnection(
+        pool_, 1, [&](pqxx::connection& connection) { return RunCachedExchange(connection, exchange); });
   } catch (const DpqlError&) {
     return reply;  // the general path meets the same failure and reports it
   }
@@ -130,8 +127,7 @@ CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& req
     throw DpqlError(ErrorCode::kCacheCorrupt, "a cached answer was not sent back");
   }
   if (answer.columns.size() != prepared->plan.outputs.size()) {
-    throw DpqlError(ErrorCode::kCacheCorrupt,
-                    "a cached answer does not match its query's columns");
+    throw DpqlError(ErrorCode::kCacheCorrupt, "a cached answer does not match its query's columns");
   }
   reply.result = ServeCachedAnswer(std::move(answer), prepared->plan, *found.budget, dataset);
   return reply;

@@ -9,7 +9,6 @@ namespace dpql {
 
 namespace {
 
-
 std::string BoundsText(const CatalogColumn& column) {
   if (!column.HasBounds()) return "";
   return column.lower_text + " .. " + column.upper_text;
@@ -54,8 +53,8 @@ QueryResult Engine::Describe(const Dataset& dataset, const CatalogTable& table) 
                column.type != ColumnType::kBool) {
       note = "no public domain: grouped only with partition selection (delta > 0)";
     }
-    result.rows.push_back({column.name, std::string(ColumnTypeName(column.type)),
-                           BoundsText(column), DomainText(column), note});
+    result.rows.push_back({column.name, std::string(ColumnTypeName(column.type)), BoundsText(column),
+                           DomainText(column), note});
     result.intervals.emplace_back(5);
   }
   return result;
@@ -66,13 +65,11 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
   Ledger ledger(*connection);
   std::optional<Budget> budget = ledger.GetBudget(caller.analyst_id, dataset.name);
   QueryResult result;
-  result.columns = {{"dataset", ValueType::kText, false},
-                    {"epsilon_total", ValueType::kText, false},
-                    {"epsilon_spent", ValueType::kText, false},
-                    {"epsilon_remaining", ValueType::kText, false},
-                    {"delta_total", ValueType::kText, false},
-                    {"delta_spent", ValueType::kText, false},
-                    {"delta_remaining", ValueType::kText, false}};
+  result.columns = {
+      {"dataset", ValueType::kText, false},        {"epsilon_total", ValueType::kText, false},
+      {"epsilon_spent", ValueType::kText, false},  {"epsilon_remaining", ValueType::kText, false},
+      {"delta_total", ValueType::kText, false},    {"delta_spent", ValueType::kText, false},
+      {"delta_remaining", ValueType::kText, false}};
   const bool zcdp = dataset.accounting == Accounting::kZcdp;
   if (zcdp) {
     // rho is the budget itself; epsilon and delta above are its equivalents.
@@ -83,8 +80,8 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
   if (budget) {
     BudgetView view = ToBudgetView(*budget, &dataset);
     result.budget = view;
-    std::vector<Value> row = {view.dataset,     view.epsilon_total, view.epsilon_spent,
-                              view.epsilon_remaining, view.delta_total, view.delta_spent,
+    std::vector<Value> row = {view.dataset,           view.epsilon_total, view.epsilon_spent,
+                              view.epsilon_remaining, view.delta_total,   view.delta_spent,
                               view.delta_remaining};
     if (zcdp) {
       row.insert(row.end(), {view.rho_total, view.rho_spent, view.rho_remaining});

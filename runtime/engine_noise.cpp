@@ -34,8 +34,8 @@ std::vector<NoiseSpec> Engine::PrefillNoise() {
       for (const std::string& aggregate : aggregates) {
         texts.push_back(dataset.name + '\0' + "SELECT " + aggregate + " FROM " + table.name);
         if (key != nullptr) {
-          texts.push_back(dataset.name + '\0' + "SELECT " + key->name + ", " + aggregate +
-                          " FROM " + table.name + " GROUP BY " + key->name);
+          texts.push_back(dataset.name + '\0' + "SELECT " + key->name + ", " + aggregate + " FROM " +
+                          table.name + " GROUP BY " + key->name);
         }
       }
     }

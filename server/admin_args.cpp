@@ -11,16 +11,22 @@ const std::map<std::string, CommandSpec>& Commands() {
   static const std::map<std::string, CommandSpec> commands = {
       {"init", {{}, {}, 0, "init"}},
       {"add-analyst",
-       {{"--dataset", "--epsilon", "--delta", "--rho"}, {"--admin"}, 1,
+       {{"--dataset", "--epsilon", "--delta", "--rho"},
+        {"--admin"},
+        1,
         "add-analyst NAME --dataset D (--epsilon E [--delta D] | --rho R) [--admin]"}},
       {"grant",
-       {{"--dataset", "--epsilon", "--delta", "--rho"}, {}, 1,
+       {{"--dataset", "--epsilon", "--delta", "--rho"},
+        {},
+        1,
         "grant NAME --dataset D (--epsilon E [--delta D] | --rho R)"}},
       {"revoke", {{}, {}, 1, "revoke NAME"}},
       {"list", {{}, {}, 0, "list"}},
-      {"audit", {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
+      {"audit",
+       {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
-      {"grant-role", {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
+      {"grant-role",
+       {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
   };
   return commands;
 }
@@ -57,8 +63,9 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (parsed.command.empty()) throw UsageError("no command given");
   auto found = Commands().find(parsed.command);
   if (found == Commands().end()) {
-    throw UsageError("unknown command '" + parsed.command +
-                     "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
+    throw UsageError(
+        "unknown command '" + parsed.command +
+        "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
   }
   const CommandSpec& spec = found->second;
 
@@ -96,14 +103,14 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (parsed.help) return parsed;
   if (parsed.positional.size() < spec.positional) {
     throw UsageError("`" + parsed.command + "` needs " +
-                     (parsed.command == "data-version"  ? "a DATASET name"
+                     (parsed.command == "data-version" ? "a DATASET name"
                       : parsed.command == "grant-role" ? "a PostgreSQL ROLE name"
                                                        : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
   if (parsed.positional.size() > spec.positional) {
-    throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" + parsed.command +
-                     "`; usage: dpqld admin " + spec.synopsis);
+    throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" +
+                     parsed.command + "`; usage: dpqld admin " + spec.synopsis);
   }
   return parsed;
 }

@@ -46,7 +46,8 @@ constexpr int kExitUsage = 2;
 constexpr int kMaxAuditLimit = 100000;
 constexpr size_t kAuditTextWidth = 60;
 
-constexpr const char* kUsage = R"(usage: dpqld admin [--database URL | --config FILE] [--catalog FILE] COMMAND [ARGS]
+constexpr const char* kUsage =
+    R"(usage: dpqld admin [--database URL | --config FILE] [--catalog FILE] COMMAND [ARGS]
 
 commands:
   init                          create or upgrade the dpql schema and tables (safe to rerun)
@@ -145,8 +146,9 @@ std::string ResolveDatabase(const ParsedArgs& parsed) {
       throw DpqlError(ErrorCode::kConfigError, "cannot read config " + *config + ": " + e.what());
     }
     if (!root.IsMap() || !root["database"] || !root["database"].IsScalar()) {
-      throw DpqlError(ErrorCode::kConfigError,
-                      "config " + *config + " has no `database` key; add e.g. `database: postgresql:///hospital`");
+      throw DpqlError(
+          ErrorCode::kConfigError,
+          "config " + *config + " has no `database` key; add e.g. `database: postgresql:///hospital`");
     }
     return root["database"].as<std::string>();
   }
@@ -175,8 +177,8 @@ void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::str
   try {
     ledger.WriteAudit(record);
   } catch (const DpqlError& e) {
-    err << "dpqld admin: warning: the change was made but could not be written to the audit log: " << e.message()
-        << "\n";
+    err << "dpqld admin: warning: the change was made but could not be written to the audit log: "
+        << e.message() << "\n";
   }
 }
 
@@ -186,8 +188,10 @@ int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
   const std::string& role = parsed.positional[0];
   if (role.empty()) throw UsageError("`grant-role` needs a non-empty ROLE name");
   if (!Value(parsed, "--catalog")) {
-    throw UsageError("`grant-role` needs --catalog FILE: its tables are the only ones the role may read; usage: "
-                     "dpqld admin " + std::string(Commands().at("grant-role").synopsis));
+    throw UsageError(
+        "`grant-role` needs --catalog FILE: its tables are the only ones the role may read; usage: "
+        "dpqld admin " +
+        std::string(Commands().at("grant-role").synopsis));
   }
   Catalog catalog = LoadCatalog(*Value(parsed, "--catalog"));
   std::vector<const Dataset*> datasets;
@@ -244,8 +248,8 @@ Invocation Check(const ParsedArgs& parsed, std::ostream& out, std::ostream& err)
   if (auto text = Value(parsed, "--limit")) {
     auto value = ParseDecimal(*text);
     if (!value || boost::multiprecision::denominator(*value) != 1 || *value < 1 || *value > kMaxAuditLimit) {
-      throw UsageError("--limit expects a whole number from 1 to " + std::to_string(kMaxAuditLimit) + ", got '" +
-                       *text + "'");
+      throw UsageError("--limit expects a whole number from 1 to " + std::to_string(kMaxAuditLimit) +
+                       ", got '" + *text + "'");
     }
     invocation.limit = static_cast<int>(boost::multiprecision::numerator(*value));
   }
@@ -265,8 +269,8 @@ int AddAnalyst(const Invocation& run, Ledger& ledger) {
   std::string token = ledger.AddAnalyst(name, dataset, *run.grant, is_admin);
   AuditAdminAction(ledger, name, dataset, "add-analyst" + std::string(is_admin ? " --admin" : ""), *run.grant,
                    run.err);
-  run.out << "Created " << (is_admin ? "admin analyst '" : "analyst '") << name << "' with " << Describe(*run.grant)
-          << " on dataset '" << dataset << "'.\n"
+  run.out << "Created " << (is_admin ? "admin analyst '" : "analyst '") << name << "' with "
+          << Describe(*run.grant) << " on dataset '" << dataset << "'.\n"
           << "Bearer token (it will not be shown again; only its hash is stored):\n"
           << token << "\n";
   return 0;
@@ -278,14 +282,14 @@ int Grant(const Invocation& run, Ledger& ledger) {
   Budget budget = ledger.Grant(name, dataset, *run.grant);
   AuditAdminAction(ledger, name, dataset, "grant", *run.grant, run.err);
   run.out << "Granted " << Describe(*run.grant) << " to '" << name << "' on dataset '" << dataset << "'.\n"
-          << "Budget now: epsilon " << budget.total.EpsilonString() << " total, " << budget.spent.EpsilonString()
-          << " spent, " << budget.Remaining().EpsilonString() << " remaining; delta "
-          << budget.total.DeltaString() << " total, " << budget.spent.DeltaString() << " spent, "
-          << budget.Remaining().DeltaString() << " remaining"
-          << (budget.total.rho_pico != 0 ? "; rho " + budget.total.RhoString() + " total, " +
-                                               budget.spent.RhoString() + " spent, " +
-                                               budget.Remaining().RhoString() + " remaining"
-                                         : std::string())
+          << "Budget now: epsilon " << budget.total.EpsilonString() << " total, "
+          << budget.spent.EpsilonString() << " spent, " << budget.Remaining().EpsilonString()
+          << " remaining; delta " << budget.total.DeltaString() << " total, " << budget.spent.DeltaString()
+          << " spent, " << budget.Remaining().DeltaString() << " remaining"
+          << (budget.total.rho_pico != 0
+                  ? "; rho " + budget.total.RhoString() + " total, " + budget.spent.RhoString() + " spent, " +
+                        budget.Remaining().RhoString() + " remaining"
+                  : std::string())
           << ".\n";
   return 0;
 }
@@ -297,7 +301,8 @@ int Revoke(const Invocation& run, Ledger& ledger) {
     return 0;
   }
   AuditAdminAction(ledger, name, "", "revoke", {}, run.err);
-  run.out << "Revoked analyst '" << name << "': the token no longer works; budgets and ledger entries are kept.\n";
+  run.out << "Revoked analyst '" << name
+          << "': the token no longer works; budgets and ledger entries are kept.\n";
   return 0;
 }
 
@@ -332,9 +337,9 @@ int List(const Invocation& run, Ledger& ledger) {
       std::vector<std::string> row = lead;
       BudgetCost remaining = budget.Remaining();
       row.insert(row.end(), {budget.dataset, budget.total.EpsilonString(), budget.spent.EpsilonString(),
-                             remaining.EpsilonString(), budget.total.DeltaString(), budget.spent.DeltaString(),
-                             remaining.DeltaString(), budget.total.RhoString(), budget.spent.RhoString(),
-                             remaining.RhoString()});
+                             remaining.EpsilonString(), budget.total.DeltaString(),
+                             budget.spent.DeltaString(), remaining.DeltaString(), budget.total.RhoString(),
+                             budget.spent.RhoString(), remaining.RhoString()});
       rows.push_back(row);
     }
   }
@@ -369,8 +374,8 @@ int Audit(const Invocation& run, Ledger& ledger) {
 using LedgerCommand = int (*)(const Invocation&, Ledger&);
 const std::map<std::string, LedgerCommand>& LedgerCommands() {
   static const std::map<std::string, LedgerCommand> commands = {
-      {"init", Init},   {"add-analyst", AddAnalyst}, {"grant", Grant}, {"revoke", Revoke},
-      {"list", List},   {"audit", Audit},            {"data-version", DataVersion},
+      {"init", Init},   {"add-analyst", AddAnalyst},   {"grant", Grant}, {"revoke", Revoke}, {"list", List},
+      {"audit", Audit}, {"data-version", DataVersion},
   };
   return commands;
 }

@@ -26,8 +26,7 @@ constexpr const char* kUsage =
     "  serve --config FILE [--listen HOST:PORT] [--database URL]\n"
     "      run the HTTP server\n";
 
-constexpr const char* kCompileUsage =
-    "usage: dpqld compile --catalog FILE [--dataset D] (-e QUERY | FILE)\n";
+constexpr const char* kCompileUsage = "usage: dpqld compile --catalog FILE [--dataset D] (-e QUERY | FILE)\n";
 
 bool ReadFile(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
@@ -46,8 +45,8 @@ struct CompileArgs {
 
 // Reads the command line into `parsed`; the exit status when the command ends
 // here (--help, or a wrong command line, told on `err`).
-std::optional<int> ReadCompileArgs(const std::vector<std::string>& args, CompileArgs& parsed, std::ostream& out,
-                                   std::ostream& err) {
+std::optional<int> ReadCompileArgs(const std::vector<std::string>& args, CompileArgs& parsed,
+                                   std::ostream& out, std::ostream& err) {
   // `--catalog=FILE` is not a form this command takes: no inline values.
   FlagReader flags(args, InlineValues::kNone);
   while (flags.Next()) {

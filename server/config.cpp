@@ -18,17 +18,15 @@ constexpr const char* kKnownKeys =
     "listen, database, catalog, tls_cert, tls_key, threads, db_pool, max_body_bytes, "
     "max_query_bytes, request_timeout_ms, statement_timeout_ms";
 
-[[noreturn]] void Fail(const std::string& message) {
-  throw DpqlError(ErrorCode::kConfigError, message);
-}
+[[noreturn]] void Fail(const std::string& message) { throw DpqlError(ErrorCode::kConfigError, message); }
 
 // The scalar of `key`, "" when empty.
 std::string Scalar(const YamlReader& yaml, const YAML::Node& node, const std::string& key) {
   return yaml.ScalarOrEmpty(node, key, ErrorCode::kConfigError);
 }
 
-int64_t Integer(const YamlReader& yaml, const YAML::Node& node, const std::string& key,
-                int64_t min, int64_t max) {
+int64_t Integer(const YamlReader& yaml, const YAML::Node& node, const std::string& key, int64_t min,
+                int64_t max) {
   return yaml.Integer(node, key, ErrorCode::kConfigError, min, max);
 }
 
@@ -62,8 +60,8 @@ void SetListen(ServerConfig& config, const std::string& value, const std::string
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
   if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
       number > 65535) {
-    Fail(what + ": expected HOST:PORT with a port from 0 to 65535 (0 picks a free port), got '" +
-         value + "'");
+    Fail(what + ": expected HOST:PORT with a port from 0 to 65535 (0 picks a free port), got '" + value +
+         "'");
   }
   config.listen_host = host;
   config.listen_port = static_cast<uint16_t>(number);
@@ -81,7 +79,8 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
   const YamlReader yaml(source, /*locate=*/false);
   ServerConfig config;
   if (root.IsNull()) return config;
-  if (!root.IsMap()) Fail(source + ": expected a map of settings (key: value), e.g. `listen: 127.0.0.1:8765`");
+  if (!root.IsMap())
+    Fail(source + ": expected a map of settings (key: value), e.g. `listen: 127.0.0.1:8765`");
 
   bool have_catalog = false;
   for (const auto& entry : root) {
@@ -105,8 +104,8 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
     } else if (key == "max_body_bytes") {
       config.max_body_bytes = static_cast<size_t>(Integer(yaml, value, key, 1024, int64_t{1} << 30));
     } else if (key == "max_query_bytes") {
-      config.max_query_bytes = static_cast<size_t>(
-          Integer(yaml, value, key, 16, static_cast<int64_t>(kMaxQueryBytes)));
+      config.max_query_bytes =
+          static_cast<size_t>(Integer(yaml, value, key, 16, static_cast<int64_t>(kMaxQueryBytes)));
     } else if (key == "request_timeout_ms") {
       config.request_timeout_ms = static_cast<int>(Integer(yaml, value, key, 100, 3'600'000));
     } else if (key == "statement_timeout_ms") {

@@ -18,12 +18,12 @@ struct ServerConfig {
   std::string catalog;          // absolute, or relative to the working directory
   std::string tls_cert;         // both set: serve HTTPS
   std::string tls_key;
-  int threads = 2;                       // I/O threads
-  int db_pool = 4;                       // PostgreSQL connections and database worker threads
-  size_t max_body_bytes = 1024 * 1024;   // request body limit (413 above it)
-  size_t max_query_bytes = 100 * 1024;   // query text limit (413 above it)
-  int request_timeout_ms = 30000;        // per read of a request from a connection
-  int statement_timeout_ms = 60000;      // PostgreSQL statement_timeout for queries
+  int threads = 2;                      // I/O threads
+  int db_pool = 4;                      // PostgreSQL connections and database worker threads
+  size_t max_body_bytes = 1024 * 1024;  // request body limit (413 above it)
+  size_t max_query_bytes = 100 * 1024;  // query text limit (413 above it)
+  int request_timeout_ms = 30000;       // per read of a request from a connection
+  int statement_timeout_ms = 60000;     // PostgreSQL statement_timeout for queries
 
   bool Tls() const { return !tls_cert.empty() && !tls_key.empty(); }
 };

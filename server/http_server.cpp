@@ -38,8 +38,7 @@ constexpr int kQueuedPerWorker = 64;
 std::string ErrorBody(ErrorCode code, const std::string& message) {
   // Codes and messages here are fixed ASCII text: no escaping needed.
   return "{\"error\":{\"code\":\"" + std::string(Name(code)) + "\",\"kind\":\"" +
-         ErrorKindName(Info(code).kind) + "\",\"message\":\"" +
-         message + "\"}}\n";
+         ErrorKindName(Info(code).kind) + "\",\"message\":\"" + message + "\"}}\n";
 }
 
 }  // namespace
@@ -59,9 +58,7 @@ struct ServerState {
   std::atomic<int> in_flight{0};  // requests read whose response is not yet written
   std::atomic<int> queued{0};     // requests posted to `workers` and not yet started or done
 
-  std::chrono::milliseconds Timeout() const {
-    return std::chrono::milliseconds(config.request_timeout_ms);
-  }
+  std::chrono::milliseconds Timeout() const { return std::chrono::milliseconds(config.request_timeout_ms); }
 };
 
 namespace {
@@ -77,9 +74,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(tcp::socket&& socket, ServerState& state) requires(!kIsTls<Stream>)
       : stream_(std::move(socket)), state_(state), hold_timer_(stream_.get_executor()) {}
   Session(tcp::socket&& socket, ServerState& state) requires(kIsTls<Stream>)
-      : stream_(std::move(socket), *state.tls),
-        state_(state),
-        hold_timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket), *state.tls), state_(state), hold_timer_(stream_.get_executor()) {}
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->OnStart(); });
@@ -105,10 +100,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(state_.config.max_body_bytes);
     parser_->header_limit(kHeaderLimit);
     beast::get_lowest_layer(stream_).expires_after(state_.Timeout());
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -117,11 +111,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (beast::iequals(header[http::field::expect], "100-continue")) {
       // curl sends this for larger bodies and would otherwise wait a second.
       continue_ = {http::status::continue_, header.version()};
-      http::async_write(stream_, continue_,
-                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->Close();
-                          self->ReadBody();
-                        });
+      http::async_write(stream_, continue_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
       return;
     }
     ReadBody();
@@ -130,9 +123,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void ReadBody() {
     beast::get_lowest_layer(stream_).expires_after(state_.Timeout());
     http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -145,17 +136,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Dispatch(std::move(request), false, parser_->get().version());
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset || ec == net::error::eof ||
+        ec == net::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) {
       // Not HTTP (or a header over the limit): answer once, then close.
       bool header_limit = ec == http::error::header_limit;
       return WriteDirect(Info(header_limit ? ErrorCode::kHeaderTooLarge : ErrorCode::kBadRequest).http_status,
-                         header_limit ? ErrorBody(ErrorCode::kHeaderTooLarge,
-                                                  "the request headers exceed 16 KiB")
-                                      : ErrorBody(ErrorCode::kBadRequest, "the request is not valid HTTP/1.1"));
+                         header_limit
+                             ? ErrorBody(ErrorCode::kHeaderTooLarge, "the request headers exceed 16 KiB")
+                             : ErrorBody(ErrorCode::kBadRequest, "the request is not valid HTTP/1.1"));
     }
     auto& message = parser_->get();
     bool keep_alive = message.keep_alive();
@@ -181,7 +172,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (state_.queued.load() >= state_.config.db_pool * kQueuedPerWorker) {
       HttpResponse busy;
       busy.status = Info(ErrorCode::kServerBusy).http_status;
-      busy.body = ErrorBody(ErrorCode::kServerBusy, "the server has too many requests waiting; retry shortly");
+      busy.body =
+          ErrorBody(ErrorCode::kServerBusy, "the server has too many requests waiting; retry shortly");
       busy.headers.emplace_back("Retry-After", "1");
       return Write(std::move(busy));
     }
@@ -199,15 +191,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // not_before) on a timer, so holding it takes no worker thread. A server
   // that is stopping answers at once.
   void WriteWhenDue(HttpResponse response) {
-    if (!response.not_before || state_.stopping ||
-        *response.not_before <= std::chrono::steady_clock::now()) {
+    if (!response.not_before || state_.stopping || *response.not_before <= std::chrono::steady_clock::now()) {
       return Write(std::move(response));
     }
     hold_timer_.expires_at(*response.not_before);
-    hold_timer_.async_wait([self = this->shared_from_this(),
-                            response = std::move(response)](beast::error_code) mutable {
-      self->Write(std::move(response));
-    });
+    hold_timer_.async_wait([self = this->shared_from_this(), response = std::move(response)](
+                               beast::error_code) mutable { self->Write(std::move(response)); });
   }
 
   void Write(HttpResponse response) {
@@ -228,12 +217,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Close();
     }
     beast::get_lowest_layer(stream_).expires_after(state_.Timeout());
-    http::async_write(stream_, response_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                        --self->state_.in_flight;
-                        if (ec || !self->response_.keep_alive()) return self->Close();
-                        self->DoRead();
-                      });
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      --self->state_.in_flight;
+      if (ec || !self->response_.keep_alive()) return self->Close();
+      self->DoRead();
+    });
   }
 
   // A response the router never saw (malformed HTTP); the connection closes after it.
@@ -293,8 +281,8 @@ struct HttpServer::Impl {
   // Runs on the io_context: stop accepting, then wait for in-flight requests.
   void BeginShutdown() {
     if (state.stopping.exchange(true)) return;
-    std::cerr << "dpqld: shutting down; finishing " << state.in_flight.load()
-              << " request(s) in flight" << std::endl;
+    std::cerr << "dpqld: shutting down; finishing " << state.in_flight.load() << " request(s) in flight"
+              << std::endl;
     beast::error_code ignored;
     acceptor.close(ignored);
     signals.cancel(ignored);
@@ -305,8 +293,7 @@ struct HttpServer::Impl {
   void Drain() {
     if (state.in_flight.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
       if (state.in_flight.load() != 0) {
-        std::cerr << "dpqld: gave up waiting for " << state.in_flight.load() << " request(s)"
-                  << std::endl;
+        std::cerr << "dpqld: gave up waiting for " << state.in_flight.load() << " request(s)" << std::endl;
       }
       state.ioc.stop();
       return;
@@ -337,22 +324,21 @@ void HttpServer::Listen() {
     try {
       state.tls.emplace(ssl::context::tls_server);
       state.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                             ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                             ssl::context::single_dh_use);
       state.tls->use_certificate_chain_file(config.tls_cert);
       state.tls->use_private_key_file(config.tls_key, ssl::context::pem);
     } catch (const std::exception& e) {
-      throw DpqlError(ErrorCode::kTlsError,
-                      "cannot load TLS certificate " + config.tls_cert + " / key " + config.tls_key +
-                          ": " + e.what() + "; both must be PEM files readable by dpqld");
+      throw DpqlError(ErrorCode::kTlsError, "cannot load TLS certificate " + config.tls_cert + " / key " +
+                                                config.tls_key + ": " + e.what() +
+                                                "; both must be PEM files readable by dpqld");
     }
   }
   beast::error_code ec;
   auto address = net::ip::make_address(config.listen_host, ec);
   if (ec) {
-    throw DpqlError(ErrorCode::kListenFailed,
-                    "cannot listen on '" + config.listen_host +
-                        "': not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::1");
+    throw DpqlError(ErrorCode::kListenFailed, "cannot listen on '" + config.listen_host +
+                                                  "': not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::1");
   }
   tcp::endpoint endpoint(address, config.listen_port);
   tcp::acceptor& acceptor = impl_->acceptor;
@@ -378,9 +364,8 @@ uint16_t HttpServer::port() const {
 
 std::string HttpServer::Url() const {
   const ServerConfig& config = impl_->state.config;
-  std::string host = config.listen_host.find(':') != std::string::npos
-                         ? "[" + config.listen_host + "]"
-                         : config.listen_host;
+  std::string host =
+      config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]" : config.listen_host;
   return std::string(config.Tls() ? "https" : "http") + "://" + host + ":" + std::to_string(port());
 }
 

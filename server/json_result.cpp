@@ -31,18 +31,15 @@ json DecimalJson(const std::string& text) {
 }
 
 // A declared bound as a JSON value: a number for int/real, the text for dates.
-json BoundJson(const CatalogColumn& column, const std::optional<Rational>& bound,
-               const std::string& text) {
+json BoundJson(const CatalogColumn& column, const std::optional<Rational>& bound, const std::string& text) {
   if (!bound) return nullptr;
   switch (column.type) {
     case ColumnType::kInt: {
       if (auto whole = ToInt64(Floor(*bound)); whole && Rational(*whole) == *bound) return *whole;
       return ToDouble(*bound);
     }
-    case ColumnType::kReal:
-      return ToDouble(*bound);
-    default:
-      return text;
+    case ColumnType::kReal: return ToDouble(*bound);
+    default: return text;
   }
 }
 
@@ -60,13 +57,13 @@ json CostJson(const PrivacyCost& cost) {
 
 json BudgetViewJson(const BudgetView& view) {
   json out = {{"dataset", view.dataset},
-          {"epsilon_total", DecimalJson(view.epsilon_total)},
-          {"epsilon_spent", DecimalJson(view.epsilon_spent)},
-          {"epsilon_remaining", DecimalJson(view.epsilon_remaining)},
-          {"delta_total", DecimalJson(view.delta_total)},
-          {"delta_spent", DecimalJson(view.delta_spent)},
-          {"delta_remaining", DecimalJson(view.delta_remaining)},
-          {"accounting", view.accounting}};
+              {"epsilon_total", DecimalJson(view.epsilon_total)},
+              {"epsilon_spent", DecimalJson(view.epsilon_spent)},
+              {"epsilon_remaining", DecimalJson(view.epsilon_remaining)},
+              {"delta_total", DecimalJson(view.delta_total)},
+              {"delta_spent", DecimalJson(view.delta_spent)},
+              {"delta_remaining", DecimalJson(view.delta_remaining)},
+              {"accounting", view.accounting}};
   if (view.accounting == "zcdp") {
     out["rho_total"] = DecimalJson(view.rho_total);
     out["rho_spent"] = DecimalJson(view.rho_spent);
@@ -161,25 +158,24 @@ json CatalogJson(const Catalog& catalog) {
     }
     const PrivacyDefaults& d = dataset.defaults;
     const PrivacyLimits& l = dataset.limits;
-    datasets.push_back(
-        {{"name", dataset.name},
-         {"privacy_unit", dataset.privacy_unit},
-         {"accounting", dataset.accounting == Accounting::kZcdp ? "zcdp" : "basic"},
-         {"defaults",
-          {{"epsilon", ToDouble(d.epsilon)},
-           {"delta", ToDouble(d.delta)},
-           {"max_groups", d.max_groups},
-           {"max_rows", d.max_rows},
-           {"confidence", ToDouble(d.confidence)},
-           {"mechanism", MechanismName(d.mechanism)}}},
-         {"limits",
-          {{"min_epsilon_per_query", ToDouble(l.min_epsilon_per_query)},
-           {"max_epsilon_per_query", ToDouble(l.max_epsilon_per_query)},
-           {"min_delta_per_query", ToDouble(l.min_delta_per_query)},
-           {"max_delta_per_query", ToDouble(l.max_delta_per_query)},
-           {"max_groups", l.max_groups},
-           {"max_rows", l.max_rows}}},
-         {"tables", std::move(tables)}});
+    datasets.push_back({{"name", dataset.name},
+                        {"privacy_unit", dataset.privacy_unit},
+                        {"accounting", dataset.accounting == Accounting::kZcdp ? "zcdp" : "basic"},
+                        {"defaults",
+                         {{"epsilon", ToDouble(d.epsilon)},
+                          {"delta", ToDouble(d.delta)},
+                          {"max_groups", d.max_groups},
+                          {"max_rows", d.max_rows},
+                          {"confidence", ToDouble(d.confidence)},
+                          {"mechanism", MechanismName(d.mechanism)}}},
+                        {"limits",
+                         {{"min_epsilon_per_query", ToDouble(l.min_epsilon_per_query)},
+                          {"max_epsilon_per_query", ToDouble(l.max_epsilon_per_query)},
+                          {"min_delta_per_query", ToDouble(l.min_delta_per_query)},
+                          {"max_delta_per_query", ToDouble(l.max_delta_per_query)},
+                          {"max_groups", l.max_groups},
+                          {"max_rows", l.max_rows}}},
+                        {"tables", std::move(tables)}});
     json& limits = datasets.back()["limits"];
     if (l.dataset_epsilon) limits["dataset_epsilon"] = ToDouble(*l.dataset_epsilon);
     if (l.dataset_delta) limits["dataset_delta"] = ToDouble(*l.dataset_delta);
@@ -218,8 +214,7 @@ HttpError ToHttpError(const DpqlError& error) {
         case ErrorCode::kQueryFailed:
           // One fixed message for every failure of a debited query, whatever
           // PostgreSQL said (runtime/pg/database_errors.h).
-        case ErrorCode::kNotReady:
-          break;
+        case ErrorCode::kNotReady: break;
         case ErrorCode::kDatabaseUnavailable:
           out.message = "the database is unavailable; try again later";
           break;
@@ -234,14 +229,14 @@ HttpError ToHttpError(const DpqlError& error) {
           break;
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return out;
 }
 
 json ErrorJson(const HttpError& error) {
-  json body = {{"code", Name(error.code)}, {"kind", ErrorKindName(Info(error.code).kind)}, {"message", error.message}};
+  json body = {
+      {"code", Name(error.code)}, {"kind", ErrorKindName(Info(error.code).kind)}, {"message", error.message}};
   if (error.location.Known()) {
     body["line"] = error.location.line;
     body["column"] = error.location.column;

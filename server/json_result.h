@@ -9,8 +9,8 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
 #include "compiler/planner/plan.h"
-#include "runtime/release/result.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 

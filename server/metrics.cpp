@@ -56,14 +56,13 @@ std::string Metrics::Render() const {
   out << "# HELP dpql_requests_total HTTP requests served, by route and status.\n"
       << "# TYPE dpql_requests_total counter\n";
   for (const auto& [key, count] : requests_) {
-    out << "dpql_requests_total{route=\"" << Escape(key.first) << "\",status=\"" << key.second
-        << "\"} " << count << "\n";
+    out << "dpql_requests_total{route=\"" << Escape(key.first) << "\",status=\"" << key.second << "\"} "
+        << count << "\n";
   }
   out << "# HELP dpql_request_duration_seconds Time from a complete request to its response.\n"
       << "# TYPE dpql_request_duration_seconds histogram\n";
   for (size_t i = 0; i < kBuckets.size(); ++i) {
-    out << "dpql_request_duration_seconds_bucket{le=\"" << kBuckets[i] << "\"} "
-        << bucket_counts_[i] << "\n";
+    out << "dpql_request_duration_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << bucket_counts_[i] << "\n";
   }
   out << "dpql_request_duration_seconds_bucket{le=\"+Inf\"} " << duration_count_ << "\n"
       << "dpql_request_duration_seconds_sum " << Number(duration_sum_) << "\n"

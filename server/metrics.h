@@ -25,7 +25,7 @@ class Metrics {
   std::string Render() const;
 
  private:
-  static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
                                                       0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;

@@ -14,7 +14,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-
 std::string PercentDecode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -120,9 +119,8 @@ QueryBody ReadQueryBody(const std::string& request_body, size_t max_query_bytes,
   } catch (const json::exception& error) {  // parse_error, or out_of_range for 1e999999
     std::string what = error.what();
     if (size_t bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
-    Fail(ErrorCode::kInvalidJson,
-         "the request body is not valid JSON (" + what +
-             "); send {\"query\": \"SELECT ...\", \"dataset\": \"...\"}");
+    Fail(ErrorCode::kInvalidJson, "the request body is not valid JSON (" + what +
+                                      "); send {\"query\": \"SELECT ...\", \"dataset\": \"...\"}");
   }
   if (!body.is_object()) {
     Fail(ErrorCode::kInvalidJson,
@@ -135,7 +133,8 @@ QueryBody ReadQueryBody(const std::string& request_body, size_t max_query_bytes,
       query = value.get<std::string>();
     } else if (key == "dataset") {
       if (value.is_null()) continue;
-      if (!value.is_string()) Fail(ErrorCode::kInvalidRequest, "\"dataset\" must be a string naming a dataset");
+      if (!value.is_string())
+        Fail(ErrorCode::kInvalidRequest, "\"dataset\" must be a string naming a dataset");
       dataset_name = value.get<std::string>();
     } else {
       Fail(ErrorCode::kInvalidRequest,
@@ -149,9 +148,9 @@ QueryBody ReadQueryBody(const std::string& request_body, size_t max_query_bytes,
     Fail(ErrorCode::kInvalidRequest, "the request body has no \"query\"; send {\"query\": \"SELECT ...\"}");
   }
   if (query.size() > max_query_bytes) {
-    Fail(ErrorCode::kQueryTooLong,
-         "the query is " + std::to_string(query.size()) + " bytes; this server accepts at most " +
-             std::to_string(max_query_bytes) + " bytes per query");
+    Fail(ErrorCode::kQueryTooLong, "the query is " + std::to_string(query.size()) +
+                                       " bytes; this server accepts at most " +
+                                       std::to_string(max_query_bytes) + " bytes per query");
   }
 
   RefuseNulCharacter(query);

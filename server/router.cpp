@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <iostream>
 
 #include "compiler/common/error.h"
@@ -40,11 +40,9 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/healthz", "GET", false},       {"/readyz", "GET", false},
-    {"/metrics", "GET", false},
-    {"/v1/query", "POST", true},      {"/v1/explain", "POST", true},
-    {"/v1/budget", "GET", true},      {"/v1/catalog", "GET", true},
-    {"/v1/admin/audit", "GET", true},
+    {"/healthz", "GET", false},   {"/readyz", "GET", false},        {"/metrics", "GET", false},
+    {"/v1/query", "POST", true},  {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
+    {"/v1/catalog", "GET", true}, {"/v1/admin/audit", "GET", true},
 };
 
 const std::vector<std::pair<std::string, std::string>> kBearerChallenge = {
@@ -66,8 +64,8 @@ auto WithLedger(ConnectionPool& pool, int pool_size, Work&& work) {
 }  // namespace
 
 struct Router::Exchange {
-  std::string route = "unknown";  // metrics label: a known path, never the raw target
-  bool audited = false;           // the router still owes this request its audit row
+  std::string route = "unknown";   // metrics label: a known path, never the raw target
+  bool audited = false;            // the router still owes this request its audit row
   std::optional<Analyst> analyst;  // authenticated by the cached-answer round trip
   AuditRecord audit;
   bool may_have_spent = false;  // a SELECT that failed after it may have been charged
@@ -76,8 +74,8 @@ struct Router::Exchange {
   std::optional<std::string> admin_log;
 };
 
-Router::Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool,
-               Engine& engine, Metrics& metrics)
+Router::Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool, Engine& engine,
+               Metrics& metrics)
     : config_(config),
       catalog_(catalog),
       pool_(pool),
@@ -117,15 +115,13 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
     } catch (const DpqlError& error) {
       HttpError http = ToHttpError(error);
       if (http.status >= 500) {
-        std::cerr << "dpqld: " << exchange.audit.source << ": " << error.code() << ": "
-                  << error.what() << std::endl;
+        std::cerr << "dpqld: " << exchange.audit.source << ": " << error.code() << ": " << error.what()
+                  << std::endl;
       }
       response = Refusal(http, exchange);
     } catch (const std::exception& error) {
-      std::cerr << "dpqld: " << exchange.audit.source << ": unexpected error: " << error.what()
-                << std::endl;
-      response = Refusal(ToHttpError(DpqlError(ErrorCode::kInternal, error.what())),
-                         exchange);
+      std::cerr << "dpqld: " << exchange.audit.source << ": unexpected error: " << error.what() << std::endl;
+      response = Refusal(ToHttpError(DpqlError(ErrorCode::kInternal, error.what())), exchange);
     }
     std::optional<int64_t> audit_id;
     if (exchange.audited) audit_id = WriteAudit(exchange, response.status);
@@ -133,11 +129,9 @@ HttpResponse Router::Handle(const HttpRequest& request) noexcept {
       // "dpqld: POST /v1/query: query_failed: SQLSTATE 22012: division by zero
       // (charged: ledger 12) [audit 34]": the administrator's, never a client's.
       std::cerr << "dpqld: " << exchange.audit.source << ": " << *exchange.admin_log << " [audit "
-                << (audit_id ? std::to_string(*audit_id) : std::string("not written")) << "]"
-                << std::endl;
+                << (audit_id ? std::to_string(*audit_id) : std::string("not written")) << "]" << std::endl;
     }
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.RecordRequest(exchange.route, response.status, seconds);
   } catch (...) {
     // Only allocation failure can get here; answer without touching anything else.
@@ -167,14 +161,12 @@ std::optional<int64_t> Router::WriteAudit(const Exchange& exchange, int status) 
   record.status = status;
   if (record.outcome.empty()) record.outcome = "ok";
   try {
-    return WithLedger(pool_, config_.db_pool,
-                      [&](Ledger& ledger) { return ledger.WriteAudit(record); });
+    return WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.WriteAudit(record); });
   } catch (const std::exception& error) {
     // The response stands (a released answer has already been paid for); the
     // operator must see that the audit trail has a gap.
-    std::cerr << "dpqld: AUDIT WRITE FAILED for " << record.source << " (analyst '"
-              << record.analyst_name << "', status " << status << "): " << error.what()
-              << std::endl;
+    std::cerr << "dpqld: AUDIT WRITE FAILED for " << record.source << " (analyst '" << record.analyst_name
+              << "', status " << status << "): " << error.what() << std::endl;
     return std::nullopt;
   }
 }
@@ -204,13 +196,12 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   }
   exchange.route = path;
   if (route == nullptr) {
-    Fail(ErrorCode::kMethodNotAllowed,
-         request.method + " is not allowed on " + path + "; use " + allowed, {{"Allow", allowed}});
+    Fail(ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + path + "; use " + allowed,
+         {{"Allow", allowed}});
   }
   if (request.body_too_large) {
-    Fail(ErrorCode::kBodyTooLarge,
-         "the request body is larger than this server's limit of " +
-             std::to_string(config_.max_body_bytes) + " bytes");
+    Fail(ErrorCode::kBodyTooLarge, "the request body is larger than this server's limit of " +
+                                       std::to_string(config_.max_body_bytes) + " bytes");
   }
 
   if (path == "/healthz") return Healthz();
@@ -310,8 +301,7 @@ Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
   }
   std::optional<Analyst> analyst = std::move(exchange.analyst);  // from ServeCached's round trip
   if (!analyst) {
-    analyst = WithLedger(pool_, config_.db_pool,
-                         [&](Ledger& ledger) { return ledger.Authenticate(*token); });
+    analyst = WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Authenticate(*token); });
   }
   if (!analyst) {
     Fail(ErrorCode::kUnauthorized,
@@ -332,8 +322,7 @@ std::optional<HttpResponse> Router::ServeCached(const HttpRequest& request, Exch
   std::optional<std::string_view> token = BearerToken(request.authorization);
   if (!token) return std::nullopt;
   std::optional<PlainQuery> body = ParsePlainQuery(request.body);
-  if (!body || body->query.size() > config_.max_query_bytes ||
-      body->query.find('\0') != std::string::npos) {
+  if (!body || body->query.size() > config_.max_query_bytes || body->query.find('\0') != std::string::npos) {
     return std::nullopt;
   }
   const Catalog& catalog = engine_.catalog();
@@ -406,9 +395,9 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
           limit > kMaxAuditLimit) {
-        Fail(ErrorCode::kInvalidParameter,
-             "limit must be a whole number from 1 to " + std::to_string(kMaxAuditLimit) + ", got '" +
-                 AuditText(value, 50) + "'");
+        Fail(ErrorCode::kInvalidParameter, "limit must be a whole number from 1 to " +
+                                               std::to_string(kMaxAuditLimit) + ", got '" +
+                                               AuditText(value, 50) + "'");
       }
       filter.limit = limit;
     } else if (key == "analyst") {

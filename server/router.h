@@ -16,8 +16,8 @@
 
 #include "compiler/catalog/catalog.h"
 #include "runtime/engine.h"
-#include "runtime/pg/connection_pool.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/pg/connection_pool.h"
 #include "server/config.h"
 #include "server/metrics.h"
 

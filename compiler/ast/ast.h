@@ -43,8 +43,8 @@ enum class ExprKind {
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   SourceLocation loc;
-  std::string name;       // column name, function name (upper case), EXTRACT field
-  std::string qualifier;  // table or alias qualifying a column, or empty
+  std::string name;               // column name, function name (upper case), EXTRACT field
+  std::string qualifier;          // table or alias qualifying a column, or empty
   Operator op = Operator::kNone;  // kUnary and kBinary
   Literal literal;
   bool distinct = false;  // COUNT(DISTINCT x)
@@ -116,7 +116,7 @@ struct Statement {
   std::string table;                   // kDescribe
   SourceLocation table_loc;            // kDescribe
   SourceLocation loc;
-  std::string text;                    // the statement's own source text (without the ';')
+  std::string text;  // the statement's own source text (without the ';')
 };
 
 }  // namespace dpql::ast

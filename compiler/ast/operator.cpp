@@ -17,16 +17,13 @@ bool IsComparison(Operator op) {
     case Operator::kLess:
     case Operator::kLessEqual:
     case Operator::kGreater:
-    case Operator::kGreaterEqual:
-      return true;
-    default:
-      return false;
+    case Operator::kGreaterEqual: return true;
+    default: return false;
   }
 }
 
 bool IsArithmetic(Operator op) {
-  return op == Operator::kPlus || op == Operator::kMinus || op == Operator::kTimes ||
-         op == Operator::kDivide;
+  return op == Operator::kPlus || op == Operator::kMinus || op == Operator::kTimes || op == Operator::kDivide;
 }
 
 Operator Mirror(Operator op) {

@@ -13,12 +13,12 @@ namespace {
 void CheckSupportedAggregate(const ast::Expr& expr) {
   const std::string& name = expr.name;
   if (name == "MIN" || name == "MAX") {
-    std::string argument = expr.args.empty() || expr.args[0]->kind != ast::ExprKind::kColumn
-                               ? "x"
-                               : expr.args[0]->name;
+    std::string argument =
+        expr.args.empty() || expr.args[0]->kind != ast::ExprKind::kColumn ? "x" : expr.args[0]->name;
     throw DpqlError(ErrorCode::kMinMaxNotPrivate,
-                    name + " is not differentially private: it is decided by a single person's "
-                           "value; use PERCENTILE(" +
+                    name +
+                        " is not differentially private: it is decided by a single person's "
+                        "value; use PERCENTILE(" +
                         argument + (name == "MIN" ? ", 0.05)" : ", 0.95)") + " instead",
                     expr.loc);
   }
@@ -33,11 +33,12 @@ void CheckSupportedAggregate(const ast::Expr& expr) {
                     expr.loc);
   }
   const bool percentile = name == "MEDIAN" || name == "PERCENTILE";
-  if (name != "COUNT" && name != "SUM" && name != "AVG" && name != "VARIANCE" &&
-      name != "STDDEV" && !percentile) {
+  if (name != "COUNT" && name != "SUM" && name != "AVG" && name != "VARIANCE" && name != "STDDEV" &&
+      !percentile) {
     throw DpqlError(ErrorCode::kUnsupportedAggregate,
-                    name + " is not supported by this release; use COUNT, SUM, AVG, VARIANCE, "
-                           "STDDEV, MEDIAN or PERCENTILE",
+                    name +
+                        " is not supported by this release; use COUNT, SUM, AVG, VARIANCE, "
+                        "STDDEV, MEDIAN or PERCENTILE",
                     expr.loc);
   }
 }
@@ -61,10 +62,10 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
 
   if (name == "COUNT" && expr.args.size() == 1 && expr.args[0]->kind == ast::ExprKind::kStar) {
     if (expr.distinct) {
-      throw DpqlError(ErrorCode::kWrongArguments,
-                      "COUNT(DISTINCT *) is not valid; write COUNT(*) or COUNT(DISTINCT " +
-                          dataset_.privacy_unit + ")",
-                      expr.loc);
+      throw DpqlError(
+          ErrorCode::kWrongArguments,
+          "COUNT(DISTINCT *) is not valid; write COUNT(*) or COUNT(DISTINCT " + dataset_.privacy_unit + ")",
+          expr.loc);
     }
     aggregate.kind = AggregateKind::kCountStar;
     return aggregate;
@@ -72,26 +73,25 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
   if (name == "PERCENTILE") {
     if (expr.args.size() != 2) {
       throw DpqlError(ErrorCode::kWrongArguments,
-                      "PERCENTILE takes a column and a fraction, e.g. PERCENTILE(age, 0.9)",
-                      expr.loc);
+                      "PERCENTILE takes a column and a fraction, e.g. PERCENTILE(age, 0.9)", expr.loc);
     }
     aggregate.percentile = BindPercentileFraction(*expr.args[1]);
   } else if (expr.args.size() != 1) {
     throw DpqlError(ErrorCode::kWrongArguments,
                     name + " takes one column, e.g. " + name + "(age)" +
-                        (name == "MEDIAN" ? "; for other fractions write PERCENTILE(age, 0.9)"
-                                          : ""),
+                        (name == "MEDIAN" ? "; for other fractions write PERCENTILE(age, 0.9)" : ""),
                     expr.loc);
   }
   const ast::Expr& arg = *expr.args[0];
   if (arg.kind == ast::ExprKind::kFunction && IsAggregateName(arg.name)) {
-    throw DpqlError(ErrorCode::kNestedAggregate,
-                    "aggregates cannot be nested; " + name + " takes a column", arg.loc);
+    throw DpqlError(ErrorCode::kNestedAggregate, "aggregates cannot be nested; " + name + " takes a column",
+                    arg.loc);
   }
   if (arg.kind != ast::ExprKind::kColumn) {
     throw DpqlError(ErrorCode::kUnsupportedArgument,
-                    name + " takes a column of the table (its declared bounds limit each "
-                           "person's contribution), not an expression",
+                    name +
+                        " takes a column of the table (its declared bounds limit each "
+                        "person's contribution), not an expression",
                     arg.loc);
   }
   const CatalogColumn& column = ResolveColumn(arg);
@@ -110,9 +110,8 @@ AggregateKind Binder::BindCountColumn(const ast::Expr& expr, const CatalogColumn
   if (!expr.distinct) return AggregateKind::kCountColumn;
   if (!IsPrivacyUnit(column)) {
     throw DpqlError(ErrorCode::kUnsupportedDistinct,
-                    "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " +
-                        dataset_.privacy_unit + "), or COUNT(" + column.name +
-                        ") for the number of rows with a value",
+                    "COUNT(DISTINCT ...) counts people: write COUNT(DISTINCT " + dataset_.privacy_unit +
+                        "), or COUNT(" + column.name + ") for the number of rows with a value",
                     expr.args[0]->loc);
   }
   return AggregateKind::kCountDistinctUnit;
@@ -136,16 +135,16 @@ void Binder::CheckNumericArgument(const ast::Expr& expr, const CatalogColumn& co
                     arg.loc);
   }
   if (column.type != ColumnType::kInt && column.type != ColumnType::kReal) {
-    throw DpqlError(ErrorCode::kTypeMismatch,
-                    name + " needs a number column, but " + column.name + " is " +
-                        ColumnTypeName(column.type),
-                    arg.loc);
+    throw DpqlError(
+        ErrorCode::kTypeMismatch,
+        name + " needs a number column, but " + column.name + " is " + ColumnTypeName(column.type), arg.loc);
   }
   if (!column.HasBounds()) {
     throw DpqlError(ErrorCode::kUnboundedColumn,
-                    name + "(" + column.name + ") needs bounds: one person could otherwise move "
-                           "the result without limit; a guardian can declare lower and upper for "
-                        + column.name + " in the catalog",
+                    name + "(" + column.name +
+                        ") needs bounds: one person could otherwise move "
+                        "the result without limit; a guardian can declare lower and upper for " +
+                        column.name + " in the catalog",
                     arg.loc);
   }
 }
@@ -153,9 +152,9 @@ void Binder::CheckNumericArgument(const ast::Expr& expr, const CatalogColumn& co
 // The p of PERCENTILE(x, p): a number literal strictly between 0 and 1. It is
 // part of the query's text, never of the data, so it shapes the plan freely.
 Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
-  const bool number = arg.kind == ast::ExprKind::kLiteral &&
-                      (arg.literal.kind == ast::LiteralKind::kInteger ||
-                       arg.literal.kind == ast::LiteralKind::kDecimal);
+  const bool number =
+      arg.kind == ast::ExprKind::kLiteral &&
+      (arg.literal.kind == ast::LiteralKind::kInteger || arg.literal.kind == ast::LiteralKind::kDecimal);
   std::optional<Rational> p = number ? ParseDecimal(arg.literal.text) : std::nullopt;
   if (!p) {
     throw DpqlError(ErrorCode::kInvalidPercentile,
@@ -165,8 +164,7 @@ Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
   }
   if (*p <= 0 || *p >= 1) {
     throw DpqlError(ErrorCode::kInvalidPercentile,
-                    "PERCENTILE's fraction must be strictly between 0 and 1, got " +
-                        arg.literal.text +
+                    "PERCENTILE's fraction must be strictly between 0 and 1, got " + arg.literal.text +
                         "; write e.g. 0.5 for the median or 0.9 for the 90th percentile (MIN and "
                         "MAX are not private: use 0.05 or 0.95)",
                     arg.loc);
@@ -174,8 +172,7 @@ Rational Binder::BindPercentileFraction(const ast::Expr& arg) {
   // A fraction with a huge denominator only makes the release arithmetic slow.
   if (boost::multiprecision::denominator(*p) > 1000000) {
     throw DpqlError(ErrorCode::kInvalidPercentile,
-                    "PERCENTILE's fraction has too many digits; use at most 6 decimals, e.g. 0.95",
-                    arg.loc);
+                    "PERCENTILE's fraction has too many digits; use at most 6 decimals, e.g. 0.95", arg.loc);
   }
   return *p;
 }

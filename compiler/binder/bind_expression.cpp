@@ -37,8 +37,8 @@ BigInt PowerOfTen(int exponent) { return boost::multiprecision::pow(BigInt(10), 
 }  // namespace
 
 bool IsAggregateName(std::string_view name) {
-  static const char* kNames[] = {"COUNT", "SUM", "AVG", "MIN", "MAX", "MEDIAN", "PERCENTILE",
-                                 "VARIANCE", "STDDEV", "VAR", "VAR_POP", "VAR_SAMP",
+  static const char* kNames[] = {"COUNT",      "SUM",         "AVG",       "MIN",       "MAX",     "MEDIAN",
+                                 "PERCENTILE", "VARIANCE",    "STDDEV",    "VAR",       "VAR_POP", "VAR_SAMP",
                                  "STDDEV_POP", "STDDEV_SAMP", "ARRAY_AGG", "STRING_AGG"};
   for (const char* n : kNames) {
     if (name == n) return true;
@@ -63,8 +63,7 @@ BoundExprPtr Binder::BindColumn(const ast::Expr& expr, std::string_view clause) 
 BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
   const ast::Literal& literal = expr.literal;
   switch (literal.kind) {
-    case ast::LiteralKind::kNull:
-      return Make(BoundExprKind::kLiteral, ValueType::kNull, expr.loc);
+    case ast::LiteralKind::kNull: return Make(BoundExprKind::kLiteral, ValueType::kNull, expr.loc);
     case ast::LiteralKind::kInteger: {
       CheckNumberRange(literal.text, expr.loc);
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kInt, expr.loc);
@@ -76,8 +75,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
     }
     case ast::LiteralKind::kDecimal: {
       if (!ParseDecimal(literal.text)) {
-        throw DpqlError(ErrorCode::kInvalidNumber,
-                        "invalid number " + literal.text, expr.loc);
+        throw DpqlError(ErrorCode::kInvalidNumber, "invalid number " + literal.text, expr.loc);
       }
       CheckNumberRange(literal.text, expr.loc);
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kReal, expr.loc);
@@ -92,8 +90,9 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
     case ast::LiteralKind::kDate: {
       if (!ParseDate(literal.text)) {
         throw DpqlError(ErrorCode::kInvalidDate,
-                        "invalid date '" + literal.text + "'; write DATE 'yyyy-mm-dd' with a real "
-                        "calendar day, e.g. DATE '2026-11-27'",
+                        "invalid date '" + literal.text +
+                            "'; write DATE 'yyyy-mm-dd' with a real "
+                            "calendar day, e.g. DATE '2026-11-27'",
                         expr.loc);
       }
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kDate, expr.loc);
@@ -109,8 +108,7 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
   throw DpqlError(ErrorCode::kInternal, "unknown literal kind", expr.loc);
 }
 
-void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right,
-                             const SourceLocation& loc) {
+void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right, const SourceLocation& loc) {
   if (left.type == ValueType::kNull || right.type == ValueType::kNull) {
     throw DpqlError(ErrorCode::kNullComparison,
                     "comparing with NULL is never true; write IS NULL or IS NOT NULL", loc);
@@ -124,18 +122,16 @@ void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right,
     hint = "; quote text as 'value' only for text columns";
   }
   throw DpqlError(ErrorCode::kTypeMismatch,
-                  std::string("cannot compare ") + Describe(left) + " (" +
-                      ValueTypeName(left.type) + ") with " + Describe(right) + " (" +
-                      ValueTypeName(right.type) + ")" + hint,
+                  std::string("cannot compare ") + Describe(left) + " (" + ValueTypeName(left.type) +
+                      ") with " + Describe(right) + " (" + ValueTypeName(right.type) + ")" + hint,
                   loc);
 }
 
 void Binder::RequireBoolean(const BoundExpr& expr, std::string_view clause) {
   if (expr.type != ValueType::kBool) {
     throw DpqlError(ErrorCode::kTypeMismatch,
-                    std::string(clause) + " needs a condition (true or false), but " +
-                        Describe(expr) + " is " + ValueTypeName(expr.type) +
-                        "; compare it, e.g. " + Describe(expr) + " = ...",
+                    std::string(clause) + " needs a condition (true or false), but " + Describe(expr) +
+                        " is " + ValueTypeName(expr.type) + "; compare it, e.g. " + Describe(expr) + " = ...",
                     expr.loc);
   }
 }
@@ -153,13 +149,10 @@ BoundExprPtr Binder::BindComparison(const ast::Expr& expr, std::string_view clau
 
 BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause) {
   switch (expr.kind) {
-    case ast::ExprKind::kColumn:
-      return BindColumn(expr, clause);
-    case ast::ExprKind::kLiteral:
-      return BindLiteral(expr);
+    case ast::ExprKind::kColumn: return BindColumn(expr, clause);
+    case ast::ExprKind::kLiteral: return BindLiteral(expr);
     case ast::ExprKind::kStar:
-      throw DpqlError(ErrorCode::kMisplacedStar,
-                      "* is only allowed inside COUNT(*)", expr.loc);
+      throw DpqlError(ErrorCode::kMisplacedStar, "* is only allowed inside COUNT(*)", expr.loc);
     case ast::ExprKind::kSubquery:
       throw DpqlError(ErrorCode::kSubquery,
                       "subqueries are not supported; write one aggregate query over a private "
@@ -169,32 +162,27 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
     case ast::ExprKind::kExtract: {
       if (expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name)) {
         throw DpqlError(ErrorCode::kAggregateNotAllowed,
-                        "aggregates such as " + expr.name + " are not allowed in " +
-                            std::string(clause) + "; they belong in the select list",
+                        "aggregates such as " + expr.name + " are not allowed in " + std::string(clause) +
+                            "; they belong in the select list",
                         expr.loc);
       }
       return BindKey(expr, "", /*need_domain=*/false).expr;
     }
-    case ast::ExprKind::kUnary:
-      return BindUnary(expr, clause);
+    case ast::ExprKind::kUnary: return BindUnary(expr, clause);
     case ast::ExprKind::kBinary:
       if (IsLogical(expr.op)) return BindLogical(expr, clause);
       if (IsComparison(expr.op)) return BindComparison(expr, clause);
       if (IsArithmetic(expr.op)) return BindArithmetic(expr, clause);
-      throw DpqlError(ErrorCode::kUnknownOperator,
-                      "unknown operator " + OperatorText(expr.op), expr.loc);
-    case ast::ExprKind::kBetween:
-      return BindBetween(expr, clause);
-    case ast::ExprKind::kIn:
-      return BindIn(expr, clause);
+      throw DpqlError(ErrorCode::kUnknownOperator, "unknown operator " + OperatorText(expr.op), expr.loc);
+    case ast::ExprKind::kBetween: return BindBetween(expr, clause);
+    case ast::ExprKind::kIn: return BindIn(expr, clause);
     case ast::ExprKind::kIsNull: {
       auto bound = Make(BoundExprKind::kIsNull, ValueType::kBool, expr.loc);
       bound->negated = expr.negated;
       bound->children.push_back(BindRowExpr(*expr.args.at(0), clause));
       return bound;
     }
-    case ast::ExprKind::kLike:
-      return BindLike(expr, clause);
+    case ast::ExprKind::kLike: return BindLike(expr, clause);
   }
   throw DpqlError(ErrorCode::kInternal, "unknown expression kind", expr.loc);
 }
@@ -210,16 +198,15 @@ BoundExprPtr Binder::BindUnary(const ast::Expr& expr, std::string_view clause) {
   }
   if (!IsNumeric(child->type)) {
     throw DpqlError(ErrorCode::kTypeMismatch,
-                    "unary " + OperatorText(expr.op) + " needs a number, but " + Describe(*child) +
-                        " is " + ValueTypeName(child->type),
+                    "unary " + OperatorText(expr.op) + " needs a number, but " + Describe(*child) + " is " +
+                        ValueTypeName(child->type),
                     expr.loc);
   }
   if (expr.op == Operator::kPlus) return child;
   if (child->kind == BoundExprKind::kLiteral) {
     // A negative number is a literal, not arithmetic: the column it is
     // compared with is then compared in its own type.
-    child->literal = child->literal.front() == '-' ? child->literal.substr(1)
-                                                   : "-" + child->literal;
+    child->literal = child->literal.front() == '-' ? child->literal.substr(1) : "-" + child->literal;
     child->loc = expr.loc;
     return child;
   }
@@ -248,15 +235,15 @@ BoundExprPtr Binder::BindArithmetic(const ast::Expr& expr, std::string_view clau
   for (const BoundExpr* side : {left.get(), right.get()}) {
     if (!IsNumeric(side->type)) {
       throw DpqlError(ErrorCode::kTypeMismatch,
-                      "arithmetic " + OperatorText(expr.op) + " needs numbers, but " +
-                          Describe(*side) + " is " + ValueTypeName(side->type),
+                      "arithmetic " + OperatorText(expr.op) + " needs numbers, but " + Describe(*side) +
+                          " is " + ValueTypeName(side->type),
                       side->loc);
     }
   }
-  ValueType type = (left->type == ValueType::kInt && right->type == ValueType::kInt &&
-                    expr.op != Operator::kDivide)
-                       ? ValueType::kInt
-                       : ValueType::kReal;
+  ValueType type =
+      (left->type == ValueType::kInt && right->type == ValueType::kInt && expr.op != Operator::kDivide)
+          ? ValueType::kInt
+          : ValueType::kReal;
   auto bound = Make(BoundExprKind::kBinary, type, expr.loc);
   bound->op = expr.op;
   bound->children.push_back(std::move(left));
@@ -298,8 +285,7 @@ BoundExprPtr Binder::BindLike(const ast::Expr& expr, std::string_view clause) {
   for (const BoundExpr* side : {value.get(), pattern.get()}) {
     if (side->type != ValueType::kText) {
       throw DpqlError(ErrorCode::kTypeMismatch,
-                      "LIKE compares text, but " + Describe(*side) + " is " +
-                          ValueTypeName(side->type),
+                      "LIKE compares text, but " + Describe(*side) + " is " + ValueTypeName(side->type),
                       side->loc);
     }
   }
@@ -312,15 +298,13 @@ BoundExprPtr Binder::BindLike(const ast::Expr& expr, std::string_view clause) {
 }
 
 void Binder::CheckNumberRange(const std::string& text, const SourceLocation& loc) {
-  std::optional<Rational> value = text.size() <= 4 * kLiteralDigits ? ParseDecimal(text)
-                                                                    : std::nullopt;
+  std::optional<Rational> value = text.size() <= 4 * kLiteralDigits ? ParseDecimal(text) : std::nullopt;
   if (!value || abs(*value) > Rational(PowerOfTen(kLiteralDigits)) ||
       DecimalPlaces(*value, kLiteralDigits) > kLiteralDigits) {
     throw DpqlError(ErrorCode::kNumberOutOfRange,
                     "the number " + (text.size() > 40 ? text.substr(0, 37) + "..." : text) +
-                        " is outside DPQL's range; numbers have at most " +
-                        std::to_string(kLiteralDigits) + " digits before and " +
-                        std::to_string(kLiteralDigits) + " after the decimal point",
+                        " is outside DPQL's range; numbers have at most " + std::to_string(kLiteralDigits) +
+                        " digits before and " + std::to_string(kLiteralDigits) + " after the decimal point",
                     loc);
   }
 }
@@ -366,8 +350,8 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
         throw DpqlError(ErrorCode::kArithmeticNeedsBounds,
                         "arithmetic on " + Describe(expr) +
                             " needs its declared bounds (lower and upper in the catalog); "
-                            "compare the column itself instead, e.g. " + Describe(expr) +
-                            " > 10",
+                            "compare the column itself instead, e.g. " +
+                            Describe(expr) + " > 10",
                         expr.loc);
       }
       const Rational lower = abs(*column.lower), upper = abs(*column.upper);
@@ -378,8 +362,7 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
       // Whole numbers no larger than the key's guard range allows.
       return {Rational(KeyFunctionMagnitude(expr)), 0};
     }
-    case BoundExprKind::kUnary:
-      return RangeOf(*expr.children.at(0));
+    case BoundExprKind::kUnary: return RangeOf(*expr.children.at(0));
     case BoundExprKind::kBinary: {
       const ArithmeticRange left = RangeOf(*expr.children.at(0));
       const ArithmeticRange right = RangeOf(*expr.children.at(1));
@@ -394,8 +377,7 @@ ArithmeticRange Binder::RangeOf(const BoundExpr& expr) {
       // gives a quotient at most 1000 decimal places.
       return {left.magnitude * Rational(PowerOfTen(right.places)), 1000};
     }
-    default:
-      break;
+    default: break;
   }
   throw DpqlError(ErrorCode::kInternal, "no range for this expression", expr.loc);
 }
@@ -420,7 +402,7 @@ std::string Describe(const BoundExpr& expr) {
       // A joined public table's columns are named with their table: the
       // private table may have a column of the same name (ward_code).
       return expr.table != nullptr && !expr.table->is_private ? expr.table->name + "." + expr.name
-                                                               : expr.name;
+                                                              : expr.name;
     case BoundExprKind::kLiteral:
       switch (expr.type) {
         case ValueType::kText: return "'" + expr.literal + "'";
@@ -428,10 +410,8 @@ std::string Describe(const BoundExpr& expr) {
         case ValueType::kNull: return "NULL";
         default: return expr.literal;
       }
-    case BoundExprKind::kUnary:
-      return expr.op == Operator::kNot ? "NOT " + child(0) : "-" + child(0);
-    case BoundExprKind::kBinary:
-      return "(" + child(0) + " " + OperatorText(expr.op) + " " + child(1) + ")";
+    case BoundExprKind::kUnary: return expr.op == Operator::kNot ? "NOT " + child(0) : "-" + child(0);
+    case BoundExprKind::kBinary: return "(" + child(0) + " " + OperatorText(expr.op) + " " + child(1) + ")";
     case BoundExprKind::kBetween:
       return child(0) + (expr.negated ? " NOT" : "") + " BETWEEN " + child(1) + " AND " + child(2);
     case BoundExprKind::kIn: {

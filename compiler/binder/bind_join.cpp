@@ -20,8 +20,7 @@ namespace {
 std::string TableList(const std::vector<Binder::ScopeTable>& scope, size_t visible) {
   std::string list;
   for (size_t i = 0; i < visible; ++i) {
-    list += (i ? ", " : "") + scope[i].table->name +
-            (scope[i].alias.empty() ? "" : " AS " + scope[i].alias);
+    list += (i ? ", " : "") + scope[i].table->name + (scope[i].alias.empty() ? "" : " AS " + scope[i].alias);
   }
   return list;
 }
@@ -86,12 +85,13 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
       for (const ScopeTable* c : candidates) {
         if (c->table == found[i].table) source = c;
       }
-      options += (i == 0 ? "" : i + 1 == found.size() ? " or " : ", ") +
+      options += (i == 0                  ? ""
+                  : i + 1 == found.size() ? " or "
+                                          : ", ") +
                  Qualified(*source, found[i].column->name);
     }
     throw DpqlError(ErrorCode::kAmbiguousColumn,
-                    "column " + expr.name + " is in more than one table; qualify it: " + options,
-                    expr.loc);
+                    "column " + expr.name + " is in more than one table; qualify it: " + options, expr.loc);
   }
   if (found.empty()) {
     std::vector<std::string> names;
@@ -104,9 +104,8 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw DpqlError(ErrorCode::kUnknownColumn,
-                    "unknown column \"" + expr.name + "\" in table" +
-                        (candidates.size() == 1 ? " " : "s ") + tables +
-                        (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?"),
+                    "unknown column \"" + expr.name + "\" in table" + (candidates.size() == 1 ? " " : "s ") +
+                        tables + (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?"),
                     expr.loc);
   }
   return found.front();
@@ -131,10 +130,11 @@ void Binder::CheckJoinOrder(const ast::SelectStmt& select) {
     const CatalogTable* joined = dataset_.FindTable(join.table.name);
     if (joined == nullptr || !joined->is_private) continue;
     throw DpqlError(ErrorCode::kJoinOrder,
-                    "the private table " + joined->name + " must be the table in FROM, with "
-                    "public tables joined to it (private rows may not be on the nullable side "
-                    "of a join); write FROM " + joined->name + " JOIN " + select.from.name +
-                        " ON ...",
+                    "the private table " + joined->name +
+                        " must be the table in FROM, with "
+                        "public tables joined to it (private rows may not be on the nullable side "
+                        "of a join); write FROM " +
+                        joined->name + " JOIN " + select.from.name + " ON ...",
                     join.table.loc);
   }
 }
@@ -169,15 +169,16 @@ void Binder::BindJoins(const ast::SelectStmt& select, BoundSelect& bound) {
     for (const ScopeTable& source : scope_) {
       if (source.table == table) {
         throw DpqlError(ErrorCode::kDuplicateJoin,
-                        table->name + " is already in FROM; each table may appear once in a "
-                                      "query",
+                        table->name +
+                            " is already in FROM; each table may appear once in a "
+                            "query",
                         join.table.loc);
       }
       std::string alias = LowerAscii(join.table.alias.empty() ? table->name : join.table.alias);
       if (!source.alias.empty() && LowerAscii(source.alias) == alias) {
         throw DpqlError(ErrorCode::kDuplicateAlias,
-                        "the name " + alias + " is already used for " + source.table->name +
-                            "; give " + table->name + " another alias",
+                        "the name " + alias + " is already used for " + source.table->name + "; give " +
+                            table->name + " another alias",
                         join.table.loc);
       }
     }
@@ -209,8 +210,8 @@ void Binder::BindJoinCondition(const ast::Expr& condition, BoundJoin& join) {
       break;
     }
   }
-  const std::string example = "e.g. ON " + Qualified(scope_.front(), example_column) + " = " +
-                              Qualified(joined, example_column);
+  const std::string example =
+      "e.g. ON " + Qualified(scope_.front(), example_column) + " = " + Qualified(joined, example_column);
   if (!IsColumnEqualsColumn(condition)) {
     throw DpqlError(ErrorCode::kJoinCondition,
                     "a JOIN's ON condition must be one column equal to another, " + example +

@@ -23,9 +23,7 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
   key.name = name;
   key.loc = expr.loc;
   switch (expr.kind) {
-    case ast::ExprKind::kColumn:
-      BindColumnKey(expr, need_domain, key);
-      return key;
+    case ast::ExprKind::kColumn: BindColumnKey(expr, need_domain, key); return key;
     case ast::ExprKind::kFunction:
       for (const KeyFunction& function : kKeyFunctions) {
         if (expr.name == function.name) {
@@ -38,11 +36,8 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
                           "; DPQL has the aggregates COUNT, SUM, AVG and the key functions "
                           "BUCKET(x, width), DATE_TRUNC('month', d), EXTRACT(YEAR FROM d)",
                       expr.loc);
-    case ast::ExprKind::kExtract:
-      BindExtractKey(expr, need_domain, key);
-      return key;
-    default:
-      break;
+    case ast::ExprKind::kExtract: BindExtractKey(expr, need_domain, key); return key;
+    default: break;
   }
   throw DpqlError(ErrorCode::kUnsupportedKey,
                   "GROUP BY supports columns with a public domain, BUCKET(x, width), "
@@ -50,13 +45,12 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
                   expr.loc);
 }
 
-BoundExprPtr Binder::BindKeyColumn(const ast::Expr& arg, std::string_view function,
-                                   bool want_date, bool need_domain) {
+BoundExprPtr Binder::BindKeyColumn(const ast::Expr& arg, std::string_view function, bool want_date,
+                                   bool need_domain) {
   if (arg.kind != ast::ExprKind::kColumn) {
     throw DpqlError(ErrorCode::kUnsupportedKey,
                     std::string(function) + " takes a column here, e.g. " +
-                        (want_date ? std::string(function) + "(... admitted_on)"
-                                   : "BUCKET(age, 10)"),
+                        (want_date ? std::string(function) + "(... admitted_on)" : "BUCKET(age, 10)"),
                     arg.loc);
   }
   BoundExprPtr column = BindColumn(arg, "GROUP BY");
@@ -64,8 +58,8 @@ BoundExprPtr Binder::BindKeyColumn(const ast::Expr& arg, std::string_view functi
                       : (column->type == ValueType::kInt || column->type == ValueType::kReal);
   if (!ok) {
     throw DpqlError(ErrorCode::kTypeMismatch,
-                    std::string(function) + " needs a " + (want_date ? "date" : "number") +
-                        " column, but " + column->name + " is " + ValueTypeName(column->type),
+                    std::string(function) + " needs a " + (want_date ? "date" : "number") + " column, but " +
+                        column->name + " is " + ValueTypeName(column->type),
                     arg.loc);
   }
   if (need_domain && !column->column->HasBounds()) {
@@ -103,19 +97,18 @@ void Binder::BindColumnKey(const ast::Expr& expr, bool need_domain, BoundKey& ke
 
 void Binder::BindBucketKey(const ast::Expr& expr, bool need_domain, BoundKey& key) {
   if (expr.args.size() != 2) {
-    throw DpqlError(ErrorCode::kWrongArguments,
-                    "BUCKET takes a column and a width, e.g. BUCKET(age, 10)", expr.loc);
+    throw DpqlError(ErrorCode::kWrongArguments, "BUCKET takes a column and a width, e.g. BUCKET(age, 10)",
+                    expr.loc);
   }
   auto column = BindKeyColumn(*expr.args[0], "BUCKET", false, need_domain);
   const ast::Expr& width_expr = *expr.args[1];
-  auto width = width_expr.kind == ast::ExprKind::kLiteral &&
-                       width_expr.literal.kind == ast::LiteralKind::kInteger
-                   ? ParseDecimal(width_expr.literal.text)
-                   : std::nullopt;
+  auto width =
+      width_expr.kind == ast::ExprKind::kLiteral && width_expr.literal.kind == ast::LiteralKind::kInteger
+          ? ParseDecimal(width_expr.literal.text)
+          : std::nullopt;
   if (!width || *width <= 0 || *width > Rational(1000000000)) {
     throw DpqlError(ErrorCode::kInvalidBucketWidth,
-                    "the BUCKET width must be a positive whole number, e.g. BUCKET(age, 10)",
-                    width_expr.loc);
+                    "the BUCKET width must be a positive whole number, e.g. BUCKET(age, 10)", width_expr.loc);
   }
   BigInt w = boost::multiprecision::numerator(*width);
   if (need_domain) {
@@ -167,8 +160,8 @@ void Binder::BindDateTruncKey(const ast::Expr& expr, bool need_domain, BoundKey&
     key.domain.size = CountSteps(first, last, unit);
     if (*key.domain.size > kMaxDomainSize) {
       throw DpqlError(ErrorCode::kDomainTooLarge,
-                      "DATE_TRUNC('" + unit + "', " + c.name + ") has " +
-                          key.domain.size->str() + " values; use a coarser unit",
+                      "DATE_TRUNC('" + unit + "', " + c.name + ") has " + key.domain.size->str() +
+                          " values; use a coarser unit",
                       expr.loc);
     }
   }
@@ -185,9 +178,8 @@ void Binder::BindExtractKey(const ast::Expr& expr, bool need_domain, BoundKey& k
     const char* name;
     int64_t first, last;
   };
-  static const Field kFields[] = {{"YEAR", 0, 0},  {"QUARTER", 1, 4}, {"MONTH", 1, 12},
-                                  {"WEEK", 1, 53}, {"DAY", 1, 31},    {"DOW", 0, 6},
-                                  {"ISODOW", 1, 7}, {"DOY", 1, 366}};
+  static const Field kFields[] = {{"YEAR", 0, 0}, {"QUARTER", 1, 4}, {"MONTH", 1, 12}, {"WEEK", 1, 53},
+                                  {"DAY", 1, 31}, {"DOW", 0, 6},     {"ISODOW", 1, 7}, {"DOY", 1, 366}};
   const Field* field = nullptr;
   for (const Field& f : kFields) {
     if (expr.name == f.name) field = &f;
@@ -199,8 +191,8 @@ void Binder::BindExtractKey(const ast::Expr& expr, bool need_domain, BoundKey& k
                     expr.loc);
   }
   if (expr.args.size() != 1) {
-    throw DpqlError(ErrorCode::kWrongArguments,
-                    "EXTRACT takes one date, e.g. EXTRACT(YEAR FROM admitted_on)", expr.loc);
+    throw DpqlError(ErrorCode::kWrongArguments, "EXTRACT takes one date, e.g. EXTRACT(YEAR FROM admitted_on)",
+                    expr.loc);
   }
   const bool year = std::string(field->name) == "YEAR";
   // Only YEAR's range depends on the column's bounds; the others are fixed.

@@ -20,8 +20,7 @@ std::string OutputList(const BoundSelect& bound) {
 
 }  // namespace
 
-int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound,
-                          std::string_view clause) {
+int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound, std::string_view clause) {
   if (expr.kind == ast::ExprKind::kColumn && expr.qualifier.empty()) {
     for (size_t i = 0; i < bound.outputs.size(); ++i) {
       if (LowerAscii(bound.outputs[i].name) == LowerAscii(expr.name)) return static_cast<int>(i);
@@ -36,8 +35,8 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound,
       if (a.kind == wanted.kind && a.column == wanted.column) return static_cast<int>(i);
     }
     throw DpqlError(ErrorCode::kNotInOutput,
-                    std::string(clause) + " can only use the query's noisy output; add " +
-                        expr.name + "(...) to the select list",
+                    std::string(clause) + " can only use the query's noisy output; add " + expr.name +
+                        "(...) to the select list",
                     expr.loc);
   }
   if (expr.kind == ast::ExprKind::kColumn || expr.kind == ast::ExprKind::kFunction ||
@@ -76,8 +75,7 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
         case ast::LiteralKind::kDate: leaf->type = ValueType::kDate; break;
         default:
           throw DpqlError(ErrorCode::kUnsupportedHaving,
-                          "HAVING compares output columns with numbers, 'text' or DATE literals",
-                          e.loc);
+                          "HAVING compares output columns with numbers, 'text' or DATE literals", e.loc);
       }
       return leaf;
     }
@@ -122,8 +120,7 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
       node->negated = expr.negated;
       for (const auto& arg : expr.args) node->children.push_back(value(*arg));
       return node;
-    default:
-      break;
+    default: break;
   }
   throw DpqlError(ErrorCode::kUnsupportedHaving,
                   "HAVING supports comparisons (=, <>, <, <=, >, >=, BETWEEN) of output columns "
@@ -153,8 +150,7 @@ void Binder::BindPostProcessing(const ast::SelectStmt& select, BoundSelect& boun
   }
   if (select.limit) {
     if (*select.limit < 0) {
-      throw DpqlError(ErrorCode::kInvalidLimit, "LIMIT must be 0 or more",
-                      select.limit_loc);
+      throw DpqlError(ErrorCode::kInvalidLimit, "LIMIT must be 0 or more", select.limit_loc);
     }
     bound.limit = select.limit;
   }

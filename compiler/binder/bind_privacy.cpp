@@ -7,16 +7,16 @@ namespace dpql {
 
 namespace {
 
-[[noreturn]] void Fail(ErrorCode code, const std::string& message,
-                       const SourceLocation& loc) {
+[[noreturn]] void Fail(ErrorCode code, const std::string& message, const SourceLocation& loc) {
   throw DpqlError(code, message, loc);
 }
 
 Rational Number(const ast::PrivacyOption& option) {
   auto value = option.is_number ? ParseDecimal(option.value) : std::nullopt;
   if (!value) {
-    Fail(ErrorCode::kInvalidPrivacyOption, option.name + " needs a number, e.g. " + option.name + " = " +
-                                       (option.name == "epsilon" ? "0.5" : "1"),
+    Fail(ErrorCode::kInvalidPrivacyOption,
+         option.name + " needs a number, e.g. " + option.name + " = " +
+             (option.name == "epsilon" ? "0.5" : "1"),
          option.value_loc);
   }
   return *value;
@@ -33,21 +33,20 @@ std::string Show(const Rational& value) {
 int64_t WholeNumber(const ast::PrivacyOption& option, int64_t limit) {
   Rational value = Number(option);
   if (boost::multiprecision::denominator(value) != 1 || value < 1 || value > limit) {
-    Fail(ErrorCode::kInvalidPrivacyOption,
-         option.name + " must be a whole number from 1 to " + std::to_string(limit) +
-             " (the catalog's limit)",
-         option.value_loc);
+    Fail(
+        ErrorCode::kInvalidPrivacyOption,
+        option.name + " must be a whole number from 1 to " + std::to_string(limit) + " (the catalog's limit)",
+        option.value_loc);
   }
   return boost::multiprecision::numerator(value).convert_to<int64_t>();
 }
 
-void BindEpsilon(const ast::PrivacyOption& option, const PrivacyLimits& limits,
-                 PrivacyParams& params) {
+void BindEpsilon(const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
   // The range is checked on the exact value (never a double: 1e-400 is
   // not 0 here), so nothing below the floor reaches the calibration.
   params.epsilon = Number(option);
-  const std::string range = "from " + Show(limits.min_epsilon_per_query) + " to " +
-                            Show(limits.max_epsilon_per_query);
+  const std::string range =
+      "from " + Show(limits.min_epsilon_per_query) + " to " + Show(limits.max_epsilon_per_query);
   if (params.epsilon <= 0) {
     Fail(ErrorCode::kInvalidPrivacyOption,
          "epsilon must be greater than 0; this dataset allows epsilon " + range +
@@ -58,8 +57,7 @@ void BindEpsilon(const ast::PrivacyOption& option, const PrivacyLimits& limits,
     Fail(ErrorCode::kEpsilonTooSmall,
          "epsilon = " + option.value + " is below this dataset's floor of " +
              Show(limits.min_epsilon_per_query) +
-             " per query (a smaller epsilon drowns every answer in noise); ask for epsilon " +
-             range,
+             " per query (a smaller epsilon drowns every answer in noise); ask for epsilon " + range,
          option.value_loc);
   }
   if (params.epsilon > limits.max_epsilon_per_query) {
@@ -70,37 +68,33 @@ void BindEpsilon(const ast::PrivacyOption& option, const PrivacyLimits& limits,
   }
 }
 
-void BindDelta(const ast::PrivacyOption& option, const PrivacyLimits& limits,
-               PrivacyParams& params) {
+void BindDelta(const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
   params.delta = Number(option);
-  const std::string range =
-      limits.max_delta_per_query > 0
-          ? "delta = 0 or a delta from " + Show(limits.min_delta_per_query) + " to " +
-                Show(limits.max_delta_per_query)
-          : "delta = 0 (this dataset allows no delta)";
+  const std::string range = limits.max_delta_per_query > 0
+                                ? "delta = 0 or a delta from " + Show(limits.min_delta_per_query) + " to " +
+                                      Show(limits.max_delta_per_query)
+                                : "delta = 0 (this dataset allows no delta)";
   if (params.delta < 0 || params.delta >= 1) {
     Fail(ErrorCode::kInvalidPrivacyOption,
-         "delta must be at least 0 and below 1; ask for " + range + ", e.g. delta = 1e-6",
-         option.value_loc);
+         "delta must be at least 0 and below 1; ask for " + range + ", e.g. delta = 1e-6", option.value_loc);
   }
   if (params.delta > limits.max_delta_per_query) {
     Fail(ErrorCode::kDeltaTooLarge,
-         "delta = " + option.value + " exceeds this dataset's limit of " +
-             Show(limits.max_delta_per_query) + " per query; ask for " + range,
+         "delta = " + option.value + " exceeds this dataset's limit of " + Show(limits.max_delta_per_query) +
+             " per query; ask for " + range,
          option.value_loc);
   }
   if (params.delta > 0 && params.delta < limits.min_delta_per_query) {
     Fail(ErrorCode::kDeltaTooSmall,
-         "delta = " + option.value + " is below this dataset's floor of " +
-             Show(limits.min_delta_per_query) +
+         "delta = " + option.value + " is below this dataset's floor of " + Show(limits.min_delta_per_query) +
              " per query (the partition-selection threshold and the Gaussian calibration "
-             "are computed for delta at least that); ask for " + range,
+             "are computed for delta at least that); ask for " +
+             range,
          option.value_loc);
   }
 }
 
-void BindMechanism(const ast::PrivacyOption& option, const PrivacyLimits&,
-                   PrivacyParams& params) {
+void BindMechanism(const ast::PrivacyOption& option, const PrivacyLimits&, PrivacyParams& params) {
   if (option.value == "laplace") {
     params.mechanism = Mechanism::kLaplace;
   } else if (option.value == "gaussian") {
@@ -110,8 +104,7 @@ void BindMechanism(const ast::PrivacyOption& option, const PrivacyLimits&,
   }
 }
 
-void BindConfidence(const ast::PrivacyOption& option, const PrivacyLimits&,
-                    PrivacyParams& params) {
+void BindConfidence(const ast::PrivacyOption& option, const PrivacyLimits&, PrivacyParams& params) {
   params.confidence = Number(option);
   if (params.confidence < Rational(1, 2) || params.confidence > MaxConfidence()) {
     Fail(ErrorCode::kInvalidPrivacyOption,
@@ -123,29 +116,23 @@ void BindConfidence(const ast::PrivacyOption& option, const PrivacyLimits&,
 // The options of WITH PRIVACY, each with the binder of its value.
 struct PrivacyOptionBinder {
   const char* name;
-  void (*bind)(const ast::PrivacyOption& option, const PrivacyLimits& limits,
-               PrivacyParams& params);
+  void (*bind)(const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params);
 };
 
 constexpr PrivacyOptionBinder kPrivacyOptions[] = {
     {"epsilon", &BindEpsilon},
     {"delta", &BindDelta},
     {"mechanism", &BindMechanism},
-    {"max_groups",
-     [](const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
-       params.max_groups = WholeNumber(option, limits.max_groups);
-     }},
-    {"max_rows",
-     [](const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
-       params.max_rows = WholeNumber(option, limits.max_rows);
-     }},
+    {"max_groups", [](const ast::PrivacyOption& option, const PrivacyLimits& limits,
+                      PrivacyParams& params) { params.max_groups = WholeNumber(option, limits.max_groups); }},
+    {"max_rows", [](const ast::PrivacyOption& option, const PrivacyLimits& limits,
+                    PrivacyParams& params) { params.max_rows = WholeNumber(option, limits.max_rows); }},
     {"confidence", &BindConfidence},
 };
 
 // The Gaussian mechanism has no pure (delta = 0) guarantee: point at the
 // option that made delta 0, or at the one that asked for the Gaussian.
-void CheckGaussianHasDelta(const std::vector<ast::PrivacyOption>& options,
-                           const PrivacyParams& params) {
+void CheckGaussianHasDelta(const std::vector<ast::PrivacyOption>& options, const PrivacyParams& params) {
   if (params.mechanism != Mechanism::kGaussian || params.delta != 0) return;
   SourceLocation loc;
   for (const auto& option : options) {

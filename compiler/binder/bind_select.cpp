@@ -105,24 +105,22 @@ void Binder::BindFrom(const ast::SelectStmt& select, BoundSelect& bound) {
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw DpqlError(ErrorCode::kUnknownTable,
                     "unknown table \"" + select.from.name + "\" in dataset " + dataset_.name +
-                        (hint.empty() ? "" : "; did you mean " + hint + "?") +
-                        " Tables: " + list + " (SHOW TABLES lists them)",
+                        (hint.empty() ? "" : "; did you mean " + hint + "?") + " Tables: " + list +
+                        " (SHOW TABLES lists them)",
                     select.from.loc);
   }
   if (!table_->is_private) {
     CheckJoinOrder(select);  // FROM wards JOIN admissions: say to swap them
     throw DpqlError(ErrorCode::kPublicTable,
-                    "table " + table_->name +
-                        " is public reference data, not a private table; DESCRIBE " + table_->name +
-                        " shows it, and a query must aggregate a private table",
+                    "table " + table_->name + " is public reference data, not a private table; DESCRIBE " +
+                        table_->name + " shows it, and a query must aggregate a private table",
                     select.from.loc);
   }
   bound.table = table_;
 }
 
 // A GROUP BY entry or select item may name a select item's alias.
-const ast::SelectItem* Binder::FindAlias(const ast::SelectStmt& select,
-                                         const ast::Expr& expr) const {
+const ast::SelectItem* Binder::FindAlias(const ast::SelectStmt& select, const ast::Expr& expr) const {
   if (expr.kind != ast::ExprKind::kColumn || !expr.qualifier.empty()) return nullptr;
   if (HasColumn(expr.name)) return nullptr;  // columns win, as in SQL
   for (const auto& item : select.items) {
@@ -160,8 +158,8 @@ std::vector<std::string> Binder::BindGroupBy(const ast::SelectStmt& select, Boun
 }
 
 // The select list: aggregates, and group keys repeated.
-void Binder::BindSelectList(const ast::SelectStmt& select,
-                            const std::vector<std::string>& key_texts, BoundSelect& bound) {
+void Binder::BindSelectList(const ast::SelectStmt& select, const std::vector<std::string>& key_texts,
+                            BoundSelect& bound) {
   for (const auto& item : select.items) {
     const ast::Expr& expr = *item.expr;
     BoundOutput output;

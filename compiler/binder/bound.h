@@ -39,9 +39,9 @@ struct BoundExpr {
   BoundExprKind kind = BoundExprKind::kLiteral;
   ValueType type = ValueType::kNull;
   SourceLocation loc;
-  std::string name;     // column name (as in the catalog), function unit/field
+  std::string name;               // column name (as in the catalog), function unit/field
   Operator op = Operator::kNone;  // kUnary, kBinary
-  std::string literal;  // literal value in PostgreSQL input syntax (for kBucket: the width)
+  std::string literal;            // literal value in PostgreSQL input syntax (for kBucket: the width)
   bool negated = false;
   const CatalogColumn* column = nullptr;  // kColumn
   const CatalogTable* table = nullptr;    // kColumn: the table the column belongs to
@@ -110,8 +110,8 @@ enum class AggregateKind {
   kSum,
   kAvg,
   kPercentile,  // MEDIAN(x) and PERCENTILE(x, p)
-  kVariance,  // population variance of the clamped values
-  kStddev,    // its square root
+  kVariance,    // population variance of the clamped values
+  kStddev,      // its square root
 };
 
 const char* AggregateKindName(AggregateKind kind);  // "COUNT(*)", "SUM", ...
@@ -163,7 +163,7 @@ struct PrivacyParams {
 // private one. Each table appears once in a query, so a column's table
 // identifies where it comes from.
 struct BoundJoin {
-  bool left = false;  // LEFT JOIN: private rows without a match are kept
+  bool left = false;                    // LEFT JOIN: private rows without a match are kept
   const CatalogTable* table = nullptr;  // public (private: false)
   std::string alias;
   BoundExprPtr outer;  // the ON column of a table earlier in FROM
@@ -176,7 +176,7 @@ struct BoundSelect {
   const CatalogTable* table = nullptr;
   std::string table_alias;
   std::vector<BoundJoin> joins;  // in FROM order; contribution bounds apply to the joined rows
-  BoundExprPtr where;  // may be null
+  BoundExprPtr where;            // may be null
   std::vector<BoundKey> keys;
   std::vector<BoundAggregate> aggregates;
   std::vector<BoundOutput> outputs;

@@ -54,8 +54,7 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
     return domain;
   }
   if ((column.type == ColumnType::kInt || column.type == ColumnType::kDate) && column.HasBounds()) {
-    domain.kind = column.type == ColumnType::kInt ? KeyDomain::Kind::kIntRange
-                                                  : KeyDomain::Kind::kDateRange;
+    domain.kind = column.type == ColumnType::kInt ? KeyDomain::Kind::kIntRange : KeyDomain::Kind::kDateRange;
     domain.first = Floor(*column.lower);
     domain.last = Floor(*column.upper);
     domain.size = domain.last - domain.first + 1;
@@ -63,9 +62,8 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
       throw DpqlError(ErrorCode::kDomainTooLarge,
                       column.name + " has " + domain.size->str() +
                           " possible values between its bounds; group by " +
-                          (column.type == ColumnType::kInt
-                               ? "BUCKET(" + column.name + ", width)"
-                               : "DATE_TRUNC('month', " + column.name + ")") +
+                          (column.type == ColumnType::kInt ? "BUCKET(" + column.name + ", width)"
+                                                           : "DATE_TRUNC('month', " + column.name + ")") +
                           " instead",
                       loc);
     }
@@ -82,12 +80,12 @@ KeyDomain Binder::ColumnDomain(const CatalogColumn& column, const SourceLocation
       hint = "group by BUCKET(" + column.name + ", width) (the catalog must declare its bounds)";
       break;
     case ColumnType::kText:
-      hint = "a guardian can declare its public values in the catalog (domain: [...] or "
-             "domain_from: table.column), or allow partition selection with WITH PRIVACY "
-             "(delta = 1e-6)";
+      hint =
+          "a guardian can declare its public values in the catalog (domain: [...] or "
+          "domain_from: table.column), or allow partition selection with WITH PRIVACY "
+          "(delta = 1e-6)";
       break;
-    default:
-      hint = "a guardian can declare its bounds in the catalog (lower, upper)";
+    default: hint = "a guardian can declare its bounds in the catalog (lower, upper)";
   }
   throw DpqlError(ErrorCode::kNoPublicDomain,
                   column.name +
@@ -120,8 +118,7 @@ std::optional<Rational> LiteralValue(const BoundExpr& expr, ValueType column_typ
 }
 
 bool SameColumn(const BoundExpr& expr, const BoundExpr& column) {
-  return expr.kind == BoundExprKind::kColumn && expr.column == column.column &&
-         expr.table == column.table;
+  return expr.kind == BoundExprKind::kColumn && expr.column == column.column && expr.table == column.table;
 }
 
 void Tighten(ColumnRange& range, std::optional<Rational> lower, std::optional<Rational> upper) {
@@ -155,8 +152,7 @@ void CollectRange(const BoundExpr& expr, const BoundExpr& column, ColumnRange& r
   auto upper_of = [&](const std::optional<Rational>& v, bool strict) {
     return v ? std::optional<Rational>(at_most(*v, strict)) : std::nullopt;
   };
-  if (expr.kind == BoundExprKind::kBetween && !expr.negated &&
-      SameColumn(*expr.children[0], column)) {
+  if (expr.kind == BoundExprKind::kBetween && !expr.negated && SameColumn(*expr.children[0], column)) {
     Tighten(range, lower_of(LiteralValue(*expr.children[1], column.type), false),
             upper_of(LiteralValue(*expr.children[2], column.type), false));
     return;
@@ -230,9 +226,7 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     }
     if (none || first > last) {
       const bool dates = domain.kind == KeyDomain::Kind::kDateRange;
-      auto text = [&](const BigInt& v) {
-        return dates ? FormatDate(v.convert_to<int64_t>()) : v.str();
-      };
+      auto text = [&](const BigInt& v) { return dates ? FormatDate(v.convert_to<int64_t>()) : v.str(); };
       throw DpqlError(ErrorCode::kEmptyDomain,
                       "the WHERE clause leaves " + Describe(expr) + " no value in its domain (" +
                           text(domain.first) + " to " + text(domain.last) +
@@ -242,10 +236,10 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
     }
     domain.first = first;
     domain.last = last;
-    domain.size = domain.kind == KeyDomain::Kind::kDateRange
-                      ? BigInt(CountSteps(first.convert_to<int64_t>(),
-                                          last.convert_to<int64_t>(), domain.unit))
-                      : (last - first) / domain.step + 1;
+    domain.size =
+        domain.kind == KeyDomain::Kind::kDateRange
+            ? BigInt(CountSteps(first.convert_to<int64_t>(), last.convert_to<int64_t>(), domain.unit))
+            : (last - first) / domain.step + 1;
   }
 }
 

@@ -75,9 +75,9 @@ Catalog ParseCatalog(std::string_view yaml_text, std::string_view source_name) {
 Catalog LoadCatalog(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw DpqlError(ErrorCode::kCatalogFileError,
-                    "cannot read catalog file '" + path + "': " + std::strerror(errno) +
-                        "; check the path given as 'catalog' (or --catalog)");
+    throw DpqlError(ErrorCode::kCatalogFileError, "cannot read catalog file '" + path +
+                                                      "': " + std::strerror(errno) +
+                                                      "; check the path given as 'catalog' (or --catalog)");
   }
   std::ostringstream text;
   text << in.rdbuf();

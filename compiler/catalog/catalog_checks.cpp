@@ -14,14 +14,13 @@ void CatalogParser::CheckDefaultEpsilon(const Dataset& dataset, const LimitNodes
   const PrivacyLimits& l = dataset.limits;
   if (dataset.defaults.epsilon < l.min_epsilon_per_query ||
       dataset.defaults.epsilon > l.max_epsilon_per_query) {
-    const std::string key = dataset.defaults.epsilon < l.min_epsilon_per_query
-                                ? "min_epsilon_per_query"
-                                : "max_epsilon_per_query";
+    const std::string key = dataset.defaults.epsilon < l.min_epsilon_per_query ? "min_epsilon_per_query"
+                                                                               : "max_epsilon_per_query";
     Fail(limit_nodes.at(key), JoinPath(JoinPath(path, "limits"), key), ErrorCode::kCatalogMissingKey,
          "the built-in default epsilon " + ToDecimalString(dataset.defaults.epsilon) +
              " is outside limits.min_epsilon_per_query .. max_epsilon_per_query (" +
-             ToDecimalString(l.min_epsilon_per_query) + " .. " +
-             ToDecimalString(l.max_epsilon_per_query) + "); declare defaults.epsilon within them");
+             ToDecimalString(l.min_epsilon_per_query) + " .. " + ToDecimalString(l.max_epsilon_per_query) +
+             "); declare defaults.epsilon within them");
   }
 }
 
@@ -44,7 +43,7 @@ void CatalogParser::ApplyDefaultCap(Dataset& dataset, const LimitNodes& limit_no
 
 // The rules that tie the accounting to the defaults and the dataset caps.
 void CatalogParser::CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
-                     const LimitNodes& limit_nodes, const std::string& path) {
+                                    const LimitNodes& limit_nodes, const std::string& path) {
   const PrivacyLimits& l = dataset.limits;
   // Declared, as a number or as 'unlimited'.
   auto declared = [&](const char* key) { return limit_nodes.count(key) != 0; };
@@ -88,7 +87,8 @@ void CatalogParser::CheckAccounting(const Dataset& dataset, const std::vector<En
 }
 
 // Every private table holds the privacy unit, as a text or int column.
-void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path) {
+void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables,
+                                     const std::string& path) {
   for (size_t i = 0; i < dataset.tables.size(); ++i) {
     const CatalogTable& table = dataset.tables[i];
     if (!table.is_private) continue;
@@ -102,7 +102,8 @@ void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<E
     if (unit->type != ColumnType::kText && unit->type != ColumnType::kInt) {
       std::string p = JoinPath(path, table.name + ".columns." + unit->name);
       Fail(column_nodes_.at(p), p, ErrorCode::kCatalogPrivacyUnit,
-           "the privacy unit column must be of type text or int, not " + std::string(ColumnTypeName(unit->type)));
+           "the privacy unit column must be of type text or int, not " +
+               std::string(ColumnTypeName(unit->type)));
     }
     if (unit->HasDomain()) {
       std::string p = JoinPath(path, table.name + ".columns." + unit->name);
@@ -115,7 +116,8 @@ void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<E
 
 // domain_from must name a column of a public table of the same dataset,
 // with the same type.
-void CatalogParser::ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path) {
+void CatalogParser::ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables,
+                                   const std::string& path) {
   for (size_t i = 0; i < dataset.tables.size(); ++i) {
     const CatalogTable& table = dataset.tables[i];
     for (const CatalogColumn& column : table.columns) {
@@ -132,8 +134,9 @@ void CatalogParser::ResolveDomains(const Dataset& dataset, const std::vector<Ent
       }
       if (source->is_private) {
         Fail(at, p, ErrorCode::kCatalogInvalidDomain,
-             "'" + target + "' is in a private table; a public domain must come from a public table "
-             "(private: false), because listing a private column's values would reveal the data");
+             "'" + target +
+                 "' is in a private table; a public domain must come from a public table "
+                 "(private: false), because listing a private column's values would reveal the data");
       }
       const CatalogColumn* source_column = source->FindColumn(column.domain_from_column);
       if (source_column == nullptr) {

@@ -10,8 +10,7 @@ namespace dpql {
 namespace {
 
 // Where a limit a default is checked against comes from, for messages.
-std::string LimitOrigin(const std::map<std::string, YAML::Node>& limit_nodes,
-                        const std::string& key) {
+std::string LimitOrigin(const std::map<std::string, YAML::Node>& limit_nodes, const std::string& key) {
   return limit_nodes.count(key) != 0
              ? "limits." + key + " (line " + std::to_string(YamlLine(limit_nodes.at(key))) + ")"
              : "the built-in limits." + key;
@@ -90,9 +89,9 @@ void CatalogParser::ParseAccounting(const std::vector<Entry>& entries, const std
 void CatalogParser::ParseLimits(const Entry& limits, const std::string& lpath, Dataset& dataset,
                                 LimitNodes& limit_nodes) {
   std::vector<Entry> items = Entries(limits.value, lpath, "limits");
-  CheckKeys(items, lpath, {"min_epsilon_per_query", "max_epsilon_per_query", "min_delta_per_query",
-                           "max_delta_per_query", "max_groups", "max_rows", "dataset_epsilon",
-                           "dataset_delta", "dataset_rho"});
+  CheckKeys(items, lpath,
+            {"min_epsilon_per_query", "max_epsilon_per_query", "min_delta_per_query", "max_delta_per_query",
+             "max_groups", "max_rows", "dataset_epsilon", "dataset_delta", "dataset_rho"});
   PrivacyLimits& l = dataset.limits;
   for (const Entry& e : items) {
     std::string p = JoinPath(lpath, e.key);
@@ -107,12 +106,14 @@ void CatalogParser::ParseLimit(const Entry& e, const std::string& p, PrivacyLimi
   if (e.key == "min_epsilon_per_query" || e.key == "max_epsilon_per_query") {
     Rational value = Number(e.value, p);
     if (value <= 0) {
-      Fail(e.value, p, ErrorCode::kCatalogOutOfRange, "must be greater than 0, got '" + e.value.Scalar() + "'");
+      Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
+           "must be greater than 0, got '" + e.value.Scalar() + "'");
     }
     if (value < AbsoluteMinEpsilon() || value > AbsoluteMaxEpsilon()) {
       Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
            "must be from 0.000001 to 100 (the absolute range of epsilon per query, see "
-           "docs/LANGUAGE.md), got '" + e.value.Scalar() + "'");
+           "docs/LANGUAGE.md), got '" +
+               e.value.Scalar() + "'");
     }
     (e.key == "min_epsilon_per_query" ? l.min_epsilon_per_query : l.max_epsilon_per_query) = value;
   } else if (e.key == "min_delta_per_query") {
@@ -120,7 +121,8 @@ void CatalogParser::ParseLimit(const Entry& e, const std::string& p, PrivacyLimi
     if (l.min_delta_per_query < AbsoluteMinDelta() || l.min_delta_per_query >= 1) {
       Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
            "must be at least 1e-20 (the absolute floor of delta per query, see "
-           "docs/LANGUAGE.md) and less than 1, got '" + e.value.Scalar() + "'");
+           "docs/LANGUAGE.md) and less than 1, got '" +
+               e.value.Scalar() + "'");
     }
   } else if (e.key == "max_delta_per_query") {
     l.max_delta_per_query = Number(e.value, p);
@@ -156,16 +158,16 @@ void CatalogParser::CheckLimitRanges(const PrivacyLimits& l, const LimitNodes& l
                                      const std::string& lpath) {
   // The ranges must not be empty (a delta range only matters when delta > 0 is allowed).
   if (l.min_epsilon_per_query > l.max_epsilon_per_query) {
-    const std::string key = limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query"
-                                                                            : "max_epsilon_per_query";
+    const std::string key =
+        limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query" : "max_epsilon_per_query";
     Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
          "min_epsilon_per_query (" + ToDecimalString(l.min_epsilon_per_query) +
              ") is above max_epsilon_per_query (" + ToDecimalString(l.max_epsilon_per_query) +
              "); no epsilon would be allowed");
   }
   if (l.max_delta_per_query > 0 && l.min_delta_per_query > l.max_delta_per_query) {
-    const std::string key = limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query"
-                                                                          : "max_delta_per_query";
+    const std::string key =
+        limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query" : "max_delta_per_query";
     Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
          "min_delta_per_query (" + ToDecimalString(l.min_delta_per_query) +
              ") is above max_delta_per_query (" + ToDecimalString(l.max_delta_per_query) +
@@ -177,8 +179,8 @@ bool CatalogParser::IsUnlimited(const YAML::Node& node) {
   return node.IsScalar() && LowerAscii(node.Scalar()) == "unlimited";
 }
 
-void CatalogParser::ParseDefaults(const Entry& defaults, const std::string& path,
-                                  Dataset& dataset, const LimitNodes& limit_nodes) {
+void CatalogParser::ParseDefaults(const Entry& defaults, const std::string& path, Dataset& dataset,
+                                  const LimitNodes& limit_nodes) {
   std::vector<Entry> items = Entries(defaults.value, path, "defaults");
   CheckKeys(items, path, {"epsilon", "delta", "max_groups", "max_rows", "confidence", "mechanism"});
   const PrivacyDefaults& d = dataset.defaults;
@@ -201,19 +203,21 @@ void CatalogParser::ParseDefault(const Entry& e, const std::string& p, Dataset& 
   if (e.key == "epsilon") {
     d.epsilon = Number(e.value, p);
     if (d.epsilon <= 0) {
-      Fail(e.value, p, ErrorCode::kCatalogOutOfRange, "must be greater than 0, got '" + e.value.Scalar() + "'");
+      Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
+           "must be greater than 0, got '" + e.value.Scalar() + "'");
     }
     if (d.epsilon < l.min_epsilon_per_query) {
       Fail(e.value, p, ErrorCode::kCatalogBelowLimit,
-           "default epsilon " + e.value.Scalar() + " is below " + LimitOrigin(limit_nodes, "min_epsilon_per_query") +
-               " = " + ToDecimalString(l.min_epsilon_per_query) +
+           "default epsilon " + e.value.Scalar() + " is below " +
+               LimitOrigin(limit_nodes, "min_epsilon_per_query") + " = " +
+               ToDecimalString(l.min_epsilon_per_query) +
                "; raise the default or lower the limit (to at least 0.000001)");
     }
     if (d.epsilon > l.max_epsilon_per_query) {
       Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
-           "default epsilon " + e.value.Scalar() + " is above " + LimitOrigin(limit_nodes, "max_epsilon_per_query") +
-               " = " + ToDecimalString(l.max_epsilon_per_query) +
-               "; lower the default or raise the limit");
+           "default epsilon " + e.value.Scalar() + " is above " +
+               LimitOrigin(limit_nodes, "max_epsilon_per_query") + " = " +
+               ToDecimalString(l.max_epsilon_per_query) + "; lower the default or raise the limit");
     }
   } else if (e.key == "delta") {
     d.delta = Number(e.value, p);
@@ -223,13 +227,14 @@ void CatalogParser::ParseDefault(const Entry& e, const std::string& p, Dataset& 
     }
     if (d.delta > 0 && d.delta < l.min_delta_per_query) {
       Fail(e.value, p, ErrorCode::kCatalogBelowLimit,
-           "default delta " + e.value.Scalar() + " is below " + LimitOrigin(limit_nodes, "min_delta_per_query") +
-               " = " + ToDecimalString(l.min_delta_per_query) +
-               "; use 0 (no delta) or a delta of at least that");
+           "default delta " + e.value.Scalar() + " is below " +
+               LimitOrigin(limit_nodes, "min_delta_per_query") + " = " +
+               ToDecimalString(l.min_delta_per_query) + "; use 0 (no delta) or a delta of at least that");
     }
     if (d.delta > l.max_delta_per_query) {
       Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
-           "default delta " + e.value.Scalar() + " is above " + LimitOrigin(limit_nodes, "max_delta_per_query") + " = " +
+           "default delta " + e.value.Scalar() + " is above " +
+               LimitOrigin(limit_nodes, "max_delta_per_query") + " = " +
                ToDecimalString(l.max_delta_per_query) + "; lower the default or raise the limit");
     }
   } else if (e.key == "max_groups" || e.key == "max_rows") {
@@ -237,16 +242,16 @@ void CatalogParser::ParseDefault(const Entry& e, const std::string& p, Dataset& 
     int64_t limit = e.key == "max_groups" ? l.max_groups : l.max_rows;
     if (value > limit) {
       Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
-           "default " + e.key + " " + std::to_string(value) + " is above " + LimitOrigin(limit_nodes, e.key) + " = " +
-               std::to_string(limit) + "; lower the default or raise the limit");
+           "default " + e.key + " " + std::to_string(value) + " is above " + LimitOrigin(limit_nodes, e.key) +
+               " = " + std::to_string(limit) + "; lower the default or raise the limit");
     }
     (e.key == "max_groups" ? d.max_groups : d.max_rows) = value;
   } else if (e.key == "confidence") {
     d.confidence = Number(e.value, p);
     if (d.confidence <= 0 || d.confidence > MaxConfidence()) {
       Fail(e.value, p, ErrorCode::kCatalogOutOfRange,
-           "must be above 0 and at most " + ToDecimalString(MaxConfidence()) +
-               ", e.g. 0.95; got '" + e.value.Scalar() + "'");
+           "must be above 0 and at most " + ToDecimalString(MaxConfidence()) + ", e.g. 0.95; got '" +
+               e.value.Scalar() + "'");
     }
   } else if (e.key == "mechanism") {
     std::string text = Scalar(e.value, p, "laplace or gaussian");
@@ -255,7 +260,8 @@ void CatalogParser::ParseDefault(const Entry& e, const std::string& p, Dataset& 
     } else if (text == "gaussian") {
       d.mechanism = Mechanism::kGaussian;
     } else {
-      Fail(e.value, p, ErrorCode::kCatalogInvalidValue, "unknown mechanism '" + text + "'; expected laplace or gaussian");
+      Fail(e.value, p, ErrorCode::kCatalogInvalidValue,
+           "unknown mechanism '" + text + "'; expected laplace or gaussian");
     }
   }
 }

@@ -43,8 +43,7 @@ struct Entry {
 
 class CatalogParser {
  public:
-  explicit CatalogParser(std::string_view source)
-      : yaml_(std::string(source), /*locate=*/true) {}
+  explicit CatalogParser(std::string_view source) : yaml_(std::string(source), /*locate=*/true) {}
 
   Catalog Parse(std::string_view text);
 
@@ -55,13 +54,11 @@ class CatalogParser {
   // Reading (catalog_reader.cpp).
   [[noreturn]] void Fail(const YAML::Node& at, const std::string& path, ErrorCode code,
                          const std::string& what) const;
-  std::vector<Entry> Entries(const YAML::Node& map, const std::string& path,
-                             const std::string& what);
+  std::vector<Entry> Entries(const YAML::Node& map, const std::string& path, const std::string& what);
   void CheckKeys(const std::vector<Entry>& entries, const std::string& path,
                  std::initializer_list<const char*> allowed);
   static const Entry* Find(const std::vector<Entry>& entries, std::string_view key);
-  std::vector<Entry> NamedEntries(const YAML::Node& map, const std::string& path,
-                                  const std::string& kind);
+  std::vector<Entry> NamedEntries(const YAML::Node& map, const std::string& path, const std::string& kind);
   static std::string SuggestIdentifier(std::string_view s);
   std::string Scalar(const YAML::Node& node, const std::string& path, const std::string& expected);
   Rational Number(const YAML::Node& node, const std::string& path);
@@ -71,38 +68,30 @@ class CatalogParser {
 
   // A dataset (catalog_dataset.cpp).
   Dataset ParseDataset(const Entry& entry, const std::string& path);
-  void ParseLimits(const Entry& limits, const std::string& lpath, Dataset& dataset,
-                   LimitNodes& limit_nodes);
+  void ParseLimits(const Entry& limits, const std::string& lpath, Dataset& dataset, LimitNodes& limit_nodes);
   void ParseLimit(const Entry& e, const std::string& p, PrivacyLimits& l);
-  void CheckLimitRanges(const PrivacyLimits& l, const LimitNodes& limit_nodes,
-                        const std::string& lpath);
+  void CheckLimitRanges(const PrivacyLimits& l, const LimitNodes& limit_nodes, const std::string& lpath);
   static bool IsUnlimited(const YAML::Node& node);
   void ParseDefaults(const Entry& defaults, const std::string& path, Dataset& dataset,
                      const LimitNodes& limit_nodes);
-  void ParseDefault(const Entry& e, const std::string& p, Dataset& dataset,
-                    const LimitNodes& limit_nodes);
-  void ParseAccounting(const std::vector<Entry>& entries, const std::string& path,
-                       Dataset& dataset);
+  void ParseDefault(const Entry& e, const std::string& p, Dataset& dataset, const LimitNodes& limit_nodes);
+  void ParseAccounting(const std::vector<Entry>& entries, const std::string& path, Dataset& dataset);
 
   // A table (catalog_table.cpp).
   CatalogTable ParseTable(const Entry& entry, const std::string& path);
   CatalogColumn ParseColumn(const Entry& entry, const std::string& path);
-  void ParseBounds(const std::vector<Entry>& entries, const std::string& path,
-                   CatalogColumn& column);
+  void ParseBounds(const std::vector<Entry>& entries, const std::string& path, CatalogColumn& column);
   void ParseDomainFrom(const Entry& domain_from, const std::string& path, CatalogColumn& column);
   Rational Bound(const Entry& bound, const std::string& path, ColumnType type);
   std::vector<std::string> Domain(const Entry& domain, const std::string& path, ColumnType type);
 
   // Rules across sections (catalog_checks.cpp).
-  void CheckDefaultEpsilon(const Dataset& dataset, const LimitNodes& limit_nodes,
-                           const std::string& path);
+  void CheckDefaultEpsilon(const Dataset& dataset, const LimitNodes& limit_nodes, const std::string& path);
   static void ApplyDefaultCap(Dataset& dataset, const LimitNodes& limit_nodes);
   void CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
                        const LimitNodes& limit_nodes, const std::string& path);
-  void CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables,
-                        const std::string& path);
-  void ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables,
-                      const std::string& path);
+  void CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
+  void ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
 
   YamlReader yaml_;
   // Key nodes of columns and domain_from values by key path, for messages

@@ -13,9 +13,8 @@
 namespace dpql {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
 }
 
 bool IsIdentifier(std::string_view s) {
@@ -37,8 +36,7 @@ Catalog CatalogParser::Parse(std::string_view text) {
   if (document.error) {
     const SourceLocation& at = document.error->at;
     throw DpqlError(ErrorCode::kCatalogSyntaxError,
-                    YamlPlace(yaml_.source(), at, "") + ": YAML syntax error: " +
-                        document.error->message +
+                    YamlPlace(yaml_.source(), at, "") + ": YAML syntax error: " + document.error->message +
                         "; check the indentation, colons and quoting on or just before this line",
                     at);
   }
@@ -74,7 +72,8 @@ void CatalogParser::Fail(const YAML::Node& at, const std::string& path, ErrorCod
 // The pairs of a mapping (an empty value counts as an empty mapping), with
 // scalar keys and no exact duplicates. yaml-cpp keeps duplicate keys rather
 // than rejecting them, so they are caught here.
-std::vector<Entry> CatalogParser::Entries(const YAML::Node& map, const std::string& path, const std::string& what) {
+std::vector<Entry> CatalogParser::Entries(const YAML::Node& map, const std::string& path,
+                                          const std::string& what) {
   std::vector<Entry> out;
   if (map.IsNull()) return out;
   if (!map.IsMap()) {
@@ -86,7 +85,8 @@ std::vector<Entry> CatalogParser::Entries(const YAML::Node& map, const std::stri
     YAML::Node key = it->first;
     YAML::Node value = it->second;
     if (!key.IsScalar()) {
-      Fail(key, path, ErrorCode::kCatalogWrongShape, "keys must be plain names, got " + DescribeYamlNode(key));
+      Fail(key, path, ErrorCode::kCatalogWrongShape,
+           "keys must be plain names, got " + DescribeYamlNode(key));
     }
     for (const Entry& seen : out) {
       if (seen.key == key.Scalar()) {
@@ -101,7 +101,7 @@ std::vector<Entry> CatalogParser::Entries(const YAML::Node& map, const std::stri
 }
 
 void CatalogParser::CheckKeys(const std::vector<Entry>& entries, const std::string& path,
-               std::initializer_list<const char*> allowed) {
+                              std::initializer_list<const char*> allowed) {
   for (const Entry& e : entries) {
     bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return e.key == k; });
     if (known) continue;
@@ -126,7 +126,8 @@ const Entry* CatalogParser::Find(const std::vector<Entry>& entries, std::string_
 
 // A mapping whose keys are names (datasets, tables, columns): each must be
 // a plain SQL identifier, unique ignoring case.
-std::vector<Entry> CatalogParser::NamedEntries(const YAML::Node& map, const std::string& path, const std::string& kind) {
+std::vector<Entry> CatalogParser::NamedEntries(const YAML::Node& map, const std::string& path,
+                                               const std::string& kind) {
   std::vector<Entry> out = Entries(map, path, kind + " names");
   for (size_t i = 0; i < out.size(); ++i) {
     const Entry& e = out[i];
@@ -134,7 +135,8 @@ std::vector<Entry> CatalogParser::NamedEntries(const YAML::Node& map, const std:
       Fail(e.key_node, path, ErrorCode::kCatalogInvalidIdentifier,
            kind + " name '" + e.key +
                "' is not a plain SQL identifier; use letters, digits and '_' only, starting with a "
-               "letter or '_', at most 63 characters (e.g. '" + SuggestIdentifier(e.key) + "')");
+               "letter or '_', at most 63 characters (e.g. '" +
+               SuggestIdentifier(e.key) + "')");
     }
     for (size_t j = 0; j < i; ++j) {
       if (EqualsIgnoreCase(out[j].key, e.key)) {
@@ -168,9 +170,9 @@ Rational CatalogParser::Number(const YAML::Node& node, const std::string& path) 
 
 int64_t CatalogParser::PositiveInteger(const YAML::Node& node, const std::string& path) {
   Rational value = Number(node, path);
-  std::optional<int64_t> as_int =
-      boost::multiprecision::denominator(value) == 1 ? ToInt64(boost::multiprecision::numerator(value))
-                                                     : std::nullopt;
+  std::optional<int64_t> as_int = boost::multiprecision::denominator(value) == 1
+                                      ? ToInt64(boost::multiprecision::numerator(value))
+                                      : std::nullopt;
   if (!as_int || *as_int < 1) {
     Fail(node, path, ErrorCode::kCatalogOutOfRange,
          "must be a whole number of at least 1, got '" + node.Scalar() + "'");
@@ -182,7 +184,8 @@ bool CatalogParser::Bool(const YAML::Node& node, const std::string& path) {
   return yaml_.Bool(node, path, ErrorCode::kCatalogInvalidValue);
 }
 
-std::string CatalogParser::Identifier(const YAML::Node& node, const std::string& path, const std::string& what) {
+std::string CatalogParser::Identifier(const YAML::Node& node, const std::string& path,
+                                      const std::string& what) {
   std::string text = Scalar(node, path, what);
   if (!IsIdentifier(text)) {
     Fail(node, path, ErrorCode::kCatalogInvalidIdentifier,

@@ -14,20 +14,16 @@ namespace {
 //   text: varchar, string                bool: boolean
 std::optional<ColumnType> ParseColumnType(std::string_view text) {
   static const std::map<std::string, ColumnType> kTypes = {
-      {"text", ColumnType::kText},     {"varchar", ColumnType::kText},
-      {"string", ColumnType::kText},   {"int", ColumnType::kInt},
-      {"integer", ColumnType::kInt},   {"bigint", ColumnType::kInt},
-      {"smallint", ColumnType::kInt},  {"real", ColumnType::kReal},
-      {"double", ColumnType::kReal},   {"float", ColumnType::kReal},
-      {"numeric", ColumnType::kReal},  {"decimal", ColumnType::kReal},
-      {"date", ColumnType::kDate},     {"bool", ColumnType::kBool},
-      {"boolean", ColumnType::kBool},
+      {"text", ColumnType::kText},    {"varchar", ColumnType::kText}, {"string", ColumnType::kText},
+      {"int", ColumnType::kInt},      {"integer", ColumnType::kInt},  {"bigint", ColumnType::kInt},
+      {"smallint", ColumnType::kInt}, {"real", ColumnType::kReal},    {"double", ColumnType::kReal},
+      {"float", ColumnType::kReal},   {"numeric", ColumnType::kReal}, {"decimal", ColumnType::kReal},
+      {"date", ColumnType::kDate},    {"bool", ColumnType::kBool},    {"boolean", ColumnType::kBool},
   };
   auto it = kTypes.find(LowerAscii(text));
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
 }
-
 
 }  // namespace
 
@@ -48,7 +44,8 @@ CatalogTable CatalogParser::ParseTable(const Entry& entry, const std::string& pa
   std::string cpath = JoinPath(path, "columns");
   std::vector<Entry> named = NamedEntries(columns->value, cpath, "column");
   if (named.empty()) {
-    Fail(columns->key_node, cpath, ErrorCode::kCatalogEmpty, "no columns declared; declare at least one column");
+    Fail(columns->key_node, cpath, ErrorCode::kCatalogEmpty,
+         "no columns declared; declare at least one column");
   }
   for (const Entry& c : named) table.columns.push_back(ParseColumn(c, JoinPath(cpath, c.key)));
   return table;
@@ -61,7 +58,8 @@ CatalogColumn CatalogParser::ParseColumn(const Entry& entry, const std::string& 
   column.line = YamlLine(entry.key_node);
   if (entry.value.IsScalar()) {
     Fail(entry.value, path, ErrorCode::kCatalogWrongShape,
-         "expected a mapping like '{ type: " + entry.value.Scalar() + " }', got '" + entry.value.Scalar() + "'");
+         "expected a mapping like '{ type: " + entry.value.Scalar() + " }', got '" + entry.value.Scalar() +
+             "'");
   }
   std::vector<Entry> entries = Entries(entry.value, path, "column '" + entry.key + "'");
   CheckKeys(entries, path, {"type", "lower", "upper", "domain", "domain_from"});
@@ -132,8 +130,9 @@ void CatalogParser::ParseDomainFrom(const Entry& domain_from, const std::string&
   std::string table = dot == std::string::npos ? "" : text.substr(0, dot);
   std::string col = dot == std::string::npos ? "" : text.substr(dot + 1);
   if (!IsIdentifier(table) || !IsIdentifier(col)) {
-    Fail(domain_from.value, p, ErrorCode::kCatalogInvalidDomain,
-         "expected 'table.column' naming a public table's column, e.g. 'wards.ward_code'; got '" + text + "'");
+    Fail(
+        domain_from.value, p, ErrorCode::kCatalogInvalidDomain,
+        "expected 'table.column' naming a public table's column, e.g. 'wards.ward_code'; got '" + text + "'");
   }
   if (column.type == ColumnType::kReal || column.type == ColumnType::kDate ||
       column.type == ColumnType::kBool) {
@@ -166,7 +165,8 @@ Rational CatalogParser::Bound(const Entry& bound, const std::string& path, Colum
   if (abs(value) > kLimit) {
     Fail(bound.value, path, ErrorCode::kCatalogOutOfRange,
          "a bound must lie within -9223372036854775807 and 9223372036854775807 (a bigint's "
-         "range), got '" + bound.value.Scalar() + "'; declare the bounds the values really have");
+         "range), got '" +
+             bound.value.Scalar() + "'; declare the bounds the values really have");
   }
   if (type == ColumnType::kInt && boost::multiprecision::denominator(value) != 1) {
     Fail(bound.value, path, ErrorCode::kCatalogInvalidValue,
@@ -176,7 +176,8 @@ Rational CatalogParser::Bound(const Entry& bound, const std::string& path, Colum
   return value;
 }
 
-std::vector<std::string> CatalogParser::Domain(const Entry& domain, const std::string& path, ColumnType type) {
+std::vector<std::string> CatalogParser::Domain(const Entry& domain, const std::string& path,
+                                               ColumnType type) {
   if (type == ColumnType::kReal || type == ColumnType::kDate || type == ColumnType::kBool) {
     std::string hint = type == ColumnType::kReal   ? "group real values with BUCKET(x, width) instead"
                        : type == ColumnType::kDate ? "group dates with DATE_TRUNC or EXTRACT instead"
@@ -187,7 +188,8 @@ std::vector<std::string> CatalogParser::Domain(const Entry& domain, const std::s
   }
   if (!domain.value.IsSequence()) {
     Fail(domain.value, path, ErrorCode::kCatalogInvalidDomain,
-         "expected a list of the column's public values, e.g. [F, M, X]; got " + DescribeYamlNode(domain.value));
+         "expected a list of the column's public values, e.g. [F, M, X]; got " +
+             DescribeYamlNode(domain.value));
   }
   if (domain.value.size() == 0) {
     Fail(domain.value, path, ErrorCode::kCatalogInvalidDomain,

@@ -51,8 +51,8 @@ std::optional<int64_t> ParseDate(std::string_view text) {
 std::string FormatDate(int64_t days) {
   CivilDate date = CivilFromDays(days);
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02d", static_cast<long long>(date.year),
-                date.month, date.day);
+  std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02d", static_cast<long long>(date.year), date.month,
+                date.day);
   return buffer;
 }
 

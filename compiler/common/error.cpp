@@ -9,9 +9,8 @@ namespace {
 
 // Number of UTF-8 code points in s (continuation bytes are not counted).
 size_t CodePoints(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 }  // namespace
@@ -60,8 +59,8 @@ std::ostream& operator<<(std::ostream& out, ErrorCode code) { return out << Name
 std::string FormatError(const DpqlError& error, std::string_view source) {
   const SourceLocation& loc = error.location();
   if (!loc.Known()) return std::string("error: ") + error.what();
-  std::string out = std::to_string(loc.line) + ":" + std::to_string(loc.column) +
-                    ": error: " + error.what() + "\n";
+  std::string out =
+      std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": error: " + error.what() + "\n";
   out += FormatCaret(source, loc);
   return out;
 }

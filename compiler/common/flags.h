@@ -15,9 +15,9 @@ namespace dpql {
 
 // Which arguments `--flag=value` is split in.
 enum class InlineValues {
-  kNone,         // never: `--catalog=x` is a flag of its own name
-  kDoubleDash,   // arguments starting with "--"
-  kAnyDash,      // arguments starting with '-' (and longer than "-")
+  kNone,        // never: `--catalog=x` is a flag of its own name
+  kDoubleDash,  // arguments starting with "--"
+  kAnyDash,     // arguments starting with '-' (and longer than "-")
 };
 
 class FlagReader {

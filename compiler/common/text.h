@@ -14,9 +14,7 @@ namespace dpql {
 
 // 'A'..'Z' to 'a'..'z' (and back); every other byte unchanged. The one-byte
 // form is inline: the lexer calls it on every keyword-sized word.
-constexpr char LowerAscii(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+constexpr char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 std::string LowerAscii(std::string_view text);
 std::string UpperAscii(std::string_view text);
 

@@ -56,48 +56,43 @@ void YamlReader::Fail(const YAML::Node& at, const std::string& path, ErrorCode c
   FailAt(YamlLocation(at), path, code, what);
 }
 
-void YamlReader::FailAt(const SourceLocation& at, const std::string& path,
-                        ErrorCode code, const std::string& what) const {
-  throw DpqlError(code, YamlPlace(source_, at, path) + ": " + what,
-                  locate_ ? at : SourceLocation{});
+void YamlReader::FailAt(const SourceLocation& at, const std::string& path, ErrorCode code,
+                        const std::string& what) const {
+  throw DpqlError(code, YamlPlace(source_, at, path) + ": " + what, locate_ ? at : SourceLocation{});
 }
 
-std::string YamlReader::Scalar(const YAML::Node& node, const std::string& path,
-                               ErrorCode code, const std::string& expected) const {
+std::string YamlReader::Scalar(const YAML::Node& node, const std::string& path, ErrorCode code,
+                               const std::string& expected) const {
   if (!node.IsScalar()) {
     Fail(node, path, code, "expected " + expected + ", got " + DescribeYamlNode(node));
   }
   return node.Scalar();
 }
 
-std::string YamlReader::ScalarOrEmpty(const YAML::Node& node, const std::string& path,
-                                      ErrorCode code) const {
+std::string YamlReader::ScalarOrEmpty(const YAML::Node& node, const std::string& path, ErrorCode code) const {
   if (node.IsNull()) return "";
   if (!node.IsScalar()) Fail(node, path, code, "expected a single value, not a list or map");
   return node.Scalar();
 }
 
-Rational YamlReader::Decimal(const YAML::Node& node, const std::string& path,
-                             ErrorCode code) const {
+Rational YamlReader::Decimal(const YAML::Node& node, const std::string& path, ErrorCode code) const {
   std::string text = Scalar(node, path, code, "a number");
   std::optional<Rational> value = ParseDecimal(text);
   if (!value) {
-    Fail(node, path, code,
-         "expected a number, got '" + text + "'; write digits like 1, 0.5 or 1.0e-6");
+    Fail(node, path, code, "expected a number, got '" + text + "'; write digits like 1, 0.5 or 1.0e-6");
   }
   return *value;
 }
 
-bool YamlReader::Bool(const YAML::Node& node, const std::string& path,
-                      ErrorCode code) const {
+bool YamlReader::Bool(const YAML::Node& node, const std::string& path, ErrorCode code) const {
   std::string text = LowerAscii(Scalar(node, path, code, "true or false"));
   if (text == "true") return true;
   if (text == "false") return false;
   Fail(node, path, code, "expected true or false, got '" + node.Scalar() + "'");
 }
 
-int64_t YamlReader::Integer(const YAML::Node& node, const std::string& path,
-                            ErrorCode code, int64_t min, int64_t max) const {
+int64_t YamlReader::Integer(const YAML::Node& node, const std::string& path, ErrorCode code, int64_t min,
+                            int64_t max) const {
   std::string text = ScalarOrEmpty(node, path, code);
   int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -55,22 +55,21 @@ class YamlReader {
 
   [[noreturn]] void Fail(const YAML::Node& at, const std::string& path, ErrorCode code,
                          const std::string& what) const;
-  [[noreturn]] void FailAt(const SourceLocation& at, const std::string& path,
-                           ErrorCode code, const std::string& what) const;
+  [[noreturn]] void FailAt(const SourceLocation& at, const std::string& path, ErrorCode code,
+                           const std::string& what) const;
 
   // The text of a scalar; anything else fails: "expected <expected>, got <what it is>".
   std::string Scalar(const YAML::Node& node, const std::string& path, ErrorCode code,
                      const std::string& expected) const;
   // The text of a scalar, "" for an empty value; a list or a mapping fails.
-  std::string ScalarOrEmpty(const YAML::Node& node, const std::string& path,
-                            ErrorCode code) const;
+  std::string ScalarOrEmpty(const YAML::Node& node, const std::string& path, ErrorCode code) const;
   // An exact decimal number (ParseDecimal: 1, 0.5, 1.0e-6), never through a double.
   Rational Decimal(const YAML::Node& node, const std::string& path, ErrorCode code) const;
   // true or false, in any case.
   bool Bool(const YAML::Node& node, const std::string& path, ErrorCode code) const;
   // A whole number in digits within [min, max]; an empty value is not one.
-  int64_t Integer(const YAML::Node& node, const std::string& path, ErrorCode code,
-                  int64_t min, int64_t max) const;
+  int64_t Integer(const YAML::Node& node, const std::string& path, ErrorCode code, int64_t min,
+                  int64_t max) const;
 
  private:
   std::string source_;

@@ -67,8 +67,7 @@ long double DeltaTerm(long double log_delta, long double a) {
 }  // namespace
 
 long double ZcdpLogDeltaAt(long double rho, long double epsilon, long double alpha) {
-  return (alpha - 1) * (alpha * rho - epsilon) - std::log(alpha - 1) +
-         alpha * std::log1p(-1 / alpha);
+  return (alpha - 1) * (alpha * rho - epsilon) - std::log(alpha - 1) + alpha * std::log1p(-1 / alpha);
 }
 
 namespace {

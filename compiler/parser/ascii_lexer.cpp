@@ -19,9 +19,7 @@ using L = dpql_grammar::DPQLLexer;
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsWordChar(char c) { return IsLetter(c) || IsDigit(c) || c == '_' || c == '$'; }
-bool IsBlank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
 struct Keyword {
   std::string text;  // lower case
@@ -41,8 +39,7 @@ const std::vector<Keyword>& Keywords() {
       if (name.rfind("K_", 0) != 0) continue;
       list.push_back({LowerAscii(std::string_view(name).substr(2)), type});
     }
-    std::sort(list.begin(), list.end(),
-              [](const Keyword& a, const Keyword& b) { return a.text < b.text; });
+    std::sort(list.begin(), list.end(), [](const Keyword& a, const Keyword& b) { return a.text < b.text; });
     return list;
   }();
   return keywords;
@@ -68,8 +65,7 @@ std::pair<size_t, size_t> ScanSymbol(std::string_view t, size_t i) {
   const char c = t[i];
   auto next_is = [&](char expected) { return i + 1 < t.size() && t[i + 1] == expected; };
   switch (c) {
-    case '=':
-      return {L::EQ, i + 1};
+    case '=': return {L::EQ, i + 1};
     case '<':
       if (next_is('>')) return {L::NEQ, i + 2};
       if (next_is('=')) return {L::LTE, i + 2};
@@ -80,26 +76,16 @@ std::pair<size_t, size_t> ScanSymbol(std::string_view t, size_t i) {
     case '!':
       if (next_is('=')) return {L::NEQ, i + 2};
       return {L::ERROR_CHARACTER, i + 1};
-    case '+':
-      return {L::PLUS, i + 1};
-    case '-':
-      return {L::MINUS, i + 1};
-    case '*':
-      return {L::STAR, i + 1};
-    case '/':
-      return {L::SLASH, i + 1};
-    case '(':
-      return {L::LPAREN, i + 1};
-    case ')':
-      return {L::RPAREN, i + 1};
-    case ',':
-      return {L::COMMA, i + 1};
-    case '.':
-      return {L::DOT, i + 1};
-    case ';':
-      return {L::SEMI, i + 1};
-    default:
-      return {L::ERROR_CHARACTER, i + 1};
+    case '+': return {L::PLUS, i + 1};
+    case '-': return {L::MINUS, i + 1};
+    case '*': return {L::STAR, i + 1};
+    case '/': return {L::SLASH, i + 1};
+    case '(': return {L::LPAREN, i + 1};
+    case ')': return {L::RPAREN, i + 1};
+    case ',': return {L::COMMA, i + 1};
+    case '.': return {L::DOT, i + 1};
+    case ';': return {L::SEMI, i + 1};
+    default: return {L::ERROR_CHARACTER, i + 1};
   }
 }
 
@@ -186,9 +172,8 @@ std::pair<size_t, size_t> AsciiLexer::Scan() const {
       return end == std::string_view::npos ? std::pair{size_t{L::UNTERMINATED_STRING}, n}
                                            : std::pair{size_t{L::STRING}, end};
     }
-    return end == std::string_view::npos
-               ? std::pair{size_t{L::UNTERMINATED_QUOTED_IDENTIFIER}, n}
-               : std::pair{size_t{L::QUOTED_IDENTIFIER}, end};
+    return end == std::string_view::npos ? std::pair{size_t{L::UNTERMINATED_QUOTED_IDENTIFIER}, n}
+                                         : std::pair{size_t{L::QUOTED_IDENTIFIER}, end};
   }
   if (IsDigit(c) || (c == '.' && i + 1 < n && IsDigit(t[i + 1]))) {
     size_t j = i;
@@ -199,8 +184,7 @@ std::pair<size_t, size_t> AsciiLexer::Scan() const {
       return {L::DECIMAL, ExponentEnd(j)};
     }
     size_t exponent_end = ExponentEnd(j);  // DIGIT+ EXPONENT
-    return exponent_end > j ? std::pair{size_t{L::DECIMAL}, exponent_end}
-                            : std::pair{size_t{L::INTEGER}, j};
+    return exponent_end > j ? std::pair{size_t{L::DECIMAL}, exponent_end} : std::pair{size_t{L::INTEGER}, j};
   }
   if (IsLetter(c) || c == '_') {
     size_t j = i + 1;
@@ -221,12 +205,12 @@ std::unique_ptr<antlr4::Token> AsciiLexer::nextToken() {
     const size_t line = line_;
     const size_t column = column_;
     Advance(end);
-    return factory_->create({this, input_}, type, "", antlr4::Token::DEFAULT_CHANNEL, start,
-                            end - 1, line, column);
+    return factory_->create({this, input_}, type, "", antlr4::Token::DEFAULT_CHANNEL, start, end - 1, line,
+                            column);
   }
   // As Lexer::emitEOF: start at the end, stop just before it.
-  return factory_->create({this, input_}, antlr4::Token::EOF, "", antlr4::Token::DEFAULT_CHANNEL,
-                          pos_, pos_ - 1, line_, column_);
+  return factory_->create({this, input_}, antlr4::Token::EOF, "", antlr4::Token::DEFAULT_CHANNEL, pos_,
+                          pos_ - 1, line_, column_);
 }
 
 namespace {
@@ -235,8 +219,8 @@ std::vector<LexedToken> Describe(antlr4::CommonTokenStream& tokens) {
   tokens.fill();
   std::vector<LexedToken> out;
   for (const antlr4::Token* token : tokens.getTokens()) {
-    out.push_back({token->getType(), token->getStartIndex(), token->getStopIndex(),
-                   token->getLine(), token->getCharPositionInLine(), token->getChannel()});
+    out.push_back({token->getType(), token->getStartIndex(), token->getStopIndex(), token->getLine(),
+                   token->getCharPositionInLine(), token->getChannel()});
   }
   return out;
 }

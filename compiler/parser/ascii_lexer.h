@@ -22,9 +22,9 @@ bool IsAscii(std::string_view text);
 // A token as both lexers describe it, for the equivalence test.
 struct LexedToken {
   size_t type = 0;
-  size_t start = 0;  // code point index of the first character
-  size_t stop = 0;   // code point index of the last character (start - 1 for EOF)
-  size_t line = 0;   // 1-based
+  size_t start = 0;   // code point index of the first character
+  size_t stop = 0;    // code point index of the last character (start - 1 for EOF)
+  size_t line = 0;    // 1-based
   size_t column = 0;  // 0-based, in characters
   size_t channel = 0;
 

@@ -14,8 +14,7 @@ namespace dpql::parser {
 using antlr4::Token;
 using antlr4::misc::IntervalSet;
 
-void SyntaxErrorStrategy::reportError(antlr4::Parser* parser,
-                                      const antlr4::RecognitionException& e) {
+void SyntaxErrorStrategy::reportError(antlr4::Parser* parser, const antlr4::RecognitionException& e) {
   const Token* offending = e.getOffendingToken();
   if (offending == nullptr) offending = parser->getCurrentToken();
   // A prediction that failed several tokens ahead: the expected set at the
@@ -77,16 +76,14 @@ void CheckTokens(const std::vector<antlr4::Token*>& tokens, const SourceText& so
           hint = "; write <> (or !=) for 'not equal' and NOT for negation";
         } else if (c == "`") {
           hint = "; write names in double quotes (\"name\")";
-        } else if (c == "\xE2\x80\x98" || c == "\xE2\x80\x99" || c == "\xE2\x80\x9C" ||
-                   c == "\xE2\x80\x9D") {
+        } else if (c == "\xE2\x80\x98" || c == "\xE2\x80\x99" || c == "\xE2\x80\x9C" || c == "\xE2\x80\x9D") {
           hint = "; use straight quotes: 'text' for strings, \"name\" for names";
         } else if (c == "%") {
           hint = "; the % operator is not supported";
         }
         ThrowSyntax("unexpected character '" + c + "'" + hint, loc);
       }
-      default:
-        break;
+      default: break;
     }
 
     const int level = open_levels.empty() ? 0 : open_levels.back();
@@ -108,8 +105,8 @@ void CheckTokens(const std::vector<antlr4::Token*>& tokens, const SourceText& so
     const int depth = (open_levels.empty() ? 0 : open_levels.back()) + prefix_run;
     if (depth > kMaxNestingDepth) {
       ThrowSyntax("expression is nested too deeply (more than " + std::to_string(kMaxNestingDepth) +
-                " levels of parentheses or NOT/- operators); simplify it",
-            loc);
+                      " levels of parentheses or NOT/- operators); simplify it",
+                  loc);
     }
     prev_type = type;
   }

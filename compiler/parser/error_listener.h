@@ -32,8 +32,8 @@ class SyntaxErrorStrategy : public antlr4::DefaultErrorStrategy {
 class ThrowingErrorListener : public antlr4::BaseErrorListener {
  public:
   explicit ThrowingErrorListener(const SourceText& source) : source_(source) {}
-  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
-                   size_t column, const std::string& message, std::exception_ptr e) override;
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line, size_t column,
+                   const std::string& message, std::exception_ptr e) override;
 
  private:
   const SourceText& source_;

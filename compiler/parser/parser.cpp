@@ -163,8 +163,7 @@ void RefuseNulCharacter(std::string_view query) {
       ++loc.column;  // columns count characters, not UTF-8 bytes
     }
   }
-  throw DpqlError(ErrorCode::kSyntaxError,
-                  "the query contains a NUL character (\\u0000); remove it", loc);
+  throw DpqlError(ErrorCode::kSyntaxError, "the query contains a NUL character (\\u0000); remove it", loc);
 }
 
 std::vector<ast::Statement> ParseScript(std::string_view text) {
@@ -172,8 +171,7 @@ std::vector<ast::Statement> ParseScript(std::string_view text) {
   if (text.size() > kMaxQueryBytes) {
     throw DpqlError(ErrorCode::kQueryTooLong,
                     "the query is " + std::to_string(text.size()) + " bytes long; the limit is " +
-                        std::to_string(kMaxQueryBytes) +
-                        " bytes: split it into several smaller queries");
+                        std::to_string(kMaxQueryBytes) + " bytes: split it into several smaller queries");
   }
   CheckUtf8(text);
   RefuseNulCharacter(text);

@@ -48,10 +48,8 @@ bool IsClauseKeyword(size_t type) {
     case G::K_HAVING:
     case G::K_ORDER:
     case G::K_LIMIT:
-    case G::K_WITH:
-      return true;
-    default:
-      return false;
+    case G::K_WITH: return true;
+    default: return false;
   }
 }
 
@@ -88,8 +86,7 @@ std::string Describe(const Token* token) {
 // How the token before the error is shown after "after".
 std::string After(const Token* token) {
   if (token == nullptr) return "the start of the query";
-  return IsKeyword(token->getType()) ? KeywordName(token->getType())
-                                     : "'" + Truncate(token->getText()) + "'";
+  return IsKeyword(token->getType()) ? KeywordName(token->getType()) : "'" + Truncate(token->getText()) + "'";
 }
 
 std::string Found(const Token* token) {
@@ -97,8 +94,7 @@ std::string Found(const Token* token) {
 }
 
 // The keyword among `candidates` that `word` is most likely a typo of.
-std::optional<size_t> ClosestKeyword(const std::string& word,
-                                     const std::vector<size_t>& candidates) {
+std::optional<size_t> ClosestKeyword(const std::string& word, const std::vector<size_t>& candidates) {
   std::string upper = UpperAscii(word);
   if (upper.size() < 4) return std::nullopt;  // too short to guess from
   size_t allowed = upper.size() <= 5 ? 1 : 2;
@@ -198,9 +194,9 @@ std::string JoinNames(const std::vector<std::string>& names) {
 struct ErrorState {
   antlr4::TokenStream* tokens;
   antlr4::RuleContext* ctx;
-  const Token* token;  // the offending token
-  size_t type;         // its type
-  size_t index;        // its index in the token stream
+  const Token* token;        // the offending token
+  size_t type;               // its type
+  size_t index;              // its index in the token stream
   const Token* prev;         // the token before it, or null
   const Token* before_prev;  // the one before that, or null
   const IntervalSet& expected;
@@ -249,9 +245,7 @@ std::optional<size_t> MisspeltClauseAlias(const ErrorState& s) {
 }
 
 // The grammar expected an expression (any literal may start one).
-bool ExpectsExpression(const ErrorState& s) {
-  return s.Expects(G::INTEGER) && s.Expects(G::STRING);
-}
+bool ExpectsExpression(const ErrorState& s) { return s.Expects(G::INTEGER) && s.Expects(G::STRING); }
 
 // Only a name could come next (or, after FROM and JOIN, a subquery's '(').
 bool ExpectsOnlyNames(const ErrorState& s) {
@@ -283,8 +277,8 @@ Hint ExpectedNameHint(const ErrorState& s) {
   if (s.type == G::STRING) {
     hint = "; write names without quotes or in \"double quotes\" ('single quotes' make a string)";
   } else if (IsReserved(s.type)) {
-    hint = "; " + KeywordName(s.type) + " is a reserved word: write \"" +
-           LowerAscii(s.token->getText()) + "\" in double quotes to use it as a name";
+    hint = "; " + KeywordName(s.type) + " is a reserved word: write \"" + LowerAscii(s.token->getText()) +
+           "\" in double quotes to use it as a name";
   }
   return {"expected " + what + " after " + After(s.prev) + s.found + hint, s.loc};
 }
@@ -300,8 +294,7 @@ Hint ClauseOrderHint(const ErrorState& s) {
 }
 
 bool EndsBeforeParenCloses(const ErrorState& s) {
-  return s.Expects(G::RPAREN) &&
-         (s.type == Token::EOF || s.type == G::SEMI || IsClauseKeyword(s.type)) &&
+  return s.Expects(G::RPAREN) && (s.type == Token::EOF || s.type == G::SEMI || IsClauseKeyword(s.type)) &&
          UnclosedParen(s.tokens, s.index) != nullptr;
 }
 
@@ -316,28 +309,26 @@ Hint UnclosedParenHint(const ErrorState& s) {
 const HintRule kHintRules[] = {
     {"misspelt_keyword",  // SELEC, BETWEN, ... where a keyword was expected
      [](const ErrorState& s) { return MisspeltKeyword(s).has_value(); },
-     [](const ErrorState& s) -> Hint { return {DidYouMean(s.token, *MisspeltKeyword(s)), s.loc}; }},
+     [](const ErrorState& s) -> Hint {
+       return {DidYouMean(s.token, *MisspeltKeyword(s)), s.loc};
+     }},
     {"misspelt_clause_keyword_taken_as_alias",
      [](const ErrorState& s) { return MisspeltClauseAlias(s).has_value(); },
      [](const ErrorState& s) -> Hint {
        return {DidYouMean(s.prev, *MisspeltClauseAlias(s)), s.source.At(s.prev)};
      }},
-    {"missing_semicolon",
-     [](const ErrorState& s) { return IsStatementStart(s.type) && s.Expects(G::SEMI); },
+    {"missing_semicolon", [](const ErrorState& s) { return IsStatementStart(s.type) && s.Expects(G::SEMI); },
      [](const ErrorState& s) -> Hint {
        return {"missing ';' between statements: end the previous statement with ';' before " +
                    KeywordName(s.type),
                s.loc};
      }},
-    {"expected_statement",
-     [](const ErrorState& s) { return s.Expects(G::K_SELECT) && s.Expects(G::K_SHOW); },
+    {"expected_statement", [](const ErrorState& s) { return s.Expects(G::K_SELECT) && s.Expects(G::K_SHOW); },
      [](const ErrorState& s) -> Hint {
-       return {"expected a statement (SELECT, EXPLAIN, SHOW TABLES, SHOW BUDGET or DESCRIBE)" +
-                   s.found,
+       return {"expected a statement (SELECT, EXPLAIN, SHOW TABLES, SHOW BUDGET or DESCRIBE)" + s.found,
                s.loc};
      }},
-    {"double_equals",
-     [](const ErrorState& s) { return s.type == G::EQ && s.PrevType() == G::EQ; },
+    {"double_equals", [](const ErrorState& s) { return s.type == G::EQ && s.PrevType() == G::EQ; },
      [](const ErrorState& s) -> Hint {
        return {"'==' is not an operator; write = to compare values", s.source.At(s.prev)};
      }},
@@ -349,8 +340,7 @@ const HintRule kHintRules[] = {
     {"trailing_comma",
      [](const ErrorState& s) {
        return ExpectsExpression(s) && s.PrevType() == G::COMMA &&
-              (IsClauseKeyword(s.type) || s.type == G::RPAREN || s.type == G::SEMI ||
-               s.type == Token::EOF);
+              (IsClauseKeyword(s.type) || s.type == G::RPAREN || s.type == G::SEMI || s.type == Token::EOF);
      },
      [](const ErrorState& s) -> Hint {
        return {"unexpected ',' before " + Describe(s.token) + "; remove the trailing ','",
@@ -361,23 +351,25 @@ const HintRule kHintRules[] = {
        return ExpectsExpression(s) && s.type == G::RPAREN && s.PrevType() == G::LPAREN &&
               InRule(s.ctx, G::RulePredicate);
      },
-     [](const ErrorState& s) -> Hint { return {"expected at least one value in IN (...)", s.loc}; }},
+     [](const ErrorState& s) -> Hint {
+       return {"expected at least one value in IN (...)", s.loc};
+     }},
     {"expected_expression", &ExpectsExpression,
      [](const ErrorState& s) -> Hint {
        return {"expected an expression after " + After(s.prev) + s.found, s.loc};
      }},
-    {"missing_on",
-     [](const ErrorState& s) { return s.Expects(G::K_ON) && InRule(s.ctx, G::RuleJoinClause); },
+    {"missing_on", [](const ErrorState& s) { return s.Expects(G::K_ON) && InRule(s.ctx, G::RuleJoinClause); },
      [](const ErrorState& s) -> Hint {
-       return {"expected ON after the joined table (e.g. JOIN wards w ON a.ward_code = "
-               "w.ward_code)" +
-                   s.found,
-               s.loc};
+       return {
+           "expected ON after the joined table (e.g. JOIN wards w ON a.ward_code = "
+           "w.ward_code)" +
+               s.found,
+           s.loc};
      }},
     {"clause_out_of_order",  // ... LIMIT 5 ORDER BY x, or a clause twice
      [](const ErrorState& s) {
-       return IsClauseKeyword(s.type) && s.type != G::K_FROM &&
-              InRule(s.ctx, G::RuleSelectStatement) && !s.Expects(s.type);
+       return IsClauseKeyword(s.type) && s.type != G::K_FROM && InRule(s.ctx, G::RuleSelectStatement) &&
+              !s.Expects(s.type);
      },
      &ClauseOrderHint},
     {"missing_from",
@@ -391,11 +383,9 @@ const HintRule kHintRules[] = {
        return {"expected FROM after the select list" + s.found + hint, s.loc};
      }},
     {"expected_name", &ExpectsOnlyNames, &ExpectedNameHint},
-    {"privacy_value",
-     [](const ErrorState& s) { return s.ctx->getRuleIndex() == G::RulePrivacyValue; },
+    {"privacy_value", [](const ErrorState& s) { return s.ctx->getRuleIndex() == G::RulePrivacyValue; },
      [](const ErrorState& s) -> Hint {
-       return {"expected a number or a name after '=' (e.g. epsilon = 0.5, mechanism = laplace)" +
-                   s.found,
+       return {"expected a number or a name after '=' (e.g. epsilon = 0.5, mechanism = laplace)" + s.found,
                s.loc};
      }},
     {"limit_count", [](const ErrorState& s) { return s.PrevType() == G::K_LIMIT; },
@@ -403,9 +393,7 @@ const HintRule kHintRules[] = {
        return {"expected a whole number of rows after LIMIT" + s.found, s.loc};
      }},
     {"between_and",
-     [](const ErrorState& s) {
-       return s.Expects(G::K_AND) && !s.Expects(G::K_OR) && InBetween(s.ctx);
-     },
+     [](const ErrorState& s) { return s.Expects(G::K_AND) && !s.Expects(G::K_OR) && InBetween(s.ctx); },
      [](const ErrorState& s) -> Hint {
        return {"expected AND in BETWEEN low AND high" + s.found, s.loc};
      }},
@@ -416,19 +404,17 @@ const HintRule kHintRules[] = {
      }},
     {"is_not_null",
      [](const ErrorState& s) { return s.PrevType() == G::K_NOT && s.BeforePrevType() == G::K_IS; },
-     [](const ErrorState& s) -> Hint { return {"expected NULL after IS NOT" + s.found, s.loc}; }},
+     [](const ErrorState& s) -> Hint {
+       return {"expected NULL after IS NOT" + s.found, s.loc};
+     }},
     {"not_predicate",
-     [](const ErrorState& s) {
-       return s.PrevType() == G::K_NOT && InRule(s.ctx, G::RulePredicate);
-     },
+     [](const ErrorState& s) { return s.PrevType() == G::K_NOT && InRule(s.ctx, G::RulePredicate); },
      [](const ErrorState& s) -> Hint {
        return {"expected BETWEEN, IN or LIKE after NOT" + s.found, s.loc};
      }},
     {"unclosed_paren", &EndsBeforeParenCloses, &UnclosedParenHint},
     {"unmatched_paren",
-     [](const ErrorState& s) {
-       return s.type == G::RPAREN && UnclosedParen(s.tokens, s.index) == nullptr;
-     },
+     [](const ErrorState& s) { return s.type == G::RPAREN && UnclosedParen(s.tokens, s.index) == nullptr; },
      [](const ErrorState& s) -> Hint {
        return {"unexpected ')' without a matching '('", s.loc};
      }},
@@ -438,8 +424,7 @@ const HintRule kHintRules[] = {
        return names > 0 && names <= 4;
      },
      [](const ErrorState& s) -> Hint {
-       return {"expected " + JoinNames(ExpectedNames(s.expected)) + " after " + After(s.prev) +
-                   s.found,
+       return {"expected " + JoinNames(ExpectedNames(s.expected)) + " after " + After(s.prev) + s.found,
                s.loc};
      }},
     {"unexpected_end", [](const ErrorState& s) { return s.type == Token::EOF; },
@@ -464,10 +449,8 @@ bool EndsOperand(size_t type) {
     case G::RPAREN:
     case G::K_NULL:
     case G::K_TRUE:
-    case G::K_FALSE:
-      return true;
-    default:
-      return IsNonReserved(type);
+    case G::K_FALSE: return true;
+    default: return IsNonReserved(type);
   }
 }
 
@@ -480,10 +463,10 @@ void ThrowSyntaxError(antlr4::Parser* parser, const Token* token, const Interval
   const Token* before_prev = index > 1 ? tokens->get(index - 2) : nullptr;
   // The end of the query is shown right after the last token, not on an
   // empty last line.
-  const SourceLocation loc =
-      type == Token::EOF && prev != nullptr ? source.After(prev) : source.At(token);
-  const ErrorState state{tokens, parser->getContext(), token, type, index, prev, before_prev,
-                         expected, source, loc, Found(token)};
+  const SourceLocation loc = type == Token::EOF && prev != nullptr ? source.After(prev) : source.At(token);
+  const ErrorState state{tokens,      parser->getContext(), token,    type,   index,
+                         prev,        before_prev,          expected, source, loc,
+                         Found(token)};
   for (const HintRule& rule : kHintRules) {
     if (rule.applies(state)) {
       Hint hint = rule.hint(state);

@@ -17,8 +17,7 @@ namespace dpql::parser {
 // Throws the message of the first hint rule that applies to the error at
 // `token`, the last resort being "unexpected X".
 [[noreturn]] void ThrowSyntaxError(antlr4::Parser* parser, const antlr4::Token* token,
-                                   const antlr4::misc::IntervalSet& expected,
-                                   const SourceText& source);
+                                   const antlr4::misc::IntervalSet& expected, const SourceText& source);
 
 // True when a token of `type` ends an operand (so a following identifier is
 // an alias, and a following '-' or NOT is not a prefix operator).

@@ -14,8 +14,7 @@ namespace {
 
 [[noreturn]] void ThrowTooDeep(const SourceLocation& loc) {
   throw DpqlError(ErrorCode::kSyntaxError,
-                  "expression is nested too deeply (more than " +
-                      std::to_string(kMaxExpressionDepth) +
+                  "expression is nested too deeply (more than " + std::to_string(kMaxExpressionDepth) +
                       " levels); split it up, or use IN (...) instead of a long chain of OR",
                   loc);
 }
@@ -61,8 +60,7 @@ ast::ExprPtr Transformer::NewExpr(ast::ExprKind kind, antlr4::ParserRuleContext&
 
 ast::ExprPtr Transformer::TransformExpression(G::ExpressionContext& ctx, int depth) {
   // expression : orExpression
-  return TransformOrExpression(Expect<G::OrExpressionContext>(ctx.children[0], G::RuleOrExpression),
-                               depth);
+  return TransformOrExpression(Expect<G::OrExpressionContext>(ctx.children[0], G::RuleOrExpression), depth);
 }
 
 namespace {
@@ -89,8 +87,8 @@ Operator OperatorOf(const antlr4::Token* token) {
 // positions, operator tokens between them. transform(operand, d) builds an
 // operand at depth d; op(token) is the operator the token spells.
 template <typename Operand, typename Transform, typename Op>
-ast::ExprPtr BuildChain(const SourceText& source, antlr4::ParserRuleContext& ctx, size_t rule,
-                        int depth, Transform transform, Op op) {
+ast::ExprPtr BuildChain(const SourceText& source, antlr4::ParserRuleContext& ctx, size_t rule, int depth,
+                        Transform transform, Op op) {
   const std::vector<antlr4::tree::ParseTree*>& children = ctx.children;
   auto operand = [&](int i) -> Operand& { return Expect<Operand>(children[2 * i], rule); };
   const int n = static_cast<int>(children.size() + 1) / 2;
@@ -130,8 +128,7 @@ ast::ExprPtr Transformer::TransformAndExpression(G::AndExpressionContext& ctx, i
 ast::ExprPtr Transformer::TransformNotExpression(G::NotExpressionContext& ctx, int depth) {
   // notExpression : K_NOT notExpression | predicate
   if (ctx.children.size() == 1) {
-    return TransformPredicate(Expect<G::PredicateContext>(ctx.children[0], G::RulePredicate),
-                              depth);
+    return TransformPredicate(Expect<G::PredicateContext>(ctx.children[0], G::RulePredicate), depth);
   }
   auto expr = NewExpr(ast::ExprKind::kUnary, ctx, depth);
   expr->op = Operator::kNot;
@@ -154,18 +151,10 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
   G::InListContext* in_list = nullptr;
   for (antlr4::tree::ParseTree* child : ctx.children) {
     switch (TokenTypeOf(child)) {
-      case G::K_NOT:
-        negated = true;
-        break;
-      case G::K_BETWEEN:
-        kind = ast::ExprKind::kBetween;
-        break;
-      case G::K_IN:
-        kind = ast::ExprKind::kIn;
-        break;
-      case G::K_LIKE:
-        kind = ast::ExprKind::kLike;
-        break;
+      case G::K_NOT: negated = true; break;
+      case G::K_BETWEEN: kind = ast::ExprKind::kBetween; break;
+      case G::K_IN: kind = ast::ExprKind::kIn; break;
+      case G::K_LIKE: kind = ast::ExprKind::kLike; break;
       case antlr4::Token::INVALID_TYPE:  // a rule
         if (RuleOf(child) == G::RuleComparisonOperator) {
           comparison = static_cast<G::ComparisonOperatorContext*>(child);
@@ -174,8 +163,7 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
           in_list = static_cast<G::InListContext*>(child);
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   ast::ExprPtr expr = NewExpr(kind, ctx, depth);
@@ -183,8 +171,8 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
   expr->negated = negated;
   for (antlr4::tree::ParseTree* child : ctx.children) {
     if (RuleOf(child) == G::RuleAdditiveExpression) {
-      expr->args.push_back(TransformAdditiveExpression(
-          *static_cast<G::AdditiveExpressionContext*>(child), depth + 1));
+      expr->args.push_back(
+          TransformAdditiveExpression(*static_cast<G::AdditiveExpressionContext*>(child), depth + 1));
     }
   }
   if (in_list != nullptr) {
@@ -210,8 +198,7 @@ Operator Transformer::TransformComparisonOperator(G::ComparisonOperatorContext& 
   return OperatorOf(ctx.getStart());
 }
 
-ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionContext& ctx,
-                                                      int depth) {
+ast::ExprPtr Transformer::TransformAdditiveExpression(G::AdditiveExpressionContext& ctx, int depth) {
   return BuildChain<G::MultiplicativeExpressionContext>(
       source_, ctx, G::RuleMultiplicativeExpression, depth,
       [&](G::MultiplicativeExpressionContext& operand, int d) {
@@ -224,9 +211,7 @@ ast::ExprPtr Transformer::TransformMultiplicativeExpression(G::MultiplicativeExp
                                                             int depth) {
   return BuildChain<G::UnaryExpressionContext>(
       source_, ctx, G::RuleUnaryExpression, depth,
-      [&](G::UnaryExpressionContext& operand, int d) {
-        return TransformUnaryExpression(operand, d);
-      },
+      [&](G::UnaryExpressionContext& operand, int d) { return TransformUnaryExpression(operand, d); },
       [](antlr4::Token* token) { return OperatorOf(token); });
 }
 
@@ -249,14 +234,12 @@ ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext
   if (ctx.children.size() == 1) {
     antlr4::tree::ParseTree* child = ctx.children[0];
     switch (RuleOf(child)) {
-      case G::RuleLiteral:
-        return TransformLiteral(*static_cast<G::LiteralContext*>(child), depth);
+      case G::RuleLiteral: return TransformLiteral(*static_cast<G::LiteralContext*>(child), depth);
       case G::RuleFunctionCall:
         return TransformFunctionCall(*static_cast<G::FunctionCallContext*>(child), depth);
       case G::RuleExtractCall:
         return TransformExtractCall(*static_cast<G::ExtractCallContext*>(child), depth);
-      default:
-        return TransformColumnRef(Expect<G::ColumnRefContext>(child, G::RuleColumnRef), depth);
+      default: return TransformColumnRef(Expect<G::ColumnRefContext>(child, G::RuleColumnRef), depth);
     }
   }
   if (RuleOf(ctx.children[1]) == G::RuleSelectStatement) {
@@ -264,8 +247,7 @@ ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext
     return NewExpr(ast::ExprKind::kSubquery, ctx, depth);
   }
   // (expression): the parentheses themselves leave no node.
-  return TransformExpression(Expect<G::ExpressionContext>(ctx.children[1], G::RuleExpression),
-                             depth);
+  return TransformExpression(Expect<G::ExpressionContext>(ctx.children[1], G::RuleExpression), depth);
 }
 
 ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int depth) {
@@ -287,8 +269,8 @@ ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int
         expr->args.push_back(std::move(star));
       }
     } else {
-      expr->args.push_back(TransformExpression(
-          Expect<G::ExpressionContext>(child, G::RuleExpression), depth + 1));
+      expr->args.push_back(
+          TransformExpression(Expect<G::ExpressionContext>(child, G::RuleExpression), depth + 1));
     }
   }
   return expr;
@@ -297,10 +279,10 @@ ast::ExprPtr Transformer::TransformFunctionCall(G::FunctionCallContext& ctx, int
 ast::ExprPtr Transformer::TransformExtractCall(G::ExtractCallContext& ctx, int depth) {
   // extractCall : K_EXTRACT LPAREN identifier K_FROM expression RPAREN
   auto expr = NewExpr(ast::ExprKind::kExtract, ctx, depth);
-  expr->name = UpperAscii(
-      TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[2], G::RuleIdentifier)));
-  expr->args.push_back(TransformExpression(
-      Expect<G::ExpressionContext>(ctx.children[4], G::RuleExpression), depth + 1));
+  expr->name =
+      UpperAscii(TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[2], G::RuleIdentifier)));
+  expr->args.push_back(
+      TransformExpression(Expect<G::ExpressionContext>(ctx.children[4], G::RuleExpression), depth + 1));
   return expr;
 }
 
@@ -373,8 +355,7 @@ std::string Transformer::TransformIdentifier(G::IdentifierContext& ctx) {
     }
     if (out.empty()) {
       throw DpqlError(ErrorCode::kSyntaxError,
-                      "empty quoted name \"\"; write a name between the double quotes",
-                      source_.At(token));
+                      "empty quoted name \"\"; write a name between the double quotes", source_.At(token));
     }
     return out;
   }

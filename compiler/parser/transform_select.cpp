@@ -8,8 +8,7 @@
 
 namespace dpql::parser {
 
-std::unique_ptr<ast::SelectStmt> Transformer::TransformSelectStatement(
-    G::SelectStatementContext& ctx) {
+std::unique_ptr<ast::SelectStmt> Transformer::TransformSelectStatement(G::SelectStatementContext& ctx) {
   // K_SELECT selectItem ( COMMA selectItem )* fromClause joinClause* whereClause?
   //   groupByClause? havingClause? orderByClause? limitClause? privacyClause?
   // The clauses are transformed in this order, as they stand in the text.
@@ -17,34 +16,31 @@ std::unique_ptr<ast::SelectStmt> Transformer::TransformSelectStatement(
   select->loc = source_.Of(&ctx);
   for (antlr4::tree::ParseTree* child : ctx.children) {
     switch (RuleOf(child)) {
-      case G::RuleSelectItem:
-        TransformSelectItem(*static_cast<G::SelectItemContext*>(child), *select);
-        break;
+      case G::RuleSelectItem: TransformSelectItem(*static_cast<G::SelectItemContext*>(child), *select); break;
       case G::RuleFromClause:  // fromClause : K_FROM tableRef
-        select->from = TransformTableRef(
-            Expect<G::TableRefContext>(child->children[1], G::RuleTableRef));
+        select->from = TransformTableRef(Expect<G::TableRefContext>(child->children[1], G::RuleTableRef));
         break;
       case G::RuleJoinClause:
         select->joins.push_back(TransformJoinClause(*static_cast<G::JoinClauseContext*>(child)));
         break;
       case G::RuleWhereClause:  // whereClause : K_WHERE expression
-        select->where = TransformExpression(
-            Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
+        select->where =
+            TransformExpression(Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
         break;
       case G::RuleGroupByClause:  // K_GROUP K_BY expression ( COMMA expression )*
         for (size_t i = 2; i < child->children.size(); i += 2) {
-          select->group_by.push_back(TransformExpression(
-              Expect<G::ExpressionContext>(child->children[i], G::RuleExpression)));
+          select->group_by.push_back(
+              TransformExpression(Expect<G::ExpressionContext>(child->children[i], G::RuleExpression)));
         }
         break;
       case G::RuleHavingClause:  // havingClause : K_HAVING expression
-        select->having = TransformExpression(
-            Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
+        select->having =
+            TransformExpression(Expect<G::ExpressionContext>(child->children[1], G::RuleExpression));
         break;
       case G::RuleOrderByClause:  // K_ORDER K_BY orderItem ( COMMA orderItem )*
         for (size_t i = 2; i < child->children.size(); i += 2) {
-          select->order_by.push_back(TransformOrderItem(
-              Expect<G::OrderItemContext>(child->children[i], G::RuleOrderItem)));
+          select->order_by.push_back(
+              TransformOrderItem(Expect<G::OrderItemContext>(child->children[i], G::RuleOrderItem)));
         }
         break;
       case G::RuleLimitClause:
@@ -70,13 +66,11 @@ void Transformer::TransformSelectItem(G::SelectItemContext& ctx, ast::SelectStmt
   }
   ast::SelectItem item;
   item.loc = source_.Of(&ctx);
-  item.expr =
-      TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
+  item.expr = TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
   antlr4::tree::ParseTree* last = ctx.children.back();
   if (RuleOf(last) == G::RuleAlias) {
     auto* alias = static_cast<G::AliasContext*>(last);
-    item.alias = TransformIdentifier(
-        Expect<G::IdentifierContext>(alias->children[0], G::RuleIdentifier));
+    item.alias = TransformIdentifier(Expect<G::IdentifierContext>(alias->children[0], G::RuleIdentifier));
     item.alias_loc = source_.Of(alias);
   }
   select.items.push_back(std::move(item));
@@ -92,13 +86,11 @@ ast::TableRef Transformer::TransformTableRef(G::TableRefContext& ctx) {
   }
   auto& table_name = Expect<G::TableNameContext>(ctx.children[0], G::RuleTableName);
   ast::TableRef table;
-  table.name = TransformIdentifier(
-      Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
+  table.name = TransformIdentifier(Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
   table.loc = source_.Of(&table_name);
   antlr4::tree::ParseTree* last = ctx.children.back();
   if (RuleOf(last) == G::RuleAlias) {
-    table.alias = TransformIdentifier(
-        Expect<G::IdentifierContext>(last->children[0], G::RuleIdentifier));
+    table.alias = TransformIdentifier(Expect<G::IdentifierContext>(last->children[0], G::RuleIdentifier));
   }
   return table;
 }
@@ -112,8 +104,7 @@ ast::Join Transformer::TransformJoinClause(G::JoinClauseContext& ctx) {
   }
   const size_t n = ctx.children.size();
   join.table = TransformTableRef(Expect<G::TableRefContext>(ctx.children[n - 3], G::RuleTableRef));
-  join.condition =
-      TransformExpression(Expect<G::ExpressionContext>(ctx.children[n - 1], G::RuleExpression));
+  join.condition = TransformExpression(Expect<G::ExpressionContext>(ctx.children[n - 1], G::RuleExpression));
   return join;
 }
 
@@ -133,8 +124,7 @@ ast::OrderItem Transformer::TransformOrderItem(G::OrderItemContext& ctx) {
   // orderItem : expression ( K_ASC | K_DESC )?
   ast::OrderItem item;
   item.loc = source_.Of(&ctx);
-  item.expr =
-      TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
+  item.expr = TransformExpression(Expect<G::ExpressionContext>(ctx.children[0], G::RuleExpression));
   item.descending = TokenTypeOf(ctx.children.back()) == G::K_DESC;
   return item;
 }
@@ -147,10 +137,10 @@ void Transformer::TransformLimitClause(G::LimitClauseContext& ctx, ast::SelectSt
   int64_t value = 0;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (error != std::errc() || end != digits.data() + digits.size()) {
-    throw DpqlError(ErrorCode::kSyntaxError,
-                    "LIMIT " + std::string(digits) + " is too large; the largest LIMIT is " +
-                        std::to_string(INT64_MAX),
-                    select.limit_loc);
+    throw DpqlError(
+        ErrorCode::kSyntaxError,
+        "LIMIT " + std::string(digits) + " is too large; the largest LIMIT is " + std::to_string(INT64_MAX),
+        select.limit_loc);
   }
   select.limit = value;
 }
@@ -170,13 +160,12 @@ ast::PrivacyOption Transformer::TransformPrivacyOption(G::PrivacyOptionContext& 
   // privacyValue : ( MINUS | PLUS )? ( INTEGER | DECIMAL ) | identifier
   ast::PrivacyOption option;
   option.loc = source_.Of(&ctx);
-  option.name = LowerAscii(
-      TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier)));
+  option.name =
+      LowerAscii(TransformIdentifier(Expect<G::IdentifierContext>(ctx.children[0], G::RuleIdentifier)));
   auto& value = Expect<G::PrivacyValueContext>(ctx.children[2], G::RulePrivacyValue);
   option.value_loc = source_.Of(&value);
   if (RuleOf(value.children[0]) == G::RuleIdentifier) {
-    option.value =
-        LowerAscii(TransformIdentifier(*static_cast<G::IdentifierContext*>(value.children[0])));
+    option.value = LowerAscii(TransformIdentifier(*static_cast<G::IdentifierContext*>(value.children[0])));
     option.is_number = false;
   } else {
     // A sign and digits, without any blanks between them.

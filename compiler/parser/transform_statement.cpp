@@ -46,9 +46,8 @@ SourceLocation SourceText::Span(const antlr4::Token* start, const antlr4::Token*
   // EOF has stop < start; a rule that matched nothing has stop before start.
   if (stop == nullptr || stop->getType() == antlr4::Token::EOF ||
       stop->getStopIndex() + 1 <= start->getStartIndex()) {
-    loc.length = start->getType() == antlr4::Token::EOF
-                     ? 0
-                     : ByteOffset(start->getStopIndex() + 1) - loc.offset;
+    loc.length =
+        start->getType() == antlr4::Token::EOF ? 0 : ByteOffset(start->getStopIndex() + 1) - loc.offset;
     return loc;
   }
   loc.length = ByteOffset(stop->getStopIndex() + 1) - loc.offset;
@@ -96,16 +95,15 @@ ast::Statement Transformer::TransformStatement(G::StatementContext& ctx) {
           Expect<G::SelectStatementContext>(child->children[1], G::RuleSelectStatement));
       break;
     case G::RuleShowStatement:  // K_SHOW ( K_TABLES | K_BUDGET )
-      statement.kind = TokenTypeOf(child->children[1]) == G::K_TABLES
-                           ? ast::StatementKind::kShowTables
-                           : ast::StatementKind::kShowBudget;
+      statement.kind = TokenTypeOf(child->children[1]) == G::K_TABLES ? ast::StatementKind::kShowTables
+                                                                      : ast::StatementKind::kShowBudget;
       break;
     default: {  // describeStatement : K_DESCRIBE tableName
       auto& describe = Expect<G::DescribeStatementContext>(child, G::RuleDescribeStatement);
       auto& table_name = Expect<G::TableNameContext>(describe.children[1], G::RuleTableName);
       statement.kind = ast::StatementKind::kDescribe;
-      statement.table = TransformIdentifier(
-          Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
+      statement.table =
+          TransformIdentifier(Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));
       statement.table_loc = source_.Of(&table_name);
       break;
     }

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <typeinfo>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "DPQLParser.h"
@@ -107,8 +107,7 @@ class Transformer {
   ast::ExprPtr TransformNotExpression(G::NotExpressionContext& ctx, int depth);
   ast::ExprPtr TransformPredicate(G::PredicateContext& ctx, int depth);
   ast::ExprPtr TransformAdditiveExpression(G::AdditiveExpressionContext& ctx, int depth);
-  ast::ExprPtr TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx,
-                                                 int depth);
+  ast::ExprPtr TransformMultiplicativeExpression(G::MultiplicativeExpressionContext& ctx, int depth);
   ast::ExprPtr TransformUnaryExpression(G::UnaryExpressionContext& ctx, int depth);
   ast::ExprPtr TransformPrimaryExpression(G::PrimaryExpressionContext& ctx, int depth);
   ast::ExprPtr TransformFunctionCall(G::FunctionCallContext& ctx, int depth);

@@ -9,9 +9,7 @@ namespace dpql {
 
 namespace {
 
-BigInt MaxAbs(const Rational& lower, const Rational& upper) {
-  return Ceil(std::max(abs(lower), abs(upper)));
-}
+BigInt MaxAbs(const Rational& lower, const Rational& upper) { return Ceil(std::max(abs(lower), abs(upper))); }
 
 // The grid real values are snapped to: the largest power of two no larger than
 // 1/1024 of the noise's scale, so rounding error is far below the noise.
@@ -102,8 +100,7 @@ int64_t DecimalExponent(const Rational& x) {
   const BigInt den = boost::multiprecision::denominator(x);
   int64_t e = static_cast<int64_t>(num.str().size()) - static_cast<int64_t>(den.str().size());
   auto power = [](int64_t exponent) {
-    const BigInt p =
-        boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
+    const BigInt p = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
     return exponent < 0 ? Rational(BigInt(1), p) : Rational(p);
   };
   while (power(e) > x) --e;
@@ -119,35 +116,29 @@ Rational RoundUpSignificant(const Rational& x) {
                     "RoundUpSignificant needs a positive value, got " + ToDecimalString(x));
   }
   const int64_t exponent = DecimalExponent(x) - 5;
-  const BigInt power =
-      boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
+  const BigInt power = boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(std::llabs(exponent)));
   const Rational step = exponent < 0 ? Rational(BigInt(1), power) : Rational(power);
   return Rational(Ceil(x / step)) * step;
 }
 
-Rational BoundsMidpoint(const CatalogColumn& column) {
-  return (*column.lower + *column.upper) / 2;
-}
+Rational BoundsMidpoint(const CatalogColumn& column) { return (*column.lower + *column.upper) / 2; }
 
-Rational BoundsHalfRange(const CatalogColumn& column) {
-  return (*column.upper - *column.lower) / 2;
-}
+Rational BoundsHalfRange(const CatalogColumn& column) { return (*column.upper - *column.lower) / 2; }
 
 Rational SquaresOffset(const CatalogColumn& column) {
   const Rational half_range = BoundsHalfRange(column);
   return half_range * half_range / 2;
 }
 
-int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
-                                    int64_t max_groups) {
+int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta, int64_t max_groups) {
   // The binder and the catalog keep epsilon and delta within their floors and
   // ceilings, so these refusals are for parameters nothing should produce;
   // they keep every step below finite and in range rather than trusting that.
   auto refuse = [&](const std::string& why) -> int64_t {
     throw DpqlError(ErrorCode::kSelectionThresholdOutOfRange,
                     "private partition selection cannot be calibrated for noise scale " +
-                        ToDecimalString(scale) + ", delta " + ToDecimalString(delta) +
-                        " and max_groups " + std::to_string(max_groups) + " (" + why +
+                        ToDecimalString(scale) + ", delta " + ToDecimalString(delta) + " and max_groups " +
+                        std::to_string(max_groups) + " (" + why +
                         "); raise epsilon or lower max_groups, or group by keys with a declared "
                         "domain");
   };
@@ -164,14 +155,13 @@ int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta
   const long double s = scale.convert_to<long double>();
   const long double log_target = std::log(static_cast<long double>(max_groups)) -
                                  std::log(delta.convert_to<long double>());  // ln(G / delta)
-  const long double log1p_r = std::log1p(std::exp(-1 / s));  // ln(1 + r), in (0, ln 2]
+  const long double log1p_r = std::log1p(std::exp(-1 / s));                  // ln(1 + r), in (0, ln 2]
   const long double estimate = s * (log_target - log1p_r);
   // Long double logs, exps and products are accurate to a few ulps (~1e-18
   // relative); the margin is far above that, so k is never below k*.
   const long double margin = 1e-9L * (1 + s * (std::fabs(log_target) + 1));
   const long double k = std::ceil(estimate + margin);
-  if (!std::isfinite(s) || !std::isfinite(log_target) || !std::isfinite(log1p_r) ||
-      !std::isfinite(k)) {
+  if (!std::isfinite(s) || !std::isfinite(log_target) || !std::isfinite(log1p_r) || !std::isfinite(k)) {
     return refuse("the arithmetic left the range of long double");
   }
   // At most 10^15 people: exact in a double, and far above any real group.
@@ -187,21 +177,17 @@ void BoundContribution(Measure& measure, const PrivacyParams& privacy, int64_t g
   const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
   switch (measure.kind) {
     case MeasureKind::kRowCount:
-    case MeasureKind::kValueCount:
-      measure.per_group_bound = privacy.max_rows;
-      break;
-    case MeasureKind::kUnitCount:
-      measure.per_group_bound = 1;
-      break;
+    case MeasureKind::kValueCount: measure.per_group_bound = privacy.max_rows; break;
+    case MeasureKind::kUnitCount: measure.per_group_bound = 1; break;
     case MeasureKind::kSum: {
       const CatalogColumn& column = *measure.column;
       BigInt value_bound = MaxAbs(*column.lower, *column.upper) * privacy.max_rows;
       // The grid is a precision choice only (sensitivity is computed in its
       // units); for the Gaussian it is chosen from sigma^2 in value units.
-      measure.grid =
-          gaussian ? ChooseGridFromVariance(
-                         column, Rational(value_bound * value_bound * groups_bound) / (2 * share.rho))
-                   : ChooseGrid(column, Rational(value_bound * groups_bound) / share.epsilon);
+      measure.grid = gaussian
+                         ? ChooseGridFromVariance(
+                               column, Rational(value_bound * value_bound * groups_bound) / (2 * share.rho))
+                         : ChooseGrid(column, Rational(value_bound * groups_bound) / share.epsilon);
       measure.per_group_bound = Ceil(Rational(value_bound) / measure.grid);
       break;
     }
@@ -214,8 +200,8 @@ void BoundContribution(Measure& measure, const PrivacyParams& privacy, int64_t g
     case MeasureKind::kCentredSum:
     case MeasureKind::kCentredSquares: {
       const CatalogColumn& column = *measure.column;
-      const Rational per_row = measure.kind == MeasureKind::kCentredSum ? BoundsHalfRange(column)
-                                                                        : SquaresOffset(column);
+      const Rational per_row =
+          measure.kind == MeasureKind::kCentredSum ? BoundsHalfRange(column) : SquaresOffset(column);
       const Rational value_bound = per_row * privacy.max_rows;
       measure.grid = CentredGrid(measure, value_bound * groups_bound / share.epsilon);
       measure.per_group_bound = Ceil(value_bound / measure.grid);

@@ -42,7 +42,6 @@ struct Measure {
   int64_t bins = 0;
   Rational bin_lower, bin_width;
 
-
   // mechanism = gaussian: discrete Gaussian noise with variance parameter
   // sigma2, calibrated to the L2 sensitivity (sqrt(groups_bound) *
   // per_group_bound, kept squared so it stays an exact integer). The measure
@@ -119,8 +118,7 @@ void GenerateSql(Plan& plan);
 // Laplace tail), plus one step of margin. Throws DpqlError (kPrivacy,
 // "selection_threshold_out_of_range") when the parameters are out of range
 // or the threshold would exceed 10^15; never returns an unchecked value.
-int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta,
-                                    int64_t max_groups);
+int64_t PartitionSelectionThreshold(const Rational& scale, const Rational& delta, int64_t max_groups);
 
 // x > 0 rounded up to six significant decimal digits, in exact arithmetic
 // (the Gaussian's sigma^2: readable, and never smaller than calibrated).

@@ -13,8 +13,7 @@ namespace dpql {
 
 namespace {
 
-int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
-                     const CatalogColumn* column) {
+int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind, const CatalogColumn* column) {
   for (size_t i = 0; i < measures.size(); ++i) {
     if (measures[i].kind == kind && measures[i].column == column) return static_cast<int>(i);
   }
@@ -25,8 +24,7 @@ int FindOrAddMeasure(std::vector<Measure>& measures, MeasureKind kind,
   return static_cast<int>(measures.size() - 1);
 }
 
-[[noreturn]] void FailPrivacy(ErrorCode code, const std::string& message,
-                              const SourceLocation& loc) {
+[[noreturn]] void FailPrivacy(ErrorCode code, const std::string& message, const SourceLocation& loc) {
   throw DpqlError(code, message, loc);
 }
 
@@ -138,13 +136,12 @@ PlanOutput PlanAggregate(const BoundAggregate& aggregate, std::vector<Measure>& 
       // uncentred sum when the bounds are [0, U] (see docs/PRIVACY.md).
       output.kind = aggregate.kind == AggregateKind::kAvg        ? OutputKind::kAvg
                     : aggregate.kind == AggregateKind::kVariance ? OutputKind::kVariance
-                                                                  : OutputKind::kStddev;
+                                                                 : OutputKind::kStddev;
       output.type = ValueType::kReal;
       output.measure = FindOrAddMeasure(measures, MeasureKind::kCentredSum, aggregate.column);
       output.count_measure = FindOrAddMeasure(measures, MeasureKind::kValueCount, aggregate.column);
       if (output.kind != OutputKind::kAvg) {
-        output.squares_measure =
-            FindOrAddMeasure(measures, MeasureKind::kCentredSquares, aggregate.column);
+        output.squares_measure = FindOrAddMeasure(measures, MeasureKind::kCentredSquares, aggregate.column);
       }
       output.lower = *aggregate.column->lower;
       output.upper = *aggregate.column->upper;
@@ -225,8 +222,8 @@ void PriceQuery(const BoundSelect& select, Plan& plan) {
   }
   if (!plan.partition_selection) return;
   try {
-    plan.selection_threshold = PartitionSelectionThreshold(
-        plan.measures[plan.selection_measure].scale, privacy.delta, plan.groups_bound);
+    plan.selection_threshold = PartitionSelectionThreshold(plan.measures[plan.selection_measure].scale,
+                                                           privacy.delta, plan.groups_bound);
   } catch (const DpqlError& e) {
     throw DpqlError(e.code(), e.message(), LastSelectedKey(select));
   }

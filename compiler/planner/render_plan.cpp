@@ -10,7 +10,7 @@ namespace dpql {
 namespace {
 
 std::string DomainText(const KeyDomain& domain) {
-  std::string size = !domain.size       ? "size known from the table"
+  std::string size = !domain.size        ? "size known from the table"
                      : *domain.size == 1 ? "1 key"
                                          : domain.size->str() + " keys";
   switch (domain.kind) {
@@ -25,13 +25,12 @@ std::string DomainText(const KeyDomain& domain) {
     case KeyDomain::Kind::kFromTable:
       return "distinct " + domain.table + "." + domain.column + " (public table)";
     case KeyDomain::Kind::kIntRange:
-      return domain.first.str() + " to " + domain.last.str() + " step " + domain.step.str() +
-             " (" + size + ")";
+      return domain.first.str() + " to " + domain.last.str() + " step " + domain.step.str() + " (" + size +
+             ")";
     case KeyDomain::Kind::kDateRange:
-      return "every " + domain.unit + " from " + FormatDate(domain.first.convert_to<int64_t>()) +
-             " to " + FormatDate(domain.last.convert_to<int64_t>()) + " (" + size + ")";
-    case KeyDomain::Kind::kBool:
-      return "false, true (2 keys)";
+      return "every " + domain.unit + " from " + FormatDate(domain.first.convert_to<int64_t>()) + " to " +
+             FormatDate(domain.last.convert_to<int64_t>()) + " (" + size + ")";
+    case KeyDomain::Kind::kBool: return "false, true (2 keys)";
     case KeyDomain::Kind::kSelected:
       return "no public domain: groups from the data, private partition selection";
   }
@@ -44,25 +43,23 @@ std::string MeasureText(const Measure& measure) {
     case MeasureKind::kValueCount: return "count of " + measure.column->name;
     case MeasureKind::kUnitCount: return "count of people";
     case MeasureKind::kSum:
-      return "sum of " + measure.column->name + " clamped to [" + measure.column->lower_text +
-             ", " + measure.column->upper_text + "]" +
+      return "sum of " + measure.column->name + " clamped to [" + measure.column->lower_text + ", " +
+             measure.column->upper_text + "]" +
              (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
     case MeasureKind::kHistogram:
-      return "histogram of " + measure.column->name + " clamped to [" +
-             measure.column->lower_text + ", " + measure.column->upper_text + "], " +
-             std::to_string(measure.bins) + " bin" + (measure.bins == 1 ? "" : "s") +
-             " of width " + ToDecimalString(measure.bin_width) +
+      return "histogram of " + measure.column->name + " clamped to [" + measure.column->lower_text + ", " +
+             measure.column->upper_text + "], " + std::to_string(measure.bins) + " bin" +
+             (measure.bins == 1 ? "" : "s") + " of width " + ToDecimalString(measure.bin_width) +
              ", each bin noised independently at the measure's scale";
     case MeasureKind::kCentredSum:
     case MeasureKind::kCentredSquares: {
       const CatalogColumn& column = *measure.column;
-      const std::string deviation = "(" + column.name + " - " +
-                                    ToDecimalString(BoundsMidpoint(column)) + ")";
+      const std::string deviation = "(" + column.name + " - " + ToDecimalString(BoundsMidpoint(column)) + ")";
       return (measure.kind == MeasureKind::kCentredSum
                   ? "sum of " + deviation
                   : "sum of " + deviation + "^2 - " + ToDecimalString(SquaresOffset(column))) +
-             ", " + column.name + " clamped to [" + column.lower_text + ", " + column.upper_text +
-             "]" + (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
+             ", " + column.name + " clamped to [" + column.lower_text + ", " + column.upper_text + "]" +
+             (measure.grid != 1 ? ", in units of " + ToDecimalString(measure.grid) : "");
     }
   }
   return "?";
@@ -75,37 +72,34 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
   const PrivacyParams& privacy = select.privacy;
   std::ostringstream out;
   out << "Plan\n";
-  out << "  table: " << select.table->name << " (private; privacy unit "
-      << select.dataset->privacy_unit << ")\n";
+  out << "  table: " << select.table->name << " (private; privacy unit " << select.dataset->privacy_unit
+      << ")\n";
   for (const BoundJoin& join : select.joins) {
-    out << "  join: " << (join.left ? "LEFT JOIN " : "JOIN ") << join.table->name
-        << " (public) ON " << join.outer->table->name << "." << join.outer->name << " = "
-        << join.inner->table->name << "." << join.inner->name
-        << "; contribution bounds apply to the joined rows\n";
+    out << "  join: " << (join.left ? "LEFT JOIN " : "JOIN ") << join.table->name << " (public) ON "
+        << join.outer->table->name << "." << join.outer->name << " = " << join.inner->table->name << "."
+        << join.inner->name << "; contribution bounds apply to the joined rows\n";
   }
   if (select.where) out << "  filter: " << Describe(*select.where) << "\n";
   for (const auto& key : select.keys) {
-    out << "  group key " << key.name << " = " << Describe(*key.expr) << ": "
-        << DomainText(key.domain) << "\n";
+    out << "  group key " << key.name << " = " << Describe(*key.expr) << ": " << DomainText(key.domain)
+        << "\n";
   }
   out << "  contribution bounds: at most " << plan.groups_bound << " group"
       << (plan.groups_bound == 1 ? "" : "s") << " per person"
-      << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most "
-      << privacy.max_rows << " row" << (privacy.max_rows == 1 ? "" : "s")
-      << " per person per group\n";
+      << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most " << privacy.max_rows << " row"
+      << (privacy.max_rows == 1 ? "" : "s") << " per person per group\n";
   if (plan.partition_selection) {
     out << "  partition selection: a group is released only when its noisy count of people "
            "(m"
-        << plan.selection_measure << ") is at least " << plan.selection_threshold
-        << "; delta " << ToDecimalString(privacy.delta) << "\n";
+        << plan.selection_measure << ") is at least " << plan.selection_threshold << "; delta "
+        << ToDecimalString(privacy.delta) << "\n";
   }
   const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
   const char* plural = plan.measures.size() == 1 ? "" : "s";
   if (gaussian) {
-    out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon)
-        << ", delta " << ToDecimalString(privacy.delta) << ") as zCDP rho "
-        << ToDecimalString(plan.cost.rho) << " split evenly over " << plan.measures.size()
-        << " measure" << plural << "\n";
+    out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon) << ", delta "
+        << ToDecimalString(privacy.delta) << ") as zCDP rho " << ToDecimalString(plan.cost.rho)
+        << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
   } else {
     out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
         << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
@@ -114,14 +108,14 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
     const Measure& m = plan.measures[i];
     out << "  measure m" << i << ": " << MeasureText(m) << "; ";
     if (m.mechanism == Mechanism::kGaussian) {
-      out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt("
-          << plan.groups_bound << ") x " << m.per_group_bound.str() << "), rho "
-          << ToDecimalString(m.rho) << ", sigma^2 " << ToDecimalString(m.sigma2) << " (sigma "
+      out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt(" << plan.groups_bound
+          << ") x " << m.per_group_bound.str() << "), rho " << ToDecimalString(m.rho) << ", sigma^2 "
+          << ToDecimalString(m.sigma2) << " (sigma "
           << ToDecimalString(Rational(std::sqrt(ToDouble(m.sigma2))), 6) << ")\n";
     } else {
       out << "sensitivity " << m.sensitivity.str() << " (" << plan.groups_bound << " x "
-          << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon)
-          << ", noise scale " << ToDecimalString(m.scale) << "\n";
+          << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
+          << ToDecimalString(m.scale) << "\n";
     }
   }
   for (const PlanOutput& output : plan.outputs) {

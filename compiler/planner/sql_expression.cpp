@@ -76,8 +76,7 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       // PostgreSQL's real, double precision and numeric (NaN and infinities
       // included): a comparison in double precision would convert the other
       // side, and fail when it is out of double's range.
-      return expr.type == ValueType::kReal ? Column(*expr.column) + "::numeric"
-                                           : Column(*expr.column);
+      return expr.type == ValueType::kReal ? Column(*expr.column) + "::numeric" : Column(*expr.column);
     case BoundExprKind::kLiteral:
       switch (expr.type) {
         case ValueType::kText: return Param(expr.literal, "text");
@@ -90,8 +89,7 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       return "NULL";
     case BoundExprKind::kDateTrunc:
     case BoundExprKind::kBucket:
-    case BoundExprKind::kExtract:
-      return KeyFunction(expr);
+    case BoundExprKind::kExtract: return KeyFunction(expr);
     case BoundExprKind::kUnary:
       if (expr.op == Operator::kNot) break;
       return "(-" + ArithmeticOperand(*expr.children.at(0)) + ")";
@@ -104,16 +102,13 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
         if (expr.op == Operator::kDivide) return "(" + left + " / NULLIF(" + right + ", 0))";
         return "(" + left + " " + OperatorText(expr.op) + " " + right + ")";
       }
-    default:
-      break;
+    default: break;
   }
   std::vector<std::string> c;
   for (const auto& child : expr.children) c.push_back(Expr(*child));
   switch (expr.kind) {
-    case BoundExprKind::kUnary:
-      return "(NOT " + c[0] + ")";
-    case BoundExprKind::kBinary:
-      return "(" + c[0] + " " + OperatorText(expr.op) + " " + c[1] + ")";
+    case BoundExprKind::kUnary: return "(NOT " + c[0] + ")";
+    case BoundExprKind::kBinary: return "(" + c[0] + " " + OperatorText(expr.op) + " " + c[1] + ")";
     case BoundExprKind::kBetween:
       return "(" + c[0] + (expr.negated ? " NOT" : "") + " BETWEEN " + c[1] + " AND " + c[2] + ")";
     case BoundExprKind::kIn: {
@@ -121,12 +116,9 @@ std::string SqlWriter::Expr(const BoundExpr& expr) {
       for (size_t i = 1; i < c.size(); ++i) out += (i > 1 ? ", " : "") + c[i];
       return out + "))";
     }
-    case BoundExprKind::kIsNull:
-      return "(" + c[0] + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
-    case BoundExprKind::kLike:
-      return "(" + c[0] + (expr.negated ? " NOT LIKE " : " LIKE ") + c[1] + ")";
-    default:
-      break;
+    case BoundExprKind::kIsNull: return "(" + c[0] + (expr.negated ? " IS NOT NULL)" : " IS NULL)");
+    case BoundExprKind::kLike: return "(" + c[0] + (expr.negated ? " NOT LIKE " : " LIKE ") + c[1] + ")";
+    default: break;
   }
   throw DpqlError(ErrorCode::kInternal, "unknown bound expression");
 }
@@ -141,8 +133,7 @@ std::string SqlWriter::KeyFunction(const BoundExpr& expr) {
       std::string guard = Guard(expr, date);
       if (expr.name == "day") return "CASE WHEN " + guard + " THEN " + date + " END";
       std::string unit = Param(expr.name, "text");
-      return "CASE WHEN " + guard + " THEN date_trunc(" + unit + ", " + date +
-             "::timestamp)::date END";
+      return "CASE WHEN " + guard + " THEN date_trunc(" + unit + ", " + date + "::timestamp)::date END";
     }
     case BoundExprKind::kBucket: {
       const BoundExpr& column = *expr.children.at(0);
@@ -157,11 +148,9 @@ std::string SqlWriter::KeyFunction(const BoundExpr& expr) {
       // The field is one of a fixed list checked by the binder, never user text.
       std::string date = Expr(*expr.children.at(0));
       std::string guard = Guard(expr, date);
-      return "CASE WHEN " + guard + " THEN extract(" + expr.name + " from " + date +
-             ")::bigint END";
+      return "CASE WHEN " + guard + " THEN extract(" + expr.name + " from " + date + ")::bigint END";
     }
-    default:
-      break;
+    default: break;
   }
   throw DpqlError(ErrorCode::kInternal, "unknown key function");
 }
@@ -174,10 +163,8 @@ std::string SqlWriter::Guard(const BoundExpr& function, const std::string& value
   std::string lower, upper;
   if (function.kind == BoundExprKind::kBucket) {
     const bool whole = function.children.at(0)->type == ValueType::kInt;
-    lower = whole ? Param(Ceil(range.lower).str(), "bigint")
-                  : Param(ExactDecimal(range.lower), "numeric");
-    upper = whole ? Param(Floor(range.upper).str(), "bigint")
-                  : Param(ExactDecimal(range.upper), "numeric");
+    lower = whole ? Param(Ceil(range.lower).str(), "bigint") : Param(ExactDecimal(range.lower), "numeric");
+    upper = whole ? Param(Floor(range.upper).str(), "bigint") : Param(ExactDecimal(range.upper), "numeric");
   } else {
     lower = Param(FormatDate(Ceil(range.lower).convert_to<int64_t>()), "date");
     upper = Param(FormatDate(Floor(range.upper).convert_to<int64_t>()), "date");
@@ -196,16 +183,13 @@ std::string SqlWriter::ArithmeticOperand(const BoundExpr& expr) {
       std::string lower = Param(ExactDecimal(*column.lower), "numeric");
       std::string upper = Param(ExactDecimal(*column.upper), "numeric");
       const int places = column.type == ColumnType::kInt ? 0 : kArithmeticRealScale;
-      return "round(LEAST(GREATEST(" + Column(column) + "::numeric, " + lower + "), " + upper +
-             "), " + std::to_string(places) + ")";
+      return "round(LEAST(GREATEST(" + Column(column) + "::numeric, " + lower + "), " + upper + "), " +
+             std::to_string(places) + ")";
     }
-    case BoundExprKind::kLiteral:
-      return Param(expr.literal, "numeric");
+    case BoundExprKind::kLiteral: return Param(expr.literal, "numeric");
     case BoundExprKind::kBucket:
-    case BoundExprKind::kExtract:
-      return "(" + Expr(expr) + ")::numeric";
-    default:
-      return Expr(expr);  // arithmetic: already numeric
+    case BoundExprKind::kExtract: return "(" + Expr(expr) + ")::numeric";
+    default: return Expr(expr);  // arithmetic: already numeric
   }
 }
 
@@ -214,8 +198,8 @@ std::string SqlWriter::KeyExpr(const BoundKey& key) {
   if (key.expr->kind == BoundExprKind::kColumn && key.expr->type == ValueType::kInt) {
     // Integers outside a bigint (a numeric column declared int) are NULL,
     // not an error.
-    sql = "CASE WHEN " + sql + " BETWEEN -9223372036854775807 AND 9223372036854775807 THEN " +
-          sql + "::bigint END";
+    sql = "CASE WHEN " + sql + " BETWEEN -9223372036854775807 AND 9223372036854775807 THEN " + sql +
+          "::bigint END";
   }
   return sql;
 }
@@ -224,15 +208,13 @@ std::string SqlWriter::Domain(const BoundKey& key) {
   const KeyDomain& domain = key.domain;
   switch (domain.kind) {
     case KeyDomain::Kind::kList: {
-      static const char* kCasts[] = {"text[]", "text[]", "bigint[]", "numeric[]", "date[]",
-                                     "boolean[]"};
-      return "SELECT unnest(" +
-             Param(ArrayLiteral(domain.values), kCasts[static_cast<int>(key.expr->type)]) + ")";
+      static const char* kCasts[] = {"text[]", "text[]", "bigint[]", "numeric[]", "date[]", "boolean[]"};
+      return "SELECT unnest(" + Param(ArrayLiteral(domain.values), kCasts[static_cast<int>(key.expr->type)]) +
+             ")";
     }
     case KeyDomain::Kind::kFromTable:
-      return "SELECT DISTINCT " + QuoteIdentifier(domain.column) + " FROM " +
-             QuoteIdentifier(domain.table) + " WHERE " + QuoteIdentifier(domain.column) +
-             " IS NOT NULL";
+      return "SELECT DISTINCT " + QuoteIdentifier(domain.column) + " FROM " + QuoteIdentifier(domain.table) +
+             " WHERE " + QuoteIdentifier(domain.column) + " IS NOT NULL";
     case KeyDomain::Kind::kIntRange: {
       std::string first = Param(domain.first.str(), "bigint");
       std::string last = Param(domain.last.str(), "bigint");
@@ -243,14 +225,11 @@ std::string SqlWriter::Domain(const BoundKey& key) {
       std::string first = Param(FormatDate(domain.first.convert_to<int64_t>()), "date");
       std::string last = Param(FormatDate(domain.last.convert_to<int64_t>()), "date");
       // PostgreSQL's interval input has no "quarter".
-      std::string step =
-          Param(domain.unit == "quarter" ? "3 months" : "1 " + domain.unit, "interval");
+      std::string step = Param(domain.unit == "quarter" ? "3 months" : "1 " + domain.unit, "interval");
       return "SELECT generate_series(" + first + ", " + last + ", " + step + ")::date";
     }
-    case KeyDomain::Kind::kBool:
-      return "SELECT unnest(ARRAY[false, true])";
-    case KeyDomain::Kind::kSelected:
-      break;  // partition selection has no domain to enumerate
+    case KeyDomain::Kind::kBool: return "SELECT unnest(ARRAY[false, true])";
+    case KeyDomain::Kind::kSelected: break;  // partition selection has no domain to enumerate
   }
   throw DpqlError(ErrorCode::kInternal, "unknown key domain");
 }

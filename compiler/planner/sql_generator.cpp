@@ -22,8 +22,7 @@ void SqlWriter::Generate() {
   // the window only then (step 3).
   windowed_ = plan_.bound_groups && !keys.empty();
   gated_ = windowed_ && !plan_.partition_selection &&
-           std::any_of(keys.begin(), keys.end(),
-                       [](const BoundKey& key) { return !key.domain.size; });
+           std::any_of(keys.begin(), keys.end(), [](const BoundKey& key) { return !key.domain.size; });
   key_list_.clear();
   for (size_t i = 0; i < keys.size(); ++i) key_list_ += ", k" + std::to_string(i);
   source_ = "dpql_units";
@@ -56,16 +55,14 @@ void SqlWriter::RowsCte(std::ostringstream& sql) {
   // the cheapest to sort by in the window of step 3; and with a
   // nondeterministic column collation it still makes every step agree on
   // who is one person.
-  sql << "WITH dpql_rows AS " << (gated_ ? "NOT MATERIALIZED " : "") << "(\n  SELECT "
-      << Column(*unit)
+  sql << "WITH dpql_rows AS " << (gated_ ? "NOT MATERIALIZED " : "") << "(\n  SELECT " << Column(*unit)
       << (unit->type == ColumnType::kText ? " COLLATE \"C\"" : "") << " AS unit";
   // Text keys are bytewise too: the per-person grouping, the window of
   // step 3 and an index on (unit, keys) COLLATE "C" then share one order.
   for (size_t i = 0; i < keys.size(); ++i) {
     const ValueType type = keys[i].expr->type;
     const bool wrap = type == ValueType::kText && keys[i].expr->kind != BoundExprKind::kColumn;
-    sql << ", " << (wrap ? "(" + KeyExpr(keys[i]) + ")" : KeyExpr(keys[i])) << Bytewise(type)
-        << " AS k" << i;
+    sql << ", " << (wrap ? "(" + KeyExpr(keys[i]) + ")" : KeyExpr(keys[i])) << Bytewise(type) << " AS k" << i;
   }
   for (size_t i = 0; i < plan_.measures.size(); ++i) {
     if (plan_.measures[i].kind == MeasureKind::kHistogram) {
@@ -80,8 +77,8 @@ void SqlWriter::RowsCte(std::ostringstream& sql) {
   for (const BoundJoin& join : select.joins) {
     std::string outer = Expr(*join.outer);
     std::string inner = Expr(*join.inner);
-    sql << "\n  " << (join.left ? "LEFT JOIN " : "JOIN ") << QuoteIdentifier(join.table->name)
-        << " AS " << TableAlias(*join.inner->column) << " ON " << outer << " = " << inner;
+    sql << "\n  " << (join.left ? "LEFT JOIN " : "JOIN ") << QuoteIdentifier(join.table->name) << " AS "
+        << TableAlias(*join.inner->column) << " ON " << outer << " = " << inner;
   }
   std::vector<std::string> conditions;
   conditions.push_back(Column(*unit) + " IS NOT NULL");
@@ -136,12 +133,14 @@ std::string SqlWriter::WindowSelect(const std::string& units, const std::string&
     order += (i ? ", k" : "k") + std::to_string(i);
   }
   std::ostringstream out;
-  out << "SELECT * FROM (\n" << indent << "  SELECT u.*, row_number() OVER w AS dpql_rank, "
-      << "count(*) OVER w AS dpql_keys\n" << indent << "  FROM " << units << "\n" << indent
-      << "  WINDOW w AS (PARTITION BY unit ORDER BY " << order
-      << " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)\n" << indent << ") r\n"
-      << indent << "WHERE (dpql_rank - 1 + (" << UnitHash()
-      << " & 4294967295) % dpql_keys) % dpql_keys < "
+  out << "SELECT * FROM (\n"
+      << indent << "  SELECT u.*, row_number() OVER w AS dpql_rank, "
+      << "count(*) OVER w AS dpql_keys\n"
+      << indent << "  FROM " << units << "\n"
+      << indent << "  WINDOW w AS (PARTITION BY unit ORDER BY " << order
+      << " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)\n"
+      << indent << ") r\n"
+      << indent << "WHERE (dpql_rank - 1 + (" << UnitHash() << " & 4294967295) % dpql_keys) % dpql_keys < "
       << Param(std::to_string(plan_.groups_bound), "bigint");
   return out.str();
 }
@@ -172,9 +171,8 @@ void SqlWriter::GatedUnitsCte(std::ostringstream& sql) {
   const std::string ordered = "(SELECT * FROM dpql_rows ORDER BY unit" + key_list_ + ") s";
   sql << ",\ndpql_units AS (\n  " << PerUnitSelect("dpql_rows", size + " <= " + bound, "  ")
       << "\n  UNION ALL\n  SELECT unit" << key_list_ << measure_list << " FROM (\n    "
-      << WindowSelect("(\n        " + PerUnitSelect(ordered, size + " > " + bound, "        ") +
-                          "\n      ) u",
-                      "    ")
+      << WindowSelect(
+             "(\n        " + PerUnitSelect(ordered, size + " > " + bound, "        ") + "\n      ) u", "    ")
       << "\n  ) b\n)";
 }
 
@@ -189,8 +187,8 @@ std::string SqlWriter::DomainSize() {
       known *= *keys[i].domain.size;
       continue;
     }
-    size += (size.empty() ? "" : " * ") + std::string("(SELECT count(*) FROM (") +
-            Domain(keys[i]) + ") AS d)";
+    size +=
+        (size.empty() ? "" : " * ") + std::string("(SELECT count(*) FROM (") + Domain(keys[i]) + ") AS d)";
   }
   if (known != 1) size += " * " + Param(known.str(), "bigint");
   return size;
@@ -207,11 +205,10 @@ void SqlWriter::HistogramCtes(std::ostringstream& sql) {
         << "\n  FROM (\n    SELECT " << (keys.empty() ? "" : keys + ", ");
     if (SingleBin(plan_.measures[i])) {
       sql << "m" << i << " AS bin, count(*) AS n\n    FROM " << source_ << "\n    WHERE m" << i
-          << " IS NOT NULL\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "m" << i
-          << "\n  ) c";
+          << " IS NOT NULL\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "m" << i << "\n  ) c";
     } else {
-      sql << "b.bin, count(*) AS n\n    FROM " << source_ << ", unnest(m" << i
-          << ") AS b(bin)\n    GROUP BY " << (keys.empty() ? "" : keys + ", ") << "b.bin\n  ) c";
+      sql << "b.bin, count(*) AS n\n    FROM " << source_ << ", unnest(m" << i << ") AS b(bin)\n    GROUP BY "
+          << (keys.empty() ? "" : keys + ", ") << "b.bin\n  ) c";
     }
     if (!keys.empty()) sql << "\n  GROUP BY " << keys;
     sql << "\n)";
@@ -224,8 +221,7 @@ std::string SqlWriter::HistogramColumns(bool scalar) const {
   for (size_t i = 0; i < plan_.measures.size(); ++i) {
     if (plan_.measures[i].kind != MeasureKind::kHistogram) continue;
     const std::string h = "h" + std::to_string(i);
-    out += scalar ? ", (SELECT " + h + " FROM dpql_hist" + std::to_string(i) + ") AS " + h
-                  : ", " + h;
+    out += scalar ? ", (SELECT " + h + " FROM dpql_hist" + std::to_string(i) + ") AS " + h : ", " + h;
   }
   return out;
 }
@@ -272,8 +268,7 @@ void SqlWriter::DomainCte(std::ostringstream& sql) {
   for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d" << i << ".k" << i;
   sql << "\n  FROM ";
   for (size_t i = 0; i < keys.size(); ++i) {
-    sql << (i ? "\n  CROSS JOIN " : "") << "(" << Domain(keys[i]) << ") AS d" << i << "(k" << i
-        << ")";
+    sql << (i ? "\n  CROSS JOIN " : "") << "(" << Domain(keys[i]) << ") AS d" << i << "(k" << i << ")";
   }
   sql << "\n)";
 }
@@ -295,8 +290,7 @@ void SqlWriter::DomainSelect(std::ostringstream& sql) {
     if (plan_.measures[m].kind != MeasureKind::kHistogram) continue;
     sql << "\nLEFT JOIN dpql_hist" << m << " h" << m << "_ ON ";
     for (size_t i = 0; i < keys.size(); ++i) {
-      sql << (i ? " AND " : "") << "h" << m << "_.k" << i << " = d.k" << i
-          << Bytewise(keys[i].expr->type);
+      sql << (i ? " AND " : "") << "h" << m << "_.k" << i << " = d.k" << i << Bytewise(keys[i].expr->type);
     }
   }
   sql << "\nORDER BY ";

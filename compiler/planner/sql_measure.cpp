@@ -15,25 +15,19 @@ const BigInt kBigintSafe = BigInt(1) << 62;
 
 }  // namespace
 
-std::string SqlWriter::MaxRows() {
-  return Param(std::to_string(plan_.select.privacy.max_rows), "bigint");
-}
+std::string SqlWriter::MaxRows() { return Param(std::to_string(plan_.select.privacy.max_rows), "bigint"); }
 
 // One person's contribution to one group, computed over that person's rows
 // of the group (dpql_rows grouped by unit and keys).
 std::string SqlWriter::PerUnit(const Measure& measure, int index) {
   const std::string value = "v" + std::to_string(index);
   switch (measure.kind) {
-    case MeasureKind::kRowCount:
-      return "LEAST(count(*), " + MaxRows() + ")";
-    case MeasureKind::kValueCount:
-      return "LEAST(count(" + value + "), " + MaxRows() + ")";
-    case MeasureKind::kUnitCount:
-      return "1";
+    case MeasureKind::kRowCount: return "LEAST(count(*), " + MaxRows() + ")";
+    case MeasureKind::kValueCount: return "LEAST(count(" + value + "), " + MaxRows() + ")";
+    case MeasureKind::kUnitCount: return "1";
     case MeasureKind::kSum:
     case MeasureKind::kCentredSum:
-    case MeasureKind::kCentredSquares:
-      return SumContribution(measure, value);
+    case MeasureKind::kCentredSquares: return SumContribution(measure, value);
     case MeasureKind::kHistogram:
       // The bins of at most max_rows of the person's rows, chosen by a hash
       // of the person and the bin: the choice depends only on the person's
@@ -43,13 +37,12 @@ std::string SqlWriter::PerUnit(const Measure& measure, int index) {
         // One row: the bin whose (hash with its low 16 bits cleared, bin)
         // is least, as one min() over bigints (bins < 2^16) rather than a
         // sort per person and group; NULL when the person has no value.
-        return "(min((hashint8extended(" + value + ", " + UnitHash() + ") & -65536) | " +
-               value + ") & 65535)";
+        return "(min((hashint8extended(" + value + ", " + UnitHash() + ") & -65536) | " + value +
+               ") & 65535)";
       }
-      return "(array_agg(" + value + " ORDER BY hashint8extended(" + value + ", " +
-             UnitHash() + "), " + value + ") FILTER (WHERE " + value +
-             " IS NOT NULL))[1:" +
-             Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
+      return "(array_agg(" + value + " ORDER BY hashint8extended(" + value + ", " + UnitHash() + "), " +
+             value + ") FILTER (WHERE " + value +
+             " IS NOT NULL))[1:" + Param(std::to_string(plan_.select.privacy.max_rows), "integer") + "]";
   }
   throw DpqlError(ErrorCode::kInternal, "unknown measure");
 }
@@ -70,9 +63,8 @@ std::string SqlWriter::SumContribution(const Measure& measure, const std::string
     std::string per_row = NumericPerRow(measure, value);
     std::string rows = MaxRows();
     std::string grid = Param(ExactDecimal(measure.grid), "numeric");
-    contribution = "round(coalesce(avg(" + per_row + ") FILTER (WHERE " +
-                   value + " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows +
-                   ") / " + grid + ")";
+    contribution = "round(coalesce(avg(" + per_row + ") FILTER (WHERE " + value +
+                   " IS NOT NULL), 0) * LEAST(count(" + value + "), " + rows + ") / " + grid + ")";
   }
   // The bound is a whole number, so the clamped contribution is one: a
   // bigint when it fits, which the group totals then sum cheaply.
@@ -98,8 +90,8 @@ std::string SqlWriter::IntegerContribution(const IntegerRow& integer, const Meas
   // RoundedQuotient) wherever no multiplication by max_rows is
   // needed: always for max_rows = 1, within max_rows rows otherwise.
   // Everything else is scaled in numeric: exact, and no overflow.
-  std::string summed = "sum(" + integer.expr + (integer.fits_int32 ? "::integer" : "") +
-                       ") FILTER (WHERE " + value + " IS NOT NULL)";
+  std::string summed = "sum(" + integer.expr + (integer.fits_int32 ? "::integer" : "") + ") FILTER (WHERE " +
+                       value + " IS NOT NULL)";
   const std::string exact_sum = "(" + summed + ")::numeric";  // for the numeric scalings
   std::string count = "count(" + value + ")";
   const Rational divisor_value = measure.grid * integer.scale;
@@ -115,20 +107,18 @@ std::string SqlWriter::IntegerContribution(const IntegerRow& integer, const Meas
     std::string rows = MaxRows();
     std::string divisor = Param(numerator(divisor_value).str(), "bigint");
     std::string within = divisor_value == 1 ? "coalesce(" + summed + ", 0)"
-                                            : RoundedQuotient("coalesce(" + summed + ", 0)",
-                                                              divisor);
-    contribution = "CASE WHEN " + count + " <= " + rows + " THEN " + within +
-                   " ELSE round(" + exact_sum + " * " + rows + " / (" + count + " * " +
-                   divisor + "))::bigint END";
+                                            : RoundedQuotient("coalesce(" + summed + ", 0)", divisor);
+    contribution = "CASE WHEN " + count + " <= " + rows + " THEN " + within + " ELSE round(" + exact_sum +
+                   " * " + rows + " / (" + count + " * " + divisor + "))::bigint END";
   } else if (divisor_value == 1) {
     std::string rows = MaxRows();
-    contribution = "CASE WHEN " + count + " <= " + rows + " THEN coalesce(" + summed +
-                   ", 0) ELSE round(" + exact_sum + " * " + rows + " / " + count + ") END";
+    contribution = "CASE WHEN " + count + " <= " + rows + " THEN coalesce(" + summed + ", 0) ELSE round(" +
+                   exact_sum + " * " + rows + " / " + count + ") END";
   } else {
     std::string rows = MaxRows();
     std::string divisor = Param(ExactDecimal(divisor_value), "numeric");
-    contribution = "round(coalesce(" + exact_sum + ", 0) * LEAST(" + count + ", " + rows +
-                   ") / (GREATEST(" + count + ", 1) * " + divisor + "))";
+    contribution = "round(coalesce(" + exact_sum + ", 0) * LEAST(" + count + ", " + rows + ") / (GREATEST(" +
+                   count + ", 1) * " + divisor + "))";
   }
   return contribution;
 }
@@ -138,8 +128,8 @@ std::string SqlWriter::IntegerContribution(const IntegerRow& integer, const Meas
 // quotient, plus one away from zero when the remainder is at least half of
 // d. (|s % d| < d, so nothing here can overflow.)
 std::string SqlWriter::RoundedQuotient(const std::string& s, const std::string& d) {
-  return "(" + s + " / " + d + " + CASE WHEN 2 * abs(" + s + " % " + d + ") >= " + d +
-         " THEN CASE WHEN " + s + " < 0 THEN -1 ELSE 1 END ELSE 0 END)";
+  return "(" + s + " / " + d + " + CASE WHEN 2 * abs(" + s + " % " + d + ") >= " + d + " THEN CASE WHEN " +
+         s + " < 0 THEN -1 ELSE 1 END ELSE 0 END)";
 }
 
 // A sum measure's per-row value in numeric arithmetic (any column type).
@@ -166,7 +156,8 @@ std::string SqlWriter::NumericPerRow(const Measure& measure, const std::string& 
 // PostgreSQL then sums bigints (in 128-bit accumulators) where it would
 // otherwise convert and add numerics row by row. nullopt when the bounds
 // are too wide for every per-row value to fit in a bigint.
-std::optional<SqlWriter::IntegerRow> SqlWriter::IntegerPerRow(const Measure& measure, const std::string& value) {
+std::optional<SqlWriter::IntegerRow> SqlWriter::IntegerPerRow(const Measure& measure,
+                                                              const std::string& value) {
   const CatalogColumn& column = *measure.column;
   if (column.type != ColumnType::kInt) return std::nullopt;
   const BigInt lo = boost::multiprecision::numerator(*column.lower);
@@ -186,8 +177,8 @@ std::optional<SqlWriter::IntegerRow> SqlWriter::IntegerPerRow(const Measure& mea
   // the clamp and the sum's per-row arithmetic then stay in the column's
   // own integer type, with no conversion to bigint and back per row.
   const BigInt narrow_limit = measure.kind == MeasureKind::kSum ? kInt32 : BigInt(1) << 28;
-  const bool narrow = measure.kind != MeasureKind::kCentredSquares && abs(lo) <= narrow_limit &&
-                      abs(hi) <= narrow_limit;
+  const bool narrow =
+      measure.kind != MeasureKind::kCentredSquares && abs(lo) <= narrow_limit && abs(hi) <= narrow_limit;
   const char* type = narrow ? "integer" : "bigint";
   // (Each Param in its own statement: the parameters are numbered in order.)
   std::string lower = Param(lo.str(), type);
@@ -197,20 +188,19 @@ std::optional<SqlWriter::IntegerRow> SqlWriter::IntegerPerRow(const Measure& mea
   // SUM is made an integer by the caller (fits_int32).
   // (Clamped in the column's own type, then cast: a value outside a bigint
   // must not reach the cast.)
-  const std::string clamped = "LEAST(GREATEST(" + value + ", " + lower + "), " + upper + ")" +
-                              (narrow ? "" : "::bigint");
+  const std::string clamped =
+      "LEAST(GREATEST(" + value + ", " + lower + "), " + upper + ")" + (narrow ? "" : "::bigint");
   if (measure.kind == MeasureKind::kSum) {
     return IntegerRow{clamped, 1, abs(lo) <= kInt32 && abs(hi) <= kInt32};
   }
   std::string bounds_sum = Param(BigInt(lo + hi).str(), type);
-  std::string twice_deviation =
-      "(2 * " + clamped + (narrow ? "::integer" : "") + " - " + bounds_sum + ")";
+  std::string twice_deviation = "(2 * " + clamped + (narrow ? "::integer" : "") + " - " + bounds_sum + ")";
   if (measure.kind == MeasureKind::kCentredSum) {
     return IntegerRow{twice_deviation, 2, width <= kInt32};  // |D| <= width
   }
   std::string width_squared = Param(BigInt(width * width).str(), "bigint");
-  return IntegerRow{"(2 * " + twice_deviation + " * " + twice_deviation + " - " + width_squared + ")",
-                    8, width * width <= kInt32};  // within [-width^2, width^2]
+  return IntegerRow{"(2 * " + twice_deviation + " * " + twice_deviation + " - " + width_squared + ")", 8,
+                    width * width <= kInt32};  // within [-width^2, width^2]
 }
 
 // The bin of a row's value clamped to the bounds, NULL for NULL (LEAST and
@@ -231,9 +221,8 @@ std::string SqlWriter::BinIndex(const Measure& measure) {
     std::string upper = Param(Floor(*measure.column->upper).str(), "bigint");
     std::string width = Param(numerator(measure.bin_width).str(), "bigint");
     std::string last = Param(std::to_string(measure.bins - 1), "bigint");
-    return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST((LEAST(GREATEST(" + column +
-           ", " + lower + "), " + upper + ")::bigint - " + lower + ") / " + width + ", " + last +
-           ") END";
+    return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST((LEAST(GREATEST(" + column + ", " + lower +
+           "), " + upper + ")::bigint - " + lower + ") / " + width + ", " + last + ") END";
   }
   // Clamped first (NaN and infinities land on a bound), so the quotient is
   // at most bins whatever the column holds.
@@ -241,23 +230,20 @@ std::string SqlWriter::BinIndex(const Measure& measure) {
   std::string upper = Param(ExactDecimal(*measure.column->upper), "numeric");
   std::string width = Param(ExactDecimal(measure.bin_width), "numeric");
   std::string last = Param(std::to_string(measure.bins - 1), "numeric");
-  return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(floor((LEAST(GREATEST(" +
-         column + "::numeric, " + lower + "), " + upper + ") - " + lower + ") / " + width +
-         "), " + last + ")::bigint END";
+  return "CASE WHEN " + column + " IS NULL THEN NULL ELSE LEAST(floor((LEAST(GREATEST(" + column +
+         "::numeric, " + lower + "), " + upper + ") - " + lower + ") / " + width + "), " + last +
+         ")::bigint END";
 }
 
 // COLLATE "C" for text: bytewise comparison, the cheapest sort order.
-std::string SqlWriter::Bytewise(ValueType type) {
-  return type == ValueType::kText ? " COLLATE \"C\"" : "";
-}
+std::string SqlWriter::Bytewise(ValueType type) { return type == ValueType::kText ? " COLLATE \"C\"" : ""; }
 
 // A 64-bit hash of the person (the privacy unit), by PostgreSQL's built-in
 // extended hash functions on its binary form: where step 3 starts in the
 // person's groups, and the seed that orders the person's rows for a
 // histogram. Any deterministic function of the person's own rows will do.
 std::string SqlWriter::UnitHash() const {
-  return UnitType() == ValueType::kInt ? "hashint8extended(unit, 0)"
-                                       : "hashtextextended(unit, 0)";
+  return UnitType() == ValueType::kInt ? "hashint8extended(unit, 0)" : "hashtextextended(unit, 0)";
 }
 
 ValueType SqlWriter::UnitType() const {

@@ -71,8 +71,7 @@ class SqlWriter {
 
   // The statement, CTE by CTE (sql_generator.cpp).
   void RowsCte(std::ostringstream& sql);
-  std::string PerUnitSelect(const std::string& rows, const std::string& condition,
-                            const std::string& indent);
+  std::string PerUnitSelect(const std::string& rows, const std::string& condition, const std::string& indent);
   std::string WindowSelect(const std::string& units, const std::string& indent);
   void UnitsCte(std::ostringstream& sql);
   void GatedUnitsCte(std::ostringstream& sql);
@@ -87,9 +86,9 @@ class SqlWriter {
 
   Plan& plan_;
   // The statement's shape, set by Generate before any CTE is written.
-  bool windowed_ = false;  // the max_groups window (step 3) runs
-  bool gated_ = false;     // ... only when a public table's domain is too large
-  std::string key_list_;   // ", k0, k1, ..."
+  bool windowed_ = false;              // the max_groups window (step 3) runs
+  bool gated_ = false;                 // ... only when a public table's domain is too large
+  std::string key_list_;               // ", k0, k1, ..."
   std::string source_ = "dpql_units";  // the per-person rows the totals read
 };
 

@@ -7,8 +7,8 @@ namespace dpql {
 namespace {
 
 // value * scale as an exact integer in [0, max]; `what` names the parameter.
-int64_t ExactUnits(const Rational& value, int64_t scale, int64_t max, const char* what,
-                   const char* unit_text, const char* max_text) {
+int64_t ExactUnits(const Rational& value, int64_t scale, int64_t max, const char* what, const char* unit_text,
+                   const char* max_text) {
   if (value < 0) ThrowInvalidBudget(std::string(what) + " must be >= 0");
   Rational scaled = value * scale;
   if (boost::multiprecision::denominator(scaled) != 1) {
@@ -32,9 +32,7 @@ int64_t RoundedUpUnits(const Rational& value, int64_t scale, int64_t max, const 
 
 }  // namespace
 
-void ThrowInvalidBudget(const std::string& message) {
-  throw DpqlError(ErrorCode::kInvalidBudget, message);
-}
+void ThrowInvalidBudget(const std::string& message) { throw DpqlError(ErrorCode::kInvalidBudget, message); }
 
 BudgetCost BudgetCost::FromCost(const Rational& epsilon, const Rational& delta, const Rational& rho) {
   return {RoundedUpUnits(epsilon, kMicroPerEpsilon, kMaxEpsilonMicro, "epsilon"),

@@ -13,9 +13,9 @@
 namespace dpql {
 
 // Budget amounts in the ledger's exact units.
-inline constexpr int64_t kMicroPerEpsilon = 1'000'000;           // 1 ε = 10^6 micro-ε
-inline constexpr int64_t kPicoPerDelta = 1'000'000'000'000;       // 1 δ = 10^12 pico-δ
-inline constexpr int64_t kPicoPerRho = 1'000'000'000'000;         // 1 ρ = 10^12 pico-ρ
+inline constexpr int64_t kMicroPerEpsilon = 1'000'000;       // 1 ε = 10^6 micro-ε
+inline constexpr int64_t kPicoPerDelta = 1'000'000'000'000;  // 1 δ = 10^12 pico-δ
+inline constexpr int64_t kPicoPerRho = 1'000'000'000'000;    // 1 ρ = 10^12 pico-ρ
 // Upper bounds on a single grant or cost, so sums stay far from BIGINT overflow.
 inline constexpr int64_t kMaxEpsilonMicro = 1'000'000 * kMicroPerEpsilon;  // ε <= 10^6
 inline constexpr int64_t kMaxDeltaPico = kPicoPerDelta;                    // δ <= 1
@@ -29,13 +29,11 @@ struct BudgetCost {
   // The cost of a query: each component rounded UP to the next unit, so the
   // ledger never records less than was spent. Throws DpqlError (kInternal)
   // on a negative or absurdly large cost — a bug in the caller.
-  static BudgetCost FromCost(const Rational& epsilon, const Rational& delta,
-                             const Rational& rho = 0);
+  static BudgetCost FromCost(const Rational& epsilon, const Rational& delta, const Rational& rho = 0);
 
   // A grant: converted exactly, or refused with a DpqlError (kSemantic,
   // code "invalid_budget") saying e.g. "epsilon must be a multiple of 0.000001".
-  static BudgetCost FromGrant(const Rational& epsilon, const Rational& delta,
-                              const Rational& rho = 0);
+  static BudgetCost FromGrant(const Rational& epsilon, const Rational& delta, const Rational& rho = 0);
 
   Rational Epsilon() const { return Rational(epsilon_micro) / kMicroPerEpsilon; }
   Rational Delta() const { return Rational(delta_pico) / kPicoPerDelta; }

@@ -114,8 +114,11 @@ std::optional<std::string> EncodeAnswer(const QueryResult& answer) {
     rows.push_back(std::move(row));
     intervals.push_back(std::move(cis));
   }
-  json out = {{"format", kAnswerFormat}, {"columns", std::move(columns)}, {"rows", std::move(rows)},
-              {"intervals", std::move(intervals)}, {"notes", answer.notes}};
+  json out = {{"format", kAnswerFormat},
+              {"columns", std::move(columns)},
+              {"rows", std::move(rows)},
+              {"intervals", std::move(intervals)},
+              {"notes", answer.notes}};
   return out.dump();
 }
 
@@ -150,8 +153,7 @@ QueryResult DecodeAnswer(const std::string& text) {
     }
     answer.notes = in.at("notes").get<std::vector<std::string>>();
   } catch (const json::exception& error) {
-    throw DpqlError(ErrorCode::kCacheCorrupt,
-                    std::string("a cached answer cannot be read: ") + error.what());
+    throw DpqlError(ErrorCode::kCacheCorrupt, std::string("a cached answer cannot be read: ") + error.what());
   }
   if (answer.intervals.size() != answer.rows.size()) {
     throw DpqlError(ErrorCode::kCacheCorrupt, "a cached answer has mismatched rows");
@@ -205,8 +207,7 @@ struct AnswerCache::Impl {
         throw DpqlError(ErrorCode::kLedgerNotInitialised,
                         "the answer cache tables are missing in this database; run `dpqld admin init`");
       }
-      throw DpqlError(ErrorCode::kDatabaseError,
-                      std::string("answer cache database error: ") + e.what());
+      throw DpqlError(ErrorCode::kDatabaseError, std::string("answer cache database error: ") + e.what());
     }
   }
 };
@@ -230,8 +231,7 @@ CacheLookup AnswerCache::Find(const std::string& dataset, const std::string& pla
   std::optional<std::string> stored;
   CacheLookup lookup;
   lookup.data_version = impl_->Run([&](pqxx::work& txn) {
-    pqxx::row row =
-        txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
+    pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
     if (!row[1].is_null()) stored = row[1].as<std::string>();
     return row[0].as<int64_t>();
   });
@@ -251,8 +251,8 @@ bool AnswerCache::Store(const std::string& dataset, int64_t data_version, const 
     // means its query is charged again when repeated: the debit that paid for
     // the answer was committed durably before the data was read.
     txn.exec0("SET LOCAL synchronous_commit = off");
-    return !txn.exec_prepared(Prepared(txn, "dpql_cache_store", kStoreSql), dataset, data_version,
-                              plan_hash, *encoded, ledger_param, query_text)
+    return !txn.exec_prepared(Prepared(txn, "dpql_cache_store", kStoreSql), dataset, data_version, plan_hash,
+                              *encoded, ledger_param, query_text)
                 .empty();
   });
 }

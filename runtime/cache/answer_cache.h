@@ -20,8 +20,8 @@
 #include <string>
 
 #include "compiler/binder/bound.h"
-#include "runtime/release/result.h"
 #include "runtime/pg/pqxx_fwd.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 

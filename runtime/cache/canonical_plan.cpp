@@ -13,8 +13,10 @@ namespace dpql {
 // here. (Sizes are those of g++ on x86-64, the project's only toolchain.)
 static_assert(sizeof(Measure) == 592, "Measure changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(PlanOutput) == 256, "PlanOutput changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(PrivacyParams) == 224, "PrivacyParams changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(BoundAggregate) == 96, "BoundAggregate changed: update CanonicalPlanText, then this size");
+static_assert(sizeof(PrivacyParams) == 224,
+              "PrivacyParams changed: update CanonicalPlanText, then this size");
+static_assert(sizeof(BoundAggregate) == 96,
+              "BoundAggregate changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(Plan) == 768, "Plan changed: update CanonicalPlanText, then this size");
 
 namespace {
@@ -142,8 +144,7 @@ std::string CanonicalPlanText(const Plan& plan) {
   }
   for (const BoundAggregate& a : plan.select.aggregates) {
     w.Field("aggregate", std::string(AggregateKindName(a.kind)) + "/" +
-                             (a.column != nullptr ? a.column->name : "") + "/" +
-                             a.percentile.str());
+                             (a.column != nullptr ? a.column->name : "") + "/" + a.percentile.str());
   }
   w.Field("groups_bound", plan.groups_bound)
       .Field("bound_groups", plan.bound_groups ? 1 : 0)

@@ -104,8 +104,7 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
       txn.exec0("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_ms_));
       sent_at = std::chrono::steady_clock::now();
       sent = true;
-      pqxx::result rows =
-          txn.exec_params(plan.sql, pqxx::prepare::make_dynamic_params(plan.params));
+      pqxx::result rows = txn.exec_params(plan.sql, pqxx::prepare::make_dynamic_params(plan.params));
       ReadRows(plan, rows, exact);
       txn.commit();
       return exact;

@@ -36,8 +36,7 @@ class Executor {
   ExactAggregates RunExact(const Plan& plan, ConnectionPool::Lease lease);
 
   // The moment a failure of SQL sent at `sent_at` is answered.
-  std::chrono::steady_clock::time_point RespondAt(
-      std::chrono::steady_clock::time_point sent_at) const {
+  std::chrono::steady_clock::time_point RespondAt(std::chrono::steady_clock::time_point sent_at) const {
     return sent_at + std::chrono::milliseconds(statement_timeout_ms_) + kFailureGrace;
   }
 

@@ -21,9 +21,9 @@ constexpr const char* kStatementName = "dpql_cached_exchange";
 // answer is sent. Authentication, the budget's columns and the audit row are
 // the ledger's own (ledger_sql.h).
 const std::string& ExchangeSql() {
-  static const std::string sql =
-      "WITH a (id, name, is_admin, revoked, created_at, token_hash) AS (\n  " + kAuthenticateSql +
-      R"SQL(
+  static const std::string sql = "WITH a (id, name, is_admin, revoked, created_at, token_hash) AS (\n  " +
+                                 kAuthenticateSql +
+                                 R"SQL(
 ), v AS (
   SELECT coalesce((SELECT version FROM dpql.data_versions WHERE dataset = $2::text), 1) AS version
 ), b AS (
@@ -34,7 +34,8 @@ const std::string& ExchangeSql() {
     FROM dpql.answer_cache c JOIN v ON c.data_version = v.version
    WHERE c.dataset = $2::text AND c.plan_hash = decode($3::text, 'hex')
 ), logged AS (
-  INSERT INTO )SQL" + kAuditTable + R"SQL(
+  INSERT INTO )SQL" + kAuditTable +
+                                 R"SQL(
   SELECT a.id, a.name, $5::text, $2::text, $6::text, 0, 0, 'cached', 200, '', 0 FROM a, b, c
   RETURNING id
 )
@@ -48,8 +49,7 @@ SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
 
 }  // namespace
 
-CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
-                                       const CachedExchangeRequest& request) {
+CachedExchangeResult RunCachedExchange(pqxx::connection& connection, const CachedExchangeRequest& request) {
   const std::string token_hash = Sha256Hex(request.token);
   pqxx::row row;
   try {
@@ -61,15 +61,13 @@ CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
     throw DatabaseUnavailable("cannot reach the budget database: " + OnOneLine(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
     throw DpqlError(ErrorCode::kDatabaseError,
-                    std::string("the budget database lost the connection while committing: ") +
-                        e.what());
+                    std::string("the budget database lost the connection while committing: ") + e.what());
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
       throw DpqlError(ErrorCode::kLedgerNotInitialised,
                       "the budget ledger is not initialised in this database; run `dpqld admin init`");
     }
-    throw DpqlError(ErrorCode::kDatabaseError,
-                    std::string("budget database error: ") + e.what());
+    throw DpqlError(ErrorCode::kDatabaseError, std::string("budget database error: ") + e.what());
   }
 
   CachedExchangeResult result;

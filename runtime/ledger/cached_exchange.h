@@ -18,7 +18,7 @@
 namespace dpql {
 
 struct CachedExchangeRequest {
-  std::string token;      // the bearer token as sent (only its SHA-256 is sent on)
+  std::string token;  // the bearer token as sent (only its SHA-256 is sent on)
   std::string dataset;
   std::string plan_hash;  // CanonicalPlanHash, 64 hex digits
   // The data version of the answer this process already holds for the plan
@@ -29,10 +29,10 @@ struct CachedExchangeRequest {
 };
 
 struct CachedExchangeResult {
-  std::optional<Analyst> analyst;  // the token's analyst, unrevoked
-  std::optional<Budget> budget;    // the analyst's budget on the dataset
-  int64_t data_version = 1;        // the dataset's current data version
-  bool served = false;             // stored under data_version, and the audit row is written
+  std::optional<Analyst> analyst;          // the token's analyst, unrevoked
+  std::optional<Budget> budget;            // the analyst's budget on the dataset
+  int64_t data_version = 1;                // the dataset's current data version
+  bool served = false;                     // stored under data_version, and the audit row is written
   std::optional<std::string> answer_text;  // served and data_version != held_version
   int64_t audit_id = 0;
 };
@@ -41,6 +41,6 @@ struct CachedExchangeResult {
 // connection). Throws DatabaseUnavailable when the connection is lost,
 // DpqlError "ledger_not_initialised", "database_error".
 [[nodiscard]] CachedExchangeResult RunCachedExchange(pqxx::connection& connection,
-                                       const CachedExchangeRequest& request);
+                                                     const CachedExchangeRequest& request);
 
 }  // namespace dpql

@@ -46,8 +46,9 @@ void CheckName(const std::string& what, const std::string& value) {
   }
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
-      throw DpqlError(ErrorCode::kInvalidName,
-                      what + " '" + value + "' contains a control character; use letters, digits, '_', '-' or '.'");
+      throw DpqlError(
+          ErrorCode::kInvalidName,
+          what + " '" + value + "' contains a control character; use letters, digits, '_', '-' or '.'");
     }
   }
 }
@@ -55,9 +56,11 @@ void CheckName(const std::string& what, const std::string& value) {
 DpqlError Unreachable(std::string detail) {
   detail = OnOneLine(std::move(detail));
   while (!detail.empty() && detail.back() == ' ') detail.pop_back();
-  for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at)) detail.erase(at, 1);
-  return DatabaseUnavailable("cannot reach the budget database: " + detail +
-                             " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
+  for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at))
+    detail.erase(at, 1);
+  return DatabaseUnavailable(
+      "cannot reach the budget database: " + detail +
+      " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
 }
 
 }  // namespace
@@ -94,8 +97,7 @@ struct Ledger::Impl {
         throw DpqlError(ErrorCode::kLedgerNotInitialised,
                         "the budget ledger is not initialised in this database; run `dpqld admin init`");
       }
-      throw DpqlError(ErrorCode::kDatabaseError,
-                      std::string("budget database error: ") + e.what());
+      throw DpqlError(ErrorCode::kDatabaseError, std::string("budget database error: ") + e.what());
     }
   }
 };
@@ -117,7 +119,9 @@ Ledger::Ledger(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
 
 Ledger::~Ledger() = default;
 
-void Ledger::Init() { impl_->Run([](pqxx::work& txn) { CreateSchema(txn); }); }
+void Ledger::Init() {
+  impl_->Run([](pqxx::work& txn) { CreateSchema(txn); });
+}
 
 std::string Ledger::AddAnalyst(const std::string& name, const std::string& dataset, const BudgetCost& grant,
                                bool is_admin) {
@@ -151,8 +155,8 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
     ThrowInvalidBudget("a grant must not be negative; budgets are never reduced");
   }
   return impl_->Run([&](pqxx::work& txn) {
-    pqxx::result found = txn.exec_params(
-        "SELECT id, revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1", name);
+    pqxx::result found =
+        txn.exec_params("SELECT id, revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1", name);
     if (found.empty()) {
       throw DpqlError(ErrorCode::kUnknownAnalyst,
                       "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
@@ -163,13 +167,14 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
     }
     int64_t id = found[0][0].as<int64_t>();
     pqxx::row row = txn.exec_params1(
-        std::string("INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total, rho_total) "
-                    "VALUES ($1, $2, $3, $4, $5) "
-                    "ON CONFLICT (analyst_id, dataset) DO UPDATE "
-                    "SET epsilon_total = b.epsilon_total + EXCLUDED.epsilon_total, "
-                    "    delta_total = b.delta_total + EXCLUDED.delta_total, "
-                    "    rho_total = b.rho_total + EXCLUDED.rho_total "
-                    "RETURNING ") +
+        std::string(
+            "INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total, rho_total) "
+            "VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (analyst_id, dataset) DO UPDATE "
+            "SET epsilon_total = b.epsilon_total + EXCLUDED.epsilon_total, "
+            "    delta_total = b.delta_total + EXCLUDED.delta_total, "
+            "    rho_total = b.rho_total + EXCLUDED.rho_total "
+            "RETURNING ") +
             kBudgetColumns,
         id, dataset, grant.epsilon_micro, grant.delta_pico, grant.rho_pico);
     return BudgetFromRow(row);
@@ -178,8 +183,8 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
 
 bool Ledger::Revoke(const std::string& name) {
   return impl_->Run([&](pqxx::work& txn) {
-    pqxx::result found = txn.exec_params(
-        "SELECT revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1 FOR UPDATE", name);
+    pqxx::result found =
+        txn.exec_params("SELECT revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1 FOR UPDATE", name);
     if (found.empty()) {
       throw DpqlError(ErrorCode::kUnknownAnalyst,
                       "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
@@ -241,8 +246,8 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
     // Read on every cached answer, so prepared like the debit.
-    pqxx::result found = txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()),
-                                           analyst_id, dataset);
+    pqxx::result found =
+        txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()), analyst_id, dataset);
     if (found.empty()) return std::nullopt;
     return BudgetFromRow(found[0]);
   });
@@ -261,8 +266,9 @@ std::vector<Budget> Ledger::GetBudgets(int64_t analyst_id) {
 
 DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
                           std::string_view query_text, const BudgetCap& cap) {
-  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
-      cost.delta_pico > kMaxDeltaPico || cost.rho_pico > kMaxRhoPico) {
+  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 ||
+      cost.epsilon_micro > kMaxEpsilonMicro || cost.delta_pico > kMaxDeltaPico ||
+      cost.rho_pico > kMaxRhoPico) {
     throw DpqlError(ErrorCode::kInvalidCost, "debit cost out of range");
   }
   std::string query(query_text);
@@ -272,8 +278,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     result.budget.dataset = dataset;
     // 1. The dataset's row first (fixed lock order: dataset, then analyst).
     txn.exec_prepared0(Prepared(txn, "dpql_lock_dataset", kLockDatasetSql), dataset);
-    pqxx::row spent =
-        txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
+    pqxx::row spent = txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
     result.dataset_spent = {spent[0].as<int64_t>(), spent[1].as<int64_t>(), spent[2].as<int64_t>()};
     // 2. The cap, checked under that lock: a refusal writes nothing.
     const bool cap_allows = cap.Allows(result.dataset_spent, cost);
@@ -281,17 +286,15 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     pqxx::result rows;
     if (cap_allows) {
       rows = txn.exec_prepared(Prepared(txn, "dpql_debit", kDebitSql), analyst_id, dataset,
-                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash,
-                               query);
+                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash, query);
     }
     if (!rows.empty()) {
       result.outcome = DebitResult::Outcome::kDebited;
       result.budget = BudgetFromRow(rows[0]);
       result.ledger_id = rows[0][7].as<int64_t>();
       // 4. The dataset's spend, still under its lock.
-      pqxx::row after =
-          txn.exec_prepared1(Prepared(txn, "dpql_add_dataset_spend", kAddDatasetSql), dataset,
-                             cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
+      pqxx::row after = txn.exec_prepared1(Prepared(txn, "dpql_add_dataset_spend", kAddDatasetSql), dataset,
+                                           cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
       result.dataset_spent = {after[0].as<int64_t>(), after[1].as<int64_t>(), after[2].as<int64_t>()};
       return result;
     }
@@ -304,8 +307,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     if (current.empty()) {
       result.outcome = DebitResult::Outcome::kNoBudget;
     } else {
-      result.outcome = cap_allows ? DebitResult::Outcome::kInsufficient
-                                  : DebitResult::Outcome::kCapRefused;
+      result.outcome = cap_allows ? DebitResult::Outcome::kInsufficient : DebitResult::Outcome::kCapRefused;
       result.budget = BudgetFromRow(current[0]);
     }
     return result;
@@ -325,10 +327,10 @@ int64_t Ledger::WriteAudit(const AuditRecord& record) {
   std::string analyst_id = record.analyst_id ? std::to_string(*record.analyst_id) : std::string();
   const char* analyst_param = record.analyst_id ? analyst_id.c_str() : nullptr;
   return impl_->Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_prepared1(
-        Prepared(txn, "dpql_audit", kAuditInsertSql.c_str()), analyst_param, record.analyst_name,
-        record.source, record.dataset, record.query, record.cost.epsilon_micro,
-        record.cost.delta_pico, record.outcome, record.status, record.detail, record.cost.rho_pico);
+    pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_audit", kAuditInsertSql.c_str()), analyst_param,
+                                       record.analyst_name, record.source, record.dataset, record.query,
+                                       record.cost.epsilon_micro, record.cost.delta_pico, record.outcome,
+                                       record.status, record.detail, record.cost.rho_pico);
     return row[0].as<int64_t>();
   });
 }

@@ -56,9 +56,9 @@ struct DebitResult {
     kInsufficient  // refused: the analyst's remaining budget is smaller than the cost
   };
   Outcome outcome = Outcome::kNoBudget;  // every refusal changed nothing
-  Budget budget;             // after the debit (kDebited) or as it stood when refused
-  BudgetCost dataset_spent;  // all analysts' spend on the dataset, after the debit or as it stood
-  int64_t ledger_id = 0;     // the ledger row written (kDebited only)
+  Budget budget;                         // after the debit (kDebited) or as it stood when refused
+  BudgetCost dataset_spent;              // all analysts' spend on the dataset, after the debit or as it stood
+  int64_t ledger_id = 0;                 // the ledger row written (kDebited only)
 
   bool ok() const { return outcome == Outcome::kDebited; }
   bool has_budget() const { return outcome != Outcome::kNoBudget; }
@@ -133,7 +133,7 @@ class Ledger {
   // fixed order (the dataset's row, then the analyst's), so concurrent debits
   // neither overspend nor deadlock. Call before any noise is drawn.
   [[nodiscard]] DebitResult Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
-                    std::string_view query_text, const BudgetCap& cap = {});
+                                  std::string_view query_text, const BudgetCap& cap = {});
 
   // What all analysts together have spent on `dataset` (zero if nothing yet).
   [[nodiscard]] BudgetCost DatasetSpent(const std::string& dataset);

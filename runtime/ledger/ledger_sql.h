@@ -15,8 +15,7 @@ namespace dpql {
 inline constexpr const char* kBudgetColumns =
     "dataset, epsilon_total, epsilon_spent, delta_total, delta_spent, rho_total, rho_spent";
 // An analyst row as AnalystFromRow reads it.
-inline constexpr const char* kAnalystColumns =
-    "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
+inline constexpr const char* kAnalystColumns = "id, name, is_admin, revoked_at IS NOT NULL, created_at::text";
 
 // Authentication: the analyst whose unrevoked token's SHA-256 is $1 (hex),
 // and that hash as stored (compared again in constant time), after the
@@ -28,8 +27,7 @@ inline const std::string kAuthenticateSql =
 
 // The budget of analyst $1 on dataset $2.
 inline const std::string kSelectBudgetSql =
-    std::string("SELECT ") + kBudgetColumns +
-    " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
+    std::string("SELECT ") + kBudgetColumns + " FROM dpql.budgets WHERE analyst_id = $1 AND dataset = $2";
 
 // An audit row, every column in this order.
 inline constexpr const char* kAuditTable =

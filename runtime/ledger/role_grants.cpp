@@ -30,9 +30,7 @@ const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
   return privileges;
 }
 
-DpqlError Failure(ErrorCode code, const std::string& message) {
-  return DpqlError(code, message);
-}
+DpqlError Failure(ErrorCode code, const std::string& message) { return DpqlError(code, message); }
 
 }  // namespace
 
@@ -44,11 +42,13 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
   pqxx::read_transaction txn(connection);
   pqxx::result found = txn.exec_params("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role);
   if (found.empty()) {
-    throw Failure(ErrorCode::kUnknownRole, "role '" + role + "' does not exist; create it first (CREATE ROLE ... LOGIN)");
+    throw Failure(ErrorCode::kUnknownRole,
+                  "role '" + role + "' does not exist; create it first (CREATE ROLE ... LOGIN)");
   }
   if (found[0][0].as<bool>()) {
-    throw Failure(ErrorCode::kSuperuserRole, "role '" + role +
-                                        "' is a superuser, which no grant can restrict; give dpqld an ordinary role");
+    throw Failure(
+        ErrorCode::kSuperuserRole,
+        "role '" + role + "' is a superuser, which no grant can restrict; give dpqld an ordinary role");
   }
   // Privileges inherited from another role (e.g. pg_read_all_data) would
   // survive every revoke below, so such a role is refused.
@@ -57,9 +57,10 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
       "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1 ORDER BY 1 LIMIT 1",
       role);
   if (!member_of.empty()) {
-    throw Failure(ErrorCode::kRoleMembership, "role '" + role + "' is a member of role '" + member_of[0][0].as<std::string>() +
-                                         "', whose privileges no grant here can restrict; give dpqld a role that "
-                                         "is a member of no other role");
+    throw Failure(ErrorCode::kRoleMembership,
+                  "role '" + role + "' is a member of role '" + member_of[0][0].as<std::string>() +
+                      "', whose privileges no grant here can restrict; give dpqld a role that "
+                      "is a member of no other role");
   }
   if (txn.exec("SELECT to_regnamespace('dpql')")[0][0].is_null()) {
     throw Failure(ErrorCode::kNotInitialised, "the dpql schema does not exist; run `dpqld admin init` first");
@@ -75,11 +76,13 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
         "WHERE c.oid = to_regclass(quote_ident($1))",
         table);
     if (row.empty()) {
-      throw Failure(ErrorCode::kCatalogTableMissing, "catalog table '" + table +
-                                         "' is not in the database (search_path); load the data or fix the catalog");
+      throw Failure(ErrorCode::kCatalogTableMissing,
+                    "catalog table '" + table +
+                        "' is not in the database (search_path); load the data or fix the catalog");
     }
     std::string schema = row[0][0].as<std::string>();
-    if (schema == "dpql") throw Failure(ErrorCode::kCatalogTableMissing, "catalog table '" + table + "' is in the dpql schema");
+    if (schema == "dpql")
+      throw Failure(ErrorCode::kCatalogTableMissing, "catalog table '" + table + "' is in the dpql schema");
     resolved.emplace_back(schema, row[0][1].as<std::string>());
     schemas.insert(schema);
   }
@@ -112,7 +115,8 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
   }
   // The bigserial ids of the rows the server inserts.
   for (const char* table : {"ledger", "audit"}) {
-    pqxx::row sequence = txn.exec_params1("SELECT pg_get_serial_sequence($1, 'id')", std::string("dpql.") + table);
+    pqxx::row sequence =
+        txn.exec_params1("SELECT pg_get_serial_sequence($1, 'id')", std::string("dpql.") + table);
     if (sequence[0].is_null()) continue;
     sql.push_back("GRANT USAGE, SELECT ON SEQUENCE " + sequence[0].as<std::string>() + " TO " + quoted_role);
   }
@@ -126,7 +130,8 @@ std::vector<std::string> RoleGrantStatements(const std::string& connection_strin
   try {
     return BuildStatements(connection_string, role, tables);
   } catch (const pqxx::failure& e) {
-    throw Failure(ErrorCode::kDatabaseError, std::string("cannot read the database's roles and tables: ") + e.what());
+    throw Failure(ErrorCode::kDatabaseError,
+                  std::string("cannot read the database's roles and tables: ") + e.what());
   }
 }
 
@@ -137,8 +142,9 @@ void ApplyRoleGrants(const std::string& connection_string, const std::vector<std
     for (const std::string& statement : statements) txn.exec0(statement);
     txn.commit();
   } catch (const pqxx::failure& e) {
-    throw Failure(ErrorCode::kDatabaseError,
-                  std::string("the grants were not applied (run as a superuser or the tables' owner): ") + e.what());
+    throw Failure(
+        ErrorCode::kDatabaseError,
+        std::string("the grants were not applied (run as a superuser or the tables' owner): ") + e.what());
   }
 }
 

@@ -147,10 +147,10 @@ void CreateSchema(pqxx::work& txn) {
   pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
   int version = newest[0].as<int>();
   if (version > kSchemaVersion) {
-    throw DpqlError(ErrorCode::kSchemaTooNew,
-                    "the database's dpql schema is version " + std::to_string(version) +
-                        " but this dpqld knows only up to version " + std::to_string(kSchemaVersion) +
-                        "; upgrade dpqld");
+    throw DpqlError(ErrorCode::kSchemaTooNew, "the database's dpql schema is version " +
+                                                  std::to_string(version) +
+                                                  " but this dpqld knows only up to version " +
+                                                  std::to_string(kSchemaVersion) + "; upgrade dpqld");
   }
   txn.exec_params("INSERT INTO dpql.schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING",
                   kSchemaVersion);

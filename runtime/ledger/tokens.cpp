@@ -15,8 +15,7 @@ constexpr size_t kTokenBytes = 32;  // 256 bits
 constexpr std::string_view kTokenPrefix = "dpql_";
 
 std::string Base64Url(const uint8_t* data, size_t size) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t buffer = 0;
   int bits = 0;

@@ -91,9 +91,8 @@ long double DiscreteLaplaceDifferenceHalfWidth(const Rational& scale_x, const Ra
   if (!(c > 0)) return static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, confidence));
   // P(|X| > a) <= alpha/2 and P(|Y| > b) <= alpha/2 give P(|X - cY| > a + cb) <= alpha.
   const Rational split = 1 - (1 - confidence) / 2;
-  const long double union_bound =
-      static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, split)) +
-      c * static_cast<long double>(DiscreteLaplaceHalfWidth(scale_y, split));
+  const long double union_bound = static_cast<long double>(DiscreteLaplaceHalfWidth(scale_x, split)) +
+                                  c * static_cast<long double>(DiscreteLaplaceHalfWidth(scale_y, split));
 
   const long double bx = FiniteScale(scale_x, "discrete Laplace scale");
   const long double by = FiniteScale(scale_y, "discrete Laplace scale");

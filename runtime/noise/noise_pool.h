@@ -99,9 +99,9 @@ class NoisePools final : public NoiseSource {
     uint64_t last_used = 0;
   };
 
-  std::shared_ptr<Pool> FindOrCreate(const NoiseSpec& spec);  // mutex_ held
+  std::shared_ptr<Pool> FindOrCreate(const NoiseSpec& spec);          // mutex_ held
   void RequestFill(const NoiseSpec& spec, Pool& pool, size_t count);  // mutex_ held
-  void EvictIdlePool();  // mutex_ held
+  void EvictIdlePool();                                               // mutex_ held
   void FillerLoop();
 
   // The pools' source behind a lock, for the filler and for Random().

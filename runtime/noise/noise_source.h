@@ -36,9 +36,7 @@ struct NoiseSpec {
     return boost::multiprecision::denominator(parameter) <
            boost::multiprecision::denominator(other.parameter);
   }
-  bool operator==(const NoiseSpec& other) const {
-    return kind == other.kind && parameter == other.parameter;
-  }
+  bool operator==(const NoiseSpec& other) const { return kind == other.kind && parameter == other.parameter; }
 };
 
 // A sampler for one NoiseSpec with its parameter validated once.

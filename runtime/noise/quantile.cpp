@@ -41,8 +41,8 @@ double StandardNormalQuantile(double level) {
 
 }  // namespace internal
 
-std::vector<double> QuantileTestThresholds(const Rational& scale, int64_t bins,
-                                           const Rational& p, const Rational& confidence) {
+std::vector<double> QuantileTestThresholds(const Rational& scale, int64_t bins, const Rational& p,
+                                           const Rational& confidence) {
   if (scale <= 0 || bins < 1 || p <= 0 || p >= 1 || confidence <= 0 || confidence >= 1) {
     throw DpqlError(ErrorCode::kInvalidMechanism,
                     "percentile thresholds need scale > 0, bins >= 1, p and confidence in (0, 1)");

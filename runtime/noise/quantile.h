@@ -26,8 +26,8 @@ namespace dpql {
 // symmetric). Computed by the Cornish-Fisher expansion from E(j)'s exact
 // variance and fourth cumulant: normal quantile plus the kurtosis correction,
 // which is what matters when few cells dominate E(j) (p near 0 or 1).
-std::vector<double> QuantileTestThresholds(const Rational& scale, int64_t bins,
-                                           const Rational& p, const Rational& confidence);
+std::vector<double> QuantileTestThresholds(const Rational& scale, int64_t bins, const Rational& p,
+                                           const Rational& confidence);
 
 struct QuantileEstimate {
   // The estimate: bin `bin`, at `fraction` (in (0, 1]) of its width.

@@ -31,10 +31,11 @@ std::string DescribeForLog(const std::exception& error) {
 
 std::string QueryFailedMessage(int timeout_ms) {
   const std::string timeout =
-      timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
-                             : std::to_string(timeout_ms) + " ms";
+      timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s" : std::to_string(timeout_ms) + " ms";
   return "PostgreSQL did not complete this query: it failed, or ran longer than the server's "
-         "statement timeout (" + timeout + "). Its budget was spent: the debit comes before the "
+         "statement timeout (" +
+         timeout +
+         "). Its budget was spent: the debit comes before the "
          "data is read. Every such failure gets this same answer, after the timeout, so that "
          "neither says anything about the data. Narrow the query (WHERE, fewer groups) if it "
          "reads much data; otherwise ask an administrator, whose server log has the cause";

@@ -68,8 +68,7 @@ std::string DescribeForLog(const std::exception& error);
 class DatabaseFailure : public DpqlError {
  public:
   DatabaseFailure(ErrorCode code, const std::string& message, std::string admin_detail)
-      : DpqlError(code, message),
-        admin_detail_(std::move(admin_detail)) {}
+      : DpqlError(code, message), admin_detail_(std::move(admin_detail)) {}
 
   const std::string& admin_detail() const { return admin_detail_; }
 

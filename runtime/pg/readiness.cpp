@@ -6,8 +6,8 @@
 
 #include "compiler/common/error.h"
 #include "compiler/common/text.h"
-#include "runtime/pg/database_errors.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/pg/database_errors.h"
 
 namespace dpql {
 
@@ -121,7 +121,8 @@ void Readiness::Probe(pqxx::connection& connection, const Dataset& dataset) cons
   } catch (const pqxx::failure& error) {
     const std::string sqlstate = SqlStateOf(error);
     if (SessionEnded(sqlstate)) ThrowSessionLost();
-    throw DatabaseFailure(ErrorCode::kNotReady,
+    throw DatabaseFailure(
+        ErrorCode::kNotReady,
         "the server cannot read the tables of dataset " + dataset.name +
             " right now (an administrator may be reloading the data or changing grants); the "
             "query was not run and nothing was spent. Try again later: GET /readyz answers 200 "
@@ -134,8 +135,7 @@ ReadinessReport Readiness::Check(pqxx::connection& connection) const {
   ReadinessReport report;
   for (const Source& source : sources_) {
     std::optional<Failure> failure =
-        TryRead(connection, "SELECT FROM " + ReadColumns(source.table, source.columns, "s") +
-                                " LIMIT 0");
+        TryRead(connection, "SELECT FROM " + ReadColumns(source.table, source.columns, "s") + " LIMIT 0");
     if (!failure) continue;
     TableProblem problem;
     problem.dataset = source.dataset;
@@ -148,8 +148,7 @@ ReadinessReport Readiness::Check(pqxx::connection& connection) const {
     if (source.columns.size() > 1 && per_column) {
       std::vector<std::string> failing;
       for (const std::string& column : source.columns) {
-        if (TryRead(connection, "SELECT FROM " + ReadColumns(source.table, {column}, "s") +
-                                    " LIMIT 0")) {
+        if (TryRead(connection, "SELECT FROM " + ReadColumns(source.table, {column}, "s") + " LIMIT 0")) {
           failing.push_back(column);
         }
       }

@@ -49,12 +49,10 @@ std::vector<ExpectedError> ExpectedErrors(const Plan& plan) {
     error.confidence = confidence;
     const Measure& measure = plan.measures.at(out.measure);
     switch (out.kind) {
-      case OutputKind::kKey:
-        break;
+      case OutputKind::kKey: break;
       case OutputKind::kCount:
       case OutputKind::kSum:
-        error.half_width =
-            ToDouble(Rational(MeasureHalfWidth(measure, confidence)) * measure.grid);
+        error.half_width = ToDouble(Rational(MeasureHalfWidth(measure, confidence)) * measure.grid);
         error.unit = MeasureUnit(measure);
         break;
       case OutputKind::kAvg:

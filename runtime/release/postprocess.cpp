@@ -79,8 +79,7 @@ bool Holds(const PostExpr& expr, const std::vector<Value>& row) {
       bool inside = Compare(v, low) >= 0 && Compare(v, high) <= 0;
       return inside != expr.negated;
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 

@@ -8,8 +8,8 @@
 #include "compiler/common/error.h"
 #include "runtime/noise/confidence.h"
 #include "runtime/noise/quantile.h"
-#include "runtime/release/postprocess.h"
 #include "runtime/noise/samplers.h"
+#include "runtime/release/postprocess.h"
 
 namespace dpql {
 
@@ -25,15 +25,12 @@ Value KeyValue(const std::optional<std::string>& text, ValueType type) {
   }
 }
 
-double ToReal(const BigInt& value, const Rational& grid) {
-  return ToDouble(Rational(value) * grid);
-}
+double ToReal(const BigInt& value, const Rational& grid) { return ToDouble(Rational(value) * grid); }
 
 // A percentile from its bin position: the value at `fraction` of bin `bin`
 // (int columns: a whole number of the bin), and the interval's bins as values.
-void ReleasePercentile(const PlanOutput& out, const Measure& histogram,
-                       const QuantileEstimate& estimate, std::vector<Value>& row,
-                       std::vector<std::optional<Interval>>& intervals) {
+void ReleasePercentile(const PlanOutput& out, const Measure& histogram, const QuantileEstimate& estimate,
+                       std::vector<Value>& row, std::vector<std::optional<Interval>>& intervals) {
   const Rational& lower = histogram.bin_lower;
   const Rational& width = histogram.bin_width;
   if (out.type == ValueType::kInt) {
@@ -44,8 +41,9 @@ void ReleasePercentile(const PlanOutput& out, const Measure& histogram,
     const int64_t offset =
         std::clamp<int64_t>(static_cast<int64_t>(std::ceil(estimate.fraction * w)) - 1, 0, w - 1);
     row.push_back(std::min(top, base + estimate.bin * w + offset));
-    intervals.push_back(Interval{static_cast<double>(base + estimate.lower_bin * w),
-                                 static_cast<double>(std::min(top, base + (estimate.upper_bin + 1) * w - 1))});
+    intervals.push_back(
+        Interval{static_cast<double>(base + estimate.lower_bin * w),
+                 static_cast<double>(std::min(top, base + (estimate.upper_bin + 1) * w - 1))});
     return;
   }
   const double l = ToDouble(lower), w = ToDouble(width), u = ToDouble(out.upper);
@@ -64,8 +62,8 @@ struct Estimate {
 // centred mean m = S/N, exactly (S' / N' - m) N' = X - m Y for the sum's and
 // the count's noise X and Y, so the interval is the estimate +- h / N' with h
 // the quantile of |X - m Y|, m taken at the estimate (docs/PRIVACY.md, "Means").
-Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum,
-                      const BigInt& count, const Rational& confidence) {
+Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum, const BigInt& count,
+                      const Rational& confidence) {
   const Measure& sum_measure = plan.measures[out.measure];
   const Measure& count_measure = plan.measures[out.count_measure];
   const double lower = ToDouble(out.lower), upper = ToDouble(out.upper);
@@ -75,9 +73,7 @@ Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum
   const long double n = static_cast<long double>(ToDouble(Rational(count)));
   const long double grid = static_cast<long double>(ToDouble(sum_measure.grid));
   const long double centred = static_cast<long double>(ToReal(sum, sum_measure.grid)) / n;
-  auto in_bounds = [&](long double v) {
-    return std::clamp(static_cast<double>(mid + v), lower, upper);
-  };
+  auto in_bounds = [&](long double v) { return std::clamp(static_cast<double>(mid + v), lower, upper); };
   if (sum_measure.mechanism != Mechanism::kLaplace) {
     // Gaussian noise: no calibrated ratio interval yet. Both noisy figures lie
     // within their own intervals at 1 - (1 - confidence)/2 (a union bound),
@@ -89,12 +85,13 @@ Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum
     if (n - k_count < 1) return {in_bounds(centred), {lower, upper}};
     const long double corners[] = {(s - k_sum) / (n - k_count), (s - k_sum) / (n + k_count),
                                    (s + k_sum) / (n - k_count), (s + k_sum) / (n + k_count)};
-    return {in_bounds(centred), {in_bounds(*std::min_element(corners, corners + 4)),
-                                 in_bounds(*std::max_element(corners, corners + 4))}};
+    return {in_bounds(centred),
+            {in_bounds(*std::min_element(corners, corners + 4)),
+             in_bounds(*std::max_element(corners, corners + 4))}};
   }
   const long double plug_in = std::clamp<long double>(centred, -half, half);
-  const long double h = DiscreteLaplaceDifferenceHalfWidth(
-      sum_measure.scale, count_measure.scale, plug_in / grid, confidence);
+  const long double h =
+      DiscreteLaplaceDifferenceHalfWidth(sum_measure.scale, count_measure.scale, plug_in / grid, confidence);
   const long double width = h * grid / n;
   return {in_bounds(centred), {in_bounds(centred - width), in_bounds(centred + width)}};
 }
@@ -104,9 +101,8 @@ Estimate EstimateMean(const Plan& plan, const PlanOutput& out, const BigInt& sum
 // is conservative: each of the three noisy figures within its own interval at
 // 1 - (1 - confidence)/3 (so all three hold at once with the stated
 // confidence), then the extreme values of q - m^2 over that box.
-Estimate EstimateVariance(const Plan& plan, const PlanOutput& out, const BigInt& sum,
-                          const BigInt& squares, const BigInt& count,
-                          const Rational& confidence) {
+Estimate EstimateVariance(const Plan& plan, const PlanOutput& out, const BigInt& sum, const BigInt& squares,
+                          const BigInt& count, const Rational& confidence) {
   const Measure& sum_measure = plan.measures[out.measure];
   const Measure& squares_measure = plan.measures[out.squares_measure];
   const Measure& count_measure = plan.measures[out.count_measure];
@@ -141,8 +137,7 @@ Estimate EstimateVariance(const Plan& plan, const PlanOutput& out, const BigInt&
   q_hi = std::clamp(offset + q_hi, 0.0, most);
   const double nearest = m_lo <= 0 && m_hi >= 0 ? 0 : std::min(std::fabs(m_lo), std::fabs(m_hi));
   const double farthest = std::max(std::fabs(m_lo), std::fabs(m_hi));
-  estimate.ci = {std::max(0.0, q_lo - farthest * farthest),
-                 std::clamp(q_hi - nearest * nearest, 0.0, most)};
+  estimate.ci = {std::max(0.0, q_lo - farthest * farthest), std::clamp(q_hi - nearest * nearest, 0.0, most)};
   return estimate;
 }
 
@@ -152,12 +147,10 @@ Estimate SquareRoot(Estimate variance) {
 
 }  // namespace
 
-std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output,
-                                        int64_t group_size) {
+std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output, int64_t group_size) {
   const Rational& confidence = plan.select.privacy.confidence;
   switch (output.kind) {
-    case OutputKind::kKey:
-      return std::nullopt;
+    case OutputKind::kKey: return std::nullopt;
     case OutputKind::kCount:
       return static_cast<double>(MeasureHalfWidth(plan.measures[output.measure], confidence));
     case OutputKind::kSum: {
@@ -179,11 +172,9 @@ std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& outp
       }
       const long double h = DiscreteLaplaceDifferenceHalfWidth(
           sum.scale, plan.measures[output.count_measure].scale,
-          static_cast<long double>(half) / static_cast<long double>(ToDouble(sum.grid)),
-          confidence);
-      return std::min<double>(half, static_cast<double>(
-                                        h * static_cast<long double>(ToDouble(sum.grid)) /
-                                        static_cast<long double>(group_size)));
+          static_cast<long double>(half) / static_cast<long double>(ToDouble(sum.grid)), confidence);
+      return std::min<double>(half, static_cast<double>(h * static_cast<long double>(ToDouble(sum.grid)) /
+                                                        static_cast<long double>(group_size)));
     }
     case OutputKind::kVariance:
     case OutputKind::kStddev: {
@@ -197,8 +188,8 @@ std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& outp
     case OutputKind::kPercentile: {
       // Assumes the group's rows spread evenly over the histogram's bins.
       const Measure& m = plan.measures[output.measure];
-      const double bins = QuantileExpectedHalfWidthBins(m.scale, m.bins, output.percentile,
-                                                        confidence, std::max<int64_t>(group_size, 1));
+      const double bins = QuantileExpectedHalfWidthBins(m.scale, m.bins, output.percentile, confidence,
+                                                        std::max<int64_t>(group_size, 1));
       return std::min(bins, static_cast<double>(m.bins)) * ToDouble(m.bin_width);
     }
   }
@@ -228,9 +219,9 @@ namespace {
 // What every group's release needs of the plan's measures and outputs, from
 // public parameters only: the same for every group.
 struct ReleaseParameters {
-  std::vector<NoiseSpec> noise;                  // per measure
-  std::vector<int64_t> half_width;               // per measure, at the plan's confidence
-  std::vector<std::vector<double>> thresholds;   // per output: a percentile's test thresholds
+  std::vector<NoiseSpec> noise;                 // per measure
+  std::vector<int64_t> half_width;              // per measure, at the plan's confidence
+  std::vector<std::vector<double>> thresholds;  // per output: a percentile's test thresholds
 };
 
 ReleaseParameters Parameters(const Plan& plan) {
@@ -306,8 +297,7 @@ void ReleaseSum(const PlanOutput& out, const Measure& m, BigInt value, int64_t h
 
 // One released row: each output from the group's keys and noisy measures.
 void ReleaseRow(const Plan& plan, const std::vector<std::optional<std::string>>& keys,
-                const NoisyGroup& noisy, const ReleaseParameters& parameters,
-                QueryResult& result) {
+                const NoisyGroup& noisy, const ReleaseParameters& parameters, QueryResult& result) {
   const Rational& confidence = plan.select.privacy.confidence;
   std::vector<Value> row;
   std::vector<std::optional<Interval>> intervals;
@@ -319,8 +309,7 @@ void ReleaseRow(const Plan& plan, const std::vector<std::optional<std::string>>&
         intervals.emplace_back();
         break;
       case OutputKind::kCount:
-        ReleaseCount(noisy.measures[out.measure], parameters.half_width[out.measure], row,
-                     intervals);
+        ReleaseCount(noisy.measures[out.measure], parameters.half_width[out.measure], row, intervals);
         break;
       case OutputKind::kSum:
         ReleaseSum(out, plan.measures[out.measure], noisy.measures[out.measure],
@@ -335,9 +324,9 @@ void ReleaseRow(const Plan& plan, const std::vector<std::optional<std::string>>&
       }
       case OutputKind::kVariance:
       case OutputKind::kStddev: {
-        Estimate e = EstimateVariance(plan, out, noisy.measures[out.measure],
-                                      noisy.measures[out.squares_measure],
-                                      noisy.measures[out.count_measure], confidence);
+        Estimate e =
+            EstimateVariance(plan, out, noisy.measures[out.measure], noisy.measures[out.squares_measure],
+                             noisy.measures[out.count_measure], confidence);
         if (out.kind == OutputKind::kStddev) e = SquareRoot(e);
         row.push_back(e.value);
         intervals.push_back(e.ci);
@@ -367,8 +356,7 @@ QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, No
   }
   for (size_t r = 0; r < exact.measures.size(); ++r) {
     const NoisyGroup noisy = DrawNoise(plan, exact, r, parameters, noise);
-    if (plan.partition_selection &&
-        noisy.measures[plan.selection_measure] < plan.selection_threshold) {
+    if (plan.partition_selection && noisy.measures[plan.selection_measure] < plan.selection_threshold) {
       continue;  // too few people: the group is not released, not even its key
     }
     ReleaseRow(plan, exact.keys[r], noisy, parameters, result);

@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "runtime/release/result.h"
 #include "runtime/noise/noise_source.h"
 #include "runtime/random/random_source.h"
+#include "runtime/release/result.h"
 
 namespace dpql {
 
@@ -18,7 +18,8 @@ namespace dpql {
 [[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
 // The released answer before HAVING, ORDER BY and LIMIT: what the answer
 // cache stores, so that each asker's own post-processing applies to it.
-[[nodiscard]] QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
+[[nodiscard]] QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact,
+                                            NoiseSource& noise);
 // The same, sampling directly from `rng` (tests inject a seeded source).
 [[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
 
@@ -35,7 +36,6 @@ int64_t MeasureHalfWidth(const Measure& measure, const Rational& confidence);
 // mean lies (it is widest at a bound). VARIANCE and STDDEV: half the width of
 // the interval for noise-free figures of a group whose mean is the bounds'
 // midpoint and whose variance is half the largest possible. nullopt for keys.
-std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output,
-                                        int64_t group_size);
+std::optional<double> ExpectedHalfWidth(const Plan& plan, const PlanOutput& output, int64_t group_size);
 
 }  // namespace dpql

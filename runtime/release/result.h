@@ -35,7 +35,7 @@ struct BudgetView {
   std::string dataset;
   std::string epsilon_total, epsilon_spent, epsilon_remaining;
   std::string delta_total, delta_spent, delta_remaining;
-  std::string accounting = "basic";                  // "basic" or "zcdp"
+  std::string accounting = "basic";                 // "basic" or "zcdp"
   std::string rho_total, rho_spent, rho_remaining;  // zcdp only; empty otherwise
 };
 
@@ -51,9 +51,9 @@ struct QueryResult {
   // charged (a cached answer, a metadata statement, EXPLAIN).
   std::optional<int64_t> ledger_id;
   std::optional<BudgetView> budget;
-  std::string explain;             // EXPLAIN: the rendered plan
+  std::string explain;                         // EXPLAIN: the rendered plan
   std::vector<ExpectedError> expected_errors;  // EXPLAIN: accuracy before spending
-  std::vector<std::string> notes;  // what a reader must know, e.g. suppressed groups
+  std::vector<std::string> notes;              // what a reader must know, e.g. suppressed groups
 };
 
 // Exact (noise-free) aggregates as PostgreSQL computed them: one row per

@@ -65,7 +65,8 @@ class AdminCliTest : public ::testing::Test {
 
   static size_t Occurrences(const std::string& haystack, const std::string& needle) {
     size_t count = 0;
-    for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
+    for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1))
+      ++count;
     return count;
   }
 
@@ -140,9 +141,9 @@ TEST_F(AdminCliTest, RhoGrantsAndZcdpConversion) {
   EXPECT_EQ(row[12], "0.25");
   EXPECT_EQ(Admin("grant rhoda --dataset research --rho 1e-13").exit_code, 2);  // finer than 1e-12
 
-  const std::string catalog = (std::filesystem::temp_directory_path() /
-                               ("dpql_admin_zcdp_" + std::to_string(getpid()) + ".yaml"))
-                                  .string();
+  const std::string catalog =
+      (std::filesystem::temp_directory_path() / ("dpql_admin_zcdp_" + std::to_string(getpid()) + ".yaml"))
+          .string();
   {
     std::ofstream out(catalog);
     out << "datasets:\n"
@@ -203,7 +204,8 @@ TEST_F(AdminCliTest, BadNumbersSayWhatToWrite) {
   ASSERT_EQ(Admin("init").exit_code, 0);
   CommandResult too_fine = Admin("add-analyst alice --dataset hospital --epsilon 0.0000001");
   EXPECT_EQ(too_fine.exit_code, kExitUsage) << too_fine.output;
-  EXPECT_NE(too_fine.output.find("epsilon must be a multiple of 0.000001"), std::string::npos) << too_fine.output;
+  EXPECT_NE(too_fine.output.find("epsilon must be a multiple of 0.000001"), std::string::npos)
+      << too_fine.output;
 
   CommandResult not_a_number = Admin("add-analyst alice --dataset hospital --epsilon lots");
   EXPECT_EQ(not_a_number.exit_code, kExitUsage) << not_a_number.output;
@@ -264,8 +266,9 @@ TEST_F(AdminCliTest, UnknownAnalystAndUninitialisedDatabase) {
 }
 
 TEST_F(AdminCliTest, UnreachableDatabaseFailsClearly) {
-  CommandResult result = Run(ShellQuote(BinDir() + "/dpqld") +
-                             " admin --database 'host=127.0.0.1 port=1 dbname=nowhere connect_timeout=3' list");
+  CommandResult result =
+      Run(ShellQuote(BinDir() + "/dpqld") +
+          " admin --database 'host=127.0.0.1 port=1 dbname=nowhere connect_timeout=3' list");
   EXPECT_EQ(result.exit_code, kExitFailed) << result.output;
   EXPECT_NE(result.output.find("cannot reach the budget database"), std::string::npos) << result.output;
 }

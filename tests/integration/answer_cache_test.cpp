@@ -117,8 +117,7 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
   ConnectionPool pool(db_->url(), 1);
   Engine engine(*catalog_, pool, std::make_unique<SecureRandom>());
   Caller caller = NewAnalyst("prepared", "5");
-  const std::string query =
-      "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
+  const std::string query = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
   QueryResult first = engine.Run(caller, "hospital", query);
   QueryResult again = engine.Run(caller, "hospital", query);
   EXPECT_FALSE(first.cached);
@@ -219,8 +218,9 @@ TEST_F(AnswerCacheTest, AnotherAnalystGetsTheCachedAnswerAtNoCost) {
   EXPECT_EQ(LedgerRows(), ledger_before);
   // Eve still cannot afford a query that nobody has asked.
   try {
-    Run(eve, "SELECT admission_method, SUM(length_of_stay) AS bed_days FROM admissions GROUP BY "
-             "admission_method WITH PRIVACY (epsilon = 0.9);");
+    Run(eve,
+        "SELECT admission_method, SUM(length_of_stay) AS bed_days FROM admissions GROUP BY "
+        "admission_method WITH PRIVACY (epsilon = 0.9);");
     FAIL() << "an unpaid new query was answered";
   } catch (const DpqlError& error) {
     EXPECT_EQ(std::string(Name(error.code())), "budget_exhausted");
@@ -254,8 +254,8 @@ TEST_F(AnswerCacheTest, HavingOrderByAndLimitApplyToTheCachedAnswer) {
   EXPECT_EQ(top_one.columns[1].name, "admissions");
   QueryResult none = Run(fay,
                          "SELECT diagnosis_chapter, COUNT(*) AS n FROM admissions GROUP BY "
-                         "diagnosis_chapter HAVING n > " + std::to_string(top) +
-                             " WITH PRIVACY (epsilon = 0.7);");
+                         "diagnosis_chapter HAVING n > " +
+                             std::to_string(top) + " WITH PRIVACY (epsilon = 0.7);");
   EXPECT_TRUE(none.cached);
   EXPECT_TRUE(none.rows.empty());
   EXPECT_EQ(Spent(fay), "0.7");
@@ -280,8 +280,9 @@ TEST_F(AnswerCacheTest, NewDataVersionMissesIsChargedAndKeepsTheOldRow) {
   EXPECT_TRUE(Run(gus, query).cached);  // cached again, under the new version
   // Both answers stay in the table; only the current version's is served.
   EXPECT_EQ(db_->QueryValue("SELECT count(DISTINCT data_version) FROM dpql.answer_cache WHERE "
-                            "data_version IN (" + std::to_string(before) + ", " +
-                            std::to_string(before + 1) + ") AND rtrim(query_text, ';') = rtrim($q$" + query + "$q$, ';')"),
+                            "data_version IN (" +
+                            std::to_string(before) + ", " + std::to_string(before + 1) +
+                            ") AND rtrim(query_text, ';') = rtrim($q$" + query + "$q$, ';')"),
             "2");
   // Other datasets keep their version.
   EXPECT_EQ(cache.DataVersion("clinic"), 1);
@@ -301,7 +302,8 @@ TEST_F(AnswerCacheTest, TheStoredAnswerIsTheReleasedOneNeverTheExactFigure) {
   const int64_t noisy = std::get<int64_t>(released.rows[0][0]);
   ASSERT_NE(std::to_string(noisy), exact) << "this seed drew zero noise; pick another";
   const std::string stored =
-      db_->QueryValue("SELECT answer::text FROM dpql.answer_cache WHERE rtrim(query_text, ';') = rtrim($q$" + query + "$q$, ';')");
+      db_->QueryValue("SELECT answer::text FROM dpql.answer_cache WHERE rtrim(query_text, ';') = rtrim($q$" +
+                      query + "$q$, ';')");
   EXPECT_NE(stored.find(std::to_string(noisy)), std::string::npos) << stored;
   EXPECT_EQ(stored.find(exact), std::string::npos) << stored;
   // The interval around the released value, not around the exact one.

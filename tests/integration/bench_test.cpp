@@ -53,11 +53,11 @@ TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) 
   TestDatabase db;
   const std::string report_path = TempPath("dpql_bench_test_micro");
   int code = -1;
-  const std::string printed = RunCommand(
-      "DPQL_BENCH_DATABASE=" + ShellQuote(db.url()) + " " + ShellQuote(BinDir() + "/dpql_bench") +
-          " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" +
-          ShellQuote(report_path),
-      &code);
+  const std::string printed =
+      RunCommand("DPQL_BENCH_DATABASE=" + ShellQuote(db.url()) + " " + ShellQuote(BinDir() + "/dpql_bench") +
+                     " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" +
+                     ShellQuote(report_path),
+                 &code);
   ASSERT_EQ(code, 0) << printed;
   json report = json::parse(std::ifstream(report_path));
   std::set<std::string> names;
@@ -85,8 +85,8 @@ TEST(BenchTest, MicroBenchmarksMeasureEveryExampleQueryTheSamplersAndTheLedger) 
     }
   }
   EXPECT_GE(selects, 20u);
-  for (const char* sampler : {"BM_DiscreteLaplace", "BM_DiscreteLaplaceBigScale",
-                              "BM_DiscreteGaussian", "BM_SecureRandomBytes", "BM_LedgerDebit"}) {
+  for (const char* sampler : {"BM_DiscreteLaplace", "BM_DiscreteLaplaceBigScale", "BM_DiscreteGaussian",
+                              "BM_SecureRandomBytes", "BM_LedgerDebit"}) {
     EXPECT_TRUE(names.count(sampler)) << sampler << " was not measured";
   }
   unlink(report_path.c_str());
@@ -134,18 +134,14 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
   const std::string log = TempPath("dpql_bench_test_log");
   const std::string report_path = TempPath("dpql_bench_test_json");
   auto server = std::make_unique<DpqldProcess>(
-      DpqldOptions{.config = config_path,
-                   .log_path = log,
-                   .extra_args = {"--database", db.url()}});
+      DpqldOptions{.config = config_path, .log_path = log, .extra_args = {"--database", db.url()}});
   ASSERT_TRUE(server->started()) << server->log();
 
   const std::string command =
-      ShellQuote(BinDir() + "/dpql_e2e_bench") + " --database " + ShellQuote(db.url()) +
-      " --catalog " + ShellQuote(catalog_path) + " --url " + server->url() +
-      " --token " + token.str() + " --analyst bench --rows " + std::to_string(kRows) +
-      " --repeat " + std::to_string(kRepeat) +
-      " --load-seconds 1 --dpqld-pid " + std::to_string(server->pid()) + " --json " +
-      ShellQuote(report_path);
+      ShellQuote(BinDir() + "/dpql_e2e_bench") + " --database " + ShellQuote(db.url()) + " --catalog " +
+      ShellQuote(catalog_path) + " --url " + server->url() + " --token " + token.str() +
+      " --analyst bench --rows " + std::to_string(kRows) + " --repeat " + std::to_string(kRepeat) +
+      " --load-seconds 1 --dpqld-pid " + std::to_string(server->pid()) + " --json " + ShellQuote(report_path);
   const std::string printed = RunCommand(command, &code);
   ASSERT_EQ(code, 0) << printed;
   EXPECT_EQ(printed.find("skipping"), std::string::npos) << "a query was refused:\n" << printed;
@@ -156,11 +152,9 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
 
   // The fixed set named in docs/PERFORMANCE.md, each once.
   const std::set<std::string> expected = {
-      "admissions_by_ward",         "patients_by_sex",
-      "stay_sum_by_method",         "mean_age_by_chapter",
-      "median_wait_by_method",      "occupancy_by_ward_on_a_day",
-      "occupancy_by_day_in_november", "admissions_by_trust_join",
-      "patients_by_postcode_selected"};
+      "admissions_by_ward",           "patients_by_sex",          "stay_sum_by_method",
+      "mean_age_by_chapter",          "median_wait_by_method",    "occupancy_by_ward_on_a_day",
+      "occupancy_by_day_in_november", "admissions_by_trust_join", "patients_by_postcode_selected"};
   std::set<std::string> names;
   for (const json& q : report["queries"]) {
     const std::string name = q["name"];

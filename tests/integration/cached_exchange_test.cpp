@@ -40,8 +40,8 @@ class CachedExchangeTest : public ::testing::Test {
     engine_ = std::make_unique<Engine>(*catalog_, *pool_, std::make_unique<SecureRandom>());
     // Each test asks its own query (its own epsilon): answers stored by one
     // test must not be served in another.
-    query_ = std::string(kQuery).replace(std::string(kQuery).find("0.5"), 3,
-                                         "0.5" + std::to_string(++counter_));
+    query_ =
+        std::string(kQuery).replace(std::string(kQuery).find("0.5"), 3, "0.5" + std::to_string(++counter_));
   }
 
   struct Analyst {

@@ -24,7 +24,8 @@ constexpr auto kStopTimeout = std::chrono::seconds(15);
 
 size_t Occurrences(const std::string& haystack, const std::string& needle) {
   size_t count = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1))
+    ++count;
   return count;
 }
 
@@ -50,10 +51,11 @@ class ClientsTest : public ::testing::Test {
     ASSERT_GE(fd, 0) << "cannot create a temporary file for the server log";
     close(fd);
     log_path_ = log_template;
-    server_ = std::make_unique<DpqldProcess>(DpqldOptions{.config = SourceDir() + "/examples/hospital/dpqld.yaml",
-                                                          .log_path = log_path_,
-                                                          .extra_args = {"--database", db_.url()},
-                                                          .start_timeout = kStartTimeout});
+    server_ =
+        std::make_unique<DpqldProcess>(DpqldOptions{.config = SourceDir() + "/examples/hospital/dpqld.yaml",
+                                                    .log_path = log_path_,
+                                                    .extra_args = {"--database", db_.url()},
+                                                    .start_timeout = kStartTimeout});
     ASSERT_TRUE(server_->started()) << "dpqld serve did not start:\n" << server_->log();
   }
 
@@ -72,8 +74,8 @@ class ClientsTest : public ::testing::Test {
 
   // Runs a client from examples/clients with DPQL_URL and DPQL_TOKEN set.
   CommandResult Client(const std::string& command, const std::string& token, const std::string& url = "") {
-    return Run("DPQL_URL=" + ShellQuote(url.empty() ? server_->url() : url) + " DPQL_TOKEN=" + ShellQuote(token) +
-               " " + command);
+    return Run("DPQL_URL=" + ShellQuote(url.empty() ? server_->url() : url) +
+               " DPQL_TOKEN=" + ShellQuote(token) + " " + command);
   }
 
   CommandResult Run(const std::string& cmdline) {
@@ -103,13 +105,15 @@ class ClientsTest : public ::testing::Test {
 TEST_F(ClientsTest, CurlScriptRunsHealthQueryBudgetAndExplain) {
   CommandResult run = Client(CurlScript(), token_);
   ASSERT_EQ(run.exit_code, 0) << run.output << "\nserver:\n" << server_->log();
-  for (const char* section : {"== Health: GET /healthz", "POST /v1/query", "GET /v1/budget", "POST /v1/explain"}) {
+  for (const char* section :
+       {"== Health: GET /healthz", "POST /v1/query", "GET /v1/budget", "POST /v1/explain"}) {
     EXPECT_NE(run.output.find(section), std::string::npos) << section << " missing:\n" << run.output;
   }
   // The query's answer: every ward (a public domain), each with an interval.
   EXPECT_NE(run.output.find("\"columns\": [\"ward_code\", \"patients\"]"), std::string::npos) << run.output;
   for (const char* ward : {"LTH-AMU", "LTH-MAT", "LTH-PAE"}) {
-    EXPECT_NE(run.output.find(std::string("\"") + ward + "\""), std::string::npos) << ward << "\n" << run.output;
+    EXPECT_NE(run.output.find(std::string("\"") + ward + "\""), std::string::npos) << ward << "\n"
+                                                                                   << run.output;
   }
   EXPECT_GE(Occurrences(run.output, "\"ci\": ["), static_cast<size_t>(kWards)) << run.output;
   EXPECT_NE(run.output.find("epsilon_remaining"), std::string::npos) << run.output;
@@ -131,7 +135,8 @@ TEST_F(ClientsTest, PythonClientPrintsTablesWithErrorBars) {
   ASSERT_EQ(run.exit_code, 0) << run.output << "\nserver:\n" << server_->log();
   // Bed occupancy lists all 37 wards; the admissions mix all four methods.
   EXPECT_NE(run.output.find("(" + std::to_string(kWards) + " rows)"), std::string::npos) << run.output;
-  for (const char* value : {"LTH-AMU", "STH-", "MFT-", "BTH-", "elective", "emergency", "maternity", "transfer"}) {
+  for (const char* value :
+       {"LTH-AMU", "STH-", "MFT-", "BTH-", "elective", "emergency", "maternity", "transfer"}) {
     EXPECT_NE(run.output.find(value), std::string::npos) << value << "\n" << run.output;
   }
   // Every ward's count is printed as `value ± half-width`.
@@ -148,7 +153,8 @@ TEST_F(ClientsTest, PythonClientPrintsTablesWithErrorBars) {
 }
 
 TEST_F(ClientsTest, PythonClientRunsGivenQueryAndReportsItsError) {
-  CommandResult ok = Client(PythonClient() + " \"SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex;\"", token_);
+  CommandResult ok =
+      Client(PythonClient() + " \"SELECT sex, COUNT(*) AS n FROM admissions GROUP BY sex;\"", token_);
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("(3 rows)"), std::string::npos) << ok.output;  // F, M, X
   CommandResult bad = Client(PythonClient() + " \"SELECT patient_id FROM admissions;\"", token_);
@@ -156,7 +162,8 @@ TEST_F(ClientsTest, PythonClientRunsGivenQueryAndReportsItsError) {
   EXPECT_NE(bad.output.find("client.py: "), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("[HTTP 400]"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("(line 1, column 8)"), std::string::npos) << bad.output;
-  EXPECT_NE(bad.output.find("  SELECT patient_id FROM admissions;\n         ^"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("  SELECT patient_id FROM admissions;\n         ^"), std::string::npos)
+      << bad.output;
 }
 
 TEST_F(ClientsTest, PythonClientFailsOnBadToken) {

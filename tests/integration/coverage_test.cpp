@@ -25,8 +25,8 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/pg/connection_pool.h"
 #include "runtime/executor/executor.h"
+#include "runtime/pg/connection_pool.h"
 #include "runtime/release/release.h"
 #include "tests/support/pg.h"
 #include "tests/support/seeded_random.h"
@@ -81,8 +81,7 @@ struct Coverage {
 };
 
 double AsDouble(const Value& v) {
-  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v))
-                                            : std::get<double>(v);
+  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
 }
 
 bool Covers(const Interval& ci, double truth, double slack = 1e-9) {
@@ -149,10 +148,8 @@ const std::vector<std::pair<std::string, std::string>> kTruthColumns = {
     // GREATEST and LEAST skip NULLs: filter them out of means and variances.
     {"score_avg", "avg(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
     {"stay_avg", "avg(LEAST(GREATEST(stay, 0), 100)::numeric)"},
-    {"score_var",
-     "var_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
-    {"score_sd",
-     "stddev_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
+    {"score_var", "var_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
+    {"score_sd", "stddev_pop(LEAST(GREATEST(score, 0), 100)::numeric) FILTER (WHERE score IS NOT NULL)"},
     {"cost_avg", "avg(LEAST(GREATEST(cost, 0), 50)::numeric)"},
 };
 
@@ -185,9 +182,8 @@ TEST_F(CoverageTest, BoundedAggregatesEqualThePlainSqlTruth) {
     for (int c : {kScoreAvg, kStayAvg}) {
       const PlanOutput& out = plan.outputs[c];
       const Measure& sum = plan.measures[out.measure];
-      Rational mean = BoundsMidpoint(*sum.column) +
-                      Rational(exact.measures[g][out.measure]) * sum.grid /
-                          Rational(exact.measures[g][out.count_measure]);
+      Rational mean = BoundsMidpoint(*sum.column) + Rational(exact.measures[g][out.measure]) * sum.grid /
+                                                        Rational(exact.measures[g][out.count_measure]);
       EXPECT_NEAR(ToDouble(mean), truth[g][kTruthOf[c]], 1e-9) << out.name;
     }
   }
@@ -201,8 +197,8 @@ TEST_F(CoverageTest, BoundedAggregatesEqualThePlainSqlTruth) {
 
 struct MainCoverage {
   Coverage by_column[7];
-  Coverage halved[7];      // negative control: half the reported half-width
-  Coverage old_avg[7];     // negative control: the former union-bound AVG interval
+  Coverage halved[7];   // negative control: half the reported half-width
+  Coverage old_avg[7];  // negative control: the former union-bound AVG interval
 };
 
 MainCoverage RunMain(const Plan& plan, const ExactAggregates& exact,
@@ -232,8 +228,7 @@ MainCoverage RunMain(const Plan& plan, const ExactAggregates& exact,
       const double mid = ToDouble(BoundsMidpoint(*sum.column));
       const double s = (AsDouble(result.rows[g][kScoreAvg]) - mid) * n;
       const double hs = ToDouble(Rational(MeasureHalfWidth(sum, split)) * sum.grid);
-      const double hc = static_cast<double>(
-          MeasureHalfWidth(plan.measures[out.count_measure], split));
+      const double hc = static_cast<double>(MeasureHalfWidth(plan.measures[out.count_measure], split));
       const double corners[] = {(s - hs) / (n - hc), (s - hs) / (n + hc), (s + hs) / (n - hc),
                                 (s + hs) / (n + hc)};
       const Interval old{mid + *std::min_element(corners, corners + 4),
@@ -277,8 +272,7 @@ TEST_F(CoverageTest, ConfidenceNinetyGivesNinetyPercentIntervals) {
     SCOPED_TRACE(plan.outputs[c].name);
     EXPECT_GE(coverage.by_column[c].Rate(), 0.88);
     EXPECT_LE(coverage.by_column[c].Rate(), 0.92);
-    std::printf("%-16s coverage at 0.9: %.4f\n", plan.outputs[c].name.c_str(),
-                coverage.by_column[c].Rate());
+    std::printf("%-16s coverage at 0.9: %.4f\n", plan.outputs[c].name.c_str(), coverage.by_column[c].Rate());
   }
 }
 
@@ -314,8 +308,8 @@ TEST_F(CoverageTest, VarianceIntervalsAreConservativeAndRealMeansCalibrated) {
     }
   }
   for (int c = 1; c <= 3; ++c) {
-    std::printf("%-10s coverage %.4f (half-width control %.4f)\n",
-                plan.outputs[c].name.c_str(), coverage[c].Rate(), halved[c].Rate());
+    std::printf("%-10s coverage %.4f (half-width control %.4f)\n", plan.outputs[c].name.c_str(),
+                coverage[c].Rate(), halved[c].Rate());
   }
   EXPECT_GE(coverage[1].Rate(), 0.93);
   EXPECT_GE(coverage[2].Rate(), 0.93);

@@ -41,10 +41,10 @@
 #include "compiler/catalog/catalog.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/pg/connection_pool.h"
 #include "runtime/executor/executor.h"
-#include "runtime/release/release.h"
 #include "runtime/noise/noise_source.h"
+#include "runtime/pg/connection_pool.h"
+#include "runtime/release/release.h"
 #include "tests/support/dp_audit.h"
 #include "tests/support/pg.h"
 #include "tests/support/seeded_random.h"
@@ -99,8 +99,7 @@ class ZeroNoise final : public NoiseSource {
 };
 
 double AsDouble(const Value& v) {
-  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v))
-                                            : std::get<double>(v);
+  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
 }
 
 // An under-scaled mechanism: every measure's noise divided by `factor`, the
@@ -212,13 +211,12 @@ class DpAuditTest : public ::testing::Test {
     const double epsilon = ToDouble(plan.select.privacy.epsilon);
     const double delta = ToDouble(plan.cost.delta);
     const double tolerance = ApproximateDpTolerance(d, d_prime, kTrials, epsilon, kAlpha);
-    const ApproximateDpResult result =
-        VerifyApproximateDp(d, d_prime, kTrials, epsilon, delta, tolerance);
-    std::printf("[ dp audit ] %-22s x%-2lld eps %.3g delta %.3g: test value %.4f / %.4f, bound "
-                "%.4f, %zu/%zu buckets -> %s\n",
-                c.kind.c_str(), static_cast<long long>(control_factor), epsilon, delta,
-                result.forward, result.backward, result.bound, d.size(), d_prime.size(),
-                result.accepted() ? "accepted" : "REJECTED");
+    const ApproximateDpResult result = VerifyApproximateDp(d, d_prime, kTrials, epsilon, delta, tolerance);
+    std::printf(
+        "[ dp audit ] %-22s x%-2lld eps %.3g delta %.3g: test value %.4f / %.4f, bound "
+        "%.4f, %zu/%zu buckets -> %s\n",
+        c.kind.c_str(), static_cast<long long>(control_factor), epsilon, delta, result.forward,
+        result.backward, result.bound, d.size(), d_prime.size(), result.accepted() ? "accepted" : "REJECTED");
     return {result.worst(), tolerance, delta, static_cast<int64_t>(d.size())};
   }
 
@@ -229,8 +227,7 @@ class DpAuditTest : public ::testing::Test {
         << c.kind << " at its claimed epsilon and delta";
     const AuditFigures control = Audit(c, c.control_factor, seed + 100);
     EXPECT_GT(control.value, control.delta + control.tolerance)
-        << c.kind << ": the mechanism under-scaled " << c.control_factor
-        << "x was not detected";
+        << c.kind << ": the mechanism under-scaled " << c.control_factor << "x was not detected";
   }
 
   static TestDatabase* d_;
@@ -289,8 +286,7 @@ TEST_F(DpAuditTest, Avg) {
 // moves with the sum of squares: factor 6 puts that share at 2 eps.
 TEST_F(DpAuditTest, Variance) {
   ExpectAuditPassesAndControlFails(
-      {"VARIANCE", "SELECT VARIANCE(level) FROM visits WITH PRIVACY (epsilon = 1);", "", 0, 6},
-      5000);
+      {"VARIANCE", "SELECT VARIANCE(level) FROM visits WITH PRIVACY (epsilon = 1);", "", 0, 6}, 5000);
 }
 
 TEST_F(DpAuditTest, Stddev) {
@@ -375,11 +371,12 @@ TEST_F(DpAuditTest, PartitionSelectionReleasesASinglePatientsKeyWithProbabilityA
   const int64_t critical = BinomialCriticalValue(kTrials, delta, kAlpha);
 
   const int64_t released = CountSoloReleases(plan, exact, 11);
-  std::printf("[ dp audit ] partition selection: threshold %lld, 'solo' released %lld / %lld "
-              "(%.5f; delta %.3g; rejected from %lld)\n",
-              static_cast<long long>(plan.selection_threshold), static_cast<long long>(released),
-              static_cast<long long>(kTrials), static_cast<double>(released) / kTrials, delta,
-              static_cast<long long>(critical));
+  std::printf(
+      "[ dp audit ] partition selection: threshold %lld, 'solo' released %lld / %lld "
+      "(%.5f; delta %.3g; rejected from %lld)\n",
+      static_cast<long long>(plan.selection_threshold), static_cast<long long>(released),
+      static_cast<long long>(kTrials), static_cast<double>(released) / kTrials, delta,
+      static_cast<long long>(critical));
   EXPECT_LT(released, critical) << "a single patient's key appears more often than delta allows";
   // The key shared by 200 patients is always released: the test is not
   // passing because nothing is released.
@@ -396,11 +393,11 @@ TEST_F(DpAuditTest, PartitionSelectionReleasesASinglePatientsKeyWithProbabilityA
       "WITH PRIVACY (epsilon = 1, delta = 0.01);");
   lowered.selection_threshold -= 2;
   const int64_t control = CountSoloReleases(lowered, exact, 13);
-  std::printf("[ dp audit ] partition selection control: threshold %lld, 'solo' released %lld / "
-              "%lld (%.5f)\n",
-              static_cast<long long>(lowered.selection_threshold),
-              static_cast<long long>(control), static_cast<long long>(kTrials),
-              static_cast<double>(control) / kTrials);
+  std::printf(
+      "[ dp audit ] partition selection control: threshold %lld, 'solo' released %lld / "
+      "%lld (%.5f)\n",
+      static_cast<long long>(lowered.selection_threshold), static_cast<long long>(control),
+      static_cast<long long>(kTrials), static_cast<double>(control) / kTrials);
   EXPECT_GE(control, critical) << "the lowered threshold was not detected";
 }
 

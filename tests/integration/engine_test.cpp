@@ -12,11 +12,11 @@
 #include <sstream>
 
 #include "compiler/common/error.h"
+#include "compiler/common/zcdp.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
 #include "runtime/executor/executor.h"
-#include "compiler/common/zcdp.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/confidence.h"
 #include "tests/support/neighbours.h"
@@ -52,11 +52,10 @@ class EngineTest : public ::testing::Test {
   }
 
   // A fresh analyst with `epsilon` to spend on hospital.
-  Caller NewAnalyst(const std::string& name, const std::string& epsilon,
-                    const std::string& delta = "0") {
+  Caller NewAnalyst(const std::string& name, const std::string& epsilon, const std::string& delta = "0") {
     Ledger ledger(db_->url());
-    ledger.AddAnalyst(name, "hospital",
-                      BudgetCost::FromGrant(*ParseDecimal(epsilon), *ParseDecimal(delta)), false);
+    ledger.AddAnalyst(name, "hospital", BudgetCost::FromGrant(*ParseDecimal(epsilon), *ParseDecimal(delta)),
+                      false);
     return Caller{ledger.FindAnalyst(name)->id, name};
   }
 
@@ -131,18 +130,18 @@ TEST_F(EngineTest, PublicDomainListsEveryKeyIncludingEmptyOnes) {
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(11));
   Caller caller = NewAnalyst("domain_keys", "10");
   // No admission passes this filter, yet every key of the declared domain appears.
-  QueryResult result = engine.Run(
-      caller, "hospital", "SELECT sex, COUNT(*) FROM admissions WHERE age > 200 GROUP BY sex;");
+  QueryResult result =
+      engine.Run(caller, "hospital", "SELECT sex, COUNT(*) FROM admissions WHERE age > 200 GROUP BY sex;");
   ASSERT_EQ(result.rows.size(), 3u);
   EXPECT_EQ(std::get<std::string>(result.rows[0][0]), "F");
   EXPECT_EQ(std::get<std::string>(result.rows[1][0]), "M");
   EXPECT_EQ(std::get<std::string>(result.rows[2][0]), "X");
   // Every ward of the public table appears, occupied or not.
   const int64_t wards = std::stoll(db_->QueryValue("SELECT count(*) FROM wards"));
-  QueryResult by_ward = engine.Run(
-      caller, "hospital",
-      "SELECT ward_code, COUNT(DISTINCT patient_id) FROM bed_days WHERE day = DATE '2026-11-27' "
-      "GROUP BY ward_code;");
+  QueryResult by_ward =
+      engine.Run(caller, "hospital",
+                 "SELECT ward_code, COUNT(DISTINCT patient_id) FROM bed_days WHERE day = DATE '2026-11-27' "
+                 "GROUP BY ward_code;");
   EXPECT_EQ(static_cast<int64_t>(by_ward.rows.size()), wards);
 }
 
@@ -174,8 +173,8 @@ TEST_F(EngineTest, BudgetIsDebitedBeforeReleaseAndRefusalCostsNothing) {
   Ledger ledger(db_->url());
   EXPECT_EQ(ledger.GetBudget(caller.analyst_id, "hospital")->spent.EpsilonString(), "2");
   // A cheaper query still fits.
-  QueryResult cheap = engine.Run(
-      caller, "hospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5);");
+  QueryResult cheap =
+      engine.Run(caller, "hospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5);");
   EXPECT_EQ(cheap.budget->epsilon_remaining, "0");
   // Errors before the debit cost nothing either.
   Caller other = NewAnalyst("erring", "1");
@@ -220,8 +219,8 @@ TEST_F(EngineTest, GaussianQueryIsCalibratedDebitedAndReleased) {
   ASSERT_EQ(result.rows.size(), 3u);
   for (size_t r = 0; r < 3; ++r) {
     const std::string sex = std::get<std::string>(result.rows[r][0]);
-    const int64_t exact = std::stoll(db_->QueryValue(
-        "SELECT count(DISTINCT patient_id) FROM admissions WHERE sex = '" + sex + "'"));
+    const int64_t exact = std::stoll(
+        db_->QueryValue("SELECT count(DISTINCT patient_id) FROM admissions WHERE sex = '" + sex + "'"));
     const int64_t noisy = std::get<int64_t>(result.rows[r][1]);
     // |noise| > 6 sigma has probability below 1e-8: a wrong sampler or scale fails.
     EXPECT_LE(std::abs(noisy - exact), 6 * sigma) << sex;
@@ -239,7 +238,8 @@ TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
   Caller caller{ledger.FindAnalyst("zcdp_analyst")->id, "zcdp_analyst"};
 
   // Laplace with epsilon 0.2 costs rho 0.2^2 / 2 = 0.02.
-  QueryResult first = engine.Run(caller, "zhospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)");
+  QueryResult first =
+      engine.Run(caller, "zhospital", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)");
   EXPECT_EQ(first.cost.rho, Rational(1, 50));
   ASSERT_TRUE(first.budget.has_value());
   const BudgetView& view = *first.budget;
@@ -281,7 +281,8 @@ TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
 }
 
 TEST_F(EngineTest, DatasetCapHoldsAcrossAnalystsAndItsRefusalCostsNothing) {
-  Catalog catalog = VariantCatalog("capped", "    limits:   { max_epsilon_per_query: 2.0, dataset_epsilon: 1 }\n");
+  Catalog catalog =
+      VariantCatalog("capped", "    limits:   { max_epsilon_per_query: 2.0, dataset_epsilon: 1 }\n");
   ConnectionPool pool(db_->url(), 1);
   Engine engine(catalog, pool, std::make_unique<SeededRandom>(9));
   Ledger ledger(db_->url());
@@ -347,9 +348,9 @@ TEST_F(EngineTest, OnePatientMovesEachFigureByAtMostTheSensitivity) {
   std::vector<std::string> patients;
   {
     pqxx::work txn(conn);
-    for (const auto& row : txn.exec(
-             "(SELECT patient_id FROM admissions GROUP BY patient_id ORDER BY count(*) DESC, "
-             "patient_id LIMIT 3) UNION ALL (SELECT min(patient_id) FROM admissions)")) {
+    for (const auto& row :
+         txn.exec("(SELECT patient_id FROM admissions GROUP BY patient_id ORDER BY count(*) DESC, "
+                  "patient_id LIMIT 3) UNION ALL (SELECT min(patient_id) FROM admissions)")) {
       patients.push_back(row[0].c_str());
     }
   }
@@ -479,9 +480,8 @@ TEST_F(EngineTest, WhereRangeNarrowsTheDomainWithoutChangingAnyGroup) {
   EXPECT_FALSE(one_day.bound_groups);
   const ExactAggregates exact = executor.RunExact(one_day);
   ASSERT_EQ(exact.keys.size(), 1u);
-  EXPECT_EQ(exact.measures[0][0].str(),
-            db_->QueryValue("SELECT count(DISTINCT patient_id) FROM bed_days "
-                            "WHERE day = DATE '2026-11-27'"));
+  EXPECT_EQ(exact.measures[0][0].str(), db_->QueryValue("SELECT count(DISTINCT patient_id) FROM bed_days "
+                                                        "WHERE day = DATE '2026-11-27'"));
 }
 
 // A key whose domain is a public table's column: the SQL counts the table's
@@ -504,9 +504,8 @@ TEST_F(EngineTest, SmallTableDomainSkipsTheGroupWindowInTheSameSnapshot) {
     // Whether PostgreSQL ran the window, from the plan it executed.
     pqxx::connection conn(db_->url());
     pqxx::work txn(conn);
-    const pqxx::result explain = txn.exec_params(
-        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + plan.sql,
-        pqxx::prepare::make_dynamic_params(plan.params));
+    const pqxx::result explain = txn.exec_params("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + plan.sql,
+                                                 pqxx::prepare::make_dynamic_params(plan.params));
     // The window's branch reads admissions below a one-time filter: that
     // scan says "never executed" when the branch did not run.
     bool below_window = false;
@@ -523,7 +522,8 @@ TEST_F(EngineTest, SmallTableDomainSkipsTheGroupWindowInTheSameSnapshot) {
   };
   auto bounded = [&](int g) {
     return db_->QueryValue(
-        "SELECT sum(LEAST(g, " + std::to_string(g) + ")) FROM (SELECT count(DISTINCT w.trust) AS g "
+        "SELECT sum(LEAST(g, " + std::to_string(g) +
+        ")) FROM (SELECT count(DISTINCT w.trust) AS g "
         "FROM admissions a JOIN wards w ON a.ward_code = w.ward_code GROUP BY a.patient_id) p");
   };
   const auto [all_kept, window_ran_at_4] = people(4);
@@ -546,8 +546,9 @@ TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
   const std::string query =
       "SELECT postcode_district, COUNT(DISTINCT patient_id) AS patients FROM admissions GROUP BY "
       "postcode_district WITH PRIVACY (epsilon = 2, max_groups = 1);";
-  db_->Exec("UPDATE admissions SET postcode_district = 'ZZ99' WHERE patient_id = (SELECT "
-            "min(patient_id) FROM admissions)");
+  db_->Exec(
+      "UPDATE admissions SET postcode_district = 'ZZ99' WHERE patient_id = (SELECT "
+      "min(patient_id) FROM admissions)");
   QueryResult result = engine.Run(caller, "hospital", query);
   db_->Exec("UPDATE admissions SET postcode_district = 'LS1' WHERE postcode_district = 'ZZ99'");
   ASSERT_FALSE(result.notes.empty());
@@ -555,16 +556,15 @@ TEST_F(EngineTest, PartitionSelectionReleasesOnlyWellPopulatedGroups) {
   EXPECT_EQ(result.cost.delta, Rational(1, 1000000));
   // Most of the ~100 districts hold dozens of patients each and are released.
   EXPECT_GT(result.rows.size(), 50u);
-  const int64_t threshold =
-      CompileOne(query).selection_threshold;
+  const int64_t threshold = CompileOne(query).selection_threshold;
   for (const auto& row : result.rows) {
     const std::string& district = std::get<std::string>(row[0]);
     EXPECT_NE(district, "ZZ99") << "a single patient's district was released";
     // The released count is the noisy count that passed the threshold.
     EXPECT_GE(std::get<int64_t>(row[1]), threshold);
-    EXPECT_EQ(db_->QueryValue("SELECT count(*) > 0 FROM admissions WHERE postcode_district = '" +
-                              district + "'"),
-              "t");
+    EXPECT_EQ(
+        db_->QueryValue("SELECT count(*) > 0 FROM admissions WHERE postcode_district = '" + district + "'"),
+        "t");
   }
 }
 
@@ -598,8 +598,7 @@ TEST_F(EngineTest, SumsAndMeansSkipNullsWithinAPersonsRows) {
   const std::string with_value = " FROM admissions WHERE waiting_days IS NOT NULL";
   EXPECT_EQ(value(variance.measure), plain("SELECT sum(" + clamped + " - 365)" + with_value));
   EXPECT_EQ(value(variance.squares_measure),
-            plain("SELECT sum((" + clamped + " - 365) * (" + clamped + " - 365) - 66612.5)" +
-                  with_value));
+            plain("SELECT sum((" + clamped + " - 365) * (" + clamped + " - 365) - 66612.5)" + with_value));
 }
 
 // Sums over int columns add integers per row (sql_generator.cpp,
@@ -623,7 +622,8 @@ TEST_F(EngineTest, IntegerSumsEqualTheirExactDefinitionWhenRowsAreCapped) {
 void EngineTest::ExpectIntegerSumsEqualTheirExactDefinition(int max_rows) {
   Plan plan = CompileOne(
       "SELECT sex, SUM(length_of_stay), AVG(age), VARIANCE(waiting_days) FROM admissions "
-      "GROUP BY sex WITH PRIVACY (max_rows = " + std::to_string(max_rows) + ");");
+      "GROUP BY sex WITH PRIVACY (max_rows = " +
+      std::to_string(max_rows) + ");");
   ASSERT_NE(plan.sql.find("::integer) FILTER"), std::string::npos) << plan.sql;
   ConnectionPool pool(db_->url(), 1);
   Executor executor(pool);
@@ -643,8 +643,7 @@ void EngineTest::ExpectIntegerSumsEqualTheirExactDefinition(int max_rows) {
       {plan.outputs[1].measure, stay, "length_of_stay"},
       {plan.outputs[2].measure, "(" + age + " - 55)", "age"},
       {variance.measure, "(" + wait + " - 365)", "waiting_days"},
-      {variance.squares_measure, "((" + wait + " - 365) * (" + wait + " - 365) - 66612.5)",
-       "waiting_days"},
+      {variance.squares_measure, "((" + wait + " - 365) * (" + wait + " - 365) - 66612.5)", "waiting_days"},
   };
   auto round_half_away = [](const Rational& r) {
     BigInt floor_of_abs = Floor(abs(r) + Rational(1, 2));
@@ -658,15 +657,14 @@ void EngineTest::ExpectIntegerSumsEqualTheirExactDefinition(int max_rows) {
     const BigInt bound = measure.per_group_bound;
     std::map<std::string, BigInt> expected;
     int64_t capped = 0;
-    pqxx::result people = txn.exec(
-        "SELECT sex, coalesce(sum(CASE WHEN " + c.column + " IS NOT NULL THEN " + c.per_row +
-        " END), 0)::text, count(" + c.column + ") FROM admissions GROUP BY patient_id, sex");
+    pqxx::result people =
+        txn.exec("SELECT sex, coalesce(sum(CASE WHEN " + c.column + " IS NOT NULL THEN " + c.per_row +
+                 " END), 0)::text, count(" + c.column + ") FROM admissions GROUP BY patient_id, sex");
     for (const auto& row : people) {
       const Rational total = *ParseDecimal(row[1].as<std::string>());
       const int64_t n = row[2].as<int64_t>();
       capped += n > max_rows;
-      Rational scaled =
-          n == 0 ? Rational(0) : total * std::min<int64_t>(n, max_rows) / (n * measure.grid);
+      Rational scaled = n == 0 ? Rational(0) : total * std::min<int64_t>(n, max_rows) / (n * measure.grid);
       BigInt contribution = std::clamp(round_half_away(scaled), BigInt(-bound), bound);
       expected[row[0].as<std::string>()] += contribution;
     }
@@ -685,10 +683,10 @@ TEST_F(EngineTest, VarianceAndStddevMatchTheBoundedTruth) {
   ConnectionPool pool(db_->url(), 1);
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(23));
   Caller caller = NewAnalyst("spread", "10");
-  QueryResult result = engine.Run(
-      caller, "hospital",
-      "SELECT sex, VARIANCE(age) AS v, STDDEV(age) AS sd, AVG(age) AS mean FROM admissions "
-      "GROUP BY sex WITH PRIVACY (epsilon = 2);");
+  QueryResult result =
+      engine.Run(caller, "hospital",
+                 "SELECT sex, VARIANCE(age) AS v, STDDEV(age) AS sd, AVG(age) AS mean FROM admissions "
+                 "GROUP BY sex WITH PRIVACY (epsilon = 2);");
   EXPECT_EQ(result.cost.epsilon, Rational(2));
   ASSERT_EQ(result.rows.size(), 3u);
   EXPECT_EQ(result.columns[1].type, ValueType::kReal);

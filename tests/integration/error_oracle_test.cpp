@@ -66,8 +66,7 @@ Case GroupBy(const std::string& key, const std::string& aggregate = "COUNT(*)") 
 // Aggregates over one patient's rows.
 Case Aggregate(const std::string& items) {
   return {"aggregate",
-          "SELECT " + items +
-              " FROM admissions WHERE patient_id = '{X}' WITH PRIVACY (epsilon = 0.01)"};
+          "SELECT " + items + " FROM admissions WHERE patient_id = '{X}' WITH PRIVACY (epsilon = 0.01)"};
 }
 
 std::string Substitute(std::string text, const std::string& id) {
@@ -249,32 +248,28 @@ INSERT INTO admissions (admission_id, patient_id, ward_code, sex, age, admitted_
 class ErrorOracleTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dpql_error_oracle_test_" + std::to_string(getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("dpql_error_oracle_test_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
     db_ = new TestDatabase();
     db_->LoadHospital(1000);
     db_->Exec(kEdgeRows);
     ASSERT_EQ(db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = 'P_EDGE'"), "7");
-    ASSERT_NE(db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" +
-                              kOrdinary.present + "'"),
-              "0");
+    ASSERT_NE(
+        db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" + kOrdinary.present + "'"),
+        "0");
     for (const std::string& absent : {kEdge.absent, kOrdinary.absent}) {
-      ASSERT_EQ(
-          db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" + absent + "'"),
-          "0");
+      ASSERT_EQ(db_->QueryValue("SELECT count(*) FROM admissions WHERE patient_id = '" + absent + "'"), "0");
     }
     int code = 0;
     std::string out = Admin("init", &code);
     ASSERT_EQ(code, 0) << out;
-    std::filesystem::copy_file(SourceDir() + "/examples/hospital/catalog.yaml",
-                               dir_ / "catalog.yaml",
+    std::filesystem::copy_file(SourceDir() + "/examples/hospital/catalog.yaml", dir_ / "catalog.yaml",
                                std::filesystem::copy_options::overwrite_existing);
     std::ofstream config(dir_ / "dpqld.yaml");
     config << DpqldConfigBase(db_->url(), "catalog.yaml") << "threads: 2\ndb_pool: 2\n";
     config.close();
-    server_ = new DpqldProcess(DpqldOptions{.config = (dir_ / "dpqld.yaml").string(),
-                                            .log_path = (dir_ / "dpqld.log").string()});
+    server_ = new DpqldProcess(
+        DpqldOptions{.config = (dir_ / "dpqld.yaml").string(), .log_path = (dir_ / "dpqld.log").string()});
     ASSERT_TRUE(server_->started()) << server_->log();
     out = Admin("add-analyst mallory --dataset hospital --epsilon 100 --delta 0.01", &code);
     ASSERT_EQ(code, 0) << out;
@@ -295,17 +290,14 @@ class ErrorOracleTest : public ::testing::Test {
   }
 
   static std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " +
-                          ShellQuote(db_->url()) + " " + args,
-                      code);
+    return RunCommand(
+        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_->url()) + " " + args, code);
   }
 
   // The analyst's spent budget, in the ledger's units (micro-ε, pico-δ).
   struct Spent {
     long long epsilon = 0, delta = 0;
-    bool operator==(const Spent& other) const {
-      return epsilon == other.epsilon && delta == other.delta;
-    }
+    bool operator==(const Spent& other) const { return epsilon == other.epsilon && delta == other.delta; }
     std::string Text() const {
       return "e" + std::to_string(epsilon) + (delta ? " d" + std::to_string(delta) : "");
     }
@@ -314,8 +306,8 @@ class ErrorOracleTest : public ::testing::Test {
     // One connection for the suite: a new one per reading costs more than the query.
     if (!ledger_) ledger_ = std::make_unique<pqxx::connection>(db_->url());
     pqxx::nontransaction txn(*ledger_);
-    const pqxx::row row = txn.exec1(
-        "SELECT coalesce(sum(epsilon_spent), 0), coalesce(sum(delta_spent), 0) FROM dpql.budgets");
+    const pqxx::row row =
+        txn.exec1("SELECT coalesce(sum(epsilon_spent), 0), coalesce(sum(delta_spent), 0) FROM dpql.budgets");
     return {row[0].as<long long>(), row[1].as<long long>()};
   }
 
@@ -355,24 +347,21 @@ class ErrorOracleTest : public ::testing::Test {
       const std::string present_message = Unsubstitute(Message(present), pair.present);
       const std::string absent_message = Unsubstitute(Message(absent), pair.absent);
       const bool same = present.status == absent.status && present_charge == absent_charge &&
-                        (present.status == 200 || (Outcome(present) == Outcome(absent) &&
-                                                   present_message == absent_message));
+                        (present.status == 200 ||
+                         (Outcome(present) == Outcome(absent) && present_message == absent_message));
       if (!same) ++differ;
       std::ostringstream line;
-      line << "[ oracle ] " << (same ? "  same " : "DIFFER ") << std::left << std::setw(14)
-           << c.family << std::setw(38) << Outcome(present) + " / " + Outcome(absent) + " "
-           << std::setw(18)
+      line << "[ oracle ] " << (same ? "  same " : "DIFFER ") << std::left << std::setw(14) << c.family
+           << std::setw(38) << Outcome(present) + " / " + Outcome(absent) + " " << std::setw(18)
            << (present_charge == absent_charge ? present_charge.Text()
                                                : present_charge.Text() + "|" + absent_charge.Text())
            << " " << ShortQuery(c.query);
       std::cout << line.str() << "\n";
       EXPECT_EQ(present.status, absent.status)
-          << "the status tells whether " << pair.present << " has a matching row\n  "
-          << present_query << "\n  " << pair.present << ": " << present.body << "\n  "
-          << pair.absent << ": " << absent.body;
+          << "the status tells whether " << pair.present << " has a matching row\n  " << present_query
+          << "\n  " << pair.present << ": " << present.body << "\n  " << pair.absent << ": " << absent.body;
       EXPECT_EQ(present_charge.Text(), absent_charge.Text())
-          << "the charge tells whether " << pair.present << " has a matching row\n  "
-          << present_query;
+          << "the charge tells whether " << pair.present << " has a matching row\n  " << present_query;
       if (present.status != 200 && present.status == absent.status) {
         EXPECT_EQ(Outcome(present), Outcome(absent)) << present_query;
         EXPECT_EQ(present_message, absent_message) << present_query;
@@ -380,8 +369,7 @@ class ErrorOracleTest : public ::testing::Test {
       for (const Reply* reply : {&present, &absent}) {
         // Two budget refusals would be alike for the wrong reason.
         EXPECT_EQ(Outcome(*reply).find("budget"), std::string::npos)
-            << "the analyst's or the dataset's budget ran out; raise it in the fixture: "
-            << reply->body;
+            << "the analyst's or the dataset's budget ran out; raise it in the fixture: " << reply->body;
         // A refusal never carries PostgreSQL's text, which can quote values.
         for (const char* marker : kDatabaseText) {
           EXPECT_EQ(reply->body.find(marker), std::string::npos)
@@ -464,8 +452,8 @@ TEST_F(ErrorOracleTest, OrdinaryUsesOfEachOperatorStillAnswer) {
       for (const Case& c : ordinary) {
         const std::string query = Substitute(c.query, id);
         const Reply reply = PostQuery(server_->port(), token_, query);
-        std::cout << "[ oracle ] " << std::left << std::setw(10) << id << std::setw(20)
-                  << Outcome(reply) << " " << ShortQuery(c.query) << "\n";
+        std::cout << "[ oracle ] " << std::left << std::setw(10) << id << std::setw(20) << Outcome(reply)
+                  << " " << ShortQuery(c.query) << "\n";
         EXPECT_EQ(reply.status, 200) << query << ": " << reply.body;
       }
     }

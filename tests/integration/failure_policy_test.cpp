@@ -67,9 +67,8 @@ class FailurePolicyTest : public ::testing::Test {
   }
 
   std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " +
-                          ShellQuote(db_.url()) + " " + args,
-                      code);
+    return RunCommand(
+        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args, code);
   }
 
   // The same database as the restricted role dpqld runs as (later keywords win).
@@ -104,13 +103,12 @@ class FailurePolicyTest : public ::testing::Test {
 
   // Starts dpqld as the restricted role.
   void Start(const std::string& catalog) {
-    std::ofstream(dir_ / "dpqld.yaml") << "listen: 127.0.0.1:8765\ncatalog: \"" << catalog
-                                       << "\"\nthreads: 2\ndb_pool: 4\nstatement_timeout_ms: "
-                                       << kTimeoutMs << "\n";
-    server_ = std::make_unique<DpqldProcess>(
-        DpqldOptions{.config = (dir_ / "dpqld.yaml").string(),
-                     .log_path = (dir_ / "dpqld.log").string(),
-                     .extra_args = {"--database", RoleUrl()}});
+    std::ofstream(dir_ / "dpqld.yaml")
+        << "listen: 127.0.0.1:8765\ncatalog: \"" << catalog
+        << "\"\nthreads: 2\ndb_pool: 4\nstatement_timeout_ms: " << kTimeoutMs << "\n";
+    server_ = std::make_unique<DpqldProcess>(DpqldOptions{.config = (dir_ / "dpqld.yaml").string(),
+                                                          .log_path = (dir_ / "dpqld.log").string(),
+                                                          .extra_args = {"--database", RoleUrl()}});
     ASSERT_TRUE(server_->started()) << server_->log();
   }
 
@@ -120,14 +118,16 @@ class FailurePolicyTest : public ::testing::Test {
 
   // The analyst's spent epsilon, in micro-epsilon, and their ledger rows.
   int64_t SpentMicro(const std::string& analyst) {
-    return std::stoll(db_.QueryValue(
-        "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
-        "ON a.id = b.analyst_id WHERE a.name = '" + analyst + "'"));
+    return std::stoll(
+        db_.QueryValue("SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
+                       "ON a.id = b.analyst_id WHERE a.name = '" +
+                       analyst + "'"));
   }
   int LedgerRows(const std::string& analyst) {
-    return std::stoi(db_.QueryValue(
-        "SELECT count(*) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
-        "WHERE a.name = '" + analyst + "'"));
+    return std::stoi(
+        db_.QueryValue("SELECT count(*) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                       "WHERE a.name = '" +
+                       analyst + "'"));
   }
 
   static inline int counter_ = 0;
@@ -166,20 +166,22 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
     db_.Exec("CREATE VIEW " + name + " AS SELECT CASE WHEN patient_id = '" + patient + "' THEN (" +
              expression + ")::text ELSE patient_id END AS patient_id, age FROM admissions");
   };
-  failing_view("fails_division", "1 / (age - age)");                 // 22012
-  failing_view("fails_overflow", "(age + 2147483000) * 1000");       // 22003
-  failing_view("fails_cast", "patient_id::int");                     // 22P02, quotes the value
+  failing_view("fails_division", "1 / (age - age)");            // 22012
+  failing_view("fails_overflow", "(age + 2147483000) * 1000");  // 22003
+  failing_view("fails_cast", "patient_id::int");                // 22P02, quotes the value
   db_.Exec(
       "CREATE FUNCTION fp_test_sleep(seconds float8) RETURNS boolean LANGUAGE plpgsql AS "
       "$$ BEGIN PERFORM pg_sleep(seconds); RETURN true; END $$;"
       "CREATE VIEW fails_slowly AS SELECT patient_id, age FROM admissions "
       "WHERE (SELECT fp_test_sleep(10));");  // 57014
-  const std::vector<std::pair<std::string, std::string>> views = {
-      {"fails_division", "22012"}, {"fails_overflow", "22003"}, {"fails_cast", "22P02"},
-      {"fails_slowly", "57014"}};
+  const std::vector<std::pair<std::string, std::string>> views = {{"fails_division", "22012"},
+                                                                  {"fails_overflow", "22003"},
+                                                                  {"fails_cast", "22P02"},
+                                                                  {"fails_slowly", "57014"}};
   std::string tables;
   for (const auto& [view, sqlstate] : views) {
-    tables += "      " + view + ":\n        private: true\n        columns:\n"
+    tables += "      " + view +
+              ":\n        private: true\n        columns:\n"
               "          patient_id: { type: text }\n"
               "          age:        { type: int, lower: 0, upper: 110 }\n";
   }
@@ -197,8 +199,7 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
   for (size_t i = 0; i < views.size(); ++i) {
     clients.emplace_back([&, i] {
       const auto start = std::chrono::steady_clock::now();
-      replies[i] = Query(token, "SELECT COUNT(*) FROM " + views[i].first +
-                                    " WITH PRIVACY (epsilon = 0.1)");
+      replies[i] = Query(token, "SELECT COUNT(*) FROM " + views[i].first + " WITH PRIVACY (epsilon = 0.1)");
       took[i] = std::chrono::steady_clock::now() - start;
     });
   }
@@ -225,7 +226,8 @@ TEST_F(FailurePolicyTest, EveryRuntimeFailureGetsOneAnswerAfterTheTimeoutAndIsCh
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.audit WHERE analyst_name = 'ida' AND "
                            "outcome = 'query_failed' AND status = 500 AND epsilon = 100000 AND "
                            "detail LIKE '%(charged: ledger %' AND detail NOT LIKE '%SQLSTATE%' "
-                           "AND detail NOT LIKE '%" + patient + "%'"),
+                           "AND detail NOT LIKE '%" +
+                           patient + "%'"),
             "4");
 
   // The administrator's log: each SQLSTATE with PostgreSQL's message, the
@@ -274,8 +276,7 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
     EXPECT_EQ(table["sqlstate"], "42501") << table;
     EXPECT_NE(table["problem"].get<std::string>().find("grant-role"), std::string::npos) << table;
   }
-  EXPECT_EQ(unreadable, (std::set<std::string>{"admissions", "wards", "bed_days"}))
-      << not_ready.body;
+  EXPECT_EQ(unreadable, (std::set<std::string>{"admissions", "wards", "bed_days"})) << not_ready.body;
   EXPECT_EQ(Get(port, "/healthz").status, 200);  // alive: only readiness says why queries fail
 
   // An answer released before is still served (from the answer cache: it
@@ -291,8 +292,8 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
   for (const Reply& reply : {refused, refused_too}) {
     EXPECT_EQ(reply.status, 503) << reply.body;
     EXPECT_EQ(reply.doc["error"]["code"], "not_ready") << reply.body;
-    EXPECT_NE(reply.doc["error"]["message"].get<std::string>().find("nothing was spent"),
-              std::string::npos) << reply.body;
+    EXPECT_NE(reply.doc["error"]["message"].get<std::string>().find("nothing was spent"), std::string::npos)
+        << reply.body;
   }
   EXPECT_EQ(refused.body, refused_too.body);
   EXPECT_EQ(SpentMicro("jon"), 100000);
@@ -301,8 +302,9 @@ TEST_F(FailurePolicyTest, ReloadUnderARunningServerIsNotReadyAndFreeUntilTheGran
                            "outcome = 'not_ready' AND status = 503 AND epsilon = 0"),
             "2");
   // The administrator's log has the SQLSTATE and PostgreSQL's message.
-  std::regex logged("POST /v1/query: not_ready: dataset hospital: SQLSTATE 42501: [^\n]*permission "
-                    "denied for [^\n]*\\[audit [0-9]+\\]");
+  std::regex logged(
+      "POST /v1/query: not_ready: dataset hospital: SQLSTATE 42501: [^\n]*permission "
+      "denied for [^\n]*\\[audit [0-9]+\\]");
   EXPECT_TRUE(std::regex_search(server_->log(), logged)) << server_->log();
 
   // The grant back: ready, answered and charged again.
@@ -337,8 +339,7 @@ TEST_F(FailurePolicyTest, ServerStartedBeforeItsGrantSaysSoAndChargesNothing) {
   Start(catalog);
   const std::string token = AddAnalyst("kim", 5);
   EXPECT_NE(server_->log().find("not ready"), std::string::npos) << server_->log();
-  EXPECT_NE(server_->log().find("hospital.bed_days: SQLSTATE 42501"), std::string::npos)
-      << server_->log();
+  EXPECT_NE(server_->log().find("hospital.bed_days: SQLSTATE 42501"), std::string::npos) << server_->log();
   Reply readyz = Get(server_->port(), "/readyz");
   EXPECT_EQ(readyz.status, 503) << readyz.body;
   EXPECT_EQ(readyz.doc["tables"].size(), 1u) << readyz.body;

@@ -80,8 +80,8 @@ struct Outcome {
   int status = 0;             // 0: no HTTP response at all (a connection error)
   std::string code;           // error.code of a refusal
   bool cached = false;
-  int64_t ledger_id = 0;      // an answer's "ledger_id" (0 if absent)
-  std::string transport;      // the connection error, when status == 0
+  int64_t ledger_id = 0;  // an answer's "ledger_id" (0 if absent)
+  std::string transport;  // the connection error, when status == 0
   Clock::time_point start, end;
   double seconds() const { return Seconds(end - start); }
 };
@@ -94,12 +94,13 @@ Outcome Ask(uint16_t port, const std::string& token, int64_t epsilon_micro) {
   outcome.epsilon_micro = epsilon_micro;
   outcome.start = Clock::now();
   try {
-    const std::string body = json{{"query", "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = " +
-                                                EpsilonText(epsilon_micro) + ")"},
-                                  {"dataset", "hospital"}}
-                                 .dump();
+    const std::string body = json{
+        {"query",
+         "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = " + EpsilonText(epsilon_micro) + ")"},
+        {"dataset", "hospital"}}.dump();
     const std::chrono::seconds timeout(kClientTimeoutSeconds);
-    Reply response = Call(port, {"POST", "/v1/query", body, token, ""}, {.receive = timeout, .send = timeout});
+    Reply response =
+        Call(port, {"POST", "/v1/query", body, token, ""}, {.receive = timeout, .send = timeout});
     outcome.status = response.status;
     const json& doc = response.doc;
     if (outcome.status == 200 && doc.is_object()) {
@@ -188,13 +189,13 @@ class Load {
 // The ledger as PostgreSQL holds it, in its integer units (micro-epsilon).
 
 struct LedgerState {
-  int64_t total = 0;          // the analyst's grant
-  int64_t spent = 0;          // dpql.budgets.epsilon_spent
-  int64_t ledger_sum = 0;     // sum of the analyst's dpql.ledger rows
+  int64_t total = 0;                // the analyst's grant
+  int64_t spent = 0;                // dpql.budgets.epsilon_spent
+  int64_t ledger_sum = 0;           // sum of the analyst's dpql.ledger rows
   std::map<int64_t, int64_t> rows;  // the analyst's ledger rows: id -> epsilon
-  int64_t dataset_spent = 0;  // dpql.dataset_spend for hospital
+  int64_t dataset_spent = 0;        // dpql.dataset_spend for hospital
   int64_t dataset_ledger_sum = 0;
-  int64_t audit_ok = 0;       // audit rows of charged answers
+  int64_t audit_ok = 0;  // audit rows of charged answers
   int64_t audit_ok_sum = 0;
   int64_t audit_exhausted = 0;      // audit rows of budget_exhausted refusals
   int64_t audit_exhausted_sum = 0;  // what they cost (must be 0)
@@ -205,7 +206,8 @@ LedgerState ReadLedger(const std::string& url, const std::string& analyst) {
   pqxx::read_transaction txn(connection);
   LedgerState state;
   pqxx::row budget = txn.exec_params1(
-      "SELECT b.epsilon_total, b.epsilon_spent FROM dpql.budgets b JOIN dpql.analysts a ON a.id = b.analyst_id "
+      "SELECT b.epsilon_total, b.epsilon_spent FROM dpql.budgets b JOIN dpql.analysts a ON a.id = "
+      "b.analyst_id "
       "WHERE a.name = $1 AND b.dataset = 'hospital'",
       analyst);
   state.total = budget[0].as<int64_t>();
@@ -218,10 +220,13 @@ LedgerState ReadLedger(const std::string& url, const std::string& analyst) {
     state.ledger_sum += row[1].as<int64_t>();
   }
   state.dataset_spent =
-      txn.exec1("SELECT coalesce((SELECT epsilon_spent FROM dpql.dataset_spend WHERE dataset = 'hospital'), 0)")[0]
-          .as<int64_t>();
+      txn.exec1(
+             "SELECT coalesce((SELECT epsilon_spent FROM dpql.dataset_spend WHERE dataset = 'hospital'), 0)")
+          [0]
+              .as<int64_t>();
   state.dataset_ledger_sum =
-      txn.exec1("SELECT coalesce(sum(epsilon), 0) FROM dpql.ledger WHERE dataset = 'hospital'")[0].as<int64_t>();
+      txn.exec1("SELECT coalesce(sum(epsilon), 0) FROM dpql.ledger WHERE dataset = 'hospital'")[0]
+          .as<int64_t>();
   pqxx::row ok = txn.exec_params1(
       "SELECT count(*), coalesce(sum(epsilon), 0) FROM dpql.audit "
       "WHERE analyst_name = $1 AND outcome = 'ok' AND status = 200 AND epsilon > 0",
@@ -246,7 +251,8 @@ LedgerState ReadLedger(const std::string& url, const std::string& analyst) {
 int64_t ExpectLedgerMatches(const LedgerState& ledger, const std::vector<Outcome>& outcomes) {
   EXPECT_LE(ledger.spent, ledger.total) << "overspent";
   EXPECT_EQ(ledger.spent, ledger.ledger_sum) << "the analyst's spend is not the sum of the ledger";
-  EXPECT_EQ(ledger.dataset_spent, ledger.dataset_ledger_sum) << "the dataset's spend is not the sum of its ledger";
+  EXPECT_EQ(ledger.dataset_spent, ledger.dataset_ledger_sum)
+      << "the dataset's spend is not the sum of its ledger";
   std::set<int64_t> answered;
   for (const Outcome& outcome : outcomes) {
     if (outcome.status != 200) continue;
@@ -260,7 +266,8 @@ int64_t ExpectLedgerMatches(const LedgerState& ledger, const std::vector<Outcome
                     << " is not in the ledger (epsilon " << outcome.epsilon_micro << " micro)";
       continue;
     }
-    EXPECT_EQ(row->second, outcome.epsilon_micro) << "ledger row " << row->first << " charged the wrong amount";
+    EXPECT_EQ(row->second, outcome.epsilon_micro)
+        << "ledger row " << row->first << " charged the wrong amount";
   }
   return static_cast<int64_t>(ledger.rows.size()) - static_cast<int64_t>(answered.size());
 }
@@ -329,14 +336,15 @@ class FaultTest : public ::testing::Test {
   }
 
   std::string Admin(const std::string& url, const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(url) + " " + args, code);
+    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(url) + " " + args,
+                      code);
   }
 
   // Creates analyst `name` with `epsilon` on hospital; returns the token.
   std::string AddAnalyst(const std::string& url, const std::string& name, const std::string& epsilon) {
     int code = 0;
-    std::string out = Admin(url, "add-analyst " + name + " --dataset hospital --epsilon " + epsilon + " --delta 0.00001",
-                            &code);
+    std::string out = Admin(
+        url, "add-analyst " + name + " --dataset hospital --epsilon " + epsilon + " --delta 0.00001", &code);
     EXPECT_EQ(code, 0) << out;
     std::smatch match;
     static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
@@ -346,8 +354,7 @@ class FaultTest : public ::testing::Test {
 
   // Writes config `name` and starts a server with it (its log: name.log).
   std::unique_ptr<DpqldProcess> Start(const std::string& name, const std::string& url) {
-    std::ofstream(dir_ / (name + ".yaml")) << DpqldConfigBase(url, "catalog.yaml")
-                                           << "threads: 4\n"
+    std::ofstream(dir_ / (name + ".yaml")) << DpqldConfigBase(url, "catalog.yaml") << "threads: 4\n"
                                            << "db_pool: 8\n";
     // A restart appends to the same log.
     auto server = std::make_unique<DpqldProcess>(DpqldOptions{.config = (dir_ / (name + ".yaml")).string(),
@@ -411,11 +418,11 @@ TEST_F(FaultTest, ContendedBudgetIsNeverOverspentAndEveryAnswerHasOneLedgerRow) 
   EXPECT_EQ(ledger.audit_ok, served);
   EXPECT_EQ(ledger.audit_ok_sum, ledger.ledger_sum);
 
-  std::printf("figures: contention: servers 2, clients %d, requests %zu, answers %d, refusals 409 %d, "
-              "ledger rows %zu, spent %lld of %lld micro-epsilon (ledger sum %lld), %.1f s\n",
-              kClients, outcomes.size(), served, refused, ledger.rows.size(),
-              static_cast<long long>(ledger.spent), static_cast<long long>(ledger.total),
-              static_cast<long long>(ledger.ledger_sum), elapsed);
+  std::printf(
+      "figures: contention: servers 2, clients %d, requests %zu, answers %d, refusals 409 %d, "
+      "ledger rows %zu, spent %lld of %lld micro-epsilon (ledger sum %lld), %.1f s\n",
+      kClients, outcomes.size(), served, refused, ledger.rows.size(), static_cast<long long>(ledger.spent),
+      static_cast<long long>(ledger.total), static_cast<long long>(ledger.ledger_sum), elapsed);
 }
 
 // ---------------------------------------------------------------------------
@@ -459,9 +466,8 @@ TEST_F(FaultTest, KillNineUnderLoadLosesNoDebitAndClientsGetAPromptError) {
   auto slow_error = [](const Outcome& o) { return o.status == 0 && o.seconds() > kPromptSeconds; };
   EXPECT_EQ(Count(outcomes, slow_error), 0) << Describe(outcomes, slow_error);
   // In flight at the kill: cut off with an error, not left hanging.
-  const int cut_off = Count(outcomes, [&](const Outcome& o) {
-    return o.status == 0 && o.start < killed_at && o.end >= killed_at;
-  });
+  const int cut_off = Count(
+      outcomes, [&](const Outcome& o) { return o.status == 0 && o.start < killed_at && o.end >= killed_at; });
   // After the restart the victim's clients are served again.
   const int served_after_restart = Count(outcomes, [&](const Outcome& o) {
     return o.server == 0 && o.status == 200 && o.start >= restarted_at;
@@ -482,13 +488,14 @@ TEST_F(FaultTest, KillNineUnderLoadLosesNoDebitAndClientsGetAPromptError) {
   EXPECT_GE(ledger.audit_ok, served);
   EXPECT_LE(ledger.audit_ok, static_cast<int64_t>(ledger.rows.size()));
 
-  std::printf("figures: kill -9: servers 2, clients %d, requests %zu, answers %d, connection errors %d "
-              "(cut off in flight %d, longest %.2f s), restart %.2f s, answers after restart %d, ledger rows %zu, "
-              "debits kept without an answer %lld, spent %lld = ledger sum %lld micro-epsilon\n",
-              kClients, outcomes.size(), served, connection_errors, cut_off, Longest(outcomes),
-              Seconds(restarted_at - restart_at), served_after_restart, ledger.rows.size(),
-              static_cast<long long>(unanswered), static_cast<long long>(ledger.spent),
-              static_cast<long long>(ledger.ledger_sum));
+  std::printf(
+      "figures: kill -9: servers 2, clients %d, requests %zu, answers %d, connection errors %d "
+      "(cut off in flight %d, longest %.2f s), restart %.2f s, answers after restart %d, ledger rows %zu, "
+      "debits kept without an answer %lld, spent %lld = ledger sum %lld micro-epsilon\n",
+      kClients, outcomes.size(), served, connection_errors, cut_off, Longest(outcomes),
+      Seconds(restarted_at - restart_at), served_after_restart, ledger.rows.size(),
+      static_cast<long long>(unanswered), static_cast<long long>(ledger.spent),
+      static_cast<long long>(ledger.ledger_sum));
 }
 
 // ---------------------------------------------------------------------------
@@ -541,7 +548,8 @@ class PrivateCluster {
  private:
   // Runs a PostgreSQL program as the cluster's owner; "" on success.
   std::string Run(const std::string& command) {
-    std::string line = "cd / && " + (owner_.empty() ? "" : "runuser -u " + owner_ + " -- ") + bin_ + "/" + command;
+    std::string line =
+        "cd / && " + (owner_.empty() ? "" : "runuser -u " + owner_ + " -- ") + bin_ + "/" + command;
     int code = 0;
     std::string out = RunCommand(line, &code);
     return code == 0 ? "" : line + " failed (" + std::to_string(code) + "): " + out;
@@ -603,7 +611,8 @@ TEST_F(FaultTest, PostgresRestartUnderLoadIs503ThenServesAgainWithoutRestartingD
   std::ostringstream recovery;
   for (size_t f = 0; f < faults.size(); ++f) {
     const Fault& fault = faults[f];
-    const Clock::time_point next_fault = f + 1 < faults.size() ? faults[f + 1].stopping : Clock::time_point::max();
+    const Clock::time_point next_fault =
+        f + 1 < faults.size() ? faults[f + 1].stopping : Clock::time_point::max();
     // Clients saw the outage as 503s...
     const int unavailable = Count(outcomes, [&](const Outcome& o) {
       return o.status == 503 && o.start >= fault.stopped && o.end <= fault.started;
@@ -639,13 +648,14 @@ TEST_F(FaultTest, PostgresRestartUnderLoadIs503ThenServesAgainWithoutRestartingD
   EXPECT_GE(unanswered, 0);
   EXPECT_LE(unanswered, kClients * static_cast<int64_t>(faults.size()));
 
-  std::printf("figures: PostgreSQL restart: clients %d, requests %zu, answers %d, 503s %d, other errors %d, "
-              "longest request %.2f s, ledger rows %zu, debits kept without an answer %lld, "
-              "spent %lld = ledger sum %lld micro-epsilon;%s\n",
-              kClients, outcomes.size(), served, Count(outcomes, [](const Outcome& o) { return o.status == 503; }),
-              Count(outcomes, unexpected), Longest(outcomes), ledger.rows.size(),
-              static_cast<long long>(unanswered), static_cast<long long>(ledger.spent),
-              static_cast<long long>(ledger.ledger_sum), recovery.str().c_str());
+  std::printf(
+      "figures: PostgreSQL restart: clients %d, requests %zu, answers %d, 503s %d, other errors %d, "
+      "longest request %.2f s, ledger rows %zu, debits kept without an answer %lld, "
+      "spent %lld = ledger sum %lld micro-epsilon;%s\n",
+      kClients, outcomes.size(), served, Count(outcomes, [](const Outcome& o) { return o.status == 503; }),
+      Count(outcomes, unexpected), Longest(outcomes), ledger.rows.size(), static_cast<long long>(unanswered),
+      static_cast<long long>(ledger.spent), static_cast<long long>(ledger.ledger_sum),
+      recovery.str().c_str());
 }
 
 }  // namespace

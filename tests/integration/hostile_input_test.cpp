@@ -67,7 +67,8 @@ class HostileInputTest : public ::testing::Test {
               "db_pool: 4\n"
               "max_body_bytes: 1048576\n"
               "max_query_bytes: 102400\n"
-              "request_timeout_ms: " << kRequestTimeoutMs << "\n";
+              "request_timeout_ms: "
+           << kRequestTimeoutMs << "\n";
     config.close();
     server_ = new DpqldProcess(
         DpqldOptions{.config = (dir_ / "dpqld.yaml").string(), .log_path = (dir_ / "dpqld.log").string()});
@@ -76,7 +77,8 @@ class HostileInputTest : public ::testing::Test {
     bob_ = AddAnalyst("bob", 2, false);
     admin_ = AddAnalyst("guardian", 1, true);
     // Spend something so that "the ledger is unchanged" compares non-empty sums.
-    Reply first = PostQuery(server_->port(), alice_, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.25)");
+    Reply first =
+        PostQuery(server_->port(), alice_, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.25)");
     ASSERT_EQ(first.status, 200) << first.body;
     tables_before_ = TableCounts();
   }
@@ -107,8 +109,8 @@ class HostileInputTest : public ::testing::Test {
   }
 
   static std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_->url()) + " " + args,
-                      code);
+    return RunCommand(
+        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_->url()) + " " + args, code);
   }
 
   static std::string AddAnalyst(const std::string& name, double epsilon, bool admin) {
@@ -168,12 +170,14 @@ class HostileInputTest : public ::testing::Test {
     }
   }
 
-  void ExpectRawRefused(const std::string& label, const std::string& bytes, int status, const std::string& code) {
+  void ExpectRawRefused(const std::string& label, const std::string& bytes, int status,
+                        const std::string& code) {
     const std::string before = LedgerState();
     ++cases_;
     RawReply reply = SendRaw(port_, bytes);
     EXPECT_EQ(reply.status, status) << label << ": " << reply.text;
-    EXPECT_EQ(reply.doc.is_object() ? reply.doc["error"]["code"] : json(), code) << label << ": " << reply.text;
+    EXPECT_EQ(reply.doc.is_object() ? reply.doc["error"]["code"] : json(), code)
+        << label << ": " << reply.text;
     EXPECT_TRUE(reply.closed) << label << ": the server should close the connection";
     EXPECT_EQ(Call(port_, {"GET", "/healthz", "", "", "", ""}).status, 200) << label;
     EXPECT_EQ(LedgerState(), before) << label;
@@ -203,8 +207,8 @@ TEST_F(HostileInputTest, SqlInjectionIsRefusedAndTouchesNoTable) {
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions GROUP BY 1; DROP TABLE wards", 400, "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions /* */; DELETE FROM admissions", 400, "syntax_error");
   // Strings.
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE sex = 'F' OR 1=1; DROP TABLE admissions; --'", 400,
-                     "syntax_error");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE sex = 'F' OR 1=1; DROP TABLE admissions; --'",
+                     400, "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE sex = E'F\\'; DROP TABLE admissions; --'", 400,
                      "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE sex = $$F$$; DROP TABLE admissions", 400,
@@ -213,17 +217,21 @@ TEST_F(HostileInputTest, SqlInjectionIsRefusedAndTouchesNoTable) {
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE age > 1; DROP TABLE admissions", 400,
                      "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE age > 1 UNION SELECT 1", 400, "syntax_error");
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE admitted_on > DATE '2026-01-01''", 400, "syntax_error");
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE admitted_on > DATE '2026-01-01; DROP TABLE wards'", 400,
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE admitted_on > DATE '2026-01-01''", 400,
                      "syntax_error");
+  ExpectQueryRefused(
+      "SELECT COUNT(*) FROM admissions WHERE admitted_on > DATE '2026-01-01; DROP TABLE wards'", 400,
+      "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE age > 0x1F", 400, "syntax_error");
   // WITH PRIVACY values.
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = '0.1; DROP TABLE wards')", 400,
                      "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.1); DROP TABLE wards", 400,
                      "syntax_error");
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 1e400)", 400, "epsilon_too_large");
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = -1)", 400, "invalid_privacy_option");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 1e400)", 400,
+                     "epsilon_too_large");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = -1)", 400,
+                     "invalid_privacy_option");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (\"epsilon; DROP\" = 0.1)", 400,
                      "unknown_privacy_option");
 
@@ -231,12 +239,13 @@ TEST_F(HostileInputTest, SqlInjectionIsRefusedAndTouchesNoTable) {
   // names and values: answered with exactly one ledger entry each (they
   // spend), and no table is touched.
   const std::string eve = AddAnalyst("eve", 1, false);
-  for (const std::string query : {
-           "SELECT COUNT(*) FROM admissions AS \"t\"\"; DELETE FROM admissions; --\" WITH PRIVACY (epsilon = 0.05)",
-           "SELECT COUNT(*) FROM admissions WHERE sex = 'F''; DROP TABLE admissions; --' "
-           "WITH PRIVACY (epsilon = 0.05)",
-           "SELECT COUNT(*) FROM admissions WHERE postcode_district = 'x'' OR ''1''=''1' "
-           "WITH PRIVACY (epsilon = 0.05)"}) {
+  for (const std::string query :
+       {"SELECT COUNT(*) FROM admissions AS \"t\"\"; DELETE FROM admissions; --\" WITH PRIVACY (epsilon = "
+        "0.05)",
+        "SELECT COUNT(*) FROM admissions WHERE sex = 'F''; DROP TABLE admissions; --' "
+        "WITH PRIVACY (epsilon = 0.05)",
+        "SELECT COUNT(*) FROM admissions WHERE postcode_district = 'x'' OR ''1''=''1' "
+        "WITH PRIVACY (epsilon = 0.05)"}) {
     const int rows_before = std::stoi(db_->QueryValue("SELECT count(*) FROM dpql.ledger"));
     Reply value = PostQuery(port_, eve, query);
     EXPECT_EQ(value.status, 200) << query << ": " << value.body;
@@ -255,7 +264,8 @@ TEST_F(HostileInputTest, HugeAndDeeplyNestedQueriesGetCleanLimitErrors) {
   ExpectRefused("200 KiB query", PostQuery(port_, alice_, large), 413, "query_too_long", before);
   // 10,000 parentheses, balanced and not.
   const std::string open(10000, '('), close(10000, ')');
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE " + open + "age > 1" + close, 400, "syntax_error");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE " + open + "age > 1" + close, 400,
+                     "syntax_error");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE " + open, 400, "syntax_error");
   ExpectQueryRefused("SELECT SUM(" + open + "age" + close + ") FROM admissions", 400, "syntax_error");
   std::string nots;
@@ -270,21 +280,24 @@ TEST_F(HostileInputTest, HugeAndDeeplyNestedQueriesGetCleanLimitErrors) {
 
 TEST_F(HostileInputTest, InvalidUtf8AndNulBytes) {
   const std::string before = LedgerState();
-  auto raw_body = [&](const std::string& label, const std::string& body, int status, const std::string& code) {
+  auto raw_body = [&](const std::string& label, const std::string& body, int status,
+                      const std::string& code) {
     ExpectRefused(label, PostBody(port_, alice_, body), status, code, before);
   };
-  raw_body("invalid UTF-8 in the query", "{\"query\": \"SELECT COUNT(*) FROM admissions WHERE sex = '\xff\xfe'\"}",
-           400, "invalid_json");
+  raw_body("invalid UTF-8 in the query",
+           "{\"query\": \"SELECT COUNT(*) FROM admissions WHERE sex = '\xff\xfe'\"}", 400, "invalid_json");
   raw_body("overlong UTF-8", "{\"query\": \"SELECT COUNT(*) FROM adm\xc0\xafissions\"}", 400, "invalid_json");
-  raw_body("truncated UTF-8", "{\"query\": \"SELECT COUNT(*) FROM admissions \xe2\x82\"}", 400, "invalid_json");
-  raw_body("lone surrogate escape", "{\"query\": \"SELECT COUNT(*) FROM admissions WHERE sex = '\\ud800'\"}", 400,
+  raw_body("truncated UTF-8", "{\"query\": \"SELECT COUNT(*) FROM admissions \xe2\x82\"}", 400,
            "invalid_json");
+  raw_body("lone surrogate escape", "{\"query\": \"SELECT COUNT(*) FROM admissions WHERE sex = '\\ud800'\"}",
+           400, "invalid_json");
   raw_body("invalid UTF-8 in the dataset", "{\"query\": \"SHOW TABLES\", \"dataset\": \"hosp\xff\"}", 400,
            "invalid_json");
   raw_body("invalid UTF-8 in a key", "{\"que\xffry\": \"SHOW TABLES\"}", 400, "invalid_json");
   raw_body("raw NUL in the body", std::string("{\"query\": \"SHOW\0TABLES\"}", 24), 400, "invalid_json");
   // NUL through a JSON escape reaches the compiler.
-  raw_body("NUL between tokens", "{\"query\": \"SELECT COUNT(*)\\u0000 FROM admissions\"}", 400, "syntax_error");
+  raw_body("NUL between tokens", "{\"query\": \"SELECT COUNT(*)\\u0000 FROM admissions\"}", 400,
+           "syntax_error");
   Reply located = PostBody(port_, alice_, "{\"query\": \"SELECT COUNT(*)\\n  FROM adm\\u0000issions\"}");
   EXPECT_EQ(located.doc["error"]["line"], 2) << located.body;
   EXPECT_EQ(located.doc["error"]["column"], 11) << located.body;  // "  FROM adm" is 10 characters
@@ -296,7 +309,8 @@ TEST_F(HostileInputTest, InvalidUtf8AndNulBytes) {
   raw_body("NUL in the dataset", "{\"query\": \"SHOW TABLES\", \"dataset\": \"hospital\\u0000x\"}", 404,
            "unknown_dataset");
   // Valid but unusual UTF-8 in a name is a clean semantic error.
-  raw_body("non-ASCII identifier", "{\"query\": \"SELECT COUNT(*) FROM admissi\xc3\xb6ns\"}", 400, "unknown_table");
+  raw_body("non-ASCII identifier", "{\"query\": \"SELECT COUNT(*) FROM admissi\xc3\xb6ns\"}", 400,
+           "unknown_table");
 }
 
 TEST_F(HostileInputTest, MalformedHttpOverRawTcp) {
@@ -304,8 +318,9 @@ TEST_F(HostileInputTest, MalformedHttpOverRawTcp) {
   ExpectRawRefused("no version", "GET /healthz\r\n\r\n", 400, "bad_request");
   ExpectRawRefused("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "bad_request");
   ExpectRawRefused("header without colon", "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400, "bad_request");
-  ExpectRawRefused("huge header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n",
-                   431, "header_too_large");
+  ExpectRawRefused("huge header",
+                   "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n", 431,
+                   "header_too_large");
   std::string many = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 2000; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
   ExpectRawRefused("many headers", many + "\r\n", 431, "header_too_large");
@@ -317,8 +332,8 @@ TEST_F(HostileInputTest, MalformedHttpOverRawTcp) {
                    "bad_request");
   ExpectRawRefused("huge Content-Length", post + "Content-Length: 99999999999999999999\r\n\r\n{}", 400,
                    "bad_request");
-  ExpectRawRefused("chunked garbage", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400,
-                   "bad_request");
+  ExpectRawRefused("chunked garbage", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+                   400, "bad_request");
   ExpectRawRefused("chunked oversized", post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\nabc", 413,
                    "body_too_large");
   ExpectRawRefused("Content-Length over max_body_bytes", post + "Content-Length: 2000000\r\n\r\n{", 413,
@@ -366,13 +381,13 @@ TEST_F(HostileInputTest, MalformedJsonWrongContentTypesUnknownRoutesAndMethods) 
   body("single quotes", "{'query': 'SHOW TABLES'}", 400, "invalid_json");
   body("comment", "{/* */\"query\": \"SHOW TABLES\"}", 400, "invalid_json");
   body("deep JSON nesting", std::string(100000, '[') + std::string(100000, ']'), 400, "invalid_json");
-  body("deep object in a field", "{\"query\": \"SHOW TABLES\", \"dataset\": " + std::string(50000, '[') +
-                                     std::string(50000, ']') + "}",
+  body("deep object in a field",
+       "{\"query\": \"SHOW TABLES\", \"dataset\": " + std::string(50000, '[') + std::string(50000, ']') + "}",
        400, "invalid_request");
   body("query is an array", "{\"query\": [\"SHOW TABLES\"]}", 400, "invalid_request");
   body("query is null", "{\"query\": null}", 400, "invalid_request");
-  body("duplicate query keys", "{\"query\": \"SHOW TABLES\", \"query\": \"SELECT MAX(age) FROM admissions\"}", 400,
-       "min_max_not_private");
+  body("duplicate query keys", "{\"query\": \"SHOW TABLES\", \"query\": \"SELECT MAX(age) FROM admissions\"}",
+       400, "min_max_not_private");
   body("unknown field", "{\"query\": \"SHOW TABLES\", \"epsilon\": 100}", 400, "invalid_request");
   body("dataset is an object", "{\"query\": \"SHOW TABLES\", \"dataset\": {\"name\": \"hospital\"}}", 400,
        "invalid_request");
@@ -384,18 +399,21 @@ TEST_F(HostileInputTest, MalformedJsonWrongContentTypesUnknownRoutesAndMethods) 
        "body_too_large");
 
   // The body decides, not Content-Type: a form-encoded body is not JSON.
-  ExpectRefused("form body", Call(port_, {"POST", "/v1/query", "query=SHOW+TABLES", alice_, "",
-                                          "application/x-www-form-urlencoded"}),
+  ExpectRefused("form body",
+                Call(port_, {"POST", "/v1/query", "query=SHOW+TABLES", alice_, "",
+                             "application/x-www-form-urlencoded"}),
                 400, "invalid_json", before);
   ExpectRefused("multipart body",
-                Call(port_, {"POST", "/v1/query", "--b\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\nx\r\n--b--",
+                Call(port_, {"POST", "/v1/query",
+                             "--b\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\nx\r\n--b--",
                              alice_, "", "multipart/form-data; boundary=b"}),
                 400, "invalid_json", before);
 
   // Unknown routes and methods.
   auto route = [&](const std::string& method, const std::string& target, const std::string& token, int status,
                    const std::string& code) {
-    ExpectRefused(method + " " + target, Call(port_, {method, target, "", token, "", ""}), status, code, before);
+    ExpectRefused(method + " " + target, Call(port_, {method, target, "", token, "", ""}), status, code,
+                  before);
   };
   route("GET", "/v1/../v1/admin/audit", alice_, 404, "not_found");
   route("GET", "/v1/query/../admin/audit", alice_, 404, "not_found");
@@ -418,7 +436,8 @@ TEST_F(HostileInputTest, SlowLorisIsClosedAtItsTimeoutWhileOthersAreServed) {
   RawSocket slow(port_);
   ASSERT_TRUE(slow.connected());
   // Enough header bytes that dripping them takes well over the timeout.
-  const std::string header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(100, 'a') + "\r\n\r\n";
+  const std::string header =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(100, 'a') + "\r\n\r\n";
   std::atomic<bool> stop{false};
   std::atomic<int> served{0}, failed{0};
   std::thread others([&] {
@@ -465,11 +484,16 @@ TEST_F(HostileInputTest, SlowLorisIsClosedAtItsTimeoutWhileOthersAreServed) {
 
 TEST_F(HostileInputTest, TokensMissingMalformedForgedRevokedAndOtherAnalysts) {
   const std::string before = LedgerState();
-  const std::string body = json{{"query", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.1)"}}.dump();
-  auto auth = [&](const std::string& label, const std::string& authorization, int status, const std::string& code,
-                  const std::string& target = "/v1/query") {
-    Request request{target == "/v1/query" ? "POST" : "GET", target, target == "/v1/query" ? body : "", "",
-                    authorization, "application/json"};
+  const std::string body =
+      json{{"query", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.1)"}}.dump();
+  auto auth = [&](const std::string& label, const std::string& authorization, int status,
+                  const std::string& code, const std::string& target = "/v1/query") {
+    Request request{target == "/v1/query" ? "POST" : "GET",
+                    target,
+                    target == "/v1/query" ? body : "",
+                    "",
+                    authorization,
+                    "application/json"};
     if (authorization.empty()) request.token.clear();
     ExpectRefused(label, Call(port_, request), status, code, before);
   };
@@ -495,8 +519,8 @@ TEST_F(HostileInputTest, TokensMissingMalformedForgedRevokedAndOtherAnalysts) {
   ASSERT_EQ(code, 0) << out;
   const std::string after_revoke = LedgerState();
   ExpectRefused("revoked", PostBody(port_, mallory, body), 401, "unauthorized", after_revoke);
-  ExpectRefused("revoked, budget", Call(port_, {"GET", "/v1/budget", "", mallory, "", ""}), 401, "unauthorized",
-                after_revoke);
+  ExpectRefused("revoked, budget", Call(port_, {"GET", "/v1/budget", "", mallory, "", ""}), 401,
+                "unauthorized", after_revoke);
 
   // Another analyst's budget is invisible: bob sees only his own.
   Reply bob_budget = Call(port_, {"GET", "/v1/budget", "", bob_, "", ""});
@@ -515,25 +539,30 @@ TEST_F(HostileInputTest, TokensMissingMalformedForgedRevokedAndOtherAnalysts) {
   EXPECT_EQ(Call(port_, {"GET", "/v1/budget?analyst=alice", "", bob_, "", ""}).body, bob_budget.body);
 
   // Admin routes with an analyst's token.
-  ExpectRefused("audit as analyst", Call(port_, {"GET", "/v1/admin/audit", "", bob_, "", ""}), 403, "forbidden",
+  ExpectRefused("audit as analyst", Call(port_, {"GET", "/v1/admin/audit", "", bob_, "", ""}), 403,
+                "forbidden", after_revoke);
+  ExpectRefused("audit filtered as analyst",
+                Call(port_, {"GET", "/v1/admin/audit?analyst=alice", "", bob_, "", ""}), 403, "forbidden",
                 after_revoke);
-  ExpectRefused("audit filtered as analyst", Call(port_, {"GET", "/v1/admin/audit?analyst=alice", "", bob_, "", ""}),
-                403, "forbidden", after_revoke);
-  ExpectRefused("audit, POST as analyst", Call(port_, {"POST", "/v1/admin/audit", "{}", bob_, "", "application/json"}),
-                405, "method_not_allowed", after_revoke);
+  ExpectRefused("audit, POST as analyst",
+                Call(port_, {"POST", "/v1/admin/audit", "{}", bob_, "", "application/json"}), 405,
+                "method_not_allowed", after_revoke);
   EXPECT_EQ(Call(port_, {"GET", "/v1/admin/audit?limit=1", "", admin_, "", ""}).status, 200);
 }
 
 TEST_F(HostileInputTest, QueriesFishingForRowsAreRefusedAndCostNothing) {
   // Grouping by or outputting the privacy unit.
-  ExpectQueryRefused("SELECT patient_id, COUNT(*) FROM admissions GROUP BY patient_id", 400, "privacy_unit_key");
+  ExpectQueryRefused("SELECT patient_id, COUNT(*) FROM admissions GROUP BY patient_id", 400,
+                     "privacy_unit_key");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions GROUP BY patient_id", 400, "privacy_unit_key");
   // A near-unique column without a domain and no delta for partition selection.
   ExpectQueryRefused(
-      "SELECT postcode_district, COUNT(*) FROM admissions GROUP BY postcode_district WITH PRIVACY (delta = 0)", 400,
+      "SELECT postcode_district, COUNT(*) FROM admissions GROUP BY postcode_district WITH PRIVACY (delta = "
+      "0)",
+      400, "no_public_domain");
+  ExpectQueryRefused(
+      "SELECT admission_id, COUNT(*) FROM admissions GROUP BY admission_id WITH PRIVACY (delta = 0)", 400,
       "no_public_domain");
-  ExpectQueryRefused("SELECT admission_id, COUNT(*) FROM admissions GROUP BY admission_id WITH PRIVACY (delta = 0)",
-                     400, "no_public_domain");
   // Non-aggregates, MIN/MAX, SELECT *.
   ExpectQueryRefused("SELECT age FROM admissions", 400, "not_aggregate");
   ExpectQueryRefused("SELECT patient_id FROM admissions WHERE age > 100", 400, "privacy_unit_output");
@@ -546,20 +575,22 @@ TEST_F(HostileInputTest, QueriesFishingForRowsAreRefusedAndCostNothing) {
   ExpectQueryRefused("SELECT COUNT(*) FROM (SELECT * FROM admissions) AS t", 400, "subquery");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE age = (SELECT MAX(age) FROM admissions)", 400,
                      "subquery");
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE patient_id IN (SELECT patient_id FROM bed_days)", 400,
-                     "subquery");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WHERE patient_id IN (SELECT patient_id FROM bed_days)",
+                     400, "subquery");
   // Joins between private tables, and on the privacy unit.
-  ExpectQueryRefused(
-      "SELECT COUNT(*) FROM admissions a JOIN bed_days b ON a.patient_id = b.patient_id", 400, "private_join");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions a JOIN bed_days b ON a.patient_id = b.patient_id", 400,
+                     "private_join");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions a JOIN bed_days b ON a.ward_code = b.ward_code", 400,
                      "private_join");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions a JOIN wards w ON a.patient_id = w.ward_code", 400,
                      "privacy_unit_join");
   ExpectQueryRefused("SELECT COUNT(*) FROM admissions a, bed_days b", 400, "syntax_error");
   // Contribution limits pushed past the catalog's.
-  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 1000)", 400, "epsilon_too_large");
-  ExpectQueryRefused("SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code WITH PRIVACY (max_rows = 100000)",
-                     400, "invalid_privacy_option");
+  ExpectQueryRefused("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 1000)", 400,
+                     "epsilon_too_large");
+  ExpectQueryRefused(
+      "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code WITH PRIVACY (max_rows = 100000)", 400,
+      "invalid_privacy_option");
   // EXPLAIN of a refused query is refused too, and never shows rows.
   ExpectQueryRefused("EXPLAIN SELECT patient_id, COUNT(*) FROM admissions GROUP BY patient_id", 400,
                      "privacy_unit_key", bob_);

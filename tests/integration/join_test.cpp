@@ -66,8 +66,7 @@ class JoinTest : public ::testing::Test {
 
   Caller NewAnalyst(const std::string& name, const std::string& epsilon) {
     Ledger ledger(db_->url());
-    ledger.AddAnalyst(name, "hospital", BudgetCost::FromGrant(*ParseDecimal(epsilon), Rational(0)),
-                      false);
+    ledger.AddAnalyst(name, "hospital", BudgetCost::FromGrant(*ParseDecimal(epsilon), Rational(0)), false);
     return Caller{ledger.FindAnalyst(name)->id, name};
   }
 
@@ -101,17 +100,17 @@ TEST_F(JoinTest, GroupByPublicKeyListsEveryTrustWithinTheIntervals) {
   Caller caller = NewAnalyst("trusts", "10");
   // Each patient belongs to one trust (generate.sql), so with max_groups = 1
   // the bounded count of people equals the plain one.
-  QueryResult result = engine.Run(
-      caller, "hospital",
-      "SELECT w.trust, COUNT(DISTINCT a.patient_id) AS patients FROM admissions AS a JOIN wards "
-      "AS w ON a.ward_code = w.ward_code GROUP BY w.trust WITH PRIVACY (epsilon = 2, max_groups "
-      "= 1, confidence = 0.999);");
-  std::map<std::string, int64_t> truth =
-      Truth("SELECT w.trust, count(DISTINCT a.patient_id) FROM admissions a JOIN wards w "
-            "USING (ward_code) GROUP BY w.trust");
-  std::map<std::string, int64_t> rows_per_trust =
-      Truth("SELECT w.trust, count(*) FROM admissions a JOIN wards w USING (ward_code) GROUP BY "
-            "w.trust");
+  QueryResult result =
+      engine.Run(caller, "hospital",
+                 "SELECT w.trust, COUNT(DISTINCT a.patient_id) AS patients FROM admissions AS a JOIN wards "
+                 "AS w ON a.ward_code = w.ward_code GROUP BY w.trust WITH PRIVACY (epsilon = 2, max_groups "
+                 "= 1, confidence = 0.999);");
+  std::map<std::string, int64_t> truth = Truth(
+      "SELECT w.trust, count(DISTINCT a.patient_id) FROM admissions a JOIN wards w "
+      "USING (ward_code) GROUP BY w.trust");
+  std::map<std::string, int64_t> rows_per_trust = Truth(
+      "SELECT w.trust, count(*) FROM admissions a JOIN wards w USING (ward_code) GROUP BY "
+      "w.trust");
   const std::string empty_trust = "New Hospital NHS Trust";
   ASSERT_EQ(truth.count(empty_trust), 0u);  // the independent SQL has no row for it
   truth[empty_trust] = 0;
@@ -141,8 +140,8 @@ TEST_F(JoinTest, GroupByPublicKeyListsEveryTrustWithinTheIntervals) {
 
   // domain_from: grouping by the private ward_code lists every ward of the
   // public table, including the new one without admissions.
-  QueryResult by_ward = engine.Run(
-      caller, "hospital", "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code;");
+  QueryResult by_ward =
+      engine.Run(caller, "hospital", "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code;");
   EXPECT_EQ(by_ward.rows.size(),
             static_cast<size_t>(std::stoll(db_->QueryValue("SELECT count(*) FROM wards"))));
   bool listed = false;
@@ -176,19 +175,19 @@ TEST_F(JoinTest, DuplicatedJoinKeyStaysWithinTheSensitivity) {
   int64_t heaviest_joined_rows = 0;
   {
     pqxx::work txn(conn);
-    for (const auto& row : txn.exec(
-             "(SELECT a.patient_id FROM admissions a JOIN ward_labels l USING (ward_code) "
-             "GROUP BY a.patient_id ORDER BY count(*) DESC, a.patient_id LIMIT 2) UNION ALL "
-             "(SELECT patient_id FROM admissions WHERE ward_code = 'LTH-AMU' GROUP BY patient_id "
-             "ORDER BY count(*) DESC, patient_id LIMIT 1) UNION ALL "
-             "(SELECT min(patient_id) FROM admissions)")) {
+    for (const auto& row :
+         txn.exec("(SELECT a.patient_id FROM admissions a JOIN ward_labels l USING (ward_code) "
+                  "GROUP BY a.patient_id ORDER BY count(*) DESC, a.patient_id LIMIT 2) UNION ALL "
+                  "(SELECT patient_id FROM admissions WHERE ward_code = 'LTH-AMU' GROUP BY patient_id "
+                  "ORDER BY count(*) DESC, patient_id LIMIT 1) UNION ALL "
+                  "(SELECT min(patient_id) FROM admissions)")) {
       patients.push_back(row[0].c_str());
     }
-    heaviest_joined_rows =
-        txn.exec_params1("SELECT count(*) FROM admissions a JOIN ward_labels l USING (ward_code) "
-                         "WHERE a.patient_id = $1",
-                         patients[0])[0]
-            .as<int64_t>();
+    heaviest_joined_rows = txn.exec_params1(
+                                  "SELECT count(*) FROM admissions a JOIN ward_labels l USING (ward_code) "
+                                  "WHERE a.patient_id = $1",
+                                  patients[0])[0]
+                               .as<int64_t>();
   }
   // Not vacuous: without bounding after the join, this patient alone would
   // move the first query's count by far more than its sensitivity.
@@ -222,13 +221,12 @@ TEST_F(JoinTest, ExplainShowsTheJoinAndRefusalsCostNothing) {
   ConnectionPool pool(db_->url(), 1);
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(5));
   Caller caller = NewAnalyst("join_explain", "1");
-  QueryResult explain = engine.Run(
-      caller, "hospital",
-      "EXPLAIN SELECT w.trust, COUNT(*) FROM admissions a JOIN wards w ON a.ward_code = "
-      "w.ward_code GROUP BY w.trust;");
-  EXPECT_NE(
-      explain.explain.find("join: JOIN wards (public) ON admissions.ward_code = wards.ward_code"),
-      std::string::npos)
+  QueryResult explain =
+      engine.Run(caller, "hospital",
+                 "EXPLAIN SELECT w.trust, COUNT(*) FROM admissions a JOIN wards w ON a.ward_code = "
+                 "w.ward_code GROUP BY w.trust;");
+  EXPECT_NE(explain.explain.find("join: JOIN wards (public) ON admissions.ward_code = wards.ward_code"),
+            std::string::npos)
       << explain.explain;
   EXPECT_NE(explain.explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""),
             std::string::npos)

@@ -31,7 +31,8 @@ class LeastPrivilegeTest : public ::testing::Test {
   void SetUp() override {
     role_ = "dpqld_lp_" + std::to_string(getpid()) + "_" + std::to_string(counter_++);
     db_.LoadHospital(2000);
-    db_.Exec("CREATE ROLE " + role_ + " LOGIN PASSWORD '" + kPassword + "';"
+    db_.Exec("CREATE ROLE " + role_ + " LOGIN PASSWORD '" + kPassword +
+             "';"
              "CREATE TABLE secret_notes (patient_id text, note text);"
              "INSERT INTO secret_notes VALUES ('p1', 'not declared in the catalog');");
     int code = 0;
@@ -49,8 +50,8 @@ class LeastPrivilegeTest : public ::testing::Test {
   static std::string Catalog() { return SourceDir() + "/examples/hospital/catalog.yaml"; }
 
   std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args,
-                      code);
+    return RunCommand(
+        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args, code);
   }
 
   // The same database, logged in as the restricted role (later keywords win).
@@ -74,7 +75,8 @@ class LeastPrivilegeTest : public ::testing::Test {
     // SQLSTATE 42501 (insufficient_privilege) reads "permission denied for
     // ..." or "must be owner of ..."; libpqxx 6.4 does not expose the code here.
     static const std::regex kDenied("ERROR: +(permission denied for|must be owner of) ");
-    EXPECT_TRUE(std::regex_search(outcome, kDenied)) << sql << " -> " << (outcome.empty() ? "succeeded" : outcome);
+    EXPECT_TRUE(std::regex_search(outcome, kDenied))
+        << sql << " -> " << (outcome.empty() ? "succeeded" : outcome);
   }
 
   static inline int counter_ = 0;
@@ -151,10 +153,13 @@ TEST_F(LeastPrivilegeTest, PrintShowsQuotedSqlAndUsageErrorsExitTwo) {
   const std::string odd = "Lp \"Odd\" " + std::to_string(getpid());
   db_.Exec("CREATE ROLE \"Lp \"\"Odd\"\" " + std::to_string(getpid()) + "\"");
   int code = 0;
-  std::string out = Admin("grant-role " + ShellQuote(odd) + " --catalog " + ShellQuote(Catalog()) + " --print", &code);
+  std::string out =
+      Admin("grant-role " + ShellQuote(odd) + " --catalog " + ShellQuote(Catalog()) + " --print", &code);
   db_.Exec("DROP ROLE \"Lp \"\"Odd\"\" " + std::to_string(getpid()) + "\"");
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("GRANT SELECT ON TABLE \"public\".\"admissions\" TO \"Lp \"\"Odd\"\" "), std::string::npos) << out;
+  EXPECT_NE(out.find("GRANT SELECT ON TABLE \"public\".\"admissions\" TO \"Lp \"\"Odd\"\" "),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("GRANT SELECT, UPDATE ON TABLE dpql.\"budgets\""), std::string::npos) << out;
   EXPECT_EQ(out.find("secret_notes"), std::string::npos) << out;
   EXPECT_EQ(out.find("DELETE"), std::string::npos) << out;
@@ -186,10 +191,11 @@ TEST_F(LeastPrivilegeTest, ServerRunningAsTheRoleAnswersAndCharges) {
     config << "listen: 127.0.0.1:8765\ncatalog: \"" << Catalog() << "\"\nthreads: 2\ndb_pool: 2\n";
   }
   const std::string log = (dir / "dpqld.log").string();
-  std::string pid_text = RunCommand(ShellQuote(BinDir() + "/dpqld") + " serve --config " +
-                                        ShellQuote((dir / "dpqld.yaml").string()) + " --listen 127.0.0.1:0 --database " +
-                                        ShellQuote(RoleUrl()) + " >" + ShellQuote(log) + " 2>&1 & echo $!",
-                                    &code);
+  std::string pid_text =
+      RunCommand(ShellQuote(BinDir() + "/dpqld") + " serve --config " +
+                     ShellQuote((dir / "dpqld.yaml").string()) + " --listen 127.0.0.1:0 --database " +
+                     ShellQuote(RoleUrl()) + " >" + ShellQuote(log) + " 2>&1 & echo $!",
+                 &code);
   const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
   std::string port;
   std::string text;
@@ -218,9 +224,10 @@ TEST_F(LeastPrivilegeTest, ServerRunningAsTheRoleAnswersAndCharges) {
   std::error_code ignored;
   EXPECT_NE(reply.find("\"rows\""), std::string::npos) << reply;
   EXPECT_EQ(reply.substr(reply.size() - 3), "200") << reply;
-  EXPECT_EQ(db_.QueryValue("SELECT b.epsilon_spent FROM dpql.budgets b JOIN dpql.analysts a ON a.id = b.analyst_id "
-                           "WHERE a.name = 'bea'"),
-            "500000");
+  EXPECT_EQ(
+      db_.QueryValue("SELECT b.epsilon_spent FROM dpql.budgets b JOIN dpql.analysts a ON a.id = b.analyst_id "
+                     "WHERE a.name = 'bea'"),
+      "500000");
   EXPECT_GE(std::stoi(db_.QueryValue("SELECT count(*) FROM dpql.audit WHERE analyst_name = 'bea'")), 1);
   std::this_thread::sleep_for(200ms);
   std::filesystem::remove_all(dir, ignored);

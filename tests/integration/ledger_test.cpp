@@ -30,7 +30,9 @@ class LedgerTest : public ::testing::Test {
     return BudgetCost::FromGrant(*ParseDecimal(epsilon), *ParseDecimal(delta));
   }
 
-  int64_t Count(const std::string& table) { return std::stoll(db_.QueryValue("SELECT count(*) FROM " + table)); }
+  int64_t Count(const std::string& table) {
+    return std::stoll(db_.QueryValue("SELECT count(*) FROM " + table));
+  }
 
   TestDatabase db_;
   std::unique_ptr<Ledger> ledger_;
@@ -265,8 +267,8 @@ TEST_F(LedgerTest, LedgerAndAuditAreAppendOnly) {
   ledger_->WriteAudit(record);
 
   for (const std::string table : {"dpql.ledger", "dpql.audit"}) {
-    for (const std::string& sql : {"UPDATE " + table + " SET id = id", "DELETE FROM " + table,
-                                   "TRUNCATE " + table}) {
+    for (const std::string& sql :
+         {"UPDATE " + table + " SET id = id", "DELETE FROM " + table, "TRUNCATE " + table}) {
       try {
         db_.Exec(sql);
         ADD_FAILURE() << sql << " should be refused";
@@ -323,8 +325,8 @@ TEST_F(LedgerTest, AuditRecordsAreWrittenAndFiltered) {
 TEST_F(LedgerTest, ConcurrentDebitsNeverOverspend) {
   constexpr int kThreads = 16;
   constexpr int kAttemptsPerThread = 10;
-  const BudgetCost budget{10'000'000, 1'000'000};  // 10 epsilon, 1e-6 delta
-  const BudgetCost cost{300'000, 10'000};          // 0.3 epsilon, 1e-8 delta
+  const BudgetCost budget{10'000'000, 1'000'000};      // 10 epsilon, 1e-6 delta
+  const BudgetCost cost{300'000, 10'000};              // 0.3 epsilon, 1e-8 delta
   constexpr int64_t kExpected = 10'000'000 / 300'000;  // 33 (and 33 * 1e-8 < 1e-6)
   static_assert(10'000'000 % 300'000 != 0);
 
@@ -343,7 +345,8 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverOverspend) {
         Ledger own(db_.url());  // one connection per thread
         start.arrive_and_wait();
         for (int i = 0; i < kAttemptsPerThread; ++i) {
-          DebitResult result = own.Debit(id, "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i));
+          DebitResult result =
+              own.Debit(id, "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i));
           if (result.ok()) {
             ++successes;
             if (result.budget.spent.epsilon_micro > result.budget.total.epsilon_micro) ++bad_results;
@@ -484,7 +487,7 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverExceedTheDatasetCap) {
   const BudgetCost budget{30'000'000, 0, 0};  // 30 epsilon each: the cap binds first
   const BudgetCost cost{300'000, 0, 0};       // 0.3 epsilon
   BudgetCap cap;
-  cap.epsilon_micro = 10'000'000;                       // 10 epsilon over both
+  cap.epsilon_micro = 10'000'000;                      // 10 epsilon over both
   constexpr int64_t kExpected = 10'000'000 / 300'000;  // 33
   static_assert(10'000'000 % 300'000 != 0);
 
@@ -503,8 +506,8 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverExceedTheDatasetCap) {
         start.arrive_and_wait();
         for (int i = 0; i < kAttemptsPerThread; ++i) {
           const int who = (t + i) % 2;  // both analysts from every thread
-          DebitResult result =
-              own.Debit(ids[who], "hospital", cost, "race " + std::to_string(t) + "/" + std::to_string(i), cap);
+          DebitResult result = own.Debit(ids[who], "hospital", cost,
+                                         "race " + std::to_string(t) + "/" + std::to_string(i), cap);
           if (result.ok()) {
             ++successes;
             ++per_analyst[who];
@@ -533,7 +536,8 @@ TEST_F(LedgerTest, ConcurrentDebitsNeverExceedTheDatasetCap) {
     EXPECT_EQ(ledger_->GetBudget(ids[who], "hospital")->spent.epsilon_micro,
               per_analyst[who].load() * cost.epsilon_micro);
   }
-  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger"), std::to_string(kExpected * cost.epsilon_micro));
+  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger"),
+            std::to_string(kExpected * cost.epsilon_micro));
   EXPECT_EQ(Count("dpql.ledger"), kExpected);
 }
 

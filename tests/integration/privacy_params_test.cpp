@@ -124,9 +124,11 @@ TEST_F(PrivacyParamsTest, TinyAndHugeParametersAreRefusedBeforeAnythingIsSpent) 
   }
   // The Gaussian path, without partition selection.
   for (const char* delta : {"1e-400", "5e-324", "1e-300"}) {
-    const std::string query = std::string("SELECT sex, COUNT(*) FROM admissions GROUP BY sex "
-                                          "WITH PRIVACY (mechanism = gaussian, epsilon = 0.1, "
-                                          "delta = ") + delta + ")";
+    const std::string query = std::string(
+                                  "SELECT sex, COUNT(*) FROM admissions GROUP BY sex "
+                                  "WITH PRIVACY (mechanism = gaussian, epsilon = 0.1, "
+                                  "delta = ") +
+                              delta + ")";
     SCOPED_TRACE(query);
     try {
       engine.Run(caller, "hospital", query);
@@ -153,15 +155,16 @@ TEST_F(PrivacyParamsTest, AtTheFloorsNoGroupIsReleasedBelowTheThresholdAndTheCha
     for (const char* count : {"COUNT(*)", "COUNT(DISTINCT patient_id)"}) {
       const std::string query = std::string("SELECT postcode_district, ") + count +
                                 " FROM admissions WHERE age > 100 GROUP BY postcode_district "
-                                "WITH PRIVACY (epsilon = 0.1, delta = " + delta + ")";
+                                "WITH PRIVACY (epsilon = 0.1, delta = " +
+                                delta + ")";
       SCOPED_TRACE(query);
       const Plan plan = CompileOne(*catalog_, query);
       ASSERT_TRUE(plan.partition_selection);
       // Far above the handful of patients over 100 in any district.
       EXPECT_GT(plan.selection_threshold, 500);
-      const int64_t most = std::stoll(db_->QueryValue(
-          "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT patient_id) AS n FROM "
-          "admissions WHERE age > 100 GROUP BY postcode_district) AS g"));
+      const int64_t most = std::stoll(
+          db_->QueryValue("SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT patient_id) AS n FROM "
+                          "admissions WHERE age > 100 GROUP BY postcode_district) AS g"));
       ASSERT_LT(most * 20, plan.selection_threshold);
 
       QueryResult result = engine.Run(caller, "hospital", query);
@@ -217,13 +220,11 @@ TEST_F(PrivacyParamsTest, DefaultDatasetCapStopsAllAnalystsTogether) {
     EXPECT_EQ(Spent(b, "defaultdelta"), BudgetCost{});
   }
   {
-    Catalog catalog =
-        Variant("uncapped", "{ max_epsilon_per_query: 50, dataset_epsilon: unlimited }");
+    Catalog catalog = Variant("uncapped", "{ max_epsilon_per_query: 50, dataset_epsilon: unlimited }");
     Engine engine(catalog, pool, std::make_unique<SeededRandom>(9));
     Caller a = NewAnalyst("uncapped_analyst", "uncapped", 1000, 0);
     engine.Run(a, "uncapped", "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 50)");
-    engine.Run(a, "uncapped",
-               "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 1)");
+    engine.Run(a, "uncapped", "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 1)");
     EXPECT_EQ(Spent(a, "uncapped").epsilon_micro, 51000000);
   }
 }

@@ -23,10 +23,10 @@
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
 #include "runtime/executor/executor.h"
-#include "runtime/release/release.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/quantile.h"
 #include "runtime/noise/samplers.h"
+#include "runtime/release/release.h"
 #include "tests/support/pg.h"
 #include "tests/support/seeded_random.h"
 
@@ -88,8 +88,8 @@ class QuantileTest : public ::testing::Test {
   }
 
   static double Truth(const std::string& fraction, const std::string& column) {
-    return std::stod(db_->QueryValue("SELECT percentile_disc(" + fraction +
-                                     ") WITHIN GROUP (ORDER BY " + column + ") FROM scores"));
+    return std::stod(db_->QueryValue("SELECT percentile_disc(" + fraction + ") WITHIN GROUP (ORDER BY " +
+                                     column + ") FROM scores"));
   }
 
   static TestDatabase* db_;
@@ -115,8 +115,8 @@ TEST_F(QuantileTest, SqlCountsEveryPersonOnceInTheRightBin) {
   Plan scores = Compile("SELECT MEDIAN(value) FROM scores;");
   ExactAggregates s = executor.RunExact(scores);
   for (int bin : {0, 17, 62, 124}) {
-    const std::string expected = db_->QueryValue(
-        "SELECT count(*) FROM scores WHERE value / 8 = " + std::to_string(bin));
+    const std::string expected =
+        db_->QueryValue("SELECT count(*) FROM scores WHERE value / 8 = " + std::to_string(bin));
     EXPECT_EQ(s.histograms[0][0][static_cast<size_t>(bin)], BigInt(expected)) << "bin " << bin;
   }
 }
@@ -143,8 +143,7 @@ TEST_F(QuantileTest, IntervalsCoverTheTruePercentileAtTheirStatedRate) {
   std::vector<std::vector<double>> half_thresholds;
   for (const PlanOutput& out : plan.outputs) {
     const Measure& m = plan.measures[out.measure];
-    half_thresholds.push_back(
-        QuantileTestThresholds(m.scale / 2, m.bins, out.percentile, Rational(95, 100)));
+    half_thresholds.push_back(QuantileTestThresholds(m.scale / 2, m.bins, out.percentile, Rational(95, 100)));
   }
 
   SeededRandom rng(20240611);
@@ -180,8 +179,7 @@ TEST_F(QuantileTest, IntervalsCoverTheTruePercentileAtTheirStatedRate) {
     EXPECT_GE(rate, 0.93);
     EXPECT_LE(rate, 0.97);
     EXPECT_LT(control, 0.93);
-    std::printf("%s: coverage %.4f (half-scale control %.4f)\n", plan.outputs[o].name.c_str(),
-                rate, control);
+    std::printf("%s: coverage %.4f (half-scale control %.4f)\n", plan.outputs[o].name.c_str(), rate, control);
   }
 }
 
@@ -189,23 +187,22 @@ TEST_F(QuantileTest, EngineReleasesPercentilesAndChargesOneShare) {
   ConnectionPool pool(db_->url(), 2);
   Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(3));
   Ledger ledger(db_->url());
-  ledger.AddAnalyst("quantile_analyst", "study", BudgetCost::FromGrant(Rational(1), Rational(0)),
-                    false);
+  ledger.AddAnalyst("quantile_analyst", "study", BudgetCost::FromGrant(Rational(1), Rational(0)), false);
   Caller caller{ledger.FindAnalyst("quantile_analyst")->id, "quantile_analyst"};
 
-  QueryResult explain = engine.Run(
-      caller, "study",
-      "EXPLAIN SELECT arm, MEDIAN(value) AS median_value, PERCENTILE(value, 0.9) FROM scores "
-      "GROUP BY arm WITH PRIVACY (epsilon = 0.5);");
+  QueryResult explain =
+      engine.Run(caller, "study",
+                 "EXPLAIN SELECT arm, MEDIAN(value) AS median_value, PERCENTILE(value, 0.9) FROM scores "
+                 "GROUP BY arm WITH PRIVACY (epsilon = 0.5);");
   EXPECT_NE(explain.explain.find("histogram of value clamped to [0, 999], 125 bins of width 8"),
             std::string::npos)
       << explain.explain;
   EXPECT_NE(explain.explain.find("split evenly over 1 measure"), std::string::npos);
 
-  QueryResult result = engine.Run(
-      caller, "study",
-      "SELECT arm, MEDIAN(value) AS median_value, PERCENTILE(value, 0.9) FROM scores GROUP BY arm "
-      "WITH PRIVACY (epsilon = 0.5);");
+  QueryResult result =
+      engine.Run(caller, "study",
+                 "SELECT arm, MEDIAN(value) AS median_value, PERCENTILE(value, 0.9) FROM scores GROUP BY arm "
+                 "WITH PRIVACY (epsilon = 0.5);");
   ASSERT_EQ(result.rows.size(), 2u);
   EXPECT_EQ(result.cost.epsilon, Rational(1, 2));
   ASSERT_TRUE(result.budget.has_value());

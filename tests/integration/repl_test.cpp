@@ -86,8 +86,8 @@ class ReplTest : public ::testing::Test {
     std::string init = RunCommand(dpqld + " admin --database " + ShellQuote(db_->url()) + " init", &code);
     ASSERT_EQ(code, 0) << init;
     std::string add = RunCommand(dpqld + " admin --database " + ShellQuote(db_->url()) +
-                                     " add-analyst repl_user --dataset hospital --epsilon " + kAnalystEpsilon +
-                                     " --delta 1e-4",
+                                     " add-analyst repl_user --dataset hospital --epsilon " +
+                                     kAnalystEpsilon + " --delta 1e-4",
                                  &code);
     ASSERT_EQ(code, 0) << add;
     std::smatch match;
@@ -126,14 +126,13 @@ class ReplTest : public ::testing::Test {
   // Runs `dpqld serve --config F --listen 127.0.0.1:0` with its stderr in a
   // log file, and waits for "dpqld listening on http://127.0.0.1:PORT".
   static void StartServer(const fs::path& config) {
-    server_ = new DpqldProcess(DpqldOptions{.config = config.string(), .log_path = (*dir_ / "dpqld.log").string()});
+    server_ =
+        new DpqldProcess(DpqldOptions{.config = config.string(), .log_path = (*dir_ / "dpqld.log").string()});
     ASSERT_TRUE(server_->started()) << "dpqld serve did not print its URL:\n" << server_->log();
     url_ = new std::string(server_->url());
   }
 
-  void SetUp() override {
-    ASSERT_NE(url_, nullptr) << "dpqld is not running (see the suite set-up failure)";
-  }
+  void SetUp() override { ASSERT_NE(url_, nullptr) << "dpqld is not running (see the suite set-up failure)"; }
 
   // Runs dpql with `args` (already shell-quoted), stdout and stderr apart.
   Outcome Dpql(const std::string& args, const std::string& token = "") {
@@ -162,7 +161,8 @@ TEST_F(ReplTest, BatchCsvIsCleanWithHeaderAndIntervals) {
   Outcome run = Dpql("--format csv -c " + ShellQuote(kBySex));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::vector<std::string> lines = Lines(run.out);
-  ASSERT_EQ(lines.size(), 4u) << "header + one row per sex in the public domain [F, M, X], nothing else:\n" << run.out;
+  ASSERT_EQ(lines.size(), 4u) << "header + one row per sex in the public domain [F, M, X], nothing else:\n"
+                              << run.out;
   EXPECT_EQ(lines[0], "sex,n,n_ci_lower,n_ci_upper");
   std::set<std::string> sexes;
   for (size_t i = 1; i < lines.size(); ++i) {
@@ -201,8 +201,8 @@ TEST_F(ReplTest, BatchTableHasPlusMinusAndFooter) {
   EXPECT_NE(lines[0].find("sex"), std::string::npos) << run.out;
   EXPECT_EQ(lines[1].find_first_not_of("-+"), std::string::npos) << "separator line: " << lines[1];
   for (size_t i = 2; i < 5; ++i) {
-    EXPECT_NE(lines[i].find(" \xC2\xB1 "), std::string::npos) << "noisy count shown as value \xC2\xB1 half-width: "
-                                                            << lines[i];
+    EXPECT_NE(lines[i].find(" \xC2\xB1 "), std::string::npos)
+        << "noisy count shown as value \xC2\xB1 half-width: " << lines[i];
     EXPECT_EQ(lines[i].find('|'), lines[0].find('|')) << "columns are aligned:\n" << run.out;
   }
   EXPECT_NE(run.out.find("(3 rows)  cost: \xCE\xB5 1"), std::string::npos) << run.out;
@@ -243,7 +243,8 @@ TEST_F(ReplTest, ErrorExitsNonZeroWithMessageAndCaret) {
   EXPECT_NE(run.err.find("ERROR: "), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("agee"), std::string::npos) << run.err;
   // psql-style context: the line, then a caret under column 8 ("agee").
-  EXPECT_NE(run.err.find("LINE 1: SELECT agee FROM admissions\n" + std::string(8 + 7, ' ') + "^\n"), std::string::npos)
+  EXPECT_NE(run.err.find("LINE 1: SELECT agee FROM admissions\n" + std::string(8 + 7, ' ') + "^\n"),
+            std::string::npos)
       << run.err;
 }
 
@@ -322,7 +323,8 @@ class Terminal {
         mark_ = found + needle.size();
         return true;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       if (!ReadSome(static_cast<int>(left.count()))) return false;
     }

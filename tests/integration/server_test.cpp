@@ -46,7 +46,8 @@ class ServerTest : public ::testing::Test {
         "CREATE FUNCTION dpql_test_sleep(seconds float8) RETURNS boolean LANGUAGE plpgsql AS "
         "$$ BEGIN PERFORM pg_sleep(seconds); RETURN true; END $$;"
         "CREATE VIEW slow_admissions AS SELECT patient_id, age FROM admissions "
-        "WHERE (SELECT dpql_test_sleep(" + std::to_string(kSlowSeconds) + "));");
+        "WHERE (SELECT dpql_test_sleep(" +
+        std::to_string(kSlowSeconds) + "));");
     int code = 0;
     std::string out = Admin("init", &code);
     ASSERT_EQ(code, 0) << out;
@@ -66,13 +67,15 @@ class ServerTest : public ::testing::Test {
   // Writes a config (database, catalog, small limits so 413s are cheap to hit)
   // plus `extra` lines, and starts a server with it.
   std::unique_ptr<DpqldProcess> Start(const std::string& extra = "") {
-    std::string config = "# test config\n"
-                         "listen: 127.0.0.1:8765\n" +
-                         DpqldConfigBase(db_.url(), "catalog.yaml") +
-                         "threads: 2\n"
-                         "db_pool: 4\n"
-                         "max_body_bytes: 65536\n"
-                         "max_query_bytes: 4096\n" + extra;
+    std::string config =
+        "# test config\n"
+        "listen: 127.0.0.1:8765\n" +
+        DpqldConfigBase(db_.url(), "catalog.yaml") +
+        "threads: 2\n"
+        "db_pool: 4\n"
+        "max_body_bytes: 65536\n"
+        "max_query_bytes: 4096\n" +
+        extra;
     std::string name = "dpqld" + std::to_string(servers_++) + ".yaml";
     WriteFile(name, config);
     auto server = std::make_unique<DpqldProcess>(
@@ -87,9 +90,8 @@ class ServerTest : public ::testing::Test {
   }
 
   std::string Admin(const std::string& args, int* code) {
-    return RunCommand(ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) +
-                          " " + args,
-                      code);
+    return RunCommand(
+        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args, code);
   }
 
   // Creates an analyst with `epsilon` on `dataset`; returns the token.
@@ -114,8 +116,10 @@ class ServerTest : public ::testing::Test {
 
   double Spent(const std::string& analyst) {
     return std::stod(db_.QueryValue(
-        "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
-        "ON a.id = b.analyst_id WHERE a.name = '" + analyst + "'")) / 1e6;
+               "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
+               "ON a.id = b.analyst_id WHERE a.name = '" +
+               analyst + "'")) /
+           1e6;
   }
 
   int AuditCount(const std::string& where) {
@@ -158,7 +162,7 @@ TEST_F(ServerTest, QueryReturnsNoisyCountsIntervalsCostAndBudget) {
     EXPECT_GE(row[1].get<int64_t>(), 0);
     total += row[1].get<int64_t>();
   }
-  EXPECT_GT(total, 1000);  // ~1700 patients at max_rows 1; the noise is far smaller
+  EXPECT_GT(total, 1000);                 // ~1700 patients at max_rows 1; the noise is far smaller
   ASSERT_EQ(doc["accuracy"].size(), 3u);  // one entry per noisy cell
   for (size_t i = 0; i < 3; ++i) {
     const json& a = doc["accuracy"][i];
@@ -179,8 +183,9 @@ TEST_F(ServerTest, QueryReturnsNoisyCountsIntervalsCostAndBudget) {
 
   // Dataset named explicitly works the same.
   Reply named = Call(server->port(), {"POST", "/v1/query",
-                                      json{{"query", "SELECT COUNT(*) FROM admissions WITH PRIVACY "
-                                                     "(epsilon = 0.25)"},
+                                      json{{"query",
+                                            "SELECT COUNT(*) FROM admissions WITH PRIVACY "
+                                            "(epsilon = 0.25)"},
                                            {"dataset", "hospital"}}
                                           .dump(),
                                       token, ""});
@@ -209,7 +214,8 @@ TEST_F(ServerTest, MetadataStatementsExplainAndBudgetCostNothing) {
   EXPECT_EQ(show_budget.doc["rows"][0][0], "hospital");
 
   // EXPLAIN through /v1/query: the plan, zero cost.
-  Reply explain = PostQuery(port, token, "EXPLAIN SELECT AVG(age) FROM admissions WITH PRIVACY (epsilon = 0.7)");
+  Reply explain =
+      PostQuery(port, token, "EXPLAIN SELECT AVG(age) FROM admissions WITH PRIVACY (epsilon = 0.7)");
   ASSERT_EQ(explain.status, 200) << explain.body;
   EXPECT_FALSE(explain.doc["explain"].get<std::string>().empty());
   EXPECT_DOUBLE_EQ(explain.doc["cost"]["epsilon"].get<double>(), 0);
@@ -372,7 +378,8 @@ TEST_F(ServerTest, AuthenticationFailures) {
 
   Reply missing = Call(port, {"POST", "/v1/query", body, "", ""});
   ExpectError(missing, 401, "unauthorized");
-  EXPECT_EQ(missing.headers["WWW-Authenticate"].rfind("Bearer", 0), 0u) << missing.headers["WWW-Authenticate"];
+  EXPECT_EQ(missing.headers["WWW-Authenticate"].rfind("Bearer", 0), 0u)
+      << missing.headers["WWW-Authenticate"];
   ExpectError(Call(port, {"POST", "/v1/query", body, "", "Basic YWxpY2U6c2VjcmV0"}), 401, "unauthorized");
   ExpectError(Call(port, {"POST", "/v1/query", body, "", "Bearer"}), 401, "unauthorized");
   std::string forged = "dpql_" + std::string(43, 'A');
@@ -420,7 +427,8 @@ TEST_F(ServerTest, BudgetDecreasesThenRefusesWith409AndLedgerUnchanged) {
   Reply budget = Get(port, "/v1/budget", token);
   EXPECT_DOUBLE_EQ(budget.doc["budgets"][0]["epsilon_remaining"].get<double>(), 0.2);
   // A cheaper query still fits.
-  EXPECT_EQ(PostQuery(port, token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)").status, 200);
+  EXPECT_EQ(PostQuery(port, token, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.2)").status,
+            200);
 
   // No budget on this dataset at all: 403 no_budget.
   std::string other = AddAnalyst("frank", 1, false, "clinic");
@@ -452,7 +460,8 @@ TEST_F(ServerTest, ZcdpDatasetChargesRhoAndShowsItsBudgetBothWays) {
 
   int code = 0;
   const std::string catalog_flag = " --catalog " + ShellQuote((dir_ / "catalog.yaml").string());
-  std::string out = Admin("add-analyst zoe --dataset hospital --epsilon 1 --delta 1e-6" + catalog_flag, &code);
+  std::string out =
+      Admin("add-analyst zoe --dataset hospital --epsilon 1 --delta 1e-6" + catalog_flag, &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("epsilon 0, delta 0, rho 0.0"), std::string::npos) << out;
   std::smatch match;
@@ -500,8 +509,8 @@ TEST_F(ServerTest, ZcdpDatasetChargesRhoAndShowsItsBudgetBothWays) {
   EXPECT_EQ(show.doc["budget"]["accounting"], "zcdp");
 
   // Partition selection has no rho: refused, nothing spent.
-  Reply selection = PostQuery(port, token,
-                              "SELECT postcode_district, COUNT(*) FROM admissions GROUP BY postcode_district");
+  Reply selection =
+      PostQuery(port, token, "SELECT postcode_district, COUNT(*) FROM admissions GROUP BY postcode_district");
   ExpectError(selection, 400, "partition_selection_under_zcdp");
 
   // A second analyst reaches the dataset cap (rho 0.06 over everyone): 409
@@ -531,10 +540,11 @@ TEST_F(ServerTest, AuditRowsForServedAndRefusedRequestsHoldNoResultValues) {
   ASSERT_EQ(PostQuery(port, token, "SELECT AVG(nope) FROM admissions").status, 400);
   ASSERT_EQ(Get(port, "/v1/budget", token).status, 200);
 
-  EXPECT_EQ(AuditCount("analyst_name = 'grace' AND source = 'POST /v1/query' AND status = 200 AND outcome = 'ok' "
-                       "AND dataset = 'hospital' AND epsilon = 500000 "
-                       "AND query = 'SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5)'"),
-            1);
+  EXPECT_EQ(
+      AuditCount("analyst_name = 'grace' AND source = 'POST /v1/query' AND status = 200 AND outcome = 'ok' "
+                 "AND dataset = 'hospital' AND epsilon = 500000 "
+                 "AND query = 'SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5)'"),
+      1);
   EXPECT_EQ(AuditCount("analyst_name = 'grace' AND status = 400 AND outcome = 'unknown_column' "
                        "AND detail LIKE '%nope%'"),
             1);
@@ -582,9 +592,10 @@ TEST_F(ServerTest, SixteenConcurrentClientsAllAnsweredAndSpendingAddsUp) {
   }
   EXPECT_NEAR(reported, 4.0, 1e-9);
   EXPECT_NEAR(Spent("heidi"), reported, 1e-9);
-  EXPECT_EQ(db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
-                           "WHERE a.name = 'heidi'"),
-            "4000000");
+  EXPECT_EQ(
+      db_.QueryValue("SELECT sum(epsilon) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                     "WHERE a.name = 'heidi'"),
+      "4000000");
 }
 
 TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
@@ -666,9 +677,8 @@ TEST_F(ServerTest, DatabaseUnavailableIs503) {
   TestDatabase control;  // a second database to run the admin statements from
   auto on_control = [&](const std::string& sql) {
     int code = 0;
-    std::string out = RunCommand("psql -X -q -v ON_ERROR_STOP=1 " + ShellQuote(control.url()) + " -c " +
-                                     ShellQuote(sql),
-                                 &code);
+    std::string out = RunCommand(
+        "psql -X -q -v ON_ERROR_STOP=1 " + ShellQuote(control.url()) + " -c " + ShellQuote(sql), &code);
     ASSERT_EQ(code, 0) << out;
   };
   on_control("ALTER DATABASE " + db_.name() + " ALLOW_CONNECTIONS false");
@@ -688,10 +698,10 @@ TEST_F(ServerTest, DatabaseUnavailableIs503) {
 
 TEST_F(ServerTest, ServesHttpsWhenTlsIsConfigured) {
   int code = 0;
-  std::string out = RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
-                                   ShellQuote((dir_ / "key.pem").string()) + " -out " +
-                                   ShellQuote((dir_ / "cert.pem").string()),
-                               &code);
+  std::string out = RunCommand(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+          ShellQuote((dir_ / "key.pem").string()) + " -out " + ShellQuote((dir_ / "cert.pem").string()),
+      &code);
   ASSERT_EQ(code, 0) << out;
   auto server = Start("tls_cert: cert.pem\ntls_key: key.pem\n");
   ASSERT_TRUE(server->started());
@@ -711,8 +721,8 @@ TEST_F(ServerTest, StartupRefusesBadConfigCatalogOrDatabase) {
   auto serve = [&](const std::string& name, const std::string& text, int* code) {
     WriteFile(name, text);
     // `timeout`: a config wrongly accepted must fail the test, not hang it.
-    return RunCommand("timeout 30 " + ShellQuote(BinDir() + "/dpqld") + " serve --config " + ShellQuote((dir_ / name).string()) +
-                          " --listen 127.0.0.1:0",
+    return RunCommand("timeout 30 " + ShellQuote(BinDir() + "/dpqld") + " serve --config " +
+                          ShellQuote((dir_ / name).string()) + " --listen 127.0.0.1:0",
                       code);
   };
   const std::string base = "database: \"" + db_.url() + "\"\ncatalog: catalog.yaml\n";
@@ -722,7 +732,8 @@ TEST_F(ServerTest, StartupRefusesBadConfigCatalogOrDatabase) {
   EXPECT_NE(out.find("unknown.yaml:3: unknown key 'thread'"), std::string::npos) << out;
   out = serve("bad_value.yaml", base + "db_pool: many\n", &code);
   EXPECT_EQ(code, 2);
-  EXPECT_NE(out.find("bad_value.yaml:3: db_pool: expected a whole number, got 'many'"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad_value.yaml:3: db_pool: expected a whole number, got 'many'"), std::string::npos)
+      << out;
   out = serve("bad_listen.yaml", base + "listen: localhost\n", &code);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("expected HOST:PORT"), std::string::npos) << out;
@@ -795,8 +806,9 @@ TEST_F(ServerTest, RepeatIsCachedFreeUntilTheDataVersionChanges) {
   EXPECT_NEAR(Spent("lou"), 0, 1e-9);
 
   // A different epsilon is a different query.
-  Reply other_epsilon = PostQuery(port, lou, "SELECT sex, COUNT(*) AS n FROM admissions WHERE age >= 18 AND "
-                                             "admission_method = 'elective' GROUP BY sex WITH PRIVACY (epsilon = 0.6)");
+  Reply other_epsilon = PostQuery(port, lou,
+                                  "SELECT sex, COUNT(*) AS n FROM admissions WHERE age >= 18 AND "
+                                  "admission_method = 'elective' GROUP BY sex WITH PRIVACY (epsilon = 0.6)");
   ASSERT_EQ(other_epsilon.status, 200) << other_epsilon.body;
   EXPECT_EQ(other_epsilon.doc["cached"], false);
   EXPECT_NEAR(Spent("lou"), 0.6, 1e-9);
@@ -868,8 +880,7 @@ TEST_F(ServerTest, PercentilesVarianceAndConfidenceThroughTheServer) {
   // MIN stays refused with the percentile hint, and costs nothing.
   Reply min = PostQuery(port, token, "SELECT MIN(age) FROM admissions");
   ExpectError(min, 400, "min_max_not_private");
-  EXPECT_NE(min.doc["error"]["message"].get<std::string>().find("PERCENTILE(age, 0.05)"),
-            std::string::npos)
+  EXPECT_NE(min.doc["error"]["message"].get<std::string>().find("PERCENTILE(age, 0.05)"), std::string::npos)
       << min.body;
   EXPECT_DOUBLE_EQ(Spent("stats_researcher"), 1.0);
 }
@@ -894,8 +905,7 @@ TEST_F(ServerTest, JoinWithAPublicTableGroupsByItsColumn) {
   for (const auto& row : reply.doc["rows"]) {
     const std::string trust = row[0].get<std::string>();
     EXPECT_LT(previous, trust);  // every trust once, in key order
-    EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM wards WHERE trust = '" + trust + "'") != "0",
-              true);
+    EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM wards WHERE trust = '" + trust + "'") != "0", true);
     previous = trust;
     total += row[1].get<int64_t>();
   }
@@ -913,8 +923,7 @@ TEST_F(ServerTest, JoinWithAPublicTableGroupsByItsColumn) {
   Reply plan = PostQuery(port, token, query, "/v1/explain");
   ASSERT_EQ(plan.status, 200) << plan.body;
   const std::string explain = plan.doc["explain"].get<std::string>();
-  EXPECT_NE(explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""),
-            std::string::npos)
+  EXPECT_NE(explain.find("JOIN \"wards\" AS j1 ON t.\"ward_code\" = j1.\"ward_code\""), std::string::npos)
       << explain;
   EXPECT_NE(explain.find("distinct wards.trust (public table)"), std::string::npos) << explain;
 

@@ -133,9 +133,8 @@ std::string SchemaSql() {
     // Every value of every column occurs (kRows >= each list's length), in
     // a different combination with the other columns' values.
     const std::string person =
-        r == kRows - 1
-            ? "NULL"
-            : (r % kPeople == kPeople - 1 ? "E'p\\\\'" : "'p" + std::to_string(r % kPeople) + "'");
+        r == kRows - 1 ? "NULL"
+                       : (r % kPeople == kPeople - 1 ? "E'p\\\\'" : "'p" + std::to_string(r % kPeople) + "'");
     sql << (r ? ",\n" : "") << "  (" << person;
     for (size_t c = 0; c < columns.size(); ++c) {
       const auto& values = columns[c].values;
@@ -194,14 +193,9 @@ class QueryGenerator {
     if (Below(2)) query += ", max_rows = " + std::to_string(1 + Below(3));
     if (Below(2)) query += ", max_groups = " + OneOf({"1", "2", "5"});
     switch (Below(6)) {
-      case 0:
-        query += ", delta = 0";
-        break;
-      case 1:
-        query += ", mechanism = gaussian, delta = 1e-5";
-        break;
-      default:
-        break;
+      case 0: query += ", delta = 0"; break;
+      case 1: query += ", mechanism = gaussian, delta = 1e-5"; break;
+      default: break;
     }
     return query + ")";
   }
@@ -216,9 +210,7 @@ class QueryGenerator {
   uint64_t Below(uint64_t n) { return random_.UniformBelow(n); }
   int Depth(uint64_t n) { return static_cast<int>(Below(n)); }
 
-  std::string OneOf(const std::vector<std::string>& options) {
-    return options[Below(options.size())];
-  }
+  std::string OneOf(const std::vector<std::string>& options) { return options[Below(options.size())]; }
 
   // An index drawn with the given weights.
   int Pick(const std::vector<int>& weights) {
@@ -240,12 +232,8 @@ class QueryGenerator {
     return *found[Below(found.size())];
   }
 
-  std::string NumberColumn(bool bounded_only = false) {
-    return AnyColumn(Kind::kNumber, bounded_only).name;
-  }
-  std::string DateColumn(bool bounded_only = false) {
-    return AnyColumn(Kind::kDate, bounded_only).name;
-  }
+  std::string NumberColumn(bool bounded_only = false) { return AnyColumn(Kind::kNumber, bounded_only).name; }
+  std::string DateColumn(bool bounded_only = false) { return AnyColumn(Kind::kDate, bounded_only).name; }
   std::string TextColumn() { return OneOf({"s", "sd", "person"}); }
 
   std::string NumberLiteral() {
@@ -279,8 +267,8 @@ class QueryGenerator {
 
   std::string DateLiteral() {
     return "DATE '" +
-           OneOf({"2024-02-29", "2000-01-01", "2030-12-31", "1970-01-01", "0001-01-01",
-                  "9999-12-31", "1582-10-10"}) +
+           OneOf({"2024-02-29", "2000-01-01", "2030-12-31", "1970-01-01", "0001-01-01", "9999-12-31",
+                  "1582-10-10"}) +
            "'";
   }
 
@@ -289,8 +277,7 @@ class QueryGenerator {
   }
 
   std::string Extract(bool bounded_only) {
-    return Cat({"EXTRACT(",
-                OneOf({"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DOW", "ISODOW", "DOY"}),
+    return Cat({"EXTRACT(", OneOf({"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DOW", "ISODOW", "DOY"}),
                 " FROM ", DateColumn(bounded_only), ")"});
   }
 
@@ -301,31 +288,23 @@ class QueryGenerator {
 
   std::string Number(int depth) {
     switch (depth <= 0 ? Pick({6, 3}) : Pick({6, 3, 2, 6, 1, 2})) {
-      case 0:
-        return NumberColumn();
-      case 1:
-        return Below(4) ? NumberLiteral() : "-" + NumberLiteral();
-      case 2:
-        return "-(" + Number(depth - 1) + ")";  // "--" would start a comment
+      case 0: return NumberColumn();
+      case 1: return Below(4) ? NumberLiteral() : "-" + NumberLiteral();
+      case 2: return "-(" + Number(depth - 1) + ")";  // "--" would start a comment
       case 3:
-        return Cat({"(", Number(depth - 1), " ", OneOf({"+", "-", "*", "/"}), " ",
-                    Number(depth - 1), ")"});
+        return Cat({"(", Number(depth - 1), " ", OneOf({"+", "-", "*", "/"}), " ", Number(depth - 1), ")"});
       case 4:
-        return Cat({"BUCKET(", NumberColumn(), ", ",
-                    OneOf({"1", "3", "7", "10", "1000", "1000000000"}), ")"});
-      default:
-        return Extract(false);
+        return Cat(
+            {"BUCKET(", NumberColumn(), ", ", OneOf({"1", "3", "7", "10", "1000", "1000000000"}), ")"});
+      default: return Extract(false);
     }
   }
 
   std::string Date() {
     switch (Pick({5, 3, 2})) {
-      case 0:
-        return DateColumn();
-      case 1:
-        return DateLiteral();
-      default:
-        return DateTrunc(false);
+      case 0: return DateColumn();
+      case 1: return DateLiteral();
+      default: return DateTrunc(false);
     }
   }
 
@@ -334,18 +313,14 @@ class QueryGenerator {
   std::string Comparison() { return OneOf({"=", "<>", "<", "<=", ">", ">="}); }
 
   std::string Predicate(int depth) {
-    const int choice =
-        depth <= 0 ? Pick({8, 3, 2, 2, 2, 2, 2, 1}) : Pick({8, 3, 2, 2, 2, 2, 2, 1, 2, 6});
+    const int choice = depth <= 0 ? Pick({8, 3, 2, 2, 2, 2, 2, 1}) : Pick({8, 3, 2, 2, 2, 2, 2, 1, 2, 6});
     const std::string negation = Below(5) ? "" : "NOT ";
     switch (choice) {
       case 0:  // a comparison of two values of one type
         switch (Pick({6, 3, 2})) {
-          case 0:
-            return Cat({Number(Depth(3)), " ", Comparison(), " ", Number(Depth(2))});
-          case 1:
-            return Cat({Date(), " ", Comparison(), " ", Date()});
-          default:
-            return Cat({Text(), " ", Comparison(), " ", Text()});
+          case 0: return Cat({Number(Depth(3)), " ", Comparison(), " ", Number(Depth(2))});
+          case 1: return Cat({Date(), " ", Comparison(), " ", Date()});
+          default: return Cat({Text(), " ", Comparison(), " ", Text()});
         }
       case 1:
         if (Below(2)) {
@@ -365,86 +340,58 @@ class QueryGenerator {
       case 3: {
         std::string operand;
         switch (Below(4)) {
-          case 0:
-            operand = Number(Depth(3));
-            break;
-          case 1:
-            operand = Date();
-            break;
-          case 2:
-            operand = Text();
-            break;
-          default:
-            operand = "b";
-            break;
+          case 0: operand = Number(Depth(3)); break;
+          case 1: operand = Date(); break;
+          case 2: operand = Text(); break;
+          default: operand = "b"; break;
         }
         return operand + (Below(2) ? " IS NULL" : " IS NOT NULL");
       }
       case 4:  // LIKE with a literal pattern or a column as the pattern
         return Cat({TextColumn(), " ", negation, "LIKE ", Below(2) ? TextLiteral() : TextColumn()});
-      case 5:
-        return Below(2) ? "b" : "b = " + OneOf({"TRUE", "FALSE"});
+      case 5: return Below(2) ? "b" : "b = " + OneOf({"TRUE", "FALSE"});
       case 6:  // a key function in WHERE
         switch (Below(3)) {
           case 0:
-            return Cat({"BUCKET(", NumberColumn(), ", ", OneOf({"1", "7", "1000000000"}), ") ",
-                        Comparison(), " ", NumberLiteral()});
-          case 1:
-            return Cat({DateTrunc(false), " ", Comparison(), " ", DateLiteral()});
-          default:
-            return Cat({Extract(false), " ", Comparison(), " ", NumberLiteral()});
+            return Cat({"BUCKET(", NumberColumn(), ", ", OneOf({"1", "7", "1000000000"}), ") ", Comparison(),
+                        " ", NumberLiteral()});
+          case 1: return Cat({DateTrunc(false), " ", Comparison(), " ", DateLiteral()});
+          default: return Cat({Extract(false), " ", Comparison(), " ", NumberLiteral()});
         }
-      case 7:
-        return "(" + Number(1) + ") * 0 = 0";
-      case 8:
-        return "NOT (" + Predicate(depth - 1) + ")";
+      case 7: return "(" + Number(1) + ") * 0 = 0";
+      case 8: return "NOT (" + Predicate(depth - 1) + ")";
       default:
-        return Cat(
-            {"(", Predicate(depth - 1), Below(2) ? " AND " : " OR ", Predicate(depth - 1), ")"});
+        return Cat({"(", Predicate(depth - 1), Below(2) ? " AND " : " OR ", Predicate(depth - 1), ")"});
     }
   }
 
   std::string Key() {
     switch (Pick({2, 2, 3, 3, 3, 2, 1})) {
-      case 0:
-        return OneOf({"b", "sd"});
-      case 1:
-        return OneOf({"i2b", "i4b", "i8b", "nb", "db"});
+      case 0: return OneOf({"b", "sd"});
+      case 1: return OneOf({"i2b", "i4b", "i8b", "nb", "db"});
       case 2:
         return Cat({"BUCKET(", NumberColumn(true), ", ",
                     OneOf({"1", "2", "3", "7", "10", "1000", "1000000000"}), ")"});
-      case 3:
-        return DateTrunc(true);
-      case 4:
-        return Extract(true);
-      case 5:
-        return OneOf({"s", "i8", "i4", "n", "d"});  // no public domain: partition selection
-      default:
-        return OneOf({"f8b", "rb", "i8e", "de"});  // refused, or very large domains
+      case 3: return DateTrunc(true);
+      case 4: return Extract(true);
+      case 5: return OneOf({"s", "i8", "i4", "n", "d"});  // no public domain: partition selection
+      default: return OneOf({"f8b", "rb", "i8e", "de"});  // refused, or very large domains
     }
   }
 
   std::string Aggregate() {
     switch (Pick({3, 2, 1, 3, 2, 2, 1, 2, 2})) {
-      case 0:
-        return "COUNT(*)";
-      case 1:
-        return "COUNT(" + OneOf({"i4", "n", "f8", "d", "s", "b", "rb"}) + ")";
-      case 2:
-        return "COUNT(DISTINCT person)";
-      case 3:
-        return "SUM(" + NumberColumn(Below(4) != 0) + ")";
-      case 4:
-        return "AVG(" + NumberColumn(Below(4) != 0) + ")";
-      case 5:
-        return Cat({OneOf({"VARIANCE", "STDDEV"}), "(", NumberColumn(Below(4) != 0), ")"});
-      case 6:
-        return "MEDIAN(" + NumberColumn(true) + ")";
+      case 0: return "COUNT(*)";
+      case 1: return "COUNT(" + OneOf({"i4", "n", "f8", "d", "s", "b", "rb"}) + ")";
+      case 2: return "COUNT(DISTINCT person)";
+      case 3: return "SUM(" + NumberColumn(Below(4) != 0) + ")";
+      case 4: return "AVG(" + NumberColumn(Below(4) != 0) + ")";
+      case 5: return Cat({OneOf({"VARIANCE", "STDDEV"}), "(", NumberColumn(Below(4) != 0), ")"});
+      case 6: return "MEDIAN(" + NumberColumn(true) + ")";
       case 7:
         return Cat({"PERCENTILE(", NumberColumn(Below(4) != 0), ", ",
                     OneOf({"0.5", "0.1", "0.999999", "0.000001"}), ")"});
-      default:
-        return "SUM(" + NumberColumn(true) + ")";
+      default: return "SUM(" + NumberColumn(true) + ")";
     }
   }
 
@@ -480,8 +427,7 @@ struct Failure {
 
 // Runs the plan's SQL as the executor does (read-only, with its parameters);
 // returns "" or PostgreSQL's first line of error, with the SQLSTATE.
-std::string RunPlan(pqxx::connection& connection, const Plan& plan, bool empty_table,
-                    std::string* sqlstate) {
+std::string RunPlan(pqxx::connection& connection, const Plan& plan, bool empty_table, std::string* sqlstate) {
   try {
     pqxx::read_transaction txn(connection);
     txn.exec0("SET LOCAL statement_timeout = 20000");
@@ -509,10 +455,9 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
   ASSERT_EQ(db.QueryValue("SELECT count(*) FROM adversarial"), std::to_string(kRows));
   // Each column holds each of its adversarial values.
   for (const Column& c : Columns()) {
-    ASSERT_EQ(
-        db.QueryValue(std::string("SELECT count(DISTINCT ") + c.name + "::text) + " +
-                      "(count(*) FILTER (WHERE " + c.name + " IS NULL) > 0)::int FROM adversarial"),
-        std::to_string(c.values.size()))
+    ASSERT_EQ(db.QueryValue(std::string("SELECT count(DISTINCT ") + c.name + "::text) + " +
+                            "(count(*) FILTER (WHERE " + c.name + " IS NULL) > 0)::int FROM adversarial"),
+              std::to_string(c.values.size()))
         << c.name;
   }
   const Catalog catalog = ParseCatalog(CatalogYaml(), "totality.yaml");
@@ -536,16 +481,16 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
       ASSERT_NE(statement.select, nullptr) << query;
       plan = CompileSelect(dataset, *statement.select);
     } catch (const DpqlError& e) {
-      if (++refusals[std::string(Name(e.code()))] == 1) refusal_example[std::string(Name(e.code()))] = query + "\n    " + e.what();
+      if (++refusals[std::string(Name(e.code()))] == 1)
+        refusal_example[std::string(Name(e.code()))] = query + "\n    " + e.what();
       if (e.kind() == ErrorKind::kInternal)
         internal.push_back(query + "\n    " + std::string(Name(e.code())) + ": " + e.what());
       // Every refusal of an expression says where it is.
-      if (!e.location().Known() &&
-          (e.kind() == ErrorKind::kSemantic || e.kind() == ErrorKind::kSyntax)) {
+      if (!e.location().Known() && (e.kind() == ErrorKind::kSemantic || e.kind() == ErrorKind::kSyntax)) {
         ++unlocated;
         if (unlocated <= 5)
-          std::cout << "[ totality ] refusal without a position: " << std::string(Name(e.code())) << ": " << e.what()
-                    << "\n    " << query << "\n";
+          std::cout << "[ totality ] refusal without a position: " << std::string(Name(e.code())) << ": "
+                    << e.what() << "\n    " << query << "\n";
       }
       continue;
     } catch (const std::exception& e) {
@@ -566,17 +511,15 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
                     (failure.also_empty ? "  [also on the empty table]" : "  [data only]")];
     failures.push_back(std::move(failure));
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   int refused = 0;
   for (const auto& [code, n] : refusals) refused += n;
   int data_only = 0;
   for (const Failure& f : failures) data_only += f.also_empty ? 0 : 1;
-  std::cout << "[ totality ] " << generated << " generated, " << compiled << " compiled, "
-            << refused << " refused, " << executed << " executed, " << failures.size()
-            << " failed (" << data_only << " only with the adversarial rows) in " << seconds
-            << " s\n";
+  std::cout << "[ totality ] " << generated << " generated, " << compiled << " compiled, " << refused
+            << " refused, " << executed << " executed, " << failures.size() << " failed (" << data_only
+            << " only with the adversarial rows) in " << seconds << " s\n";
   std::cout << "[ totality ] refusals by code:";
   for (const auto& [code, n] : refusals) std::cout << " " << code << "=" << n;
   std::cout << "\n";
@@ -593,8 +536,7 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
     if (shown[kind]) continue;
     shown[kind] = true;
     const std::string error = f.error.size() > 200 ? f.error.substr(0, 197) + "..." : f.error;
-    std::cout << "[ totality ] FAILED " << f.query << "\n    PostgreSQL (" << f.sqlstate
-              << "): " << error
+    std::cout << "[ totality ] FAILED " << f.query << "\n    PostgreSQL (" << f.sqlstate << "): " << error
               << (f.also_empty ? "\n    (fails on the empty table too)"
                                : "\n    (fails only with the adversarial rows)")
               << "\n";
@@ -608,8 +550,7 @@ TEST(TotalityPropertyTest, EveryCompiledQueryRunsOnAdversarialRows) {
   EXPECT_GE(generated, kMinQueries);
   EXPECT_GE(compiled, static_cast<int>(kMinCompiledShare * generated))
       << "fewer than " << kMinCompiledShare * 100 << "% of the generated queries compile";
-  EXPECT_EQ(failures.size(), 0u)
-      << "compiled queries failed in PostgreSQL (see the examples above)";
+  EXPECT_EQ(failures.size(), 0u) << "compiled queries failed in PostgreSQL (see the examples above)";
   EXPECT_EQ(data_only, 0) << "failures that depend on the rows: an error oracle";
   EXPECT_TRUE(internal.empty()) << internal.size() << " internal compiler errors, e.g.\n    "
                                 << (internal.empty() ? "" : internal.front());

@@ -28,12 +28,15 @@ struct CannedServer::Impl {
       while (next < responses.size()) {
         size_t n = boost::asio::read_until(socket, buffer, "\r\n\r\n", ec);
         if (ec) break;
-        std::string head(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + n);
+        std::string head(boost::asio::buffers_begin(buffer.data()),
+                         boost::asio::buffers_begin(buffer.data()) + n);
         buffer.consume(n);
         size_t length_at = head.find("Content-Length: ");
         size_t length = length_at == std::string::npos ? 0 : std::stoul(head.substr(length_at + 16));
-        if (buffer.size() < length) boost::asio::read(socket, buffer, boost::asio::transfer_exactly(length - buffer.size()), ec);
-        std::string body(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + length);
+        if (buffer.size() < length)
+          boost::asio::read(socket, buffer, boost::asio::transfer_exactly(length - buffer.size()), ec);
+        std::string body(boost::asio::buffers_begin(buffer.data()),
+                         boost::asio::buffers_begin(buffer.data()) + length);
         buffer.consume(length);
         requests.push_back(head + body);
         const std::string& response = responses[next++];

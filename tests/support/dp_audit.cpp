@@ -20,21 +20,20 @@ int64_t LatticeBucket(double value, double origin, double width) {
   return static_cast<int64_t>(std::floor((value - origin) / width));
 }
 
-double ApproximateDpTestValue(const OutputHistogram& a, const OutputHistogram& b,
-                              int64_t trials, double epsilon) {
+double ApproximateDpTestValue(const OutputHistogram& a, const OutputHistogram& b, int64_t trials,
+                              double epsilon) {
   // Only buckets where a has mass can contribute: max(0, 0 - e^eps b) = 0.
   const double factor = std::exp(epsilon);
   double total = 0;
   for (const auto& [bucket, count] : a) {
-    const double excess =
-        static_cast<double>(count) - factor * static_cast<double>(CountAt(b, bucket));
+    const double excess = static_cast<double>(count) - factor * static_cast<double>(CountAt(b, bucket));
     if (excess > 0) total += excess;
   }
   return total / static_cast<double>(trials);
 }
 
-double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b,
-                             int64_t trials, double epsilon) {
+double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b, int64_t trials,
+                             double epsilon) {
   const double n = static_cast<double>(trials);
   const double factor2 = std::exp(2 * epsilon);
   // Every bucket either histogram saw: where neither has mass the error is 0.
@@ -50,18 +49,17 @@ double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b,
   return bias;
 }
 
-double ApproximateDpTolerance(const OutputHistogram& d, const OutputHistogram& d_prime,
-                              int64_t trials, double epsilon, double alpha) {
+double ApproximateDpTolerance(const OutputHistogram& d, const OutputHistogram& d_prime, int64_t trials,
+                              double epsilon, double alpha) {
   const double bias = std::max(ApproximateDpTestBias(d, d_prime, trials, epsilon),
                                ApproximateDpTestBias(d_prime, d, trials, epsilon));
-  const double deviation = std::sqrt(std::log(2 / alpha) * (1 + std::exp(2 * epsilon)) /
-                                     (2 * static_cast<double>(trials)));
+  const double deviation =
+      std::sqrt(std::log(2 / alpha) * (1 + std::exp(2 * epsilon)) / (2 * static_cast<double>(trials)));
   return bias + deviation;
 }
 
 ApproximateDpResult VerifyApproximateDp(const OutputHistogram& d, const OutputHistogram& d_prime,
-                                        int64_t trials, double epsilon, double delta,
-                                        double tolerance) {
+                                        int64_t trials, double epsilon, double delta, double tolerance) {
   ApproximateDpResult result;
   result.forward = ApproximateDpTestValue(d, d_prime, trials, epsilon);
   result.backward = ApproximateDpTestValue(d_prime, d, trials, epsilon);

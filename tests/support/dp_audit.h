@@ -31,15 +31,15 @@ using OutputHistogram = std::map<int64_t, int64_t>;
 int64_t LatticeBucket(double value, double origin, double width);
 
 // One direction of the test: sum_x max(0, (a(x) - e^epsilon b(x)) / trials).
-double ApproximateDpTestValue(const OutputHistogram& a, const OutputHistogram& b,
-                              int64_t trials, double epsilon);
+double ApproximateDpTestValue(const OutputHistogram& a, const OutputHistogram& b, int64_t trials,
+                              double epsilon);
 
 // A bound on the sampling bias of one direction of the test value:
 // E[T] - T_true <= sum_x E[max(0, W_x)] <= sum_x sd(W_x) / 2 for the
 // zero-mean sampling error W_x of a(x)/n - e^epsilon b(x)/n, with the variance
 // estimated from the observed frequencies. Used to size tolerances.
-double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b,
-                             int64_t trials, double epsilon);
+double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b, int64_t trials,
+                             double epsilon);
 
 // A tolerance for one test of `trials` samples per database at `epsilon`:
 // the larger direction's bias bound plus the deviation McDiarmid's inequality
@@ -49,8 +49,8 @@ double ApproximateDpTestBias(const OutputHistogram& a, const OutputHistogram& b,
 // A mechanism that is (epsilon, delta)-DP then fails VerifyApproximateDp with
 // this tolerance with probability at most about alpha (the bias term is a
 // plug-in estimate from the observed frequencies).
-double ApproximateDpTolerance(const OutputHistogram& d, const OutputHistogram& d_prime,
-                              int64_t trials, double epsilon, double alpha);
+double ApproximateDpTolerance(const OutputHistogram& d, const OutputHistogram& d_prime, int64_t trials,
+                              double epsilon, double alpha);
 
 struct ApproximateDpResult {
   double forward = 0;   // T(D, D')
@@ -62,8 +62,7 @@ struct ApproximateDpResult {
 
 // Both directions against delta + tolerance (VerifyApproximateDp).
 ApproximateDpResult VerifyApproximateDp(const OutputHistogram& d, const OutputHistogram& d_prime,
-                                        int64_t trials, double epsilon, double delta,
-                                        double tolerance);
+                                        int64_t trials, double epsilon, double delta, double tolerance);
 
 // Several independent runs of the test (each with its own samples); the
 // mechanism passes when a strict majority accepts. A majority vote turns a

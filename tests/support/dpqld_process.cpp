@@ -34,9 +34,9 @@ bool FindListeningLine(const std::string& text, std::string* scheme, uint16_t* p
   static const std::string kHost = "://127.0.0.1:";
   for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at + 1)) {
     size_t next = at + kPrefix.size();
-    const std::string found = text.compare(next, 5, "https") == 0 ? "https"
+    const std::string found = text.compare(next, 5, "https") == 0  ? "https"
                               : text.compare(next, 4, "http") == 0 ? "http"
-                                                                    : "";
+                                                                   : "";
     if (found.empty()) continue;
     next += found.size();
     if (text.compare(next, kHost.size(), kHost) != 0) continue;

@@ -62,7 +62,8 @@ Reply ToReply(const http::response<http::string_body>& response) {
   reply.status = static_cast<int>(response.result_int());
   reply.body = response.body();
   reply.keep_alive = response.keep_alive();
-  for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
+  for (const auto& field : response)
+    reply.headers[std::string(field.name_string())] = std::string(field.value());
   reply.doc = json::parse(reply.body, nullptr, false);
   return reply;
 }
@@ -185,7 +186,8 @@ std::string RawSocket::ReadAll(std::chrono::milliseconds timeout, bool* closed) 
   *closed = false;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return text;
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return text;

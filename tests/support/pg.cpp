@@ -44,8 +44,7 @@ std::unique_ptr<pqxx::connection> ConnectAdmin() {
     return std::make_unique<pqxx::connection>("");
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot connect to the test PostgreSQL (PGHOST=") + Env("PGHOST") +
-                             ", PGPORT=" + Env("PGPORT") + ", PGUSER=" + Env("PGUSER") +
-                             "): " + e.what());
+                             ", PGPORT=" + Env("PGPORT") + ", PGUSER=" + Env("PGUSER") + "): " + e.what());
   }
 }
 
@@ -117,8 +116,10 @@ std::string RunCommand(const std::string& cmdline, int* exit_code) {
   int status = pclose(pipe);
   int code = -1;
   if (status != -1) {
-    if (WIFEXITED(status)) code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+      code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+      code = 128 + WTERMSIG(status);
   }
   if (exit_code != nullptr) *exit_code = code;
   return output;
@@ -127,8 +128,10 @@ std::string RunCommand(const std::string& cmdline, int* exit_code) {
 std::string ShellQuote(const std::string& value) {
   std::string out = "'";
   for (char c : value) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }

@@ -180,22 +180,23 @@ TEST_F(AnswerCacheKeyTest, CanonicalPredicatesMeanTheSameAndRenderTheSameSql) {
   EXPECT_NE(a.sql.find(" OR "), std::string::npos);
   EXPECT_NE(a.sql.find(" AND "), std::string::npos);
   EXPECT_EQ(a.params.size(), Compile("SELECT COUNT(*) FROM visits WHERE cost < 10 AND age > 3 "
-                                     "AND kind = 'x';").params.size());
+                                     "AND kind = 'x';")
+                                 .params.size());
 }
 
 // A released answer survives the round trip through its stored form exactly,
 // typed as its columns declare.
 TEST(AnswerEncodingTest, RoundTripsTypesIntervalsAndNotes) {
   QueryResult answer;
-  answer.columns = {{"k", ValueType::kText, false},   {"d", ValueType::kDate, false},
-                    {"n", ValueType::kInt, true},     {"m", ValueType::kReal, true},
-                    {"b", ValueType::kBool, false},   {"r", ValueType::kReal, true}};
+  answer.columns = {{"k", ValueType::kText, false}, {"d", ValueType::kDate, false},
+                    {"n", ValueType::kInt, true},   {"m", ValueType::kReal, true},
+                    {"b", ValueType::kBool, false}, {"r", ValueType::kReal, true}};
   answer.rows = {{std::string("x"), std::string("2024-03-01"), int64_t{12345}, 41.123456789012345, true, 3.0},
                  {std::monostate{}, std::string("2024-04-01"), int64_t{0}, 1e-300, false, -2.5e17}};
-  answer.intervals = {{std::nullopt, std::nullopt, Interval{12000, 12690}, Interval{40.5, 41.75},
-                       std::nullopt, Interval{1.5, 4.5}},
-                      {std::nullopt, std::nullopt, Interval{0, 345}, Interval{0, 100}, std::nullopt,
-                       Interval{-3e17, -2e17}}};
+  answer.intervals = {
+      {std::nullopt, std::nullopt, Interval{12000, 12690}, Interval{40.5, 41.75}, std::nullopt,
+       Interval{1.5, 4.5}},
+      {std::nullopt, std::nullopt, Interval{0, 345}, Interval{0, 100}, std::nullopt, Interval{-3e17, -2e17}}};
   answer.notes = {"groups with few people are suppressed"};
   std::optional<std::string> text = EncodeAnswer(answer);
   ASSERT_TRUE(text.has_value());

@@ -38,7 +38,8 @@ void ExpectError(std::string_view text, const std::string& code, uint32_t line, 
     EXPECT_EQ(std::string(Name(e.code())), code) << e.message();
     EXPECT_EQ(e.location().line, line) << e.message();
     EXPECT_NE(e.message().find("test.yaml:" + std::to_string(line) + ": "), std::string::npos) << e.message();
-    EXPECT_NE(e.message().find(phrase), std::string::npos) << "missing '" << phrase << "' in: " << e.message();
+    EXPECT_NE(e.message().find(phrase), std::string::npos)
+        << "missing '" << phrase << "' in: " << e.message();
   }
 }
 
@@ -520,7 +521,8 @@ datasets:
           patient_id: { type: text }
           age: { type: integr }
 )",
-              "catalog_unknown_type", 8, "unknown type 'integr'; expected one of text, int, real, date, bool");
+              "catalog_unknown_type", 8,
+              "unknown type 'integr'; expected one of text, int, real, date, bool");
 }
 
 TEST(CatalogColumns, LowerAboveUpper) {
@@ -675,7 +677,8 @@ datasets:
           patient_id: { type: text }
           admitted_on: { type: date, lower: 01/01/2024, upper: 2026-12-31 }
 )",
-              "catalog_invalid_value", 8, "expected a date written yyyy-mm-dd (e.g. 2024-01-01), got '01/01/2024'");
+              "catalog_invalid_value", 8,
+              "expected a date written yyyy-mm-dd (e.g. 2024-01-01), got '01/01/2024'");
 }
 
 TEST(CatalogColumns, ImpossibleCalendarDate) {
@@ -809,7 +812,8 @@ TEST(CatalogDomains, DomainFromMissingTable) {
 }
 
 TEST(CatalogDomains, DomainFromMissingColumn) {
-  ExpectError(WithDomainFrom("wards.code"), "catalog_invalid_domain", 11, "table 'wards' has no column 'code'");
+  ExpectError(WithDomainFrom("wards.code"), "catalog_invalid_domain", 11,
+              "table 'wards' has no column 'code'");
 }
 
 TEST(CatalogDomains, DomainFromWithoutDot) {
@@ -1011,7 +1015,8 @@ TEST(CatalogPrivacy, UnknownAccounting) {
 
 TEST(CatalogPrivacy, DefaultEpsilonAboveDeclaredLimit) {
   ExpectError(WithSettings("    defaults: { epsilon: 3 }\n    limits: { max_epsilon_per_query: 2.0 }\n"),
-              "catalog_above_limit", 4, "default epsilon 3 is above limits.max_epsilon_per_query (line 5) = 2");
+              "catalog_above_limit", 4,
+              "default epsilon 3 is above limits.max_epsilon_per_query (line 5) = 2");
 }
 
 TEST(CatalogPrivacy, DefaultDeltaAboveBuiltInLimit) {
@@ -1046,9 +1051,9 @@ TEST(CatalogPrivacy, EpsilonLimitsLieWithinTheAbsoluteRange) {
   for (const char* value : {"1e-400", "5e-324", "1e-300", "0.00000099"}) {
     SCOPED_TRACE(value);
     ExpectError(WithSettings(std::string("    defaults: { epsilon: 0.01 }\n    limits: { "
-                                         "min_epsilon_per_query: ") + value + " }\n"),
-                "catalog_out_of_range", 5,
-                "limits.min_epsilon_per_query: must be from 0.000001 to 100");
+                                         "min_epsilon_per_query: ") +
+                             value + " }\n"),
+                "catalog_out_of_range", 5, "limits.min_epsilon_per_query: must be from 0.000001 to 100");
   }
   ExpectError(WithSettings("    limits: { min_epsilon_per_query: 0 }\n"), "catalog_out_of_range", 4,
               "limits.min_epsilon_per_query: must be greater than 0");
@@ -1077,9 +1082,8 @@ TEST(CatalogPrivacy, DeltaLimitsLieWithinTheAbsoluteRange) {
   // A default delta below the floor (but not 0) is refused; 0 stays allowed.
   for (const char* value : {"1e-400", "5e-324", "1e-21"}) {
     SCOPED_TRACE(value);
-    ExpectError(WithSettings(std::string("    defaults: { delta: ") + value + " }\n"),
-                "catalog_below_limit", 4,
-                "is below the built-in limits.min_delta_per_query = 1e-20; use 0 (no delta)");
+    ExpectError(WithSettings(std::string("    defaults: { delta: ") + value + " }\n"), "catalog_below_limit",
+                4, "is below the built-in limits.min_delta_per_query = 1e-20; use 0 (no delta)");
   }
   ExpectError(WithSettings("    defaults: { delta: 1e-9 }\n    limits: { min_delta_per_query: 1e-8 }\n"),
               "catalog_below_limit", 4, "below limits.min_delta_per_query (line 5)");
@@ -1090,11 +1094,11 @@ TEST(CatalogPrivacy, DeltaLimitsLieWithinTheAbsoluteRange) {
 }
 
 TEST(CatalogPrivacy, PerQueryRangesAreParsedExactly) {
-  Catalog catalog = ParseCatalog(
-      WithSettings("    defaults: { epsilon: 0.25, delta: 1e-9 }\n"
-                   "    limits: { min_epsilon_per_query: 0.000001, max_epsilon_per_query: 100, "
-                   "min_delta_per_query: 1e-12 }\n"),
-      "t.yaml");
+  Catalog catalog =
+      ParseCatalog(WithSettings("    defaults: { epsilon: 0.25, delta: 1e-9 }\n"
+                                "    limits: { min_epsilon_per_query: 0.000001, max_epsilon_per_query: 100, "
+                                "min_delta_per_query: 1e-12 }\n"),
+                   "t.yaml");
   const PrivacyLimits& l = catalog.datasets[0].limits;
   EXPECT_EQ(l.min_epsilon_per_query, Rational(1, 1000000));
   EXPECT_EQ(l.max_epsilon_per_query, Rational(100));
@@ -1102,8 +1106,7 @@ TEST(CatalogPrivacy, PerQueryRangesAreParsedExactly) {
   // The built-in values.
   const PrivacyLimits built_in = ParseCatalog(WithSettings(""), "t.yaml").datasets[0].limits;
   EXPECT_EQ(built_in.min_epsilon_per_query, Rational(1, 1000));
-  EXPECT_EQ(built_in.min_delta_per_query,
-            Rational(BigInt(1), boost::multiprecision::pow(BigInt(10), 20)));
+  EXPECT_EQ(built_in.min_delta_per_query, Rational(BigInt(1), boost::multiprecision::pow(BigInt(10), 20)));
   EXPECT_EQ(AbsoluteMinEpsilon(), Rational(1, 1000000));
   EXPECT_EQ(AbsoluteMaxEpsilon(), Rational(100));
 }
@@ -1172,20 +1175,25 @@ TEST(CatalogPrivacy, DefaultDatasetCapAppliesUnlessDeclared) {
 
   // zCDP: the default is dataset_epsilon 50 at defaults.delta.
   const Dataset zcdp =
-      ParseCatalog(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"), "t.yaml").datasets[0];
+      ParseCatalog(WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n"), "t.yaml")
+          .datasets[0];
   EXPECT_EQ(*zcdp.limits.dataset_epsilon, Rational(50));
   EXPECT_FALSE(zcdp.limits.dataset_delta.has_value());
   EXPECT_FALSE(zcdp.limits.dataset_rho.has_value());
-  const Dataset zcdp_rho = ParseCatalog(
-      WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 2 }\n"),
-      "t.yaml").datasets[0];
+  const Dataset zcdp_rho =
+      ParseCatalog(
+          WithSettings(
+              "    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 2 }\n"),
+          "t.yaml")
+          .datasets[0];
   EXPECT_FALSE(zcdp_rho.limits.dataset_epsilon.has_value());
   EXPECT_EQ(*zcdp_rho.limits.dataset_rho, Rational(2));
   for (const char* key : {"dataset_rho", "dataset_epsilon"}) {
     const Dataset open = ParseCatalog(WithSettings(std::string("    defaults: { delta: 1e-6 }\n    "
                                                                "accounting: zcdp\n    limits: { ") +
                                                    key + ": unlimited }\n"),
-                                      "t.yaml").datasets[0];
+                                      "t.yaml")
+                             .datasets[0];
     EXPECT_FALSE(open.limits.dataset_epsilon.has_value()) << key;
     EXPECT_FALSE(open.limits.dataset_rho.has_value()) << key;
   }
@@ -1201,13 +1209,15 @@ TEST(CatalogPrivacy, DefaultDatasetCapAppliesUnlessDeclared) {
 }
 
 TEST(CatalogPrivacy, DatasetCapsAreParsed) {
-  Catalog basic = ParseCatalog(WithSettings("    limits: { dataset_epsilon: 25, dataset_delta: 1e-4 }\n"), "t.yaml");
+  Catalog basic =
+      ParseCatalog(WithSettings("    limits: { dataset_epsilon: 25, dataset_delta: 1e-4 }\n"), "t.yaml");
   const PrivacyLimits& l = basic.datasets[0].limits;
   EXPECT_EQ(*l.dataset_epsilon, Rational(25));
   EXPECT_EQ(*l.dataset_delta, Rational(1, 10000));
   EXPECT_FALSE(l.dataset_rho.has_value());
   Catalog zcdp = ParseCatalog(
-      WithSettings("    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 0.75 }\n"),
+      WithSettings(
+          "    defaults: { delta: 1e-6 }\n    accounting: zcdp\n    limits: { dataset_rho: 0.75 }\n"),
       "t.yaml");
   EXPECT_EQ(zcdp.datasets[0].accounting, Accounting::kZcdp);
   EXPECT_EQ(*zcdp.datasets[0].limits.dataset_rho, Rational(3, 4));

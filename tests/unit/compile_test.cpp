@@ -35,9 +35,7 @@ datasets:
 class CompileTest : public ::testing::Test {
  protected:
   CompileTest() : catalog_(ParseCatalog(kCatalog, "test.yaml")), dataset_(*catalog_.DefaultDataset()) {}
-  CompiledStatement CompileText(const std::string& text) {
-    return Compile(dataset_, ParseStatement(text));
-  }
+  CompiledStatement CompileText(const std::string& text) { return Compile(dataset_, ParseStatement(text)); }
   Catalog catalog_;
   const Dataset& dataset_;
 };

@@ -195,7 +195,8 @@ long double BruteForceDifferenceMiss(long double bx, long double by, long double
   auto pmf = [](long double b) {
     const int64_t reach = 45 * static_cast<int64_t>(b) + 45;
     std::vector<long double> p(2 * reach + 1);
-    for (int64_t x = -reach; x <= reach; ++x) p[x + reach] = std::exp(-std::fabs(static_cast<long double>(x)) / b);
+    for (int64_t x = -reach; x <= reach; ++x)
+      p[x + reach] = std::exp(-std::fabs(static_cast<long double>(x)) / b);
     return p;
   };
   const std::vector<long double> px = pmf(bx), py = pmf(by);

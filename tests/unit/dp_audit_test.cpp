@@ -25,8 +25,7 @@ namespace {
 constexpr double kEpsilon = 1.0;
 
 // `trials` outputs of `shift` + discrete Laplace at `scale`.
-OutputHistogram LaplaceCounts(const Rational& scale, int64_t shift, int64_t trials,
-                              uint64_t seed) {
+OutputHistogram LaplaceCounts(const Rational& scale, int64_t shift, int64_t trials, uint64_t seed) {
   SeededRandom rng(seed);
   DiscreteLaplaceSampler sampler(scale);
   OutputHistogram histogram;
@@ -36,16 +35,14 @@ OutputHistogram LaplaceCounts(const Rational& scale, int64_t shift, int64_t tria
   return histogram;
 }
 
-ApproximateDpResult TestLaplace(const Rational& scale, int64_t trials, double alpha,
-                                uint64_t seed) {
+ApproximateDpResult TestLaplace(const Rational& scale, int64_t trials, double alpha, uint64_t seed) {
   const OutputHistogram d = LaplaceCounts(scale, 0, trials, seed);
   const OutputHistogram d_prime = LaplaceCounts(scale, 1, trials, seed + 1);
   const double tolerance = ApproximateDpTolerance(d, d_prime, trials, kEpsilon, alpha);
-  const ApproximateDpResult result =
-      VerifyApproximateDp(d, d_prime, trials, kEpsilon, 0, tolerance);
+  const ApproximateDpResult result = VerifyApproximateDp(d, d_prime, trials, kEpsilon, 0, tolerance);
   std::printf("[ dp audit ] discrete Laplace scale %s, N %lld: test value %.4f / %.4f, bound %.4f\n",
-              scale.str().c_str(), static_cast<long long>(trials), result.forward,
-              result.backward, result.bound);
+              scale.str().c_str(), static_cast<long long>(trials), result.forward, result.backward,
+              result.bound);
   return result;
 }
 
@@ -74,8 +71,7 @@ TEST(DpAuditTest, LatticeBucketsAreHalfOpen) {
 
 TEST(DpAuditTest, AcceptsDiscreteLaplaceAtScaleOneOverEpsilon) {
   const ApproximateDpResult result = TestLaplace(Rational(1), 100000, 1e-6, 1);
-  EXPECT_TRUE(result.accepted()) << result.forward << " / " << result.backward << " > "
-                                 << result.bound;
+  EXPECT_TRUE(result.accepted()) << result.forward << " / " << result.backward << " > " << result.bound;
   // The estimate is near its true value 0, well inside the tolerance.
   EXPECT_LT(result.worst(), result.bound / 2);
 }
@@ -97,12 +93,12 @@ TEST(DpAuditTest, RejectsAMechanismOnePointOneSevenFiveTimesTooSensitive) {
 }
 
 TEST(DpAuditTest, MajorityVoteAcceptsTheCorrectScaleAndRejectsTheUnderScaledOne) {
-  const MajorityVote correct = RunMajorityVote(
-      5, [](int vote) { return TestLaplace(Rational(1), 20000, 1e-2, 100 + 2 * vote); });
+  const MajorityVote correct =
+      RunMajorityVote(5, [](int vote) { return TestLaplace(Rational(1), 20000, 1e-2, 100 + 2 * vote); });
   EXPECT_EQ(correct.runs.size(), 5u);
   EXPECT_TRUE(correct.accepted()) << correct.Describe();
-  const MajorityVote under = RunMajorityVote(
-      5, [](int vote) { return TestLaplace(Rational(1, 2), 20000, 1e-2, 200 + 2 * vote); });
+  const MajorityVote under =
+      RunMajorityVote(5, [](int vote) { return TestLaplace(Rational(1, 2), 20000, 1e-2, 200 + 2 * vote); });
   EXPECT_FALSE(under.accepted()) << under.Describe();
   EXPECT_EQ(under.accepting(), 0);
   EXPECT_GT(under.median_value(), 0.5);

@@ -30,7 +30,8 @@ TEST(ErrorCodes, RowsAreWellFormedAndNamesUnique) {
   for (const ErrorCodeInfo& info : kErrorCodes) {
     EXPECT_TRUE(names.insert(info.name).second) << "duplicate code " << info.name;
     EXPECT_FALSE(info.name.empty());
-    for (char c : info.name) EXPECT_TRUE(std::islower(static_cast<unsigned char>(c)) || c == '_') << info.name;
+    for (char c : info.name)
+      EXPECT_TRUE(std::islower(static_cast<unsigned char>(c)) || c == '_') << info.name;
     ASSERT_EQ(info.sqlstate.size(), 5u) << info.name;
     for (char c : info.sqlstate) {
       EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
@@ -46,27 +47,16 @@ TEST(ErrorCodes, StatusFollowsTheKind) {
     switch (info.kind) {
       case ErrorKind::kSyntax:
       case ErrorKind::kSemantic:
-      case ErrorKind::kPrivacy:
-        EXPECT_EQ(info.http_status, 400) << info.name;
-        break;
-      case ErrorKind::kAuth:
-        EXPECT_EQ(info.http_status, 401) << info.name;
-        break;
-      case ErrorKind::kNotFound:
-        EXPECT_EQ(info.http_status, 404) << info.name;
-        break;
+      case ErrorKind::kPrivacy: EXPECT_EQ(info.http_status, 400) << info.name; break;
+      case ErrorKind::kAuth: EXPECT_EQ(info.http_status, 401) << info.name; break;
+      case ErrorKind::kNotFound: EXPECT_EQ(info.http_status, 404) << info.name; break;
       case ErrorKind::kBudget:
         EXPECT_TRUE(info.http_status == 403 || info.http_status == 409) << info.name;
         break;
-      case ErrorKind::kLimit:
-        EXPECT_EQ(info.http_status, 413) << info.name;
-        break;
+      case ErrorKind::kLimit: EXPECT_EQ(info.http_status, 413) << info.name; break;
       case ErrorKind::kCatalog:
-      case ErrorKind::kInternal:
-        EXPECT_GE(info.http_status, 500) << info.name;
-        break;
-      case ErrorKind::kRequest:
-        break;
+      case ErrorKind::kInternal: EXPECT_GE(info.http_status, 500) << info.name; break;
+      case ErrorKind::kRequest: break;
     }
   }
 }
@@ -123,8 +113,8 @@ TEST(ErrorCodes, ApiDocListsEveryCodeAClientCanReceive) {
     ErrorCode code{};
     ASSERT_TRUE(FindErrorCode(name, code));
     const ErrorCodeInfo& info = Info(code);
-    std::string expected = std::string(ErrorKindName(info.kind)) + " " + std::to_string(info.http_status) + " " +
-                           std::string(info.sqlstate);
+    std::string expected = std::string(ErrorKindName(info.kind)) + " " + std::to_string(info.http_status) +
+                           " " + std::string(info.sqlstate);
     auto found = documented.find(name);
     if (found == documented.end()) {
       ADD_FAILURE() << "docs/API.md does not list " << name << " (| `" << name << "` | `"

@@ -71,8 +71,7 @@ TEST_F(JoinPlanTest, PublicColumnWithBoundsIsSummedWithItsBounds) {
   EXPECT_EQ(plan.measures[0].sensitivity, 2 * 3 * 500);
   // The value is read from the joined table and clamped to its bounds.
   EXPECT_NE(plan.sql.find("j1.\"capacity\" AS v0"), std::string::npos) << plan.sql;
-  EXPECT_NE(plan.sql.find("JOIN \"sites\" AS j1 ON t.\"site_code\" = j1.\"code\""),
-            std::string::npos)
+  EXPECT_NE(plan.sql.find("JOIN \"sites\" AS j1 ON t.\"site_code\" = j1.\"code\""), std::string::npos)
       << plan.sql;
   EXPECT_EQ(plan.select.keys[0].domain.kind, KeyDomain::Kind::kFromTable);
   EXPECT_EQ(plan.select.keys[0].domain.table, "sites");
@@ -90,39 +89,34 @@ TEST_F(JoinPlanTest, PublicColumnNamedLikeThePrivacyUnitIdentifiesNobody) {
   EXPECT_EQ(ErrorCode("SELECT s.person, COUNT(*) FROM visits v JOIN sites s ON v.site_code = "
                       "s.code GROUP BY s.person;"),
             "privacy_unit_key");
-  Plan plan = Compile(
-      "SELECT COUNT(DISTINCT v.person) FROM visits v JOIN sites s ON v.site_code = s.code;");
+  Plan plan = Compile("SELECT COUNT(DISTINCT v.person) FROM visits v JOIN sites s ON v.site_code = s.code;");
   EXPECT_EQ(plan.measures[0].kind, MeasureKind::kUnitCount);
-  EXPECT_NE(plan.sql.find("SELECT t.\"person\" COLLATE \"C\" AS unit"), std::string::npos)
-      << plan.sql;
+  EXPECT_NE(plan.sql.find("SELECT t.\"person\" COLLATE \"C\" AS unit"), std::string::npos) << plan.sql;
 }
 
 TEST_F(JoinPlanTest, ChainedJoinsSeeOnlyTheTablesBeforeThem) {
   Plan plan = Compile(
       "SELECT r.country, COUNT(*) FROM visits v JOIN sites s ON v.site_code = s.code LEFT JOIN "
       "regions r ON s.region = r.name GROUP BY r.country;");
-  EXPECT_NE(plan.sql.find("LEFT JOIN \"regions\" AS j2 ON j1.\"region\" = j2.\"name\""),
-            std::string::npos)
+  EXPECT_NE(plan.sql.find("LEFT JOIN \"regions\" AS j2 ON j1.\"region\" = j2.\"name\""), std::string::npos)
       << plan.sql;
   const std::string rendered = RenderPlan(plan);
-  EXPECT_NE(rendered.find("join: JOIN sites (public) ON visits.site_code = sites.code"),
-            std::string::npos)
+  EXPECT_NE(rendered.find("join: JOIN sites (public) ON visits.site_code = sites.code"), std::string::npos)
       << rendered;
   EXPECT_NE(rendered.find("join: LEFT JOIN regions (public) ON sites.region = regions.name"),
             std::string::npos)
       << rendered;
-  EXPECT_NE(rendered.find("group key country = regions.country: distinct regions.country"),
-            std::string::npos)
+  EXPECT_NE(rendered.find("group key country = regions.country: distinct regions.country"), std::string::npos)
       << rendered;
   try {
-    Compile("SELECT COUNT(*) FROM visits v JOIN sites s ON v.site_code = r.name JOIN regions r "
-            "ON s.region = r.name;");
+    Compile(
+        "SELECT COUNT(*) FROM visits v JOIN sites s ON v.site_code = r.name JOIN regions r "
+        "ON s.region = r.name;");
     FAIL() << "an ON condition used a table joined after it";
   } catch (const DpqlError& e) {
     EXPECT_EQ(std::string(Name(e.code())), "unknown_table");
     EXPECT_EQ(e.location().column, 61u);
-    EXPECT_NE(std::string(e.what()).find("sees only the tables before it"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("sees only the tables before it"), std::string::npos) << e.what();
   }
 }
 
@@ -131,8 +125,7 @@ TEST_F(JoinPlanTest, DomainFromUsesTheCatalogsSpelling) {
   ASSERT_EQ(plan.select.keys.size(), 1u);
   EXPECT_EQ(plan.select.keys[0].domain.table, "sites");
   EXPECT_EQ(plan.select.keys[0].domain.column, "code");
-  EXPECT_NE(plan.sql.find("SELECT DISTINCT \"code\" FROM \"sites\""), std::string::npos)
-      << plan.sql;
+  EXPECT_NE(plan.sql.find("SELECT DISTINCT \"code\" FROM \"sites\""), std::string::npos) << plan.sql;
 }
 
 }  // namespace

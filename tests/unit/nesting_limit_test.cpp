@@ -49,8 +49,7 @@ void ExpectTooDeep(const std::string& text, uint32_t column) {
 }
 
 const Dataset& Hospital() {
-  static const Catalog catalog =
-      LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
+  static const Catalog catalog = LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
   return *catalog.DefaultDataset();
 }
 
@@ -82,8 +81,7 @@ TEST(NestingLimit, HundredThousandUnaryMinus) {
 TEST(NestingLimit, ChainedNot) {
   // 25,000 NOT fill the size limit (100,000 would be refused as too long).
   ExpectTooDeep(kPrefix + Repeat("NOT ", 25000) + "age > 1", kFirstColumn + 4 * kMaxNestingDepth);
-  ExpectTooDeep(kPrefix + Repeat("NOT(", 25000) + "age > 1",
-                kFirstColumn + 4 * (kMaxNestingDepth / 2));
+  ExpectTooDeep(kPrefix + Repeat("NOT(", 25000) + "age > 1", kFirstColumn + 4 * (kMaxNestingDepth / 2));
   DpqlError e = ErrorOf(kPrefix + Repeat("NOT ", 100000) + "age > 1");
   EXPECT_EQ(std::string(Name(e.code())), "query_too_long");
 }

@@ -18,8 +18,8 @@
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
 #include "runtime/engine.h"
-#include "runtime/release/release.h"
 #include "runtime/noise/noise_pool.h"
+#include "runtime/release/release.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {
@@ -87,14 +87,12 @@ TEST(NoisePoolTest, AFillIsDeliveredNoSoonerThanItsDecoyAllows) {
   const int batch = draws.load() / 2;
   ASSERT_GT(batch, 0);
   EXPECT_GE(wait, (1 + NoisePools::kPadFactor) * batch * kDrawTime)
-      << "first wait " << std::chrono::duration<double>(wait).count() << " s for a batch of "
-      << batch;
+      << "first wait " << std::chrono::duration<double>(wait).count() << " s for a batch of " << batch;
 }
 
 TEST(NoisePoolTest, PrefillCreatesFullPoolsWithoutWaiting) {
   NoisePools pools(std::make_unique<SeededRandom>(9), Small(16));
-  const std::vector<NoiseSpec> specs = {NoiseSpec::Laplace(Rational(3)),
-                                        NoiseSpec::Gaussian(Rational(5)),
+  const std::vector<NoiseSpec> specs = {NoiseSpec::Laplace(Rational(3)), NoiseSpec::Gaussian(Rational(5)),
                                         NoiseSpec::Laplace(Rational(0))};  // the last is invalid
   pools.Prefill(specs);
   EXPECT_EQ(pools.PoolCount(), 2u);  // the invalid one is skipped
@@ -156,8 +154,7 @@ TEST(NoisePoolTest, EachDistributionHasItsOwnPool) {
   EXPECT_EQ(pools.Available(third), 6u);  // two of its 8 values taken
   EXPECT_FALSE(third < NoiseSpec::Laplace(Rational(20, 6)));
   EXPECT_FALSE(NoiseSpec::Laplace(Rational(20, 6)) < third);
-  EXPECT_NE(NoiseSpec::Laplace(Rational(10, 7)) < third,
-            third < NoiseSpec::Laplace(Rational(10, 7)));
+  EXPECT_NE(NoiseSpec::Laplace(Rational(10, 7)) < third, third < NoiseSpec::Laplace(Rational(10, 7)));
 }
 
 TEST(NoisePoolTest, InvalidDistributionIsRefusedAndCreatesNoPool) {
@@ -189,18 +186,17 @@ TEST(NoisePoolTest, ConcurrentCallersAllGetValues) {
 // dpqld pre-fills the pools of typical queries at the catalog's defaults
 // (Engine::PrefillNoise): those queries' first releases do not wait.
 TEST(EnginePrefillTest, TypicalQueriesOfTheDemoCatalogHaveTheirPools) {
-  const Catalog catalog =
-      LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
+  const Catalog catalog = LoadCatalog(DPQL_SOURCE_DIR_DEFAULT "/examples/hospital/catalog.yaml");
   ConnectionPool pool("host=/nonexistent", 1);  // never used: pre-filling reads no data
   Engine engine(catalog, pool, std::make_unique<SeededRandom>(1));
   const std::vector<NoiseSpec> specs = engine.PrefillNoise();
   EXPECT_LE(specs.size(), NoisePools::Options{}.max_pools / 2);
   RecordProperty("prefilled", std::to_string(specs.size()));
   const Dataset& hospital = *catalog.FindDataset("hospital");
-  for (const char* query : {"SELECT COUNT(*) FROM admissions", "SELECT AVG(age) FROM admissions",
-                            "SELECT SUM(length_of_stay) FROM admissions",
-                            "SELECT COUNT(DISTINCT patient_id) FROM bed_days",
-                            "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code"}) {
+  for (const char* query :
+       {"SELECT COUNT(*) FROM admissions", "SELECT AVG(age) FROM admissions",
+        "SELECT SUM(length_of_stay) FROM admissions", "SELECT COUNT(DISTINCT patient_id) FROM bed_days",
+        "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code"}) {
     const Plan plan = CompileSelect(hospital, *ParseStatement(query).select);
     for (const Measure& measure : plan.measures) {
       EXPECT_NE(std::find(specs.begin(), specs.end(), MeasureNoise(measure)), specs.end()) << query;
@@ -300,8 +296,8 @@ double FirstWaitBatchCorrelation(bool decoy) {
   options.decoy = decoy;
   options.after_draw = [](const BigInt& value) {
     const double units = std::min(abs(value).convert_to<double>() / 1e6, 20.0);
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::nanoseconds(static_cast<int64_t>(units * 50000));
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(units * 50000));
     while (std::chrono::steady_clock::now() < until) {
     }
   };
@@ -333,9 +329,8 @@ TEST(NoiseTimingStatisticalTest, AFirstCallersWaitDoesNotTrackItsBatch) {
 TEST(NoiseTimingStatisticalTest, NegativeControlWithoutDecoyTheWaitTracksTheBatch) {
   double r = FirstWaitBatchCorrelation(false);
   RecordProperty("spearman_first_wait_plain", std::to_string(r));
-  EXPECT_GT(r, kMaxAbsWaitCorrelation)
-      << "first waits without decoy: Spearman r = " << r
-      << " — the harness no longer sees the channel the decoy closes";
+  EXPECT_GT(r, kMaxAbsWaitCorrelation) << "first waits without decoy: Spearman r = " << r
+                                       << " — the harness no longer sees the channel the decoy closes";
 }
 
 TEST(NoiseTimingStatisticalTest, NegativeControlDirectSamplerTimeTracksTheValue) {

@@ -42,11 +42,11 @@ TEST(ParserReuseTest, ResultsDoNotDependOnTheQueriesBefore) {
       "SELECT ward_code, COUNT(*) FROM admissions GROUP BY ward_code",
       "SELECT COUNT(*) FROM admissions WHERE admission_method = 'emergency'",
       "SELECT COUNT(*) FROM admissions WHERE admission_method = '\xC3\xA9mergency'",  // non-ASCII
-      "SELECT COUNT(*) FROM admissions WHERE",           // syntax error (LL fallback)
-      "SELECT COUNT(*) FORM admissions",                 // a typo of a keyword
+      "SELECT COUNT(*) FROM admissions WHERE",            // syntax error (LL fallback)
+      "SELECT COUNT(*) FORM admissions",                  // a typo of a keyword
       "SELECT COUNT(*) FROM admissions WHERE x = 'open",  // unterminated string
-      "SELECT ward_code FROM admissions GROUP BY",       // error at the end
-      "SELECT COUNT(*) FROM admissions WHERE a ! b",     // error character
+      "SELECT ward_code FROM admissions GROUP BY",        // error at the end
+      "SELECT COUNT(*) FROM admissions WHERE a ! b",      // error character
       "SELECT " + std::string(200, '(') + "1" + std::string(200, ')') + " FROM admissions",
       "SELECT AVG(age_at_admission) FROM admissions WITH PRIVACY (epsilon = 0.5)",
   };

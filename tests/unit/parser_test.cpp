@@ -75,8 +75,8 @@ TEST(ParserLimits, NulCharacterIsRefusedWhereItStands) {
 }
 
 TEST(ParserStatements, ShowDescribeExplain) {
-  auto statements = ParseScript(
-      "SHOW TABLES; show budget; DESCRIBE Admissions; EXPLAIN SELECT COUNT(*) FROM admissions");
+  auto statements =
+      ParseScript("SHOW TABLES; show budget; DESCRIBE Admissions; EXPLAIN SELECT COUNT(*) FROM admissions");
   ASSERT_EQ(statements.size(), 4u);
   EXPECT_EQ(statements[0].kind, StatementKind::kShowTables);
   EXPECT_EQ(statements[1].kind, StatementKind::kShowBudget);
@@ -128,8 +128,7 @@ TEST(ParserStatements, EmptyQueryIsAnError) {
 }
 
 TEST(ParserStatements, TooLongQueryIsRefused) {
-  std::string text =
-      "SELECT COUNT(*) FROM admissions WHERE age > 1" + std::string(kMaxQueryBytes, ' ');
+  std::string text = "SELECT COUNT(*) FROM admissions WHERE age > 1" + std::string(kMaxQueryBytes, ' ');
   DpqlError e = ErrorOf(text);
   EXPECT_EQ(e.kind(), ErrorKind::kLimit);
   EXPECT_EQ(std::string(Name(e.code())), "query_too_long");
@@ -264,8 +263,7 @@ TEST(ParserSelect, UnsupportedJoinKindsAreRefusedClearly) {
 }
 
 TEST(ParserSelect, LimitTooLarge) {
-  ExpectSyntaxError("SELECT COUNT(*) FROM admissions LIMIT 99999999999999999999", 1, 39,
-                    "is too large");
+  ExpectSyntaxError("SELECT COUNT(*) FROM admissions LIMIT 99999999999999999999", 1, 39, "is too large");
 }
 
 // ----------------------------------------------------------------- expressions
@@ -300,8 +298,7 @@ TEST(ParserExpressions, InvalidDateLiteral) {
                     "invalid date literal '2026-13-01'; expected DATE 'yyyy-mm-dd'");
   ExpectSyntaxError("SELECT COUNT(*) FROM t WHERE d = DATE '2025-02-29'", 1, 34,
                     "invalid date literal '2025-02-29'");
-  ExpectSyntaxError("SELECT COUNT(*) FROM t WHERE d = DATE '1/2/2025'", 1, 34,
-                    "invalid date literal");
+  ExpectSyntaxError("SELECT COUNT(*) FROM t WHERE d = DATE '1/2/2025'", 1, 34, "invalid date literal");
 }
 
 TEST(ParserExpressions, FunctionCalls) {
@@ -332,8 +329,7 @@ TEST(ParserExpressions, FunctionCalls) {
 }
 
 TEST(ParserExpressions, Extract) {
-  auto select =
-      Select("SELECT extract(year FROM admitted_on) AS y, EXTRACT(Dow FROM a.day) FROM t");
+  auto select = Select("SELECT extract(year FROM admitted_on) AS y, EXTRACT(Dow FROM a.day) FROM t");
   const ast::Expr& year = *select->items[0].expr;
   EXPECT_EQ(year.kind, ExprKind::kExtract);
   EXPECT_EQ(year.name, "YEAR");
@@ -380,13 +376,8 @@ TEST(ParserExpressions, Predicates) {
 }
 
 TEST(ParserExpressions, ComparisonOperatorsAreNormalised) {
-  for (auto [text, op] : std::vector<std::pair<std::string, std::string>>{{"=", "="},
-                                                                          {"<>", "<>"},
-                                                                          {"!=", "<>"},
-                                                                          {"<", "<"},
-                                                                          {"<=", "<="},
-                                                                          {">", ">"},
-                                                                          {">=", ">="}}) {
+  for (auto [text, op] : std::vector<std::pair<std::string, std::string>>{
+           {"=", "="}, {"<>", "<>"}, {"!=", "<>"}, {"<", "<"}, {"<=", "<="}, {">", ">"}, {">=", ">="}}) {
     auto e = Where("age " + text + " 3");
     EXPECT_EQ(e->kind, ExprKind::kBinary);
     EXPECT_EQ(OperatorText(e->op), op) << text;
@@ -490,8 +481,7 @@ TEST(ParserLexical, KeywordsAreCaseInsensitive) {
 }
 
 TEST(ParserLexical, QuotedIdentifiersKeepTheirSpelling) {
-  auto select =
-      Select("SELECT COUNT(*) AS \"Total \"\"n\"\"\" FROM \"Admissions\" WHERE \"group\" = 1");
+  auto select = Select("SELECT COUNT(*) AS \"Total \"\"n\"\"\" FROM \"Admissions\" WHERE \"group\" = 1");
   EXPECT_EQ(select->items[0].alias, "Total \"n\"");
   EXPECT_EQ(select->from.name, "Admissions");
   EXPECT_EQ(select->where->args[0]->name, "group");
@@ -524,15 +514,11 @@ TEST(ParserLexical, Comments) {
 
 TEST(ParserErrors, MessagesAreForHumans) {
   ExpectSyntaxError("SELECT FROM admissions;", 1, 8, "expected an expression or '*' after SELECT");
-  ExpectSyntaxError("SELEC COUNT(*) FROM admissions", 1, 1,
-                    "unknown keyword 'SELEC' — did you mean SELECT?");
-  ExpectSyntaxError("SELECT COUNT(*) FORM admissions", 1, 17,
-                    "unknown keyword 'FORM' — did you mean FROM?");
+  ExpectSyntaxError("SELEC COUNT(*) FROM admissions", 1, 1, "unknown keyword 'SELEC' — did you mean SELECT?");
+  ExpectSyntaxError("SELECT COUNT(*) FORM admissions", 1, 17, "unknown keyword 'FORM' — did you mean FROM?");
   ExpectSyntaxError("SELECT COUNT(*) admissions", 1, 27, "expected FROM after the select list");
-  ExpectSyntaxError("SELECT COUNT(*) FROM admissions WHERE", 1, 38,
-                    "expected an expression after WHERE");
-  ExpectSyntaxError("SELECT COUNT(*) FROM admissions WHERE sex = 'F", 1, 45,
-                    "unterminated string literal");
+  ExpectSyntaxError("SELECT COUNT(*) FROM admissions WHERE", 1, 38, "expected an expression after WHERE");
+  ExpectSyntaxError("SELECT COUNT(*) FROM admissions WHERE sex = 'F", 1, 45, "unterminated string literal");
   ExpectSyntaxError("SELECT COUNT(*) FROM admissions)", 1, 32, "unexpected ')'");
   ExpectSyntaxError("SELECT COUNT(*) FROM admissions\nSELECT COUNT(*) FROM wards", 2, 1,
                     "missing ';' between statements");
@@ -547,8 +533,7 @@ TEST(ParserErrors, EndOfInputIsLocatedAfterTheLastToken) {
 }
 
 TEST(ParserErrors, UnclosedParenthesisNamesIt) {
-  ExpectSyntaxError("SELECT COUNT(* FROM admissions", 1, 16,
-                    "missing ')' to close the '(' at 1:13");
+  ExpectSyntaxError("SELECT COUNT(* FROM admissions", 1, 16, "missing ')' to close the '(' at 1:13");
 }
 
 TEST(ParserErrors, ErrorsInLaterStatementsPointIntoThem) {
@@ -564,8 +549,7 @@ TEST(ParserErrors, InvalidUtf8IsRefusedWithItsPosition) {
 }
 
 TEST(ParserThreads, ConcurrentParsesAgree) {
-  const std::string good =
-      "SELECT sex, COUNT(*) FROM admissions WHERE age BETWEEN 1 AND 9 GROUP BY sex";
+  const std::string good = "SELECT sex, COUNT(*) FROM admissions WHERE age BETWEEN 1 AND 9 GROUP BY sex";
   const std::string bad = "SELECT COUNT(*) FROM admissions GROUP sex";
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -596,8 +580,8 @@ TEST(ParserNesting, DeepParenthesesGiveACleanError) {
   std::string deep =
       "SELECT COUNT(*) FROM t WHERE " + std::string(200, '(') + "a = 1" + std::string(200, ')');
   ExpectSyntaxError(deep, 1, 30 + kMaxNestingDepth, "expression is nested too deeply");
-  std::string ok = "SELECT COUNT(*) FROM t WHERE " + std::string(kMaxNestingDepth - 1, '(') +
-                   "a = 1" + std::string(kMaxNestingDepth - 1, ')');
+  std::string ok = "SELECT COUNT(*) FROM t WHERE " + std::string(kMaxNestingDepth - 1, '(') + "a = 1" +
+                   std::string(kMaxNestingDepth - 1, ')');
   EXPECT_NO_THROW(ParseScript(ok));
 }
 
@@ -613,8 +597,8 @@ TEST(ParserNesting, DeepPrefixOperatorsGiveACleanError) {
   std::string calls;
   for (int i = 0; i < 1000; ++i) calls += "f(";
   // The first '(' is at column 9, the (kMaxNestingDepth + 1)-th is too deep.
-  ExpectSyntaxError("SELECT " + calls + "x" + std::string(1000, ')') + " FROM t", 1,
-                    9 + 2 * kMaxNestingDepth, "expression is nested too deeply");
+  ExpectSyntaxError("SELECT " + calls + "x" + std::string(1000, ')') + " FROM t", 1, 9 + 2 * kMaxNestingDepth,
+                    "expression is nested too deeply");
 }
 
 TEST(ParserNesting, LongOperatorChainsAreBoundedToo) {
@@ -683,9 +667,9 @@ TEST(ParserSqlFiles, SyntaxFileParses) {
         ADD_FAILURE() << "syntax.test:" << header_line << " should not parse: " << query;
       }
     } catch (const DpqlError& e) {
-      EXPECT_EQ(std::string(Name(e.code())), code) << "syntax.test:" << header_line << "\n" << FormatError(e, query);
-      EXPECT_EQ(e.location().line, line) << "syntax.test:" << header_line << "\n"
-                                         << FormatError(e, query);
+      EXPECT_EQ(std::string(Name(e.code())), code) << "syntax.test:" << header_line << "\n"
+                                                   << FormatError(e, query);
+      EXPECT_EQ(e.location().line, line) << "syntax.test:" << header_line << "\n" << FormatError(e, query);
       EXPECT_EQ(e.location().column, column) << "syntax.test:" << header_line << "\n"
                                              << FormatError(e, query);
       EXPECT_NE(e.message().find(expected_message), std::string::npos)

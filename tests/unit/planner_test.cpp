@@ -11,9 +11,9 @@
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
+#include "runtime/noise/samplers.h"
 #include "runtime/release/expected_error.h"
 #include "runtime/release/release.h"
-#include "runtime/noise/samplers.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {
@@ -84,8 +84,7 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
             "20..29 step 1 (10)");
   EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age > 20 AND 30 > age GROUP BY age;"),
             "21..29 step 1 (9)");
-  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age >= 20.5 GROUP BY age;"),
-            "21..100 step 1 (80)");
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age >= 20.5 GROUP BY age;"), "21..100 step 1 (80)");
   EXPECT_EQ(range("SELECT BUCKET(age, 10), COUNT(*) FROM visits WHERE age >= 25 AND site = 'a' "
                   "GROUP BY BUCKET(age, 10);"),
             "20..100 step 10 (9)");
@@ -101,8 +100,7 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
 
   // One key left: nobody can reach more than one group, so none is dropped
   // and the sensitivity is max_rows alone.
-  Plan day = Compile(
-      "SELECT seen, COUNT(*) FROM visits WHERE seen = DATE '2026-06-01' GROUP BY seen;");
+  Plan day = Compile("SELECT seen, COUNT(*) FROM visits WHERE seen = DATE '2026-06-01' GROUP BY seen;");
   EXPECT_EQ(day.select.keys[0].domain.size, BigInt(1));
   EXPECT_FALSE(day.bound_groups);
   EXPECT_EQ(day.measures[0].sensitivity, 3);
@@ -121,10 +119,8 @@ TEST_F(PlannerTest, WhereNarrowsRangeDomainsToTheKeysItAllows) {
   // Not read: OR, NOT BETWEEN, arithmetic, another column, EXTRACT of a
   // field that is not monotone in the date.
   const std::string whole = "0..100 step 1 (101)";
-  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age < 10 OR age > 90 GROUP BY age;"),
-            whole);
-  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age NOT BETWEEN 10 AND 90 GROUP BY age;"),
-            whole);
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age < 10 OR age > 90 GROUP BY age;"), whole);
+  EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age NOT BETWEEN 10 AND 90 GROUP BY age;"), whole);
   EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE age + 1 < 10 GROUP BY age;"), whole);
   EXPECT_EQ(range("SELECT age, COUNT(*) FROM visits WHERE cost < 10 GROUP BY age;"), whole);
   EXPECT_EQ(range("SELECT EXTRACT(MONTH FROM seen), COUNT(*) FROM visits WHERE seen < "
@@ -150,11 +146,11 @@ TEST_F(PlannerTest, WhereOnAnIntColumnRoundsFractionalBoundsToTheIntegersTheyAdm
     std::string text;
     Rational value;
   };
-  const std::vector<Literal> literals = {
-      {"50.5", Rational(101, 2)}, {"50", Rational(50)},         {"49.9", Rational(499, 10)},
-      {"0.5", Rational(1, 2)},    {"99.5", Rational(199, 2)},   {"100", Rational(100)},
-      {"0", Rational(0)},         {"20.25", Rational(81, 4)},   {"1e1", Rational(10)},
-      {"99.999", Rational(99999, 1000)}};
+  const std::vector<Literal> literals = {{"50.5", Rational(101, 2)},  {"50", Rational(50)},
+                                         {"49.9", Rational(499, 10)}, {"0.5", Rational(1, 2)},
+                                         {"99.5", Rational(199, 2)},  {"100", Rational(100)},
+                                         {"0", Rational(0)},          {"20.25", Rational(81, 4)},
+                                         {"1e1", Rational(10)},       {"99.999", Rational(99999, 1000)}};
   const std::vector<std::string> ops = {">", ">=", "<", "<=", "="};
   auto admits = [](const std::string& op, int64_t x, const Rational& v) {
     if (op == ">") return Rational(x) > v;
@@ -183,8 +179,7 @@ TEST_F(PlannerTest, WhereOnAnIntColumnRoundsFractionalBoundsToTheIntegersTheyAdm
         try {
           const Plan plan = Compile(text);
           const KeyDomain& d = plan.select.keys.at(0).domain;
-          ASSERT_GE(first, 0) << "no age is admitted, yet the domain is " << d.first << ".."
-                              << d.last;
+          ASSERT_GE(first, 0) << "no age is admitted, yet the domain is " << d.first << ".." << d.last;
           EXPECT_EQ(d.first, first);
           EXPECT_EQ(d.last, last);
         } catch (const DpqlError& e) {
@@ -195,12 +190,14 @@ TEST_F(PlannerTest, WhereOnAnIntColumnRoundsFractionalBoundsToTheIntegersTheyAdm
     }
   }
   // The mirrored form (literal op column) rounds the same way.
-  const Plan mirrored = Compile("SELECT age, COUNT(*) FROM visits WHERE 50.5 < age AND "
-                                "53.5 > age GROUP BY age;");
+  const Plan mirrored = Compile(
+      "SELECT age, COUNT(*) FROM visits WHERE 50.5 < age AND "
+      "53.5 > age GROUP BY age;");
   EXPECT_EQ(mirrored.select.keys[0].domain.first, 51);
   EXPECT_EQ(mirrored.select.keys[0].domain.last, 53);
-  const Plan between = Compile("SELECT age, COUNT(*) FROM visits WHERE age BETWEEN 50.5 AND "
-                               "53.5 GROUP BY age;");
+  const Plan between = Compile(
+      "SELECT age, COUNT(*) FROM visits WHERE age BETWEEN 50.5 AND "
+      "53.5 GROUP BY age;");
   EXPECT_EQ(between.select.keys[0].domain.first, 51);
   EXPECT_EQ(between.select.keys[0].domain.last, 53);
 }
@@ -232,8 +229,7 @@ TEST(RoundUpSignificantTest, SixSignificantDigitsRoundedUpForAnyMagnitude) {
 }
 
 TEST_F(PlannerTest, EpsilonIsSplitExactlyBetweenMeasures) {
-  Plan plan = Compile(
-      "SELECT AVG(age), COUNT(age), COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.3);");
+  Plan plan = Compile("SELECT AVG(age), COUNT(age), COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.3);");
   // AVG(age) = centred sum(age) + count(age); COUNT(age) shares the count; COUNT(*) is a third.
   ASSERT_EQ(plan.measures.size(), 3u);
   for (const Measure& m : plan.measures) EXPECT_EQ(m.epsilon, Rational(1, 10));
@@ -267,8 +263,8 @@ TEST_F(PlannerTest, RealSumsUseAPowerOfTwoGridFarBelowTheNoise) {
 }
 
 TEST_F(PlannerTest, ReleaseClampsCountsAndMeansAndCoversValues) {
-  Plan plan = Compile(
-      "SELECT kind, COUNT(*), AVG(age) FROM visits GROUP BY kind WITH PRIVACY (epsilon = 0.1);");
+  Plan plan =
+      Compile("SELECT kind, COUNT(*), AVG(age) FROM visits GROUP BY kind WITH PRIVACY (epsilon = 0.1);");
   ExactAggregates exact;
   exact.keys = {{std::string("x")}, {std::string("y")}};
   // m0 = count(*), m1 = sum(age - 50), m2 = count(age); tiny counts so noise dominates.
@@ -356,8 +352,7 @@ TEST_F(PlannerTest, ReleaseDrawsNoiseOncePerMeasureAndGroup) {
   const BigInt count = 5000 + noise[0];
   EXPECT_EQ(std::get<int64_t>(result.rows[0][0]), count.convert_to<int64_t>());
   EXPECT_EQ(std::get<int64_t>(result.rows[0][1]), (40000 + noise[1]).convert_to<int64_t>());
-  EXPECT_DOUBLE_EQ(std::get<double>(result.rows[0][2]),
-                   50 + ToDouble(Rational(-210000 + noise[2], count)));
+  EXPECT_DOUBLE_EQ(std::get<double>(result.rows[0][2]), 50 + ToDouble(Rational(-210000 + noise[2], count)));
 }
 
 TEST_F(PlannerTest, AvgSensitivityIsHalfTheBoundsWidth) {
@@ -469,8 +464,7 @@ TEST_F(PlannerTest, ExpectedHalfWidthMatchesWhatTheReleaseReports) {
       "WITH PRIVACY (epsilon = 0.5);");
   // Counts and sums: the measure's half-width whatever the group size.
   EXPECT_EQ(*ExpectedHalfWidth(plan, plan.outputs[0], 10),
-            static_cast<double>(MeasureHalfWidth(plan.measures[plan.outputs[0].measure],
-                                                 Rational(95, 100))));
+            static_cast<double>(MeasureHalfWidth(plan.measures[plan.outputs[0].measure], Rational(95, 100))));
   const Measure& sum = plan.measures[plan.outputs[1].measure];
   EXPECT_DOUBLE_EQ(*ExpectedHalfWidth(plan, plan.outputs[1], 10),
                    ToDouble(Rational(MeasureHalfWidth(sum, Rational(95, 100))) * sum.grid));
@@ -556,8 +550,8 @@ TEST_F(PlannerTest, KeysWithoutDomainUsePartitionSelectionOnlyWithDelta) {
   } catch (const DpqlError& e) {
     EXPECT_EQ(std::string(Name(e.code())), "no_public_domain");
   }
-  Plan plan = Compile(
-      "SELECT note, COUNT(DISTINCT person) FROM visits GROUP BY note WITH PRIVACY (delta = 1e-6);");
+  Plan plan =
+      Compile("SELECT note, COUNT(DISTINCT person) FROM visits GROUP BY note WITH PRIVACY (delta = 1e-6);");
   EXPECT_TRUE(plan.partition_selection);
   EXPECT_TRUE(plan.bound_groups);
   ASSERT_EQ(plan.measures.size(), 1u);  // the released count is the selection count

@@ -58,8 +58,8 @@ struct Shape {
 const std::vector<Shape>& Shapes() {
   static const std::vector<Shape> shapes = {
       {"laplace", "SELECT site, COUNT(*), AVG(cost) FROM visits GROUP BY site", ""},
-      {"laplace with partition selection",
-       "SELECT note, COUNT(*) FROM visits GROUP BY note", ", delta = 1e-6"},
+      {"laplace with partition selection", "SELECT note, COUNT(*) FROM visits GROUP BY note",
+       ", delta = 1e-6"},
       {"gaussian", "SELECT site, COUNT(*), SUM(cost) FROM visits GROUP BY site",
        ", mechanism = gaussian, delta = 1e-6"},
   };
@@ -77,8 +77,7 @@ void ExpectRefused(const Catalog& catalog, const Shape& shape, const std::string
   try {
     Plan plan = Compile(catalog, text);
     ADD_FAILURE() << "accepted: threshold " << plan.selection_threshold << ", cost epsilon "
-                  << ToDecimalString(plan.cost.epsilon) << ", delta "
-                  << ToDecimalString(plan.cost.delta);
+                  << ToDecimalString(plan.cost.epsilon) << ", delta " << ToDecimalString(plan.cost.delta);
   } catch (const DpqlError& e) {
     EXPECT_EQ(std::string(Name(e.code())), code) << e.what();
     EXPECT_EQ(e.location().line, 1u);
@@ -90,9 +89,9 @@ void ExpectRefused(const Catalog& catalog, const Shape& shape, const std::string
 const std::vector<std::string>& TinyValues() {
   // Beyond double (1e-400), the smallest denormal and below it, other
   // denormals, the smallest normal double, and tiny normal values.
-  static const std::vector<std::string> values = {
-      "1e-400", "5e-324", "4.9e-324", "2.5e-324", "1e-310", "2.2250738585072014e-308",
-      "1e-300", "1e-30",  "0.000000000000000000001"};
+  static const std::vector<std::string> values = {"1e-400",   "5e-324", "4.9e-324",
+                                                  "2.5e-324", "1e-310", "2.2250738585072014e-308",
+                                                  "1e-300",   "1e-30",  "0.000000000000000000001"};
   return values;
 }
 
@@ -101,8 +100,8 @@ TEST(PrivacyParamsTest, EpsilonOutsideTheFloorAndTheCeilingIsRefused) {
   for (const Shape& shape : Shapes()) {
     SCOPED_TRACE(shape.name);
     for (const std::string& value : TinyValues()) {
-      ExpectRefused(catalog, shape, "epsilon", value, "epsilon_too_small",
-                    "ask for epsilon from 0.001 to 4", shape.others);
+      ExpectRefused(catalog, shape, "epsilon", value, "epsilon_too_small", "ask for epsilon from 0.001 to 4",
+                    shape.others);
     }
     ExpectRefused(catalog, shape, "epsilon", "0.000999", "epsilon_too_small",
                   "below this dataset's floor of 0.001", shape.others);
@@ -149,8 +148,7 @@ TEST(PrivacyParamsTest, DeltaOutsideItsRangeIsRefused) {
 // need delta > 0 and say so.
 TEST(PrivacyParamsTest, DeltaZeroIsPureOrRefusedWhereDeltaIsNeeded) {
   const Catalog catalog = ParseCatalog(kCatalog, "test.yaml");
-  EXPECT_EQ(Compile(catalog, "SELECT COUNT(*) FROM visits WITH PRIVACY (delta = 0);").cost.delta,
-            0);
+  EXPECT_EQ(Compile(catalog, "SELECT COUNT(*) FROM visits WITH PRIVACY (delta = 0);").cost.delta, 0);
   auto code = [&](const std::string& text) {
     try {
       Compile(catalog, text);
@@ -168,8 +166,8 @@ TEST(PrivacyParamsTest, DeltaZeroIsPureOrRefusedWhereDeltaIsNeeded) {
 // The exact smallest k >= 1 with P(X >= k) = r^k / (1 + r) <= target, X
 // discrete Laplace with r = exp(-1/scale), in 50-digit arithmetic.
 int64_t ExactK(const Rational& scale, const Float50& target) {
-  const Float50 s = Float50(boost::multiprecision::numerator(scale)) /
-                    Float50(boost::multiprecision::denominator(scale));
+  const Float50 s =
+      Float50(boost::multiprecision::numerator(scale)) / Float50(boost::multiprecision::denominator(scale));
   const Float50 r = exp(-1 / s);
   auto tail = [&](int64_t k) { return pow(r, k) / (1 + r); };
   Float50 estimate = ceil(s * (log(1 / target) - log1p(r)));
@@ -186,9 +184,13 @@ int64_t ExactK(const Rational& scale, const Float50& target) {
 // must be within the one step of margin the planner adds.
 TEST(PrivacyParamsTest, ThresholdForLegalExtremesIsAtLeastTheExactBound) {
   const Rational tiny_delta(BigInt(1), boost::multiprecision::pow(BigInt(10), 20));
-  std::vector<Rational> scales = {Rational(1, 4), Rational(1, 2), Rational(1), Rational(3),
+  std::vector<Rational> scales = {Rational(1, 4),
+                                  Rational(1, 2),
+                                  Rational(1),
+                                  Rational(3),
                                   Rational(64 * 3) / Rational(1, 1000),  // 192000
-                                  Rational(640000), Rational(7, 3)};
+                                  Rational(640000),
+                                  Rational(7, 3)};
   std::vector<Rational> deltas = {tiny_delta, Rational(1, 1000000000000), Rational(1, 1000000),
                                   Rational(1, 1000), Rational(1, 2)};
   for (const Rational& scale : scales) {
@@ -217,12 +219,12 @@ TEST(PrivacyParamsTest, ThresholdForLegalExtremesIsAtLeastTheExactBound) {
 TEST(PrivacyParamsTest, ThresholdRefusesParametersItCannotComputeInsteadOfOverflowing) {
   const BigInt huge = boost::multiprecision::pow(BigInt(10), 5000);
   const std::vector<std::tuple<Rational, Rational, int64_t>> cases = {
-      {Rational(10), Rational(BigInt(1), huge), 1},             // delta below long double
-      {Rational(huge), Rational(1, 1000000), 1},                // scale beyond long double
+      {Rational(10), Rational(BigInt(1), huge), 1},  // delta below long double
+      {Rational(huge), Rational(1, 1000000), 1},     // scale beyond long double
       {Rational(BigInt(10) * boost::multiprecision::pow(BigInt(10), 30)), Rational(1, 1000000), 4},
-      {Rational(10), Rational(0), 1},                           // no delta
-      {Rational(10), Rational(1), 1},                           // delta 1
-      {Rational(0), Rational(1, 1000000), 1},                   // no noise
+      {Rational(10), Rational(0), 1},          // no delta
+      {Rational(10), Rational(1), 1},          // delta 1
+      {Rational(0), Rational(1, 1000000), 1},  // no noise
   };
   for (const auto& [scale, delta, groups] : cases) {
     SCOPED_TRACE("scale " + ToDecimalString(scale) + ", delta " + ToDecimalString(delta));
@@ -244,20 +246,21 @@ TEST(PrivacyParamsTest, LegalExtremesCompileToFiniteCalibrationsAndAreChargedInF
   for (const char* epsilon : {"0.001", "0.0010000000000000000001", "4"}) {
     for (const char* delta : {"1e-20", "0.00000000000000000001", "1e-12", "0.001"}) {
       for (const char* groups : {"1", "64"}) {
-        const std::string options = std::string("epsilon = ") + epsilon + ", delta = " + delta +
-                                    ", max_groups = " + groups + ")";
+        const std::string options =
+            std::string("epsilon = ") + epsilon + ", delta = " + delta + ", max_groups = " + groups + ")";
         SCOPED_TRACE(options);
         const Rational d = *ParseDecimal(delta);
         Plan selected = Compile(catalog,
                                 "SELECT note, COUNT(*), AVG(cost) FROM visits GROUP BY note "
-                                "WITH PRIVACY (" + options);
+                                "WITH PRIVACY (" +
+                                    options);
         ASSERT_TRUE(selected.partition_selection);
         EXPECT_GE(selected.selection_threshold, 3);
         EXPECT_LE(selected.selection_threshold, 1000000000000000);
         EXPECT_EQ(selected.cost.delta, d);
         EXPECT_EQ(selected.cost.epsilon, *ParseDecimal(epsilon));
-        const int64_t t = PartitionSelectionThreshold(
-            selected.measures[selected.selection_measure].scale, d, selected.groups_bound);
+        const int64_t t = PartitionSelectionThreshold(selected.measures[selected.selection_measure].scale, d,
+                                                      selected.groups_bound);
         EXPECT_EQ(selected.selection_threshold, t);
         const BudgetCost charged = BudgetCost::FromCost(selected.cost.epsilon, selected.cost.delta);
         EXPECT_GE(charged.Delta(), d);
@@ -266,7 +269,8 @@ TEST(PrivacyParamsTest, LegalExtremesCompileToFiniteCalibrationsAndAreChargedInF
 
         Plan gaussian = Compile(catalog,
                                 "SELECT site, COUNT(*), SUM(cost) FROM visits GROUP BY site "
-                                "WITH PRIVACY (mechanism = gaussian, " + options);
+                                "WITH PRIVACY (mechanism = gaussian, " +
+                                    options);
         EXPECT_EQ(gaussian.cost.delta, d);
         EXPECT_GT(gaussian.cost.rho, 0);
         // sigma^2 is rounded up: the measures together stay within the rho

@@ -55,8 +55,8 @@ TEST(QuantilePlanTest, HistogramIsOneMeasureWithOneScale) {
   EXPECT_EQ(plan.outputs[1].measure, plan.outputs[2].measure);
   EXPECT_EQ(h.kind, MeasureKind::kHistogram);
   EXPECT_EQ(h.epsilon, Rational(1, 4));  // half of 0.5, however many bins
-  EXPECT_EQ(h.per_group_bound, 3);        // max_rows
-  EXPECT_EQ(h.sensitivity, 6);            // max_groups x max_rows
+  EXPECT_EQ(h.per_group_bound, 3);       // max_rows
+  EXPECT_EQ(h.sensitivity, 6);           // max_groups x max_rows
   EXPECT_EQ(h.scale, Rational(24));
   // age 0..100: 101 whole numbers, one bin each.
   EXPECT_EQ(h.bins, 101);
@@ -80,8 +80,7 @@ TEST(QuantilePlanTest, BinsCoverTheDeclaredBounds) {
   EXPECT_EQ(cost.measures[0].bin_lower, Rational(-505, 10));
   EXPECT_EQ(cost.outputs[0].type, ValueType::kReal);
   const std::string text = RenderPlan(cost);
-  EXPECT_NE(text.find("histogram of cost clamped to [-50.5, 1000.25], 128 bins of width"),
-            std::string::npos)
+  EXPECT_NE(text.find("histogram of cost clamped to [-50.5, 1000.25], 128 bins of width"), std::string::npos)
       << text;
   EXPECT_NE(text.find("percentile percentile: fraction 0.25"), std::string::npos) << text;
 }
@@ -162,8 +161,8 @@ TEST(QuantileThresholdTest, MatchExactTailWithinTenPercent) {
     const int reach = static_cast<int>(scale * 60 * std::sqrt(c.bins)) / 2 + 20;
     for (int j : {0, c.bins / 2, c.bins - 2}) {
       const long double tail = ExactUpperTail(scale, c.bins, j, c.num, c.den, q[j], reach);
-      SCOPED_TRACE(testing::Message() << "scale " << c.scale << " bins " << c.bins << " p "
-                                      << c.num << "/" << c.den << " j " << j << " q " << q[j]);
+      SCOPED_TRACE(testing::Message() << "scale " << c.scale << " bins " << c.bins << " p " << c.num << "/"
+                                      << c.den << " j " << j << " q " << q[j]);
       EXPECT_LE(tail, 0.025L * 1.10L);
       EXPECT_GE(tail, 0.025L * 0.85L);
     }
@@ -193,8 +192,8 @@ TEST(QuantileThresholdTest, CumulantsMatchTheirDefinitions) {
     m4 += p * static_cast<long double>(k) * k * k * k;
   }
   EXPECT_NEAR(internal::DiscreteLaplaceVariance(Rational(3)), static_cast<double>(m2), 1e-9 * m2);
-  EXPECT_NEAR(internal::DiscreteLaplaceFourthCumulant(Rational(3)),
-              static_cast<double>(m4 - 3 * m2 * m2), 1e-9 * m4);
+  EXPECT_NEAR(internal::DiscreteLaplaceFourthCumulant(Rational(3)), static_cast<double>(m4 - 3 * m2 * m2),
+              1e-9 * m4);
   EXPECT_NEAR(internal::StandardNormalQuantile(0.975), 1.959963985, 1e-8);
 }
 
@@ -245,8 +244,7 @@ TEST(QuantileEstimateTest, ExpectedHalfWidthShrinksWithTheGroupAndIsCapped) {
   const double hw = QuantileExpectedHalfWidthBins(scale, 125, Rational(1, 2), Rational(95, 100), 3000);
   EXPECT_NEAR(hw, q[62] / 24 + 1, 1e-9);
   EXPECT_GT(hw, 10);  // q is about 1.96 * 20 * sqrt(125 / 2) = 310 rows
-  EXPECT_LT(QuantileExpectedHalfWidthBins(scale, 125, Rational(1, 2), Rational(95, 100), 30000),
-            hw / 5);
+  EXPECT_LT(QuantileExpectedHalfWidthBins(scale, 125, Rational(1, 2), Rational(95, 100), 30000), hw / 5);
   EXPECT_EQ(QuantileExpectedHalfWidthBins(scale, 125, Rational(1, 2), Rational(95, 100), 10), 125);
 }
 

@@ -171,7 +171,8 @@ TEST(ReplFormatError, WithoutOrOutsideALocationOnlyTheMessage) {
   EXPECT_EQ(FormatErrorText("budget exhausted", 0, 0, "SELECT 1"), "ERROR: budget exhausted\n");
   EXPECT_EQ(FormatErrorText("oops", 5, 1, "SELECT 1"), "ERROR: oops\n");
   // A column past the end of the line (unexpected end of input) points just after it.
-  EXPECT_EQ(FormatErrorText("missing FROM", 1, 40, "SELECT 1"), "ERROR: missing FROM\nLINE 1: SELECT 1\n                ^\n");
+  EXPECT_EQ(FormatErrorText("missing FROM", 1, 40, "SELECT 1"),
+            "ERROR: missing FROM\nLINE 1: SELECT 1\n                ^\n");
 }
 
 TEST(ReplFormatStatements, SplitsOnSemicolonsOutsideQuotesAndComments) {
@@ -234,12 +235,14 @@ TEST(ReplFormatCatalog, TableListAndDescription) {
             " wards      | public  |       2\n"
             "(2 tables)  privacy unit: patient_id\n");
   json with_defaults = *dataset;
-  with_defaults["defaults"] = {{"epsilon", 1.0}, {"delta", 1e-6}, {"max_groups", 4}, {"max_rows", 1},
-                               {"confidence", 0.95}, {"mechanism", "laplace"}};
+  with_defaults["defaults"] = {{"epsilon", 1.0}, {"delta", 1e-6},      {"max_groups", 4},
+                               {"max_rows", 1},  {"confidence", 0.95}, {"mechanism", "laplace"}};
   std::string listed = FormatTableList(with_defaults);
-  EXPECT_NE(listed.find("defaults per query: \xCE\xB5 1, \xCE\xB4 1e-06, max_groups 4, max_rows 1, mechanism laplace, "
-                        "95% intervals\n"),
-            std::string::npos)
+  EXPECT_NE(
+      listed.find(
+          "defaults per query: \xCE\xB5 1, \xCE\xB4 1e-06, max_groups 4, max_rows 1, mechanism laplace, "
+          "95% intervals\n"),
+      std::string::npos)
       << listed;
   std::string described = FormatTableDescription(*dataset, "ADMISSIONS");
   EXPECT_NE(described.find("Table \"admissions\" (private"), std::string::npos) << described;
@@ -253,7 +256,8 @@ TEST(ReplFormatCatalog, TableListAndDescription) {
     FormatTableDescription(*dataset, "admisions");
     FAIL() << "an unknown table must be refused";
   } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find("tables are: admissions, wards"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("tables are: admissions, wards"), std::string::npos)
+        << error.what();
   }
 }
 
@@ -261,7 +265,8 @@ TEST(ReplFormatCatalog, BudgetTable) {
   json answer = json::parse(R"({"budgets": [{"dataset": "hospital", "epsilon_total": 5, "epsilon_spent": 1.5,
       "epsilon_remaining": 3.5, "delta_total": 1e-5, "delta_spent": 0, "delta_remaining": 1e-5}]})");
   std::string table = FormatBudgets(answer);
-  EXPECT_NE(table.find(" hospital |       5 |     1.5 |    3.5 |   1e-05 |       0 |  1e-05"), std::string::npos)
+  EXPECT_NE(table.find(" hospital |       5 |     1.5 |    3.5 |   1e-05 |       0 |  1e-05"),
+            std::string::npos)
       << table;
   EXPECT_NE(table.find("(1 dataset)"), std::string::npos) << table;
 }
@@ -329,7 +334,8 @@ TEST(ReplFormatUrl, ParsesHostPortAndPath) {
 TEST(ReplFormatApi, ErrorAnswersBecomeApiErrors) {
   HttpClientResponse response;
   response.status = 400;
-  response.body = R"({"error": {"code": "syntax_error", "message": "unexpected 'FORM'", "line": 2, "column": 3}})";
+  response.body =
+      R"({"error": {"code": "syntax_error", "message": "unexpected 'FORM'", "line": 2, "column": 3}})";
   try {
     ParseApiResponse(response);
     FAIL() << "a 400 must throw";
@@ -372,13 +378,15 @@ TEST(ReplFormatHttpClient, KeepAliveChunkedAndReconnectAfterClose) {
   const std::vector<std::string>& requests = server.requests();
   int connections = server.connections();
   ASSERT_EQ(requests.size(), 4u);
-  EXPECT_EQ(connections, 2) << "three requests on one kept-alive connection, then a new one after Connection: close";
+  EXPECT_EQ(connections, 2)
+      << "three requests on one kept-alive connection, then a new one after Connection: close";
   EXPECT_EQ(requests[0].rfind("GET /v1/budget HTTP/1.1\r\n", 0), 0u) << requests[0];
   EXPECT_NE(requests[0].find("Authorization: Bearer secret\r\n"), std::string::npos) << requests[0];
   EXPECT_EQ(requests[1].rfind("POST /v1/query HTTP/1.1\r\n", 0), 0u) << requests[1];
   EXPECT_EQ(json::parse(requests[1].substr(requests[1].find("\r\n\r\n") + 4)),
             json::parse(R"({"query": "SELECT 1", "dataset": "hospital"})"));
-  EXPECT_EQ(json::parse(requests[3].substr(requests[3].find("\r\n\r\n") + 4)), json::parse(R"({"query": "SELECT 2"})"));
+  EXPECT_EQ(json::parse(requests[3].substr(requests[3].find("\r\n\r\n") + 4)),
+            json::parse(R"({"query": "SELECT 2"})"));
 }
 
 }  // namespace

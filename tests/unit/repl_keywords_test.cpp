@@ -71,13 +71,13 @@ TEST(ReplKeywords, CompletionKeywordsAreTheGrammarsKeywords) {
     if (!kRefusedKeywords.count(keyword)) expected.insert(keyword);
   }
   for (const std::string& keyword : expected) {
-    EXPECT_TRUE(offered.count(keyword)) << "the grammar's keyword " << keyword
-                                        << " is missing from the REPL's completion keywords";
+    EXPECT_TRUE(offered.count(keyword))
+        << "the grammar's keyword " << keyword << " is missing from the REPL's completion keywords";
   }
   for (const std::string& keyword : offered) {
-    EXPECT_TRUE(expected.count(keyword)) << "the REPL completes " << keyword
-                                         << " as a keyword, but the grammar does not have it"
-                                         << (kRefusedKeywords.count(keyword) ? " (refused)" : "");
+    EXPECT_TRUE(expected.count(keyword))
+        << "the REPL completes " << keyword << " as a keyword, but the grammar does not have it"
+        << (kRefusedKeywords.count(keyword) ? " (refused)" : "");
   }
 }
 
@@ -95,8 +95,7 @@ TEST(ReplKeywords, CompletionNamesAreNotGrammarKeywords) {
 // The fix this test found: OUTER (LEFT OUTER JOIN) was not completed.
 TEST(ReplKeywords, CompletesOuter) {
   Completer completer;
-  EXPECT_EQ(completer.Complete("out", "SELECT COUNT(*) FROM a LEFT "),
-            std::vector<std::string>{"outer"});
+  EXPECT_EQ(completer.Complete("out", "SELECT COUNT(*) FROM a LEFT "), std::vector<std::string>{"outer"});
 }
 
 }  // namespace

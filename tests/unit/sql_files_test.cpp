@@ -46,7 +46,7 @@ struct Case {
   std::string query;
   int error_line = 0, error_column = 0;
   std::string error_code;
-  std::vector<std::string> expected;  // after ----
+  std::vector<std::string> expected;                // after ----
   size_t first_line_index = 0, end_line_index = 0;  // of the whole case, for rewriting
   size_t expected_index = 0;                        // first line after ----
 };
@@ -156,13 +156,13 @@ TEST_P(SqlFileTest, Cases) {
       std::string sql = CompileAll(dataset, c.query);
       if (c.kind == Case::kError) {
         ADD_FAILURE() << file << ":" << c.line << ": expected error " << c.error_code
-                      << ", but it compiled:\n" << c.query;
+                      << ", but it compiled:\n"
+                      << c.query;
       } else if (c.kind == Case::kPlan) {
         if (rewrite) {
           rewrites.emplace_back(c, sql);
         } else {
-          EXPECT_EQ(Join(c.expected), sql) << file << ":" << c.line << ": plan differs for\n"
-                                           << c.query;
+          EXPECT_EQ(Join(c.expected), sql) << file << ":" << c.line << ": plan differs for\n" << c.query;
         }
       }
     } catch (const DpqlError& e) {
@@ -170,15 +170,15 @@ TEST_P(SqlFileTest, Cases) {
         ADD_FAILURE() << file << ":" << c.line << ": unexpected error\n" << FormatError(e, c.query);
         continue;
       }
-      EXPECT_EQ(c.error_code, std::string(Name(e.code()))) << file << ":" << c.line << "\n" << FormatError(e, c.query);
-      EXPECT_EQ(c.error_line, static_cast<int>(e.location().line))
-          << file << ":" << c.line << "\n" << FormatError(e, c.query);
-      EXPECT_EQ(c.error_column, static_cast<int>(e.location().column))
-          << file << ":" << c.line << "\n" << FormatError(e, c.query);
+      EXPECT_EQ(c.error_code, std::string(Name(e.code()))) << file << ":" << c.line << "\n"
+                                                           << FormatError(e, c.query);
+      EXPECT_EQ(c.error_line, static_cast<int>(e.location().line)) << file << ":" << c.line << "\n"
+                                                                   << FormatError(e, c.query);
+      EXPECT_EQ(c.error_column, static_cast<int>(e.location().column)) << file << ":" << c.line << "\n"
+                                                                       << FormatError(e, c.query);
       ASSERT_EQ(c.expected.size(), 1u) << file << ":" << c.line << ": give one message line";
       EXPECT_NE(std::string(e.what()).find(c.expected[0]), std::string::npos)
-          << file << ":" << c.line << ": message \"" << e.what() << "\" lacks \"" << c.expected[0]
-          << "\"";
+          << file << ":" << c.line << ": message \"" << e.what() << "\" lacks \"" << c.expected[0] << "\"";
     }
   }
 

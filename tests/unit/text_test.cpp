@@ -27,12 +27,12 @@ TEST(Text, LowerAndUpperChangeAsciiLettersOnly) {
 TEST(Text, EditDistanceIsLevenshteinByDefault) {
   EXPECT_EQ(EditDistance("", ""), 0u);
   EXPECT_EQ(EditDistance("", "age"), 3u);
-  EXPECT_EQ(EditDistance("agee", "age"), 1u);       // deletion
-  EXPECT_EQ(EditDistance("ag", "age"), 1u);         // insertion
-  EXPECT_EQ(EditDistance("ave", "age"), 1u);        // substitution
+  EXPECT_EQ(EditDistance("agee", "age"), 1u);  // deletion
+  EXPECT_EQ(EditDistance("ag", "age"), 1u);    // insertion
+  EXPECT_EQ(EditDistance("ave", "age"), 1u);   // substitution
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
-  EXPECT_EQ(EditDistance("wrad", "ward"), 2u);      // a swap is two edits
-  EXPECT_EQ(EditDistance("Age", "age"), 1u);        // case-sensitive
+  EXPECT_EQ(EditDistance("wrad", "ward"), 2u);  // a swap is two edits
+  EXPECT_EQ(EditDistance("Age", "age"), 1u);    // case-sensitive
   EXPECT_EQ(EditDistance("epsilon", "espilon"), 2u);
 }
 

@@ -16,8 +16,8 @@
 #include "compiler/common/zcdp.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
-#include "runtime/release/release.h"
 #include "runtime/noise/confidence.h"
+#include "runtime/release/release.h"
 #include "tests/support/seeded_random.h"
 
 namespace dpql {
@@ -65,7 +65,7 @@ struct Target {
   const char* epsilon;
   const char* delta;
 };
-const Target kTargets[] = {{"1", "1e-6"}, {"0.1", "1e-6"}, {"0.5", "1e-9"},
+const Target kTargets[] = {{"1", "1e-6"}, {"0.1", "1e-6"},  {"0.5", "1e-9"},
                            {"2", "1e-5"}, {"0.01", "1e-3"}, {"1", "1e-12"}};
 
 TEST(ZcdpConversion, RhoForEpsilonDeltaImpliesItAndIsTight) {
@@ -188,7 +188,8 @@ TEST_F(GaussianPlanTest, SigmaSatisfiesEpsilonDelta) {
 // and half its variance is not.
 TEST_F(GaussianPlanTest, CountMeetsTheExactDiscreteGaussianCurve) {
   Plan plan = Compile(
-      "SELECT COUNT(DISTINCT person) FROM visits WITH PRIVACY (mechanism = gaussian, epsilon = 1, delta = 1e-6)");
+      "SELECT COUNT(DISTINCT person) FROM visits WITH PRIVACY (mechanism = gaussian, epsilon = 1, delta = "
+      "1e-6)");
   ASSERT_EQ(plan.measures.size(), 1u);
   const Measure& m = plan.measures[0];
   ASSERT_EQ(m.l2_sensitivity_squared, 1);  // one group, one person: sensitivity 1
@@ -201,7 +202,8 @@ TEST_F(GaussianPlanTest, RenderPlanShowsMechanismL2AndSigma) {
   Plan plan = Compile(
       "SELECT site, COUNT(*) FROM visits GROUP BY site WITH PRIVACY (mechanism = gaussian, epsilon = 1)");
   const std::string text = RenderPlan(plan);
-  EXPECT_NE(text.find("mechanism: discrete Gaussian, (epsilon 1, delta 1e-06) as zCDP rho"), std::string::npos)
+  EXPECT_NE(text.find("mechanism: discrete Gaussian, (epsilon 1, delta 1e-06) as zCDP rho"),
+            std::string::npos)
       << text;
   // max_groups 2, max_rows 3: L2 = sqrt(2 x 3^2) = sqrt(18).
   EXPECT_NE(text.find("L2 sensitivity sqrt(18) (sqrt(2) x 3)"), std::string::npos) << text;
@@ -232,9 +234,11 @@ TEST_F(GaussianPlanTest, ZcdpDatasetPricesQueriesInRho) {
   // Laplace in a basic dataset carries no rho.
   EXPECT_EQ(Compile("SELECT COUNT(*) FROM visits WITH PRIVACY (epsilon = 0.5)").cost.rho, 0);
   // Gaussian: the same rho in either dataset.
-  const char* gaussian = "SELECT site, COUNT(*) FROM visits GROUP BY site WITH PRIVACY (mechanism = gaussian)";
+  const char* gaussian =
+      "SELECT site, COUNT(*) FROM visits GROUP BY site WITH PRIVACY (mechanism = gaussian)";
   EXPECT_EQ(Compile(gaussian, "zclinic").cost.rho, Compile(gaussian).cost.rho);
-  EXPECT_NE(RenderPlan(Compile(gaussian, "zclinic")).find("zCDP accounting: rho is charged"), std::string::npos);
+  EXPECT_NE(RenderPlan(Compile(gaussian, "zclinic")).find("zCDP accounting: rho is charged"),
+            std::string::npos);
   // Partition selection has no rho: refused with the reason.
   try {
     Compile("SELECT note, COUNT(*) FROM visits GROUP BY note", "zclinic");
