@@ -34,6 +34,11 @@ constexpr uint32_t kHeaderLimit = 16 * 1024;
 // Requests waiting for a database worker beyond this many per worker are
 // refused with 503 rather than queued without bound.
 constexpr int kQueuedPerWorker = 64;
+// After answering a request whose body was left unread (413, malformed
+// HTTP), the connection drains what the client still sends for at most this
+// long and this many bytes before closing (RFC 9112 section 9.6).
+constexpr auto kLingerTime = std::chrono::seconds(5);
+constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
 std::string ErrorBody(ErrorCode code, const std::string& message) {
   // Codes and messages here are fixed ASCII text: no escaping needed.
@@ -133,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       // refuse it with 413 and an audit row, then close — the body is unread.
       HttpRequest request = ToRequest(parser_->get(), false);
       request.body_too_large = true;
+      unread_input_ = true;
       return Dispatch(std::move(request), false, parser_->get().version());
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -143,6 +149,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) {
       // Not HTTP (or a header over the limit): answer once, then close.
       bool header_limit = ec == http::error::header_limit;
+      unread_input_ = true;
       return WriteDirect(Info(header_limit ? ErrorCode::kHeaderTooLarge : ErrorCode::kBadRequest).http_status,
                          header_limit
                              ? ErrorBody(ErrorCode::kHeaderTooLarge, "the request headers exceed 16 KiB")
@@ -219,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(state_.Timeout());
     http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       --self->state_.in_flight;
+      if (!ec && self->unread_input_) return self->Linger();
       if (ec || !self->response_.keep_alive()) return self->Close();
       self->DoRead();
     });
@@ -232,6 +240,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     response.status = status;
     response.body = std::move(body);
     Write(std::move(response));
+  }
+
+  // Closing a socket with unread input makes the kernel reset the connection,
+  // which can discard the response before the client has read it and fails
+  // the client's write (EPIPE) while it is still sending the body. So stop
+  // sending, then read and drop the rest for a bounded time, then close.
+  void Linger() {
+    if constexpr (!kIsTls<Stream>) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    beast::get_lowest_layer(stream_).expires_after(kLingerTime);
+    drain_.resize(16 * 1024);
+    DrainSome();
+  }
+
+  void DrainSome() {
+    stream_.async_read_some(net::buffer(drain_), [self = this->shared_from_this()](beast::error_code ec,
+                                                                                   size_t bytes) {
+      self->drained_ += bytes;
+      if (ec || self->drained_ > kLingerBytes || self->state_.stopping) return self->Close();
+      self->DrainSome();
+    });
   }
 
   void Close() {
@@ -257,6 +288,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   net::steady_timer hold_timer_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
+  bool unread_input_ = false;  // the client may still be sending: Linger() before closing
+  std::vector<char> drain_;
+  size_t drained_ = 0;
 };
 
 }  // namespace
