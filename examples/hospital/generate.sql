@@ -20,8 +20,8 @@
 -- * Plausible to a bed planner (README.md, "The shape a planner sees"): beds
 --   scale with `rows` (hospital_wards() holds them at 200 000 admissions);
 --   patients are shared among trusts, and adults among a trust's wards, in
---   proportion to beds, and the lengths of stay and the maternity and child
---   shares are tuned so that wards are about 88% full (maternity about 65%);
+--   proportion to beds (over the typical stay), and the lengths of stay and the maternity and child
+--   shares are tuned so that wards are about 87% full (maternity about 65%);
 --   elective admissions avoid weekends; emergencies peak in winter.
 
 -- A uniform number in (0, 1) from (n, salt); inlined by the planner.
@@ -83,13 +83,26 @@ BEGIN
     SELECT '{0,1,2,3,4,5,5,6,6,7,7,7,7,8,8,8,8,8,8,9,9,9,9,9,9,9,9,9,9,9}'::int[],
            '{0,0,0,0,0,0,1,0,1,0,1,2,3,0,1,2,3,4,5,0,1,2,3,4,5,6,7,8,9,10}'::int[],
            '{1,1,1,1,1,2,2,2,2,4,4,4,4,6,6,6,6,6,6,11,11,11,11,11,11,11,11,11,11,11}'::int[]),
-  -- Each trust's adult wards, every ward listed once per reference bed, so a
-  -- uniform pick from the list chooses a ward in proportion to its beds.
+  -- How long adults stay, relative to the method's typical stay, by the
+  -- ward's specialty: short on the acute medical unit, long in critical and
+  -- elderly care.
+  specialty_stay(specialty, factor) AS (
+    VALUES ('acute medicine', 0.5), ('cardiology', 0.9), ('critical care', 1.6),
+           ('elderly care', 1.5), ('general surgery', 0.8), ('oncology', 1.2),
+           ('orthopaedics', 1.0), ('renal', 1.2), ('respiratory', 1.1)),
+  -- Each trust's adult wards, every ward listed in proportion to its
+  -- reference beds divided by the mean bed days of its stays (about
+  -- 0.5 + 4.8 x factor), so a uniform pick from the list fills every ward to
+  -- the same share of its beds.
   adult_wards AS (
-    SELECT left(w.ward_code, 3) AS trust, array_agg(w.ward_code ORDER BY w.ward_code, b) AS codes
+    SELECT left(w.ward_code, 3) AS trust,
+           array_agg(w.ward_code ORDER BY w.ward_code, b) AS codes,
+           array_agg(coalesce(f.factor, 1.0)::float8 ORDER BY w.ward_code, b) AS factors
     FROM wards AS w
     LEFT JOIN hospital_wards() AS r ON r.ward_code = w.ward_code
-    CROSS JOIN LATERAL generate_series(1, coalesce(r.beds, w.beds)) AS b
+    LEFT JOIN specialty_stay AS f ON f.specialty = w.specialty
+    CROSS JOIN LATERAL generate_series(1, round(100 * coalesce(r.beds, w.beds)
+                                                 / (0.5 + 4.8 * coalesce(f.factor, 1.0)))::int) AS b
     WHERE w.specialty NOT IN ('maternity', 'paediatrics')
     GROUP BY 1),
   -- Patient-level attributes.
@@ -116,14 +129,16 @@ BEGIN
   -- pieces, chosen with probability in proportion to its length.
   -- The stay lies in the days lo .. lo + room - 1 (0 = 2024-01-01).
   stay AS (
-    SELECT *,
+    SELECT p.*,
            CASE WHEN sex = 'F' AND base_age BETWEEN 16 AND 44 AND hospital_u(i, 10) < 0.7 THEN 'maternity'
                 WHEN hospital_u(i, 11) < 0.40 THEN 'elective'
                 WHEN hospital_u(i, 11) < 0.90 THEN 'emergency'
                 ELSE 'transfer' END AS method,
            1096 / n AS slot_days,
-           (floor(hospital_u(patient_no, 6) * (1096 / n))::int + k * (1096 / n)) % 1096 AS slot_start
-    FROM patient OFFSET 0),
+           (floor(hospital_u(patient_no, 6) * (1096 / n))::int + k * (1096 / n)) % 1096 AS slot_start,
+           w.codes[1 + floor(hospital_u(i, 14) * cardinality(w.codes))::int] AS adult_ward,
+           w.factors[1 + floor(hospital_u(i, 14) * cardinality(w.codes))::int] AS stay_factor
+    FROM patient AS p JOIN adult_wards AS w USING (trust) OFFSET 0),
   slot AS (
     SELECT *,
            CASE WHEN slot_start + slot_days <= 1096 OR tail_pick THEN slot_start ELSE 0 END AS lo,
@@ -136,11 +151,12 @@ BEGIN
     SELECT *,
            least(60, room - 1,
                  floor(-ln(hospital_u(i, 12))
-                       * CASE method WHEN 'elective' THEN 1.9
-                                     WHEN 'emergency' THEN 5.8
+                       * CASE method WHEN 'elective' THEN 2.1
+                                     WHEN 'emergency' THEN 6.4
                                      WHEN 'maternity' THEN 3.0
-                                     ELSE 9.5 END
-                       * CASE WHEN base_age < 16 THEN 0.75 ELSE 1.0 END)::int) AS los
+                                     ELSE 10.5 END
+                       * CASE WHEN base_age < 16 THEN 0.68
+                              WHEN method = 'maternity' THEN 1.0 ELSE stay_factor END)::int) AS los
     FROM slot OFFSET 0),
   -- Three candidate admission days inside the slot. Emergency and transfer
   -- admissions take the first candidate accepted with probability
@@ -183,7 +199,7 @@ BEGIN
          'P' || lpad(a.patient_no::text, 8, '0'),
          CASE WHEN a.method = 'maternity' THEN a.trust || '-MAT'
               WHEN a.age < 16 THEN a.trust || '-PAE'
-              ELSE w.codes[1 + floor(hospital_u(a.i, 14) * cardinality(w.codes))::int] END,
+              ELSE a.adult_ward END,
          a.sex,
          a.age,
          a.admitted,
@@ -204,8 +220,7 @@ BEGIN
                         WHEN 'BTH' THEN 29 + floor(a.district_draw * 24)
                         WHEN 'MFT' THEN 53 + floor(a.district_draw * 28)
                         ELSE 81 + floor(a.district_draw * 20) END::int]
-  FROM aged AS a
-  JOIN adult_wards AS w ON w.trust = a.trust;
+  FROM aged AS a;
 
   GET DIAGNOSTICS inserted = ROW_COUNT;
   PERFORM hospital_create_indexes();
