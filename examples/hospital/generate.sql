@@ -20,8 +20,9 @@
 -- * Plausible to a bed planner (README.md, "The shape a planner sees"): beds
 --   scale with `rows` (hospital_wards() holds them at 200 000 admissions);
 --   patients are shared among trusts, and adults among a trust's wards, in
---   proportion to beds (over the typical stay), and the lengths of stay and the maternity and child
---   shares are tuned so that wards are about 87% full (maternity about 65%);
+--   proportion to beds (over the ward's typical stay); the lengths of stay
+--   and the maternity and child shares are tuned so that wards are about 87%
+--   full (maternity about 65%);
 --   elective admissions avoid weekends; emergencies peak in winter.
 
 -- A uniform number in (0, 1) from (n, salt); inlined by the planner.
