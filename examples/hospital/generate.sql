@@ -117,7 +117,7 @@ BEGIN
                 WHEN hospital_u(patient_no, 1) < 0.99 THEN 'M' ELSE 'X' END AS sex,
            CASE WHEN hospital_u(patient_no, 2) < 0.12 THEN floor(hospital_u(patient_no, 3) * 16)
                 WHEN hospital_u(patient_no, 2) < 0.40 THEN 16 + floor(hospital_u(patient_no, 3) * 29)
-                ELSE 45 + floor(sqrt(hospital_u(patient_no, 3)) * 56) END::int AS base_age,
+                ELSE 45 + floor((hospital_u(patient_no, 3) + hospital_u(patient_no, 7)) * 25) END::int AS base_age,
            CASE WHEN hospital_u(patient_no, 4) < cut_lth THEN 'LTH'
                 WHEN hospital_u(patient_no, 4) < cut_bth THEN 'BTH'
                 WHEN hospital_u(patient_no, 4) < cut_mft THEN 'MFT' ELSE 'STH' END AS trust,
