@@ -156,22 +156,24 @@ void CatalogParser::ParseLimit(const Entry& e, const std::string& p, PrivacyLimi
 
 void CatalogParser::CheckLimitRanges(const PrivacyLimits& l, const LimitNodes& limit_nodes,
                                      const std::string& lpath) {
+  // An empty range of `name` (epsilon, delta), reported at its minimum if
+  // declared, else at its maximum.
+  auto fail_empty = [&](const std::string& name, const Rational& min, const Rational& max,
+                        const std::string& consequence) {
+    const std::string min_key = "min_" + name + "_per_query";
+    const std::string max_key = "max_" + name + "_per_query";
+    const std::string key = limit_nodes.count(min_key) != 0 ? min_key : max_key;
+    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
+         min_key + " (" + ToDecimalString(min) + ") is above " + max_key + " (" + ToDecimalString(max) +
+             "); " + consequence);
+  };
   // The ranges must not be empty (a delta range only matters when delta > 0 is allowed).
   if (l.min_epsilon_per_query > l.max_epsilon_per_query) {
-    const std::string key =
-        limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query" : "max_epsilon_per_query";
-    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
-         "min_epsilon_per_query (" + ToDecimalString(l.min_epsilon_per_query) +
-             ") is above max_epsilon_per_query (" + ToDecimalString(l.max_epsilon_per_query) +
-             "); no epsilon would be allowed");
+    fail_empty("epsilon", l.min_epsilon_per_query, l.max_epsilon_per_query, "no epsilon would be allowed");
   }
   if (l.max_delta_per_query > 0 && l.min_delta_per_query > l.max_delta_per_query) {
-    const std::string key =
-        limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query" : "max_delta_per_query";
-    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
-         "min_delta_per_query (" + ToDecimalString(l.min_delta_per_query) +
-             ") is above max_delta_per_query (" + ToDecimalString(l.max_delta_per_query) +
-             "); set max_delta_per_query: 0 to allow no delta at all");
+    fail_empty("delta", l.min_delta_per_query, l.max_delta_per_query,
+               "set max_delta_per_query: 0 to allow no delta at all");
   }
 }
 
