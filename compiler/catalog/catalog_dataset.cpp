@@ -62,7 +62,7 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
     dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key)));
   }
   CheckPrivacyUnit(dataset, named, tpath);
-  ResolveDomains(dataset, named, tpath);
+  ResolveDomains(dataset, tpath);
   return dataset;
 }
 

@@ -91,7 +91,7 @@ class CatalogParser {
   void CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
                        const LimitNodes& limit_nodes, const std::string& path);
   void CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
-  void ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
+  void ResolveDomains(const Dataset& dataset, const std::string& path);
 
   YamlReader yaml_;
   // Key nodes of columns and domain_from values by key path, for messages
