@@ -22,8 +22,8 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   Dataset dataset;
   dataset.name = entry.key;
   dataset.line = YamlLine(entry.key_node);
-  std::vector<Entry> entries = Entries(entry.value, path, "dataset '" + entry.key + "'");
-  CheckKeys(entries, path, {"privacy_unit", "defaults", "limits", "accounting", "tables"});
+  std::vector<Entry> entries =
+      SectionEntries(entry, path, "dataset", {"privacy_unit", "defaults", "limits", "accounting", "tables"});
 
   const Entry* unit = Find(entries, "privacy_unit");
   if (unit == nullptr) {
@@ -48,16 +48,10 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   CheckAccounting(dataset, entries, limit_nodes, path);
   ApplyDefaultCap(dataset, limit_nodes);
 
-  const Entry* tables = Find(entries, "tables");
-  if (tables == nullptr) {
-    Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
-         "missing key 'tables'; declare the dataset's tables under 'tables:'");
-  }
+  std::vector<Entry> named =
+      RequiredNamedEntries(entry.key_node, entries, path, "tables", "table",
+                           "declare the dataset's tables under 'tables:'", "declare at least one table");
   std::string tpath = JoinPath(path, "tables");
-  std::vector<Entry> named = NamedEntries(tables->value, tpath, "table");
-  if (named.empty()) {
-    Fail(tables->key_node, tpath, ErrorCode::kCatalogEmpty, "no tables declared; declare at least one table");
-  }
   for (const Entry& t : named) {
     dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key)));
   }
