@@ -277,8 +277,8 @@ TEST(NoiseTimingStatisticalTest, PooledDrawTimeDoesNotTrackTheValue) {
 // A caller that has to wait for a fill: the first use of a distribution.
 // Each of n fresh distributions (scales 10^6 + i, alike to within 0.2%) is
 // drawn once, timed, and then the rest of its first batch (16 values) is
-// drained: how long the first caller waited is compared with the sum of |noise| over the batch it
-// was handed a value of. The exact samplers' time grows with |noise|, but
+// drained: how long the first caller waited is compared with the sum of
+// |noise| over the batch it was handed a value of. The exact samplers' time grows with |noise|, but
 // faintly next to thread wake-ups; here every draw also spins 200 us per scale
 // unit of |noise| (Options::after_draw), the worst case of a value-dependent
 // sampler. A batch of 16 makes its drawing time vary by a quarter of its mean
