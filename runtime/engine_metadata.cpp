@@ -3,7 +3,9 @@
 
 #include <optional>
 
+#include "compiler/common/error.h"
 #include "runtime/engine.h"
+#include "runtime/pg/retry.h"
 
 namespace dpql {
 
@@ -90,6 +92,16 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
     result.rows.push_back(std::move(row));
   }
   return result;
+}
+
+PublicRows Engine::ReadPublicTable(const Dataset& dataset, const CatalogTable& table, size_t max_rows) {
+  if (table.is_private) {
+    throw DpqlError(ErrorCode::kTableIsPrivate, "table " + table.name + " of dataset " + dataset.name +
+                                                    " is private; its rows never leave the server");
+  }
+  return WithConnection(pool_, 1, [&](pqxx::connection& connection) {
+    return ReadPublicRows(connection, table, max_rows, statement_timeout_ms_);
+  });
 }
 
 }  // namespace dpql

@@ -130,6 +130,7 @@ enum class ErrorKind : uint8_t {
   X(kMethodNotAllowed, "method_not_allowed", Request, 405, "0A000")                           \
   X(kNotFound, "not_found", Request, 404, "42704")                                            \
   X(kServerBusy, "server_busy", Request, 503, "53300")                                        \
+  X(kTableIsPrivate, "table_is_private", Request, 403, "42501")                               \
   X(kCacheCorrupt, "cache_corrupt", Internal, 500, "XX001")                                   \
   X(kCatalogTableMissing, "catalog_table_missing", Internal, 500, "XX000")                    \
   X(kConfigError, "config_error", Internal, 500, "F0000")                                     \
