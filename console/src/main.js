@@ -1,6 +1,6 @@
 // The DPQL console: sign-in, navigation and the budget shown in the header.
 import './style.css';
-import { h, replace, clear } from './dom.js';
+import { h, replace, clear, append } from './dom.js';
 import { api, session, setUnauthorizedHandler, catalog, ApiError } from './api.js';
 import { eps } from './format.js';
 import { refusalBox, budgetLeftText } from './ui.js';
@@ -115,7 +115,7 @@ function renderShell() {
     : null;
   badge = h('div', { class: 'budget-badge', id: 'budget-badge', 'aria-live': 'polite' });
   const signOut = h('button', { type: 'button', id: 'sign-out', onclick: () => { session.clear(); ctx.catalog = null; location.hash = ''; signInPage('Signed out.'); } }, 'Sign out');
-  top.append(h('div', { class: 'brand' }, 'DPQL'), nav, datasetSelect, badge, signOut);
+  append(top, [h('div', { class: 'brand' }, 'DPQL'), nav, datasetSelect, badge, signOut]);
   renderBudgetBadge();
 }
 

@@ -72,7 +72,7 @@ export function resultTable(result) {
 }
 
 // Result view: notes, chart with downloads, table, CSV.
-export function resultView(result, { queryText, hint, capacity, capacityLabel, name = 'dpql-result' } = {}) {
+export function resultView(result, { queryText, hint, capacity, capacityLabel, name = 'dpql-result', collapseTable = false } = {}) {
   const wrap = h('div', { class: 'result' });
   for (const note of result.notes || []) wrap.append(h('p', { class: 'note' }, note));
   const chartBox = h('div', { class: 'chart-box' });
@@ -80,7 +80,7 @@ export function resultView(result, { queryText, hint, capacity, capacityLabel, n
   const tableBox = resultTable(result);
   const actions = h('div', { class: 'actions' },
     h('button', { type: 'button', onclick: () => download(new Blob([toCsv(result)], { type: 'text/csv' }), name + '.csv') }, 'Download CSV'));
-  wrap.append(actions, tableBox);
+  wrap.append(actions, collapseTable && hint !== 'table' ? h('details', { class: 'table-details' }, h('summary', null, 'Table of values and intervals'), tableBox) : tableBox);
   // The chart needs the box's width: draw once it is in the page.
   requestAnimationFrame(() => {
     const svg = drawChart(chartBox, result, { queryText, hint, capacity, capacityLabel });

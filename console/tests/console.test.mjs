@@ -125,9 +125,9 @@ test('a GROUP BY query draws one bar and one error bar per group, and the budget
   assert.equal(r.cost.epsilon, 0.25);
   assert.ok(Math.abs((before - after) - r.cost.epsilon) < 1e-9, `budget ${before} -> ${after} drops by ${r.cost.epsilon}`);
   assert.equal(after, r.budget.epsilon_remaining);
+  await shot('02-query');
   // Now it is cached: the page says so, and the estimate is free.
   await page.locator('#estimate[data-cached="true"]').waitFor();
-  await shot('02-query');
 });
 
 test('an invalid query shows the message and a caret at the right column', async () => {

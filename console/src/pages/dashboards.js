@@ -177,7 +177,7 @@ function dashboardView(d, ctx) {
         const capacity = await capacityFor(p.spec);
         const view = resultView(r, {
           queryText: p.queryText, hint: p.spec.chart, capacity,
-          capacityLabel: p.spec.capacity ? `capacity (${p.spec.capacity.value})` : null, name: `${d.name}-${p.spec.id}`,
+          capacityLabel: p.spec.capacity ? `capacity (${p.spec.capacity.value})` : null, name: `${d.name}-${p.spec.id}`, collapseTable: true,
         });
         view.addEventListener('rendered', () => { p.el.dataset.state = 'rendered'; checkDone(); }, { once: true });
         p.el.dataset.cached = String(!!r.cached);
