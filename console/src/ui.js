@@ -56,10 +56,13 @@ export function resultTable(result) {
       const ci = s.ci[k][c];
       const value = cell(r[i], s.types[i]);
       if (!ci) return h(i === 0 ? 'th' : 'td', i === 0 ? { scope: 'row', class: numeric(s.types[i]) } : { class: numeric(s.types[i]) }, value);
-      const half = (ci[1] - ci[0]) / 2;
+      // ± when the interval is symmetric about the value; otherwise (e.g. a
+      // count clamped at 0) the distances below and above.
+      const below = r[i] - ci[0], above = ci[1] - r[i];
+      const pm = Math.abs(below - above) <= 1e-9 * Math.max(1, Math.abs(above)) ? ` ± ${num(above)}` : ` −${num(below)} / +${num(above)}`;
       return h('td', { class: 'num' },
         h('span', { class: 'value' }, value),
-        h('span', { class: 'pm' }, ` ± ${num(half)}`),
+        h('span', { class: 'pm' }, pm),
         h('span', { class: 'interval' }, ` [${num(ci[0])}, ${num(ci[1])}]`));
     })));
   });

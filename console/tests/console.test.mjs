@@ -70,8 +70,11 @@ test('a wrong token is refused and nothing is kept', async () => {
   await shot('01-wrong-token');
 });
 
-test('sign in keeps the token out of the URL and shows the budget', async () => {
-  await signIn(PLANNER);
+test('sign in (keyboard only) keeps the token out of the URL and shows the budget', async () => {
+  await page.goto(URL_ + '/');
+  await page.locator('#token:focus').waitFor(); // the token field has the focus
+  await page.keyboard.type(PLANNER);
+  await page.keyboard.press('Enter');
   await page.locator('#nav-query').waitFor();
   assert.ok(!page.url().includes(PLANNER));
   assert.equal(await page.evaluate(() => sessionStorage.getItem('dpql.token')), PLANNER);
@@ -135,7 +138,7 @@ test('an invalid query shows the message and a caret at the right column', async
   await setQuery(q);
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/v1/query')),
-    page.locator('#run').click(),
+    page.keyboard.press('Control+Enter'), // runs from the editor, no mouse
   ]);
   const body = await response.json();
   assert.equal(response.status(), 400);

@@ -44,14 +44,14 @@ function datasetTable(list) {
 function auditFilters(target, r) {
   const analyst = h('select', { id: 'audit-analyst' }, h('option', { value: '' }, 'all analysts'), (r.analysts || []).map((a) => h('option', { value: a.name }, a.name)));
   const dataset = h('select', { id: 'audit-dataset' }, h('option', { value: '' }, 'all datasets'), (r.datasets || []).map((d) => h('option', { value: d.dataset }, d.dataset)));
-  const limit = h('input', { id: 'audit-limit', type: 'number', min: '1', max: '1000', value: '100' });
+  const limit = h('input', { id: 'audit-limit', type: 'number', min: '1', max: '1000', value: '50' });
   const form = h('form', { class: 'params', 'aria-label': 'Audit filter' },
     h('div', { class: 'param' }, h('label', { for: 'audit-analyst' }, 'Analyst'), analyst),
     h('div', { class: 'param' }, h('label', { for: 'audit-dataset' }, 'Dataset'), dataset),
     h('div', { class: 'param' }, h('label', { for: 'audit-limit' }, 'Rows'), limit),
     h('div', { class: 'param' }, h('button', { type: 'submit' }, 'Show')));
   async function load() {
-    const q = new URLSearchParams({ limit: limit.value || '100' });
+    const q = new URLSearchParams({ limit: limit.value || '50' });
     if (analyst.value) q.set('analyst', analyst.value);
     if (dataset.value) q.set('dataset', dataset.value);
     replace(target, 'Loading…');
