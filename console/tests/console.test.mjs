@@ -6,7 +6,7 @@
 // CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -129,6 +129,21 @@ test('a GROUP BY query draws one bar and one error bar per group, and the budget
   assert.ok(Math.abs((before - after) - r.cost.epsilon) < 1e-9, `budget ${before} -> ${after} drops by ${r.cost.epsilon}`);
   assert.equal(after, r.budget.epsilon_remaining);
   await shot('02-query');
+
+  // Downloads: CSV with the values and interval bounds, the chart as SVG and PNG.
+  const save = async (label) => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#output button', { hasText: label }).click()]);
+    return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
+  };
+  const csv = await save('Download CSV');
+  const csvLines = csv.bytes.toString().trim().split('\r\n');
+  assert.equal(csvLines[0], 'sex,admissions,admissions_ci_low,admissions_ci_high');
+  assert.deepEqual(csvLines.slice(1), r.rows.map(([key, value], i) => `${key},${value},${ci[i][0]},${ci[i][1]}`));
+  const svgFile = await save('Download SVG');
+  assert.match(svgFile.name, /\.svg$/);
+  assert.equal((svgFile.bytes.toString().match(/<rect/g) || []).length >= r.rows.length, true);
+  const png = await save('Download PNG');
+  assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
   // Now it is cached: the page says so, and the estimate is free.
   await page.locator('#estimate[data-cached="true"]').waitFor();
 });
