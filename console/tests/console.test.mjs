@@ -252,7 +252,12 @@ test('tablet width: the query page stays usable', async () => {
   await page.locator('.cm-content').waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
-  await shot('09-tablet');
+  await shot('09-tablet-query');
+  await page.goto(URL_ + '/#/dashboards');
+  await page.locator('#dashboard[data-state="rendered"]').waitFor({ timeout: 60000 });
+  const dashOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(dashOverflow <= 0, `the dashboard does not scroll sideways (${dashOverflow}px too wide)`);
+  await shot('10-tablet-dashboard');
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
