@@ -208,6 +208,7 @@ test('the dashboard renders all panels, and a second refresh costs nothing', asy
   page.on('response', async (resp) => { if (resp.url().endsWith('/v1/query')) charged.push((await resp.json()).cost.epsilon); });
   await page.locator('#refresh').click();
   await page.locator('#dashboard[data-state="rendered"]').waitFor({ timeout: 60000 });
+  for (let i = 0; i < 50 && charged.length < d.panels.length; i++) await page.waitForTimeout(100);
   assert.equal(charged.length, d.panels.length);
   assert.deepEqual(charged, d.panels.map(() => 0), 'every panel answered at no cost');
   assert.equal(await page.locator('.panel[data-cached="true"]').count(), d.panels.length);
