@@ -277,18 +277,20 @@ TEST(NoiseTimingStatisticalTest, PooledDrawTimeDoesNotTrackTheValue) {
 // A caller that has to wait for a fill: the first use of a distribution.
 // Each of n = 500 fresh distributions (scales 10^6 + i, alike to within
 // 0.05%) is drawn once, timed,
-// and then the rest of its first batch (64 values) is drained: how long the
+// and then the rest of its first batch (16 values) is drained: how long the
 // first caller waited is compared with the sum of |noise| over the batch it
 // was handed a value of. The exact samplers' time grows with |noise|, but
-// faintly next to thread wake-ups; here every draw also spins 50 us per scale
+// faintly next to thread wake-ups; here every draw also spins 200 us per scale
 // unit of |noise| (Options::after_draw), the worst case of a value-dependent
-// sampler. Without the decoy the wait is the batch's own drawing time and
+// sampler. A batch of 16 makes its drawing time vary by a quarter of its mean
+// (a sum of 16 exponentials), so that a loaded machine, which stretches every
+// wait by a random factor, does not drown the signal of the negative control. Without the decoy the wait is the batch's own drawing time and
 // tracks its sum of |noise|; with it, the wait is the discarded decoy's.
 // Under independence r has standard deviation 1/sqrt(499) = 0.045, so
 // |r| < 0.27 (six standard deviations) fails by chance with probability
 // about 2e-9; the negative control (no decoy) must exceed it.
 constexpr int kFirstUses = 500;
-constexpr size_t kFirstBatch = 64;
+constexpr size_t kFirstBatch = 16;
 constexpr double kMaxAbsWaitCorrelation = 0.27;
 
 double FirstWaitBatchCorrelation(bool decoy) {
@@ -297,7 +299,7 @@ double FirstWaitBatchCorrelation(bool decoy) {
   options.after_draw = [](const BigInt& value) {
     const double units = std::min(abs(value).convert_to<double>() / 1e6, 20.0);
     const auto until =
-        std::chrono::steady_clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(units * 50000));
+        std::chrono::steady_clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(units * 200000));
     while (std::chrono::steady_clock::now() < until) {
     }
   };
