@@ -2,7 +2,7 @@
 // playwright-core, against a real dpqld and PostgreSQL. Run by
 // scripts/console-test, which loads the data, creates the analysts and starts
 // dpqld. Environment: DPQL_URL, DPQL_PLANNER_TOKEN, DPQL_GUARDIAN_TOKEN,
-// DPQL_SCREENSHOTS (folder), DPQL_HOSTILE (the hostile ward name loaded),
+// DPQL_SMALL_TOKEN (an analyst granted epsilon 0.1), DPQL_SCREENSHOTS (folder), DPQL_HOSTILE (the hostile ward name loaded),
 // CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,8 @@ const PLANNER = process.env.DPQL_PLANNER_TOKEN;
 const GUARDIAN = process.env.DPQL_GUARDIAN_TOKEN;
 const SHOTS = process.env.DPQL_SCREENSHOTS || 'console-test';
 const HOSTILE = process.env.DPQL_HOSTILE;
-for (const [k, v] of Object.entries({ DPQL_URL: URL_, DPQL_PLANNER_TOKEN: PLANNER, DPQL_GUARDIAN_TOKEN: GUARDIAN, DPQL_HOSTILE: HOSTILE })) {
+const SMALL = process.env.DPQL_SMALL_TOKEN; // an analyst granted epsilon 0.1
+for (const [k, v] of Object.entries({ DPQL_URL: URL_, DPQL_PLANNER_TOKEN: PLANNER, DPQL_GUARDIAN_TOKEN: GUARDIAN, DPQL_HOSTILE: HOSTILE, DPQL_SMALL_TOKEN: SMALL })) {
   if (!v) throw new Error(`console.test.mjs: ${k} is not set; run scripts/console-test`);
 }
 mkdirSync(SHOTS, { recursive: true });
@@ -260,6 +261,30 @@ test('tablet width: the query page stays usable', async () => {
   assert.ok(dashOverflow <= 0, `the dashboard does not scroll sideways (${dashOverflow}px too wide)`);
   await shot('10-tablet-dashboard');
   await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('budget exhausted says what is left and how to get more; nothing is spent', async () => {
+  await page.locator('#sign-out').click();
+  await signIn(SMALL);
+  await page.locator('#nav-query').waitFor();
+  await page.goto(URL_ + '/#/query');
+  const before = (await apiGet('/v1/budget', SMALL)).body.budgets[0];
+  await setQuery('SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5)');
+  await page.locator('#estimate[data-state="ok"]', { hasText: 'ε 0.5' }).waitFor();
+  assert.match(await page.locator('#estimate').textContent(), /Budget after: ε -0\.4/);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/query')),
+    page.locator('#run').click(),
+  ]);
+  assert.equal(response.status(), 409);
+  const refusal = page.locator('#output .refusal[data-code="budget_exhausted"]');
+  await refusal.waitFor();
+  const text = await refusal.textContent();
+  assert.match(text, /You have ε 0\.1, δ 0 left/);
+  assert.match(text, /dpqld admin grant/);
+  const after = (await apiGet('/v1/budget', SMALL)).body.budgets[0];
+  assert.equal(after.epsilon_spent, before.epsilon_spent);
+  await shot('11-budget-exhausted');
 });
 
 test('no Content-Security-Policy violation and no script error', () => {
