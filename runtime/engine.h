@@ -51,6 +51,13 @@ struct Caller {
   std::string name;
 };
 
+// A public table's rows as read (Engine::ReadPublicTable): one Value per
+// catalog column, typed as the catalog declares (a date as 'YYYY-MM-DD' text).
+struct PublicRows {
+  std::vector<std::vector<Value>> rows;
+  bool truncated = false;  // the table has more rows than were read
+};
+
 // A request for Engine::ServeCached: the bearer token as sent, the query and
 // how its audit row names it.
 struct CachedRequest {
@@ -91,6 +98,21 @@ class Engine {
   // metadata statement, "metadata statement; no privacy cost" and cost 0.
   // Throws DpqlError as Compile does (POST /v1/explain, `dpqld compile`).
   static QueryResult Explain(const Dataset& dataset, const ast::Statement& statement);
+
+  // The rows of a public table (`private: false` in the catalog), catalog
+  // columns only, at most `max_rows` (GET /v1/public/TABLE). A public table
+  // holds no personal data by the guardian's declaration, so reading it
+  // spends nothing. Throws "table_is_private" for a private table: private
+  // rows never leave the server.
+  PublicRows ReadPublicTable(const Dataset& dataset, const CatalogTable& table, size_t max_rows);
+
+  // Whether the answer cache holds an answer to `statement` (a SELECT) under
+  // the dataset's current data version, so that running it would cost
+  // nothing (POST /v1/explain's "cached"). Reads only dpql.answer_cache and
+  // dpql.data_versions — never the data — and charges nothing. False for any
+  // other statement, with the answer cache off, or when the database cannot
+  // be asked (a cost shown that then is not charged errs the safe way).
+  bool AnswerCached(const Dataset& dataset, const ast::Statement& statement);
 
   // A repeat of a query answered before, in one database round trip
   // (runtime/cache/cached_exchange.h): authenticates `request.token`, and

@@ -43,6 +43,24 @@ std::optional<QueryResult> Engine::LookUpAnswer(const Caller& caller, const Data
   return ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
 }
 
+bool Engine::AnswerCached(const Dataset& dataset, const ast::Statement& statement) {
+  if (!answer_cache_ || statement.kind != ast::StatementKind::kSelect) return false;
+  CompiledStatement compiled = Compile(dataset, statement);
+  if (compiled.kind != CompiledKind::kSelect || !compiled.HasPlan()) return false;
+  Plan& plan = *compiled.plan;
+  CanonicalizePredicates(plan);  // as RunSelect does: the same key
+  const std::string plan_hash = CanonicalPlanHash(plan);
+  try {
+    return WithConnection(pool_, 1, [&](pqxx::connection& connection) {
+      CacheLookup lookup = AnswerCache(connection).Find(dataset.name, plan_hash);
+      return lookup.answer && lookup.answer->columns.size() == plan.outputs.size();
+    });
+  } catch (const DpqlError& error) {
+    std::cerr << "dpql: the answer cache could not be asked for an explain: " << error.what() << std::endl;
+    return false;
+  }
+}
+
 void Engine::StoreAnswer(const Dataset& dataset, const std::string& plan_hash, int64_t data_version,
                          const QueryResult& result, int64_t ledger_id, const std::string& text) {
   try {

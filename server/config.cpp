@@ -15,7 +15,8 @@ namespace dpql {
 namespace {
 
 constexpr const char* kKnownKeys =
-    "listen, database, catalog, tls_cert, tls_key, threads, db_pool, max_body_bytes, "
+    "listen, database, catalog, console_dir, dashboards, tls_cert, tls_key, threads, db_pool, "
+    "max_body_bytes, "
     "max_query_bytes, request_timeout_ms, statement_timeout_ms";
 
 [[noreturn]] void Fail(const std::string& message) { throw DpqlError(ErrorCode::kConfigError, message); }
@@ -93,6 +94,10 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
     } else if (key == "catalog") {
       config.catalog = Resolve(base_dir, Scalar(yaml, value, key));
       have_catalog = !config.catalog.empty();
+    } else if (key == "console_dir") {
+      config.console_dir = Resolve(base_dir, Scalar(yaml, value, key));
+    } else if (key == "dashboards") {
+      config.dashboards = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "tls_cert") {
       config.tls_cert = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "tls_key") {

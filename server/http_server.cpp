@@ -166,6 +166,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.authorization = std::string(message[http::field::authorization]);
+    request.accept_encoding = std::string(message[http::field::accept_encoding]);
+    request.if_none_match = std::string(message[http::field::if_none_match]);
     if (with_body) request.body = std::move(message.body());
     return request;
   }
@@ -173,6 +175,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Dispatch(HttpRequest request, bool keep_alive, unsigned version) {
     keep_alive_ = keep_alive;
     version_ = version;
+    head_ = request.method == "HEAD";
     ++state_.in_flight;
     beast::get_lowest_layer(stream_).expires_never();  // the request is ours now
     if (Router::IsInline(request)) return Write(state_.router.Handle(request));
@@ -212,12 +215,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       response_.version(version_);
       response_.result(static_cast<unsigned>(response.status));
       response_.set(http::field::server, "dpqld");
-      response_.set(http::field::content_type, response.content_type);
+      if (!response.content_type.empty()) response_.set(http::field::content_type, response.content_type);
       response_.set(http::field::cache_control, "no-store");
+      // The API's answers are data, never a page: no sniffing, no framing.
+      // The console's files replace these with their own (server/console.cpp).
+      response_.set("X-Content-Type-Options", "nosniff");
+      response_.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
       for (const auto& [name, value] : response.headers) response_.set(name, value);
       response_.keep_alive(keep_alive_ && !state_.stopping);
       response_.body() = std::move(response.body);
-      response_.prepare_payload();
+      // A 304 has no body and no Content-Length (it would describe the 200's).
+      if (response_.result() != http::status::not_modified) response_.prepare_payload();
+      // HEAD: the headers GET would send (Content-Length included), no body.
+      if (head_) response_.body().clear();
     } catch (const std::exception& e) {
       std::cerr << "dpqld: cannot build a response: " << e.what() << std::endl;
       --state_.in_flight;
@@ -235,6 +245,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // A response the router never saw (malformed HTTP); the connection closes after it.
   void WriteDirect(int status, std::string body) {
     keep_alive_ = false;
+    head_ = false;
     ++state_.in_flight;
     HttpResponse response;
     response.status = status;
@@ -257,12 +268,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void DrainSome() {
-    stream_.async_read_some(net::buffer(drain_), [self = this->shared_from_this()](beast::error_code ec,
-                                                                                   size_t bytes) {
-      self->drained_ += bytes;
-      if (ec || self->drained_ > kLingerBytes || self->state_.stopping) return self->Close();
-      self->DrainSome();
-    });
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
+                              self->drained_ += bytes;
+                              if (ec || self->drained_ > kLingerBytes || self->state_.stopping)
+                                return self->Close();
+                              self->DrainSome();
+                            });
   }
 
   void Close() {
@@ -287,6 +299,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   http::response<http::string_body> response_;
   net::steady_timer hold_timer_;
   bool keep_alive_ = false;
+  bool head_ = false;  // the request being answered is a HEAD
   unsigned version_ = 11;
   bool unread_input_ = false;  // the client may still be sending: Linger() before closing
   std::vector<char> drain_;

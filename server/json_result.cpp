@@ -6,8 +6,6 @@
 
 namespace dpql {
 
-namespace {
-
 using json = nlohmann::ordered_json;
 
 json ValueJson(const Value& value) {
@@ -22,6 +20,8 @@ json ValueJson(const Value& value) {
       },
       value);
 }
+
+namespace {
 
 // Exact decimal text (as the ledger renders budgets) -> JSON number.
 json DecimalJson(const std::string& text) {

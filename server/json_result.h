@@ -18,6 +18,9 @@ namespace dpql {
 // or {"explain", "cost"} for an EXPLAIN. `budget` is null when unknown.
 nlohmann::ordered_json QueryResultJson(const QueryResult& result);
 
+// A released value: null, a number, text or a boolean.
+nlohmann::ordered_json ValueJson(const Value& value);
+
 nlohmann::ordered_json CostJson(const PrivacyCost& cost);
 nlohmann::ordered_json BudgetViewJson(const BudgetView& view);
 // `dataset` (may be null) decides the accounting shown: zCDP budgets add rho.

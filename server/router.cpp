@@ -9,6 +9,7 @@
 #include "compiler/common/error.h"
 #include "runtime/pg/database_errors.h"
 #include "runtime/pg/retry.h"
+#include "server/console.h"
 #include "server/json_result.h"
 #include "server/request.h"
 
@@ -33,17 +34,34 @@ HttpResponse JsonResponse(int status, const json& body) {
   return response;
 }
 
+constexpr size_t kMaxPublicRows = 10000;
+
 struct Route {
   const char* path;
   const char* method;
-  bool audited;  // /v1/*: every request is written to the audit table
+  bool audited;         // /v1/*: every request is written to the audit table
+  bool prefix = false;  // `path` is a prefix: /v1/public/TABLE
 };
 
 constexpr Route kRoutes[] = {
-    {"/healthz", "GET", false},   {"/readyz", "GET", false},        {"/metrics", "GET", false},
-    {"/v1/query", "POST", true},  {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
-    {"/v1/catalog", "GET", true}, {"/v1/admin/audit", "GET", true},
+    {"/healthz", "GET", false},         {"/readyz", "GET", false},        {"/metrics", "GET", false},
+    {"/v1/query", "POST", true},        {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
+    {"/v1/catalog", "GET", true},       {"/v1/history", "GET", true},     {"/v1/dashboards", "GET", true},
+    {"/v1/public/", "GET", true, true}, {"/v1/admin/audit", "GET", true}, {"/v1/admin/analysts", "GET", true},
 };
+
+// A `limit` query parameter: 1 to kMaxAuditLimit.
+int ParseLimit(const std::string& value) {
+  int limit = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
+      limit > kMaxAuditLimit) {
+    Fail(ErrorCode::kInvalidParameter, "limit must be a whole number from 1 to " +
+                                           std::to_string(kMaxAuditLimit) + ", got '" + AuditText(value, 50) +
+                                           "'");
+  }
+  return limit;
+}
 
 const std::vector<std::pair<std::string, std::string>> kBearerChallenge = {
     {"WWW-Authenticate", "Bearer realm=\"dpql\""}};
@@ -75,17 +93,20 @@ struct Router::Exchange {
 };
 
 Router::Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool, Engine& engine,
-               Metrics& metrics)
+               Metrics& metrics, const ConsoleFiles* console, std::string dashboards_json)
     : config_(config),
       catalog_(catalog),
       pool_(pool),
       engine_(engine),
       metrics_(metrics),
+      console_(console),
+      dashboards_json_(std::move(dashboards_json)),
       catalog_json_(Dump(CatalogJson(catalog))) {}
 
 bool Router::IsInline(const HttpRequest& request) {
   std::string_view target = request.target;
-  return target.substr(0, target.find('?')) == "/metrics" && !request.body_too_large;
+  std::string_view path = target.substr(0, target.find('?'));
+  return (path == "/metrics" || ConsoleFiles::Owns(path)) && !request.body_too_large;
 }
 
 HttpResponse Router::Handle(const HttpRequest& request) noexcept {
@@ -177,24 +198,32 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   std::string path(target.substr(0, question));
   std::string query_string(question == std::string_view::npos ? "" : target.substr(question + 1));
 
+  if (ConsoleFiles::Owns(path)) return Console(path, request, exchange);
+
   const Route* route = nullptr;
   std::string allowed;
   for (const Route& candidate : kRoutes) {
-    if (path != candidate.path) continue;
+    if (candidate.prefix ? path.rfind(candidate.path, 0) != 0 : path != candidate.path) continue;
     allowed = candidate.method;
     if (request.method == candidate.method) route = &candidate;
   }
   const bool v1 = path.rfind("/v1/", 0) == 0;
   exchange.audited = v1;
-  exchange.audit.source = request.method + " " + (allowed.empty() ? "(unknown route)" : path);
+  exchange.audit.source = request.method + " " + (allowed.empty() ? "(unknown route)" : AuditText(path, 200));
   if (allowed.empty()) {
     if (v1) exchange.audit.detail = AuditText(path, 200);
     Fail(ErrorCode::kNotFound,
          "no route " + request.method + " " + AuditText(path, 200) +
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
-             "GET /v1/admin/audit, GET /healthz, GET /readyz, GET /metrics");
+             "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET /v1/admin/audit, "
+             "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
-  exchange.route = path;
+  for (const Route& candidate : kRoutes) {
+    if (candidate.prefix ? path.rfind(candidate.path, 0) == 0 : path == candidate.path) {
+      exchange.route = candidate.prefix ? std::string(candidate.path) + "TABLE" : path;
+      break;
+    }
+  }
   if (route == nullptr) {
     Fail(ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + path + "; use " + allowed,
          {{"Allow", allowed}});
@@ -225,15 +254,45 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     response.body = catalog_json_;
     return response;
   }
-  if (path == "/v1/admin/audit") {
+  if (path == "/v1/history") return History(query_string, analyst);
+  if (path == "/v1/dashboards") {
+    HttpResponse response;
+    response.body = dashboards_json_;
+    return response;
+  }
+  if (path.rfind("/v1/public/", 0) == 0) return PublicTable(path.substr(11), query_string);
+  if (path == "/v1/admin/audit" || path == "/v1/admin/analysts") {
     if (!analyst.is_admin) {
       Fail(ErrorCode::kForbidden,
-           "GET /v1/admin/audit needs an administrator's token; analyst '" + analyst.name +
+           "GET " + path + " needs an administrator's token; analyst '" + analyst.name +
                "' is not an administrator (dpqld admin add-analyst --admin creates one)");
     }
+    if (path == "/v1/admin/analysts") return AdminAnalysts();
     return AdminAudit(query_string, analyst);
   }
   throw DpqlError(ErrorCode::kInternal, "route table and dispatch disagree on " + path);
+}
+
+// The web console's files: from memory, no database, never audited.
+HttpResponse Router::Console(const std::string& path, const HttpRequest& request, Exchange& exchange) {
+  exchange.route = path == "/" ? "/" : "/assets";
+  exchange.audit.source = request.method + " " + exchange.route;
+  if (request.method != "GET" && request.method != "HEAD") {
+    Fail(ErrorCode::kMethodNotAllowed,
+         request.method + " is not allowed on " + exchange.route + "; use GET or HEAD",
+         {{"Allow", "GET, HEAD"}});
+  }
+  if (request.body_too_large) {
+    Fail(ErrorCode::kBodyTooLarge, "the request body is larger than this server's limit of " +
+                                       std::to_string(config_.max_body_bytes) + " bytes");
+  }
+  if (console_ == nullptr) {
+    Fail(ErrorCode::kNotFound,
+         "the web console is not installed on this server: build it with scripts/console-build (it "
+         "writes build/console, which build/bin/dpqld serves), or set console_dir in the config "
+         "(--console-dir); the API is under /v1/");
+  }
+  return console_->Serve(path, request);
 }
 
 HttpResponse Router::Healthz() {
@@ -355,7 +414,12 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   exchange.audit.dataset = dataset.name;
   const ast::Statement statement = OnlyStatement(query);
 
-  if (explain_only) return JsonResponse(200, QueryResultJson(Engine::Explain(dataset, statement)));
+  if (explain_only) {
+    json explained = QueryResultJson(Engine::Explain(dataset, statement));
+    // Whether running it now would be answered from the answer cache, free.
+    explained["cached"] = engine_.AnswerCached(dataset, statement);
+    return JsonResponse(200, explained);
+  }
 
   exchange.may_have_spent = statement.kind == ast::StatementKind::kSelect;
   QueryResult result = engine_.Run(Caller{analyst.id, analyst.name}, dataset.name, statement);
@@ -391,15 +455,7 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
   filter.limit = kDefaultAuditLimit;
   for (const auto& [key, value] : ParseQueryString(query_string)) {
     if (key == "limit") {
-      int limit = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
-          limit > kMaxAuditLimit) {
-        Fail(ErrorCode::kInvalidParameter, "limit must be a whole number from 1 to " +
-                                               std::to_string(kMaxAuditLimit) + ", got '" +
-                                               AuditText(value, 50) + "'");
-      }
-      filter.limit = limit;
+      filter.limit = ParseLimit(value);
     } else if (key == "analyst") {
       filter.analyst_name = value;
     } else if (key == "dataset") {
@@ -414,6 +470,125 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
   json rows = json::array();
   for (const AuditRecord& record : records) rows.push_back(AuditJson(record));
   return JsonResponse(200, {{"audit", std::move(rows)}});
+}
+
+// The caller's own audit rows: what they asked, when, what it cost, how it ended.
+HttpResponse Router::History(const std::string& query_string, const Analyst& analyst) {
+  AuditFilter filter;
+  filter.limit = kDefaultAuditLimit;
+  filter.analyst_id = analyst.id;
+  for (const auto& [key, value] : ParseQueryString(query_string)) {
+    if (key == "limit") {
+      filter.limit = ParseLimit(value);
+    } else if (key == "dataset") {
+      filter.dataset = value;
+    } else {
+      Fail(ErrorCode::kInvalidParameter,
+           "unknown parameter '" + AuditText(key, 50) + "'; use limit and dataset");
+    }
+  }
+  std::vector<AuditRecord> records =
+      WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Audit(filter); });
+  json rows = json::array();
+  for (const AuditRecord& record : records) {
+    json row = AuditJson(record);
+    row.erase("analyst_id");
+    row.erase("analyst");
+    const Dataset* dataset = engine_.catalog().FindDataset(record.dataset);
+    if (dataset == nullptr || dataset->accounting != Accounting::kZcdp) row.erase("rho");
+    row["cached"] = record.outcome == "cached";
+    rows.push_back(std::move(row));
+  }
+  return JsonResponse(200, {{"history", std::move(rows)}});
+}
+
+// A public table's rows: the guardian declared it holds no personal data
+// (`private: false`), so it is read and returned as is, at no cost.
+HttpResponse Router::PublicTable(const std::string& table_name, const std::string& query_string) {
+  std::string dataset_name;
+  for (const auto& [key, value] : ParseQueryString(query_string)) {
+    if (key == "dataset") {
+      dataset_name = value;
+    } else {
+      Fail(ErrorCode::kInvalidParameter, "unknown parameter '" + AuditText(key, 50) + "'; use dataset");
+    }
+  }
+  const Dataset& dataset = engine_.ResolveDataset(dataset_name);
+  const CatalogTable* table = dataset.FindTable(table_name);
+  if (table == nullptr) {
+    std::string known;
+    for (const CatalogTable& t : dataset.tables) {
+      if (!t.is_private) known += (known.empty() ? "" : ", ") + t.name;
+    }
+    HttpError error;
+    error.status = 404;
+    error.code = ErrorCode::kUnknownTable;
+    error.message = "dataset " + dataset.name + " has no table '" + AuditText(table_name, 100) +
+                    "'; its public tables: " + (known.empty() ? std::string("none") : known);
+    throw Refuse{error, {}};
+  }
+  if (table->is_private) {
+    Fail(ErrorCode::kTableIsPrivate,
+         "table " + table->name + " of dataset " + dataset.name +
+             " is private: its rows never leave the server; ask for DP statistics with POST /v1/query");
+  }
+  PublicRows read = engine_.ReadPublicTable(dataset, *table, kMaxPublicRows);
+  json columns = json::array(), types = json::array(), rows = json::array();
+  for (const CatalogColumn& column : table->columns) {
+    columns.push_back(column.name);
+    types.push_back(ColumnTypeName(column.type));
+  }
+  for (const auto& row : read.rows) {
+    json out = json::array();
+    for (const Value& value : row) out.push_back(ValueJson(value));
+    rows.push_back(std::move(out));
+  }
+  return JsonResponse(200, {{"dataset", dataset.name},
+                            {"table", table->name},
+                            {"columns", std::move(columns)},
+                            {"column_types", std::move(types)},
+                            {"rows", std::move(rows)},
+                            {"truncated", read.truncated}});
+}
+
+// Every analyst with their budgets, and each dataset's spend against its cap.
+HttpResponse Router::AdminAnalysts() {
+  const Catalog& catalog = engine_.catalog();
+  json analysts = json::array(), datasets = json::array();
+  WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) {
+    analysts = json::array();
+    datasets = json::array();
+    for (const AnalystBudgets& entry : ledger.List()) {
+      json budgets = json::array();
+      for (const Budget& budget : entry.budgets) {
+        budgets.push_back(BudgetJson(budget, catalog.FindDataset(budget.dataset)));
+      }
+      analysts.push_back({{"name", entry.analyst.name},
+                          {"admin", entry.analyst.is_admin},
+                          {"revoked", entry.analyst.revoked},
+                          {"created_at", entry.analyst.created_at},
+                          {"budgets", std::move(budgets)}});
+    }
+    for (const Dataset& dataset : catalog.datasets) {
+      const BudgetCost spent = ledger.DatasetSpent(dataset.name);
+      const PrivacyLimits& limits = dataset.limits;
+      auto cap = [](const std::optional<Rational>& value) {
+        return value ? json(ToDouble(*value)) : json(nullptr);
+      };
+      json entry = {{"dataset", dataset.name},
+                    {"epsilon_cap", cap(limits.dataset_epsilon)},
+                    {"delta_cap", cap(limits.dataset_delta)},
+                    {"epsilon_spent", ToDouble(spent.Epsilon())},
+                    {"delta_spent", ToDouble(spent.Delta())}};
+      if (dataset.accounting == Accounting::kZcdp) {
+        entry["rho_cap"] = cap(limits.dataset_rho);
+        entry["rho_spent"] = ToDouble(spent.Rho());
+      }
+      datasets.push_back(std::move(entry));
+    }
+    return 0;
+  });
+  return JsonResponse(200, {{"analysts", std::move(analysts)}, {"datasets", std::move(datasets)}});
 }
 
 }  // namespace dpql

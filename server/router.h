@@ -23,12 +23,15 @@
 
 namespace dpql {
 
-struct HttpError;  // server/json_result.h
+struct HttpError;    // server/json_result.h
+class ConsoleFiles;  // server/console.h
 
 struct HttpRequest {
-  std::string method;         // "GET", "POST", ...
-  std::string target;         // path and query string: "/v1/admin/audit?limit=5"
-  std::string authorization;  // the Authorization header ("" if absent)
+  std::string method;           // "GET", "POST", ...
+  std::string target;           // path and query string: "/v1/admin/audit?limit=5"
+  std::string authorization;    // the Authorization header ("" if absent)
+  std::string accept_encoding;  // the Accept-Encoding header (console files)
+  std::string if_none_match;    // the If-None-Match header (console files)
   std::string body;
   bool body_too_large = false;  // the body exceeded max_body_bytes and was not read
 };
@@ -45,19 +48,25 @@ struct HttpResponse {
 
 class Router {
  public:
+  // `console` (may be null: the console is off) and `dashboards_json` (the
+  // rendered dashboards file, {"dashboards": []} when none) are the web
+  // console's, loaded at start-up (server/console.h, server/dashboards.h).
   Router(const ServerConfig& config, const Catalog& catalog, ConnectionPool& pool, Engine& engine,
-         Metrics& metrics);
+         Metrics& metrics, const ConsoleFiles* console = nullptr,
+         std::string dashboards_json = "{\"dashboards\":[]}\n");
 
   // Serves one request. Blocking; never throws.
   HttpResponse Handle(const HttpRequest& request) noexcept;
 
-  // Requests cheap enough to answer on an I/O thread (no database): /metrics.
+  // Requests cheap enough to answer on an I/O thread (no database): /metrics
+  // and the console's files.
   static bool IsInline(const HttpRequest& request);
 
  private:
   struct Exchange;
 
   HttpResponse Dispatch(const HttpRequest& request, Exchange& exchange);
+  HttpResponse Console(const std::string& path, const HttpRequest& request, Exchange& exchange);
   HttpResponse Healthz();
   HttpResponse Readyz();
   Analyst Authenticate(const HttpRequest& request, Exchange& exchange);
@@ -66,6 +75,9 @@ class Router {
                      bool explain_only);
   HttpResponse Budgets(const Analyst& analyst);
   HttpResponse AdminAudit(const std::string& query_string, const Analyst& analyst);
+  HttpResponse History(const std::string& query_string, const Analyst& analyst);
+  HttpResponse PublicTable(const std::string& table, const std::string& query_string);
+  HttpResponse AdminAnalysts();
   HttpResponse Refusal(const HttpError& error, Exchange& exchange);
   // Returns the audit row's id, or nothing when it could not be written.
   std::optional<int64_t> WriteAudit(const Exchange& exchange, int status);
@@ -75,6 +87,8 @@ class Router {
   ConnectionPool& pool_;
   Engine& engine_;
   Metrics& metrics_;
+  const ConsoleFiles* console_;  // null: the console is off (GET / is 404)
+  std::string dashboards_json_;
   std::string catalog_json_;  // rendered once: the catalog never changes while serving
 };
 

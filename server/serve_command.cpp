@@ -16,6 +16,8 @@
 #include "runtime/random/random_source.h"
 #include "server/commands.h"
 #include "server/config.h"
+#include "server/console.h"
+#include "server/dashboards.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/router.h"
@@ -25,16 +27,17 @@ namespace dpql {
 namespace {
 
 constexpr const char* kServeUsage =
-    "usage: dpqld serve --config FILE [--listen HOST:PORT] [--database URL]\n"
+    "usage: dpqld serve --config FILE [--listen HOST:PORT] [--database URL] [--console-dir DIR]\n"
     "  --config FILE       the server's YAML configuration (docs/OPERATIONS.md, \"Configuration\")\n"
     "  --listen HOST:PORT  overrides `listen` (port 0 picks a free port)\n"
     "  --database URL      overrides `database` (a libpq URL or connection string)\n"
+    "  --console-dir DIR   overrides `console_dir` (the web console's files, from scripts/console-build)\n"
     "Without `database` in either place, $DPQL_DATABASE, else the libpq environment (PGHOST, ...).\n";
 
 // The command line of `dpqld serve`.
 struct ServeArgs {
   std::string config_path;
-  std::optional<std::string> listen, database;
+  std::optional<std::string> listen, database, console_dir;
 };
 
 // Reads the command line into `parsed`; the exit status when the command ends
@@ -60,6 +63,8 @@ std::optional<int> ReadServeArgs(const std::vector<std::string>& args, ServeArgs
       if (!(parsed.listen = value())) return 2;
     } else if (arg == "--database") {
       if (!(parsed.database = value())) return 2;
+    } else if (arg == "--console-dir") {
+      if (!(parsed.console_dir = value())) return 2;
     } else {
       err << "dpqld serve: unknown argument '" << flags.arg() << "'\n" << kServeUsage;
       return 2;
@@ -80,6 +85,7 @@ std::optional<int> LoadServeConfig(const ServeArgs& parsed, ServerConfig& config
   try {
     config = LoadServerConfig(parsed.config_path);
     if (parsed.listen) SetListen(config, *parsed.listen, "--listen");
+    if (parsed.console_dir) config.console_dir = *parsed.console_dir;
     if (parsed.database) {
       config.database = *parsed.database;
     } else if (const char* env = std::getenv("DPQL_DATABASE"); config.database.empty() && env != nullptr) {
@@ -130,8 +136,51 @@ void ReportReadiness(Engine& engine, std::ostream& err) {
   }
 }
 
+// The console's files: from `console_dir` (an error when it holds no
+// console), else from the default folder when it has one, else none.
+std::optional<int> LoadConsole(const ServerConfig& config, std::optional<ConsoleFiles>& console,
+                               std::ostream& err) {
+  std::string dir = config.console_dir;
+  if (dir.empty()) {
+    std::optional<std::string> found = ConsoleFiles::DefaultDir();
+    if (!found) {
+      err << "dpqld: no web console (GET / answers 404): run scripts/console-build, or set console_dir"
+          << std::endl;
+      return std::nullopt;
+    }
+    dir = *found;
+  }
+  try {
+    console = ConsoleFiles::Load(dir);
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: " << e.what() << "\n";
+    return 1;
+  }
+  return std::nullopt;
+}
+
+// The dashboards file, validated against the catalog and rendered once;
+// the exit status when it is invalid.
+std::optional<int> LoadDashboardsJson(const ServerConfig& config, const Catalog& catalog,
+                                      std::string& json_text, std::ostream& err) {
+  std::vector<Dashboard> dashboards;
+  if (!config.dashboards.empty()) {
+    try {
+      dashboards = LoadDashboards(config.dashboards, catalog);
+    } catch (const DpqlError& e) {
+      err << "dpqld serve: the dashboards file is invalid; nothing was started\n" << e.what() << "\n";
+      return 1;
+    }
+  }
+  json_text =
+      DashboardsJson(dashboards).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+      "\n";
+  return std::nullopt;
+}
+
 // Runs the HTTP server until it is stopped; the exit status.
-int Serve(const ServerConfig& config, const Catalog& catalog, std::ostream& out, std::ostream& err) {
+int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles* console,
+          const std::string& dashboards_json, std::ostream& out, std::ostream& err) {
   try {
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
     Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
@@ -139,7 +188,7 @@ int Serve(const ServerConfig& config, const Catalog& catalog, std::ostream& out,
     engine.PrefillNoise();
     ReportReadiness(engine, err);
     Metrics metrics;
-    Router router(config, catalog, pool, engine, metrics);
+    Router router(config, catalog, pool, engine, metrics, console, dashboards_json);
     HttpServer server(config, router);
     server.Listen();
     out << "dpqld listening on " << server.Url() << std::endl;
@@ -160,8 +209,12 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
   ServerConfig config;
   Catalog catalog;
   if (auto status = LoadServeConfig(parsed, config, catalog, err)) return *status;
+  std::string dashboards_json;
+  if (auto status = LoadDashboardsJson(config, catalog, dashboards_json, err)) return *status;
+  std::optional<ConsoleFiles> console;
+  if (auto status = LoadConsole(config, console, err)) return *status;
   if (auto status = CheckLedger(config, err)) return *status;
-  return Serve(config, catalog, out, err);
+  return Serve(config, catalog, console ? &*console : nullptr, dashboards_json, out, err);
 }
 
 }  // namespace dpql

@@ -93,6 +93,7 @@ enum class ErrorKind : uint8_t {
   X(kPrivateJoin, "private_join", Privacy, 400, "42501")                                      \
   X(kSelectStar, "select_star", Privacy, 400, "42501")                                        \
   X(kSelectionThresholdOutOfRange, "selection_threshold_out_of_range", Privacy, 400, "42501") \
+  X(kTableIsPrivate, "table_is_private", Privacy, 403, "42501")                               \
   X(kTooManyGroups, "too_many_groups", Privacy, 400, "42501")                                 \
   X(kUnboundedColumn, "unbounded_column", Privacy, 400, "42501")                              \
   X(kUnsupportedMechanism, "unsupported_mechanism", Privacy, 400, "0A000")                    \

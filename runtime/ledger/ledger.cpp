@@ -345,8 +345,9 @@ std::vector<AuditRecord> Ledger::Audit(const AuditFilter& filter) {
         "SELECT id, at::text, analyst_id, analyst_name, source, dataset, query, epsilon, delta, outcome, "
         "status, detail, rho FROM dpql.audit "
         "WHERE ($1::text IS NULL OR analyst_name = $1) AND ($2::text IS NULL OR dataset = $2) "
+        "AND ($4::bigint IS NULL OR analyst_id = $4) "
         "ORDER BY at DESC, id DESC LIMIT $3",
-        analyst, dataset, limit);
+        analyst, dataset, limit, filter.analyst_id);
     for (const auto& row : rows) {
       AuditRecord record;
       record.id = row[0].as<int64_t>();

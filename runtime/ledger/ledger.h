@@ -84,6 +84,7 @@ struct AuditRecord {
 struct AuditFilter {
   int limit = 50;
   std::optional<std::string> analyst_name;
+  std::optional<int64_t> analyst_id;  // one analyst's own rows (GET /v1/history)
   std::optional<std::string> dataset;
 };
 

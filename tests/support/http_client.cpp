@@ -52,6 +52,7 @@ http::request<http::string_body> ToMessage(const Request& request) {
   if (request.method == "POST" && !request.content_type.empty()) {
     message.set(http::field::content_type, request.content_type);
   }
+  for (const auto& [name, value] : request.headers) message.set(name, value);
   message.body() = request.body;
   message.prepare_payload();
   return message;
@@ -87,10 +88,12 @@ struct Connection::Impl {
     return tls ? f(*tls) : f(*plain);
   }
 
-  Reply Read() {
-    return WithStream([this](auto& stream) {
+  // `head`: the answer to a HEAD request, which has no body whatever its Content-Length says.
+  Reply Read(bool head = false) {
+    return WithStream([this, head](auto& stream) {
       http::response_parser<http::string_body> parser;
       parser.body_limit(kMaxResponseBody);
+      parser.skip(head);
       http::read(stream, buffer, parser);
       return ToReply(parser.get());
     });
@@ -126,7 +129,7 @@ Connection& Connection::operator=(Connection&&) noexcept = default;
 Reply Connection::Send(const Request& request) {
   auto message = ToMessage(request);
   impl_->WithStream([&](auto& stream) { http::write(stream, message); });
-  return impl_->Read();
+  return impl_->Read(request.method == "HEAD");
 }
 
 Reply Connection::SendRaw(const std::string& bytes) {

@@ -35,6 +35,7 @@ struct Request {
   std::string token;          // sent as "Authorization: Bearer <token>" unless empty
   std::string authorization;  // a raw Authorization header (overrides token), sent byte for byte
   std::string content_type = "application/json";  // sent with POST unless empty
+  std::map<std::string, std::string> headers{};   // any other headers, e.g. Accept-Encoding
 };
 
 // How long a client waits before a blocked read (or write) throws.
