@@ -60,6 +60,15 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
+test('the console is served under the strict CSP', async () => {
+  const response = await page.goto(URL_ + '/');
+  const csp = response.headers()['content-security-policy'] || '';
+  for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"]) {
+    assert.ok(csp.includes(directive), `CSP has ${directive}: ${csp}`);
+  }
+  assert.ok(!csp.includes('unsafe-inline'));
+});
+
 test('a wrong token is refused and nothing is kept', async () => {
   await signIn('dpql_' + 'A'.repeat(43));
   const refusal = page.locator('.signin-status .refusal');
