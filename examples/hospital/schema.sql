@@ -26,10 +26,16 @@ CREATE TABLE wards (
   beds      int  NOT NULL CHECK (beds > 0)
 );
 
--- Every trust has one maternity and one paediatric ward; generate.sql sends
--- maternity admissions and children there and spreads the rest over the
--- trust's adult wards. The first three letters of a ward code name its trust.
-INSERT INTO wards (ward_code, name, trust, specialty, beds) VALUES
+-- hospital_wards(): the 37 wards with their beds at the reference size of
+-- 200 000 admissions (scripts/demo's default). hospital_generate(rows) sets
+-- wards.beds to these beds scaled by rows / 200 000 (at least 1), so a ward's
+-- occupancy is plausible at any size. Every trust has one maternity and one
+-- paediatric ward; generate.sql sends maternity admissions and children there
+-- and spreads the rest over the trust's adult wards in proportion to their
+-- beds. The first three letters of a ward code name its trust.
+CREATE OR REPLACE FUNCTION hospital_wards()
+RETURNS TABLE (ward_code text, name text, trust text, specialty text, beds int)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ VALUES
   ('LTH-AMU',  'Acute Medical Unit',           'Leeds Teaching Hospitals NHS Trust', 'acute medicine',   36),
   ('LTH-CAR',  'Cardiology Ward 28',           'Leeds Teaching Hospitals NHS Trust', 'cardiology',       28),
   ('LTH-RES',  'Respiratory Ward 7',           'Leeds Teaching Hospitals NHS Trust', 'respiratory',      28),
@@ -38,7 +44,7 @@ INSERT INTO wards (ward_code, name, trust, specialty, beds) VALUES
   ('LTH-ONC',  'Oncology Ward 95',             'Leeds Teaching Hospitals NHS Trust', 'oncology',         24),
   ('LTH-ELD',  'Elderly Care Ward 18',         'Leeds Teaching Hospitals NHS Trust', 'elderly care',     32),
   ('LTH-ICU',  'Adult Critical Care',          'Leeds Teaching Hospitals NHS Trust', 'critical care',    16),
-  ('LTH-MAT',  'Maternity Ward 40',            'Leeds Teaching Hospitals NHS Trust', 'maternity',        30),
+  ('LTH-MAT',  'Maternity Ward 40',            'Leeds Teaching Hospitals NHS Trust', 'maternity',        24),
   ('LTH-PAE',  'Children''s Ward 50',          'Leeds Teaching Hospitals NHS Trust', 'paediatrics',      24),
   ('BTH-AMU',  'Acute Medical Unit',           'Bradford Teaching Hospitals NHS Foundation Trust', 'acute medicine',  32),
   ('BTH-CAR',  'Ward 9 Cardiology',            'Bradford Teaching Hospitals NHS Foundation Trust', 'cardiology',      24),
@@ -46,7 +52,7 @@ INSERT INTO wards (ward_code, name, trust, specialty, beds) VALUES
   ('BTH-ORT',  'Ward 27 Orthopaedics',         'Bradford Teaching Hospitals NHS Foundation Trust', 'orthopaedics',    26),
   ('BTH-SUR',  'Ward 20 Surgery',              'Bradford Teaching Hospitals NHS Foundation Trust', 'general surgery', 28),
   ('BTH-ELD',  'Ward 31 Elderly Care',         'Bradford Teaching Hospitals NHS Foundation Trust', 'elderly care',    30),
-  ('BTH-MAT',  'Labour Ward',                  'Bradford Teaching Hospitals NHS Foundation Trust', 'maternity',       28),
+  ('BTH-MAT',  'Labour Ward',                  'Bradford Teaching Hospitals NHS Foundation Trust', 'maternity',       20),
   ('BTH-PAE',  'Ward 30 Children',             'Bradford Teaching Hospitals NHS Foundation Trust', 'paediatrics',     20),
   ('MFT-AMU',  'Acute Medical Unit',           'Manchester University NHS Foundation Trust', 'acute medicine',   40),
   ('MFT-CAR',  'Cardiac Ward 3',               'Manchester University NHS Foundation Trust', 'cardiology',       30),
@@ -57,7 +63,7 @@ INSERT INTO wards (ward_code, name, trust, specialty, beds) VALUES
   ('MFT-REN',  'Renal Ward 35',                'Manchester University NHS Foundation Trust', 'renal',            22),
   ('MFT-ELD',  'Elderly Care Ward 45',         'Manchester University NHS Foundation Trust', 'elderly care',     34),
   ('MFT-ICU',  'Critical Care Unit',           'Manchester University NHS Foundation Trust', 'critical care',    18),
-  ('MFT-MAT',  'Saint Mary''s Maternity',      'Manchester University NHS Foundation Trust', 'maternity',        36),
+  ('MFT-MAT',  'Saint Mary''s Maternity',      'Manchester University NHS Foundation Trust', 'maternity',        28),
   ('MFT-PAE',  'Royal Manchester Children''s Ward 84', 'Manchester University NHS Foundation Trust', 'paediatrics', 28),
   ('STH-AMU',  'Acute Medical Unit',           'Sheffield Teaching Hospitals NHS Foundation Trust', 'acute medicine',  34),
   ('STH-CAR',  'Cardiology Ward P3',           'Sheffield Teaching Hospitals NHS Foundation Trust', 'cardiology',      26),
@@ -65,8 +71,10 @@ INSERT INTO wards (ward_code, name, trust, specialty, beds) VALUES
   ('STH-ORT',  'Orthopaedic Ward N2',          'Sheffield Teaching Hospitals NHS Foundation Trust', 'orthopaedics',    28),
   ('STH-SUR',  'Surgical Ward H1',             'Sheffield Teaching Hospitals NHS Foundation Trust', 'general surgery', 30),
   ('STH-ELD',  'Elderly Care Ward M1',         'Sheffield Teaching Hospitals NHS Foundation Trust', 'elderly care',    32),
-  ('STH-MAT',  'Jessop Wing Maternity',        'Sheffield Teaching Hospitals NHS Foundation Trust', 'maternity',       30),
-  ('STH-PAE',  'Children''s Assessment Ward',  'Sheffield Teaching Hospitals NHS Foundation Trust', 'paediatrics',     18);
+  ('STH-MAT',  'Jessop Wing Maternity',        'Sheffield Teaching Hospitals NHS Foundation Trust', 'maternity',       22),
+  ('STH-PAE',  'Children''s Assessment Ward',  'Sheffield Teaching Hospitals NHS Foundation Trust', 'paediatrics',     18) $$;
+
+INSERT INTO wards (ward_code, name, trust, specialty, beds) SELECT * FROM hospital_wards();
 
 CREATE TABLE admissions (
   admission_id      bigint NOT NULL,   -- primary key added by hospital_create_indexes()
