@@ -125,11 +125,13 @@ export function drawChart(container, result, options = {}) {
       marks.push(Plot.tickY(caps, { x: 'key', y: 'beds', stroke: CAPACITY, strokeWidth: 2.5, strokeDasharray: '5,3', title: (d) => `${d.key}: capacity ${num(d.beds)}`, className: 'mark-capacity', ariaDescription: 'capacity' }));
       legend = [[valueName, OKABE_ITO[0]], [options.capacityLabel || 'capacity', CAPACITY]];
     }
-    const long = Math.max(...data.map((d) => d.key.length)) * n > width / 7;
-    x = { label: s.keys.length ? s.keys.map((i) => s.columns[i]).join(' · ') : null, domain: data.map((d) => d.key), tickRotate: long ? -35 : 0, padding: 0.25 };
+    const longest = Math.max(...data.map((d) => d.key.length));
+    const long = longest * n > width / 7;
+    const crowded = n * 14 > width - 90; // too many labels even at an angle: upright
+    x = { label: s.keys.length ? s.keys.map((i) => s.columns[i]).join(' · ') : null, domain: data.map((d) => d.key), tickRotate: crowded ? -90 : long ? -35 : 0, padding: 0.25 };
     description = `Bar chart of ${valueName}${s.keys.length ? ' by ' + x.label : ''} with 95% error bars`;
   }
-  return render(container, { width, marks, x, valueName, tickFormat, legend, description, kind, long: x.tickRotate });
+  return render(container, { width, marks, x, valueName, tickFormat, legend, description, kind, long: x.tickRotate ? Math.min(140, 24 + 6 * Math.max(...data.map((d) => d.key.length))) : 0 });
 }
 
 function render(container, { width, marks, x, color, valueName, tickFormat, legend, description, kind, long }) {
@@ -137,7 +139,7 @@ function render(container, { width, marks, x, color, valueName, tickFormat, lege
     width,
     height: 340,
     marginLeft: 64,
-    marginBottom: long ? 90 : 44,
+    marginBottom: long ? Math.max(44, long) : 44,
     marginRight: 24,
     x,
     y: { label: valueName, grid: true, tickFormat },

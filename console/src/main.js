@@ -33,6 +33,11 @@ export const ctx = {
   setBudget(b) {
     if (!b) return;
     const i = ctx.budgets.findIndex((x) => x.dataset === b.dataset);
+    // Answers asked at once may arrive out of order: never step back to an
+    // older state of the same grant.
+    const old = ctx.budgets[i];
+    if (old && old.epsilon_total === b.epsilon_total && old.rho_total === b.rho_total &&
+        (b.epsilon_spent < old.epsilon_spent || (b.rho_spent ?? 0) < (old.rho_spent ?? 0))) return;
     if (i >= 0) ctx.budgets[i] = { ...ctx.budgets[i], ...b }; else ctx.budgets.push(b);
     renderBudgetBadge();
   },
@@ -89,8 +94,7 @@ function signInPage(message) {
 async function start() {
   let cat;
   try {
-    cat = await catalog();
-    await ctx.refreshBudget();
+    [cat] = await Promise.all([catalog(), ctx.refreshBudget()]);
   } catch (err) {
     if (err.status === 401) return; // the handler shows the sign-in page
     replace(main, refusalBox(err));

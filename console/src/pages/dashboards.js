@@ -169,12 +169,13 @@ function dashboardView(d, ctx) {
     running = true;
     refresh.disabled = true;
     root.dataset.state = 'refreshing';
-    for (const p of panels) {
-      p.el.dataset.state = 'running';
+    for (const p of panels) p.el.dataset.state = 'running';
+    // The panels are asked at once: each answer is priced and debited on its
+    // own by the server, so their order does not matter.
+    await Promise.all(panels.map(async (p) => {
       try {
-        const r = await query(p.queryText, d.dataset);
+        const [r, capacity] = await Promise.all([query(p.queryText, d.dataset), capacityFor(p.spec)]);
         ctx.setBudget(r.budget);
-        const capacity = await capacityFor(p.spec);
         const view = resultView(r, {
           queryText: p.queryText, hint: p.spec.chart, capacity,
           capacityLabel: p.spec.capacity ? `capacity (${p.spec.capacity.value})` : null, name: `${d.name}-${p.spec.id}`, collapseTable: true,
@@ -189,9 +190,10 @@ function dashboardView(d, ctx) {
         replace(p.out, refusalBox(e, { budget: ctx.budgetFor(d.dataset) }));
         checkDone();
       }
-    }
+    }));
     running = false;
     refresh.disabled = false;
+    ctx.refreshBudget().catch(() => {});
     estimateAll(false); // answers are stored now: show the new prices
   }
 
