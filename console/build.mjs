@@ -23,6 +23,8 @@ const result = await esbuild.build({
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
   outdir: join(out, 'assets'),
   entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
+  splitting: true, // the editor is loaded by the query page only (import())
   assetNames: '[name]-[hash]',
   metafile: true,
   legalComments: 'linked',
@@ -31,9 +33,9 @@ const result = await esbuild.build({
 
 let js, css;
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (!meta.entryPoint && !meta.cssBundle) continue;
-  const name = '/' + relative(out, resolve(file)).split('\\').join('/');
-  if (file.endsWith('.js')) { js = name; if (meta.cssBundle) css = '/' + relative(out, resolve(meta.cssBundle)); }
+  if (!meta.entryPoint?.endsWith('src/main.js') || !file.endsWith('.js')) continue; // chunks load themselves
+  js = '/' + relative(out, resolve(file)).split('\\').join('/');
+  if (meta.cssBundle) css = '/' + relative(out, resolve(meta.cssBundle)).split('\\').join('/');
 }
 if (!js || !css) throw new Error('build.mjs: esbuild produced no JS or CSS bundle');
 

@@ -2,7 +2,6 @@
 import { h, replace, clear } from '../dom.js';
 import { explain, query, publicTable } from '../api.js';
 import { num, eps } from '../format.js';
-import { createEditor, showError, clearError } from '../editor.js';
 import { refusalBox, budgetLeftText, costText, resultView, expectedErrorText, resultTable } from '../ui.js';
 
 function exampleQuery(ds) {
@@ -22,15 +21,24 @@ export function queryPage(main, ctx) {
   const output = h('section', { class: 'output', id: 'output', 'aria-label': 'Answer' });
   const editorBox = h('div', { class: 'editor', id: 'editor' });
 
-  let seq = 0, timer = null;
-  const view = createEditor(editorBox, {
+  let seq = 0, timer = null, view = null;
+  // CodeMirror is a chunk of its own, fetched when this page first opens, so
+  // that the dashboards do not wait for it.
+  import('../editor.js').then(({ createEditor, showError, clearError }) => {
+  editor = { showError, clearError };
+  view = createEditor(editorBox, {
     doc: sessionStorage.getItem(key) ?? exampleQuery(ds),
     getCatalog: () => ds,
     label: 'DPQL query (Ctrl+Enter runs it)',
     onChange: (text) => { sessionStorage.setItem(key, text); estimate.dataset.state = 'stale'; clearTimeout(timer); timer = setTimeout(updateEstimate, 350); },
     onRun: run,
   });
-  const text = () => view.state.doc.toString();
+  editorBox.dataset.ready = 'true';
+  updateEstimate();
+  view.focus();
+  });
+  let editor = null;
+  const text = () => (view ? view.state.doc.toString() : '');
 
   async function updateEstimate() {
     const q = text().trim();
@@ -67,7 +75,7 @@ export function queryPage(main, ctx) {
   async function run() {
     const q = text().trim();
     if (!q) return;
-    clearError(view);
+    editor.clearError(view);
     runButton.disabled = true;
     replace(runStatus, 'Running…');
     output.dataset.state = 'running';
@@ -88,7 +96,7 @@ export function queryPage(main, ctx) {
       output.dataset.state = 'refused';
       replace(runStatus, 'Refused.');
       replace(output, refusalBox(e, { budget: ctx.budgetFor() }));
-      if (e.line && e.column) showError(view, e.line, e.column, e.message);
+      if (e.line && e.column) editor.showError(view, e.line, e.column, e.message);
       if (e.code === 'budget_exhausted') ctx.refreshBudget().catch(() => {});
     } finally {
       runButton.disabled = false;
@@ -105,8 +113,6 @@ export function queryPage(main, ctx) {
       output),
     catalogPanel(ds, ctx));
   main.append(layout);
-  updateEstimate();
-  view.focus();
   return () => clearTimeout(timer);
 }
 
