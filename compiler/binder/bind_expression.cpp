@@ -18,6 +18,16 @@ BoundExprPtr Make(BoundExprKind kind, ValueType type, const SourceLocation& loc)
   return expr;
 }
 
+// `op` over one or two bound operands, in order.
+BoundExprPtr MakeOperator(BoundExprKind kind, ValueType type, const SourceLocation& loc, Operator op,
+                          BoundExprPtr first, BoundExprPtr second = nullptr) {
+  auto expr = Make(kind, type, loc);
+  expr->op = op;
+  expr->children.push_back(std::move(first));
+  if (second) expr->children.push_back(std::move(second));
+  return expr;
+}
+
 // Numbers in a query: at most 10^308 in magnitude and 308 decimal places (the
 // span of double precision), exact in PostgreSQL's numeric and far inside its range.
 constexpr int kLiteralDigits = 308;
@@ -140,11 +150,8 @@ BoundExprPtr Binder::BindComparison(const ast::Expr& expr, std::string_view clau
   auto left = BindRowExpr(*expr.args.at(0), clause);
   auto right = BindRowExpr(*expr.args.at(1), clause);
   CheckComparable(*left, *right, expr.loc);
-  auto bound = Make(BoundExprKind::kBinary, ValueType::kBool, expr.loc);
-  bound->op = expr.op;
-  bound->children.push_back(std::move(left));
-  bound->children.push_back(std::move(right));
-  return bound;
+  return MakeOperator(BoundExprKind::kBinary, ValueType::kBool, expr.loc, expr.op, std::move(left),
+                      std::move(right));
 }
 
 BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause) {
@@ -191,10 +198,7 @@ BoundExprPtr Binder::BindUnary(const ast::Expr& expr, std::string_view clause) {
   auto child = BindRowExpr(*expr.args.at(0), clause);
   if (expr.op == Operator::kNot) {
     RequireBoolean(*child, "NOT");
-    auto bound = Make(BoundExprKind::kUnary, ValueType::kBool, expr.loc);
-    bound->op = Operator::kNot;
-    bound->children.push_back(std::move(child));
-    return bound;
+    return MakeOperator(BoundExprKind::kUnary, ValueType::kBool, expr.loc, Operator::kNot, std::move(child));
   }
   if (!IsNumeric(child->type)) {
     throw DpqlError(ErrorCode::kTypeMismatch,
@@ -210,9 +214,8 @@ BoundExprPtr Binder::BindUnary(const ast::Expr& expr, std::string_view clause) {
     child->loc = expr.loc;
     return child;
   }
-  auto bound = Make(BoundExprKind::kUnary, child->type, expr.loc);
-  bound->op = Operator::kMinus;
-  bound->children.push_back(std::move(child));
+  const ValueType type = child->type;  // read before `child` is moved into the node
+  auto bound = MakeOperator(BoundExprKind::kUnary, type, expr.loc, Operator::kMinus, std::move(child));
   CheckArithmetic(*bound);
   return bound;
 }
@@ -222,11 +225,8 @@ BoundExprPtr Binder::BindLogical(const ast::Expr& expr, std::string_view clause)
   auto right = BindRowExpr(*expr.args.at(1), clause);
   RequireBoolean(*left, OperatorText(expr.op));
   RequireBoolean(*right, OperatorText(expr.op));
-  auto bound = Make(BoundExprKind::kBinary, ValueType::kBool, expr.loc);
-  bound->op = expr.op;
-  bound->children.push_back(std::move(left));
-  bound->children.push_back(std::move(right));
-  return bound;
+  return MakeOperator(BoundExprKind::kBinary, ValueType::kBool, expr.loc, expr.op, std::move(left),
+                      std::move(right));
 }
 
 BoundExprPtr Binder::BindArithmetic(const ast::Expr& expr, std::string_view clause) {
@@ -244,10 +244,8 @@ BoundExprPtr Binder::BindArithmetic(const ast::Expr& expr, std::string_view clau
       (left->type == ValueType::kInt && right->type == ValueType::kInt && expr.op != Operator::kDivide)
           ? ValueType::kInt
           : ValueType::kReal;
-  auto bound = Make(BoundExprKind::kBinary, type, expr.loc);
-  bound->op = expr.op;
-  bound->children.push_back(std::move(left));
-  bound->children.push_back(std::move(right));
+  auto bound =
+      MakeOperator(BoundExprKind::kBinary, type, expr.loc, expr.op, std::move(left), std::move(right));
   CheckArithmetic(*bound);
   return bound;
 }

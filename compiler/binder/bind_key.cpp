@@ -11,6 +11,29 @@
 
 namespace dpql {
 
+namespace {
+
+// A key function's domain must stay within kMaxDomainSize keys; `key` is the
+// key as written, `fix` what it has too many of and what to write instead.
+void CheckDomainSize(const KeyDomain& domain, const std::string& key, const char* fix,
+                     const SourceLocation& loc) {
+  if (*domain.size > kMaxDomainSize) {
+    throw DpqlError(ErrorCode::kDomainTooLarge, key + " has " + domain.size->str() + fix, loc);
+  }
+}
+
+// A key function's expression over its bound column.
+BoundExprPtr KeyExpr(BoundExprKind kind, ValueType type, const SourceLocation& loc, BoundExprPtr column) {
+  auto bound = std::make_unique<BoundExpr>();
+  bound->kind = kind;
+  bound->type = type;
+  bound->loc = loc;
+  bound->children.push_back(std::move(column));
+  return bound;
+}
+
+}  // namespace
+
 BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool need_domain) {
   // The key functions by name; EXTRACT has its own syntax (and AST kind).
   struct KeyFunction {
@@ -118,19 +141,11 @@ void Binder::BindBucketKey(const ast::Expr& expr, bool need_domain, BoundKey& ke
     key.domain.last = Floor(*c.upper / Rational(w)) * w;
     key.domain.step = w;
     key.domain.size = (key.domain.last - key.domain.first) / w + 1;
-    if (*key.domain.size > kMaxDomainSize) {
-      throw DpqlError(ErrorCode::kDomainTooLarge,
-                      "BUCKET(" + c.name + ", " + w.str() + ") has " + key.domain.size->str() +
-                          " buckets; choose a wider bucket",
-                      expr.loc);
-    }
+    CheckDomainSize(key.domain, "BUCKET(" + c.name + ", " + w.str() + ")", " buckets; choose a wider bucket",
+                    expr.loc);
   }
-  key.expr = std::make_unique<BoundExpr>();
-  key.expr->kind = BoundExprKind::kBucket;
-  key.expr->type = ValueType::kInt;
-  key.expr->loc = expr.loc;
+  key.expr = KeyExpr(BoundExprKind::kBucket, ValueType::kInt, expr.loc, std::move(column));
   key.expr->literal = w.str();
-  key.expr->children.push_back(std::move(column));
 }
 
 void Binder::BindDateTruncKey(const ast::Expr& expr, bool need_domain, BoundKey& key) {
@@ -158,19 +173,11 @@ void Binder::BindDateTruncKey(const ast::Expr& expr, bool need_domain, BoundKey&
     key.domain.first = first;
     key.domain.last = last;
     key.domain.size = CountSteps(first, last, unit);
-    if (*key.domain.size > kMaxDomainSize) {
-      throw DpqlError(ErrorCode::kDomainTooLarge,
-                      "DATE_TRUNC('" + unit + "', " + c.name + ") has " + key.domain.size->str() +
-                          " values; use a coarser unit",
-                      expr.loc);
-    }
+    CheckDomainSize(key.domain, "DATE_TRUNC('" + unit + "', " + c.name + ")", " values; use a coarser unit",
+                    expr.loc);
   }
-  key.expr = std::make_unique<BoundExpr>();
-  key.expr->kind = BoundExprKind::kDateTrunc;
-  key.expr->type = ValueType::kDate;
-  key.expr->loc = expr.loc;
+  key.expr = KeyExpr(BoundExprKind::kDateTrunc, ValueType::kDate, expr.loc, std::move(column));
   key.expr->name = unit;
-  key.expr->children.push_back(std::move(column));
 }
 
 void Binder::BindExtractKey(const ast::Expr& expr, bool need_domain, BoundKey& key) {
@@ -209,12 +216,8 @@ void Binder::BindExtractKey(const ast::Expr& expr, bool need_domain, BoundKey& k
     }
     key.domain.size = key.domain.last - key.domain.first + 1;
   }
-  key.expr = std::make_unique<BoundExpr>();
-  key.expr->kind = BoundExprKind::kExtract;
-  key.expr->type = ValueType::kInt;
-  key.expr->loc = expr.loc;
+  key.expr = KeyExpr(BoundExprKind::kExtract, ValueType::kInt, expr.loc, std::move(column));
   key.expr->name = field->name;
-  key.expr->children.push_back(std::move(column));
 }
 
 }  // namespace dpql

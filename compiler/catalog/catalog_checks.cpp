@@ -7,6 +7,15 @@
 
 namespace dpql {
 
+namespace {
+
+// A column's key path below a dataset's tables (at `tables_path`).
+std::string ColumnPath(const std::string& tables_path, const std::string& table, const std::string& column) {
+  return JoinPath(tables_path, table + ".columns." + column);
+}
+
+}  // namespace
+
 // A declared default was checked against the limits (ParseDefaults); the
 // built-in default epsilon (1) must fit them too.
 void CatalogParser::CheckDefaultEpsilon(const Dataset& dataset, const LimitNodes& limit_nodes,
@@ -99,14 +108,13 @@ void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<E
                "' (the dataset's privacy_unit); add it under columns, or mark the table 'private: false' "
                "if it holds no personal data");
     }
+    const std::string p = ColumnPath(path, table.name, unit->name);
     if (unit->type != ColumnType::kText && unit->type != ColumnType::kInt) {
-      std::string p = JoinPath(path, table.name + ".columns." + unit->name);
       Fail(column_nodes_.at(p), p, ErrorCode::kCatalogPrivacyUnit,
            "the privacy unit column must be of type text or int, not " +
                std::string(ColumnTypeName(unit->type)));
     }
     if (unit->HasDomain()) {
-      std::string p = JoinPath(path, table.name + ".columns." + unit->name);
       Fail(column_nodes_.at(p), p, ErrorCode::kCatalogPrivacyUnit,
            "the privacy unit cannot have a public domain (that would publish who is in the data); "
            "remove 'domain'/'domain_from'");
@@ -116,13 +124,11 @@ void CatalogParser::CheckPrivacyUnit(const Dataset& dataset, const std::vector<E
 
 // domain_from must name a column of a public table of the same dataset,
 // with the same type.
-void CatalogParser::ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables,
-                                   const std::string& path) {
-  for (size_t i = 0; i < dataset.tables.size(); ++i) {
-    const CatalogTable& table = dataset.tables[i];
+void CatalogParser::ResolveDomains(const Dataset& dataset, const std::string& path) {
+  for (const CatalogTable& table : dataset.tables) {
     for (const CatalogColumn& column : table.columns) {
       if (column.domain_from_table.empty()) continue;
-      std::string column_path = JoinPath(path, table.name + ".columns." + column.name);
+      std::string column_path = ColumnPath(path, table.name, column.name);
       std::string p = JoinPath(column_path, "domain_from");
       const YAML::Node& at = domain_from_nodes_.at(column_path);
       std::string target = column.domain_from_table + "." + column.domain_from_column;

@@ -22,8 +22,8 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   Dataset dataset;
   dataset.name = entry.key;
   dataset.line = YamlLine(entry.key_node);
-  std::vector<Entry> entries = Entries(entry.value, path, "dataset '" + entry.key + "'");
-  CheckKeys(entries, path, {"privacy_unit", "defaults", "limits", "accounting", "tables"});
+  std::vector<Entry> entries =
+      SectionEntries(entry, path, "dataset", {"privacy_unit", "defaults", "limits", "accounting", "tables"});
 
   const Entry* unit = Find(entries, "privacy_unit");
   if (unit == nullptr) {
@@ -48,21 +48,15 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   CheckAccounting(dataset, entries, limit_nodes, path);
   ApplyDefaultCap(dataset, limit_nodes);
 
-  const Entry* tables = Find(entries, "tables");
-  if (tables == nullptr) {
-    Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
-         "missing key 'tables'; declare the dataset's tables under 'tables:'");
-  }
+  std::vector<Entry> named =
+      RequiredNamedEntries(entry.key_node, entries, path, "tables", "table",
+                           "declare the dataset's tables under 'tables:'", "declare at least one table");
   std::string tpath = JoinPath(path, "tables");
-  std::vector<Entry> named = NamedEntries(tables->value, tpath, "table");
-  if (named.empty()) {
-    Fail(tables->key_node, tpath, ErrorCode::kCatalogEmpty, "no tables declared; declare at least one table");
-  }
   for (const Entry& t : named) {
     dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key)));
   }
   CheckPrivacyUnit(dataset, named, tpath);
-  ResolveDomains(dataset, named, tpath);
+  ResolveDomains(dataset, tpath);
   return dataset;
 }
 
@@ -156,22 +150,24 @@ void CatalogParser::ParseLimit(const Entry& e, const std::string& p, PrivacyLimi
 
 void CatalogParser::CheckLimitRanges(const PrivacyLimits& l, const LimitNodes& limit_nodes,
                                      const std::string& lpath) {
+  // An empty range of `name` (epsilon, delta), reported at its minimum if
+  // declared, else at its maximum.
+  auto fail_empty = [&](const std::string& name, const Rational& min, const Rational& max,
+                        const std::string& consequence) {
+    const std::string min_key = "min_" + name + "_per_query";
+    const std::string max_key = "max_" + name + "_per_query";
+    const std::string key = limit_nodes.count(min_key) != 0 ? min_key : max_key;
+    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
+         min_key + " (" + ToDecimalString(min) + ") is above " + max_key + " (" + ToDecimalString(max) +
+             "); " + consequence);
+  };
   // The ranges must not be empty (a delta range only matters when delta > 0 is allowed).
   if (l.min_epsilon_per_query > l.max_epsilon_per_query) {
-    const std::string key =
-        limit_nodes.count("min_epsilon_per_query") != 0 ? "min_epsilon_per_query" : "max_epsilon_per_query";
-    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
-         "min_epsilon_per_query (" + ToDecimalString(l.min_epsilon_per_query) +
-             ") is above max_epsilon_per_query (" + ToDecimalString(l.max_epsilon_per_query) +
-             "); no epsilon would be allowed");
+    fail_empty("epsilon", l.min_epsilon_per_query, l.max_epsilon_per_query, "no epsilon would be allowed");
   }
   if (l.max_delta_per_query > 0 && l.min_delta_per_query > l.max_delta_per_query) {
-    const std::string key =
-        limit_nodes.count("min_delta_per_query") != 0 ? "min_delta_per_query" : "max_delta_per_query";
-    Fail(limit_nodes.at(key), JoinPath(lpath, key), ErrorCode::kCatalogOutOfRange,
-         "min_delta_per_query (" + ToDecimalString(l.min_delta_per_query) +
-             ") is above max_delta_per_query (" + ToDecimalString(l.max_delta_per_query) +
-             "); set max_delta_per_query: 0 to allow no delta at all");
+    fail_empty("delta", l.min_delta_per_query, l.max_delta_per_query,
+               "set max_delta_per_query: 0 to allow no delta at all");
   }
 }
 

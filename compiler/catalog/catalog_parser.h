@@ -58,7 +58,13 @@ class CatalogParser {
   void CheckKeys(const std::vector<Entry>& entries, const std::string& path,
                  std::initializer_list<const char*> allowed);
   static const Entry* Find(const std::vector<Entry>& entries, std::string_view key);
+  std::vector<Entry> SectionEntries(const Entry& section, const std::string& path, const std::string& kind,
+                                    std::initializer_list<const char*> allowed);
   std::vector<Entry> NamedEntries(const YAML::Node& map, const std::string& path, const std::string& kind);
+  std::vector<Entry> RequiredNamedEntries(const YAML::Node& owner, const std::vector<Entry>& entries,
+                                          const std::string& path, const std::string& key,
+                                          const std::string& kind, const std::string& missing_hint,
+                                          const std::string& empty_hint);
   static std::string SuggestIdentifier(std::string_view s);
   std::string Scalar(const YAML::Node& node, const std::string& path, const std::string& expected);
   Rational Number(const YAML::Node& node, const std::string& path);
@@ -91,7 +97,7 @@ class CatalogParser {
   void CheckAccounting(const Dataset& dataset, const std::vector<Entry>& entries,
                        const LimitNodes& limit_nodes, const std::string& path);
   void CheckPrivacyUnit(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
-  void ResolveDomains(const Dataset& dataset, const std::vector<Entry>& tables, const std::string& path);
+  void ResolveDomains(const Dataset& dataset, const std::string& path);
 
   YamlReader yaml_;
   // Key nodes of columns and domain_from values by key path, for messages

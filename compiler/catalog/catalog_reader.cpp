@@ -50,16 +50,10 @@ Catalog CatalogParser::Parse(std::string_view text) {
   }
   std::vector<Entry> top = Entries(root, "", "the top level");
   CheckKeys(top, "", {"datasets"});
-  const Entry* datasets = Find(top, "datasets");
-  if (datasets == nullptr) {
-    Fail(root, "", ErrorCode::kCatalogMissingKey,
-         "missing key 'datasets'; the catalog must start with 'datasets:' and declare each dataset under it");
-  }
-  std::vector<Entry> named = NamedEntries(datasets->value, "datasets", "dataset");
-  if (named.empty()) {
-    Fail(datasets->key_node, "datasets", ErrorCode::kCatalogEmpty,
-         "no datasets declared; add one, e.g. 'hospital:' with privacy_unit and tables");
-  }
+  std::vector<Entry> named =
+      RequiredNamedEntries(root, top, "", "datasets", "dataset",
+                           "the catalog must start with 'datasets:' and declare each dataset under it",
+                           "add one, e.g. 'hospital:' with privacy_unit and tables");
   for (const Entry& e : named) catalog.datasets.push_back(ParseDataset(e, JoinPath("datasets", e.key)));
   return catalog;
 }
@@ -147,6 +141,37 @@ std::vector<Entry> CatalogParser::NamedEntries(const YAML::Node& map, const std:
     }
   }
   return out;
+}
+
+// A named section's entries (a dataset, a table, a column), with only the
+// `allowed` keys.
+std::vector<Entry> CatalogParser::SectionEntries(const Entry& section, const std::string& path,
+                                                 const std::string& kind,
+                                                 std::initializer_list<const char*> allowed) {
+  std::vector<Entry> entries = Entries(section.value, path, kind + " '" + section.key + "'");
+  CheckKeys(entries, path, allowed);
+  return entries;
+}
+
+// The named entries under `key` (datasets, tables, columns), which must be
+// given and not be empty: `missing_hint` and `empty_hint` say what to write.
+// `owner` is the node the missing key is reported at.
+std::vector<Entry> CatalogParser::RequiredNamedEntries(const YAML::Node& owner,
+                                                       const std::vector<Entry>& entries,
+                                                       const std::string& path, const std::string& key,
+                                                       const std::string& kind,
+                                                       const std::string& missing_hint,
+                                                       const std::string& empty_hint) {
+  const Entry* list = Find(entries, key);
+  if (list == nullptr) {
+    Fail(owner, path, ErrorCode::kCatalogMissingKey, "missing key '" + key + "'; " + missing_hint);
+  }
+  std::string list_path = JoinPath(path, key);
+  std::vector<Entry> named = NamedEntries(list->value, list_path, kind);
+  if (named.empty()) {
+    Fail(list->key_node, list_path, ErrorCode::kCatalogEmpty, "no " + key + " declared; " + empty_hint);
+  }
+  return named;
 }
 
 std::string CatalogParser::SuggestIdentifier(std::string_view s) {

@@ -31,22 +31,14 @@ CatalogTable CatalogParser::ParseTable(const Entry& entry, const std::string& pa
   CatalogTable table;
   table.name = entry.key;
   table.line = YamlLine(entry.key_node);
-  std::vector<Entry> entries = Entries(entry.value, path, "table '" + entry.key + "'");
-  CheckKeys(entries, path, {"private", "columns"});
+  std::vector<Entry> entries = SectionEntries(entry, path, "table", {"private", "columns"});
   if (const Entry* is_private = Find(entries, "private")) {
     table.is_private = Bool(is_private->value, JoinPath(path, "private"));
   }
-  const Entry* columns = Find(entries, "columns");
-  if (columns == nullptr) {
-    Fail(entry.key_node, path, ErrorCode::kCatalogMissingKey,
-         "missing key 'columns'; list the table's columns, e.g. 'columns: { age: { type: int } }'");
-  }
+  std::vector<Entry> named = RequiredNamedEntries(
+      entry.key_node, entries, path, "columns", "column",
+      "list the table's columns, e.g. 'columns: { age: { type: int } }'", "declare at least one column");
   std::string cpath = JoinPath(path, "columns");
-  std::vector<Entry> named = NamedEntries(columns->value, cpath, "column");
-  if (named.empty()) {
-    Fail(columns->key_node, cpath, ErrorCode::kCatalogEmpty,
-         "no columns declared; declare at least one column");
-  }
   for (const Entry& c : named) table.columns.push_back(ParseColumn(c, JoinPath(cpath, c.key)));
   return table;
 }
@@ -61,8 +53,8 @@ CatalogColumn CatalogParser::ParseColumn(const Entry& entry, const std::string& 
          "expected a mapping like '{ type: " + entry.value.Scalar() + " }', got '" + entry.value.Scalar() +
              "'");
   }
-  std::vector<Entry> entries = Entries(entry.value, path, "column '" + entry.key + "'");
-  CheckKeys(entries, path, {"type", "lower", "upper", "domain", "domain_from"});
+  std::vector<Entry> entries =
+      SectionEntries(entry, path, "column", {"type", "lower", "upper", "domain", "domain_from"});
 
   const Entry* type = Find(entries, "type");
   if (type == nullptr) {

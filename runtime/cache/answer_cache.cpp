@@ -9,6 +9,7 @@
 #include "compiler/common/error.h"
 #include "runtime/pg/database_errors.h"
 #include "runtime/pg/prepared.h"
+#include "runtime/pg/transaction.h"
 
 namespace dpql {
 
@@ -178,6 +179,15 @@ void RestorePostProcessing(BoundSelect& select, PostProcessing post) {
   select.limit = post.limit;
 }
 
+const TransactionErrors kCacheErrors = {
+    .unreachable = &Unreachable,
+    // A lookup's or a store's COMMIT met a lost connection; a store lost here
+    // only means a repeat of the query is charged.
+    .in_doubt = "",
+    .not_initialised = "the answer cache tables are missing in this database; run `dpqld admin init`",
+    .database_error = "answer cache database error: ",
+};
+
 // ---------------------------------------------------------------------------
 
 struct AnswerCache::Impl {
@@ -190,25 +200,7 @@ struct AnswerCache::Impl {
   template <typename Body>
   auto Run(Body&& body) {
     std::lock_guard<std::mutex> lock(mutex);
-    try {
-      pqxx::work txn(*connection);
-      auto result = body(txn);
-      txn.commit();
-      return result;
-    } catch (const pqxx::broken_connection& e) {
-      throw Unreachable(e.what());
-    } catch (const pqxx::in_doubt_error& e) {
-      // A lookup's or a store's COMMIT met a lost connection; a store lost
-      // here only means a repeat of the query is charged.
-      throw Unreachable(e.what());
-    } catch (const pqxx::sql_error& e) {
-      if (SessionEnded(e.sqlstate())) throw Unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
-      if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
-        throw DpqlError(ErrorCode::kLedgerNotInitialised,
-                        "the answer cache tables are missing in this database; run `dpqld admin init`");
-      }
-      throw DpqlError(ErrorCode::kDatabaseError, std::string("answer cache database error: ") + e.what());
-    }
+    return RunTransaction(*connection, kCacheErrors, body);
   }
 };
 

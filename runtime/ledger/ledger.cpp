@@ -5,13 +5,13 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <stdexcept>
-#include <type_traits>
 
 #include "compiler/common/error.h"
 #include "runtime/ledger/ledger_sql.h"
 #include "runtime/ledger/schema.h"
 #include "runtime/pg/database_errors.h"
 #include "runtime/pg/prepared.h"
+#include "runtime/pg/transaction.h"
 
 namespace dpql {
 namespace {
@@ -53,8 +53,8 @@ void CheckName(const std::string& what, const std::string& value) {
   }
 }
 
-DpqlError Unreachable(std::string detail) {
-  detail = OnOneLine(std::move(detail));
+DpqlError Unreachable(const std::string& text) {
+  std::string detail = OnOneLine(text);
   while (!detail.empty() && detail.back() == ' ') detail.pop_back();
   for (size_t at = detail.find("  "); at != std::string::npos; at = detail.find("  ", at))
     detail.erase(at, 1);
@@ -62,6 +62,15 @@ DpqlError Unreachable(std::string detail) {
       "cannot reach the budget database: " + detail +
       " (check --database, the config's `database` key, DPQL_DATABASE or the PG* environment)");
 }
+
+const TransactionErrors kLedgerErrors = {
+    .unreachable = &Unreachable,
+    // The commit may or may not have happened. Nothing was released; a debit
+    // that did commit stays spent (never refunded, never undercounted).
+    .in_doubt = "the connection was lost while committing: ",
+    .not_initialised = "the budget ledger is not initialised in this database; run `dpqld admin init`",
+    .database_error = "budget database error: ",
+};
 
 }  // namespace
 
@@ -75,30 +84,7 @@ struct Ledger::Impl {
   template <typename Body>
   auto Run(Body&& body) {
     std::lock_guard<std::mutex> lock(mutex);
-    try {
-      pqxx::work txn(*connection);
-      if constexpr (std::is_void_v<decltype(body(txn))>) {
-        body(txn);
-        txn.commit();
-      } else {
-        auto result = body(txn);
-        txn.commit();
-        return result;
-      }
-    } catch (const pqxx::broken_connection& e) {
-      throw Unreachable(e.what());
-    } catch (const pqxx::in_doubt_error& e) {
-      // The commit may or may not have happened. Nothing was released; a
-      // debit that did commit stays spent (never refunded, never undercounted).
-      throw Unreachable(std::string("the connection was lost while committing: ") + e.what());
-    } catch (const pqxx::sql_error& e) {
-      if (SessionEnded(e.sqlstate())) throw Unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
-      if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
-        throw DpqlError(ErrorCode::kLedgerNotInitialised,
-                        "the budget ledger is not initialised in this database; run `dpqld admin init`");
-      }
-      throw DpqlError(ErrorCode::kDatabaseError, std::string("budget database error: ") + e.what());
-    }
+    return RunTransaction(*connection, kLedgerErrors, body);
   }
 };
 

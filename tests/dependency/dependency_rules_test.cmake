@@ -40,24 +40,19 @@ expect_check("" "" pass)
 # A header of the folder's own and an allowed folder's pass.
 expect_check(compiler/binder/planted.cpp "#include \"compiler/catalog/catalog.h\"" pass)
 expect_check(repl/planted.cpp "#include \"compiler/common/text.h\"" pass)
-# Forbidden includes fail, each naming the file and the header.
-expect_check(compiler/binder/planted.cpp "#include <pqxx/pqxx>"
-             "compiler/binder/planted.cpp: includes <pqxx/pqxx> (pqxx)")
-expect_check(compiler/catalog/planted.cpp "#include \"DPQLParser.h\""
-             "compiler/catalog/planted.cpp: includes <DPQLParser.h> (antlr)")
-expect_check(compiler/planner/planted.cpp "#include \"runtime/engine.h\""
-             "compiler/planner/planted.cpp: includes runtime/engine.h")
-expect_check(compiler/common/planted.h "#include \"compiler/ast/ast.h\""
-             "compiler/common/planted.h: includes compiler/ast/ast.h")
-expect_check(runtime/noise/planted.cpp "  #  include \"server/router.h\""
-             "runtime/noise/planted.cpp: includes server/router.h")
-expect_check(runtime/ledger/planted.cpp "#include \"runtime/executor/executor.h\""
-             "runtime/ledger/planted.cpp: includes runtime/executor/executor.h")
-expect_check(runtime/executor/planted.cpp "#include <boost/beast/http.hpp>"
-             "runtime/executor/planted.cpp: includes <boost/beast/http.hpp> (beast)")
-expect_check(repl/planted.cpp "#include \"compiler/common/error.h\""
-             "repl/planted.cpp: includes compiler/common/error.h")
-expect_check(repl/planted.cpp "#include \"runtime/engine.h\""
-             "repl/planted.cpp: includes runtime/engine.h")
+# Forbidden includes fail, each naming the file and the header (as the check
+# names it: <system> headers with their library).
+function(expect_forbidden planted_as line header)
+  expect_check(${planted_as} "${line}" "${planted_as}: includes ${header}")
+endfunction()
+expect_forbidden(compiler/binder/planted.cpp "#include <pqxx/pqxx>" "<pqxx/pqxx> (pqxx)")
+expect_forbidden(compiler/catalog/planted.cpp "#include \"DPQLParser.h\"" "<DPQLParser.h> (antlr)")
+expect_forbidden(compiler/planner/planted.cpp "#include \"runtime/engine.h\"" runtime/engine.h)
+expect_forbidden(compiler/common/planted.h "#include \"compiler/ast/ast.h\"" compiler/ast/ast.h)
+expect_forbidden(runtime/noise/planted.cpp "  #  include \"server/router.h\"" server/router.h)
+expect_forbidden(runtime/ledger/planted.cpp "#include \"runtime/executor/executor.h\"" runtime/executor/executor.h)
+expect_forbidden(runtime/executor/planted.cpp "#include <boost/beast/http.hpp>" "<boost/beast/http.hpp> (beast)")
+expect_forbidden(repl/planted.cpp "#include \"compiler/common/error.h\"" compiler/common/error.h)
+expect_forbidden(repl/planted.cpp "#include \"runtime/engine.h\"" runtime/engine.h)
 expect_check(runtime/unlisted/planted.cpp "#include <string>"
              "folder runtime/unlisted has no entry")

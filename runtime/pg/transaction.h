@@ -1,0 +1,57 @@
+#pragma once
+
+// One READ COMMITTED transaction on a connection, committed, for the stores
+// that keep their own connection (the ledger, the answer cache): the
+// database's failures become DpqlErrors in the words of the store they hit.
+
+#include <pqxx/pqxx>
+#include <string>
+#include <type_traits>
+
+#include "compiler/common/error.h"
+#include "runtime/pg/database_errors.h"
+
+namespace dpql {
+
+// How one store's transaction failures read.
+struct TransactionErrors {
+  // The error for a connection that broke or whose session ended, given the
+  // driver's text.
+  DpqlError (*unreachable)(const std::string& detail);
+  // Put before the driver's text when a COMMIT met a lost connection (whether
+  // it happened is unknown).
+  const char* in_doubt;
+  // The whole message when the schema or a table is missing (SQLSTATE 3F000, 42P01).
+  const char* not_initialised;
+  // Put before the driver's text for any other SQL error.
+  const char* database_error;
+};
+
+// Runs `body(txn)` in a READ COMMITTED transaction on `connection` and
+// commits, returning what `body` returns. DpqlErrors from `body` pass through.
+template <typename Body>
+auto RunTransaction(pqxx::connection_base& connection, const TransactionErrors& errors, Body&& body) {
+  try {
+    pqxx::work txn(connection);
+    if constexpr (std::is_void_v<decltype(body(txn))>) {
+      body(txn);
+      txn.commit();
+    } else {
+      auto result = body(txn);
+      txn.commit();
+      return result;
+    }
+  } catch (const pqxx::broken_connection& e) {
+    throw errors.unreachable(e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    throw errors.unreachable(errors.in_doubt + std::string(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    if (SessionEnded(e.sqlstate())) throw errors.unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
+    if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
+      throw DpqlError(ErrorCode::kLedgerNotInitialised, errors.not_initialised);
+    }
+    throw DpqlError(ErrorCode::kDatabaseError, errors.database_error + std::string(e.what()));
+  }
+}
+
+}  // namespace dpql
