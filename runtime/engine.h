@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "compiler/catalog/catalog.h"
+#include "runtime/executor/public_rows.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/noise_pool.h"
 #include "runtime/pg/connection_pool.h"
@@ -49,13 +50,6 @@ BudgetCap DatasetCap(const Dataset& dataset);
 struct Caller {
   int64_t analyst_id = 0;
   std::string name;
-};
-
-// A public table's rows as read (Engine::ReadPublicTable): one Value per
-// catalog column, typed as the catalog declares (a date as 'YYYY-MM-DD' text).
-struct PublicRows {
-  std::vector<std::vector<Value>> rows;
-  bool truncated = false;  // the table has more rows than were read
 };
 
 // A request for Engine::ServeCached: the bearer token as sent, the query and

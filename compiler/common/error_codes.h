@@ -93,7 +93,6 @@ enum class ErrorKind : uint8_t {
   X(kPrivateJoin, "private_join", Privacy, 400, "42501")                                      \
   X(kSelectStar, "select_star", Privacy, 400, "42501")                                        \
   X(kSelectionThresholdOutOfRange, "selection_threshold_out_of_range", Privacy, 400, "42501") \
-  X(kTableIsPrivate, "table_is_private", Privacy, 403, "42501")                               \
   X(kTooManyGroups, "too_many_groups", Privacy, 400, "42501")                                 \
   X(kUnboundedColumn, "unbounded_column", Privacy, 400, "42501")                              \
   X(kUnsupportedMechanism, "unsupported_mechanism", Privacy, 400, "0A000")                    \
@@ -131,6 +130,7 @@ enum class ErrorKind : uint8_t {
   X(kMethodNotAllowed, "method_not_allowed", Request, 405, "0A000")                           \
   X(kNotFound, "not_found", Request, 404, "42704")                                            \
   X(kServerBusy, "server_busy", Request, 503, "53300")                                        \
+  X(kTableIsPrivate, "table_is_private", Request, 403, "42501")                               \
   X(kCacheCorrupt, "cache_corrupt", Internal, 500, "XX001")                                   \
   X(kCatalogTableMissing, "catalog_table_missing", Internal, 500, "XX000")                    \
   X(kConfigError, "config_error", Internal, 500, "F0000")                                     \

@@ -62,7 +62,9 @@ class ConsoleApiTest : public ::testing::Test {
     WriteFile(name, config);
     auto server = std::make_unique<DpqldProcess>(
         DpqldOptions{.config = (dir_ / name).string(), .log_path = (dir_ / (name + ".log")).string()});
-    if (expect_start) EXPECT_TRUE(server->started()) << server->log();
+    if (expect_start) {
+      EXPECT_TRUE(server->started()) << server->log();
+    }
     return server;
   }
 
