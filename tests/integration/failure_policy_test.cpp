@@ -66,10 +66,7 @@ class FailurePolicyTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  std::string Admin(const std::string& args, int* code) {
-    return RunCommand(
-        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args, code);
-  }
+  std::string Admin(const std::string& args, int* code) { return RunAdmin(db_.url(), args, code); }
 
   // The same database as the restricted role dpqld runs as (later keywords win).
   std::string RoleUrl() const { return db_.url() + " user=" + role_ + " password=" + kPassword; }
@@ -90,15 +87,9 @@ class FailurePolicyTest : public ::testing::Test {
   }
 
   std::string AddAnalyst(const std::string& name, double epsilon) {
-    int code = 0;
     std::ostringstream args;
-    args << "add-analyst " << name << " --dataset hospital --epsilon " << epsilon;
-    std::string out = Admin(args.str(), &code);
-    EXPECT_EQ(code, 0) << out;
-    std::smatch match;
-    static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
-    EXPECT_TRUE(std::regex_search(out, match, kToken)) << out;
-    return match.str();
+    args << name << " --dataset hospital --epsilon " << epsilon;
+    return AddAnalystToken(db_.url(), args.str());
   }
 
   // Starts dpqld as the restricted role.

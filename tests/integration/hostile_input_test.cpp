@@ -108,22 +108,13 @@ class HostileInputTest : public ::testing::Test {
               << cases_ - cases_at_start_ << " refused cases\n";
   }
 
-  static std::string Admin(const std::string& args, int* code) {
-    return RunCommand(
-        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_->url()) + " " + args, code);
-  }
+  static std::string Admin(const std::string& args, int* code) { return RunAdmin(db_->url(), args, code); }
 
   static std::string AddAnalyst(const std::string& name, double epsilon, bool admin) {
-    int code = 0;
     std::ostringstream args;
-    args << "add-analyst " << name << " --dataset hospital --epsilon " << epsilon << " --delta 0.00001"
+    args << name << " --dataset hospital --epsilon " << epsilon << " --delta 0.00001"
          << (admin ? " --admin" : "");
-    std::string out = Admin(args.str(), &code);
-    EXPECT_EQ(code, 0) << out;
-    std::smatch match;
-    static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
-    EXPECT_TRUE(std::regex_search(out, match, kToken)) << out;
-    return match.str();
+    return AddAnalystToken(db_->url(), args.str());
   }
 
   // Everything the budget accounting holds: ledger rows and sums, and what
@@ -265,8 +256,8 @@ TEST_F(HostileInputTest, HugeAndDeeplyNestedQueriesGetCleanLimitErrors) {
   // the 413 before it is read). Repeated, since a reset is a race.
   const std::string huge = json{{"query", "SHOW TABLES"}, {"pad", std::string(8 << 20, 'x')}}.dump();
   for (int i = 0; i < 5; ++i) {
-    ExpectRefused("8 MiB body #" + std::to_string(i + 1), PostBody(port_, alice_, huge), 413, "body_too_large",
-                  before);
+    ExpectRefused("8 MiB body #" + std::to_string(i + 1), PostBody(port_, alice_, huge), 413,
+                  "body_too_large", before);
   }
   // Under the body limit but over max_query_bytes.
   std::string large = "SELECT COUNT(*) FROM admissions WHERE age > 1" + std::string(200 * 1024, ' ');

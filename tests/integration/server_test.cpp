@@ -89,24 +89,15 @@ class ServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  std::string Admin(const std::string& args, int* code) {
-    return RunCommand(
-        ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(db_.url()) + " " + args, code);
-  }
+  std::string Admin(const std::string& args, int* code) { return RunAdmin(db_.url(), args, code); }
 
   // Creates an analyst with `epsilon` on `dataset`; returns the token.
   std::string AddAnalyst(const std::string& name, double epsilon, bool admin = false,
                          const std::string& dataset = "hospital") {
-    int code = 0;
     std::ostringstream args;
-    args << "add-analyst " << name << " --dataset " << dataset << " --epsilon " << epsilon
-         << " --delta 0.00001" << (admin ? " --admin" : "");
-    std::string out = Admin(args.str(), &code);
-    EXPECT_EQ(code, 0) << out;
-    std::smatch match;
-    static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
-    EXPECT_TRUE(std::regex_search(out, match, kToken)) << out;
-    return match.str();
+    args << name << " --dataset " << dataset << " --epsilon " << epsilon << " --delta 0.00001"
+         << (admin ? " --admin" : "");
+    return AddAnalystToken(db_.url(), args.str());
   }
 
   void WriteFile(const std::string& name, const std::string& text) {
@@ -114,13 +105,7 @@ class ServerTest : public ::testing::Test {
     out << text;
   }
 
-  double Spent(const std::string& analyst) {
-    return std::stod(db_.QueryValue(
-               "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
-               "ON a.id = b.analyst_id WHERE a.name = '" +
-               analyst + "'")) /
-           1e6;
-  }
+  double Spent(const std::string& analyst) { return EpsilonSpent(db_, analyst); }
 
   int AuditCount(const std::string& where) {
     return std::stoi(db_.QueryValue("SELECT count(*) FROM dpql.audit WHERE " + where));

@@ -3,11 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <pqxx/pqxx>
+#include <regex>
 #include <stdexcept>
 
 namespace dpql {
@@ -144,6 +147,30 @@ std::string BinDir() {
 std::string SourceDir() {
   std::string dir = Env("DPQL_SOURCE_DIR");
   return dir.empty() ? "." : dir;
+}
+
+double EpsilonSpent(TestDatabase& db, const std::string& analyst) {
+  // Test analysts' names are plain identifiers; no quoting needed.
+  return std::stod(db.QueryValue(
+             "SELECT coalesce(sum(b.epsilon_spent), 0) FROM dpql.budgets b JOIN dpql.analysts a "
+             "ON a.id = b.analyst_id WHERE a.name = '" +
+             analyst + "'")) /
+         1e6;
+}
+
+std::string RunAdmin(const std::string& database, const std::string& args, int* exit_code) {
+  return RunCommand(
+      ShellQuote(BinDir() + "/dpqld") + " admin --database " + ShellQuote(database) + " " + args, exit_code);
+}
+
+std::string AddAnalystToken(const std::string& database, const std::string& args) {
+  int code = 0;
+  const std::string out = RunAdmin(database, "add-analyst " + args, &code);
+  EXPECT_EQ(code, 0) << out;
+  std::smatch match;
+  static const std::regex kToken("dpql_[A-Za-z0-9_-]{43}");
+  EXPECT_TRUE(std::regex_search(out, match, kToken)) << out;
+  return match.str();
 }
 
 }  // namespace dpql

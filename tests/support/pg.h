@@ -47,6 +47,18 @@ std::string RunCommand(const std::string& cmdline, int* exit_code);
 // Quotes `value` for /bin/sh ('...' with embedded quotes escaped).
 std::string ShellQuote(const std::string& value);
 
+// The epsilon `analyst` has spent over all datasets, from dpql.budgets.
+double EpsilonSpent(TestDatabase& db, const std::string& analyst);
+
+// Runs `dpqld admin --database DATABASE ARGS` (BinDir()'s dpqld).
+// `exit_code` receives the exit status.
+std::string RunAdmin(const std::string& database, const std::string& args, int* exit_code);
+
+// Runs `dpqld admin --database DATABASE add-analyst ARGS` and returns the
+// token it printed; records a test failure (and returns "") if the command
+// fails or prints no token.
+std::string AddAnalystToken(const std::string& database, const std::string& args);
+
 // Where binaries are: env DPQL_BIN_DIR, else "build/bin".
 std::string BinDir();
 // The source tree: env DPQL_SOURCE_DIR, else the current directory.
