@@ -63,6 +63,26 @@ int ParseLimit(const std::string& value) {
   return limit;
 }
 
+// The query parameters of the audit routes: limit and dataset, and analyst
+// (a name) when `by_analyst_name`; any other is refused.
+AuditFilter ParseAuditFilter(const std::string& query_string, bool by_analyst_name) {
+  AuditFilter filter;
+  filter.limit = kDefaultAuditLimit;
+  for (const auto& [key, value] : ParseQueryString(query_string)) {
+    if (key == "limit") {
+      filter.limit = ParseLimit(value);
+    } else if (key == "analyst" && by_analyst_name) {
+      filter.analyst_name = value;
+    } else if (key == "dataset") {
+      filter.dataset = value;
+    } else {
+      Fail(ErrorCode::kInvalidParameter, "unknown parameter '" + AuditText(key, 50) + "'; use limit" +
+                                             (by_analyst_name ? ", analyst and dataset" : " and dataset"));
+    }
+  }
+  return filter;
+}
+
 const std::vector<std::pair<std::string, std::string>> kBearerChallenge = {
     {"WWW-Authenticate", "Bearer realm=\"dpql\""}};
 
@@ -201,9 +221,11 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   if (ConsoleFiles::Owns(path)) return Console(path, request, exchange);
 
   const Route* route = nullptr;
+  const Route* matched = nullptr;  // the path's route, whatever the method
   std::string allowed;
   for (const Route& candidate : kRoutes) {
     if (candidate.prefix ? path.rfind(candidate.path, 0) != 0 : path != candidate.path) continue;
+    if (matched == nullptr) matched = &candidate;
     allowed = candidate.method;
     if (request.method == candidate.method) route = &candidate;
   }
@@ -218,12 +240,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
              "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET /v1/admin/audit, "
              "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
-  for (const Route& candidate : kRoutes) {
-    if (candidate.prefix ? path.rfind(candidate.path, 0) == 0 : path == candidate.path) {
-      exchange.route = candidate.prefix ? std::string(candidate.path) + "TABLE" : path;
-      break;
-    }
-  }
+  exchange.route = matched->prefix ? std::string(matched->path) + "TABLE" : path;
   if (route == nullptr) {
     Fail(ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + path + "; use " + allowed,
          {{"Allow", allowed}});
@@ -451,20 +468,7 @@ HttpResponse Router::Budgets(const Analyst& analyst) {
 }
 
 HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& analyst) {
-  AuditFilter filter;
-  filter.limit = kDefaultAuditLimit;
-  for (const auto& [key, value] : ParseQueryString(query_string)) {
-    if (key == "limit") {
-      filter.limit = ParseLimit(value);
-    } else if (key == "analyst") {
-      filter.analyst_name = value;
-    } else if (key == "dataset") {
-      filter.dataset = value;
-    } else {
-      Fail(ErrorCode::kInvalidParameter,
-           "unknown parameter '" + AuditText(key, 50) + "'; use limit, analyst and dataset");
-    }
-  }
+  const AuditFilter filter = ParseAuditFilter(query_string, /*by_analyst_name=*/true);
   std::vector<AuditRecord> records =
       WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Audit(filter); });
   json rows = json::array();
@@ -474,19 +478,8 @@ HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& 
 
 // The caller's own audit rows: what they asked, when, what it cost, how it ended.
 HttpResponse Router::History(const std::string& query_string, const Analyst& analyst) {
-  AuditFilter filter;
-  filter.limit = kDefaultAuditLimit;
+  AuditFilter filter = ParseAuditFilter(query_string, /*by_analyst_name=*/false);
   filter.analyst_id = analyst.id;
-  for (const auto& [key, value] : ParseQueryString(query_string)) {
-    if (key == "limit") {
-      filter.limit = ParseLimit(value);
-    } else if (key == "dataset") {
-      filter.dataset = value;
-    } else {
-      Fail(ErrorCode::kInvalidParameter,
-           "unknown parameter '" + AuditText(key, 50) + "'; use limit and dataset");
-    }
-  }
   std::vector<AuditRecord> records =
       WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Audit(filter); });
   json rows = json::array();
