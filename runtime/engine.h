@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "compiler/catalog/catalog.h"
+#include "compiler/common/clock.h"
 #include "runtime/executor/public_rows.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/noise/noise_pool.h"
@@ -142,6 +143,12 @@ class Engine {
   // fresh noise — for tests that repeat one query to study its noise.
   void set_answer_cache(bool enabled) { answer_cache_ = enabled; }
 
+  // The time dated decisions read (project end dates and periods, release
+  // schedules): the system clock unless a test sets another. `clock` must
+  // outlive the engine.
+  void set_clock(const Clock* clock) { clock_ = clock != nullptr ? clock : &system_clock_; }
+  const Clock& clock() const { return *clock_; }
+
  private:
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan, const std::string& text);
@@ -178,6 +185,8 @@ class Engine {
   std::unique_ptr<EngineMemo> memo_;
   int statement_timeout_ms_;
   bool answer_cache_ = true;
+  SystemClock system_clock_;
+  const Clock* clock_ = &system_clock_;
 };
 
 }  // namespace dpql

@@ -9,6 +9,7 @@
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
+#include "compiler/common/clock.h"
 #include "compiler/common/flags.h"
 #include "runtime/engine.h"
 #include "runtime/ledger/ledger.h"
@@ -28,16 +29,19 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: dpqld serve --config FILE [--listen HOST:PORT] [--database URL] [--console-dir DIR]\n"
+    "                   [--test-clock FILE]\n"
     "  --config FILE       the server's YAML configuration (docs/OPERATIONS.md, \"Configuration\")\n"
     "  --listen HOST:PORT  overrides `listen` (port 0 picks a free port)\n"
     "  --database URL      overrides `database` (a libpq URL or connection string)\n"
     "  --console-dir DIR   overrides `console_dir` (the web console's files, from scripts/console-build)\n"
+    "  --test-clock FILE   for tests only: read the time from FILE (one line YYYY-MM-DDTHH:MM:SSZ) on\n"
+    "                      every use, so a test can move the server's time (schedules, end dates, periods)\n"
     "Without `database` in either place, $DPQL_DATABASE, else the libpq environment (PGHOST, ...).\n";
 
 // The command line of `dpqld serve`.
 struct ServeArgs {
   std::string config_path;
-  std::optional<std::string> listen, database, console_dir;
+  std::optional<std::string> listen, database, console_dir, test_clock;
 };
 
 // Reads the command line into `parsed`; the exit status when the command ends
@@ -65,6 +69,8 @@ std::optional<int> ReadServeArgs(const std::vector<std::string>& args, ServeArgs
       if (!(parsed.database = value())) return 2;
     } else if (arg == "--console-dir") {
       if (!(parsed.console_dir = value())) return 2;
+    } else if (arg == "--test-clock") {
+      if (!(parsed.test_clock = value())) return 2;
     } else {
       err << "dpqld serve: unknown argument '" << flags.arg() << "'\n" << kServeUsage;
       return 2;
@@ -180,10 +186,11 @@ std::optional<int> LoadDashboardsJson(const ServerConfig& config, const Catalog&
 
 // Runs the HTTP server until it is stopped; the exit status.
 int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles* console,
-          const std::string& dashboards_json, std::ostream& out, std::ostream& err) {
+          const std::string& dashboards_json, const Clock& clock, std::ostream& out, std::ostream& err) {
   try {
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
     Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
+    engine.set_clock(&clock);
     // Noise for the typical first queries is drawn before anyone asks.
     engine.PrefillNoise();
     ReportReadiness(engine, err);
@@ -214,7 +221,15 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
   std::optional<ConsoleFiles> console;
   if (auto status = LoadConsole(config, console, err)) return *status;
   if (auto status = CheckLedger(config, err)) return *status;
-  return Serve(config, catalog, console ? &*console : nullptr, dashboards_json, out, err);
+  std::unique_ptr<Clock> clock;
+  if (parsed.test_clock) {
+    err << "dpqld serve: --test-clock " << *parsed.test_clock
+        << ": the server's time is read from this file (for tests only)\n";
+    clock = std::make_unique<FileClock>(*parsed.test_clock);
+  } else {
+    clock = std::make_unique<SystemClock>();
+  }
+  return Serve(config, catalog, console ? &*console : nullptr, dashboards_json, *clock, out, err);
 }
 
 }  // namespace dpql

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "compiler/common/error.h"
+#include "runtime/ledger/dataset_spend.h"
 #include "runtime/ledger/ledger_sql.h"
 #include "runtime/ledger/schema.h"
 #include "runtime/pg/database_errors.h"
@@ -263,9 +264,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     DebitResult result;
     result.budget.dataset = dataset;
     // 1. The dataset's row first (fixed lock order: dataset, then analyst).
-    txn.exec_prepared0(Prepared(txn, "dpql_lock_dataset", kLockDatasetSql), dataset);
-    pqxx::row spent = txn.exec_prepared1(Prepared(txn, "dpql_dataset_spent", kSelectDatasetSql), dataset);
-    result.dataset_spent = {spent[0].as<int64_t>(), spent[1].as<int64_t>(), spent[2].as<int64_t>()};
+    result.dataset_spent = LockDatasetSpend(txn, dataset);
     // 2. The cap, checked under that lock: a refusal writes nothing.
     const bool cap_allows = cap.Allows(result.dataset_spent, cost);
     // 3. The analyst's own budget: one conditional UPDATE joined with the ledger insert.
@@ -279,9 +278,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
       result.budget = BudgetFromRow(rows[0]);
       result.ledger_id = rows[0][7].as<int64_t>();
       // 4. The dataset's spend, still under its lock.
-      pqxx::row after = txn.exec_prepared1(Prepared(txn, "dpql_add_dataset_spend", kAddDatasetSql), dataset,
-                                           cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
-      result.dataset_spent = {after[0].as<int64_t>(), after[1].as<int64_t>(), after[2].as<int64_t>()};
+      result.dataset_spent = AddDatasetSpend(txn, dataset, cost);
       return result;
     }
     // Refused: report the budget as it stands (nothing was written).
