@@ -14,6 +14,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/ledger/schema.h"
 #include "tests/support/pg.h"
 
 namespace dpql {
@@ -43,7 +44,8 @@ TEST_F(LedgerTest, InitIsIdempotentAndKeepsData) {
   ledger_->Init();
   Ledger other(db_.url());
   other.Init();
-  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "2");
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"),
+            std::to_string(kSchemaVersion));
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_TRUE(other.Authenticate(token).has_value());
 }
@@ -428,10 +430,10 @@ TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
       "ALTER TABLE dpql.ledger DROP COLUMN rho;"
       "ALTER TABLE dpql.audit DROP COLUMN rho;"
       "DROP TABLE dpql.dataset_spend;"
-      "DELETE FROM dpql.schema_version WHERE version = 2;");
+      "DELETE FROM dpql.schema_version WHERE version >= 2;");
   ledger_->Init();
   ledger_->Init();
-  EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), "2");
+  EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), std::to_string(kSchemaVersion));
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
                            "AND table_name IN ('budgets', 'ledger', 'audit') "
                            "AND column_name IN ('rho_total', 'rho_spent', 'rho')"),
