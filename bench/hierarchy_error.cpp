@@ -120,7 +120,9 @@ void Run(const char* title, double per_bed, int trials, uint64_t seed) {
   for (size_t i = 0; i < tree.nodes.size(); ++i) {
     bias[tree.level[i]] = std::max(bias[tree.level[i]], std::fabs(pub_err[i] / trials));
   }
-  std::printf("| level | true counts | ε | RMSE raw | RMSE least squares | RMSE published | largest bias published | raw < 0 |\n");
+  std::printf(
+      "| level | true counts | ε | RMSE raw | RMSE least squares | RMSE published | largest bias published | "
+      "raw < 0 |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   for (int l = 0; l < 3; ++l) {
     char truth[64];
@@ -131,8 +133,7 @@ void Run(const char* title, double per_bed, int trials, uint64_t seed) {
     }
     std::printf("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f%% |\n", kLevelName[l], truth,
                 ToDecimalString(kEpsilon[l]).c_str(), std::sqrt(raw_sq[l] / count[l]),
-                std::sqrt(wls_sq[l] / count[l]), std::sqrt(pub_sq[l] / count[l]),
-                bias[l],
+                std::sqrt(wls_sq[l] / count[l]), std::sqrt(pub_sq[l] / count[l]), bias[l],
                 100 * negative[l] / count[l]);
   }
 }
@@ -147,9 +148,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: dpql_hierarchy_error [trials > 0] [seed]\n");
     return 2;
   }
-  std::printf("Demo hierarchy all -> 4 trusts -> 37 wards; discrete Laplace, sensitivity 1, "
-              "ε 0.2 + 0.3 + 0.5 = 1; %d trials, seed %llu.\n",
-              trials, static_cast<unsigned long long>(seed));
+  std::printf(
+      "Demo hierarchy all -> 4 trusts -> 37 wards; discrete Laplace, sensitivity 1, "
+      "ε 0.2 + 0.3 + 0.5 = 1; %d trials, seed %llu.\n",
+      trials, static_cast<unsigned long long>(seed));
   // examples/hospital: 87% of beds occupied on an average day; about 182
   // admissions a day over 1 008 beds.
   dpql::Run("Occupied beds on one day (87% of beds):", 0.87, trials, seed);

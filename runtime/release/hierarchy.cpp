@@ -15,7 +15,9 @@ namespace {
   throw DpqlError(ErrorCode::kConfigError, "hierarchy: " + message);
 }
 
-[[noreturn]] void Bug(const std::string& message) { throw DpqlError(ErrorCode::kInternal, "hierarchy: " + message); }
+[[noreturn]] void Bug(const std::string& message) {
+  throw DpqlError(ErrorCode::kInternal, "hierarchy: " + message);
+}
 
 std::string NodeName(const std::vector<HierarchyNode>& nodes, size_t i) {
   return "node '" + nodes[i].key + "' (#" + std::to_string(i) + ")";
@@ -64,8 +66,8 @@ size_t CheckParents(const std::vector<HierarchyNode>& nodes) {
     cycle += " -> '" + nodes[j].key + "'";
   }
   cycle += " -> '" + nodes[i].key + "'";
-  Malformed(NodeName(nodes, start) + " is not below the root: following parents from it gives the cycle " + cycle +
-            " (child -> parent); break the cycle so that every node leads to the root");
+  Malformed(NodeName(nodes, start) + " is not below the root: following parents from it gives the cycle " +
+            cycle + " (child -> parent); break the cycle so that every node leads to the root");
 }
 
 void CheckNumbers(const std::vector<HierarchyNode>& nodes) {
@@ -139,7 +141,8 @@ std::vector<int64_t> ApportionInteger(int64_t total, const std::vector<double>& 
                                       const std::vector<std::string>& keys) {
   const size_t k = estimates.size();
   if (total < 0) Bug("cannot split a negative total " + std::to_string(total));
-  if (keys.size() != k) Bug("apportioning: " + std::to_string(k) + " estimates but " + std::to_string(keys.size()) + " keys");
+  if (keys.size() != k)
+    Bug("apportioning: " + std::to_string(k) + " estimates but " + std::to_string(keys.size()) + " keys");
   for (double e : estimates) {
     if (!std::isfinite(e)) Bug("apportioning: an estimate is not finite");
   }
@@ -353,7 +356,8 @@ double DiscreteGaussianVariance(const Rational& sigma2) {
 
 double MeasureNoiseVariance(const Plan& plan, size_t m) {
   if (m >= plan.measures.size()) {
-    Bug("measure " + std::to_string(m) + " does not exist; the plan has " + std::to_string(plan.measures.size()));
+    Bug("measure " + std::to_string(m) + " does not exist; the plan has " +
+        std::to_string(plan.measures.size()));
   }
   const Measure& measure = plan.measures[m];
   const double units = measure.mechanism == Mechanism::kGaussian ? DiscreteGaussianVariance(measure.sigma2)

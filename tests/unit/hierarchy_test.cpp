@@ -33,7 +33,9 @@ constexpr double kZOneSided = 3.7190;
 HierarchyNode Measured(std::string key, int parent, double noisy, double variance) {
   return HierarchyNode{std::move(key), parent, noisy, variance};
 }
-HierarchyNode Unmeasured(std::string key, int parent) { return HierarchyNode{std::move(key), parent, std::nullopt, 0}; }
+HierarchyNode Unmeasured(std::string key, int parent) {
+  return HierarchyNode{std::move(key), parent, std::nullopt, 0};
+}
 
 // Every parent equals the sum of its children, in both outputs; every
 // published figure is >= 0.
@@ -106,8 +108,8 @@ TEST(HierarchyTest, UnequalVariancesWeighTheMoreReliableFigureMore) {
 
 TEST(HierarchyTest, AnUnmeasuredMiddleLevelIsTheSumOfItsChildren) {
   // all -> T (not measured) -> {a, b}: the same as the two-leaf closed form.
-  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 10, 1), Unmeasured("T", 0), Measured("a", 1, 3, 1),
-                                            Measured("b", 1, 4, 1)};
+  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 10, 1), Unmeasured("T", 0),
+                                            Measured("a", 1, 3, 1), Measured("b", 1, 4, 1)};
   const ConsistentFigures out = MakeConsistent(nodes);
   EXPECT_NEAR(out.least_squares[1], 9, 1e-12);
   EXPECT_NEAR(out.least_squares[2], 4, 1e-12);
@@ -125,7 +127,8 @@ TEST(HierarchyTest, AnUnmeasuredRootIsTheSumOfItsChildrenWhichKeepTheirValues) {
 }
 
 TEST(HierarchyTest, AnUnmeasuredLeafTakesWhatItsMeasuredSiblingsLeave) {
-  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 10, 1), Measured("a", 0, 3, 1), Unmeasured("b", 0)};
+  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 10, 1), Measured("a", 0, 3, 1),
+                                            Unmeasured("b", 0)};
   const ConsistentFigures out = MakeConsistent(nodes);
   EXPECT_DOUBLE_EQ(out.least_squares[1], 3);
   EXPECT_DOUBLE_EQ(out.least_squares[2], 7);
@@ -133,8 +136,8 @@ TEST(HierarchyTest, AnUnmeasuredLeafTakesWhatItsMeasuredSiblingsLeave) {
 }
 
 TEST(HierarchyTest, SeveralUnmeasuredSiblingsShareEqually) {
-  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 11, 1), Measured("a", 0, 2, 1), Unmeasured("b", 0),
-                                            Unmeasured("c", 0), Unmeasured("d", 0)};
+  const std::vector<HierarchyNode> nodes = {Measured("all", -1, 11, 1), Measured("a", 0, 2, 1),
+                                            Unmeasured("b", 0), Unmeasured("c", 0), Unmeasured("d", 0)};
   const ConsistentFigures out = MakeConsistent(nodes);
   for (size_t i = 2; i < 5; ++i) EXPECT_DOUBLE_EQ(out.least_squares[i], 3);
   EXPECT_EQ(out.published, (std::vector<int64_t>{11, 2, 3, 3, 3}));
@@ -208,7 +211,8 @@ TEST(HierarchyTest, ApportionSpreadsTiesSoNoChildIsRoundedUpEveryTime) {
 
 TEST(HierarchyTest, ApportionKeepsTheTotalWhateverTheEstimates) {
   EXPECT_EQ(ApportionInteger(0, {5, 7}, {"a", "b"}), (std::vector<int64_t>{0, 0}));
-  EXPECT_EQ(ApportionInteger(10, {-5, -7}, {"a", "b"}), (std::vector<int64_t>{6, 4}));  // (6, 4) after projection
+  EXPECT_EQ(ApportionInteger(10, {-5, -7}, {"a", "b"}),
+            (std::vector<int64_t>{6, 4}));  // (6, 4) after projection
   EXPECT_EQ(ApportionInteger(5, {100, 0.2, -3}, {"a", "b", "c"}), (std::vector<int64_t>{5, 0, 0}));
 }
 
@@ -224,7 +228,8 @@ TEST(HierarchyTest, ApportionRefusesWhatNoParentCanHave) {
 
 // A random recursive tree: node 0 is the root, node i's parent is uniform
 // among 0..i-1.
-std::vector<HierarchyNode> RandomTree(RandomSource& rng, size_t n, double p_internal_measured, double p_leaf_measured) {
+std::vector<HierarchyNode> RandomTree(RandomSource& rng, size_t n, double p_internal_measured,
+                                      double p_leaf_measured) {
   std::vector<HierarchyNode> nodes(n);
   std::vector<bool> has_children(n, false);
   for (size_t i = 0; i < n; ++i) {
@@ -340,11 +345,12 @@ TEST(HierarchyTest, MalformedShapesAreRefusedWithTheNodeNamed) {
                 "parent index -2");
   ExpectRefused({Measured("all", -1, 1, 1), Measured("w", 1, 1, 1)}, ErrorCode::kConfigError,
                 "node 'w' (#1) is its own parent");
-  ExpectRefused({Measured("all", -1, 1, 1), Measured("x", 2, 1, 1), Measured("y", 1, 1, 1),
-                 Measured("z", 2, 1, 1)},
-                ErrorCode::kConfigError, "the cycle 'x' -> 'y' -> 'x'");
+  ExpectRefused(
+      {Measured("all", -1, 1, 1), Measured("x", 2, 1, 1), Measured("y", 1, 1, 1), Measured("z", 2, 1, 1)},
+      ErrorCode::kConfigError, "the cycle 'x' -> 'y' -> 'x'");
   ExpectRefused({Unmeasured("all", -1), Measured("T1", 0, 4, 1), Unmeasured("T2", 0), Unmeasured("w", 2)},
-                ErrorCode::kConfigError, "leaf node 'w' (#3) is not measured and neither is any node above it");
+                ErrorCode::kConfigError,
+                "leaf node 'w' (#3) is not measured and neither is any node above it");
 }
 
 TEST(HierarchyTest, BadNumbersAreRefusedAsInternalErrors) {
@@ -365,8 +371,8 @@ TEST(HierarchyTest, BadNumbersAreRefusedAsInternalErrors) {
 // ---- noise variances ------------------------------------------------------------
 
 TEST(HierarchyTest, DiscreteLaplaceVarianceMatchesTheSeries) {
-  for (const Rational& scale : {Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(10, 3), Rational(5),
-                                Rational(40)}) {
+  for (const Rational& scale : {Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(10, 3),
+                                Rational(5), Rational(40)}) {
     const double b = ToDouble(scale);
     long double mass = 1, second = 0;
     for (int x = 1; x < 20000; ++x) {
@@ -391,7 +397,8 @@ TEST(HierarchyTest, DiscreteGaussianVarianceIsJustBelowSigma2) {
     second += 2.0 * x * x * std::exp(-2.0 * x * x);
   }
   EXPECT_NEAR(quarter, second / mass, 1e-12);
-  for (const Rational& sigma2 : {Rational(1), Rational(4), Rational(100), Rational(999999), Rational(10000000)}) {
+  for (const Rational& sigma2 :
+       {Rational(1), Rational(4), Rational(100), Rational(999999), Rational(10000000)}) {
     const double v = DiscreteGaussianVariance(sigma2);
     EXPECT_LE(v, ToDouble(sigma2));
     EXPECT_NEAR(v, ToDouble(sigma2), 1e-6 * ToDouble(sigma2));
@@ -416,7 +423,7 @@ datasets:
           site:   { type: text, domain: [a, b] }
           cost:   { type: real, lower: 0, upper: 1000 }
 )",
-                             "test.yaml")) {}
+                              "test.yaml")) {}
   Plan Compile(const std::string& text) {
     ast::Statement statement = ParseStatement(text);
     return CompileSelect(*catalog_.DefaultDataset(), *statement.select);
@@ -433,8 +440,8 @@ TEST_F(MeasureVarianceTest, ACountAtEpsilonHalfHasTheDiscreteLaplaceVarianceOfSc
 }
 
 TEST_F(MeasureVarianceTest, AGaussianCountHasItsSigma2AndASumIsInReleasedUnits) {
-  const Plan gaussian =
-      Compile("SELECT site, COUNT(*) FROM visits GROUP BY site WITH PRIVACY (mechanism = gaussian, delta = 1e-6);");
+  const Plan gaussian = Compile(
+      "SELECT site, COUNT(*) FROM visits GROUP BY site WITH PRIVACY (mechanism = gaussian, delta = 1e-6);");
   ASSERT_EQ(gaussian.measures[0].mechanism, Mechanism::kGaussian);
   EXPECT_NEAR(MeasureNoiseVariance(gaussian, 0), ToDouble(gaussian.measures[0].sigma2),
               1e-9 * ToDouble(gaussian.measures[0].sigma2));
@@ -472,7 +479,8 @@ Simulation HospitalTree() {
     s.nodes.push_back(HierarchyNode{"T" + std::to_string(t), 0, std::nullopt, var_trust});
     s.level.push_back(1);
     for (int w = 0; w < 6; ++w) {
-      s.nodes.push_back(HierarchyNode{"T" + std::to_string(t) + "W" + std::to_string(w), trust, std::nullopt, var_ward});
+      s.nodes.push_back(
+          HierarchyNode{"T" + std::to_string(t) + "W" + std::to_string(w), trust, std::nullopt, var_ward});
       s.level.push_back(2);
     }
   }
@@ -495,7 +503,8 @@ struct Figures {
 Figures Simulate(Simulation s, uint64_t seed, int trials, double declared_ward_variance_factor) {
   SeededRandom rng(seed);
   const DiscreteLaplaceSampler samplers[] = {DiscreteLaplaceSampler(Rational(5)),
-                                             DiscreteLaplaceSampler(Rational(10, 3)), DiscreteLaplaceSampler(Rational(2))};
+                                             DiscreteLaplaceSampler(Rational(10, 3)),
+                                             DiscreteLaplaceSampler(Rational(2))};
   for (size_t i = 0; i < s.nodes.size(); ++i) {
     if (s.level[i] == 2) s.nodes[i].variance *= declared_ward_variance_factor;
   }
