@@ -41,7 +41,9 @@
 // the tree (public: declared by the guardian). The output is a function of
 // those alone, so by the post-processing property of differential privacy it
 // costs no budget. It must never be given exact values: a caller that mixed
-// an exact aggregate into `noisy` would publish it.
+// an exact aggregate into `noisy` would publish it. Give it the noisy figures
+// before any clamping at 0 (a query's answer clamps counts): clamped inputs
+// bias the sums upwards where counts are small.
 //
 // Running time O(n log n) for n nodes (the sort of each family's children).
 
