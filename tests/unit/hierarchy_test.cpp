@@ -257,6 +257,22 @@ TEST(HierarchyTest, RandomTreesComeOutConsistentAndNonNegative) {
   }
 }
 
+TEST(HierarchyTest, LargeAndDeepTreesRunWithoutRecursion) {
+  // A chain 100 000 deep (each node the only child of the one before) and a
+  // root with 100 000 children: both in well under a second (O(n log n)).
+  constexpr int kNodes = 100000;
+  std::vector<HierarchyNode> chain, star;
+  for (int i = 0; i < kNodes; ++i) {
+    chain.push_back(Measured("c" + std::to_string(i), i - 1, 50 + (i % 7), 1 + (i % 3)));
+    star.push_back(Measured("s" + std::to_string(i), i == 0 ? -1 : 0, i == 0 ? 1e6 : 10 - (i % 21), 4));
+  }
+  ConsistentFigures out = MakeConsistent(chain);
+  ExpectConsistent(chain, out);
+  for (int64_t v : out.published) ASSERT_EQ(v, out.published[0]);
+  out = MakeConsistent(star);
+  ExpectConsistent(star, out);
+}
+
 // Solves A x = b (dense, partial pivoting).
 std::vector<long double> Solve(std::vector<std::vector<long double>> a, std::vector<long double> b) {
   const size_t n = b.size();
