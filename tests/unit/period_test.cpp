@@ -9,6 +9,8 @@
 
 #include "compiler/common/date.h"
 #include "compiler/common/period.h"
+#include "compiler/catalog/catalog.h"
+#include "runtime/engine.h"
 #include "server/admin_args.h"
 
 namespace dpql {
@@ -49,6 +51,33 @@ TEST(Period, NamesRoundTrip) {
   EXPECT_FALSE(ParsePeriod("none"));
   EXPECT_FALSE(ParsePeriod("Month"));
   EXPECT_FALSE(ParsePeriod(""));
+}
+
+// The engine's cap for a debit at `now`: the catalog's caps, per calendar
+// period when limits.dataset_period says so.
+TEST(Period, DatasetCapCountsFromThePeriodHoldingNow) {
+  const std::string yaml = R"(
+datasets:
+  hospital:
+    privacy_unit: patient_id
+    limits: { dataset_epsilon: 20, dataset_period: month }
+    tables: { t: { private: true, columns: { patient_id: { type: text } } } }
+)";
+  Catalog catalog = ParseCatalog(yaml, "t.yaml");
+  BudgetCap cap = DatasetCap(catalog.datasets[0], At("2026-03-18T10:00:00Z"));
+  EXPECT_EQ(cap.epsilon_micro, 20'000'000);
+  EXPECT_EQ(cap.period, BudgetPeriod::kMonth);
+  EXPECT_EQ(cap.period_start, At("2026-03-01T00:00:00Z"));
+  // Without the key the cap is over the dataset's life.
+  Catalog lifetime = ParseCatalog(R"(
+datasets:
+  hospital:
+    privacy_unit: patient_id
+    limits: { dataset_epsilon: 20 }
+    tables: { t: { private: true, columns: { patient_id: { type: text } } } }
+)",
+                                  "t.yaml");
+  EXPECT_EQ(DatasetCap(lifetime.datasets[0], At("2026-03-18T10:00:00Z")).period, BudgetPeriod::kNone);
 }
 
 TEST(AdminProjectArgs, TwoWordCommandsParse) {
