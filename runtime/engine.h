@@ -60,7 +60,7 @@ struct Caller {
   std::string name;
   // The research project that pays (HTTP header DPQL-Project); "" = the
   // default account (Engine::PayingProject).
-  std::string project;
+  std::string project{};
 };
 
 // A request for Engine::ServeCached: the bearer token as sent, the query and
