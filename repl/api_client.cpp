@@ -51,11 +51,18 @@ nlohmann::json ApiClient::Budget() { return Call("GET", "/v1/budget", ""); }
 
 nlohmann::json ApiClient::Catalog() { return Call("GET", "/v1/catalog", ""); }
 
+nlohmann::json ApiClient::FileBudgetRequest(const nlohmann::json& body) {
+  return Call("POST", "/v1/budget-requests", body.dump());
+}
+
+nlohmann::json ApiClient::BudgetRequests() { return Call("GET", "/v1/budget-requests", ""); }
+
 nlohmann::json ApiClient::Call(const std::string& method, const std::string& target,
                                const std::string& body) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  if (!project_.empty()) headers.emplace_back("DPQL-Project", project_);
   return ParseApiResponse(http_.Send(method, target, body, headers));
 }
 

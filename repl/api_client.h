@@ -45,6 +45,13 @@ class ApiClient {
   // GET /v1/budget and /v1/catalog.
   nlohmann::json Budget();
   nlohmann::json Catalog();
+  // POST /v1/budget-requests (`body` as the API takes it) and GET, the caller's own.
+  nlohmann::json FileBudgetRequest(const nlohmann::json& body);
+  nlohmann::json BudgetRequests();
+
+  // The research project that pays for queries (sent as DPQL-Project); "" = the default account.
+  void set_project(std::string project) { project_ = std::move(project); }
+  const std::string& project() const { return project_; }
 
   const Url& url() const { return http_.url(); }
 
@@ -54,6 +61,7 @@ class ApiClient {
 
   HttpClient http_;
   std::string token_;
+  std::string project_;
 };
 
 }  // namespace dpql

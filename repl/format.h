@@ -65,6 +65,8 @@ std::string FormatErrorText(std::string_view message, int line, int column, std:
 
 // GET /v1/budget as a table: Dataset | ε total | ε spent | ε left | δ ...
 std::string FormatBudgets(const nlohmann::json& answer);
+// GET /v1/budget-requests as a table, newest first.
+std::string FormatBudgetRequests(const nlohmann::json& answer);
 
 // The dataset entry of a GET /v1/catalog answer: `name`, or the only /
 // first one when `name` is empty; nullptr if there is none.

@@ -110,7 +110,48 @@ std::string FormatBudgets(const json& answer) {
       rows.push_back(std::move(row));
     }
   }
-  return RenderTable(header, rows, right) + Plural(rows.size(), "dataset", "datasets") + "\n";
+  std::string text = RenderTable(header, rows, right) + Plural(rows.size(), "dataset", "datasets") + "\n";
+  // The research projects the analyst belongs to (GET /v1/budget's "projects").
+  const json& projects = Member(answer, "projects");
+  if (projects.is_array() && !projects.empty()) {
+    std::vector<std::vector<std::string>> project_rows;
+    for (const json& project : projects) {
+      const bool zcdp = project.is_object() && project.contains("rho_total");
+      const char* unit = zcdp ? "rho" : "epsilon";
+      const json& renews = Member(project, "renews_on");
+      project_rows.push_back({CellText(Member(project, "project")), CellText(Member(project, "dataset")),
+                              CellText(Member(project, "status")),
+                              FormatAmount(Member(project, (std::string(unit) + "_total").c_str())) + (zcdp ? " " + kRho : ""),
+                              FormatAmount(Member(project, (std::string(unit) + "_spent").c_str())),
+                              FormatAmount(Member(project, (std::string(unit) + "_remaining").c_str())),
+                              renews.is_string() ? renews.get<std::string>() : "-",
+                              CellText(Member(project, "ends_on"))});
+    }
+    text += "\n" +
+            RenderTable({"Project", "Dataset", "Status", "Budget", "Spent (this period)", "Left", "Renews on",
+                         "Last day"},
+                        project_rows, {false, false, false, true, true, true, false, false}) +
+            Plural(project_rows.size(), "project", "projects") + "\n";
+  }
+  return text;
+}
+
+std::string FormatBudgetRequests(const json& answer) {
+  std::vector<std::vector<std::string>> rows;
+  const json& requests = Member(answer, "requests");
+  if (requests.is_array()) {
+    for (const json& request : requests) {
+      const json& project = Member(request, "project");
+      const json& reason = Member(request, "reason");
+      rows.push_back({CellText(Member(request, "id")), CellText(Member(request, "filed_at")),
+                      project.is_string() ? project.get<std::string>() : "(own budget)",
+                      CellText(Member(request, "dataset")), FormatAmount(Member(request, "epsilon")),
+                      CellText(Member(request, "status")), reason.is_string() ? reason.get<std::string>() : ""});
+    }
+  }
+  return RenderTable({"Id", "Filed", "Project", "Dataset", kEpsilon, "Status", "Reason"}, rows,
+                     {true, false, false, false, true, false, false}) +
+         Plural(rows.size(), "request", "requests") + "\n";
 }
 
 const json* FindDataset(const json& catalog, std::string_view name) {

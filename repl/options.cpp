@@ -9,12 +9,14 @@
 namespace dpql {
 
 const char* const kDpqlUsage =
-    R"(usage: dpql [--url URL] [--token TOKEN] [--dataset NAME] [-c QUERY | -f FILE]
+    R"(usage: dpql [--url URL] [--token TOKEN] [--dataset NAME] [--project NAME] [-c QUERY | -f FILE]
             [--format table|csv|json] [--insecure]
 
   --url URL         dpqld's address (default: $DPQL_URL, else http://127.0.0.1:8765)
   --token TOKEN     bearer token from `dpqld admin add-analyst` (default: $DPQL_TOKEN)
   --dataset NAME    the dataset to query (default: your only dataset)
+  --project NAME    the research project that pays (default: your own budget,
+                    else your only project on the dataset); \project in the REPL
   -c QUERY          run QUERY (one or more statements separated by ;) and exit
   -f FILE           run the statements in FILE ("-" = stdin) and exit
   --format FORMAT   table (default; aligned, value ± half-width), csv or json
@@ -49,6 +51,8 @@ ReplOptions ParseReplOptions(const std::vector<std::string>& args, const char* (
       token_given = true;
     } else if (flag == "--dataset" || flag == "-d") {
       options.dataset = value();
+    } else if (flag == "--project") {
+      options.project = value();
     } else if (flag == "-c" || flag == "--command") {
       if (options.command || options.file) throw ReplUsageError("give either one -c QUERY or one -f FILE");
       options.command = value();

@@ -32,7 +32,12 @@ constexpr int kHistoryLines = 1000;
 const char* const kMetaHelp = R"(Meta-commands:
   \d                 list the dataset's tables
   \d TABLE           describe TABLE: columns, types, bounds, public domains
-  \budget            your privacy budget (total, spent, left) per dataset
+  \budget            your privacy budget (total, spent, left) per dataset, and your projects
+  \project [NAME|-]  show the project paying for queries and yours; NAME: pay from
+                     that research project; -: back to your own budget (the default)
+  \request EPSILON JUSTIFICATION...
+                     ask a data guardian for more budget: on the current project,
+                     else on your own budget; \requests lists yours
   \explain QUERY     show QUERY's plan and what it would cost; spends nothing
   \timing [on|off]   toggle printing each request's elapsed time
   \format [table|csv|json]   show or set the output format
@@ -63,7 +68,9 @@ class Session {
   explicit Session(const ReplOptions& options)
       : api_(ParseUrl(options.url), options.token, options.insecure),
         format_(options.format),
-        dataset_(options.dataset) {}
+        dataset_(options.dataset) {
+    api_.set_project(options.project);
+  }
 
   // Runs one statement and prints its answer (stdout) or error (stderr).
   // `source` prefixes errors with "FILE:LINE: " for -f scripts.
@@ -146,6 +153,17 @@ class Session {
           std::cout << FormatBudgets(answer) << "\n";
         }
         PrintTiming(started);
+      } else if (command == "\\project") {
+        return ProjectCommand(argument);
+      } else if (command == "\\request") {
+        return RequestCommand(argument);
+      } else if (command == "\\requests") {
+        json answer = api_.BudgetRequests();
+        if (format_ == OutputFormat::kJson) {
+          std::cout << FormatJson(answer);
+        } else {
+          std::cout << FormatBudgetRequests(answer) << "\n";
+        }
       } else if (command == "\\explain") {
         std::string query = argument;
         while (!query.empty() && (query.back() == ';' || query.back() == ' ')) query.pop_back();
@@ -272,6 +290,64 @@ class Session {
     std::cerr << "ERROR: " << error.what() << "\n";
     transport_failed_ = true;
     return false;
+  }
+
+  // \project: show the paying account and the analyst's projects; NAME
+  // chooses a project; "-" goes back to the default account.
+  bool ProjectCommand(const std::string& argument) {
+    if (argument == "-") {
+      api_.set_project("");
+      std::cout << "Queries are paid from your own budget (or your only project on the dataset).\n";
+      return true;
+    }
+    if (!argument.empty()) {
+      json answer = api_.Budget();
+      const json& projects = Member(answer, "projects");
+      bool member = false;
+      if (projects.is_array()) {
+        for (const json& project : projects) member |= Member(project, "project") == argument;
+      }
+      if (!member) {
+        std::cerr << "ERROR: you are not a member of a project named '" << argument
+                  << "'; \\project lists yours\n";
+        return false;
+      }
+      api_.set_project(argument);
+      std::cout << "Queries are now paid from project '" << argument << "'.\n";
+      return true;
+    }
+    std::cout << (api_.project().empty() ? std::string("Queries are paid from your default account "
+                                                       "(your own budget, else your only project).")
+                                         : "Queries are paid from project '" + api_.project() + "'.")
+              << "\n";
+    json answer = api_.Budget();
+    std::cout << FormatBudgets(answer) << "\n";
+    return true;
+  }
+
+  // \request EPSILON JUSTIFICATION...: files a budget request.
+  bool RequestCommand(const std::string& argument) {
+    const size_t space = argument.find_first_of(" \t");
+    const std::string amount = argument.substr(0, space);
+    const std::string justification = space == std::string::npos ? "" : Trim(argument.substr(space + 1));
+    if (amount.empty() || justification.empty() ||
+        amount.find_first_not_of("0123456789.eE-+") != std::string::npos) {
+      std::cerr << "ERROR: \\request needs an amount and a justification, e.g. "
+                   "\\request 2 a second cohort for the sepsis study\n";
+      return false;
+    }
+    json body = {{"epsilon", amount}, {"justification", justification}};
+    if (!api_.project().empty()) {
+      body["project"] = api_.project();
+    } else if (!dataset_.empty()) {
+      body["dataset"] = dataset_;
+    }
+    json answer = api_.FileBudgetRequest(body);
+    const json& request = Member(answer, "request");
+    std::cout << "Filed budget request " << Member(request, "id").dump() << " for epsilon " << amount << " on "
+              << (api_.project().empty() ? "your own budget" : "project '" + api_.project() + "'")
+              << "; a data guardian will approve or decline it (\\requests shows its status).\n";
+    return true;
   }
 
   // The budget object of a query answer, for the prompt.

@@ -21,6 +21,7 @@ struct ReplOptions {
   std::string url = "http://127.0.0.1:8765";
   std::string token;
   std::string dataset;                 // "" = the server's default
+  std::string project;                 // --project: the research project that pays ("" = default)
   std::optional<std::string> command;  // -c
   std::optional<std::string> file;     // -f ("-" = stdin)
   OutputFormat format = OutputFormat::kTable;

@@ -66,6 +66,25 @@ QueryResult ExplainResult(const Plan& plan) {
                       "guardian for more budget. Nothing was spent.");
 }
 
+// A research project's budget is spent for this period (or for good).
+[[noreturn]] void ThrowProjectExhausted(const Project& project, const Dataset& dataset, const BudgetCost& cost) {
+  const bool zcdp = dataset.accounting == Accounting::kZcdp;
+  const BudgetCost left = project.Remaining();
+  const std::string renews = project.RenewsOn();
+  throw DpqlError(ErrorCode::kProjectBudgetExhausted,
+                  "this query costs " +
+                      (zcdp ? "rho " + cost.RhoString()
+                            : "epsilon " + cost.EpsilonString() +
+                                  (cost.delta_pico > 0 ? " and delta " + cost.DeltaString() : "")) +
+                      " but project '" + project.name + "' has " +
+                      (zcdp ? "rho " + left.RhoString()
+                            : "epsilon " + left.EpsilonString() + " and delta " + left.DeltaString()) +
+                      " left" + (project.renew == BudgetPeriod::kNone ? "" : " this " + PeriodName(project.renew)) +
+                      (renews.empty() ? "" : "; its budget is granted anew on " + renews) +
+                      ". Lower the cost with WITH PRIVACY (epsilon = ...), or file a budget request "
+                      "(\\request in the REPL, POST /v1/budget-requests). Nothing was spent.");
+}
+
 }  // namespace
 
 void Engine::ThrowNoBudget(const Dataset& dataset) {
@@ -140,8 +159,10 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   CanonicalizePredicates(plan);
   const std::string plan_hash = CanonicalPlanHash(plan);
   int64_t data_version = 0;
+  // Who pays: the caller's own budget, or a research project.
+  const std::optional<Project> project = PayingProject(caller, dataset);
   if (answer_cache_) {
-    std::optional<QueryResult> cached = LookUpAnswer(caller, dataset, plan, plan_hash, data_version);
+    std::optional<QueryResult> cached = LookUpAnswer(caller, dataset, plan, plan_hash, data_version, project);
     if (cached) return std::move(*cached);
   }
 
@@ -159,15 +180,33 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   // The probe, the debit and the query share one connection: one the probe
   // found alive and able to read the tables is the one the SQL is sent on.
   ConnectionPool::Lease lease = pool_.Acquire();
+  const TimePoint now = clock_->Now();
+  std::optional<Project> paid_by;
   const DebitResult debit = DiscardIfUnavailable(lease, [&] {
     readiness_.Probe(*lease, dataset);
-    return Ledger(*lease).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset));
+    if (!project) {
+      return Ledger(*lease).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now));
+    }
+    ProjectDebit paid =
+        ProjectLedger(*lease).Debit(caller.analyst_id, project->name, dataset.name, cost, text,
+                                    DatasetCap(dataset, now), now);
+    paid_by = paid.project;
+    DebitResult result;
+    result.budget = Budget{dataset.name, paid.project.total, paid.project.spent};
+    result.ledger_id = paid.ledger_id;
+    result.outcome = paid.ok() ? DebitResult::Outcome::kDebited
+                     : paid.outcome == ProjectDebit::Outcome::kCapRefused
+                         ? DebitResult::Outcome::kCapRefused
+                         : DebitResult::Outcome::kInsufficient;
+    return result;
   });
   switch (debit.outcome) {
     case DebitResult::Outcome::kDebited: break;
     case DebitResult::Outcome::kNoBudget: ThrowNoBudget(dataset);
-    case DebitResult::Outcome::kCapRefused:
-    case DebitResult::Outcome::kInsufficient: ThrowBudgetExhausted(debit, dataset, cost);
+    case DebitResult::Outcome::kCapRefused: ThrowBudgetExhausted(debit, dataset, cost);
+    case DebitResult::Outcome::kInsufficient:
+      if (paid_by) ThrowProjectExhausted(*paid_by, dataset, cost);
+      ThrowBudgetExhausted(debit, dataset, cost);
   }
 
   // 6. The exact, contribution-bounded aggregates. 7. Noise (drawn ahead of
@@ -177,7 +216,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   QueryResult result = RunDebited(plan, std::move(lease), debit, cost);
   if (answer_cache_) StoreAnswer(dataset, plan_hash, data_version, result, debit.ledger_id, text);
   PostProcess(plan.select, result);
-  result.budget = ToBudgetView(debit.budget, &dataset);
+  result.budget = paid_by ? ProjectBudgetView(*paid_by, &dataset) : ToBudgetView(debit.budget, &dataset);
   result.ledger_id = debit.ledger_id;
   return result;
 }

@@ -22,6 +22,7 @@
 #include "compiler/common/clock.h"
 #include "runtime/executor/public_rows.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/ledger/projects.h"
 #include "runtime/noise/noise_pool.h"
 #include "runtime/pg/connection_pool.h"
 #include "runtime/pg/readiness.h"
@@ -46,11 +47,20 @@ BudgetView ToBudgetView(const Budget& budget, const Dataset* dataset = nullptr);
 // The catalog's dataset-wide cap (limits.dataset_*) in ledger units, rounded
 // down: epsilon and delta with basic accounting, rho with zCDP accounting.
 BudgetCap DatasetCap(const Dataset& dataset);
+// The same cap as it applies at `now`: with `limits.dataset_period`, to the
+// spend of the period holding `now` (every debit passes this one).
+BudgetCap DatasetCap(const Dataset& dataset, TimePoint now);
+
+// A project's budget as responses show it (spent: in the current period).
+BudgetView ProjectBudgetView(const Project& project, const Dataset* dataset = nullptr);
 
 // Who is asking. The server authenticates the bearer token first.
 struct Caller {
   int64_t analyst_id = 0;
   std::string name;
+  // The research project that pays (HTTP header DPQL-Project); "" = the
+  // default account (Engine::PayingProject).
+  std::string project{};
 };
 
 // A request for Engine::ServeCached: the bearer token as sent, the query and
@@ -149,6 +159,16 @@ class Engine {
   void set_clock(const Clock* clock) { clock_ = clock != nullptr ? clock : &system_clock_; }
   const Clock& clock() const { return *clock_; }
 
+  // Which account pays for `caller`'s queries on `dataset`: the project the
+  // caller named (checked: a member, open now), else — nullopt — their own
+  // budget on the dataset if they have one with a grant above zero, else
+  // their only project on the
+  // dataset (their only open one when they have several). Throws
+  // "project_required" listing the projects when that leaves a choice, and
+  // "no_budget" when there is no account at all; a named or only project
+  // that may not pay throws its own refusal ("project_ended", ...).
+  std::optional<Project> PayingProject(const Caller& caller, const Dataset& dataset);
+
  private:
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan, const std::string& text);
@@ -159,8 +179,10 @@ class Engine {
                          const BudgetCost& cost);
   // The answer dpql.answer_cache holds for the plan, as this caller's answer
   // (nullopt: none); `data_version` is set to the dataset's current version.
+  // `project`: the paying project, whose budget the answer shows.
   std::optional<QueryResult> LookUpAnswer(const Caller& caller, const Dataset& dataset, const Plan& plan,
-                                          const std::string& plan_hash, int64_t& data_version);
+                                          const std::string& plan_hash, int64_t& data_version,
+                                          const std::optional<Project>& project);
   // Stores a released answer (before post-processing); a failure is logged only.
   void StoreAnswer(const Dataset& dataset, const std::string& plan_hash, int64_t data_version,
                    const QueryResult& result, int64_t ledger_id, const std::string& text);

@@ -66,4 +66,11 @@ BudgetCap DatasetCap(const Dataset& dataset) {
   return cap;
 }
 
+BudgetCap DatasetCap(const Dataset& dataset, TimePoint now) {
+  BudgetCap cap = DatasetCap(dataset);
+  cap.period = dataset.limits.dataset_period;
+  if (cap.period != BudgetPeriod::kNone) cap.period_start = PeriodStart(cap.period, now);
+  return cap;
+}
+
 }  // namespace dpql

@@ -32,15 +32,24 @@ QueryResult Engine::ServeCachedAnswer(QueryResult answer, const Plan& plan, cons
 
 std::optional<QueryResult> Engine::LookUpAnswer(const Caller& caller, const Dataset& dataset,
                                                 const Plan& plan, const std::string& plan_hash,
-                                                int64_t& data_version) {
+                                                int64_t& data_version, const std::optional<Project>& project) {
   auto connection = pool_.Acquire();
   CacheLookup lookup = AnswerCache(*connection).Find(dataset.name, plan_hash);
   data_version = lookup.data_version;
   if (!lookup.answer || lookup.answer->columns.size() != plan.outputs.size()) return std::nullopt;
-  std::optional<Budget> budget = Ledger(*connection).GetBudget(caller.analyst_id, dataset.name);
+  // Free for whoever may query the dataset: a grant holder, or a member of
+  // a project that may pay now (PayingProject checked it).
+  std::optional<Budget> budget;
+  if (project) {
+    budget = Budget{dataset.name, project->total, project->spent};
+  } else {
+    budget = Ledger(*connection).GetBudget(caller.analyst_id, dataset.name);
+  }
   if (!budget) ThrowNoBudget(dataset);
   RememberAnswer(dataset.name, plan_hash, data_version, *lookup.answer);
-  return ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
+  QueryResult answer = ServeCachedAnswer(std::move(*lookup.answer), plan, *budget, dataset);
+  if (project) answer.budget = ProjectBudgetView(*project, &dataset);
+  return answer;
 }
 
 bool Engine::AnswerCached(const Dataset& dataset, const ast::Statement& statement) {

@@ -91,6 +91,28 @@ QueryResult Engine::ShowBudget(const Caller& caller, const Dataset& dataset) {
     result.intervals.emplace_back(row.size());
     result.rows.push_back(std::move(row));
   }
+  // The caller's research projects on the dataset, one row each, after an
+  // `account` column naming who pays ("own" or the project); the column is
+  // there only for members of a project.
+  std::vector<Project> projects = ProjectLedger(*connection).ForAnalyst(caller.analyst_id, clock_->Now());
+  std::erase_if(projects, [&](const Project& project) { return project.dataset != dataset.name; });
+  if (!projects.empty()) {
+    result.columns.insert(result.columns.begin(), {"account", ValueType::kText, false});
+    for (auto& row : result.rows) row.insert(row.begin(), Value(std::string("own")));
+    result.columns.push_back({"renews_on", ValueType::kText, false});
+    result.columns.push_back({"last_day", ValueType::kText, false});
+    for (auto& row : result.rows) row.insert(row.end(), {Value(std::string()), Value(std::string())});
+    for (const Project& project : projects) {
+      BudgetView view = ProjectBudgetView(project, &dataset);
+      std::vector<Value> row = {"project " + project.name, view.dataset,         view.epsilon_total,
+                                view.epsilon_spent,        view.epsilon_remaining, view.delta_total,
+                                view.delta_spent,          view.delta_remaining};
+      if (zcdp) row.insert(row.end(), {view.rho_total, view.rho_spent, view.rho_remaining});
+      row.insert(row.end(), {view.renews_on, view.ends_on});
+      result.rows.push_back(std::move(row));
+    }
+    result.intervals.assign(result.rows.size(), std::vector<std::optional<Interval>>(result.columns.size()));
+  }
   return result;
 }
 

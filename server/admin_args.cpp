@@ -27,6 +27,25 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
       {"grant-role",
        {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
+      // Research projects and budget requests: two words, `project create`.
+      {"project create",
+       {{"--dataset", "--epsilon", "--delta", "--rho", "--start", "--end", "--renew"},
+        {},
+        1,
+        "project create NAME --dataset D (--epsilon E [--delta D] | --rho R) --start YYYY-MM-DD "
+        "--end YYYY-MM-DD [--renew day|week|month|year]"}},
+      {"project add-member", {{}, {}, 2, "project add-member PROJECT ANALYST"}},
+      {"project remove-member", {{}, {}, 2, "project remove-member PROJECT ANALYST"}},
+      {"project extend",
+       {{"--end", "--epsilon", "--delta", "--rho"},
+        {},
+        1,
+        "project extend PROJECT [--end YYYY-MM-DD] [--epsilon E [--delta D] | --rho R]"}},
+      {"project close", {{}, {}, 1, "project close PROJECT"}},
+      {"project list", {{}, {}, 0, "project list"}},
+      {"request list", {{}, {"--pending"}, 0, "request list [--pending]"}},
+      {"request approve", {{}, {}, 1, "request approve ID"}},
+      {"request decline", {{"--reason"}, {}, 1, "request decline ID --reason TEXT"}},
   };
   return commands;
 }
@@ -56,20 +75,40 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
       continue;
     }
     if (first.IsOption()) continue;  // reported below
-    parsed.command = arg;
+    if (parsed.command.empty()) {
+      parsed.command = arg;
+      if (arg != "project" && arg != "request") break;
+      continue;
+    }
+    parsed.command += " " + arg;  // project VERB, request VERB
     break;
   }
   if (parsed.help && parsed.command.empty()) return parsed;
   if (parsed.command.empty()) throw UsageError("no command given");
   auto found = Commands().find(parsed.command);
   if (found == Commands().end()) {
-    throw UsageError(
-        "unknown command '" + parsed.command +
-        "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
+    if (parsed.command == "project" || parsed.command.rfind("project ", 0) == 0) {
+      throw UsageError("unknown or missing project command in '" + parsed.command +
+                       "'; use project create, add-member, remove-member, extend, close or list");
+    }
+    if (parsed.command == "request" || parsed.command.rfind("request ", 0) == 0) {
+      throw UsageError("unknown or missing request command in '" + parsed.command +
+                       "'; use request list, approve or decline");
+    }
+    throw UsageError("unknown command '" + parsed.command +
+                     "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version, "
+                     "grant-role, project and request");
   }
   const CommandSpec& spec = found->second;
 
-  bool seen_command = false;
+  // The command's words (one, or two for project and request), each skipped once.
+  std::vector<std::string> command_words;
+  {
+    const size_t space = parsed.command.find(' ');
+    command_words.push_back(parsed.command.substr(0, space));
+    if (space != std::string::npos) command_words.push_back(parsed.command.substr(space + 1));
+  }
+  size_t seen_words = 0;
   FlagReader flags(args, InlineValues::kAnyDash);
   while (flags.Next()) {
     const std::string& arg = flags.arg();
@@ -94,8 +133,8 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
       parsed.values[flag] = *value;
       continue;
     }
-    if (!seen_command && arg == parsed.command) {
-      seen_command = true;
+    if (seen_words < command_words.size() && arg == command_words[seen_words]) {
+      ++seen_words;
       continue;
     }
     parsed.positional.push_back(arg);
@@ -103,9 +142,11 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (parsed.help) return parsed;
   if (parsed.positional.size() < spec.positional) {
     throw UsageError("`" + parsed.command + "` needs " +
-                     (parsed.command == "data-version" ? "a DATASET name"
-                      : parsed.command == "grant-role" ? "a PostgreSQL ROLE name"
-                                                       : "an analyst NAME") +
+                     (parsed.command == "data-version"               ? "a DATASET name"
+                      : parsed.command == "grant-role"               ? "a PostgreSQL ROLE name"
+                      : parsed.command.rfind("project ", 0) == 0     ? "its arguments"
+                      : parsed.command.rfind("request ", 0) == 0     ? "a request ID"
+                                                                     : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
   if (parsed.positional.size() > spec.positional) {

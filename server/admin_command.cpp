@@ -20,7 +20,9 @@
 #include "compiler/common/rational.h"
 #include "compiler/common/zcdp.h"
 #include "runtime/cache/answer_cache.h"
+#include "compiler/common/date.h"
 #include "runtime/ledger/ledger.h"
+#include "runtime/ledger/projects.h"
 #include "runtime/ledger/role_grants.h"
 #include "server/admin_args.h"
 #include "server/admin_table.h"
@@ -68,6 +70,23 @@ commands:
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
+
+research projects (docs/OPERATIONS.md, "Research projects"):
+  project create NAME --dataset D (--epsilon E [--delta D] | --rho R)
+          --start YYYY-MM-DD --end YYYY-MM-DD [--renew day|week|month|year]
+                                a project paying its members' queries from --start
+                                through the --end day; with --renew the budget is
+                                granted anew each calendar period (UTC)
+  project add-member PROJECT ANALYST
+  project remove-member PROJECT ANALYST
+  project extend PROJECT [--end YYYY-MM-DD] [--epsilon E [--delta D] | --rho R]
+                                a later last day and/or more budget (per period)
+  project close PROJECT         it pays for no more queries
+  project list                  projects, budgets, spent this period, members
+  request list [--pending]      analysts' budget requests, newest first
+  request approve ID            adds exactly the amount asked, in the same transaction
+  request decline ID --reason TEXT
+                                changes no budget
 
 database: --database URL, else --config FILE (YAML key `database`), else
 $DPQL_DATABASE, else the libpq environment (PGHOST, PGPORT, PGUSER, ...).
@@ -236,6 +255,21 @@ struct Invocation {
 Invocation Check(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation{parsed, std::nullopt, 50, out, err};
   const std::string& command = parsed.command;
+  if (command == "project create") {
+    std::string dataset = Required(parsed, "--dataset");
+    std::optional<Catalog> catalog = ResolveCatalog(parsed);
+    const Dataset* entry = catalog ? catalog->FindDataset(dataset) : nullptr;
+    if (catalog && entry == nullptr) throw UsageError("--dataset: the catalog has no dataset '" + dataset + "'");
+    invocation.grant = ParseGrant(parsed, entry);
+  }
+  if (command == "project extend" &&
+      (Value(parsed, "--epsilon") || Value(parsed, "--rho") || Value(parsed, "--delta"))) {
+    if (!Value(parsed, "--epsilon") && !Value(parsed, "--rho")) {
+      throw UsageError("--delta adds to a project's budget only with --epsilon; usage: dpqld admin " +
+                       std::string(Commands().at(command).synopsis));
+    }
+    invocation.grant = ParseGrant(parsed, nullptr);
+  }
   if (command == "add-analyst" || command == "grant") {
     std::string dataset = Required(parsed, "--dataset");
     std::optional<Catalog> catalog = ResolveCatalog(parsed);
@@ -369,6 +403,167 @@ int Audit(const Invocation& run, Ledger& ledger) {
   return 0;
 }
 
+// A --start or --end day: YYYY-MM-DD (UTC).
+int64_t ParseDay(const ParsedArgs& parsed, const std::string& flag) {
+  const std::string text = Required(parsed, flag);
+  std::optional<int64_t> day = ParseDate(text);
+  if (!day) throw UsageError(flag + " expects a date YYYY-MM-DD, got '" + text + "'");
+  return *day;
+}
+
+std::string DescribeProject(const Project& project) {
+  std::string text = Describe(project.total);
+  if (project.renew != BudgetPeriod::kNone) text += " per " + PeriodName(project.renew);
+  return text + " on dataset '" + project.dataset + "', from " + FormatDate(DayOf(project.starts_at)) +
+         " through " + project.LastDay();
+}
+
+int ProjectCreate(const Invocation& run, ProjectLedger& projects) {
+  ProjectSpec spec;
+  spec.name = run.parsed.positional[0];
+  spec.dataset = Required(run.parsed, "--dataset");
+  spec.budget = *run.grant;
+  spec.starts_at = StartOfDay(ParseDay(run.parsed, "--start"));
+  // --end names the last day the project pays for: it ends at the next midnight.
+  spec.ends_at = StartOfDay(ParseDay(run.parsed, "--end") + 1);
+  if (auto renew = Value(run.parsed, "--renew")) {
+    std::optional<BudgetPeriod> period = ParsePeriod(*renew);
+    if (!period) throw UsageError("--renew expects day, week, month or year, got '" + *renew + "'");
+    spec.renew = *period;
+  }
+  Project project = projects.Create(spec, SystemClock().Now());
+  run.out << "Created project '" << project.name << "': " << DescribeProject(project) << ".\n"
+          << "Add its members with `dpqld admin project add-member " << project.name << " ANALYST`.\n";
+  return 0;
+}
+
+int ProjectAddMember(const Invocation& run, ProjectLedger& projects) {
+  const std::string& project = run.parsed.positional[0];
+  const std::string& analyst = run.parsed.positional[1];
+  if (projects.AddMember(project, analyst)) {
+    run.out << "Analyst '" << analyst << "' is now a member of project '" << project << "'.\n";
+  } else {
+    run.out << "Analyst '" << analyst << "' was already a member of project '" << project << "'.\n";
+  }
+  return 0;
+}
+
+int ProjectRemoveMember(const Invocation& run, ProjectLedger& projects) {
+  const std::string& project = run.parsed.positional[0];
+  const std::string& analyst = run.parsed.positional[1];
+  if (projects.RemoveMember(project, analyst)) {
+    run.out << "Analyst '" << analyst << "' is no longer a member of project '" << project
+            << "'; their past queries stay in the ledger.\n";
+  } else {
+    run.out << "Analyst '" << analyst << "' was not a member of project '" << project << "'.\n";
+  }
+  return 0;
+}
+
+int ProjectExtend(const Invocation& run, ProjectLedger& projects) {
+  const std::string& name = run.parsed.positional[0];
+  std::optional<TimePoint> ends_at;
+  if (Value(run.parsed, "--end")) ends_at = StartOfDay(ParseDay(run.parsed, "--end") + 1);
+  if (!ends_at && !run.grant) {
+    throw UsageError("`project extend` needs --end and/or --epsilon/--rho; usage: dpqld admin " +
+                     std::string(Commands().at("project extend").synopsis));
+  }
+  Project project = projects.Extend(name, ends_at, run.grant.value_or(BudgetCost{}), SystemClock().Now());
+  run.out << "Project '" << project.name << "' now: " << DescribeProject(project) << ".\n";
+  return 0;
+}
+
+int ProjectClose(const Invocation& run, ProjectLedger& projects) {
+  const std::string& name = run.parsed.positional[0];
+  if (!projects.Close(name, SystemClock().Now())) {
+    run.out << "Project '" << name << "' was already closed.\n";
+    return 0;
+  }
+  run.out << "Closed project '" << name << "': it pays for no more queries; its ledger rows stay.\n";
+  return 0;
+}
+
+int ProjectList(const Invocation& run, ProjectLedger& projects) {
+  const TimePoint now = SystemClock().Now();
+  std::vector<std::vector<std::string>> rows;
+  for (const Project& p : projects.List(now)) {
+    std::string members;
+    for (const std::string& member : p.members) members += (members.empty() ? "" : ", ") + member;
+    const BudgetCost left = p.Remaining();
+    rows.push_back({p.name, p.dataset,
+                    p.closed_at ? "closed" : now < p.starts_at ? "not started" : now >= p.ends_at ? "ended" : "open",
+                    FormatDate(DayOf(p.starts_at)), p.LastDay(), p.renew == BudgetPeriod::kNone ? "-" : PeriodName(p.renew),
+                    p.RenewsOn().empty() ? "-" : p.RenewsOn(), p.total.EpsilonString(), p.spent.EpsilonString(),
+                    left.EpsilonString(), p.total.DeltaString(), p.spent.DeltaString(), p.total.RhoString(),
+                    p.spent.RhoString(), Abbreviate(members, kAuditTextWidth)});
+  }
+  PrintTable(run.out,
+             {"project", "dataset", "status", "starts", "last day", "renew", "renews on", "epsilon total",
+              "epsilon spent", "epsilon remaining", "delta total", "delta spent", "rho total", "rho spent",
+              "members"},
+             {false, false, false, false, false, false, false, true, true, true, true, true, true, true, false},
+             rows);
+  return 0;
+}
+
+int64_t ParseRequestId(const std::string& text) {
+  auto value = ParseDecimal(text);
+  if (!value || boost::multiprecision::denominator(*value) != 1 || *value < 1 || *value > INT64_MAX) {
+    throw UsageError("a request ID is a whole number (see `dpqld admin request list`), got '" + text + "'");
+  }
+  return static_cast<int64_t>(boost::multiprecision::numerator(*value));
+}
+
+int RequestList(const Invocation& run, ProjectLedger& projects) {
+  std::vector<std::vector<std::string>> rows;
+  for (const BudgetRequest& r : projects.Requests(std::nullopt, Contains(run.parsed.switches, "--pending"))) {
+    rows.push_back({std::to_string(r.id), r.filed_at, r.analyst, r.project.empty() ? "-" : r.project, r.dataset,
+                    r.amount.EpsilonString(), r.amount.DeltaString(), r.amount.RhoString(), r.status,
+                    Abbreviate(r.justification, kAuditTextWidth),
+                    Abbreviate(r.decided_by.empty() ? "" : r.decided_by + ": " + r.reason, kAuditTextWidth)});
+  }
+  PrintTable(run.out,
+             {"id", "filed", "analyst", "project", "dataset", "epsilon", "delta", "rho", "status", "justification",
+              "decision"},
+             {true, false, false, false, false, true, true, true, false, false, false}, rows);
+  return 0;
+}
+
+// Who decided: the operating-system user running `dpqld admin`.
+std::string Decider() {
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? std::string(user) : "admin";
+}
+
+int RequestApprove(const Invocation& run, ProjectLedger& projects) {
+  BudgetRequest r = projects.Approve(ParseRequestId(run.parsed.positional[0]), Decider(), SystemClock().Now());
+  run.out << "Approved request " << r.id << ": added " << Describe(r.amount) << " to "
+          << (r.project.empty() ? "analyst '" + r.analyst + "''s budget on dataset '" + r.dataset + "'"
+                                : "project '" + r.project + "'")
+          << ".\n";
+  return 0;
+}
+
+int RequestDecline(const Invocation& run, ProjectLedger& projects) {
+  const std::string reason = Required(run.parsed, "--reason");
+  BudgetRequest r =
+      projects.Decline(ParseRequestId(run.parsed.positional[0]), Decider(), reason, SystemClock().Now());
+  run.out << "Declined request " << r.id << " of analyst '" << r.analyst << "'; no budget changed.\n";
+  return 0;
+}
+
+using ProjectCommand = int (*)(const Invocation&, ProjectLedger&);
+const std::map<std::string, ProjectCommand>& ProjectCommands() {
+  static const std::map<std::string, ProjectCommand> commands = {
+      {"project create", ProjectCreate}, {"project add-member", ProjectAddMember},
+      {"project remove-member", ProjectRemoveMember}, {"project extend", ProjectExtend},
+      {"project close", ProjectClose}, {"project list", ProjectList},
+      {"request list", RequestList}, {"request approve", RequestApprove},
+      {"request decline", RequestDecline},
+  };
+  return commands;
+}
+
 // The subcommands that work on the ledger (grant-role works on the catalog's
 // tables instead), by name; Parse() has checked the name is one of Commands().
 using LedgerCommand = int (*)(const Invocation&, Ledger&);
@@ -383,6 +578,10 @@ const std::map<std::string, LedgerCommand>& LedgerCommands() {
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
+  if (auto project_command = ProjectCommands().find(parsed.command); project_command != ProjectCommands().end()) {
+    ProjectLedger projects(ResolveDatabase(parsed));
+    return project_command->second(invocation, projects);
+  }
   auto command = LedgerCommands().find(parsed.command);
   if (command == LedgerCommands().end()) {
     throw UsageError("unknown command '" + parsed.command + "'");  // unreachable: Parse() checked it

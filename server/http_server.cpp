@@ -168,6 +168,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.authorization = std::string(message[http::field::authorization]);
     request.accept_encoding = std::string(message[http::field::accept_encoding]);
     request.if_none_match = std::string(message[http::field::if_none_match]);
+    request.project = std::string(message["DPQL-Project"]);
     if (with_body) request.body = std::move(message.body());
     return request;
   }

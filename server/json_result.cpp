@@ -69,6 +69,11 @@ json BudgetViewJson(const BudgetView& view) {
     out["rho_spent"] = DecimalJson(view.rho_spent);
     out["rho_remaining"] = DecimalJson(view.rho_remaining);
   }
+  if (!view.project.empty()) {
+    out["project"] = view.project;
+    out["ends_on"] = view.ends_on;
+    out["renews_on"] = view.renews_on.empty() ? json(nullptr) : json(view.renews_on);
+  }
   return out;
 }
 

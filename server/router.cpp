@@ -48,6 +48,7 @@ constexpr Route kRoutes[] = {
     {"/v1/query", "POST", true},        {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
     {"/v1/catalog", "GET", true},       {"/v1/history", "GET", true},     {"/v1/dashboards", "GET", true},
     {"/v1/public/", "GET", true, true}, {"/v1/admin/audit", "GET", true}, {"/v1/admin/analysts", "GET", true},
+    {"/v1/budget-requests", "GET", true}, {"/v1/budget-requests", "POST", true},
 };
 
 // A `limit` query parameter: 1 to kMaxAuditLimit.
@@ -226,7 +227,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   for (const Route& candidate : kRoutes) {
     if (candidate.prefix ? path.rfind(candidate.path, 0) != 0 : path != candidate.path) continue;
     if (matched == nullptr) matched = &candidate;
-    allowed = candidate.method;
+    allowed = allowed.empty() ? std::string(candidate.method) : allowed + ", " + candidate.method;
     if (request.method == candidate.method) route = &candidate;
   }
   const bool v1 = path.rfind("/v1/", 0) == 0;
@@ -237,7 +238,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     Fail(ErrorCode::kNotFound,
          "no route " + request.method + " " + AuditText(path, 200) +
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
-             "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET /v1/admin/audit, "
+             "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET|POST /v1/budget-requests, "
+             "GET /v1/admin/audit, "
              "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
   exchange.route = matched->prefix ? std::string(matched->path) + "TABLE" : path;
@@ -259,13 +261,14 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     return response;
   }
 
-  if (path == "/v1/query") {
+  if (path == "/v1/query" && request.project.empty()) {
     if (std::optional<HttpResponse> served = ServeCached(request, exchange)) return std::move(*served);
   }
   Analyst analyst = Authenticate(request, exchange);
   if (path == "/v1/query") return Query(request, analyst, exchange, false);
   if (path == "/v1/explain") return Query(request, analyst, exchange, true);
   if (path == "/v1/budget") return Budgets(analyst);
+  if (path == "/v1/budget-requests") return BudgetRequests(request, analyst, exchange.audit);
   if (path == "/v1/catalog") {
     HttpResponse response;
     response.body = catalog_json_;
@@ -439,12 +442,16 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   }
 
   exchange.may_have_spent = statement.kind == ast::StatementKind::kSelect;
-  QueryResult result = engine_.Run(Caller{analyst.id, analyst.name}, dataset.name, statement);
+  QueryResult result = engine_.Run(Caller{analyst.id, analyst.name, ProjectHeader(request)}, dataset.name,
+                                   statement);
   if (result.explain.empty() && !result.budget) {
     // Metadata statements cost nothing but answer in the same shape, budget included.
     auto budget = WithLedger(pool_, config_.db_pool,
                              [&](Ledger& ledger) { return ledger.GetBudget(analyst.id, dataset.name); });
     if (budget) result.budget = ToBudgetView(*budget, &dataset);
+  }
+  if (result.budget && !result.budget->project.empty()) {
+    exchange.audit.detail = "paid by project " + AuditText(result.budget->project, 200);
   }
   if (result.cached) {
     exchange.audit.outcome = "cached";
@@ -464,7 +471,7 @@ HttpResponse Router::Budgets(const Analyst& analyst) {
   for (const Budget& budget : budgets) {
     list.push_back(BudgetJson(budget, engine_.catalog().FindDataset(budget.dataset)));
   }
-  return JsonResponse(200, {{"budgets", std::move(list)}});
+  return JsonResponse(200, {{"budgets", std::move(list)}, {"projects", ProjectsJson(analyst)}});
 }
 
 HttpResponse Router::AdminAudit(const std::string& query_string, const Analyst& analyst) {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "compiler/catalog/catalog.h"
 #include "runtime/engine.h"
 #include "runtime/ledger/ledger.h"
@@ -32,6 +34,7 @@ struct HttpRequest {
   std::string authorization;    // the Authorization header ("" if absent)
   std::string accept_encoding;  // the Accept-Encoding header (console files)
   std::string if_none_match;    // the If-None-Match header (console files)
+  std::string project;          // the DPQL-Project header: the research project that pays ("" if absent)
   std::string body;
   bool body_too_large = false;  // the body exceeded max_body_bytes and was not read
 };
@@ -74,6 +77,12 @@ class Router {
   HttpResponse Query(const HttpRequest& request, const Analyst& analyst, Exchange& exchange,
                      bool explain_only);
   HttpResponse Budgets(const Analyst& analyst);
+  // Research projects (server/router_projects.cpp): the DPQL-Project header
+  // checked, an analyst's projects for GET /v1/budget, and their budget
+  // requests (GET and POST /v1/budget-requests).
+  static std::string ProjectHeader(const HttpRequest& request);
+  nlohmann::ordered_json ProjectsJson(const Analyst& analyst);
+  HttpResponse BudgetRequests(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit);
   HttpResponse AdminAudit(const std::string& query_string, const Analyst& analyst);
   HttpResponse History(const std::string& query_string, const Analyst& analyst);
   HttpResponse PublicTable(const std::string& table, const std::string& query_string);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/common/period.h"
 #include "compiler/common/rational.h"
 
 namespace dpql {
@@ -96,6 +97,9 @@ struct PrivacyLimits {
   std::optional<Rational> dataset_epsilon;
   std::optional<Rational> dataset_delta;
   std::optional<Rational> dataset_rho;
+  // `dataset_period: day|week|month|year`: the caps above apply to each such
+  // calendar period (UTC) instead of to the dataset's whole life.
+  BudgetPeriod dataset_period = BudgetPeriod::kNone;
 };
 
 struct Dataset {

@@ -85,7 +85,7 @@ void CatalogParser::ParseLimits(const Entry& limits, const std::string& lpath, D
   std::vector<Entry> items = Entries(limits.value, lpath, "limits");
   CheckKeys(items, lpath,
             {"min_epsilon_per_query", "max_epsilon_per_query", "min_delta_per_query", "max_delta_per_query",
-             "max_groups", "max_rows", "dataset_epsilon", "dataset_delta", "dataset_rho"});
+             "max_groups", "max_rows", "dataset_epsilon", "dataset_delta", "dataset_rho", "dataset_period"});
   PrivacyLimits& l = dataset.limits;
   for (const Entry& e : items) {
     std::string p = JoinPath(lpath, e.key);
@@ -128,6 +128,15 @@ void CatalogParser::ParseLimit(const Entry& e, const std::string& p, PrivacyLimi
     l.max_groups = PositiveInteger(e.value, p);
   } else if (e.key == "max_rows") {
     l.max_rows = PositiveInteger(e.value, p);
+  } else if (e.key == "dataset_period") {
+    const std::string text = Scalar(e.value, p, "day, week, month or year");
+    std::optional<BudgetPeriod> period = ParsePeriod(text);
+    if (!period) {
+      Fail(e.value, p, ErrorCode::kCatalogInvalidValue,
+           "unknown period '" + text +
+               "'; expected day, week, month or year (leave the key out for a cap over the dataset's life)");
+    }
+    l.dataset_period = *period;
   } else if (IsUnlimited(e.value)) {
     // A dataset cap, explicitly none: declared (so no default applies) but unset.
   } else if (e.key == "dataset_epsilon" || e.key == "dataset_rho") {

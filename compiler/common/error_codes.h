@@ -43,6 +43,7 @@ enum class ErrorKind : uint8_t {
   X(kDeltaTooSmall, "delta_too_small", Semantic, 400, "22023")                                \
   X(kDuplicateAlias, "duplicate_alias", Semantic, 400, "42712")                               \
   X(kDuplicateAnalyst, "duplicate_analyst", Semantic, 400, "42710")                           \
+  X(kDuplicateProject, "duplicate_project", Semantic, 400, "42710")                           \
   X(kDuplicateGroupKey, "duplicate_group_key", Semantic, 400, "42712")                        \
   X(kDuplicateJoin, "duplicate_join", Semantic, 400, "42712")                                 \
   X(kEmptyDomain, "empty_domain", Semantic, 400, "22023")                                     \
@@ -115,11 +116,20 @@ enum class ErrorKind : uint8_t {
   X(kBudgetExhausted, "budget_exhausted", Budget, 409, "53000")                               \
   X(kDatasetBudgetExhausted, "dataset_budget_exhausted", Budget, 409, "53000")                \
   X(kNoBudget, "no_budget", Budget, 403, "42501")                                             \
+  X(kNotProjectMember, "not_project_member", Budget, 403, "42501")                            \
+  X(kProjectBudgetExhausted, "project_budget_exhausted", Budget, 409, "53000")                \
+  X(kProjectClosed, "project_closed", Budget, 403, "42501")                                   \
+  X(kProjectEnded, "project_ended", Budget, 403, "42501")                                     \
+  X(kProjectNotStarted, "project_not_started", Budget, 403, "42501")                          \
+  X(kProjectRequired, "project_required", Budget, 403, "42501")                               \
   X(kUnauthorized, "unauthorized", Auth, 401, "28P01")                                        \
   X(kUnknownAnalyst, "unknown_analyst", NotFound, 404, "42704")                               \
+  X(kUnknownBudgetRequest, "unknown_budget_request", NotFound, 404, "42704")                  \
   X(kUnknownDataset, "unknown_dataset", NotFound, 404, "3D000")                               \
+  X(kUnknownProject, "unknown_project", NotFound, 404, "42704")                               \
   X(kBodyTooLarge, "body_too_large", Limit, 413, "54000")                                     \
   X(kQueryTooLong, "query_too_long", Limit, 413, "54000")                                     \
+  X(kJustificationTooLong, "justification_too_long", Limit, 413, "54000")                     \
   X(kBadRequest, "bad_request", Request, 400, "08P01")                                        \
   X(kEmptyQuery, "empty_query", Request, 400, "42601")                                        \
   X(kHeaderTooLarge, "header_too_large", Request, 431, "54000")                               \
@@ -129,6 +139,7 @@ enum class ErrorKind : uint8_t {
   X(kInvalidRequest, "invalid_request", Request, 400, "08P01")                                \
   X(kMethodNotAllowed, "method_not_allowed", Request, 405, "0A000")                           \
   X(kNotFound, "not_found", Request, 404, "42704")                                            \
+  X(kRequestDecided, "request_decided", Request, 409, "55000")                                \
   X(kServerBusy, "server_busy", Request, 503, "53300")                                        \
   X(kTableIsPrivate, "table_is_private", Request, 403, "42501")                               \
   X(kCacheCorrupt, "cache_corrupt", Internal, 500, "XX001")                                   \

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "compiler/common/period.h"
 #include "compiler/common/rational.h"
 
 namespace dpql {
@@ -55,6 +56,11 @@ std::string FormatFixedPoint(int64_t units, int scale);
 // (catalog `limits.dataset_*`). An unset component is unlimited.
 struct BudgetCap {
   std::optional<int64_t> epsilon_micro, delta_pico, rho_pico;
+  // A periodic cap (catalog `limits.dataset_period`) applies to what was spent
+  // since `period_start`, the start of the current period; kNone: to what was
+  // ever spent on the dataset.
+  BudgetPeriod period = BudgetPeriod::kNone;
+  TimePoint period_start{};
 
   // Whether spending `cost` on top of `spent` stays within every set component.
   [[nodiscard]] bool Allows(const BudgetCost& spent, const BudgetCost& cost) const;

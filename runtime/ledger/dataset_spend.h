@@ -17,6 +17,12 @@ namespace dpql {
 // returns what has been spent on the dataset.
 BudgetCost LockDatasetSpend(pqxx::work& txn, const std::string& dataset);
 
+// The same, for checking `cap`: with a periodic cap (cap.period set) returns
+// what was spent since cap.period_start, starting the period's count afresh
+// (under the lock, once) when the row still counts an earlier period; without
+// one, what was ever spent. Every debit calls this one with the cap it checks.
+BudgetCost LockDatasetSpend(pqxx::work& txn, const std::string& dataset, const BudgetCap& cap);
+
 // Adds `cost` to the dataset's spend (the row must be locked by
 // LockDatasetSpend in `txn`); returns the spend after it.
 BudgetCost AddDatasetSpend(pqxx::work& txn, const std::string& dataset, const BudgetCost& cost);

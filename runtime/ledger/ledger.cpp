@@ -264,7 +264,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     DebitResult result;
     result.budget.dataset = dataset;
     // 1. The dataset's row first (fixed lock order: dataset, then analyst).
-    result.dataset_spent = LockDatasetSpend(txn, dataset);
+    result.dataset_spent = LockDatasetSpend(txn, dataset, cap);
     // 2. The cap, checked under that lock: a refusal writes nothing.
     const bool cap_allows = cap.Allows(result.dataset_spent, cost);
     // 3. The analyst's own budget: one conditional UPDATE joined with the ledger insert.

@@ -75,8 +75,21 @@ inline constexpr const char* kLockDatasetSql =
     "INSERT INTO dpql.dataset_spend (dataset) VALUES ($1) ON CONFLICT (dataset) DO NOTHING";
 inline constexpr const char* kSelectDatasetSql =
     "SELECT epsilon_spent, delta_spent, rho_spent FROM dpql.dataset_spend WHERE dataset = $1 FOR UPDATE";
+// Adds to the lifetime spend and to the current period's (reset by
+// LockDatasetSpend when a periodic cap's period has turned).
 inline constexpr const char* kAddDatasetSql =
     "UPDATE dpql.dataset_spend SET epsilon_spent = epsilon_spent + $2, delta_spent = delta_spent + $3, "
-    "rho_spent = rho_spent + $4 WHERE dataset = $1 RETURNING epsilon_spent, delta_spent, rho_spent";
+    "rho_spent = rho_spent + $4, period_epsilon_spent = period_epsilon_spent + $2, "
+    "period_delta_spent = period_delta_spent + $3, period_rho_spent = period_rho_spent + $4 "
+    "WHERE dataset = $1 RETURNING epsilon_spent, delta_spent, rho_spent";
+// A periodic cap: the period's spend starts again from zero once the period
+// holding the debit ($2) is later than the one the row counts.
+inline constexpr const char* kTurnDatasetPeriodSql =
+    "UPDATE dpql.dataset_spend SET period_start = $2::timestamptz, period_epsilon_spent = 0, "
+    "period_delta_spent = 0, period_rho_spent = 0 "
+    "WHERE dataset = $1 AND (period_start IS NULL OR period_start < $2::timestamptz)";
+inline constexpr const char* kSelectDatasetPeriodSql =
+    "SELECT period_epsilon_spent, period_delta_spent, period_rho_spent FROM dpql.dataset_spend "
+    "WHERE dataset = $1";
 
 }  // namespace dpql

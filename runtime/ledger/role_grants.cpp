@@ -26,6 +26,9 @@ const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
       {"dataset_spend", "SELECT, INSERT, UPDATE"},  // the dataset-wide cap, locked FOR UPDATE
       {"data_versions", "SELECT"},                  // the cache key's data version
       {"answer_cache", "SELECT, INSERT"},           // repeats are served from here
+      {"projects", "SELECT, UPDATE"},               // research projects: the conditional debit, renewal
+      {"project_members", "SELECT"},                // who may spend a project's budget
+      {"budget_requests", "SELECT, INSERT"},        // analysts file requests; guardians decide (admin)
   };
   return privileges;
 }
@@ -114,7 +117,7 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
     sql.push_back("GRANT " + privileges + " ON TABLE dpql." + txn.quote_name(table) + " TO " + quoted_role);
   }
   // The bigserial ids of the rows the server inserts.
-  for (const char* table : {"ledger", "audit"}) {
+  for (const char* table : {"ledger", "audit", "budget_requests"}) {
     pqxx::row sequence =
         txn.exec_params1("SELECT pg_get_serial_sequence($1, 'id')", std::string("dpql.") + table);
     if (sequence[0].is_null()) continue;

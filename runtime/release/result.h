@@ -37,6 +37,10 @@ struct BudgetView {
   std::string delta_total, delta_spent, delta_remaining;
   std::string accounting = "basic";                 // "basic" or "zcdp"
   std::string rho_total, rho_spent, rho_remaining;  // zcdp only; empty otherwise
+  // A research project's budget (spent: this period); empty for the analyst's own.
+  std::string project;
+  std::string renews_on;  // "YYYY-MM-DD" when it is next granted anew; "" if never
+  std::string ends_on;    // the project's last day
 };
 
 struct QueryResult {

@@ -1137,6 +1137,16 @@ TEST(CatalogPrivacy, ZcdpCapIsEitherRhoOrEpsilon) {
               "catalog_out_of_range", 6, "needs dataset_delta > 0");
 }
 
+// limits.dataset_period: the dataset-wide cap per calendar period.
+TEST(CatalogPrivacy, DatasetPeriodIsACalendarPeriod) {
+  EXPECT_EQ(ParseCatalog(WithSettings(""), "t.yaml").datasets[0].limits.dataset_period, BudgetPeriod::kNone);
+  Catalog monthly = ParseCatalog(WithSettings("    limits: { dataset_epsilon: 20, dataset_period: month }\n"), "t.yaml");
+  EXPECT_EQ(monthly.datasets[0].limits.dataset_period, BudgetPeriod::kMonth);
+  EXPECT_EQ(*monthly.datasets[0].limits.dataset_epsilon, Rational(20));
+  ExpectError(WithSettings("    limits: { dataset_period: fortnight }\n"), "catalog_invalid_value", 4,
+              "unknown period 'fortnight'; expected day, week, month or year");
+}
+
 TEST(CatalogPrivacy, DatasetCapsOutOfRange) {
   ExpectError(WithSettings("    limits: { dataset_epsilon: 0 }\n"), "catalog_out_of_range", 4,
               "limits.dataset_epsilon: must be greater than 0");
