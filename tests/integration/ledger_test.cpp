@@ -43,7 +43,7 @@ TEST_F(LedgerTest, InitIsIdempotentAndKeepsData) {
   ledger_->Init();
   Ledger other(db_.url());
   other.Init();
-  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "2");
+  EXPECT_EQ(db_.QueryValue("SELECT string_agg(version::text, ',') FROM dpql.schema_version"), "3");
   EXPECT_EQ(Count("dpql.analysts"), 1);
   EXPECT_TRUE(other.Authenticate(token).has_value());
 }
@@ -431,7 +431,11 @@ TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
       "DELETE FROM dpql.schema_version WHERE version = 2;");
   ledger_->Init();
   ledger_->Init();
-  EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), "2");
+  EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), "3");
+  // Version 3's periodic-cap columns are added to the recreated dataset_spend.
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
+                           "AND table_name = 'dataset_spend' AND column_name LIKE 'period\\_%'"),
+            "4");
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
                            "AND table_name IN ('budgets', 'ledger', 'audit') "
                            "AND column_name IN ('rho_total', 'rho_spent', 'rho')"),
