@@ -434,6 +434,10 @@ TEST_F(LedgerTest, InitUpgradesAVersionOneSchema) {
   ledger_->Init();
   ledger_->Init();
   EXPECT_EQ(db_.QueryValue("SELECT max(version) FROM dpql.schema_version"), std::to_string(kSchemaVersion));
+  // Version 3's periodic-cap columns are added to the recreated dataset_spend.
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
+                           "AND table_name = 'dataset_spend' AND column_name LIKE 'period\\_%'"),
+            "4");
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dpql' "
                            "AND table_name IN ('budgets', 'ledger', 'audit') "
                            "AND column_name IN ('rho_total', 'rho_spent', 'rho')"),
