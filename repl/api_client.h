@@ -45,6 +45,10 @@ class ApiClient {
   // GET /v1/budget and /v1/catalog.
   nlohmann::json Budget();
   nlohmann::json Catalog();
+  // GET /v1/releases, and GET /v1/releases/NAME?from=&to= ("" = open).
+  // Throws std::invalid_argument for a name or day that cannot be one.
+  nlohmann::json Releases();
+  nlohmann::json Release(const std::string& name, const std::string& from, const std::string& to);
 
   const Url& url() const { return http_.url(); }
 

@@ -27,6 +27,13 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
       {"grant-role",
        {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
+      {"release",
+       {{"--dataset", "--epsilon", "--delta", "--rho", "--day", "--from", "--to"},
+        {},
+        1,
+        "release grant --dataset D (--epsilon E [--delta D] | --rho R) | release run NAME (--day D | "
+        "--from D1 --to D2) | release list",
+        1}},
   };
   return commands;
 }
@@ -65,7 +72,8 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (found == Commands().end()) {
     throw UsageError(
         "unknown command '" + parsed.command +
-        "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version and grant-role");
+        "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version, grant-role and "
+        "release");
   }
   const CommandSpec& spec = found->second;
 
@@ -105,11 +113,13 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
     throw UsageError("`" + parsed.command + "` needs " +
                      (parsed.command == "data-version" ? "a DATASET name"
                       : parsed.command == "grant-role" ? "a PostgreSQL ROLE name"
+                      : parsed.command == "release"    ? "an action: grant, run or list"
                                                        : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
-  if (parsed.positional.size() > spec.positional) {
-    throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" +
+  if (parsed.positional.size() > spec.positional + spec.optional_positional) {
+    throw UsageError("unexpected argument '" + parsed.positional[spec.positional + spec.optional_positional] +
+                     "' for `" +
                      parsed.command + "`; usage: dpqld admin " + spec.synopsis);
   }
   return parsed;

@@ -23,6 +23,7 @@
 #include "runtime/ledger/ledger.h"
 #include "runtime/ledger/role_grants.h"
 #include "server/admin_args.h"
+#include "server/admin_release.h"
 #include "server/admin_table.h"
 #include "server/commands.h"
 #include "server/config.h"
@@ -68,6 +69,15 @@ commands:
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
+  release grant --dataset D (--epsilon E [--delta D] | --rho R)
+                                add to the dataset's release account, which pays
+                                for releases (docs/OPERATIONS.md, "Releases")
+  release run NAME (--day D | --from D1 --to D2) --config FILE
+                                run a release for a day or each day of a range:
+                                paid once per day, then served free; a day run
+                                before is not paid again
+  release list --config FILE    the releases file's releases, their cost and
+                                latest run, and each release account
 
 database: --database URL, else --config FILE (YAML key `database`), else
 $DPQL_DATABASE, else the libpq environment (PGHOST, PGPORT, PGUSER, ...).
@@ -236,7 +246,8 @@ struct Invocation {
 Invocation Check(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation{parsed, std::nullopt, 50, out, err};
   const std::string& command = parsed.command;
-  if (command == "add-analyst" || command == "grant") {
+  if (command == "add-analyst" || command == "grant" ||
+      (command == "release" && !parsed.positional.empty() && parsed.positional[0] == "grant")) {
     std::string dataset = Required(parsed, "--dataset");
     std::optional<Catalog> catalog = ResolveCatalog(parsed);
     const Dataset* entry = catalog ? catalog->FindDataset(dataset) : nullptr;
@@ -383,6 +394,7 @@ const std::map<std::string, LedgerCommand>& LedgerCommands() {
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
+  if (parsed.command == "release") return RunReleaseAdmin(parsed, ResolveDatabase(parsed), invocation.grant, out, err);
   auto command = LedgerCommands().find(parsed.command);
   if (command == LedgerCommands().end()) {
     throw UsageError("unknown command '" + parsed.command + "'");  // unreachable: Parse() checked it

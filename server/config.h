@@ -18,6 +18,8 @@ struct ServerConfig {
   std::string catalog;          // absolute, or relative to the working directory
   std::string console_dir;      // the web console's files; "" = the default (server/console.h)
   std::string dashboards;       // the dashboards file; "" = none (GET /v1/dashboards is [])
+  std::string releases;         // the releases file; "" = none (GET /v1/releases is [])
+  int release_check_seconds = 30;  // how often the release scheduler looks for a due run
   std::string tls_cert;         // both set: serve HTTPS
   std::string tls_key;
   int threads = 2;                      // I/O threads
@@ -30,7 +32,7 @@ struct ServerConfig {
   bool Tls() const { return !tls_cert.empty() && !tls_key.empty(); }
 };
 
-// Parses YAML text; relative paths (catalog, console_dir, dashboards, tls_cert, tls_key) are resolved
+// Parses YAML text; relative paths (catalog, console_dir, dashboards, releases, tls_cert, tls_key) are resolved
 // against `base_dir` ("" = leave them as written). `source_name` is used in
 // messages.
 ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& source_name,

@@ -115,9 +115,11 @@ enum class ErrorKind : uint8_t {
   X(kBudgetExhausted, "budget_exhausted", Budget, 409, "53000")                               \
   X(kDatasetBudgetExhausted, "dataset_budget_exhausted", Budget, 409, "53000")                \
   X(kNoBudget, "no_budget", Budget, 403, "42501")                                             \
+  X(kReleaseAccountExhausted, "release_account_exhausted", Budget, 409, "53000")              \
   X(kUnauthorized, "unauthorized", Auth, 401, "28P01")                                        \
   X(kUnknownAnalyst, "unknown_analyst", NotFound, 404, "42704")                               \
   X(kUnknownDataset, "unknown_dataset", NotFound, 404, "3D000")                               \
+  X(kUnknownRelease, "unknown_release", NotFound, 404, "42704")                               \
   X(kBodyTooLarge, "body_too_large", Limit, 413, "54000")                                     \
   X(kQueryTooLong, "query_too_long", Limit, 413, "54000")                                     \
   X(kBadRequest, "bad_request", Request, 400, "08P01")                                        \

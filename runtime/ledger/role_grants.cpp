@@ -26,6 +26,8 @@ const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
       {"dataset_spend", "SELECT, INSERT, UPDATE"},  // the dataset-wide cap, locked FOR UPDATE
       {"data_versions", "SELECT"},                  // the cache key's data version
       {"answer_cache", "SELECT, INSERT"},           // repeats are served from here
+      {"release_accounts", "SELECT, UPDATE"},       // the scheduler's debit (grants are admin work)
+      {"release_runs", "SELECT, INSERT, UPDATE"},   // paid, then published
   };
   return privileges;
 }

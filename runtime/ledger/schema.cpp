@@ -5,6 +5,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/cache/schema.h"
+#include "runtime/ledger/release_store.h"
 
 namespace dpql {
 
@@ -144,6 +145,7 @@ void CreateSchema(pqxx::work& txn) {
   txn.exec_params("SELECT pg_advisory_xact_lock($1)", kInitLockKey);
   txn.exec(kInitSql);
   txn.exec(kAnswerCacheSchemaSql);
+  txn.exec(kReleaseSchemaSql);
   pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
   int version = newest[0].as<int>();
   if (version > kSchemaVersion) {
