@@ -289,6 +289,36 @@ TEST_F(ReleaseTest, AdminRunsARangeAndTheReleaseAccountRefusesOverspending) {
   EXPECT_NE(out.find("--day expects a day YYYY-MM-DD"), std::string::npos) << out;
 }
 
+TEST_F(ReleaseTest, AHierarchyRunsEveryLevelInOnePaidRun) {
+  WriteFile("releases.yaml", std::string(kReleases) + R"(    hierarchy:
+      all:
+        query: >-
+          SELECT COUNT(DISTINCT patient_id) AS patients FROM bed_days WHERE day = {{day}}
+          WITH PRIVACY (epsilon = 0.1, max_groups = 1)
+        from: { table: wards, child: ward_code, parent: trust }
+)");
+  GrantReleaseAccount("1");
+  int code = 0;
+  std::string out = AdminWithConfig("release run occupancy --day 2026-11-20", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(Count(kReleaseDebits), 1);                  // one debit for both levels
+  EXPECT_EQ(db_.QueryValue(kAccountSpent), "400000");  // 0.3 + 0.1
+
+  auto server = Start("dpqld.log");
+  ASSERT_TRUE(server->started());
+  const std::string token = AddAnalystToken(db_.url(), "reader --dataset hospital --epsilon 1");
+  Reply runs = Get(server->port(), "/v1/releases/occupancy?from=2026-11-20&to=2026-11-20", token);
+  ASSERT_EQ(runs.status, 200) << runs.body;
+  ASSERT_EQ(runs.doc["runs"].size(), 1u) << runs.body;
+  const json& run = runs.doc["runs"][0];
+  ASSERT_EQ(run["levels"].size(), 2u) << runs.body;
+  EXPECT_EQ(run["levels"][1]["level"], "all");
+  EXPECT_EQ(run["levels"][1]["columns"], json::array({"patients"}));
+  EXPECT_EQ(run["levels"][1]["rows"].size(), 1u);
+  EXPECT_EQ(run["consistent"], false);  // no consistency step is claimed
+  EXPECT_DOUBLE_EQ(run["release_cost"]["epsilon"].get<double>(), 0.4);
+}
+
 TEST_F(ReleaseTest, ABadReleasesFileStopsTheServerWithFileAndLine) {
   struct Case {
     std::string text;
