@@ -228,8 +228,8 @@ int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
   }
   ApplyRoleGrants(database, statements);
   out << "Role '" << role << "' may now read " << tables.size() << (tables.size() == 1 ? " table" : " tables")
-      << " of the catalog and write the dpql ledger, audit and answer cache; its other privileges in those "
-         "schemas were revoked.\n";
+      << " of the catalog and write the dpql ledger, audit, answer cache and release runs; its other "
+         "privileges in those schemas were revoked.\n";
   return 0;
 }
 
