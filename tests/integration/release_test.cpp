@@ -188,6 +188,23 @@ TEST_F(ReleaseTest, DailyReleaseRunsOncePerDayIsChargedOnceAndServedFreeToThirty
   EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source LIKE 'GET /v1/releases%' AND epsilon <> 0"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source = 'release_run' AND outcome = 'published'"), 2);
 
+  // The REPL reads the same, free: \releases and \release NAME FROM TO.
+  {
+    const std::string token = AddAnalystToken(db_.url(), "repl_reader --dataset hospital --epsilon 1");
+    int code = 0;
+    const std::string dpql = BinDir() + "/dpql --url " + server->url() + " --token " + token + " -c ";
+    std::string out = RunCommand(dpql + ShellQuote("\\releases"), &code);
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("occupancy"), std::string::npos) << out;
+    EXPECT_NE(out.find("2026-11-27"), std::string::npos) << out;
+    out = RunCommand(dpql + ShellQuote("\\release occupancy 2026-11-27 2026-11-27"), &code);
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("2026-11-27 (published"), std::string::npos) << out;
+    EXPECT_NE(out.find(" \xC2\xB1 "), std::string::npos) << out;  // value ± half-width
+    EXPECT_EQ(out.find("2026-11-26 (published"), std::string::npos) << out;
+    EXPECT_EQ(EpsilonSpent(db_, "repl_reader"), 0.0);
+  }
+
   // Refusals: no token, an unknown release, a bad day.
   EXPECT_EQ(Get(server->port(), "/v1/releases/occupancy").status, 401);
   const std::string token = AddAnalystToken(db_.url(), "late --dataset hospital --epsilon 1");

@@ -10,6 +10,7 @@
 #include "compiler/common/clock.h"
 #include "compiler/common/error.h"
 #include "runtime/cache/release_answer.h"
+#include "repl/format.h"
 #include "server/releases.h"
 
 namespace dpql {
@@ -170,6 +171,36 @@ TEST(ReleaseAnswer, RoundTripsNamesIntervalsAndConfidence) {
   EXPECT_EQ(back[0].answer.confidence, Rational(9, 10));
   EXPECT_THROW(DecodeReleaseAnswer("{\"format\":2,\"levels\":[]}"), DpqlError);
   EXPECT_THROW(DecodeReleaseAnswer("not json"), DpqlError);
+}
+
+}  // namespace
+}  // namespace dpql
+
+namespace dpql {
+namespace {
+
+TEST(ReleaseFormat, ListsReleasesAndShowsEachDayWithIntervals) {
+  const nlohmann::json list = nlohmann::json::parse(R"({"releases":[{"name":"occupancy","title":"Occupancy",
+    "cost":{"epsilon":0.3,"delta":0.0},"schedule_text":"daily at 06:00 UTC for the day before",
+    "latest":{"day":"2026-11-27"}}]})");
+  const std::string table = FormatReleases(list);
+  EXPECT_NE(table.find("occupancy"), std::string::npos) << table;
+  EXPECT_NE(table.find("\xCE\xB5 0.3"), std::string::npos) << table;
+  EXPECT_NE(table.find("2026-11-27"), std::string::npos) << table;
+  EXPECT_NE(table.find("(1 release; reading one is free"), std::string::npos) << table;
+
+  const nlohmann::json runs = nlohmann::json::parse(R"({"release":"occupancy","title":"Occupancy","runs":[
+    {"day":"2026-11-27","published_at":"2026-11-28 06:00:00+00","columns":["ward_code","patients"],
+     "column_types":["text","int"],"rows":[["LTH01",41]],
+     "accuracy":[{"column":"patients","row":0,"ci":[31.0,51.0],"confidence":0.95}]}]})");
+  const std::string text = FormatReleaseRuns(runs);
+  EXPECT_NE(text.find("2026-11-27 (published 2026-11-28 06:00:00+00)"), std::string::npos) << text;
+  EXPECT_NE(text.find("41 \xC2\xB1 10"), std::string::npos) << text;
+  EXPECT_NE(text.find("(1 published day; read free"), std::string::npos) << text;
+  // Negative control: no runs says so rather than printing an empty table.
+  EXPECT_NE(FormatReleaseRuns(nlohmann::json::parse(R"({"release":"x","title":"X","runs":[]})"))
+                .find("no published run"),
+            std::string::npos);
 }
 
 }  // namespace
