@@ -76,8 +76,8 @@ const CatalogTable& FormReader::PublicTable(const YAML::Node& at, const std::str
   if (table->is_private) {
     yaml_.Fail(at, path, kCode,
                "table " + table->name +
-                   " is private; the console can only read a public table "
-                   "(`private: false` in the catalog)");
+                   " is private; only a public table (`private: false` in the catalog) can be named here: "
+                   "its rows are read as they are");
   }
   return *table;
 }

@@ -6,6 +6,12 @@
 
 namespace dpql {
 
+namespace {
+
+constexpr std::chrono::minutes kBudgetRetry{10};
+
+}  // namespace
+
 ReleaseScheduler::ReleaseScheduler(Engine& engine, const std::vector<ReleaseDefinition>& releases,
                                    const std::string& database, int interval_seconds, std::ostream& log)
     : engine_(engine), releases_(releases), lease_(database), interval_seconds_(interval_seconds), log_(log) {}
@@ -50,6 +56,9 @@ int ReleaseScheduler::Tick() {
   for (const ReleaseDefinition& release : releases_) {
     if (!release.schedule) continue;
     const std::string day = DueDay(*release.schedule, engine_.clock().Now());
+    const std::string key = release.name + " " + day;
+    const auto now = std::chrono::steady_clock::now();
+    if (auto wait = retry_after_.find(key); wait != retry_after_.end() && now < wait->second) continue;
     std::string failure;
     try {
       ReleaseRunOutcome outcome = engine_.RunRelease(MakeReleaseRun(release, day, "scheduler"));
@@ -62,13 +71,16 @@ int ReleaseScheduler::Tick() {
       }
     } catch (const DpqlError& error) {
       failure = std::string(Name(error.code())) + ": " + error.message();
+      if (error.code() == ErrorCode::kReleaseAccountExhausted || error.code() == ErrorCode::kDatasetBudgetExhausted) {
+        retry_after_[key] = now + kBudgetRetry;
+      }
     } catch (const std::exception& error) {
       failure = std::string("unexpected error: ") + error.what();
     }
     std::string& last = last_failure_[release.name];
     if (!failure.empty() && failure != last) {
       log_ << "dpqld: release scheduler: " << release.name << " " << release.parameter.name << "=" << day
-           << " failed: " << failure << " (retried every " << interval_seconds_ << " s)" << std::endl;
+           << " failed: " << failure << " (tried again at a later check)" << std::endl;
     }
     last = failure;
   }

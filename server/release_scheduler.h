@@ -7,8 +7,10 @@
 // dpqld on one ledger only the holder of the lease in PostgreSQL runs
 // releases (ReleaseLease); the durable run key is the second line of
 // defence. Failures are logged with the release and its parameters (never a
-// value) and never stop the server.
+// value) and never stop the server; a run refused for budget (release
+// account or dataset cap) is tried again after 10 minutes, not at every check.
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -46,6 +48,10 @@ class ReleaseScheduler {
   std::ostream& log_;
   std::optional<bool> held_;  // whether the last pass held the lease (unset before the first)
   std::map<std::string, std::string> last_failure_;  // by release, to log a repeated failure once
+  // By "release day": a run refused for budget is tried again only after
+  // this (kBudgetRetry), so an unfunded release does not write an audit row
+  // at every check.
+  std::map<std::string, std::chrono::steady_clock::time_point> retry_after_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

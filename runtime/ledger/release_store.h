@@ -91,7 +91,7 @@ class ReleaseStore {
   // Published runs of `release` with from <= day <= to ("" = open), by day.
   std::vector<ReleaseRunRow> Published(const std::string& release, const std::string& from,
                                        const std::string& to, int limit);
-  // The newest published run of each release named, by release.
+  // The newest published run of `release` (by day), if any.
   std::optional<ReleaseRunRow> Latest(const std::string& release);
 
  private:
