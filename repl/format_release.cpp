@@ -48,7 +48,8 @@ std::string FormatReleaseRuns(const json& answer) {
   std::string text = CellText(Member(answer, "release")) + ": " + CellText(Member(answer, "title")) + "\n";
   if (!runs.is_array() || runs.empty()) return text + "(no published run in this range)";
   for (const json& run : runs) {
-    text += "\n" + CellText(Member(run, "day")) + " (published " + CellText(Member(run, "published_at")) + ")\n";
+    text +=
+        "\n" + CellText(Member(run, "day")) + " (published " + CellText(Member(run, "published_at")) + ")\n";
     const json& levels = Member(run, "levels");
     if (levels.is_array() && !levels.empty()) {
       for (const json& level : levels) {

@@ -158,8 +158,9 @@ class Session {
         std::string name, from, to, extra;
         words >> name >> from >> to >> extra;
         if (name.empty() || !extra.empty()) {
-          std::cerr << "ERROR: \\release takes a release NAME and optionally FROM and TO days (YYYY-MM-DD), e.g. "
-                       "\\release occupancy_by_ward 2026-11-20 2026-11-27; \\releases lists them\n";
+          std::cerr
+              << "ERROR: \\release takes a release NAME and optionally FROM and TO days (YYYY-MM-DD), e.g. "
+                 "\\release occupancy_by_ward 2026-11-20 2026-11-27; \\releases lists them\n";
           return false;
         }
         Clock::time_point started = Clock::now();

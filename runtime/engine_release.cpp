@@ -21,7 +21,8 @@ namespace dpql {
 namespace {
 
 // The compiled SELECT of each query, in order.
-std::vector<CompiledStatement> CompileRelease(const Dataset& dataset, const std::vector<ReleaseQuery>& queries) {
+std::vector<CompiledStatement> CompileRelease(const Dataset& dataset,
+                                              const std::vector<ReleaseQuery>& queries) {
   std::vector<CompiledStatement> out;
   for (const ReleaseQuery& query : queries) {
     ast::Statement statement = ParseStatement(query.text);
@@ -51,8 +52,8 @@ void TestPauseAfterPayment() {
   if (pause == nullptr || *pause == '\0') return;
   const long ms = std::strtol(pause, nullptr, 10);
   if (ms <= 0) return;
-  std::cerr << "dpqld: DPQL_TEST_RELEASE_PAUSE_MS: pausing " << ms << " ms after a release payment (tests only)"
-            << std::endl;
+  std::cerr << "dpqld: DPQL_TEST_RELEASE_PAUSE_MS: pausing " << ms
+            << " ms after a release payment (tests only)" << std::endl;
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
@@ -86,7 +87,8 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
   audit.query = "release " + RunName(request);
   auto write_audit = [&] {
     try {
-      WithConnection(pool_, 2, [&](pqxx::connection& connection) { return Ledger(connection).WriteAudit(audit); });
+      WithConnection(pool_, 2,
+                     [&](pqxx::connection& connection) { return Ledger(connection).WriteAudit(audit); });
     } catch (const DpqlError& error) {
       std::cerr << "dpqld: AUDIT WRITE FAILED for release " << RunName(request) << ": " << error.what()
                 << std::endl;
@@ -171,8 +173,8 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
                                               "the run stays paid and the next attempt completes it");
   }
   const bool published = WithConnection(pool_, 2, [&](pqxx::connection& connection) {
-    return ReleaseStore(connection).Publish(request.release, request.parameters, *encoded,
-                                            FormatTimestamp(clock().Now()));
+    return ReleaseStore(connection)
+        .Publish(request.release, request.parameters, *encoded, FormatTimestamp(clock().Now()));
   });
   if (!published) {
     outcome.state = ReleaseRunOutcome::State::kLostRace;
@@ -181,10 +183,10 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
   }
   audit.cost = outcome.cost;
   audit.outcome = outcome.state == ReleaseRunOutcome::State::kPublished ? "published" : "completed";
-  audit.detail = outcome.state == ReleaseRunOutcome::State::kPublished
-                     ? "paid from the release account (ledger " + std::to_string(payment.ledger_id) + ")"
-                     : "completed a run paid earlier (ledger " + std::to_string(payment.ledger_id) +
-                           "); not paid again";
+  audit.detail =
+      outcome.state == ReleaseRunOutcome::State::kPublished
+          ? "paid from the release account (ledger " + std::to_string(payment.ledger_id) + ")"
+          : "completed a run paid earlier (ledger " + std::to_string(payment.ledger_id) + "); not paid again";
   write_audit();
   return outcome;
 }

@@ -119,8 +119,7 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   }
   if (parsed.positional.size() > spec.positional + spec.optional_positional) {
     throw UsageError("unexpected argument '" + parsed.positional[spec.positional + spec.optional_positional] +
-                     "' for `" +
-                     parsed.command + "`; usage: dpqld admin " + spec.synopsis);
+                     "' for `" + parsed.command + "`; usage: dpqld admin " + spec.synopsis);
   }
   return parsed;
 }

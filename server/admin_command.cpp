@@ -394,7 +394,8 @@ const std::map<std::string, LedgerCommand>& LedgerCommands() {
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
-  if (parsed.command == "release") return RunReleaseAdmin(parsed, ResolveDatabase(parsed), invocation.grant, out, err);
+  if (parsed.command == "release")
+    return RunReleaseAdmin(parsed, ResolveDatabase(parsed), invocation.grant, out, err);
   auto command = LedgerCommands().find(parsed.command);
   if (command == LedgerCommands().end()) {
     throw UsageError("unknown command '" + parsed.command + "'");  // unreachable: Parse() checked it

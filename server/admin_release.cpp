@@ -42,8 +42,9 @@ std::unique_ptr<ReleasesSetup> LoadSetup(const ParsedArgs& parsed) {
   setup->catalog = LoadCatalog(admin::Value(parsed, "--catalog").value_or(setup->config.catalog));
   if (setup->config.releases.empty()) {
     throw DpqlError(ErrorCode::kConfigError,
-                    "config " + *config_path + " has no `releases` key: it names no releases file (docs/OPERATIONS.md, "
-                    "\"The releases file\")");
+                    "config " + *config_path +
+                        " has no `releases` key: it names no releases file (docs/OPERATIONS.md, "
+                        "\"The releases file\")");
   }
   setup->releases = LoadReleases(setup->config.releases, setup->catalog);
   return setup;
@@ -66,8 +67,8 @@ void Audit(Ledger& ledger, const std::string& dataset, const std::string& action
   try {
     ledger.WriteAudit(record);
   } catch (const DpqlError& e) {
-    err << "dpqld admin: warning: the change was made but could not be written to the audit log: " << e.message()
-        << "\n";
+    err << "dpqld admin: warning: the change was made but could not be written to the audit log: "
+        << e.message() << "\n";
   }
 }
 
@@ -78,8 +79,8 @@ int Grant(const ParsedArgs& parsed, const std::string& database, const BudgetCos
   Ledger ledger(database);
   Audit(ledger, dataset, "release grant", "granted " + Describe(grant) + " to the release account", err);
   out << "Granted " << Describe(grant) << " to the release account of dataset '" << dataset << "'.\n"
-      << "Release account now: " << Describe(account.total) << " total; " << Describe(account.spent) << " spent; "
-      << Describe(account.Remaining()) << " remaining.\n";
+      << "Release account now: " << Describe(account.total) << " total; " << Describe(account.spent)
+      << " spent; " << Describe(account.Remaining()) << " remaining.\n";
   return 0;
 }
 
@@ -98,7 +99,8 @@ std::vector<std::string> Days(const ParsedArgs& parsed) {
     const int64_t first = parse("--from", *from), last = parse("--to", *to);
     if (last < first) throw UsageError("--to " + *to + " is before --from " + *from);
     if (last - first >= kMaxDaysPerCommand) {
-      throw UsageError("--from/--to span more than " + std::to_string(kMaxDaysPerCommand) + " days; split it");
+      throw UsageError("--from/--to span more than " + std::to_string(kMaxDaysPerCommand) +
+                       " days; split it");
     }
     std::vector<std::string> out;
     for (int64_t d = first; d <= last; ++d) out.push_back(FormatDate(d));
@@ -108,15 +110,17 @@ std::vector<std::string> Days(const ParsedArgs& parsed) {
 }
 
 int Run(const ParsedArgs& parsed, const std::string& database, std::ostream& out, std::ostream& err) {
-  if (parsed.positional.size() < 2) throw UsageError("`release run` needs a release NAME; `release list` shows them");
+  if (parsed.positional.size() < 2)
+    throw UsageError("`release run` needs a release NAME; `release list` shows them");
   const std::string& name = parsed.positional[1];
   std::vector<std::string> days = Days(parsed);
   std::unique_ptr<ReleasesSetup> setup = LoadSetup(parsed);
   const ReleaseDefinition* release = FindRelease(setup->releases, name);
   if (release == nullptr) {
-    throw DpqlError(ErrorCode::kUnknownRelease,
-                    "no release named '" + name + "' in " + setup->config.releases + "; `dpqld admin --config " +
-                        *admin::Value(parsed, "--config") + " release list` shows them");
+    throw DpqlError(ErrorCode::kUnknownRelease, "no release named '" + name + "' in " +
+                                                    setup->config.releases + "; `dpqld admin --config " +
+                                                    *admin::Value(parsed, "--config") +
+                                                    " release list` shows them");
   }
   ConnectionPool pool(database, 2);
   Engine engine(setup->catalog, pool, std::make_unique<SecureRandom>(), setup->config.statement_timeout_ms);
@@ -131,7 +135,8 @@ int Run(const ParsedArgs& parsed, const std::string& database, std::ostream& out
               << outcome.ledger_id << ")\n";
           break;
         case ReleaseRunOutcome::State::kCompleted:
-          out << "published; completed a run paid earlier (ledger " << outcome.ledger_id << "), not paid again\n";
+          out << "published; completed a run paid earlier (ledger " << outcome.ledger_id
+              << "), not paid again\n";
           break;
         case ReleaseRunOutcome::State::kAlreadyPublished:
           out << "already published (ledger " << outcome.ledger_id << "); nothing spent\n";
@@ -144,7 +149,8 @@ int Run(const ParsedArgs& parsed, const std::string& database, std::ostream& out
       ++failed;
       err << "dpqld admin: " << release->name << " " << release->parameter.name << "=" << day << ": "
           << Name(e.code()) << ": " << e.message() << "\n";
-      if (e.code() == ErrorCode::kReleaseAccountExhausted || e.code() == ErrorCode::kDatasetBudgetExhausted) break;
+      if (e.code() == ErrorCode::kReleaseAccountExhausted || e.code() == ErrorCode::kDatasetBudgetExhausted)
+        break;
     }
   }
   return failed == 0 ? 0 : 1;
@@ -179,8 +185,8 @@ int List(const ParsedArgs& parsed, const std::string& database, std::ostream& ou
 
 }  // namespace
 
-int RunReleaseAdmin(const ParsedArgs& parsed, const std::string& database, const std::optional<BudgetCost>& grant,
-                    std::ostream& out, std::ostream& err) {
+int RunReleaseAdmin(const ParsedArgs& parsed, const std::string& database,
+                    const std::optional<BudgetCost>& grant, std::ostream& out, std::ostream& err) {
   const std::string& action = parsed.positional[0];
   if (action == "grant") {
     if (parsed.positional.size() > 1) throw UsageError("`release grant` takes no NAME; give --dataset D");

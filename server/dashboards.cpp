@@ -107,7 +107,6 @@ class Reader : public FormReader {
     CheckQuery(query, path + ".query", panel.query, dashboard.parameters, dataset);
     return panel;
   }
-
 };
 
 }  // namespace

@@ -42,7 +42,8 @@ bool IsFormDate(const std::string& text) {
 std::string FormReader::Name(const YAML::Node& key, const std::string& path, const char* what) const {
   std::string name = yaml_.Scalar(key, path, kCode, what);
   if (!IsFormName(name)) {
-    yaml_.Fail(key, path, kCode, std::string(what) + " '" + name + "' must be 1-63 letters, digits, '_' or '-'");
+    yaml_.Fail(key, path, kCode,
+               std::string(what) + " '" + name + "' must be 1-63 letters, digits, '_' or '-'");
   }
   return name;
 }
@@ -51,7 +52,8 @@ std::string FormReader::Text(const YAML::Node& node, const std::string& path) co
   return yaml_.Scalar(node, path, kCode, "text");
 }
 
-void FormReader::Keys(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> known,
+void FormReader::Keys(const YAML::Node& node, const std::string& path,
+                      std::initializer_list<const char*> known,
                       std::initializer_list<const char*> required) const {
   if (!node.IsMap()) yaml_.Fail(node, path, kCode, "expected a mapping, got " + DescribeYamlNode(node));
   std::string list;
@@ -67,8 +69,8 @@ void FormReader::Keys(const YAML::Node& node, const std::string& path, std::init
   }
 }
 
-const CatalogTable& FormReader::PublicTable(const YAML::Node& at, const std::string& path, const Dataset& dataset,
-                                            const std::string& name) const {
+const CatalogTable& FormReader::PublicTable(const YAML::Node& at, const std::string& path,
+                                            const Dataset& dataset, const std::string& name) const {
   const CatalogTable* table = dataset.FindTable(name);
   if (table == nullptr) {
     yaml_.Fail(at, path, kCode, "dataset " + dataset.name + " has no table '" + name + "'");
@@ -131,9 +133,9 @@ DashboardParameter FormReader::ReadParameter(const YAML::Node& key, const YAML::
     parameter.choices_from = Text(node["choices_from"], path + ".choices_from");
     const size_t dot = parameter.choices_from.find('.');
     if (dot == std::string::npos) {
-      yaml_.Fail(node["choices_from"], path + ".choices_from", kCode,
-                 "expected TABLE.COLUMN of a public table (e.g. wards.trust), got '" +
-                     parameter.choices_from + "'");
+      yaml_.Fail(
+          node["choices_from"], path + ".choices_from", kCode,
+          "expected TABLE.COLUMN of a public table (e.g. wards.trust), got '" + parameter.choices_from + "'");
     }
     const CatalogTable& table = PublicTable(node["choices_from"], path + ".choices_from", dataset,
                                             parameter.choices_from.substr(0, dot));
@@ -143,7 +145,8 @@ DashboardParameter FormReader::ReadParameter(const YAML::Node& key, const YAML::
 }
 
 std::string FormReader::CheckQuery(const YAML::Node& query, const std::string& path, const std::string& text,
-                                   const std::vector<DashboardParameter>& parameters, const Dataset& dataset) const {
+                                   const std::vector<DashboardParameter>& parameters,
+                                   const Dataset& dataset) const {
   std::string compiled_text;
   try {
     compiled_text = SubstituteDefaults(text, parameters);
@@ -165,8 +168,7 @@ std::string FormReader::CheckQuery(const YAML::Node& query, const std::string& p
               "parameters' defaults: " +
               compiled_text + ")";
     }
-    yaml_.Fail(query, path, kCode,
-               std::string(dpql::Name(error.code())) + ": " + error.message() + where);
+    yaml_.Fail(query, path, kCode, std::string(dpql::Name(error.code())) + ": " + error.message() + where);
   }
   return compiled_text;
 }

@@ -14,7 +14,11 @@ constexpr std::chrono::minutes kBudgetRetry{10};
 
 ReleaseScheduler::ReleaseScheduler(Engine& engine, const std::vector<ReleaseDefinition>& releases,
                                    const std::string& database, int interval_seconds, std::ostream& log)
-    : engine_(engine), releases_(releases), lease_(database), interval_seconds_(interval_seconds), log_(log) {}
+    : engine_(engine),
+      releases_(releases),
+      lease_(database),
+      interval_seconds_(interval_seconds),
+      log_(log) {}
 
 ReleaseScheduler::~ReleaseScheduler() { Stop(); }
 
@@ -45,7 +49,8 @@ void ReleaseScheduler::Stop() {
 int ReleaseScheduler::Tick() {
   const bool held = lease_.Hold();
   if (!held_ || held != *held_) {
-    log_ << (held ? "dpqld: release scheduler: this instance holds the release lease and runs scheduled releases"
+    log_ << (held ? "dpqld: release scheduler: this instance holds the release lease and runs scheduled "
+                    "releases"
                   : "dpqld: release scheduler: the release lease is held elsewhere (or the database is "
                     "unreachable); this instance runs no scheduled release")
          << std::endl;
@@ -65,13 +70,16 @@ int ReleaseScheduler::Tick() {
       if (outcome.state == ReleaseRunOutcome::State::kPublished ||
           outcome.state == ReleaseRunOutcome::State::kCompleted) {
         ++runs;
-        log_ << "dpqld: release scheduler: " << release.name << " " << release.parameter.name << "=" << day << ": "
-             << (outcome.state == ReleaseRunOutcome::State::kPublished ? "published (ledger " : "completed (paid earlier, ledger ")
+        log_ << "dpqld: release scheduler: " << release.name << " " << release.parameter.name << "=" << day
+             << ": "
+             << (outcome.state == ReleaseRunOutcome::State::kPublished ? "published (ledger "
+                                                                       : "completed (paid earlier, ledger ")
              << outcome.ledger_id << ")" << std::endl;
       }
     } catch (const DpqlError& error) {
       failure = std::string(Name(error.code())) + ": " + error.message();
-      if (error.code() == ErrorCode::kReleaseAccountExhausted || error.code() == ErrorCode::kDatasetBudgetExhausted) {
+      if (error.code() == ErrorCode::kReleaseAccountExhausted ||
+          error.code() == ErrorCode::kDatasetBudgetExhausted) {
         retry_after_[key] = now + kBudgetRetry;
       }
     } catch (const std::exception& error) {

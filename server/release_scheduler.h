@@ -28,8 +28,8 @@ namespace dpql {
 
 class ReleaseScheduler {
  public:
-  ReleaseScheduler(Engine& engine, const std::vector<ReleaseDefinition>& releases, const std::string& database,
-                   int interval_seconds, std::ostream& log);
+  ReleaseScheduler(Engine& engine, const std::vector<ReleaseDefinition>& releases,
+                   const std::string& database, int interval_seconds, std::ostream& log);
   ~ReleaseScheduler();
   ReleaseScheduler(const ReleaseScheduler&) = delete;
   ReleaseScheduler& operator=(const ReleaseScheduler&) = delete;

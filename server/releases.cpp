@@ -39,7 +39,8 @@ class Reader : public FormReader {
     }
     for (const auto& entry : root) {
       if (entry.first.Scalar() != "releases") {
-        yaml_.Fail(entry.first, "", kCode, "unknown key '" + entry.first.Scalar() + "'; the only key is `releases`");
+        yaml_.Fail(entry.first, "", kCode,
+                   "unknown key '" + entry.first.Scalar() + "'; the only key is `releases`");
       }
     }
     const YAML::Node& list = root["releases"];
@@ -84,7 +85,8 @@ class Reader : public FormReader {
     std::vector<ReleaseQuery> queries;
     queries.push_back({release.name, CheckQuery(node["query"], path + ".query", release.query,
                                                 {release.parameter}, dataset)});
-    if (const YAML::Node& schedule = node["schedule"]) release.schedule = ReadSchedule(schedule, path + ".schedule");
+    if (const YAML::Node& schedule = node["schedule"])
+      release.schedule = ReadSchedule(schedule, path + ".schedule");
     if (const YAML::Node& hierarchy = node["hierarchy"]) {
       if (!hierarchy.IsMap() || hierarchy.size() == 0) {
         yaml_.Fail(hierarchy, path + ".hierarchy", kCode,
@@ -172,8 +174,9 @@ std::vector<ReleaseDefinition> LoadReleases(const std::string& path, const Catal
 ReleaseRunRequest MakeReleaseRun(const ReleaseDefinition& release, const std::string& day,
                                  const std::string& origin) {
   if (!IsFormDate(day) || !ParseDate(day)) {
-    throw DpqlError(ErrorCode::kInvalidParameter,
-                    "release " + release.name + ": expected a day YYYY-MM-DD, got '" + day.substr(0, 40) + "'");
+    throw DpqlError(
+        ErrorCode::kInvalidParameter,
+        "release " + release.name + ": expected a day YYYY-MM-DD, got '" + day.substr(0, 40) + "'");
   }
   DashboardParameter parameter = release.parameter;
   parameter.default_value = day;
@@ -192,7 +195,8 @@ ReleaseRunRequest MakeReleaseRun(const ReleaseDefinition& release, const std::st
 
 std::string DueDay(const ReleaseSchedule& schedule, TimePoint now) {
   const int64_t today = DayOf(now);
-  const auto since_midnight = std::chrono::duration_cast<std::chrono::minutes>(now - StartOfDay(today)).count();
+  const auto since_midnight =
+      std::chrono::duration_cast<std::chrono::minutes>(now - StartOfDay(today)).count();
   // Before today's hour the latest due run is yesterday's.
   const int64_t run_on = since_midnight >= schedule.at_minutes ? today : today - 1;
   return FormatDate(run_on - schedule.day_offset);
@@ -202,10 +206,12 @@ std::string DescribeSchedule(const std::optional<ReleaseSchedule>& schedule) {
   if (!schedule) return "by hand (dpqld admin release run)";
   char at[16];
   std::snprintf(at, sizeof at, "%02d:%02d", schedule->at_minutes / 60, schedule->at_minutes % 60);
-  return std::string("daily at ") + at + " UTC for " + (schedule->day_offset == 1 ? "the day before" : "that day");
+  return std::string("daily at ") + at + " UTC for " +
+         (schedule->day_offset == 1 ? "the day before" : "that day");
 }
 
-const ReleaseDefinition* FindRelease(const std::vector<ReleaseDefinition>& releases, const std::string& name) {
+const ReleaseDefinition* FindRelease(const std::vector<ReleaseDefinition>& releases,
+                                     const std::string& name) {
   for (const ReleaseDefinition& release : releases) {
     if (release.name == name) return &release;
   }

@@ -39,8 +39,8 @@ struct ReleaseDefinition {
   std::string title;
   std::string description;
   std::string dataset;
-  DashboardParameter parameter;  // the one date parameter (e.g. `day`)
-  std::string query;             // with {{day}} placeholders
+  DashboardParameter parameter;             // the one date parameter (e.g. `day`)
+  std::string query;                        // with {{day}} placeholders
   std::optional<ReleaseSchedule> schedule;  // none: run by hand only
   std::vector<ReleaseHierarchyLevel> hierarchy;
   BudgetCost cost;  // of one run: the sum of its queries' costs

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "compiler/common/error.h"
@@ -47,11 +47,13 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/healthz", "GET", false},         {"/readyz", "GET", false},        {"/metrics", "GET", false},
-    {"/v1/query", "POST", true},        {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
-    {"/v1/catalog", "GET", true},       {"/v1/history", "GET", true},     {"/v1/dashboards", "GET", true},
-    {"/v1/public/", "GET", true, true}, {"/v1/admin/audit", "GET", true}, {"/v1/admin/analysts", "GET", true},
-    {"/v1/releases", "GET", true},      {"/v1/releases/", "GET", true, true},
+    {"/healthz", "GET", false},       {"/readyz", "GET", false},
+    {"/metrics", "GET", false},       {"/v1/query", "POST", true},
+    {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
+    {"/v1/catalog", "GET", true},     {"/v1/history", "GET", true},
+    {"/v1/dashboards", "GET", true},  {"/v1/public/", "GET", true, true},
+    {"/v1/admin/audit", "GET", true}, {"/v1/admin/analysts", "GET", true},
+    {"/v1/releases", "GET", true},    {"/v1/releases/", "GET", true, true},
 };
 
 // A `limit` query parameter: 1 to kMaxAuditLimit.
@@ -246,8 +248,9 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
              "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
   exchange.route = !matched->prefix ? path
-                   : std::string_view(matched->path) == "/v1/releases/" ? "/v1/releases/NAME"
-                                                                        : std::string(matched->path) + "TABLE";
+                   : std::string_view(matched->path) == "/v1/releases/"
+                       ? "/v1/releases/NAME"
+                       : std::string(matched->path) + "TABLE";
   if (route == nullptr) {
     Fail(ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + path + "; use " + allowed,
          {{"Allow", allowed}});
@@ -286,7 +289,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   }
   if (path.rfind("/v1/public/", 0) == 0) return PublicTable(path.substr(11), query_string);
   if (path == "/v1/releases") return Releases(analyst);
-  if (path.rfind("/v1/releases/", 0) == 0) return ReleaseRuns(path.substr(13), query_string, analyst, exchange);
+  if (path.rfind("/v1/releases/", 0) == 0)
+    return ReleaseRuns(path.substr(13), query_string, analyst, exchange);
   if (path == "/v1/admin/audit" || path == "/v1/admin/analysts") {
     if (!analyst.is_admin) {
       Fail(ErrorCode::kForbidden,
@@ -604,8 +608,7 @@ json ReleaseCostJson(const BudgetCost& cost) {
 // "YYYY-MM-DD" of a from/to query parameter.
 std::string ReleaseDay(const std::string& key, const std::string& value) {
   if (!IsFormDate(value)) {
-    Fail(ErrorCode::kInvalidParameter,
-         key + " must be a day YYYY-MM-DD, got '" + AuditText(value, 40) + "'");
+    Fail(ErrorCode::kInvalidParameter, key + " must be a day YYYY-MM-DD, got '" + AuditText(value, 40) + "'");
   }
   return value;
 }
@@ -631,9 +634,8 @@ HttpResponse Router::Releases(const Analyst& analyst) {
         char at[16];
         std::snprintf(at, sizeof at, "%02d:%02d", release.schedule->at_minutes / 60,
                       release.schedule->at_minutes % 60);
-        schedule = {{"every", "day"},
-                    {"at", at},
-                    {"day", release.schedule->day_offset == 1 ? "yesterday" : "today"}};
+        schedule = {
+            {"every", "day"}, {"at", at}, {"day", release.schedule->day_offset == 1 ? "yesterday" : "today"}};
       }
       json entry = {{"name", release.name},
                     {"title", release.title},
@@ -661,8 +663,8 @@ HttpResponse Router::Releases(const Analyst& analyst) {
 // The published runs of one release in a day range, as /v1/query answers
 // them (values with their intervals). Reading a published answer is
 // post-processing of a paid release: it costs nothing (audited with cost 0).
-HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& query_string, const Analyst& analyst,
-                                 Exchange& exchange) {
+HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& query_string,
+                                 const Analyst& analyst, Exchange& exchange) {
   const ReleaseDefinition* release = releases_ != nullptr ? FindRelease(*releases_, name) : nullptr;
   if (release == nullptr) {
     std::string known;
@@ -687,11 +689,12 @@ HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& que
     } else if (key == "limit") {
       limit = ParseLimit(value);
     } else {
-      Fail(ErrorCode::kInvalidParameter, "unknown parameter '" + AuditText(key, 50) + "'; use from, to and limit");
+      Fail(ErrorCode::kInvalidParameter,
+           "unknown parameter '" + AuditText(key, 50) + "'; use from, to and limit");
     }
   }
-  exchange.audit.query = "release " + release->name + (from.empty() ? "" : " from " + from) +
-                         (to.empty() ? "" : " to " + to);
+  exchange.audit.query =
+      "release " + release->name + (from.empty() ? "" : " from " + from) + (to.empty() ? "" : " to " + to);
   std::optional<Budget> budget = WithLedger(
       pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudget(analyst.id, release->dataset); });
   if (!budget) {

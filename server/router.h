@@ -23,8 +23,8 @@
 
 namespace dpql {
 
-struct HttpError;    // server/json_result.h
-class ConsoleFiles;  // server/console.h
+struct HttpError;          // server/json_result.h
+class ConsoleFiles;        // server/console.h
 struct ReleaseDefinition;  // server/releases.h
 
 struct HttpRequest {

@@ -50,7 +50,8 @@ std::vector<ReleaseLevelAnswer> DecodeReleaseAnswer(const std::string& text) {
       out.push_back(std::move(entry));
     }
   } catch (const json::exception& e) {
-    throw DpqlError(ErrorCode::kCacheCorrupt, std::string("a stored release answer is unreadable: ") + e.what());
+    throw DpqlError(ErrorCode::kCacheCorrupt,
+                    std::string("a stored release answer is unreadable: ") + e.what());
   }
   return out;
 }

@@ -172,8 +172,8 @@ std::optional<ReleaseAccount> ReleaseStore::Account(const std::string& dataset) 
 std::vector<ReleaseAccount> ReleaseStore::Accounts() {
   return impl_->Run([&](pqxx::work& txn) {
     std::vector<ReleaseAccount> out;
-    for (const auto& row :
-         txn.exec(std::string("SELECT ") + kAccountColumns + " FROM dpql.release_accounts ORDER BY dataset")) {
+    for (const auto& row : txn.exec(std::string("SELECT ") + kAccountColumns +
+                                    " FROM dpql.release_accounts ORDER BY dataset")) {
       out.push_back(AccountFromRow(row));
     }
     return out;
@@ -182,9 +182,11 @@ std::vector<ReleaseAccount> ReleaseStore::Accounts() {
 
 ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& parameters,
                                  const std::string& day, const std::string& dataset, const BudgetCost& cost,
-                                 const BudgetCap& cap, const std::string& query_text, const std::string& now) {
-  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
-      cost.delta_pico > kMaxDeltaPico || cost.rho_pico > kMaxRhoPico) {
+                                 const BudgetCap& cap, const std::string& query_text,
+                                 const std::string& now) {
+  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 ||
+      cost.epsilon_micro > kMaxEpsilonMicro || cost.delta_pico > kMaxDeltaPico ||
+      cost.rho_pico > kMaxRhoPico) {
     throw DpqlError(ErrorCode::kInvalidCost, "release cost out of range");
   }
   return impl_->Run([&](pqxx::work& txn) {
@@ -198,7 +200,8 @@ ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& 
         parameters);
     auto account_now = [&] {
       pqxx::result rows = txn.exec_params(
-          std::string("SELECT ") + kAccountColumns + " FROM dpql.release_accounts WHERE dataset = $1", dataset);
+          std::string("SELECT ") + kAccountColumns + " FROM dpql.release_accounts WHERE dataset = $1",
+          dataset);
       if (!rows.empty()) payment.account = AccountFromRow(rows[0]);
     };
     if (!existing.empty()) {
@@ -217,16 +220,17 @@ ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& 
     }
     // 3. The release account: a conditional UPDATE that cannot overspend.
     pqxx::result debited = txn.exec_params(
-        std::string("UPDATE dpql.release_accounts SET epsilon_spent = epsilon_spent + $2, "
-                    "delta_spent = delta_spent + $3, rho_spent = rho_spent + $4 "
-                    "WHERE dataset = $1 AND epsilon_spent + $2 <= epsilon_total AND delta_spent + $3 <= delta_total "
-                    "AND rho_spent + $4 <= rho_total RETURNING ") +
+        std::string(
+            "UPDATE dpql.release_accounts SET epsilon_spent = epsilon_spent + $2, "
+            "delta_spent = delta_spent + $3, rho_spent = rho_spent + $4 "
+            "WHERE dataset = $1 AND epsilon_spent + $2 <= epsilon_total AND delta_spent + $3 <= delta_total "
+            "AND rho_spent + $4 <= rho_total RETURNING ") +
             kAccountColumns,
         dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
     if (debited.empty()) {
       account_now();
-      payment.outcome = payment.account ? ReleasePayment::Outcome::kAccountExhausted
-                                        : ReleasePayment::Outcome::kNoAccount;
+      payment.outcome =
+          payment.account ? ReleasePayment::Outcome::kAccountExhausted : ReleasePayment::Outcome::kNoAccount;
       return payment;
     }
     payment.account = AccountFromRow(debited[0]);
@@ -234,8 +238,8 @@ ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& 
     pqxx::row ledger = txn.exec_params1(
         "INSERT INTO dpql.ledger (analyst_id, release, dataset, epsilon, delta, rho, query_hash, query_text, "
         "created_at) VALUES (NULL, $1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8::timestamptz) RETURNING id",
-        release, dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico, Sha256Hex(query_text), query_text,
-        now);
+        release, dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico, Sha256Hex(query_text),
+        query_text, now);
     payment.ledger_id = ledger[0].as<int64_t>();
     txn.exec_params0(
         "INSERT INTO dpql.release_runs (release, parameters, day, dataset, epsilon, delta, rho, state, "
@@ -249,11 +253,12 @@ ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& 
   });
 }
 
-bool ReleaseStore::Publish(const std::string& release, const std::string& parameters, const std::string& answer,
-                           const std::string& now) {
+bool ReleaseStore::Publish(const std::string& release, const std::string& parameters,
+                           const std::string& answer, const std::string& now) {
   return impl_->Run([&](pqxx::work& txn) {
     pqxx::result rows = txn.exec_params(
-        "UPDATE dpql.release_runs SET state = 'published', answer = $3::jsonb, published_at = $4::timestamptz "
+        "UPDATE dpql.release_runs SET state = 'published', answer = $3::jsonb, published_at = "
+        "$4::timestamptz "
         "WHERE release = $1 AND parameters = $2 AND state = 'paid' RETURNING 1",
         release, parameters, answer, now);
     return !rows.empty();
@@ -262,10 +267,9 @@ bool ReleaseStore::Publish(const std::string& release, const std::string& parame
 
 std::optional<ReleaseRunRow> ReleaseStore::Find(const std::string& release, const std::string& parameters) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<ReleaseRunRow> {
-    pqxx::result rows =
-        txn.exec_params(std::string("SELECT ") + kRunColumns +
-                            " FROM dpql.release_runs WHERE release = $1 AND parameters = $2",
-                        release, parameters);
+    pqxx::result rows = txn.exec_params(std::string("SELECT ") + kRunColumns +
+                                            " FROM dpql.release_runs WHERE release = $1 AND parameters = $2",
+                                        release, parameters);
     if (rows.empty()) return std::nullopt;
     return RunFromRow(rows[0]);
   });
@@ -290,16 +294,18 @@ std::vector<ReleaseRunRow> ReleaseStore::Published(const std::string& release, c
 
 std::optional<ReleaseRunRow> ReleaseStore::Latest(const std::string& release) {
   return impl_->Run([&](pqxx::work& txn) -> std::optional<ReleaseRunRow> {
-    pqxx::result rows = txn.exec_params(std::string("SELECT ") + kRunColumns +
-                                            " FROM dpql.release_runs WHERE release = $1 AND state = 'published' "
-                                            "ORDER BY day DESC, parameters DESC LIMIT 1",
-                                        release);
+    pqxx::result rows =
+        txn.exec_params(std::string("SELECT ") + kRunColumns +
+                            " FROM dpql.release_runs WHERE release = $1 AND state = 'published' "
+                            "ORDER BY day DESC, parameters DESC LIMIT 1",
+                        release);
     if (rows.empty()) return std::nullopt;
     return RunFromRow(rows[0]);
   });
 }
 
-ReleaseLease::ReleaseLease(std::string connection_string) : connection_string_(std::move(connection_string)) {}
+ReleaseLease::ReleaseLease(std::string connection_string)
+    : connection_string_(std::move(connection_string)) {}
 
 ReleaseLease::~ReleaseLease() = default;
 

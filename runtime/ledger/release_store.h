@@ -49,12 +49,12 @@ struct ReleaseRunRow {
 
 struct ReleasePayment {
   enum class Outcome {
-    kPaid,                // debited now: run the queries and publish
-    kAlreadyPaid,         // paid before but never published: complete it, free
-    kAlreadyPublished,    // nothing to do
-    kNoAccount,           // refused: the dataset has no release account
-    kAccountExhausted,    // refused: the release account has too little left
-    kCapRefused,          // refused: the dataset-wide cap
+    kPaid,              // debited now: run the queries and publish
+    kAlreadyPaid,       // paid before but never published: complete it, free
+    kAlreadyPublished,  // nothing to do
+    kNoAccount,         // refused: the dataset has no release account
+    kAccountExhausted,  // refused: the release account has too little left
+    kCapRefused,        // refused: the dataset-wide cap
   };
   Outcome outcome = Outcome::kNoAccount;
   std::optional<ReleaseAccount> account;  // as it stands after (or when refused)

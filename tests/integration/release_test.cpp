@@ -116,7 +116,8 @@ class ReleaseTest : public ::testing::Test {
 constexpr const char* kPublished =
     "SELECT count(*) FROM dpql.release_runs WHERE release = 'occupancy' AND state = 'published'";
 constexpr const char* kReleaseDebits = "SELECT count(*) FROM dpql.ledger WHERE release = 'occupancy'";
-constexpr const char* kAccountSpent = "SELECT epsilon_spent FROM dpql.release_accounts WHERE dataset = 'hospital'";
+constexpr const char* kAccountSpent =
+    "SELECT epsilon_spent FROM dpql.release_accounts WHERE dataset = 'hospital'";
 
 TEST_F(ReleaseTest, DailyReleaseRunsOncePerDayIsChargedOnceAndServedFreeToThirtyAnalysts) {
   GrantReleaseAccount("10");
@@ -182,11 +183,14 @@ TEST_F(ReleaseTest, DailyReleaseRunsOncePerDayIsChargedOnceAndServedFreeToThirty
             dataset_spent);
   EXPECT_EQ(EpsilonSpent(db_, "planner7"), 0.0);
   // Each read is audited, at cost 0, without values.
-  EXPECT_GE(Count("SELECT count(*) FROM dpql.audit WHERE source = 'GET /v1/releases/occupancy' AND epsilon = 0 "
-                  "AND status = 200"),
-            30);
-  EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source LIKE 'GET /v1/releases%' AND epsilon <> 0"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source = 'release_run' AND outcome = 'published'"), 2);
+  EXPECT_GE(
+      Count("SELECT count(*) FROM dpql.audit WHERE source = 'GET /v1/releases/occupancy' AND epsilon = 0 "
+            "AND status = 200"),
+      30);
+  EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source LIKE 'GET /v1/releases%' AND epsilon <> 0"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM dpql.audit WHERE source = 'release_run' AND outcome = 'published'"),
+            2);
 
   // The REPL reads the same, free: \releases and \release NAME FROM TO.
   {
@@ -318,7 +322,7 @@ TEST_F(ReleaseTest, AHierarchyRunsEveryLevelInOnePaidRun) {
   int code = 0;
   std::string out = AdminWithConfig("release run occupancy --day 2026-11-20", &code);
   ASSERT_EQ(code, 0) << out;
-  EXPECT_EQ(Count(kReleaseDebits), 1);                  // one debit for both levels
+  EXPECT_EQ(Count(kReleaseDebits), 1);                 // one debit for both levels
   EXPECT_EQ(db_.QueryValue(kAccountSpent), "400000");  // 0.3 + 0.1
 
   auto server = Start("dpqld.log");
@@ -348,7 +352,8 @@ TEST_F(ReleaseTest, ABadReleasesFileStopsTheServerWithFileAndLine) {
        "releases.yaml:12: releases.occupancy.schedule.at: expected a UTC time of day HH:MM"},
       {std::string(kReleases).replace(std::string(kReleases).find("type: date"), 10, "type: text"),
        "releases.yaml:7: releases.occupancy.parameters.day.type: a release's parameter must be of type date"},
-      {std::string(kReleases) + "    colour: red\n", "releases.yaml:13: releases.occupancy: unknown key 'colour'"},
+      {std::string(kReleases) + "    colour: red\n",
+       "releases.yaml:13: releases.occupancy: unknown key 'colour'"},
   };
   for (const Case& c : cases) {
     WriteFile("releases.yaml", c.text);

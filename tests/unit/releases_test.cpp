@@ -9,15 +9,16 @@
 
 #include "compiler/common/clock.h"
 #include "compiler/common/error.h"
-#include "runtime/cache/release_answer.h"
 #include "repl/format.h"
+#include "runtime/cache/release_answer.h"
 #include "server/releases.h"
 
 namespace dpql {
 namespace {
 
 const Catalog& Hospital() {
-  static const Catalog catalog = LoadCatalog(std::string(DPQL_SOURCE_DIR_DEFAULT) + "/examples/hospital/catalog.yaml");
+  static const Catalog catalog =
+      LoadCatalog(std::string(DPQL_SOURCE_DIR_DEFAULT) + "/examples/hospital/catalog.yaml");
   return catalog;
 }
 
@@ -120,8 +121,9 @@ TEST(Releases, HierarchyLevelsAreRunAndPaidTogether) {
   ASSERT_EQ(run.queries.size(), 2u);
   EXPECT_EQ(run.queries[1].level, "all");
   EXPECT_NE(run.queries[1].text.find("DATE '2026-11-20'"), std::string::npos);
-  EXPECT_NE(ErrorOf(Replace(text, "parent: trust", "parent: region")).find(
-                "releases.yaml:14: releases.occupancy.hierarchy.all.from.parent: table wards has no column 'region'"),
+  EXPECT_NE(ErrorOf(Replace(text, "parent: trust", "parent: region"))
+                .find("releases.yaml:14: releases.occupancy.hierarchy.all.from.parent: table wards has no "
+                      "column 'region'"),
             std::string::npos)
       << ErrorOf(Replace(text, "parent: trust", "parent: region"));
 }
@@ -133,12 +135,17 @@ TEST(Releases, MistakesNameFileLineAndKey) {
   const std::vector<Case> cases = {
       {Replace(kFile, "ward_code, COUNT", "wrd_code, COUNT"),
        "releases.yaml:6: releases.occupancy.query: unknown_column"},
-      {Replace(kFile, "\"06:00\"", "6am"), "releases.yaml:10: releases.occupancy.schedule.at: expected a UTC time"},
-      {Replace(kFile, "every: day", "every: week"), "releases.yaml:10: releases.occupancy.schedule.every: unknown period"},
-      {Replace(kFile, "day: yesterday", "day: tomorrow"), "releases.yaml:10: releases.occupancy.schedule.day: unknown day"},
-      {Replace(kFile, "type: date, default: 2026-11-27 }\n    query: >-", "type: int, default: 3 }\n    query: >-"),
+      {Replace(kFile, "\"06:00\"", "6am"),
+       "releases.yaml:10: releases.occupancy.schedule.at: expected a UTC time"},
+      {Replace(kFile, "every: day", "every: week"),
+       "releases.yaml:10: releases.occupancy.schedule.every: unknown period"},
+      {Replace(kFile, "day: yesterday", "day: tomorrow"),
+       "releases.yaml:10: releases.occupancy.schedule.day: unknown day"},
+      {Replace(kFile, "type: date, default: 2026-11-27 }\n    query: >-",
+               "type: int, default: 3 }\n    query: >-"),
        "releases.yaml:5: releases.occupancy.parameters.day.type: a release's parameter must be of type date"},
-      {Replace(kFile, "{{day}}", "{{days}}"), "releases.yaml:6: releases.occupancy.query: placeholder {{days}}"},
+      {Replace(kFile, "{{day}}", "{{days}}"),
+       "releases.yaml:6: releases.occupancy.query: placeholder {{days}}"},
       {Replace(kFile, "    title: Occupancy by ward\n", "    title: Occupancy by ward\n    colour: red\n"),
        "releases.yaml:4: releases.occupancy: unknown key 'colour'"},
       {Replace(kFile, "occupancy:", "occupancy!:"), "releases.yaml:2: releases: release name 'occupancy!'"},
@@ -148,7 +155,8 @@ TEST(Releases, MistakesNameFileLineAndKey) {
   };
   for (const Case& c : cases) {
     const std::string message = ErrorOf(c.text);
-    EXPECT_NE(message.find(c.expected), std::string::npos) << "expected: " << c.expected << "\ngot: " << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos)
+        << "expected: " << c.expected << "\ngot: " << message;
   }
 }
 
