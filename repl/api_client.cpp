@@ -1,5 +1,7 @@
 #include "repl/api_client.h"
 
+#include <cctype>
+
 namespace dpql {
 
 nlohmann::json ParseApiResponse(const HttpClientResponse& response) {
@@ -56,6 +58,33 @@ nlohmann::json ApiClient::FileBudgetRequest(const nlohmann::json& body) {
 }
 
 nlohmann::json ApiClient::BudgetRequests() { return Call("GET", "/v1/budget-requests", ""); }
+
+nlohmann::json ApiClient::Releases() { return Call("GET", "/v1/releases", ""); }
+
+nlohmann::json ApiClient::Release(const std::string& name, const std::string& from, const std::string& to) {
+  // Release names are letters, digits, '_' and '-'; days YYYY-MM-DD: nothing to escape.
+  auto plain = [](const std::string& text, bool day) {
+    for (char c : text) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || (!day && c == '_');
+      if (!ok) return false;
+    }
+    return !text.empty();
+  };
+  if (!plain(name, false)) {
+    throw std::invalid_argument("a release name is letters, digits, '_' or '-'; \\releases lists them");
+  }
+  for (const std::string* day : {&from, &to}) {
+    if (!day->empty() && !plain(*day, true)) {
+      throw std::invalid_argument("a day is written YYYY-MM-DD, got '" + *day + "'");
+    }
+  }
+  std::string target = "/v1/releases/" + name;
+  std::string query;
+  if (!from.empty()) query += "from=" + from;
+  if (!to.empty()) query += (query.empty() ? "" : "&") + std::string("to=") + to;
+  if (!query.empty()) target += "?" + query;
+  return Call("GET", target, "");
+}
 
 nlohmann::json ApiClient::Call(const std::string& method, const std::string& target,
                                const std::string& body) {

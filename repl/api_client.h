@@ -52,6 +52,10 @@ class ApiClient {
   // The research project that pays for queries (sent as DPQL-Project); "" = the default account.
   void set_project(std::string project) { project_ = std::move(project); }
   const std::string& project() const { return project_; }
+  // GET /v1/releases, and GET /v1/releases/NAME?from=&to= ("" = open).
+  // Throws std::invalid_argument for a name or day that cannot be one.
+  nlohmann::json Releases();
+  nlohmann::json Release(const std::string& name, const std::string& from, const std::string& to);
 
   const Url& url() const { return http_.url(); }
 

@@ -28,8 +28,8 @@ constexpr const char* kNames[] = {
     "MECHANISM", "LAPLACE",    "GAUSSIAN", "MAX_GROUPS", "MAX_ROWS", "CONFIDENCE",
 };
 
-constexpr const char* kMetaCommands[] = {"\\d",      "\\budget", "\\explain", "\\timing",
-                                         "\\format", "\\help",   "\\q"};
+constexpr const char* kMetaCommands[] = {"\\d",      "\\budget", "\\releases", "\\release", "\\explain",
+                                         "\\timing", "\\format", "\\help",     "\\q"};
 
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && LowerAscii(text.substr(0, prefix.size())) == LowerAscii(prefix);

@@ -68,6 +68,12 @@ std::string FormatBudgets(const nlohmann::json& answer);
 // GET /v1/budget-requests as a table, newest first.
 std::string FormatBudgetRequests(const nlohmann::json& answer);
 
+// `\releases`: GET /v1/releases as a table (name, title, cost, schedule,
+// latest day). `\release NAME`: each published run's day, then its answer
+// as FormatTable shows a query's (value ± half-width).
+std::string FormatReleases(const nlohmann::json& answer);
+std::string FormatReleaseRuns(const nlohmann::json& answer);
+
 // The dataset entry of a GET /v1/catalog answer: `name`, or the only /
 // first one when `name` is empty; nullptr if there is none.
 const nlohmann::json* FindDataset(const nlohmann::json& catalog, std::string_view name);

@@ -38,6 +38,8 @@ const char* const kMetaHelp = R"(Meta-commands:
   \request EPSILON JUSTIFICATION...
                      ask a data guardian for more budget: on the current project,
                      else on your own budget; \requests lists yours
+  \releases          published releases of your datasets; reading them is free
+  \release NAME [FROM [TO]]   a release's published days (YYYY-MM-DD), free
   \explain QUERY     show QUERY's plan and what it would cost; spends nothing
   \timing [on|off]   toggle printing each request's elapsed time
   \format [table|csv|json]   show or set the output format
@@ -164,6 +166,25 @@ class Session {
         } else {
           std::cout << FormatBudgetRequests(answer) << "\n";
         }
+      } else if (command == "\\releases") {
+        Clock::time_point started = Clock::now();
+        json answer = api_.Releases();
+        std::cout << (format_ == OutputFormat::kJson ? FormatJson(answer) : FormatReleases(answer) + "\n");
+        PrintTiming(started);
+      } else if (command == "\\release") {
+        std::istringstream words(argument);
+        std::string name, from, to, extra;
+        words >> name >> from >> to >> extra;
+        if (name.empty() || !extra.empty()) {
+          std::cerr
+              << "ERROR: \\release takes a release NAME and optionally FROM and TO days (YYYY-MM-DD), e.g. "
+                 "\\release occupancy_by_ward 2026-11-20 2026-11-27; \\releases lists them\n";
+          return false;
+        }
+        Clock::time_point started = Clock::now();
+        json answer = api_.Release(name, from, to);
+        std::cout << (format_ == OutputFormat::kJson ? FormatJson(answer) : FormatReleaseRuns(answer) + "\n");
+        PrintTiming(started);
       } else if (command == "\\explain") {
         std::string query = argument;
         while (!query.empty() && (query.back() == ';' || query.back() == ' ')) query.pop_back();

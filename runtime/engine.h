@@ -15,14 +15,18 @@
 // reaches through Engine::Run and Engine::Explain.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "compiler/catalog/catalog.h"
 #include "compiler/common/clock.h"
+#include "runtime/cache/release_answer.h"
 #include "runtime/executor/public_rows.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/ledger/projects.h"
+#include "runtime/ledger/release_store.h"
 #include "runtime/noise/noise_pool.h"
 #include "runtime/pg/connection_pool.h"
 #include "runtime/pg/readiness.h"
@@ -75,6 +79,42 @@ struct CachedRequest {
 struct CachedReply {
   std::optional<Analyst> analyst;     // the token's analyst, unrevoked, when the round trip found one
   std::optional<QueryResult> result;  // served: the audit row is written, nothing was charged
+};
+
+// Releases (runtime/engine_release.cpp; docs/PRIVACY.md, "Releases"): one
+// query of a release run — its hierarchy level (the release's name when it
+// has none) and its DPQL text with the parameters substituted.
+struct ReleaseQuery {
+  std::string level;
+  std::string text;
+};
+
+// One run of a release: the durable key is (release, parameters).
+struct ReleaseRunRequest {
+  std::string release;
+  std::string dataset;     // "" = the catalog's only dataset
+  std::string parameters;  // e.g. "day=2026-11-27"
+  std::string day;         // YYYY-MM-DD: the run's date parameter
+  std::vector<ReleaseQuery> queries;
+  std::string origin;  // who asked, for the audit row: "scheduler", "admin"
+};
+
+struct ReleaseRunOutcome {
+  enum class State {
+    kPublished,         // paid now, answered and stored
+    kCompleted,         // paid earlier but never published: answered now, not paid again
+    kAlreadyPublished,  // nothing done
+    kLostRace,          // completed concurrently by another instance: this answer was discarded
+  };
+  State state = State::kAlreadyPublished;
+  BudgetCost cost;  // what this call debited (zero unless kPublished)
+  int64_t ledger_id = 0;
+};
+
+// A published run with its stored answer, one per level.
+struct PublishedRelease {
+  ReleaseRunRow run;
+  std::vector<ReleaseLevelAnswer> levels;
 };
 
 class Engine {
@@ -142,6 +182,27 @@ class Engine {
   // the order requested. dpqld calls it at start; tests that study seeded
   // noise do not, so their values stay those of the seeded sequence.
   std::vector<NoiseSpec> PrefillNoise();
+
+  // What one run of a release costs in ledger units: the sum of its queries'
+  // costs (WITH PRIVACY or the dataset's defaults). Throws DpqlError as
+  // Compile does, or "invalid_parameter" when a query is not one SELECT.
+  static BudgetCost ReleaseCost(const Dataset& dataset, const std::vector<ReleaseQuery>& queries);
+
+  // Runs a release once per (release, parameters): pays from the dataset's
+  // release account within the dataset-wide cap (one transaction, with the
+  // run row "paid"), then runs every query, draws noise and stores the
+  // answers ("published"). A run found "paid" — the process died between
+  // the two — is completed without paying again, with fresh noise (the
+  // first draw was never released); a published run is never run again.
+  // Audited (source "release_run"). Throws "release_account_exhausted",
+  // "dataset_budget_exhausted", or as Compile and Run do.
+  ReleaseRunOutcome RunRelease(const ReleaseRunRequest& request);
+
+  // Published runs of `release` with from <= day <= to ("" = open), by day;
+  // reading them spends nothing.
+  std::vector<PublishedRelease> ReleaseRuns(const std::string& release, const std::string& from,
+                                            const std::string& to, int limit);
+  std::optional<ReleaseRunRow> LatestReleaseRun(const std::string& release);
 
   // Whether the server's role can read the catalog's tables (GET /readyz).
   ReadinessReport CheckReadiness();

@@ -46,6 +46,13 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"request list", {{}, {"--pending"}, 0, "request list [--pending]"}},
       {"request approve", {{}, {}, 1, "request approve ID"}},
       {"request decline", {{"--reason"}, {}, 1, "request decline ID --reason TEXT"}},
+      {"release",
+       {{"--dataset", "--epsilon", "--delta", "--rho", "--day", "--from", "--to"},
+        {},
+        1,
+        "release grant --dataset D (--epsilon E [--delta D] | --rho R) | release run NAME (--day D | "
+        "--from D1 --to D2) | release list",
+        1}},
   };
   return commands;
 }
@@ -97,7 +104,7 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
     }
     throw UsageError("unknown command '" + parsed.command +
                      "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version, "
-                     "grant-role, project and request");
+                     "grant-role, project, request and release");
   }
   const CommandSpec& spec = found->second;
 
@@ -144,14 +151,15 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
     throw UsageError("`" + parsed.command + "` needs " +
                      (parsed.command == "data-version"               ? "a DATASET name"
                       : parsed.command == "grant-role"               ? "a PostgreSQL ROLE name"
+                      : parsed.command == "release"                  ? "an action: grant, run or list"
                       : parsed.command.rfind("project ", 0) == 0     ? "its arguments"
                       : parsed.command.rfind("request ", 0) == 0     ? "a request ID"
                                                                      : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
-  if (parsed.positional.size() > spec.positional) {
-    throw UsageError("unexpected argument '" + parsed.positional[spec.positional] + "' for `" +
-                     parsed.command + "`; usage: dpqld admin " + spec.synopsis);
+  if (parsed.positional.size() > spec.positional + spec.optional_positional) {
+    throw UsageError("unexpected argument '" + parsed.positional[spec.positional + spec.optional_positional] +
+                     "' for `" + parsed.command + "`; usage: dpqld admin " + spec.synopsis);
   }
   return parsed;
 }

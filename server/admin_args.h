@@ -34,6 +34,7 @@ struct CommandSpec {
   std::vector<std::string> switch_flags;
   size_t positional;  // number of required positional arguments (NAME)
   const char* synopsis;
+  size_t optional_positional = 0;  // how many more it may take (release run NAME)
 };
 
 // The subcommands by name.

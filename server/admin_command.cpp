@@ -25,6 +25,7 @@
 #include "runtime/ledger/projects.h"
 #include "runtime/ledger/role_grants.h"
 #include "server/admin_args.h"
+#include "server/admin_release.h"
 #include "server/admin_table.h"
 #include "server/commands.h"
 #include "server/config.h"
@@ -70,6 +71,15 @@ commands:
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
+  release grant --dataset D (--epsilon E [--delta D] | --rho R)
+                                add to the dataset's release account, which pays
+                                for releases (docs/OPERATIONS.md, "Releases")
+  release run NAME (--day D | --from D1 --to D2) --config FILE
+                                run a release for a day or each day of a range:
+                                paid once per day, then served free; a day run
+                                before is not paid again
+  release list --config FILE    the releases file's releases, their cost and
+                                latest run, and each release account
 
 research projects (docs/OPERATIONS.md, "Research projects"):
   project create NAME --dataset D (--epsilon E [--delta D] | --rho R)
@@ -237,8 +247,8 @@ int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
   }
   ApplyRoleGrants(database, statements);
   out << "Role '" << role << "' may now read " << tables.size() << (tables.size() == 1 ? " table" : " tables")
-      << " of the catalog and write the dpql ledger, audit and answer cache; its other privileges in those "
-         "schemas were revoked.\n";
+      << " of the catalog and write the dpql ledger, audit, answer cache and release runs; its other "
+         "privileges in those schemas were revoked.\n";
   return 0;
 }
 
@@ -270,7 +280,8 @@ Invocation Check(const ParsedArgs& parsed, std::ostream& out, std::ostream& err)
     }
     invocation.grant = ParseGrant(parsed, nullptr);
   }
-  if (command == "add-analyst" || command == "grant") {
+  if (command == "add-analyst" || command == "grant" ||
+      (command == "release" && !parsed.positional.empty() && parsed.positional[0] == "grant")) {
     std::string dataset = Required(parsed, "--dataset");
     std::optional<Catalog> catalog = ResolveCatalog(parsed);
     const Dataset* entry = catalog ? catalog->FindDataset(dataset) : nullptr;
@@ -582,6 +593,8 @@ int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
     ProjectLedger projects(ResolveDatabase(parsed));
     return project_command->second(invocation, projects);
   }
+  if (parsed.command == "release")
+    return RunReleaseAdmin(parsed, ResolveDatabase(parsed), invocation.grant, out, err);
   auto command = LedgerCommands().find(parsed.command);
   if (command == LedgerCommands().end()) {
     throw UsageError("unknown command '" + parsed.command + "'");  // unreachable: Parse() checked it

@@ -15,7 +15,8 @@ namespace dpql {
 namespace {
 
 constexpr const char* kKnownKeys =
-    "listen, database, catalog, console_dir, dashboards, tls_cert, tls_key, threads, db_pool, "
+    "listen, database, catalog, console_dir, dashboards, releases, release_check_seconds, tls_cert, "
+    "tls_key, threads, db_pool, "
     "max_body_bytes, "
     "max_query_bytes, request_timeout_ms, statement_timeout_ms";
 
@@ -98,6 +99,10 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
       config.console_dir = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "dashboards") {
       config.dashboards = Resolve(base_dir, Scalar(yaml, value, key));
+    } else if (key == "releases") {
+      config.releases = Resolve(base_dir, Scalar(yaml, value, key));
+    } else if (key == "release_check_seconds") {
+      config.release_check_seconds = static_cast<int>(Integer(yaml, value, key, 1, 86'400));
     } else if (key == "tls_cert") {
       config.tls_cert = Resolve(base_dir, Scalar(yaml, value, key));
     } else if (key == "tls_key") {

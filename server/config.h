@@ -13,12 +13,14 @@ namespace dpql {
 
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 8765;  // 0 = pick a free port
-  std::string database;         // libpq URL or conninfo; "" = libpq environment
-  std::string catalog;          // absolute, or relative to the working directory
-  std::string console_dir;      // the web console's files; "" = the default (server/console.h)
-  std::string dashboards;       // the dashboards file; "" = none (GET /v1/dashboards is [])
-  std::string tls_cert;         // both set: serve HTTPS
+  uint16_t listen_port = 8765;     // 0 = pick a free port
+  std::string database;            // libpq URL or conninfo; "" = libpq environment
+  std::string catalog;             // absolute, or relative to the working directory
+  std::string console_dir;         // the web console's files; "" = the default (server/console.h)
+  std::string dashboards;          // the dashboards file; "" = none (GET /v1/dashboards is [])
+  std::string releases;            // the releases file; "" = none (GET /v1/releases is [])
+  int release_check_seconds = 30;  // how often the release scheduler looks for a due run
+  std::string tls_cert;            // both set: serve HTTPS
   std::string tls_key;
   int threads = 2;                      // I/O threads
   int db_pool = 4;                      // PostgreSQL connections and database worker threads
@@ -30,9 +32,8 @@ struct ServerConfig {
   bool Tls() const { return !tls_cert.empty() && !tls_key.empty(); }
 };
 
-// Parses YAML text; relative paths (catalog, console_dir, dashboards, tls_cert, tls_key) are resolved
-// against `base_dir` ("" = leave them as written). `source_name` is used in
-// messages.
+// Parses YAML text; relative paths (catalog, console_dir, dashboards, releases, tls_cert, tls_key) are
+// resolved against `base_dir` ("" = leave them as written). `source_name` is used in messages.
 ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& source_name,
                                const std::string& base_dir);
 

@@ -8,6 +8,7 @@
 #include "compiler/common/yaml.h"
 #include "compiler/compile.h"
 #include "compiler/parser/parser.h"
+#include "server/form_reader.h"
 
 namespace dpql {
 
@@ -17,35 +18,10 @@ using json = nlohmann::ordered_json;
 
 constexpr ErrorCode kCode = ErrorCode::kConfigError;
 
-bool IsName(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
-bool IsDate(const std::string& text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
-bool IsInt(const std::string& text) {
-  size_t start = !text.empty() && text[0] == '-' ? 1 : 0;
-  if (text.size() == start || text.size() - start > 18) return false;
-  for (size_t i = start; i < text.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
 // Reads one file's dashboards; every error names the file, line and key path.
-class Reader {
+class Reader : public FormReader {
  public:
-  Reader(const std::string& source, const Catalog& catalog) : yaml_(source, false), catalog_(catalog) {}
+  using FormReader::FormReader;
 
   std::vector<Dashboard> Read(const YAML::Node& root) {
     if (!root.IsMap() || !root["dashboards"]) {
@@ -71,59 +47,6 @@ class Reader {
   }
 
  private:
-  std::string Name(const YAML::Node& key, const std::string& path, const char* what) const {
-    std::string name = yaml_.Scalar(key, path, kCode, what);
-    if (!IsName(name)) {
-      yaml_.Fail(key, path, kCode,
-                 std::string(what) + " '" + name + "' must be 1-63 letters, digits, '_' or '-'");
-    }
-    return name;
-  }
-
-  std::string Text(const YAML::Node& node, const std::string& path) const {
-    return yaml_.Scalar(node, path, kCode, "text");
-  }
-
-  // The keys of `node` must be among `known`; `required` ones must be present.
-  void Keys(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> known,
-            std::initializer_list<const char*> required) const {
-    if (!node.IsMap()) yaml_.Fail(node, path, kCode, "expected a mapping, got " + DescribeYamlNode(node));
-    std::string list;
-    for (const char* key : known) list += (list.empty() ? "" : ", ") + std::string(key);
-    for (const auto& entry : node) {
-      const std::string key = entry.first.Scalar();
-      bool ok = false;
-      for (const char* k : known) ok = ok || key == k;
-      if (!ok) yaml_.Fail(entry.first, path, kCode, "unknown key '" + key + "'; known keys: " + list);
-    }
-    for (const char* key : required) {
-      if (!node[key]) yaml_.Fail(node, path, kCode, std::string("missing key `") + key + "`");
-    }
-  }
-
-  // "table.column" of the dataset; the table must be public when `must_be_public`.
-  const CatalogTable& PublicTable(const YAML::Node& at, const std::string& path, const Dataset& dataset,
-                                  const std::string& name) const {
-    const CatalogTable* table = dataset.FindTable(name);
-    if (table == nullptr) {
-      yaml_.Fail(at, path, kCode, "dataset " + dataset.name + " has no table '" + name + "'");
-    }
-    if (table->is_private) {
-      yaml_.Fail(at, path, kCode,
-                 "table " + table->name +
-                     " is private; the console can only read a public table "
-                     "(`private: false` in the catalog)");
-    }
-    return *table;
-  }
-
-  void Column(const YAML::Node& at, const std::string& path, const CatalogTable& table,
-              const std::string& name) const {
-    if (table.FindColumn(name) == nullptr) {
-      yaml_.Fail(at, path, kCode, "table " + table.name + " has no column '" + name + "'");
-    }
-  }
-
   Dashboard ReadDashboard(const YAML::Node& key, const YAML::Node& node) {
     Dashboard dashboard;
     dashboard.name = Name(key, "dashboards", "dashboard name");
@@ -131,20 +54,7 @@ class Reader {
     Keys(node, path, {"title", "description", "dataset", "parameters", "panels"}, {"title", "panels"});
     dashboard.title = Text(node["title"], path + ".title");
     if (node["description"]) dashboard.description = Text(node["description"], path + ".description");
-    const Dataset* dataset = nullptr;
-    if (node["dataset"]) {
-      dashboard.dataset = Text(node["dataset"], path + ".dataset");
-      dataset = catalog_.FindDataset(dashboard.dataset);
-      if (dataset == nullptr) {
-        yaml_.Fail(node["dataset"], path + ".dataset", kCode,
-                   "the catalog has no dataset '" + dashboard.dataset + "'");
-      }
-    } else {
-      dataset = catalog_.DefaultDataset();
-      if (dataset == nullptr) {
-        yaml_.Fail(node, path, kCode, "missing key `dataset` (the catalog has several datasets)");
-      }
-    }
+    const Dataset* dataset = &DatasetOf(node, path);
     dashboard.dataset = dataset->name;
     if (const YAML::Node& parameters = node["parameters"]) {
       if (!parameters.IsMap()) {
@@ -165,42 +75,6 @@ class Reader {
       dashboard.panels.push_back(ReadPanel(entry.first, entry.second, path + ".panels", dashboard, *dataset));
     }
     return dashboard;
-  }
-
-  DashboardParameter ReadParameter(const YAML::Node& key, const YAML::Node& node, const std::string& parent,
-                                   const Dataset& dataset) const {
-    DashboardParameter parameter;
-    parameter.name = Name(key, parent, "parameter name");
-    const std::string path = parent + "." + parameter.name;
-    Keys(node, path, {"type", "label", "default", "choices_from"}, {"type", "default"});
-    parameter.type = Text(node["type"], path + ".type");
-    if (parameter.type != "date" && parameter.type != "text" && parameter.type != "int") {
-      yaml_.Fail(node["type"], path + ".type", kCode,
-                 "unknown type '" + parameter.type + "'; use date, text or int");
-    }
-    parameter.label = node["label"] ? Text(node["label"], path + ".label") : parameter.name;
-    parameter.default_value = Text(node["default"], path + ".default");
-    if (parameter.type == "date" && !IsDate(parameter.default_value)) {
-      yaml_.Fail(node["default"], path + ".default", kCode,
-                 "expected a date YYYY-MM-DD, got '" + parameter.default_value + "'");
-    }
-    if (parameter.type == "int" && !IsInt(parameter.default_value)) {
-      yaml_.Fail(node["default"], path + ".default", kCode,
-                 "expected a whole number, got '" + parameter.default_value + "'");
-    }
-    if (node["choices_from"]) {
-      parameter.choices_from = Text(node["choices_from"], path + ".choices_from");
-      const size_t dot = parameter.choices_from.find('.');
-      if (dot == std::string::npos) {
-        yaml_.Fail(node["choices_from"], path + ".choices_from", kCode,
-                   "expected TABLE.COLUMN of a public table (e.g. wards.trust), got '" +
-                       parameter.choices_from + "'");
-      }
-      const CatalogTable& table = PublicTable(node["choices_from"], path + ".choices_from", dataset,
-                                              parameter.choices_from.substr(0, dot));
-      Column(node["choices_from"], path + ".choices_from", table, parameter.choices_from.substr(dot + 1));
-    }
-    return parameter;
   }
 
   DashboardPanel ReadPanel(const YAML::Node& key, const YAML::Node& node, const std::string& parent,
@@ -230,35 +104,9 @@ class Reader {
     }
     const YAML::Node& query = node["query"];
     panel.query = Text(query, path + ".query");
-    std::string compiled_text;
-    try {
-      compiled_text = SubstituteDefaults(panel.query, dashboard.parameters);
-    } catch (const DpqlError& error) {
-      yaml_.Fail(query, path + ".query", kCode, error.message());
-    }
-    try {
-      std::vector<ast::Statement> statements = ParseScript(compiled_text);
-      if (statements.size() != 1 || statements[0].kind != ast::StatementKind::kSelect) {
-        yaml_.Fail(query, path + ".query", kCode, "expected one SELECT statement");
-      }
-      Compile(dataset, statements[0]);
-    } catch (const DpqlError& error) {
-      if (error.code() == kCode) throw;
-      std::string where;
-      if (error.location().Known()) {
-        where = " (at column " + std::to_string(error.location().column) +
-                " of the query with the "
-                "parameters' defaults: " +
-                compiled_text + ")";
-      }
-      yaml_.Fail(query, path + ".query", kCode,
-                 std::string(dpql::Name(error.code())) + ": " + error.message() + where);
-    }
+    CheckQuery(query, path + ".query", panel.query, dashboard.parameters, dataset);
     return panel;
   }
-
-  YamlReader yaml_;
-  const Catalog& catalog_;
 };
 
 }  // namespace

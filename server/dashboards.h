@@ -56,6 +56,7 @@ std::string DashboardLiteral(const std::string& type, const std::string& value);
 
 // `query` with each {{name}} replaced by the literal of that parameter's
 // default. Throws DpqlError(kConfigError) naming an unknown placeholder.
+// (The releases file substitutes a run's day the same way: server/releases.cpp.)
 std::string SubstituteDefaults(const std::string& query, const std::vector<DashboardParameter>& parameters);
 
 // Parses and validates YAML text (`source` names the file in messages).

@@ -4,13 +4,16 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "compiler/common/error.h"
 #include "runtime/pg/database_errors.h"
 #include "runtime/pg/retry.h"
 #include "server/console.h"
+#include "server/form_reader.h"
 #include "server/json_result.h"
+#include "server/releases.h"
 #include "server/request.h"
 
 namespace dpql {
@@ -44,11 +47,14 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/healthz", "GET", false},         {"/readyz", "GET", false},        {"/metrics", "GET", false},
-    {"/v1/query", "POST", true},        {"/v1/explain", "POST", true},    {"/v1/budget", "GET", true},
-    {"/v1/catalog", "GET", true},       {"/v1/history", "GET", true},     {"/v1/dashboards", "GET", true},
-    {"/v1/public/", "GET", true, true}, {"/v1/admin/audit", "GET", true}, {"/v1/admin/analysts", "GET", true},
+    {"/healthz", "GET", false},           {"/readyz", "GET", false},
+    {"/metrics", "GET", false},           {"/v1/query", "POST", true},
+    {"/v1/explain", "POST", true},        {"/v1/budget", "GET", true},
+    {"/v1/catalog", "GET", true},         {"/v1/history", "GET", true},
+    {"/v1/dashboards", "GET", true},      {"/v1/public/", "GET", true, true},
+    {"/v1/admin/audit", "GET", true},     {"/v1/admin/analysts", "GET", true},
     {"/v1/budget-requests", "GET", true}, {"/v1/budget-requests", "POST", true},
+    {"/v1/releases", "GET", true},        {"/v1/releases/", "GET", true, true},
 };
 
 // A `limit` query parameter: 1 to kMaxAuditLimit.
@@ -239,10 +245,13 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
          "no route " + request.method + " " + AuditText(path, 200) +
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
              "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET|POST /v1/budget-requests, "
-             "GET /v1/admin/audit, "
+             "GET /v1/releases, GET /v1/releases/NAME, GET /v1/admin/audit, "
              "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
-  exchange.route = matched->prefix ? std::string(matched->path) + "TABLE" : path;
+  exchange.route = !matched->prefix ? path
+                   : std::string_view(matched->path) == "/v1/releases/"
+                       ? "/v1/releases/NAME"
+                       : std::string(matched->path) + "TABLE";
   if (route == nullptr) {
     Fail(ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + path + "; use " + allowed,
          {{"Allow", allowed}});
@@ -281,6 +290,9 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     return response;
   }
   if (path.rfind("/v1/public/", 0) == 0) return PublicTable(path.substr(11), query_string);
+  if (path == "/v1/releases") return Releases(analyst);
+  if (path.rfind("/v1/releases/", 0) == 0)
+    return ReleaseRuns(path.substr(13), query_string, analyst, exchange);
   if (path == "/v1/admin/audit" || path == "/v1/admin/analysts") {
     if (!analyst.is_admin) {
       Fail(ErrorCode::kForbidden,
@@ -589,6 +601,145 @@ HttpResponse Router::AdminAnalysts() {
     return 0;
   });
   return JsonResponse(200, {{"analysts", std::move(analysts)}, {"datasets", std::move(datasets)}});
+}
+
+namespace {
+
+json ReleaseCostJson(const BudgetCost& cost) {
+  json out = {{"epsilon", ToDouble(cost.Epsilon())}, {"delta", ToDouble(cost.Delta())}};
+  if (cost.rho_pico != 0) out["rho"] = ToDouble(cost.Rho());
+  return out;
+}
+
+// "YYYY-MM-DD" of a from/to query parameter.
+std::string ReleaseDay(const std::string& key, const std::string& value) {
+  if (!IsFormDate(value)) {
+    Fail(ErrorCode::kInvalidParameter, key + " must be a day YYYY-MM-DD, got '" + AuditText(value, 40) + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
+// The releases of the datasets the caller is an analyst of (a budget row on
+// the dataset): what each costs once, its schedule and its latest run. Free.
+HttpResponse Router::Releases(const Analyst& analyst) {
+  json list = json::array();
+  if (releases_ != nullptr && !releases_->empty()) {
+    std::vector<Budget> budgets =
+        WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudgets(analyst.id); });
+    for (const ReleaseDefinition& release : *releases_) {
+      bool member = false;
+      for (const Budget& budget : budgets) member = member || budget.dataset == release.dataset;
+      if (!member) continue;
+      std::optional<ReleaseRunRow> latest = engine_.LatestReleaseRun(release.name);
+      json levels = json::array({release.name});
+      for (const ReleaseHierarchyLevel& level : release.hierarchy) levels.push_back(level.level);
+      json schedule = nullptr;
+      if (release.schedule) {
+        char at[16];
+        std::snprintf(at, sizeof at, "%02d:%02d", release.schedule->at_minutes / 60,
+                      release.schedule->at_minutes % 60);
+        schedule = {
+            {"every", "day"}, {"at", at}, {"day", release.schedule->day_offset == 1 ? "yesterday" : "today"}};
+      }
+      json entry = {{"name", release.name},
+                    {"title", release.title},
+                    {"description", release.description},
+                    {"dataset", release.dataset},
+                    {"parameters", json::array({{{"name", release.parameter.name},
+                                                 {"type", release.parameter.type},
+                                                 {"label", release.parameter.label}}})},
+                    {"cost", ReleaseCostJson(release.cost)},
+                    {"schedule", schedule},
+                    {"schedule_text", DescribeSchedule(release.schedule)},
+                    {"levels", std::move(levels)},
+                    {"latest", nullptr}};
+      if (latest) {
+        entry["latest"] = {{"day", latest->day},
+                           {"parameters", {{release.parameter.name, latest->day}}},
+                           {"published_at", latest->published_at}};
+      }
+      list.push_back(std::move(entry));
+    }
+  }
+  return JsonResponse(200, {{"releases", std::move(list)}});
+}
+
+// The published runs of one release in a day range, as /v1/query answers
+// them (values with their intervals). Reading a published answer is
+// post-processing of a paid release: it costs nothing (audited with cost 0).
+HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& query_string,
+                                 const Analyst& analyst, Exchange& exchange) {
+  const ReleaseDefinition* release = releases_ != nullptr ? FindRelease(*releases_, name) : nullptr;
+  if (release == nullptr) {
+    std::string known;
+    if (releases_ != nullptr) {
+      for (const ReleaseDefinition& r : *releases_) known += (known.empty() ? "" : ", ") + r.name;
+    }
+    HttpError error;
+    error.status = 404;
+    error.code = ErrorCode::kUnknownRelease;
+    error.message = "no release named '" + AuditText(name, 100) + "'; GET /v1/releases lists them" +
+                    (known.empty() ? std::string(" (this server declares none)") : " (" + known + ")");
+    throw Refuse{error, {}};
+  }
+  exchange.audit.dataset = release->dataset;
+  std::string from, to;
+  int limit = kMaxAuditLimit;
+  for (const auto& [key, value] : ParseQueryString(query_string)) {
+    if (key == "from") {
+      from = ReleaseDay(key, value);
+    } else if (key == "to") {
+      to = ReleaseDay(key, value);
+    } else if (key == "limit") {
+      limit = ParseLimit(value);
+    } else {
+      Fail(ErrorCode::kInvalidParameter,
+           "unknown parameter '" + AuditText(key, 50) + "'; use from, to and limit");
+    }
+  }
+  exchange.audit.query =
+      "release " + release->name + (from.empty() ? "" : " from " + from) + (to.empty() ? "" : " to " + to);
+  std::optional<Budget> budget = WithLedger(
+      pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudget(analyst.id, release->dataset); });
+  if (!budget) {
+    Fail(ErrorCode::kNoBudget, "release " + release->name + " is published to the analysts of dataset " +
+                                   release->dataset + " and you have no budget on it; ask a data guardian");
+  }
+  json runs = json::array();
+  for (PublishedRelease& run : engine_.ReleaseRuns(release->name, from, to, limit)) {
+    json entry = {{"day", run.run.day},
+                  {"parameters", {{release->parameter.name, run.run.day}}},
+                  {"published_at", run.run.published_at},
+                  {"release_cost", ReleaseCostJson(run.run.cost)}};
+    json levels = json::array();
+    for (size_t i = 0; i < run.levels.size(); ++i) {
+      QueryResult& answer = run.levels[i].answer;
+      answer.cost = {Rational(0), Rational(0)};
+      answer.cached = true;
+      json body = QueryResultJson(answer);
+      body.erase("budget");
+      if (i == 0) {
+        for (auto it = body.begin(); it != body.end(); ++it) entry[it.key()] = it.value();
+      }
+      if (run.levels.size() > 1) {
+        body["level"] = run.levels[i].level;
+        levels.push_back(std::move(body));
+      }
+    }
+    if (run.levels.size() > 1) {
+      entry["levels"] = std::move(levels);
+      // The consistency step (runtime/release/hierarchy.h) is not applied yet:
+      // each level is its own noisy answer.
+      entry["consistent"] = false;
+    }
+    runs.push_back(std::move(entry));
+  }
+  return JsonResponse(200, {{"release", release->name},
+                            {"title", release->title},
+                            {"dataset", release->dataset},
+                            {"runs", std::move(runs)}});
 }
 
 }  // namespace dpql

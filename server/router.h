@@ -25,8 +25,9 @@
 
 namespace dpql {
 
-struct HttpError;    // server/json_result.h
-class ConsoleFiles;  // server/console.h
+struct HttpError;          // server/json_result.h
+class ConsoleFiles;        // server/console.h
+struct ReleaseDefinition;  // server/releases.h
 
 struct HttpRequest {
   std::string method;           // "GET", "POST", ...
@@ -58,6 +59,10 @@ class Router {
          Metrics& metrics, const ConsoleFiles* console = nullptr,
          std::string dashboards_json = "{\"dashboards\":[]}\n");
 
+  // The releases file's releases (server/releases.h; null or empty: GET
+  // /v1/releases lists none). Must outlive the router.
+  void set_releases(const std::vector<ReleaseDefinition>* releases) { releases_ = releases; }
+
   // Serves one request. Blocking; never throws.
   HttpResponse Handle(const HttpRequest& request) noexcept;
 
@@ -87,6 +92,9 @@ class Router {
   HttpResponse History(const std::string& query_string, const Analyst& analyst);
   HttpResponse PublicTable(const std::string& table, const std::string& query_string);
   HttpResponse AdminAnalysts();
+  HttpResponse Releases(const Analyst& analyst);
+  HttpResponse ReleaseRuns(const std::string& name, const std::string& query_string, const Analyst& analyst,
+                           Exchange& exchange);
   HttpResponse Refusal(const HttpError& error, Exchange& exchange);
   // Returns the audit row's id, or nothing when it could not be written.
   std::optional<int64_t> WriteAudit(const Exchange& exchange, int status);
@@ -99,6 +107,7 @@ class Router {
   const ConsoleFiles* console_;  // null: the console is off (GET / is 404)
   std::string dashboards_json_;
   std::string catalog_json_;  // rendered once: the catalog never changes while serving
+  const std::vector<ReleaseDefinition>* releases_ = nullptr;
 };
 
 }  // namespace dpql

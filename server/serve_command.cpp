@@ -21,6 +21,8 @@
 #include "server/dashboards.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/release_scheduler.h"
+#include "server/releases.h"
 #include "server/router.h"
 
 namespace dpql {
@@ -184,9 +186,24 @@ std::optional<int> LoadDashboardsJson(const ServerConfig& config, const Catalog&
   return std::nullopt;
 }
 
+// The releases file, validated against the catalog (every query compiled);
+// the exit status when it is invalid.
+std::optional<int> LoadReleasesFile(const ServerConfig& config, const Catalog& catalog,
+                                    std::vector<ReleaseDefinition>& releases, std::ostream& err) {
+  if (config.releases.empty()) return std::nullopt;
+  try {
+    releases = LoadReleases(config.releases, catalog);
+  } catch (const DpqlError& e) {
+    err << "dpqld serve: the releases file is invalid; nothing was started\n" << e.what() << "\n";
+    return 1;
+  }
+  return std::nullopt;
+}
+
 // Runs the HTTP server until it is stopped; the exit status.
 int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles* console,
-          const std::string& dashboards_json, const Clock& clock, std::ostream& out, std::ostream& err) {
+          const std::string& dashboards_json, const std::vector<ReleaseDefinition>& releases, const Clock& clock,
+          std::ostream& out, std::ostream& err) {
   try {
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
     Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
@@ -196,10 +213,14 @@ int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles
     ReportReadiness(engine, err);
     Metrics metrics;
     Router router(config, catalog, pool, engine, metrics, console, dashboards_json);
+    router.set_releases(&releases);
     HttpServer server(config, router);
     server.Listen();
     out << "dpqld listening on " << server.Url() << std::endl;
+    ReleaseScheduler scheduler(engine, releases, config.database, config.release_check_seconds, err);
+    scheduler.Start();
     server.Run();
+    scheduler.Stop();
     err << "dpqld: stopped" << std::endl;
   } catch (const DpqlError& e) {
     err << "dpqld serve: " << e.what() << "\n";
@@ -218,6 +239,8 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
   if (auto status = LoadServeConfig(parsed, config, catalog, err)) return *status;
   std::string dashboards_json;
   if (auto status = LoadDashboardsJson(config, catalog, dashboards_json, err)) return *status;
+  std::vector<ReleaseDefinition> releases;
+  if (auto status = LoadReleasesFile(config, catalog, releases, err)) return *status;
   std::optional<ConsoleFiles> console;
   if (auto status = LoadConsole(config, console, err)) return *status;
   if (auto status = CheckLedger(config, err)) return *status;
@@ -229,7 +252,7 @@ int RunServeCommand(const std::vector<std::string>& args, std::ostream& out, std
   } else {
     clock = std::make_unique<SystemClock>();
   }
-  return Serve(config, catalog, console ? &*console : nullptr, dashboards_json, *clock, out, err);
+  return Serve(config, catalog, console ? &*console : nullptr, dashboards_json, releases, *clock, out, err);
 }
 
 }  // namespace dpql

@@ -122,11 +122,13 @@ enum class ErrorKind : uint8_t {
   X(kProjectEnded, "project_ended", Budget, 403, "42501")                                     \
   X(kProjectNotStarted, "project_not_started", Budget, 403, "42501")                          \
   X(kProjectRequired, "project_required", Budget, 403, "42501")                               \
+  X(kReleaseAccountExhausted, "release_account_exhausted", Budget, 409, "53000")              \
   X(kUnauthorized, "unauthorized", Auth, 401, "28P01")                                        \
   X(kUnknownAnalyst, "unknown_analyst", NotFound, 404, "42704")                               \
   X(kUnknownBudgetRequest, "unknown_budget_request", NotFound, 404, "42704")                  \
   X(kUnknownDataset, "unknown_dataset", NotFound, 404, "3D000")                               \
   X(kUnknownProject, "unknown_project", NotFound, 404, "42704")                               \
+  X(kUnknownRelease, "unknown_release", NotFound, 404, "42704")                               \
   X(kBodyTooLarge, "body_too_large", Limit, 413, "54000")                                     \
   X(kQueryTooLong, "query_too_long", Limit, 413, "54000")                                     \
   X(kJustificationTooLong, "justification_too_long", Limit, 413, "54000")                     \

@@ -29,6 +29,8 @@ const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
       {"projects", "SELECT, UPDATE"},               // research projects: the conditional debit, renewal
       {"project_members", "SELECT"},                // who may spend a project's budget
       {"budget_requests", "SELECT, INSERT"},        // analysts file requests; guardians decide (admin)
+      {"release_accounts", "SELECT, UPDATE"},       // the scheduler's debit (grants are admin work)
+      {"release_runs", "SELECT, INSERT, UPDATE"},   // paid, then published
   };
   return privileges;
 }

@@ -128,10 +128,12 @@ TEST(BenchTest, EndToEndTimesEveryQueryOnAllFourPathsAndWritesTheFiguresOfItsOwn
       read(SourceDir() + "/examples/hospital/catalog.yaml"), "{ max_epsilon_per_query: 2.0 }",
       "{ max_epsilon_per_query: 2.0, dataset_epsilon: unlimited, dataset_delta: unlimited }");
   const std::string config_path = TempPath("dpql_bench_test_config");
+  // No releases: the scheduler would run them beside the measured queries.
   std::ofstream(config_path) << replace(
-      replace(read(SourceDir() + "/examples/hospital/dpqld.yaml"), "catalog: catalog.yaml",
-              "catalog: " + catalog_path),
-      "dashboards: dashboards.yaml", "dashboards: " + SourceDir() + "/examples/hospital/dashboards.yaml");
+      replace(replace(read(SourceDir() + "/examples/hospital/dpqld.yaml"), "catalog: catalog.yaml",
+                      "catalog: " + catalog_path),
+              "dashboards: dashboards.yaml", "dashboards: " + SourceDir() + "/examples/hospital/dashboards.yaml"),
+      "releases: releases.yaml", "");
 
   const std::string log = TempPath("dpql_bench_test_log");
   const std::string report_path = TempPath("dpql_bench_test_json");
