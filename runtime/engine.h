@@ -87,6 +87,10 @@ struct CachedReply {
 struct ReleaseQuery {
   std::string level;
   std::string text;
+  // A higher level of a hierarchy that has a key: the public table mapping
+  // the key of the level below (child) to this level's key (parent). Empty
+  // for the lowest level and for an ungrouped top level ("all").
+  std::string table{}, child{}, parent{};
 };
 
 // One run of a release: the durable key is (release, parameters).

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "compiler/compile.h"
 #include "compiler/parser/parser.h"
 #include "compiler/planner/plan.h"
@@ -14,11 +16,165 @@
 #include "runtime/executor/executor.h"
 #include "runtime/pg/database_errors.h"
 #include "runtime/pg/retry.h"
+#include "runtime/release/hierarchy.h"
+#include "runtime/release/postprocess.h"
 #include "runtime/release/release.h"
 
 namespace dpql {
 
 namespace {
+
+// Where a hierarchy level's key and count are among its outputs.
+struct LevelShape {
+  int key = -1;    // the key output, or -1 for an ungrouped level ("all")
+  int count = -1;  // the COUNT output
+};
+
+LevelShape ShapeOf(const Plan& plan) {
+  LevelShape shape;
+  for (size_t i = 0; i < plan.outputs.size(); ++i) {
+    const OutputKind kind = plan.outputs[i].kind;
+    if (kind == OutputKind::kKey && shape.key < 0) {
+      shape.key = static_cast<int>(i);
+    } else if (kind == OutputKind::kCount && shape.count < 0) {
+      shape.count = static_cast<int>(i);
+    } else {
+      return {-2, -2};
+    }
+  }
+  return shape;
+}
+
+// A hierarchy's levels must fit together before anything is paid: each
+// releases one key (the top level may have none) and one COUNT, over a public
+// domain (every key is released, none suppressed by partition selection), and
+// each level with a key above the lowest names the public table mapping the
+// level below's key to its own.
+void CheckHierarchy(const std::vector<ReleaseQuery>& queries, const std::vector<CompiledStatement>& compiled) {
+  for (size_t i = 0; i < compiled.size(); ++i) {
+    const Plan& plan = *compiled[i].plan;
+    const std::string level = "hierarchy level '" + queries[i].level + "'";
+    const LevelShape shape = ShapeOf(plan);
+    if (shape.count < 0) {
+      throw DpqlError(ErrorCode::kInvalidParameter,
+                      level + " must select one key and one COUNT (e.g. SELECT ward_code, COUNT(DISTINCT "
+                              "patient_id) ... GROUP BY ward_code), so that its figures can be made to add up");
+    }
+    if (shape.key < 0 && i + 1 < compiled.size()) {
+      throw DpqlError(ErrorCode::kInvalidParameter,
+                      level + " has no key, so it must be the last (top) level; list the levels lowest first");
+    }
+    if (shape.key >= 0 && plan.partition_selection) {
+      throw DpqlError(ErrorCode::kInvalidParameter,
+                      level + " groups by a key without a public domain, so some of its groups could be "
+                              "suppressed; declare the key's domain in the catalog (public_domain)");
+    }
+    if (i > 0 && shape.key >= 0 && queries[i].table.empty()) {
+      throw DpqlError(ErrorCode::kInvalidParameter,
+                      level + " has a key: declare `from: {table, child, parent}`, the public table mapping "
+                              "the level below's key to this level's");
+    }
+  }
+}
+
+// A key's released value as text, to match it with a public table's column.
+std::string KeyText(const Value& value) {
+  if (const auto* text = std::get_if<std::string>(&value)) return *text;
+  if (const auto* number = std::get_if<int64_t>(&value)) return std::to_string(*number);
+  if (const auto* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+  return std::string();
+}
+
+// The public table's map from the level below's key to this level's key.
+using ParentOf = std::map<std::string, std::string>;
+
+// Makes a hierarchy's released counts consistent (runtime/release/hierarchy.h):
+// every parent equals the sum of its children, every count a non-negative
+// integer. Works on the noisy figures alone (`noisy`: each level's released
+// rows' noisy measures before clamping) and public structure (`parents`), so
+// it is post-processing and costs nothing. Each count's interval keeps the
+// half-width of its level's own noise, centred on the published figure.
+void MakeLevelsConsistent(const std::vector<ReleaseQuery>& queries, const std::vector<CompiledStatement>& compiled,
+                          const std::vector<ParentOf>& parents, const std::vector<std::vector<std::vector<BigInt>>>& noisy,
+                          std::vector<QueryResult>& answers) {
+  const size_t top = compiled.size() - 1;
+  std::vector<HierarchyNode> nodes;
+  std::vector<std::vector<int>> row_node(compiled.size());
+  std::vector<std::map<std::string, int>> node_of(compiled.size());
+  auto measured = [&](size_t level, size_t row, const std::string& key, int parent) {
+    const Plan& plan = *compiled[level].plan;
+    const int measure = plan.outputs[ShapeOf(plan).count].measure;
+    HierarchyNode node;
+    node.key = key;
+    node.parent = parent;
+    node.noisy = noisy[level][row][measure].convert_to<double>();
+    node.variance = MeasureNoiseVariance(plan, static_cast<size_t>(measure));
+    nodes.push_back(node);
+    row_node[level].push_back(static_cast<int>(nodes.size()) - 1);
+    node_of[level][key] = static_cast<int>(nodes.size()) - 1;
+  };
+  // The top level: one ungrouped figure is the root; a grouped top level
+  // hangs under an unmeasured root, the sum of its groups.
+  int root = 0;
+  if (ShapeOf(*compiled[top].plan).key < 0) {
+    if (answers[top].rows.size() != 1) {
+      throw DpqlError(ErrorCode::kInternal, "hierarchy level '" + queries[top].level + "' released " +
+                                                std::to_string(answers[top].rows.size()) + " rows, not one");
+    }
+    measured(top, 0, queries[top].level, -1);
+  } else {
+    nodes.push_back({"all", -1, std::nullopt, 0});
+    for (size_t r = 0; r < answers[top].rows.size(); ++r) {
+      measured(top, r, KeyText(answers[top].rows[r][ShapeOf(*compiled[top].plan).key]), root);
+    }
+  }
+  for (size_t level = top; level-- > 0;) {
+    const int key_output = ShapeOf(*compiled[level].plan).key;
+    const bool above_grouped = ShapeOf(*compiled[level + 1].plan).key >= 0;
+    for (size_t r = 0; r < answers[level].rows.size(); ++r) {
+      const std::string key = KeyText(answers[level].rows[r][key_output]);
+      int parent = root;
+      if (above_grouped) {
+        auto mapped = parents[level + 1].find(key);
+        if (mapped == parents[level + 1].end()) {
+          throw DpqlError(ErrorCode::kInvalidParameter,
+                          "hierarchy level '" + queries[level + 1].level + "': public table " +
+                              queries[level + 1].table + " maps no " + queries[level + 1].child + " '" + key +
+                              "' to a " + queries[level + 1].parent + "; add the row, or the domains disagree");
+        }
+        auto found = node_of[level + 1].find(mapped->second);
+        if (found == node_of[level + 1].end()) {
+          throw DpqlError(ErrorCode::kInvalidParameter,
+                          "hierarchy level '" + queries[level + 1].level + "' released no group '" +
+                              mapped->second + "', the " + queries[level + 1].parent + " of '" + key +
+                              "'; its key's public domain must hold every parent");
+        }
+        parent = found->second;
+      }
+      measured(level, r, key, parent);
+    }
+  }
+  const ConsistentFigures figures = MakeConsistent(nodes);
+  for (size_t level = 0; level < compiled.size(); ++level) {
+    const int count = ShapeOf(*compiled[level].plan).count;
+    QueryResult& answer = answers[level];
+    for (size_t r = 0; r < answer.rows.size(); ++r) {
+      const int64_t published = figures.published[row_node[level][r]];
+      const int64_t before = std::get<int64_t>(answer.rows[r][count]);
+      std::optional<Interval>& interval = answer.intervals[r][count];
+      const double half_width = interval ? interval->upper - static_cast<double>(before) : 0;
+      answer.rows[r][count] = published;
+      if (interval) {
+        interval = Interval{std::max(0.0, static_cast<double>(published) - half_width),
+                            static_cast<double>(published) + half_width};
+      }
+    }
+    answer.notes.push_back(
+        "made consistent with the release's other levels after the noise (weighted least squares, then "
+        "non-negative integers that add up): post-processing, no extra privacy cost; each \u00b1 is this "
+        "level's own noise, centred on the published figure");
+  }
+}
 
 // The compiled SELECT of each query, in order.
 std::vector<CompiledStatement> CompileRelease(const Dataset& dataset,
@@ -36,6 +192,7 @@ std::vector<CompiledStatement> CompileRelease(const Dataset& dataset,
                       "a release's query must be one SELECT; level '" + query.level + "' is not");
     }
   }
+  if (queries.size() > 1) CheckHierarchy(queries, out);
   return out;
 }
 
@@ -106,13 +263,44 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
     return done;
   }
 
+  // 0. A hierarchy's public mappings, read before anything is paid.
+  std::vector<ParentOf> parents(compiled.size());
+  for (size_t i = 1; i < compiled.size(); ++i) {
+    const ReleaseQuery& query = request.queries[i];
+    if (query.table.empty()) continue;
+    const CatalogTable* table = dataset.FindTable(query.table);
+    if (table == nullptr) {
+      throw DpqlError(ErrorCode::kInvalidParameter, "hierarchy level '" + query.level + "': dataset " +
+                                                        dataset.name + " has no table " + query.table);
+    }
+    int child = -1, parent = -1;
+    for (size_t c = 0; c < table->columns.size(); ++c) {
+      if (LowerAscii(table->columns[c].name) == LowerAscii(query.child)) child = static_cast<int>(c);
+      if (LowerAscii(table->columns[c].name) == LowerAscii(query.parent)) parent = static_cast<int>(c);
+    }
+    if (child < 0 || parent < 0) {
+      throw DpqlError(ErrorCode::kInvalidParameter, "hierarchy level '" + query.level + "': table " +
+                                                        query.table + " lacks column " +
+                                                        (child < 0 ? query.child : query.parent));
+    }
+    constexpr size_t kMaxMappingRows = 100000;
+    PublicRows rows = ReadPublicTable(dataset, *table, kMaxMappingRows);
+    if (rows.truncated) {
+      throw DpqlError(ErrorCode::kInvalidParameter, "hierarchy level '" + query.level + "': table " +
+                                                        query.table + " has more than " +
+                                                        std::to_string(kMaxMappingRows) + " rows");
+    }
+    for (const auto& row : rows.rows) parents[i][KeyText(row[child])] = KeyText(row[parent]);
+  }
+
   // 1. Pay once (or find the run paid or published already).
   const ReleasePayment payment = [&] {
     ConnectionPool::Lease lease = pool_.Acquire();
     return DiscardIfUnavailable(lease, [&] {
       readiness_.Probe(*lease, dataset);
       return ReleaseStore(*lease).Pay(request.release, request.parameters, request.day, dataset.name, cost,
-                                      DatasetCap(dataset), query_text, FormatTimestamp(clock().Now()));
+                                      DatasetCap(dataset, clock().Now()), query_text,
+                                      FormatTimestamp(clock().Now()));
     });
   }();
   ReleaseRunOutcome outcome;
@@ -154,12 +342,26 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
   TestPauseAfterPayment();
 
   // 2. The exact aggregates, the noise, the release of every level; stored.
-  std::vector<ReleaseLevelAnswer> levels;
+  //    A hierarchy's levels are released before their HAVING / ORDER BY /
+  //    LIMIT, made consistent from their noisy figures, then post-processed.
+  const bool hierarchy = compiled.size() > 1;
+  std::vector<QueryResult> answers;
+  std::vector<std::vector<std::vector<BigInt>>> noisy(compiled.size());
   for (size_t i = 0; i < compiled.size(); ++i) {
     const Plan& plan = *compiled[i].plan;
     Executor executor(pool_, statement_timeout_ms_);
     ExactAggregates exact = executor.RunExact(plan, pool_.Acquire());
-    QueryResult answer = Release(plan, exact, *noise_);
+    answers.push_back(hierarchy ? ReleaseAggregates(plan, exact, *noise_, &noisy[i])
+                                : Release(plan, exact, *noise_));
+  }
+  if (hierarchy) {
+    MakeLevelsConsistent(request.queries, compiled, parents, noisy, answers);
+    for (size_t i = 0; i < compiled.size(); ++i) PostProcess(compiled[i].plan->select, answers[i]);
+  }
+  std::vector<ReleaseLevelAnswer> levels;
+  for (size_t i = 0; i < compiled.size(); ++i) {
+    const Plan& plan = *compiled[i].plan;
+    QueryResult& answer = answers[i];
     for (size_t c = 0; c < answer.columns.size() && c < plan.outputs.size(); ++c) {
       answer.columns[c].name = plan.outputs[c].name;
     }

@@ -98,25 +98,31 @@ class Reader : public FormReader {
         ReleaseHierarchyLevel level;
         level.level = Name(entry.first, path + ".hierarchy", "level name");
         const std::string at = path + ".hierarchy." + level.level;
-        Keys(entry.second, at, {"query", "from"}, {"query", "from"});
+        // `from` maps the level below's key to this level's; an ungrouped
+        // top level ("all") needs none.
+        Keys(entry.second, at, {"query", "from"}, {"query"});
         level.query = Text(entry.second["query"], at + ".query");
-        const YAML::Node& from = entry.second["from"];
-        Keys(from, at + ".from", {"table", "child", "parent"}, {"table", "child", "parent"});
-        level.table = Text(from["table"], at + ".from.table");
-        level.child = Text(from["child"], at + ".from.child");
-        level.parent = Text(from["parent"], at + ".from.parent");
-        const CatalogTable& table = PublicTable(from["table"], at + ".from.table", dataset, level.table);
-        Column(from["child"], at + ".from.child", table, level.child);
-        Column(from["parent"], at + ".from.parent", table, level.parent);
-        queries.push_back({level.level, CheckQuery(entry.second["query"], at + ".query", level.query,
-                                                   {release.parameter}, dataset)});
+        if (const YAML::Node& from = entry.second["from"]) {
+          Keys(from, at + ".from", {"table", "child", "parent"}, {"table", "child", "parent"});
+          level.table = Text(from["table"], at + ".from.table");
+          level.child = Text(from["child"], at + ".from.child");
+          level.parent = Text(from["parent"], at + ".from.parent");
+          const CatalogTable& table = PublicTable(from["table"], at + ".from.table", dataset, level.table);
+          Column(from["child"], at + ".from.child", table, level.child);
+          Column(from["parent"], at + ".from.parent", table, level.parent);
+        }
+        queries.push_back({level.level,
+                           CheckQuery(entry.second["query"], at + ".query", level.query, {release.parameter},
+                                      dataset),
+                           level.table, level.child, level.parent});
         release.hierarchy.push_back(std::move(level));
       }
     }
     try {
       release.cost = Engine::ReleaseCost(dataset, queries);
     } catch (const DpqlError& error) {
-      yaml_.Fail(node["query"], path + ".query", kCode, error.message());
+      yaml_.Fail(node["hierarchy"] ? node["hierarchy"] : node["query"],
+                 path + (node["hierarchy"] ? ".hierarchy" : ".query"), kCode, error.message());
     }
     return release;
   }
@@ -188,7 +194,8 @@ ReleaseRunRequest MakeReleaseRun(const ReleaseDefinition& release, const std::st
   request.origin = origin;
   request.queries.push_back({release.name, SubstituteDefaults(release.query, {parameter})});
   for (const ReleaseHierarchyLevel& level : release.hierarchy) {
-    request.queries.push_back({level.level, SubstituteDefaults(level.query, {parameter})});
+    request.queries.push_back({level.level, SubstituteDefaults(level.query, {parameter}), level.table,
+                               level.child, level.parent});
   }
   return request;
 }

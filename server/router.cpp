@@ -730,9 +730,9 @@ HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& que
     }
     if (run.levels.size() > 1) {
       entry["levels"] = std::move(levels);
-      // The consistency step (runtime/release/hierarchy.h) is not applied yet:
-      // each level is its own noisy answer.
-      entry["consistent"] = false;
+      // Every level's counts were made to add up after the noise
+      // (runtime/release/hierarchy.h) before the run was stored.
+      entry["consistent"] = true;
     }
     runs.push_back(std::move(entry));
   }

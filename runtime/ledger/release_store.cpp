@@ -194,7 +194,7 @@ ReleasePayment ReleaseStore::Pay(const std::string& release, const std::string& 
     // 1. The dataset's spend row first (the lock order every debit keeps):
     //    it serialises this dataset's debits, so the run row read below
     //    cannot be inserted by another payer until we commit.
-    payment.dataset_spent = LockDatasetSpend(txn, dataset);
+    payment.dataset_spent = LockDatasetSpend(txn, dataset, cap);
     pqxx::result existing = txn.exec_params(
         "SELECT state, ledger_id FROM dpql.release_runs WHERE release = $1 AND parameters = $2", release,
         parameters);

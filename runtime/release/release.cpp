@@ -346,7 +346,8 @@ void ReleaseRow(const Plan& plan, const std::vector<std::optional<std::string>>&
 
 }  // namespace
 
-QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise) {
+QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise,
+                              std::vector<std::vector<BigInt>>* noisy_measures) {
   const ReleaseParameters parameters = Parameters(plan);
   QueryResult result;
   result.confidence = plan.select.privacy.confidence;
@@ -360,6 +361,7 @@ QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, No
       continue;  // too few people: the group is not released, not even its key
     }
     ReleaseRow(plan, exact.keys[r], noisy, parameters, result);
+    if (noisy_measures != nullptr) noisy_measures->push_back(noisy.measures);
   }
   if (plan.partition_selection) {
     result.notes.push_back(

@@ -18,8 +18,11 @@ namespace dpql {
 [[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise);
 // The released answer before HAVING, ORDER BY and LIMIT: what the answer
 // cache stores, so that each asker's own post-processing applies to it.
-[[nodiscard]] QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact,
-                                            NoiseSource& noise);
+// With `noisy_measures`, also each released row's noisy measures before any
+// clamping (a release's hierarchy is made consistent from these: clamped
+// figures would bias its sums). They are noisy outputs, never exact values.
+[[nodiscard]] QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, NoiseSource& noise,
+                                            std::vector<std::vector<BigInt>>* noisy_measures = nullptr);
 // The same, sampling directly from `rng` (tests inject a seeded source).
 [[nodiscard]] QueryResult Release(const Plan& plan, const ExactAggregates& exact, RandomSource& rng);
 

@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 
@@ -310,34 +312,105 @@ TEST_F(ReleaseTest, AdminRunsARangeAndTheReleaseAccountRefusesOverspending) {
   EXPECT_NE(out.find("--day expects a day YYYY-MM-DD"), std::string::npos) << out;
 }
 
-TEST_F(ReleaseTest, AHierarchyRunsEveryLevelInOnePaidRun) {
-  WriteFile("releases.yaml", std::string(kReleases) + R"(    hierarchy:
+// Wards -> trusts -> all: every level runs in the one paid run, and the
+// published counts add up (each trust the sum of its wards, the total the sum
+// of the trusts) as non-negative integers.
+constexpr const char* kHierarchy = R"(    hierarchy:
+      trust:
+        query: >-
+          SELECT w.trust, COUNT(DISTINCT b.patient_id) AS patients
+          FROM bed_days AS b JOIN wards AS w ON b.ward_code = w.ward_code
+          WHERE b.day = {{day}} GROUP BY w.trust
+          WITH PRIVACY (epsilon = 0.2, max_groups = 1)
+        from: { table: wards, child: ward_code, parent: trust }
       all:
         query: >-
           SELECT COUNT(DISTINCT patient_id) AS patients FROM bed_days WHERE day = {{day}}
           WITH PRIVACY (epsilon = 0.1, max_groups = 1)
-        from: { table: wards, child: ward_code, parent: trust }
-)");
-  GrantReleaseAccount("1");
-  int code = 0;
-  std::string out = AdminWithConfig("release run occupancy --day 2026-11-20", &code);
-  ASSERT_EQ(code, 0) << out;
-  EXPECT_EQ(Count(kReleaseDebits), 1);                 // one debit for both levels
-  EXPECT_EQ(db_.QueryValue(kAccountSpent), "400000");  // 0.3 + 0.1
+)";
 
+TEST_F(ReleaseTest, AHierarchyRunsEveryLevelInOnePaidRunAndItsCountsAddUp) {
+  WriteFile("releases.yaml", std::string(kReleases) + kHierarchy);
+  GrantReleaseAccount("5");
+  SetClock("2026-11-21T07:00:00Z");  // the scheduler's due day, 2026-11-20, is one of the days run below
   auto server = Start("dpqld.log");
   ASSERT_TRUE(server->started());
   const std::string token = AddAnalystToken(db_.url(), "reader --dataset hospital --epsilon 1");
-  Reply runs = Get(server->port(), "/v1/releases/occupancy?from=2026-11-20&to=2026-11-20", token);
+  // The ward -> trust map, read from the public table as the release does.
+  std::map<std::string, std::string> trust_of;
+  pqxx::connection connection(db_.url());
+  pqxx::work txn(connection);
+  for (const auto& row : txn.exec("SELECT ward_code, trust FROM wards")) {
+    trust_of[row[0].as<std::string>()] = row[1].as<std::string>();
+  }
+  txn.commit();
+  ASSERT_GT(trust_of.size(), 4u);
+
+  // Several days, so that small wards' noise goes negative at least once
+  // before the consistency step (counts are then still never negative).
+  int code = 0;
+  std::string out = AdminWithConfig("release run occupancy --from 2026-11-14 --to 2026-11-20", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(Count(kReleaseDebits), 7);                  // one debit per day for all three levels
+  EXPECT_EQ(db_.QueryValue(kAccountSpent), "4200000");  // 7 x (0.3 + 0.2 + 0.1)
+
+  Reply runs = Get(server->port(), "/v1/releases/occupancy?from=2026-11-14&to=2026-11-20", token);
   ASSERT_EQ(runs.status, 200) << runs.body;
-  ASSERT_EQ(runs.doc["runs"].size(), 1u) << runs.body;
-  const json& run = runs.doc["runs"][0];
-  ASSERT_EQ(run["levels"].size(), 2u) << runs.body;
-  EXPECT_EQ(run["levels"][1]["level"], "all");
-  EXPECT_EQ(run["levels"][1]["columns"], json::array({"patients"}));
-  EXPECT_EQ(run["levels"][1]["rows"].size(), 1u);
-  EXPECT_EQ(run["consistent"], false);  // no consistency step is claimed
-  EXPECT_DOUBLE_EQ(run["release_cost"]["epsilon"].get<double>(), 0.4);
+  ASSERT_EQ(runs.doc["runs"].size(), 7u) << runs.body;
+  for (const json& run : runs.doc["runs"]) {
+    ASSERT_EQ(run["levels"].size(), 3u) << runs.body;
+    EXPECT_EQ(run["consistent"], true);
+    EXPECT_DOUBLE_EQ(run["release_cost"]["epsilon"].get<double>(), 0.6);
+    const json& wards = run["levels"][0];
+    const json& trusts = run["levels"][1];
+    const json& all = run["levels"][2];
+    EXPECT_EQ(trusts["level"], "trust");
+    EXPECT_EQ(all["level"], "all");
+    ASSERT_EQ(all["rows"].size(), 1u);
+    std::map<std::string, int64_t> ward_sum_by_trust;
+    for (const json& row : wards["rows"]) {
+      const int64_t count = row[1].get<int64_t>();
+      EXPECT_GE(count, 0) << row;
+      ward_sum_by_trust[trust_of.at(row[0].get<std::string>())] += count;
+    }
+    int64_t trust_sum = 0;
+    for (const json& row : trusts["rows"]) {
+      const int64_t count = row[1].get<int64_t>();
+      EXPECT_GE(count, 0) << row;
+      EXPECT_EQ(count, ward_sum_by_trust[row[0].get<std::string>()]) << "trust " << row[0];
+      trust_sum += count;
+    }
+    EXPECT_EQ(trusts["rows"].size(), ward_sum_by_trust.size());
+    EXPECT_EQ(all["rows"][0][0].get<int64_t>(), trust_sum);
+    // Each figure keeps an interval around it.
+    ASSERT_EQ(all["accuracy"].size(), 1u);
+    EXPECT_LE(all["accuracy"][0]["ci"][0].get<double>(), all["rows"][0][0].get<double>());
+    EXPECT_GE(all["accuracy"][0]["ci"][1].get<double>(), all["rows"][0][0].get<double>());
+  }
+}
+
+TEST_F(ReleaseTest, AHierarchyThatCannotAddUpIsRefusedAtStartUp) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // A grouped higher level without its map.
+      {std::string(kHierarchy).replace(std::string(kHierarchy).find("        from:"),
+                                       std::string("        from: { table: wards, child: ward_code, parent: trust }\n").size(), ""),
+       "hierarchy level 'trust' has a key: declare `from: {table, child, parent}`"},
+      // A level with two aggregates.
+      {std::string(kHierarchy).replace(std::string(kHierarchy).find("COUNT(DISTINCT patient_id) AS patients FROM"),
+                                       std::string("COUNT(DISTINCT patient_id) AS patients").size(),
+                                       "COUNT(DISTINCT patient_id) AS patients, COUNT(*) AS stays"),
+       "hierarchy level 'all' must select one key and one COUNT"},
+  };
+  for (const auto& [hierarchy, expected] : cases) {
+    WriteFile("releases.yaml", std::string(kReleases) + hierarchy);
+    DpqldProcess server(DpqldOptions{.config = ConfigPath(),
+                                     .log_path = (dir_ / "bad.log").string(),
+                                     .start_timeout = std::chrono::seconds(20)});
+    EXPECT_FALSE(server.started()) << expected;
+    EXPECT_EQ(server.Wait(std::chrono::seconds(10)), 1);
+    EXPECT_NE(server.log().find("releases.occupancy.hierarchy: " + expected), std::string::npos)
+        << server.log();
+  }
 }
 
 TEST_F(ReleaseTest, ABadReleasesFileStopsTheServerWithFileAndLine) {
