@@ -621,17 +621,14 @@ std::string ReleaseDay(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-// The releases of the datasets the caller is an analyst of (a budget row on
-// the dataset): what each costs once, its schedule and its latest run. Free.
+// The releases of the datasets the caller is an analyst of (AnalystDatasets):
+// what each costs once, its schedule and its latest run. Free.
 HttpResponse Router::Releases(const Analyst& analyst) {
   json list = json::array();
   if (releases_ != nullptr && !releases_->empty()) {
-    std::vector<Budget> budgets =
-        WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudgets(analyst.id); });
+    const std::set<std::string> datasets = AnalystDatasets(analyst);
     for (const ReleaseDefinition& release : *releases_) {
-      bool member = false;
-      for (const Budget& budget : budgets) member = member || budget.dataset == release.dataset;
-      if (!member) continue;
+      if (datasets.count(release.dataset) == 0) continue;
       std::optional<ReleaseRunRow> latest = engine_.LatestReleaseRun(release.name);
       json levels = json::array({release.name});
       for (const ReleaseHierarchyLevel& level : release.hierarchy) levels.push_back(level.level);
@@ -701,11 +698,11 @@ HttpResponse Router::ReleaseRuns(const std::string& name, const std::string& que
   }
   exchange.audit.query =
       "release " + release->name + (from.empty() ? "" : " from " + from) + (to.empty() ? "" : " to " + to);
-  std::optional<Budget> budget = WithLedger(
-      pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.GetBudget(analyst.id, release->dataset); });
-  if (!budget) {
+  if (AnalystDatasets(analyst).count(release->dataset) == 0) {
     Fail(ErrorCode::kNoBudget, "release " + release->name + " is published to the analysts of dataset " +
-                                   release->dataset + " and you have no budget on it; ask a data guardian");
+                                   release->dataset +
+                                   " (a budget on it, or an open research project on it) and you are "
+                                   "neither; ask a data guardian");
   }
   json runs = json::array();
   for (PublishedRelease& run : engine_.ReleaseRuns(release->name, from, to, limit)) {

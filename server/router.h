@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,6 +94,10 @@ class Router {
   HttpResponse PublicTable(const std::string& table, const std::string& query_string);
   HttpResponse AdminAnalysts();
   HttpResponse Releases(const Analyst& analyst);
+  // The datasets `analyst` is an analyst of: a budget row on it, or
+  // membership of a research project on it that is open now. Releases are
+  // published to them.
+  std::set<std::string> AnalystDatasets(const Analyst& analyst);
   HttpResponse ReleaseRuns(const std::string& name, const std::string& query_string, const Analyst& analyst,
                            Exchange& exchange);
   HttpResponse Refusal(const HttpError& error, Exchange& exchange);

@@ -83,6 +83,22 @@ std::string Router::ProjectHeader(const HttpRequest& request) {
   return name;
 }
 
+std::set<std::string> Router::AnalystDatasets(const Analyst& analyst) {
+  std::set<std::string> datasets;
+  for (const Budget& budget : WithConnection(pool_, config_.db_pool + 1, [&](pqxx::connection& connection) {
+         return Ledger(connection).GetBudgets(analyst.id);
+       })) {
+    datasets.insert(budget.dataset);
+  }
+  const TimePoint now = engine_.clock().Now();
+  for (const Project& project : WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+         return ledger.ForAnalyst(analyst.id, now);
+       })) {
+    if (project.OpenAt(now)) datasets.insert(project.dataset);
+  }
+  return datasets;
+}
+
 json Router::ProjectsJson(const Analyst& analyst) {
   std::vector<Project> projects = WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
     return ledger.ForAnalyst(analyst.id, engine_.clock().Now());

@@ -389,6 +389,37 @@ TEST_F(ReleaseTest, AHierarchyRunsEveryLevelInOnePaidRunAndItsCountsAddUp) {
   }
 }
 
+// A research project's members are analysts of its dataset: they read its
+// releases free, like grant holders; before they join, they cannot.
+TEST_F(ReleaseTest, ProjectMembersReadReleasesOfTheProjectsDataset) {
+  WriteFile("releases.yaml", kReleases);
+  GrantReleaseAccount("1");
+  int code = 0;
+  std::string out = AdminWithConfig("release run occupancy --day 2026-11-20", &code);
+  ASSERT_EQ(code, 0) << out;
+  auto server = Start("dpqld.log");
+  ASSERT_TRUE(server->started());
+  // A budget only on another dataset: not an analyst of hospital.
+  const std::string token = AddAnalystToken(db_.url(), "member --dataset elsewhere --epsilon 1");
+  const std::string path = "/v1/releases/occupancy?from=2026-11-20&to=2026-11-20";
+  Reply before = Get(server->port(), path, token);
+  EXPECT_EQ(before.status, 403) << before.body;
+  EXPECT_EQ(Get(server->port(), "/v1/releases", token).doc["releases"].size(), 0u);
+
+  Admin("project create study --dataset hospital --epsilon 1 --start 2026-01-01 --end 2027-03-31", &code);
+  ASSERT_EQ(code, 0);
+  Admin("project add-member study member", &code);
+  ASSERT_EQ(code, 0);
+  Reply after = Get(server->port(), path, token);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.doc["runs"].size(), 1u);
+  EXPECT_EQ(Get(server->port(), "/v1/releases", token).doc["releases"].size(), 1u);
+
+  // After the project's end (the server's clock moved past it), not any more.
+  SetClock("2027-04-01T07:00:00Z");
+  EXPECT_EQ(Get(server->port(), path, token).status, 403);
+}
+
 TEST_F(ReleaseTest, AHierarchyThatCannotAddUpIsRefusedAtStartUp) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       // A grouped higher level without its map.
