@@ -55,6 +55,8 @@ constexpr Route kRoutes[] = {
     {"/v1/admin/audit", "GET", true},     {"/v1/admin/analysts", "GET", true},
     {"/v1/budget-requests", "GET", true}, {"/v1/budget-requests", "POST", true},
     {"/v1/releases", "GET", true},        {"/v1/releases/", "GET", true, true},
+    {"/v1/admin/projects", "GET", true},  {"/v1/admin/projects", "POST", true},
+    {"/v1/admin/budget-requests", "POST", true},
 };
 
 // A `limit` query parameter: 1 to kMaxAuditLimit.
@@ -246,7 +248,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
              "; routes: POST /v1/query, POST /v1/explain, GET /v1/budget, GET /v1/catalog, "
              "GET /v1/history, GET /v1/dashboards, GET /v1/public/TABLE, GET|POST /v1/budget-requests, "
              "GET /v1/releases, GET /v1/releases/NAME, GET /v1/admin/audit, "
-             "GET /v1/admin/analysts, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
+             "GET /v1/admin/analysts, GET|POST /v1/admin/projects, POST /v1/admin/budget-requests, GET /healthz, GET /readyz, GET /metrics, and the web console at /");
   }
   exchange.route = !matched->prefix ? path
                    : std::string_view(matched->path) == "/v1/releases/"
@@ -293,13 +295,15 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   if (path == "/v1/releases") return Releases(analyst);
   if (path.rfind("/v1/releases/", 0) == 0)
     return ReleaseRuns(path.substr(13), query_string, analyst, exchange);
-  if (path == "/v1/admin/audit" || path == "/v1/admin/analysts") {
+  if (path.rfind("/v1/admin/", 0) == 0) {
     if (!analyst.is_admin) {
       Fail(ErrorCode::kForbidden,
-           "GET " + path + " needs an administrator's token; analyst '" + analyst.name +
+           request.method + " " + path + " needs an administrator's token; analyst '" + analyst.name +
                "' is not an administrator (dpqld admin add-analyst --admin creates one)");
     }
     if (path == "/v1/admin/analysts") return AdminAnalysts();
+    if (path == "/v1/admin/projects") return AdminProjects(request, analyst, exchange.audit);
+    if (path == "/v1/admin/budget-requests") return AdminBudgetRequests(request, analyst, exchange.audit);
     return AdminAudit(query_string, analyst);
   }
   throw DpqlError(ErrorCode::kInternal, "route table and dispatch disagree on " + path);

@@ -89,6 +89,12 @@ class Router {
   static std::string ProjectHeader(const HttpRequest& request);
   nlohmann::ordered_json ProjectsJson(const Analyst& analyst);
   HttpResponse BudgetRequests(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit);
+  // The guardian's page (admin only): GET /v1/admin/projects lists every
+  // project and budget request; POST /v1/admin/projects creates, adds or
+  // removes a member, extends or closes; POST /v1/admin/budget-requests
+  // approves or declines. Each change is audited by the project ledger.
+  HttpResponse AdminProjects(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit);
+  HttpResponse AdminBudgetRequests(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit);
   HttpResponse AdminAudit(const std::string& query_string, const Analyst& analyst);
   HttpResponse History(const std::string& query_string, const Analyst& analyst);
   HttpResponse PublicTable(const std::string& table, const std::string& query_string);

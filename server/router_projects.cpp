@@ -6,6 +6,7 @@
 
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
+#include "compiler/common/period.h"
 #include "runtime/pg/retry.h"
 #include "server/request.h"
 #include "server/router.h"
@@ -38,6 +39,7 @@ json RequestJson(const BudgetRequest& request) {
   out["justification"] = request.justification;
   out["status"] = request.status;
   out["filed_at"] = request.filed_at;
+  out["decided_by"] = request.decided_by.empty() ? json(nullptr) : json(request.decided_by);
   out["decided_at"] = request.decided_at.empty() ? json(nullptr) : json(request.decided_at);
   out["reason"] = request.reason.empty() ? json(nullptr) : json(request.reason);
   return out;
@@ -64,6 +66,19 @@ std::string Text(const json& body, const char* key) {
   if (it == body.end() || it->is_null()) return "";
   if (!it->is_string()) Fail(ErrorCode::kInvalidRequest, std::string("\"") + key + "\" must be a string");
   return it->get<std::string>();
+}
+
+// A project as the API shows it: its budget view, dates, status and members.
+json ProjectJson(const Project& project, const Dataset* dataset, TimePoint now) {
+  json entry = BudgetViewJson(ProjectBudgetView(project, dataset));
+  entry["starts_on"] = FormatDate(DayOf(project.starts_at));
+  entry["renew"] = project.renew == BudgetPeriod::kNone ? json(nullptr) : json(PeriodName(project.renew));
+  entry["status"] = project.closed_at            ? "closed"
+                    : now < project.starts_at    ? "not_started"
+                    : now >= project.ends_at     ? "ended"
+                                                 : "open";
+  entry["members"] = project.members;
+  return entry;
 }
 
 }  // namespace
@@ -100,21 +115,12 @@ std::set<std::string> Router::AnalystDatasets(const Analyst& analyst) {
 }
 
 json Router::ProjectsJson(const Analyst& analyst) {
-  std::vector<Project> projects = WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
-    return ledger.ForAnalyst(analyst.id, engine_.clock().Now());
-  });
   const TimePoint now = engine_.clock().Now();
+  std::vector<Project> projects = WithProjects(
+      pool_, config_.db_pool, [&](ProjectLedger& ledger) { return ledger.ForAnalyst(analyst.id, now); });
   json list = json::array();
   for (const Project& project : projects) {
-    json entry = BudgetViewJson(ProjectBudgetView(project, engine_.catalog().FindDataset(project.dataset)));
-    entry["starts_on"] = FormatDate(DayOf(project.starts_at));
-    entry["renew"] = project.renew == BudgetPeriod::kNone ? json(nullptr) : json(PeriodName(project.renew));
-    entry["status"] = project.closed_at            ? "closed"
-                      : now < project.starts_at    ? "not_started"
-                      : now >= project.ends_at     ? "ended"
-                                                   : "open";
-    entry["members"] = project.members;
-    list.push_back(std::move(entry));
+    list.push_back(ProjectJson(project, engine_.catalog().FindDataset(project.dataset), now));
   }
   return list;
 }
@@ -164,6 +170,152 @@ HttpResponse Router::BudgetRequests(const HttpRequest& request, const Analyst& a
   audit.detail = "budget request " + std::to_string(filed.id) + " filed";
   response.status = 201;
   response.body = Dump({{"request", RequestJson(filed)}});
+  return response;
+}
+
+namespace {
+
+// A body for the guardian's routes: a JSON object with only `keys`.
+json AdminBody(const HttpRequest& request, std::initializer_list<const char*> keys, const std::string& example) {
+  json body = json::parse(request.body, nullptr, false);
+  if (!body.is_object()) Fail(ErrorCode::kInvalidJson, "the body must be a JSON object such as " + example);
+  for (const auto& [key, value] : body.items()) {
+    (void)value;
+    bool known = false;
+    std::string names;
+    for (const char* allowed : keys) {
+      known = known || key == allowed;
+      names += (names.empty() ? "" : ", ") + std::string(allowed);
+    }
+    if (!known) Fail(ErrorCode::kInvalidRequest, "unknown key \"" + AuditText(key, 50) + "\"; the keys are " + names);
+  }
+  return body;
+}
+
+std::string Required(const json& body, const char* key, const std::string& what) {
+  std::string value = Text(body, key);
+  if (value.empty()) Fail(ErrorCode::kInvalidRequest, std::string("\"") + key + "\" is required: " + what);
+  return value;
+}
+
+// "YYYY-MM-DD" in `key`: days since 1970-01-01.
+int64_t Day(const json& body, const char* key) {
+  const std::string text = Text(body, key);
+  std::optional<int64_t> day = ParseDate(text);
+  if (!day) {
+    Fail(ErrorCode::kInvalidParameter,
+         std::string("\"") + key + "\" must be a date YYYY-MM-DD, got '" + AuditText(text, 40) + "'");
+  }
+  return *day;
+}
+
+BudgetCost AmountOf(const json& body) {
+  try {
+    return BudgetCost::FromGrant(Amount(body, "epsilon"), Amount(body, "delta"), Amount(body, "rho"));
+  } catch (const DpqlError& error) {
+    Fail(error.code(), error.message());
+  }
+}
+
+
+}  // namespace
+
+HttpResponse Router::AdminProjects(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit) {
+  const TimePoint now = engine_.clock().Now();
+  HttpResponse response;
+  if (request.method == "GET") {
+    json projects = json::array(), requests = json::array();
+    WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+      projects = json::array();
+      requests = json::array();
+      for (const Project& project : ledger.List(now)) {
+        projects.push_back(ProjectJson(project, engine_.catalog().FindDataset(project.dataset), now));
+      }
+      for (const BudgetRequest& entry : ledger.Requests(std::nullopt, false)) requests.push_back(RequestJson(entry));
+      return 0;
+    });
+    response.body = Dump({{"projects", std::move(projects)}, {"requests", std::move(requests)}});
+    return response;
+  }
+  const json body = AdminBody(
+      request, {"action", "project", "dataset", "epsilon", "delta", "rho", "start", "end", "renew", "analyst"},
+      "{\"action\": \"add-member\", \"project\": \"sepsis-study\", \"analyst\": \"researcher\"}");
+  const std::string action = Required(body, "action", "create, add-member, remove-member, extend or close");
+  const std::string name = Required(body, "project", "the project's name");
+  audit.query = AuditText("project " + action + " " + name, 200);
+  std::string done;
+  WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+    if (action == "create") {
+      ProjectSpec spec;
+      spec.name = name;
+      spec.dataset = engine_.ResolveDataset(Text(body, "dataset")).name;
+      spec.budget = AmountOf(body);
+      spec.starts_at = StartOfDay(Day(body, "start"));
+      // "end" is the last day the project pays for: it ends at the next midnight.
+      spec.ends_at = StartOfDay(Day(body, "end") + 1);
+      if (const std::string renew = Text(body, "renew"); !renew.empty()) {
+        std::optional<BudgetPeriod> period = ParsePeriod(renew);
+        if (!period) {
+          Fail(ErrorCode::kInvalidParameter,
+               "\"renew\" must be day, week, month or year, got '" + AuditText(renew, 20) + "'");
+        }
+        spec.renew = *period;
+      }
+      audit.dataset = spec.dataset;
+      ledger.Create(spec, now);
+      done = "created";
+    } else if (action == "add-member") {
+      const std::string member = Required(body, "analyst", "the analyst to add");
+      done = ledger.AddMember(name, member) ? "added " + member : member + " was a member already";
+    } else if (action == "remove-member") {
+      const std::string member = Required(body, "analyst", "the analyst to remove");
+      done = ledger.RemoveMember(name, member) ? "removed " + member : member + " was not a member";
+    } else if (action == "extend") {
+      std::optional<TimePoint> ends_at;
+      if (!Text(body, "end").empty()) ends_at = StartOfDay(Day(body, "end") + 1);
+      const BudgetCost more = AmountOf(body);
+      if (!ends_at && more == BudgetCost{}) {
+        Fail(ErrorCode::kInvalidRequest, "extend needs a later \"end\" (YYYY-MM-DD) or more budget (\"epsilon\")");
+      }
+      ledger.Extend(name, ends_at, more, now);
+      done = "extended";
+    } else if (action == "close") {
+      done = ledger.Close(name, now) ? "closed" : "was closed already";
+    } else {
+      Fail(ErrorCode::kInvalidParameter, "unknown action '" + AuditText(action, 30) +
+                                             "'; use create, add-member, remove-member, extend or close");
+    }
+    return 0;
+  });
+  audit.detail = "project " + name + ": " + done + " by " + analyst.name;
+  response.body = Dump({{"project", name}, {"done", done}});
+  return response;
+}
+
+HttpResponse Router::AdminBudgetRequests(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit) {
+  const json body = AdminBody(request, {"id", "decision", "reason"},
+                              "{\"id\": 3, \"decision\": \"decline\", \"reason\": \"...\"}");
+  auto id = body.find("id");
+  if (id == body.end() || !id->is_number_integer() || id->get<int64_t>() < 1) {
+    Fail(ErrorCode::kInvalidRequest, "\"id\" must be the request's number (GET /v1/admin/projects lists them)");
+  }
+  const std::string decision = Required(body, "decision", "approve or decline");
+  const std::string reason = Text(body, "reason");
+  audit.query = AuditText("budget request " + std::to_string(id->get<int64_t>()) + " " + decision, 200);
+  const TimePoint now = engine_.clock().Now();
+  BudgetRequest decided = WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+    if (decision == "approve") return ledger.Approve(id->get<int64_t>(), analyst.name, now);
+    if (decision != "decline") {
+      Fail(ErrorCode::kInvalidParameter,
+           "unknown decision '" + AuditText(decision, 30) + "'; use approve or decline");
+    }
+    if (reason.empty()) Fail(ErrorCode::kInvalidRequest, "a declined request needs a \"reason\" for the analyst");
+    return ledger.Decline(id->get<int64_t>(), analyst.name, reason, now);
+  });
+  audit.dataset = decided.dataset;
+  audit.detail = "budget request " + std::to_string(decided.id) + " " + decided.status;
+  HttpResponse response;
+  response.body = Dump({{"request", RequestJson(decided)}});
   return response;
 }
 

@@ -261,6 +261,57 @@ test('the guardian page is refused to a non-admin and lists analysts for an admi
   await shot('08-guardian');
 });
 
+test('the guardian page runs research projects and decides budget requests', async () => {
+  // Signed in as the guardian, on the guardian page (the test above).
+  await page.locator('#project-table').waitFor();
+  await page.locator('#project-name').fill('console-study');
+  await page.locator('#project-epsilon').fill('2');
+  await page.locator('#project-renew').selectOption('month');
+  await page.locator('#project-start').fill('2026-01-01');
+  await page.locator('#project-end').fill('2027-03-31');
+  await page.locator('#project-create button[type=submit]').click();
+  const row = page.locator('#project-table tr[data-project="console-study"]');
+  await row.waitFor();
+  assert.equal(await row.locator('.project-status').textContent(), 'open');
+
+  await row.locator('select').selectOption('planner');
+  await row.locator('button.add-member').click();
+  await page.locator('#project-table tr[data-project="console-study"] .member[data-member="planner"]').waitFor();
+
+  // The planner files two requests; the guardian approves one and declines the other.
+  const file = async (epsilon) => {
+    const r = await fetch(URL_ + '/v1/budget-requests', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + PLANNER, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ project: 'console-study', epsilon, justification: 'winter pressure review' }),
+    });
+    assert.equal(r.status, 201);
+    return (await r.json()).request.id;
+  };
+  const approveId = await file('0.5');
+  const declineId = await file('3');
+  await page.goto(URL_ + '/#/budget');
+  await page.goto(URL_ + '/#/guardian');
+  const approveRow = page.locator(`#request-table tr[data-request="${approveId}"]`);
+  await approveRow.locator('button.approve').click();
+  await page.locator(`#request-table tr[data-request="${approveId}"] .request-status:text-is("approved")`).waitFor();
+  let projects = (await apiGet('/v1/admin/projects', GUARDIAN)).body.projects;
+  assert.equal(Number(projects.find((p) => p.project === 'console-study').epsilon_total), 2.5);
+
+  // Declining needs a reason: without one the server's refusal is shown and nothing changes.
+  await page.locator(`#request-table tr[data-request="${declineId}"] button.decline`).click();
+  await page.locator('.action-status .refusal').waitFor();
+  await page.locator(`#request-table tr[data-request="${declineId}"] input`).fill('beyond the approved protocol');
+  await page.locator(`#request-table tr[data-request="${declineId}"] button.decline`).click();
+  await page.locator(`#request-table tr[data-request="${declineId}"] .request-status:text-is("declined")`).waitFor();
+  projects = (await apiGet('/v1/admin/projects', GUARDIAN)).body.projects;
+  assert.equal(Number(projects.find((p) => p.project === 'console-study').epsilon_total), 2.5);
+  await shot('09-guardian-projects');
+
+  await page.locator('#project-table tr[data-project="console-study"] button.close').click();
+  await page.locator('#project-table tr[data-project="console-study"] .project-status:text-is("closed")').waitFor();
+});
+
 test('tablet width: the query page stays usable', async () => {
   await page.setViewportSize({ width: 820, height: 1180 });
   await page.goto(URL_ + '/#/query');

@@ -392,3 +392,96 @@ TEST_F(ProjectServerTest, QueriesStopAtTheEndDateAndRequestsGoThroughTheGuardian
 
 }  // namespace
 }  // namespace dpql
+
+namespace dpql {
+namespace {
+
+// The guardian's HTTP routes the console's guardian page uses: each action
+// changes the ledger exactly as the CLI's would, is audited, and is refused
+// to an analyst who is not an administrator.
+TEST_F(ProjectServerTest, GuardianRoutesCreateManageAndDecide) {
+  Start();
+  const std::string guardian = AddAnalystToken(db_.url(), "guardian --dataset hospital --epsilon 1 --admin");
+  const std::string researcher = AddAnalystToken(db_.url(), "researcher --dataset hospital --epsilon 0");
+  auto post = [&](const std::string& token, const std::string& target, const json& body) {
+    Request request;
+    request.method = "POST";
+    request.target = target;
+    request.token = token;
+    request.body = body.dump();
+    return Call(server_->port(), request);
+  };
+  const json create = {{"action", "create"}, {"project", "trial"},     {"dataset", "hospital"},
+                       {"epsilon", "2"},     {"start", "2027-01-01"}, {"end", "2027-06-30"},
+                       {"renew", "month"}};
+  // Not an administrator: refused, nothing created.
+  Reply refused = post(researcher, "/v1/admin/projects", create);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Get(server_->port(), "/v1/admin/projects", researcher).status, 403);
+  EXPECT_EQ(Value("SELECT count(*) FROM dpql.projects"), 0);
+
+  Reply created = post(guardian, "/v1/admin/projects", create);
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(Value("SELECT epsilon_total FROM dpql.projects WHERE name = 'trial'"), 2'000'000);
+  ASSERT_EQ(post(guardian, "/v1/admin/projects",
+                 {{"action", "add-member"}, {"project", "trial"}, {"analyst", "researcher"}})
+                .status,
+            200);
+  // The member's query is paid by the project.
+  Reply answered = Query(researcher, "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5)", "trial");
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(Value("SELECT epsilon_spent FROM dpql.projects WHERE name = 'trial'"), 500'000);
+
+  // Extended: a later last day, and more budget.
+  ASSERT_EQ(post(guardian, "/v1/admin/projects",
+                 {{"action", "extend"}, {"project", "trial"}, {"end", "2027-12-31"}, {"epsilon", "1"}})
+                .status,
+            200);
+  EXPECT_EQ(db_.QueryValue("SELECT (ends_at AT TIME ZONE 'UTC')::date FROM dpql.projects WHERE name = 'trial'"),
+            "2028-01-01");
+  EXPECT_EQ(Value("SELECT epsilon_total FROM dpql.projects WHERE name = 'trial'"), 3'000'000);
+
+  // Two requests: one approved (adds exactly what was asked), one declined
+  // (needs a reason; changes nothing).
+  auto file = [&](const std::string& epsilon) {
+    Reply filed = post(researcher, "/v1/budget-requests",
+                       {{"project", "trial"}, {"epsilon", epsilon}, {"justification", "second cohort"}});
+    EXPECT_EQ(filed.status, 201) << filed.body;
+    return filed.doc["request"]["id"].get<int64_t>();
+  };
+  const int64_t approve = file("0.5"), decline = file("4");
+  Reply listed = Get(server_->port(), "/v1/admin/projects", guardian);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.doc["projects"].size(), 1u);
+  EXPECT_EQ(listed.doc["projects"][0]["members"], json::array({"researcher"}));
+  EXPECT_EQ(listed.doc["requests"].size(), 2u);
+  ASSERT_EQ(post(guardian, "/v1/admin/budget-requests", {{"id", approve}, {"decision", "approve"}}).status, 200);
+  EXPECT_EQ(Value("SELECT epsilon_total FROM dpql.projects WHERE name = 'trial'"), 3'500'000);
+  Reply no_reason = post(guardian, "/v1/admin/budget-requests", {{"id", decline}, {"decision", "decline"}});
+  EXPECT_EQ(no_reason.status, 400) << no_reason.body;
+  Reply declined = post(guardian, "/v1/admin/budget-requests",
+                        {{"id", decline}, {"decision", "decline"}, {"reason", "over the study's approval"}});
+  ASSERT_EQ(declined.status, 200) << declined.body;
+  EXPECT_EQ(declined.doc["request"]["status"], "declined");
+  EXPECT_EQ(Value("SELECT epsilon_total FROM dpql.projects WHERE name = 'trial'"), 3'500'000);
+  EXPECT_EQ(post(guardian, "/v1/admin/budget-requests", {{"id", approve}, {"decision", "approve"}}).status,
+            409);  // decided already
+
+  // Bad input: a clear refusal, nothing changed.
+  EXPECT_EQ(post(guardian, "/v1/admin/projects", {{"action", "rename"}, {"project", "trial"}}).status, 400);
+  EXPECT_EQ(post(guardian, "/v1/admin/projects", {{"action", "create"}, {"project", "x"}, {"start", "soon"}}).status,
+            400);
+  EXPECT_EQ(post(guardian, "/v1/admin/projects", {{"action", "close"}, {"project", "nope"}}).status, 404);
+
+  // Removed, then closed: the project pays for nothing more.
+  ASSERT_EQ(post(guardian, "/v1/admin/projects",
+                 {{"action", "remove-member"}, {"project", "trial"}, {"analyst", "researcher"}})
+                .status,
+            200);
+  ASSERT_EQ(post(guardian, "/v1/admin/projects", {{"action", "close"}, {"project", "trial"}}).status, 200);
+  EXPECT_EQ(db_.QueryValue("SELECT closed_at IS NOT NULL FROM dpql.projects WHERE name = 'trial'"), "t");
+  EXPECT_GE(Value("SELECT count(*) FROM dpql.audit WHERE source = 'POST /v1/admin/projects' AND status = 200"), 5);
+}
+
+}  // namespace
+}  // namespace dpql
