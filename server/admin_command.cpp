@@ -16,15 +16,16 @@
 #include <vector>
 
 #include "compiler/catalog/catalog.h"
+#include "compiler/common/date.h"
 #include "compiler/common/error.h"
 #include "compiler/common/rational.h"
 #include "compiler/common/zcdp.h"
 #include "runtime/cache/answer_cache.h"
-#include "compiler/common/date.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/ledger/projects.h"
 #include "runtime/ledger/role_grants.h"
 #include "server/admin_args.h"
+#include "server/admin_audit.h"
 #include "server/admin_release.h"
 #include "server/admin_table.h"
 #include "server/commands.h"
@@ -185,30 +186,11 @@ std::string ResolveDatabase(const ParsedArgs& parsed) {
   return "";
 }
 
-std::string Describe(const BudgetCost& amount) {
-  std::string text = "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
-  if (amount.rho_pico != 0) text += ", rho " + amount.RhoString();
-  return text;
-}
-
-void AuditAdminAction(Ledger& ledger, const std::string& analyst, const std::string& dataset,
+// A grant is not a cost: the cost columns stay zero, the amount goes in detail.
+void AuditAdminChange(Ledger& ledger, const std::string& analyst, const std::string& dataset,
                       const std::string& action, const BudgetCost& amount, std::ostream& err) {
-  AuditRecord record;
-  record.analyst_name = analyst;
-  record.source = "admin";
-  record.dataset = dataset;
-  record.query = action;
-  // A grant is not a cost: the cost columns stay zero, the amount goes in detail.
-  if (amount.epsilon_micro != 0 || amount.delta_pico != 0 || amount.rho_pico != 0) {
-    record.detail = "granted " + Describe(amount);
-  }
-  record.outcome = "ok";
-  try {
-    ledger.WriteAudit(record);
-  } catch (const DpqlError& e) {
-    err << "dpqld admin: warning: the change was made but could not be written to the audit log: "
-        << e.message() << "\n";
-  }
+  const bool granted = amount.epsilon_micro != 0 || amount.delta_pico != 0 || amount.rho_pico != 0;
+  AuditAdminAction(ledger, analyst, dataset, action, granted ? "granted " + DescribeBudget(amount) : "", err);
 }
 
 // `grant-role ROLE --catalog FILE [--dataset D] [--print]`: the tables of the
@@ -269,7 +251,8 @@ Invocation Check(const ParsedArgs& parsed, std::ostream& out, std::ostream& err)
     std::string dataset = Required(parsed, "--dataset");
     std::optional<Catalog> catalog = ResolveCatalog(parsed);
     const Dataset* entry = catalog ? catalog->FindDataset(dataset) : nullptr;
-    if (catalog && entry == nullptr) throw UsageError("--dataset: the catalog has no dataset '" + dataset + "'");
+    if (catalog && entry == nullptr)
+      throw UsageError("--dataset: the catalog has no dataset '" + dataset + "'");
     invocation.grant = ParseGrant(parsed, entry);
   }
   if (command == "project extend" &&
@@ -312,10 +295,10 @@ int AddAnalyst(const Invocation& run, Ledger& ledger) {
   std::string dataset = Required(run.parsed, "--dataset");
   bool is_admin = Contains(run.parsed.switches, "--admin");
   std::string token = ledger.AddAnalyst(name, dataset, *run.grant, is_admin);
-  AuditAdminAction(ledger, name, dataset, "add-analyst" + std::string(is_admin ? " --admin" : ""), *run.grant,
+  AuditAdminChange(ledger, name, dataset, "add-analyst" + std::string(is_admin ? " --admin" : ""), *run.grant,
                    run.err);
   run.out << "Created " << (is_admin ? "admin analyst '" : "analyst '") << name << "' with "
-          << Describe(*run.grant) << " on dataset '" << dataset << "'.\n"
+          << DescribeBudget(*run.grant) << " on dataset '" << dataset << "'.\n"
           << "Bearer token (it will not be shown again; only its hash is stored):\n"
           << token << "\n";
   return 0;
@@ -325,8 +308,9 @@ int Grant(const Invocation& run, Ledger& ledger) {
   const std::string& name = run.parsed.positional[0];
   std::string dataset = Required(run.parsed, "--dataset");
   Budget budget = ledger.Grant(name, dataset, *run.grant);
-  AuditAdminAction(ledger, name, dataset, "grant", *run.grant, run.err);
-  run.out << "Granted " << Describe(*run.grant) << " to '" << name << "' on dataset '" << dataset << "'.\n"
+  AuditAdminChange(ledger, name, dataset, "grant", *run.grant, run.err);
+  run.out << "Granted " << DescribeBudget(*run.grant) << " to '" << name << "' on dataset '" << dataset
+          << "'.\n"
           << "Budget now: epsilon " << budget.total.EpsilonString() << " total, "
           << budget.spent.EpsilonString() << " spent, " << budget.Remaining().EpsilonString()
           << " remaining; delta " << budget.total.DeltaString() << " total, " << budget.spent.DeltaString()
@@ -345,7 +329,7 @@ int Revoke(const Invocation& run, Ledger& ledger) {
     run.out << "Analyst '" << name << "' was already revoked.\n";
     return 0;
   }
-  AuditAdminAction(ledger, name, "", "revoke", {}, run.err);
+  AuditAdminChange(ledger, name, "", "revoke", {}, run.err);
   run.out << "Revoked analyst '" << name
           << "': the token no longer works; budgets and ledger entries are kept.\n";
   return 0;
@@ -363,7 +347,7 @@ int DataVersion(const Invocation& run, Ledger& ledger) {
             << "'; check the name (bumped anyway)\n";
   }
   int64_t version = AnswerCache(ResolveDatabase(run.parsed)).BumpDataVersion(dataset);
-  AuditAdminAction(ledger, "", dataset, "data-version " + std::to_string(version), {}, run.err);
+  AuditAdminChange(ledger, "", dataset, "data-version " + std::to_string(version), {}, run.err);
   run.out << "Dataset '" << dataset << "' is now at data version " << version
           << ": cached answers of earlier versions will no longer be served.\n";
   return 0;
@@ -423,7 +407,7 @@ int64_t ParseDay(const ParsedArgs& parsed, const std::string& flag) {
 }
 
 std::string DescribeProject(const Project& project) {
-  std::string text = Describe(project.total);
+  std::string text = DescribeBudget(project.total);
   if (project.renew != BudgetPeriod::kNone) text += " per " + PeriodName(project.renew);
   return text + " on dataset '" + project.dataset + "', from " + FormatDate(DayOf(project.starts_at)) +
          " through " + project.LastDay();
@@ -502,18 +486,24 @@ int ProjectList(const Invocation& run, ProjectLedger& projects) {
     for (const std::string& member : p.members) members += (members.empty() ? "" : ", ") + member;
     const BudgetCost left = p.Remaining();
     rows.push_back({p.name, p.dataset,
-                    p.closed_at ? "closed" : now < p.starts_at ? "not started" : now >= p.ends_at ? "ended" : "open",
-                    FormatDate(DayOf(p.starts_at)), p.LastDay(), p.renew == BudgetPeriod::kNone ? "-" : PeriodName(p.renew),
-                    p.RenewsOn().empty() ? "-" : p.RenewsOn(), p.total.EpsilonString(), p.spent.EpsilonString(),
-                    left.EpsilonString(), p.total.DeltaString(), p.spent.DeltaString(), p.total.RhoString(),
-                    p.spent.RhoString(), Abbreviate(members, kAuditTextWidth)});
+                    p.closed_at         ? "closed"
+                    : now < p.starts_at ? "not started"
+                    : now >= p.ends_at  ? "ended"
+                                        : "open",
+                    FormatDate(DayOf(p.starts_at)), p.LastDay(),
+                    p.renew == BudgetPeriod::kNone ? "-" : PeriodName(p.renew),
+                    p.RenewsOn().empty() ? "-" : p.RenewsOn(), p.total.EpsilonString(),
+                    p.spent.EpsilonString(), left.EpsilonString(), p.total.DeltaString(),
+                    p.spent.DeltaString(), p.total.RhoString(), p.spent.RhoString(),
+                    Abbreviate(members, kAuditTextWidth)});
   }
-  PrintTable(run.out,
-             {"project", "dataset", "status", "starts", "last day", "renew", "renews on", "epsilon total",
-              "epsilon spent", "epsilon remaining", "delta total", "delta spent", "rho total", "rho spent",
-              "members"},
-             {false, false, false, false, false, false, false, true, true, true, true, true, true, true, false},
-             rows);
+  PrintTable(
+      run.out,
+      {"project", "dataset", "status", "starts", "last day", "renew", "renews on", "epsilon total",
+       "epsilon spent", "epsilon remaining", "delta total", "delta spent", "rho total", "rho spent",
+       "members"},
+      {false, false, false, false, false, false, false, true, true, true, true, true, true, true, false},
+      rows);
   return 0;
 }
 
@@ -528,14 +518,14 @@ int64_t ParseRequestId(const std::string& text) {
 int RequestList(const Invocation& run, ProjectLedger& projects) {
   std::vector<std::vector<std::string>> rows;
   for (const BudgetRequest& r : projects.Requests(std::nullopt, Contains(run.parsed.switches, "--pending"))) {
-    rows.push_back({std::to_string(r.id), r.filed_at, r.analyst, r.project.empty() ? "-" : r.project, r.dataset,
-                    r.amount.EpsilonString(), r.amount.DeltaString(), r.amount.RhoString(), r.status,
-                    Abbreviate(r.justification, kAuditTextWidth),
+    rows.push_back({std::to_string(r.id), r.filed_at, r.analyst, r.project.empty() ? "-" : r.project,
+                    r.dataset, r.amount.EpsilonString(), r.amount.DeltaString(), r.amount.RhoString(),
+                    r.status, Abbreviate(r.justification, kAuditTextWidth),
                     Abbreviate(r.decided_by.empty() ? "" : r.decided_by + ": " + r.reason, kAuditTextWidth)});
   }
   PrintTable(run.out,
-             {"id", "filed", "analyst", "project", "dataset", "epsilon", "delta", "rho", "status", "justification",
-              "decision"},
+             {"id", "filed", "analyst", "project", "dataset", "epsilon", "delta", "rho", "status",
+              "justification", "decision"},
              {true, false, false, false, false, true, true, true, false, false, false}, rows);
   return 0;
 }
@@ -547,8 +537,9 @@ std::string Decider() {
 }
 
 int RequestApprove(const Invocation& run, ProjectLedger& projects) {
-  BudgetRequest r = projects.Approve(ParseRequestId(run.parsed.positional[0]), Decider(), SystemClock().Now());
-  run.out << "Approved request " << r.id << ": added " << Describe(r.amount) << " to "
+  BudgetRequest r =
+      projects.Approve(ParseRequestId(run.parsed.positional[0]), Decider(), SystemClock().Now());
+  run.out << "Approved request " << r.id << ": added " << DescribeBudget(r.amount) << " to "
           << (r.project.empty() ? "analyst '" + r.analyst + "''s budget on dataset '" + r.dataset + "'"
                                 : "project '" + r.project + "'")
           << ".\n";
@@ -566,10 +557,14 @@ int RequestDecline(const Invocation& run, ProjectLedger& projects) {
 using ProjectCommand = int (*)(const Invocation&, ProjectLedger&);
 const std::map<std::string, ProjectCommand>& ProjectCommands() {
   static const std::map<std::string, ProjectCommand> commands = {
-      {"project create", ProjectCreate}, {"project add-member", ProjectAddMember},
-      {"project remove-member", ProjectRemoveMember}, {"project extend", ProjectExtend},
-      {"project close", ProjectClose}, {"project list", ProjectList},
-      {"request list", RequestList}, {"request approve", RequestApprove},
+      {"project create", ProjectCreate},
+      {"project add-member", ProjectAddMember},
+      {"project remove-member", ProjectRemoveMember},
+      {"project extend", ProjectExtend},
+      {"project close", ProjectClose},
+      {"project list", ProjectList},
+      {"request list", RequestList},
+      {"request approve", RequestApprove},
       {"request decline", RequestDecline},
   };
   return commands;
@@ -589,7 +584,8 @@ const std::map<std::string, LedgerCommand>& LedgerCommands() {
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
-  if (auto project_command = ProjectCommands().find(parsed.command); project_command != ProjectCommands().end()) {
+  if (auto project_command = ProjectCommands().find(parsed.command);
+      project_command != ProjectCommands().end()) {
     ProjectLedger projects(ResolveDatabase(parsed));
     return project_command->second(invocation, projects);
   }

@@ -11,6 +11,7 @@
 #include "runtime/ledger/release_store.h"
 #include "runtime/pg/connection_pool.h"
 #include "runtime/random/random_source.h"
+#include "server/admin_audit.h"
 #include "server/admin_table.h"
 #include "server/config.h"
 #include "server/releases.h"
@@ -50,37 +51,17 @@ std::unique_ptr<ReleasesSetup> LoadSetup(const ParsedArgs& parsed) {
   return setup;
 }
 
-std::string Describe(const BudgetCost& amount) {
-  std::string text = "epsilon " + amount.EpsilonString() + ", delta " + amount.DeltaString();
-  if (amount.rho_pico != 0) text += ", rho " + amount.RhoString();
-  return text;
-}
-
-void Audit(Ledger& ledger, const std::string& dataset, const std::string& action, const std::string& detail,
-           std::ostream& err) {
-  AuditRecord record;
-  record.source = "admin";
-  record.dataset = dataset;
-  record.query = action;
-  record.detail = detail;
-  record.outcome = "ok";
-  try {
-    ledger.WriteAudit(record);
-  } catch (const DpqlError& e) {
-    err << "dpqld admin: warning: the change was made but could not be written to the audit log: "
-        << e.message() << "\n";
-  }
-}
-
 int Grant(const ParsedArgs& parsed, const std::string& database, const BudgetCost& grant, std::ostream& out,
           std::ostream& err) {
   const std::string dataset = admin::Required(parsed, "--dataset");
   ReleaseAccount account = ReleaseStore(database).Grant(dataset, grant);
   Ledger ledger(database);
-  Audit(ledger, dataset, "release grant", "granted " + Describe(grant) + " to the release account", err);
-  out << "Granted " << Describe(grant) << " to the release account of dataset '" << dataset << "'.\n"
-      << "Release account now: " << Describe(account.total) << " total; " << Describe(account.spent)
-      << " spent; " << Describe(account.Remaining()) << " remaining.\n";
+  AuditAdminAction(ledger, "", dataset, "release grant",
+                   "granted " + DescribeBudget(grant) + " to the release account", err);
+  out << "Granted " << DescribeBudget(grant) << " to the release account of dataset '" << dataset << "'.\n"
+      << "Release account now: " << DescribeBudget(account.total) << " total; "
+      << DescribeBudget(account.spent) << " spent; " << DescribeBudget(account.Remaining())
+      << " remaining.\n";
   return 0;
 }
 
@@ -131,7 +112,7 @@ int Run(const ParsedArgs& parsed, const std::string& database, std::ostream& out
       out << release->name << " " << release->parameter.name << "=" << day << ": ";
       switch (outcome.state) {
         case ReleaseRunOutcome::State::kPublished:
-          out << "published; paid " << Describe(outcome.cost) << " from the release account (ledger "
+          out << "published; paid " << DescribeBudget(outcome.cost) << " from the release account (ledger "
               << outcome.ledger_id << ")\n";
           break;
         case ReleaseRunOutcome::State::kCompleted:

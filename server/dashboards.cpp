@@ -24,23 +24,7 @@ class Reader : public FormReader {
   using FormReader::FormReader;
 
   std::vector<Dashboard> Read(const YAML::Node& root) {
-    if (!root.IsMap() || !root["dashboards"]) {
-      yaml_.Fail(root, "", kCode,
-                 "expected a mapping with one key, `dashboards:`, holding the dashboards by name "
-                 "(docs/OPERATIONS.md, \"The dashboards file\")");
-    }
-    for (const auto& entry : root) {
-      if (entry.first.Scalar() != "dashboards") {
-        yaml_.Fail(entry.first, "", kCode,
-                   "unknown key '" + entry.first.Scalar() + "'; the only key is `dashboards`");
-      }
-    }
-    const YAML::Node& list = root["dashboards"];
-    if (!list.IsMap() || list.size() == 0) {
-      yaml_.Fail(list, "dashboards", kCode,
-                 "expected a mapping of dashboards by name, e.g. `daily: {title: ..., panels: ...}`, got " +
-                     DescribeYamlNode(list));
-    }
+    const YAML::Node list = Entries(root, "dashboards", "daily: {title: ..., panels: ...}");
     std::vector<Dashboard> out;
     for (const auto& entry : list) out.push_back(ReadDashboard(entry.first, entry.second));
     return out;

@@ -39,6 +39,29 @@ bool IsFormDate(const std::string& text) {
   return true;
 }
 
+YAML::Node FormReader::Entries(const YAML::Node& root, const std::string& key,
+                               const std::string& example) const {
+  const ErrorCode code = ErrorCode::kConfigError;
+  if (!root.IsMap() || !root[key]) {
+    yaml_.Fail(root, "", code,
+               "expected a mapping with one key, `" + key + ":`, holding the " + key +
+                   " by name (docs/OPERATIONS.md, \"The " + key + " file\")");
+  }
+  for (const auto& entry : root) {
+    if (entry.first.Scalar() != key) {
+      yaml_.Fail(entry.first, "", code,
+                 "unknown key '" + entry.first.Scalar() + "'; the only key is `" + key + "`");
+    }
+  }
+  YAML::Node list = root[key];
+  if (!list.IsMap() || list.size() == 0) {
+    yaml_.Fail(
+        list, key, code,
+        "expected a mapping of " + key + " by name, e.g. `" + example + "`, got " + DescribeYamlNode(list));
+  }
+  return list;
+}
+
 std::string FormReader::Name(const YAML::Node& key, const std::string& path, const char* what) const {
   std::string name = yaml_.Scalar(key, path, kCode, what);
   if (!IsFormName(name)) {

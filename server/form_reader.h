@@ -25,6 +25,9 @@ class FormReader {
 
   const YamlReader& yaml() const { return yaml_; }
 
+  // The file's one top-level key `key` ("dashboards", "releases"): a
+  // non-empty mapping of entries by name, as in `example`.
+  YAML::Node Entries(const YAML::Node& root, const std::string& key, const std::string& example) const;
   std::string Name(const YAML::Node& key, const std::string& path, const char* what) const;
   std::string Text(const YAML::Node& node, const std::string& path) const;
   // The keys of `node` must be among `known`; `required` ones must be present.

@@ -32,23 +32,7 @@ class Reader : public FormReader {
   using FormReader::FormReader;
 
   std::vector<ReleaseDefinition> Read(const YAML::Node& root) {
-    if (!root.IsMap() || !root["releases"]) {
-      yaml_.Fail(root, "", kCode,
-                 "expected a mapping with one key, `releases:`, holding the releases by name "
-                 "(docs/OPERATIONS.md, \"The releases file\")");
-    }
-    for (const auto& entry : root) {
-      if (entry.first.Scalar() != "releases") {
-        yaml_.Fail(entry.first, "", kCode,
-                   "unknown key '" + entry.first.Scalar() + "'; the only key is `releases`");
-      }
-    }
-    const YAML::Node& list = root["releases"];
-    if (!list.IsMap() || list.size() == 0) {
-      yaml_.Fail(list, "releases", kCode,
-                 "expected a mapping of releases by name, e.g. `occupancy: {title: ..., query: ...}`, got " +
-                     DescribeYamlNode(list));
-    }
+    const YAML::Node list = Entries(root, "releases", "occupancy: {title: ..., query: ...}");
     std::vector<ReleaseDefinition> out;
     for (const auto& entry : list) out.push_back(ReadRelease(entry.first, entry.second));
     return out;
@@ -111,10 +95,10 @@ class Reader : public FormReader {
           Column(from["child"], at + ".from.child", table, level.child);
           Column(from["parent"], at + ".from.parent", table, level.parent);
         }
-        queries.push_back({level.level,
-                           CheckQuery(entry.second["query"], at + ".query", level.query, {release.parameter},
-                                      dataset),
-                           level.table, level.child, level.parent});
+        queries.push_back(
+            {level.level,
+             CheckQuery(entry.second["query"], at + ".query", level.query, {release.parameter}, dataset),
+             level.table, level.child, level.parent});
         release.hierarchy.push_back(std::move(level));
       }
     }
@@ -194,8 +178,8 @@ ReleaseRunRequest MakeReleaseRun(const ReleaseDefinition& release, const std::st
   request.origin = origin;
   request.queries.push_back({release.name, SubstituteDefaults(release.query, {parameter})});
   for (const ReleaseHierarchyLevel& level : release.hierarchy) {
-    request.queries.push_back({level.level, SubstituteDefaults(level.query, {parameter}), level.table,
-                               level.child, level.parent});
+    request.queries.push_back(
+        {level.level, SubstituteDefaults(level.query, {parameter}), level.table, level.child, level.parent});
   }
   return request;
 }

@@ -190,32 +190,16 @@ const TransactionErrors kCacheErrors = {
 
 // ---------------------------------------------------------------------------
 
-struct AnswerCache::Impl {
-  std::unique_ptr<pqxx::connection> owned;
-  pqxx::connection_base* connection = nullptr;
-  std::mutex mutex;
-
-  // One READ COMMITTED transaction, committed; database failures become
-  // DpqlErrors that never quote PostgreSQL's text to a client.
-  template <typename Body>
-  auto Run(Body&& body) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return RunTransaction(*connection, kCacheErrors, body);
-  }
+// The store's connection and its transactions (runtime/pg/transaction.h).
+struct AnswerCache::Impl : TransactionRunner {
+  using TransactionRunner::TransactionRunner;
 };
 
-AnswerCache::AnswerCache(const std::string& connection_string) : impl_(std::make_unique<Impl>()) {
-  try {
-    impl_->owned = std::make_unique<pqxx::connection>(connection_string);
-  } catch (const std::exception& e) {
-    throw Unreachable(e.what());
-  }
-  impl_->connection = impl_->owned.get();
-}
+AnswerCache::AnswerCache(const std::string& connection_string)
+    : impl_(std::make_unique<Impl>(connection_string, kCacheErrors)) {}
 
-AnswerCache::AnswerCache(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
-  impl_->connection = &connection;
-}
+AnswerCache::AnswerCache(pqxx::connection& connection)
+    : impl_(std::make_unique<Impl>(connection, kCacheErrors)) {}
 
 AnswerCache::~AnswerCache() = default;
 

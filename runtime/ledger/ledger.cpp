@@ -75,34 +75,15 @@ const TransactionErrors kLedgerErrors = {
 
 }  // namespace
 
-struct Ledger::Impl {
-  std::unique_ptr<pqxx::connection> owned;
-  pqxx::connection_base* connection = nullptr;
-  std::mutex mutex;  // one statement at a time on this connection
-
-  // Runs `body(txn)` in a READ COMMITTED transaction and commits, translating
-  // infrastructure failures into DpqlError. DpqlErrors from `body` pass through.
-  template <typename Body>
-  auto Run(Body&& body) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return RunTransaction(*connection, kLedgerErrors, body);
-  }
+// The store's connection and its transactions (runtime/pg/transaction.h).
+struct Ledger::Impl : TransactionRunner {
+  using TransactionRunner::TransactionRunner;
 };
 
-Ledger::Ledger(const std::string& connection_string) : impl_(std::make_unique<Impl>()) {
-  try {
-    impl_->owned = std::make_unique<pqxx::connection>(connection_string);
-  } catch (const pqxx::broken_connection& e) {
-    throw Unreachable(e.what());
-  } catch (const std::exception& e) {  // e.g. a malformed connection string
-    throw Unreachable(e.what());
-  }
-  impl_->connection = impl_->owned.get();
-}
+Ledger::Ledger(const std::string& connection_string)
+    : impl_(std::make_unique<Impl>(connection_string, kLedgerErrors)) {}
 
-Ledger::Ledger(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
-  impl_->connection = &connection;
-}
+Ledger::Ledger(pqxx::connection& connection) : impl_(std::make_unique<Impl>(connection, kLedgerErrors)) {}
 
 Ledger::~Ledger() = default;
 

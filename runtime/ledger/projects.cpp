@@ -194,15 +194,16 @@ void RenewIfDue(pqxx::work& txn, Project& project, TimePoint now) {
   }
   project = ProjectFromRow(rows[0]);
   Audit(txn, std::nullopt, "", "ledger", project.dataset, "project " + project.name, "project_renewed",
-        "the " + PeriodName(project.renew) + " from " + DayText(current) + " grants " + Describe(project.total) +
-            " anew; the previous period spent " + Describe(before));
+        "the " + PeriodName(project.renew) + " from " + DayText(current) + " grants " +
+            Describe(project.total) + " anew; the previous period spent " + Describe(before));
 }
 
 // Whether `analyst_id` (unrevoked) is a member of the project.
 bool IsMember(pqxx::work& txn, int64_t project_id, int64_t analyst_id) {
-  return !txn.exec_params("SELECT 1 FROM dpql.project_members m JOIN dpql.analysts a ON a.id = m.analyst_id "
-                          "WHERE m.project_id = $1 AND m.analyst_id = $2 AND a.revoked_at IS NULL",
-                          project_id, analyst_id)
+  return !txn.exec_params(
+                 "SELECT 1 FROM dpql.project_members m JOIN dpql.analysts a ON a.id = m.analyst_id "
+                 "WHERE m.project_id = $1 AND m.analyst_id = $2 AND a.revoked_at IS NULL",
+                 project_id, analyst_id)
               .empty();
 }
 
@@ -258,9 +259,7 @@ void AttachMembers(pqxx::work& txn, std::vector<Project>& projects) {
 
 }  // namespace
 
-std::string Project::LastDay() const {
-  return FormatDate(DayOf(ends_at - std::chrono::microseconds(1)));
-}
+std::string Project::LastDay() const { return FormatDate(DayOf(ends_at - std::chrono::microseconds(1))); }
 
 std::string Project::RenewsOn() const {
   if (renew == BudgetPeriod::kNone) return "";
@@ -271,30 +270,16 @@ std::string Project::RenewsOn() const {
 
 bool Project::OpenAt(TimePoint now) const { return !closed_at && now >= starts_at && now < ends_at; }
 
-struct ProjectLedger::Impl {
-  std::unique_ptr<pqxx::connection> owned;
-  pqxx::connection_base* connection = nullptr;
-  std::mutex mutex;
-
-  template <typename Body>
-  auto Run(Body&& body) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return RunTransaction(*connection, kProjectErrors, body);
-  }
+// The store's connection and its transactions (runtime/pg/transaction.h).
+struct ProjectLedger::Impl : TransactionRunner {
+  using TransactionRunner::TransactionRunner;
 };
 
-ProjectLedger::ProjectLedger(const std::string& connection_string) : impl_(std::make_unique<Impl>()) {
-  try {
-    impl_->owned = std::make_unique<pqxx::connection>(connection_string);
-  } catch (const std::exception& e) {
-    throw Unreachable(e.what());
-  }
-  impl_->connection = impl_->owned.get();
-}
+ProjectLedger::ProjectLedger(const std::string& connection_string)
+    : impl_(std::make_unique<Impl>(connection_string, kProjectErrors)) {}
 
-ProjectLedger::ProjectLedger(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
-  impl_->connection = &connection;
-}
+ProjectLedger::ProjectLedger(pqxx::connection& connection)
+    : impl_(std::make_unique<Impl>(connection, kProjectErrors)) {}
 
 ProjectLedger::~ProjectLedger() = default;
 
@@ -346,7 +331,8 @@ bool ProjectLedger::AddMember(const std::string& project, const std::string& ana
         "RETURNING 1",
         p.id, analyst_id);
     if (rows.empty()) return false;
-    Audit(txn, analyst_id, analyst, "admin", p.dataset, "project add-member " + p.name + " " + analyst, "ok", "");
+    Audit(txn, analyst_id, analyst, "admin", p.dataset, "project add-member " + p.name + " " + analyst, "ok",
+          "");
     return true;
   });
 }
@@ -364,14 +350,14 @@ bool ProjectLedger::RemoveMember(const std::string& project, const std::string& 
         "DELETE FROM dpql.project_members WHERE project_id = $1 AND analyst_id = $2 RETURNING 1", p.id,
         analyst_id);
     if (rows.empty()) return false;
-    Audit(txn, analyst_id, analyst, "admin", p.dataset, "project remove-member " + p.name + " " + analyst, "ok",
-          "");
+    Audit(txn, analyst_id, analyst, "admin", p.dataset, "project remove-member " + p.name + " " + analyst,
+          "ok", "");
     return true;
   });
 }
 
-Project ProjectLedger::Extend(const std::string& project, std::optional<TimePoint> ends_at, const BudgetCost& more,
-                              TimePoint now) {
+Project ProjectLedger::Extend(const std::string& project, std::optional<TimePoint> ends_at,
+                              const BudgetCost& more, TimePoint now) {
   CheckAmount(more, "added budget");
   return impl_->Run([&](pqxx::work& txn) {
     Project p = RequireProject(txn, project, true);
@@ -395,7 +381,8 @@ Project ProjectLedger::Extend(const std::string& project, std::optional<TimePoin
         p.id, FormatTimestamp(new_end), more.epsilon_micro, more.delta_pico, more.rho_pico);
     Project after = ProjectFromRow(row);
     std::string detail = "last day " + after.LastDay();
-    if (!(more == BudgetCost{})) detail += "; added " + Describe(more) + ", budget now " + Describe(after.total);
+    if (!(more == BudgetCost{}))
+      detail += "; added " + Describe(more) + ", budget now " + Describe(after.total);
     Audit(txn, std::nullopt, "", "admin", after.dataset, "project extend " + after.name, "ok", detail);
     return after;
   });
@@ -416,7 +403,8 @@ bool ProjectLedger::Close(const std::string& project, TimePoint now) {
 std::vector<Project> ProjectLedger::List(TimePoint now) {
   return impl_->Run([&](pqxx::work& txn) {
     std::vector<Project> out;
-    for (const auto& row : txn.exec(std::string("SELECT ") + kProjectColumns + " FROM dpql.projects ORDER BY name")) {
+    for (const auto& row :
+         txn.exec(std::string("SELECT ") + kProjectColumns + " FROM dpql.projects ORDER BY name")) {
       out.push_back(ProjectFromRow(row));
     }
     for (Project& p : out) RenewIfDue(txn, p, now);
@@ -452,8 +440,9 @@ Project ProjectLedger::CheckUse(int64_t analyst_id, const std::string& project, 
 ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project, const std::string& dataset,
                                   const BudgetCost& cost, std::string_view query_text, const BudgetCap& cap,
                                   TimePoint now) {
-  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 || cost.epsilon_micro > kMaxEpsilonMicro ||
-      cost.delta_pico > kMaxDeltaPico || cost.rho_pico > kMaxRhoPico) {
+  if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 ||
+      cost.epsilon_micro > kMaxEpsilonMicro || cost.delta_pico > kMaxDeltaPico ||
+      cost.rho_pico > kMaxRhoPico) {
     throw DpqlError(ErrorCode::kInvalidCost, "debit cost out of range");
   }
   const std::string query(query_text);
@@ -472,9 +461,10 @@ ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project
     }
     // 4. The project's budget: a conditional UPDATE that cannot overspend.
     pqxx::result rows = txn.exec_params(
-        std::string("UPDATE dpql.projects SET epsilon_spent = epsilon_spent + $2, delta_spent = delta_spent + "
-                    "$3, rho_spent = rho_spent + $4 WHERE id = $1 AND epsilon_spent + $2 <= epsilon_total "
-                    "AND delta_spent + $3 <= delta_total AND rho_spent + $4 <= rho_total RETURNING ") +
+        std::string(
+            "UPDATE dpql.projects SET epsilon_spent = epsilon_spent + $2, delta_spent = delta_spent + "
+            "$3, rho_spent = rho_spent + $4 WHERE id = $1 AND epsilon_spent + $2 <= epsilon_total "
+            "AND delta_spent + $3 <= delta_total AND rho_spent + $4 <= rho_total RETURNING ") +
             kProjectColumns,
         result.project.id, cost.epsilon_micro, cost.delta_pico, cost.rho_pico);
     if (rows.empty()) {
@@ -484,7 +474,8 @@ ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project
     result.project = ProjectFromRow(rows[0]);
     // 5. The ledger row naming the project, 6. the dataset's spend.
     pqxx::row written = txn.exec_params1(
-        "INSERT INTO dpql.ledger (analyst_id, dataset, epsilon, delta, rho, query_hash, query_text, project_id) "
+        "INSERT INTO dpql.ledger (analyst_id, dataset, epsilon, delta, rho, query_hash, query_text, "
+        "project_id) "
         "VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8) RETURNING id",
         analyst_id, dataset, cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash, query,
         result.project.id);
@@ -527,15 +518,16 @@ BudgetRequest ProjectLedger::File(int64_t analyst_id, const std::string& project
     }
     CheckName("dataset name", on_dataset);
     pqxx::row row = txn.exec_params1(
-        "INSERT INTO dpql.budget_requests (analyst_id, project_id, dataset, epsilon, delta, rho, justification, "
+        "INSERT INTO dpql.budget_requests (analyst_id, project_id, dataset, epsilon, delta, rho, "
+        "justification, "
         "filed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz) RETURNING id",
         analyst_id, project_id, on_dataset, amount.epsilon_micro, amount.delta_pico, amount.rho_pico,
         justification, FormatTimestamp(now));
     const int64_t id = row[0].as<int64_t>();
     pqxx::row name = txn.exec_params1("SELECT name FROM dpql.analysts WHERE id = $1", analyst_id);
     Audit(txn, analyst_id, name[0].as<std::string>(), "budget request", on_dataset,
-          "request " + std::to_string(id) + (project.empty() ? "" : " on project " + project), "request_filed",
-          "asked for " + Describe(amount));
+          "request " + std::to_string(id) + (project.empty() ? "" : " on project " + project),
+          "request_filed", "asked for " + Describe(amount));
     return RequestFromRow(txn.exec_params1(std::string(kRequestSelect) + "WHERE r.id = $1", id));
   });
 }
@@ -543,10 +535,11 @@ BudgetRequest ProjectLedger::File(int64_t analyst_id, const std::string& project
 std::vector<BudgetRequest> ProjectLedger::Requests(std::optional<int64_t> analyst_id, bool pending_only) {
   return impl_->Run([&](pqxx::work& txn) {
     std::vector<BudgetRequest> out;
-    pqxx::result rows = txn.exec_params(std::string(kRequestSelect) +
-                                            "WHERE ($1::bigint IS NULL OR r.analyst_id = $1) "
-                                            "AND (NOT $2 OR r.status = 'pending') ORDER BY r.id DESC LIMIT 1000",
-                                        analyst_id, pending_only);
+    pqxx::result rows =
+        txn.exec_params(std::string(kRequestSelect) +
+                            "WHERE ($1::bigint IS NULL OR r.analyst_id = $1) "
+                            "AND (NOT $2 OR r.status = 'pending') ORDER BY r.id DESC LIMIT 1000",
+                        analyst_id, pending_only);
     for (const auto& row : rows) out.push_back(RequestFromRow(row));
     return out;
   });
@@ -556,12 +549,10 @@ namespace {
 
 // The request, locked, and still pending.
 pqxx::row PendingRequest(pqxx::work& txn, int64_t id) {
-  pqxx::result rows =
-      txn.exec_params("SELECT status FROM dpql.budget_requests WHERE id = $1 FOR UPDATE", id);
+  pqxx::result rows = txn.exec_params("SELECT status FROM dpql.budget_requests WHERE id = $1 FOR UPDATE", id);
   if (rows.empty()) {
-    throw DpqlError(ErrorCode::kUnknownBudgetRequest,
-                    "there is no budget request " + std::to_string(id) +
-                        "; `dpqld admin request list` shows them");
+    throw DpqlError(ErrorCode::kUnknownBudgetRequest, "there is no budget request " + std::to_string(id) +
+                                                          "; `dpqld admin request list` shows them");
   }
   if (rows[0][0].as<std::string>() != "pending") {
     throw DpqlError(ErrorCode::kRequestDecided, "budget request " + std::to_string(id) + " was already " +
@@ -579,9 +570,10 @@ BudgetRequest ProjectLedger::Approve(int64_t id, const std::string& decided_by, 
     BudgetRequest request = RequestFromRow(row);
     const BudgetCost& a = request.amount;
     if (!row[13].is_null()) {
-      txn.exec_params("UPDATE dpql.projects SET epsilon_total = epsilon_total + $2, delta_total = delta_total + "
-                      "$3, rho_total = rho_total + $4 WHERE id = $1",
-                      row[13].as<int64_t>(), a.epsilon_micro, a.delta_pico, a.rho_pico);
+      txn.exec_params(
+          "UPDATE dpql.projects SET epsilon_total = epsilon_total + $2, delta_total = delta_total + "
+          "$3, rho_total = rho_total + $4 WHERE id = $1",
+          row[13].as<int64_t>(), a.epsilon_micro, a.delta_pico, a.rho_pico);
     } else {
       txn.exec_params(
           "INSERT INTO dpql.budgets AS b (analyst_id, dataset, epsilon_total, delta_total, rho_total) "
@@ -590,9 +582,10 @@ BudgetRequest ProjectLedger::Approve(int64_t id, const std::string& decided_by, 
           "delta_total = b.delta_total + EXCLUDED.delta_total, rho_total = b.rho_total + EXCLUDED.rho_total",
           row[14].as<int64_t>(), request.dataset, a.epsilon_micro, a.delta_pico, a.rho_pico);
     }
-    txn.exec_params("UPDATE dpql.budget_requests SET status = 'approved', decided_by = $2, "
-                    "decided_at = $3::timestamptz WHERE id = $1",
-                    id, decided_by, FormatTimestamp(now));
+    txn.exec_params(
+        "UPDATE dpql.budget_requests SET status = 'approved', decided_by = $2, "
+        "decided_at = $3::timestamptz WHERE id = $1",
+        id, decided_by, FormatTimestamp(now));
     Audit(txn, row[14].as<int64_t>(), request.analyst, "admin", request.dataset,
           "request approve " + std::to_string(id), "request_approved",
           "granted " + Describe(a) +
@@ -608,9 +601,10 @@ BudgetRequest ProjectLedger::Decline(int64_t id, const std::string& decided_by, 
   return impl_->Run([&](pqxx::work& txn) {
     pqxx::row row = PendingRequest(txn, id);
     BudgetRequest request = RequestFromRow(row);
-    txn.exec_params("UPDATE dpql.budget_requests SET status = 'declined', decided_by = $2, "
-                    "decided_at = $3::timestamptz, reason = $4 WHERE id = $1",
-                    id, decided_by, FormatTimestamp(now), reason);
+    txn.exec_params(
+        "UPDATE dpql.budget_requests SET status = 'declined', decided_by = $2, "
+        "decided_at = $3::timestamptz, reason = $4 WHERE id = $1",
+        id, decided_by, FormatTimestamp(now), reason);
     Audit(txn, row[14].as<int64_t>(), request.analyst, "admin", request.dataset,
           "request decline " + std::to_string(id), "request_declined", "reason: " + reason);
     return RequestFromRow(txn.exec_params1(std::string(kRequestSelect) + "WHERE r.id = $1", id));

@@ -115,30 +115,16 @@ constexpr int64_t kLeaseKey = 0x6470716c72656c73;
 
 }  // namespace
 
-struct ReleaseStore::Impl {
-  std::unique_ptr<pqxx::connection> owned;
-  pqxx::connection_base* connection = nullptr;
-  std::mutex mutex;
-
-  template <typename Body>
-  auto Run(Body&& body) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return RunTransaction(*connection, kReleaseErrors, body);
-  }
+// The store's connection and its transactions (runtime/pg/transaction.h).
+struct ReleaseStore::Impl : TransactionRunner {
+  using TransactionRunner::TransactionRunner;
 };
 
-ReleaseStore::ReleaseStore(const std::string& connection_string) : impl_(std::make_unique<Impl>()) {
-  try {
-    impl_->owned = std::make_unique<pqxx::connection>(connection_string);
-  } catch (const std::exception& e) {
-    throw Unreachable(e.what());
-  }
-  impl_->connection = impl_->owned.get();
-}
+ReleaseStore::ReleaseStore(const std::string& connection_string)
+    : impl_(std::make_unique<Impl>(connection_string, kReleaseErrors)) {}
 
-ReleaseStore::ReleaseStore(pqxx::connection& connection) : impl_(std::make_unique<Impl>()) {
-  impl_->connection = &connection;
-}
+ReleaseStore::ReleaseStore(pqxx::connection& connection)
+    : impl_(std::make_unique<Impl>(connection, kReleaseErrors)) {}
 
 ReleaseStore::~ReleaseStore() = default;
 

@@ -4,6 +4,8 @@
 // that keep their own connection (the ledger, the answer cache): the
 // database's failures become DpqlErrors in the words of the store they hit.
 
+#include <memory>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <type_traits>
@@ -53,5 +55,37 @@ auto RunTransaction(pqxx::connection_base& connection, const TransactionErrors& 
     throw DpqlError(ErrorCode::kDatabaseError, errors.database_error + std::string(e.what()));
   }
 }
+
+// A store's connection — its own, opened from a connection string, or one
+// lent by the caller, which must outlive the store and not use it meanwhile —
+// and its transactions, one at a time (RunTransaction). The ledger, the
+// project ledger, the release store and the answer cache each keep one.
+class TransactionRunner {
+ public:
+  // Throws errors.unreachable when the connection cannot be opened (also for
+  // a malformed connection string).
+  TransactionRunner(const std::string& connection_string, const TransactionErrors& errors) : errors_(errors) {
+    try {
+      owned_ = std::make_unique<pqxx::connection>(connection_string);
+    } catch (const std::exception& e) {
+      throw errors.unreachable(e.what());
+    }
+    connection_ = owned_.get();
+  }
+  TransactionRunner(pqxx::connection& connection, const TransactionErrors& errors)
+      : connection_(&connection), errors_(errors) {}
+
+  template <typename Body>
+  auto Run(Body&& body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return RunTransaction(*connection_, errors_, body);
+  }
+
+ private:
+  std::unique_ptr<pqxx::connection> owned_;
+  pqxx::connection_base* connection_ = nullptr;
+  std::mutex mutex_;  // one statement at a time on this connection
+  const TransactionErrors& errors_;
+};
 
 }  // namespace dpql
