@@ -26,7 +26,10 @@ const std::map<std::string, CommandSpec>& Commands() {
        {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
       {"grant-role",
-       {{"--dataset"}, {"--print"}, 1, "grant-role ROLE --catalog FILE [--dataset D] [--print]"}},
+       {{"--dataset"},
+        {"--print", "--guardian-console"},
+        1,
+        "grant-role ROLE --catalog FILE [--dataset D] [--guardian-console] [--print]"}},
       // Research projects and budget requests: two words, `project create`.
       {"project create",
        {{"--dataset", "--epsilon", "--delta", "--rho", "--start", "--end", "--renew"},
@@ -149,12 +152,12 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
   if (parsed.help) return parsed;
   if (parsed.positional.size() < spec.positional) {
     throw UsageError("`" + parsed.command + "` needs " +
-                     (parsed.command == "data-version"               ? "a DATASET name"
-                      : parsed.command == "grant-role"               ? "a PostgreSQL ROLE name"
-                      : parsed.command == "release"                  ? "an action: grant, run or list"
-                      : parsed.command.rfind("project ", 0) == 0     ? "its arguments"
-                      : parsed.command.rfind("request ", 0) == 0     ? "a request ID"
-                                                                     : "an analyst NAME") +
+                     (parsed.command == "data-version"           ? "a DATASET name"
+                      : parsed.command == "grant-role"           ? "a PostgreSQL ROLE name"
+                      : parsed.command == "release"              ? "an action: grant, run or list"
+                      : parsed.command.rfind("project ", 0) == 0 ? "its arguments"
+                      : parsed.command.rfind("request ", 0) == 0 ? "a request ID"
+                                                                 : "an analyst NAME") +
                      "; usage: dpqld admin " + spec.synopsis);
   }
   if (parsed.positional.size() > spec.positional + spec.optional_positional) {

@@ -63,12 +63,14 @@ commands:
   list                          analysts with total, spent and remaining budget
   audit [--limit N] [--analyst NAME] [--dataset D]
                                 newest audit entries first (default 50)
-  grant-role ROLE --catalog FILE [--dataset D] [--print]
+  grant-role ROLE --catalog FILE [--dataset D] [--guardian-console] [--print]
                                 give the PostgreSQL role dpqld connects as exactly
                                 what it needs: SELECT on the catalog's tables, the
                                 dpql schema's ledger writes, nothing else (revokes
                                 the rest in those schemas; safe to rerun). Run as a
-                                superuser or the tables' owner; --print shows the SQL
+                                superuser or the tables' owner; --print shows the SQL;
+                                --guardian-console also lets dpqld make the console's
+                                guardian-page changes (projects, budget requests)
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
@@ -220,7 +222,8 @@ int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
     }
   }
   const std::string database = ResolveDatabase(parsed);
-  std::vector<std::string> statements = RoleGrantStatements(database, role, tables);
+  const bool guardian_console = Contains(parsed.switches, "--guardian-console");
+  std::vector<std::string> statements = RoleGrantStatements(database, role, tables, guardian_console);
   if (Contains(parsed.switches, "--print")) {
     out << "BEGIN;\n";
     for (const std::string& statement : statements) out << statement << ";\n";
@@ -230,7 +233,10 @@ int GrantRole(const ParsedArgs& parsed, std::ostream& out) {
   ApplyRoleGrants(database, statements);
   out << "Role '" << role << "' may now read " << tables.size() << (tables.size() == 1 ? " table" : " tables")
       << " of the catalog and write the dpql ledger, audit, answer cache and release runs; its other "
-         "privileges in those schemas were revoked.\n";
+         "privileges in those schemas were revoked.\n"
+      << (guardian_console ? "It may also make the guardian page's changes: create projects, add and remove "
+                             "members, decide budget requests.\n"
+                           : "");
   return 0;
 }
 

@@ -18,7 +18,9 @@ using json = nlohmann::ordered_json;
 
 constexpr size_t kMaxProjectNameBytes = 200;
 
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
 
 template <class Work>
 auto WithProjects(ConnectionPool& pool, int pool_size, Work&& work) {
@@ -73,10 +75,10 @@ json ProjectJson(const Project& project, const Dataset* dataset, TimePoint now) 
   json entry = BudgetViewJson(ProjectBudgetView(project, dataset));
   entry["starts_on"] = FormatDate(DayOf(project.starts_at));
   entry["renew"] = project.renew == BudgetPeriod::kNone ? json(nullptr) : json(PeriodName(project.renew));
-  entry["status"] = project.closed_at            ? "closed"
-                    : now < project.starts_at    ? "not_started"
-                    : now >= project.ends_at     ? "ended"
-                                                 : "open";
+  entry["status"] = project.closed_at         ? "closed"
+                    : now < project.starts_at ? "not_started"
+                    : now >= project.ends_at  ? "ended"
+                                              : "open";
   entry["members"] = project.members;
   return entry;
 }
@@ -92,7 +94,8 @@ std::string Router::ProjectHeader(const HttpRequest& request) {
   }
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) {
-      Fail(ErrorCode::kInvalidParameter, "the DPQL-Project header holds a control character; send the project's name");
+      Fail(ErrorCode::kInvalidParameter,
+           "the DPQL-Project header holds a control character; send the project's name");
     }
   }
   return name;
@@ -163,8 +166,8 @@ HttpResponse Router::BudgetRequests(const HttpRequest& request, const Analyst& a
     Fail(error.code(), error.message());
   }
   BudgetRequest filed = WithConnection(pool_, 1, [&](pqxx::connection& connection) {
-    return ProjectLedger(connection).File(analyst.id, project, dataset, amount, justification,
-                                          engine_.clock().Now());
+    return ProjectLedger(connection)
+        .File(analyst.id, project, dataset, amount, justification, engine_.clock().Now());
   });
   audit.dataset = filed.dataset;
   audit.detail = "budget request " + std::to_string(filed.id) + " filed";
@@ -176,7 +179,8 @@ HttpResponse Router::BudgetRequests(const HttpRequest& request, const Analyst& a
 namespace {
 
 // A body for the guardian's routes: a JSON object with only `keys`.
-json AdminBody(const HttpRequest& request, std::initializer_list<const char*> keys, const std::string& example) {
+json AdminBody(const HttpRequest& request, std::initializer_list<const char*> keys,
+               const std::string& example) {
   json body = json::parse(request.body, nullptr, false);
   if (!body.is_object()) Fail(ErrorCode::kInvalidJson, "the body must be a JSON object such as " + example);
   for (const auto& [key, value] : body.items()) {
@@ -187,7 +191,8 @@ json AdminBody(const HttpRequest& request, std::initializer_list<const char*> ke
       known = known || key == allowed;
       names += (names.empty() ? "" : ", ") + std::string(allowed);
     }
-    if (!known) Fail(ErrorCode::kInvalidRequest, "unknown key \"" + AuditText(key, 50) + "\"; the keys are " + names);
+    if (!known)
+      Fail(ErrorCode::kInvalidRequest, "unknown key \"" + AuditText(key, 50) + "\"; the keys are " + names);
   }
   return body;
 }
@@ -217,6 +222,29 @@ BudgetCost AmountOf(const json& body) {
   }
 }
 
+}  // namespace
+
+namespace {
+
+// A guardian-page change the server's database role may not make: it was set
+// up by `grant-role` without --guardian-console. Said plainly, not as a 500.
+template <class Work>
+auto GuardianChange(Work&& work) {
+  try {
+    return work();
+  } catch (const DpqlError& error) {
+    if (error.code() == ErrorCode::kDatabaseError &&
+        error.message().find("permission denied") != std::string::npos) {
+      Fail(ErrorCode::kForbidden,
+           "dpqld's database role may not change projects or budget requests: its privileges come from "
+           "`dpqld admin grant-role ROLE --catalog FILE` without --guardian-console. Rerun it with "
+           "--guardian-console, or make the change with `dpqld admin project ...` / `dpqld admin request "
+           "...`. "
+           "Nothing was changed.");
+    }
+    throw;
+  }
+}
 
 }  // namespace
 
@@ -231,86 +259,96 @@ HttpResponse Router::AdminProjects(const HttpRequest& request, const Analyst& an
       for (const Project& project : ledger.List(now)) {
         projects.push_back(ProjectJson(project, engine_.catalog().FindDataset(project.dataset), now));
       }
-      for (const BudgetRequest& entry : ledger.Requests(std::nullopt, false)) requests.push_back(RequestJson(entry));
+      for (const BudgetRequest& entry : ledger.Requests(std::nullopt, false))
+        requests.push_back(RequestJson(entry));
       return 0;
     });
     response.body = Dump({{"projects", std::move(projects)}, {"requests", std::move(requests)}});
     return response;
   }
   const json body = AdminBody(
-      request, {"action", "project", "dataset", "epsilon", "delta", "rho", "start", "end", "renew", "analyst"},
+      request,
+      {"action", "project", "dataset", "epsilon", "delta", "rho", "start", "end", "renew", "analyst"},
       "{\"action\": \"add-member\", \"project\": \"sepsis-study\", \"analyst\": \"researcher\"}");
   const std::string action = Required(body, "action", "create, add-member, remove-member, extend or close");
   const std::string name = Required(body, "project", "the project's name");
   audit.query = AuditText("project " + action + " " + name, 200);
   std::string done;
-  WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
-    if (action == "create") {
-      ProjectSpec spec;
-      spec.name = name;
-      spec.dataset = engine_.ResolveDataset(Text(body, "dataset")).name;
-      spec.budget = AmountOf(body);
-      spec.starts_at = StartOfDay(Day(body, "start"));
-      // "end" is the last day the project pays for: it ends at the next midnight.
-      spec.ends_at = StartOfDay(Day(body, "end") + 1);
-      if (const std::string renew = Text(body, "renew"); !renew.empty()) {
-        std::optional<BudgetPeriod> period = ParsePeriod(renew);
-        if (!period) {
-          Fail(ErrorCode::kInvalidParameter,
-               "\"renew\" must be day, week, month or year, got '" + AuditText(renew, 20) + "'");
+  GuardianChange([&] {
+    return WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+      if (action == "create") {
+        ProjectSpec spec;
+        spec.name = name;
+        spec.dataset = engine_.ResolveDataset(Text(body, "dataset")).name;
+        spec.budget = AmountOf(body);
+        spec.starts_at = StartOfDay(Day(body, "start"));
+        // "end" is the last day the project pays for: it ends at the next midnight.
+        spec.ends_at = StartOfDay(Day(body, "end") + 1);
+        if (const std::string renew = Text(body, "renew"); !renew.empty()) {
+          std::optional<BudgetPeriod> period = ParsePeriod(renew);
+          if (!period) {
+            Fail(ErrorCode::kInvalidParameter,
+                 "\"renew\" must be day, week, month or year, got '" + AuditText(renew, 20) + "'");
+          }
+          spec.renew = *period;
         }
-        spec.renew = *period;
+        audit.dataset = spec.dataset;
+        ledger.Create(spec, now);
+        done = "created";
+      } else if (action == "add-member") {
+        const std::string member = Required(body, "analyst", "the analyst to add");
+        done = ledger.AddMember(name, member) ? "added " + member : member + " was a member already";
+      } else if (action == "remove-member") {
+        const std::string member = Required(body, "analyst", "the analyst to remove");
+        done = ledger.RemoveMember(name, member) ? "removed " + member : member + " was not a member";
+      } else if (action == "extend") {
+        std::optional<TimePoint> ends_at;
+        if (!Text(body, "end").empty()) ends_at = StartOfDay(Day(body, "end") + 1);
+        const BudgetCost more = AmountOf(body);
+        if (!ends_at && more == BudgetCost{}) {
+          Fail(ErrorCode::kInvalidRequest,
+               "extend needs a later \"end\" (YYYY-MM-DD) or more budget (\"epsilon\")");
+        }
+        ledger.Extend(name, ends_at, more, now);
+        done = "extended";
+      } else if (action == "close") {
+        done = ledger.Close(name, now) ? "closed" : "was closed already";
+      } else {
+        Fail(ErrorCode::kInvalidParameter, "unknown action '" + AuditText(action, 30) +
+                                               "'; use create, add-member, remove-member, extend or close");
       }
-      audit.dataset = spec.dataset;
-      ledger.Create(spec, now);
-      done = "created";
-    } else if (action == "add-member") {
-      const std::string member = Required(body, "analyst", "the analyst to add");
-      done = ledger.AddMember(name, member) ? "added " + member : member + " was a member already";
-    } else if (action == "remove-member") {
-      const std::string member = Required(body, "analyst", "the analyst to remove");
-      done = ledger.RemoveMember(name, member) ? "removed " + member : member + " was not a member";
-    } else if (action == "extend") {
-      std::optional<TimePoint> ends_at;
-      if (!Text(body, "end").empty()) ends_at = StartOfDay(Day(body, "end") + 1);
-      const BudgetCost more = AmountOf(body);
-      if (!ends_at && more == BudgetCost{}) {
-        Fail(ErrorCode::kInvalidRequest, "extend needs a later \"end\" (YYYY-MM-DD) or more budget (\"epsilon\")");
-      }
-      ledger.Extend(name, ends_at, more, now);
-      done = "extended";
-    } else if (action == "close") {
-      done = ledger.Close(name, now) ? "closed" : "was closed already";
-    } else {
-      Fail(ErrorCode::kInvalidParameter, "unknown action '" + AuditText(action, 30) +
-                                             "'; use create, add-member, remove-member, extend or close");
-    }
-    return 0;
+      return 0;
+    });
   });
   audit.detail = "project " + name + ": " + done + " by " + analyst.name;
   response.body = Dump({{"project", name}, {"done", done}});
   return response;
 }
 
-HttpResponse Router::AdminBudgetRequests(const HttpRequest& request, const Analyst& analyst, AuditRecord& audit) {
+HttpResponse Router::AdminBudgetRequests(const HttpRequest& request, const Analyst& analyst,
+                                         AuditRecord& audit) {
   const json body = AdminBody(request, {"id", "decision", "reason"},
                               "{\"id\": 3, \"decision\": \"decline\", \"reason\": \"...\"}");
   auto id = body.find("id");
   if (id == body.end() || !id->is_number_integer() || id->get<int64_t>() < 1) {
-    Fail(ErrorCode::kInvalidRequest, "\"id\" must be the request's number (GET /v1/admin/projects lists them)");
+    Fail(ErrorCode::kInvalidRequest,
+         "\"id\" must be the request's number (GET /v1/admin/projects lists them)");
   }
   const std::string decision = Required(body, "decision", "approve or decline");
   const std::string reason = Text(body, "reason");
   audit.query = AuditText("budget request " + std::to_string(id->get<int64_t>()) + " " + decision, 200);
   const TimePoint now = engine_.clock().Now();
-  BudgetRequest decided = WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
-    if (decision == "approve") return ledger.Approve(id->get<int64_t>(), analyst.name, now);
-    if (decision != "decline") {
-      Fail(ErrorCode::kInvalidParameter,
-           "unknown decision '" + AuditText(decision, 30) + "'; use approve or decline");
-    }
-    if (reason.empty()) Fail(ErrorCode::kInvalidRequest, "a declined request needs a \"reason\" for the analyst");
-    return ledger.Decline(id->get<int64_t>(), analyst.name, reason, now);
+  BudgetRequest decided = GuardianChange([&] {
+    return WithProjects(pool_, config_.db_pool, [&](ProjectLedger& ledger) {
+      if (decision == "approve") return ledger.Approve(id->get<int64_t>(), analyst.name, now);
+      if (decision != "decline") {
+        Fail(ErrorCode::kInvalidParameter,
+             "unknown decision '" + AuditText(decision, 30) + "'; use approve or decline");
+      }
+      if (reason.empty())
+        Fail(ErrorCode::kInvalidRequest, "a declined request needs a \"reason\" for the analyst");
+      return ledger.Decline(id->get<int64_t>(), analyst.name, reason, now);
+    });
   });
   audit.dataset = decided.dataset;
   audit.detail = "budget request " + std::to_string(decided.id) + " " + decided.status;

@@ -35,6 +35,19 @@ const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
   return privileges;
 }
 
+// Only with `grant-role --guardian-console`: the guardian page's changes, made
+// by the server for an administrator's token (each audited). Removing a member
+// is the one DELETE a server role may then make.
+const std::vector<std::pair<std::string, std::string>>& GuardianConsolePrivileges() {
+  static const std::vector<std::pair<std::string, std::string>> privileges = {
+      {"projects", "INSERT"},                 // create
+      {"project_members", "INSERT, DELETE"},  // add and remove members
+      {"budget_requests", "UPDATE"},          // approve or decline
+      {"budgets", "INSERT"},                  // an approved request on an analyst's own budget
+  };
+  return privileges;
+}
+
 DpqlError Failure(ErrorCode code, const std::string& message) { return DpqlError(code, message); }
 
 }  // namespace
@@ -42,7 +55,7 @@ DpqlError Failure(ErrorCode code, const std::string& message) { return DpqlError
 namespace {
 
 std::vector<std::string> BuildStatements(const std::string& connection_string, const std::string& role,
-                                         const std::vector<std::string>& tables) {
+                                         const std::vector<std::string>& tables, bool guardian_console) {
   pqxx::connection connection(connection_string);
   pqxx::read_transaction txn(connection);
   pqxx::result found = txn.exec_params("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role);
@@ -118,8 +131,15 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
   for (const auto& [table, privileges] : DpqlTablePrivileges()) {
     sql.push_back("GRANT " + privileges + " ON TABLE dpql." + txn.quote_name(table) + " TO " + quoted_role);
   }
+  std::vector<std::string> sequences = {"ledger", "audit", "budget_requests"};
+  if (guardian_console) {
+    for (const auto& [table, privileges] : GuardianConsolePrivileges()) {
+      sql.push_back("GRANT " + privileges + " ON TABLE dpql." + txn.quote_name(table) + " TO " + quoted_role);
+    }
+    sequences.push_back("projects");
+  }
   // The bigserial ids of the rows the server inserts.
-  for (const char* table : {"ledger", "audit", "budget_requests"}) {
+  for (const std::string& table : sequences) {
     pqxx::row sequence =
         txn.exec_params1("SELECT pg_get_serial_sequence($1, 'id')", std::string("dpql.") + table);
     if (sequence[0].is_null()) continue;
@@ -131,9 +151,9 @@ std::vector<std::string> BuildStatements(const std::string& connection_string, c
 }  // namespace
 
 std::vector<std::string> RoleGrantStatements(const std::string& connection_string, const std::string& role,
-                                             const std::vector<std::string>& tables) {
+                                             const std::vector<std::string>& tables, bool guardian_console) {
   try {
-    return BuildStatements(connection_string, role, tables);
+    return BuildStatements(connection_string, role, tables, guardian_console);
   } catch (const pqxx::failure& e) {
     throw Failure(ErrorCode::kDatabaseError,
                   std::string("cannot read the database's roles and tables: ") + e.what());

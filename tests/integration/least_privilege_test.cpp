@@ -163,6 +163,15 @@ TEST_F(LeastPrivilegeTest, PrintShowsQuotedSqlAndUsageErrorsExitTwo) {
   EXPECT_NE(out.find("GRANT SELECT, UPDATE ON TABLE dpql.\"budgets\""), std::string::npos) << out;
   EXPECT_EQ(out.find("secret_notes"), std::string::npos) << out;
   EXPECT_EQ(out.find("DELETE"), std::string::npos) << out;
+  // The console's guardian page only with --guardian-console: then its one
+  // DELETE (removing a project member) and the inserts it makes.
+  out = Admin("grant-role " + ShellQuote(role_) + " --catalog " + ShellQuote(Catalog()) +
+                  " --guardian-console --print",
+              &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("GRANT INSERT, DELETE ON TABLE dpql.\"project_members\""), std::string::npos) << out;
+  EXPECT_NE(out.find("GRANT INSERT ON TABLE dpql.\"projects\""), std::string::npos) << out;
+  EXPECT_EQ(out.find("DELETE ON TABLE dpql.\"ledger\""), std::string::npos) << out;
 
   out = Admin("grant-role " + role_, &code);
   EXPECT_EQ(code, 2) << out;
@@ -220,6 +229,31 @@ TEST_F(LeastPrivilegeTest, ServerRunningAsTheRoleAnswersAndCharges) {
           ShellQuote(R"({"query": "SELECT COUNT(*) AS n FROM admissions WITH PRIVACY (epsilon = 0.5);"})") +
           " http://127.0.0.1:" + port + "/v1/query",
       &code);
+
+  // The guardian page's changes: refused plainly (403, nothing changed) while
+  // the role lacks --guardian-console; made once grant-role gives it.
+  out = Admin("add-analyst gus --dataset hospital --epsilon 1 --admin", &code);
+  std::smatch admin_token;
+  ASSERT_TRUE(std::regex_search(out, admin_token, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+  auto create_project = [&] {
+    return RunCommand("curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer " + admin_token.str() +
+                          "' -H 'Content-Type: application/json' -d " +
+                          ShellQuote(R"({"action": "create", "project": "p1", "dataset": "hospital", )"
+                                     R"("epsilon": 1, "start": "2026-01-01", "end": "2027-01-31"})") +
+                          " http://127.0.0.1:" + port + "/v1/admin/projects",
+                      &code);
+  };
+  std::string refused = create_project();
+  EXPECT_EQ(refused.substr(refused.size() - 3), "403") << refused;
+  EXPECT_NE(refused.find("--guardian-console"), std::string::npos) << refused;
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.projects"), "0");
+  out = Admin("grant-role " + ShellQuote(role_) + " --catalog " + ShellQuote(Catalog()) + " --guardian-console",
+              &code);
+  EXPECT_EQ(code, 0) << out;
+  std::string created = create_project();
+  EXPECT_EQ(created.substr(created.size() - 3), "200") << created;
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM dpql.projects WHERE name = 'p1'"), "1");
+
   kill(pid, SIGTERM);
   std::error_code ignored;
   EXPECT_NE(reply.find("\"rows\""), std::string::npos) << reply;
