@@ -233,10 +233,11 @@ TEST_F(LeastPrivilegeTest, ServerRunningAsTheRoleAnswersAndCharges) {
   // The guardian page's changes: refused plainly (403, nothing changed) while
   // the role lacks --guardian-console; made once grant-role gives it.
   out = Admin("add-analyst gus --dataset hospital --epsilon 1 --admin", &code);
-  std::smatch admin_token;
-  ASSERT_TRUE(std::regex_search(out, admin_token, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+  std::smatch admin_match;
+  ASSERT_TRUE(std::regex_search(out, admin_match, std::regex("dpql_[A-Za-z0-9_-]{43}"))) << out;
+  const std::string admin_token = admin_match.str();  // `out` is reused below
   auto create_project = [&] {
-    return RunCommand("curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer " + admin_token.str() +
+    return RunCommand("curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer " + admin_token +
                           "' -H 'Content-Type: application/json' -d " +
                           ShellQuote(R"({"action": "create", "project": "p1", "dataset": "hospital", )"
                                      R"("epsilon": 1, "start": "2026-01-01", "end": "2027-01-31"})") +
