@@ -150,6 +150,13 @@ struct BoundOrder {
   bool descending = false;
 };
 
+// Where a contribution bound came from (EXPLAIN shows it).
+enum class BoundSource {
+  kDefault,      // the dataset's (or the table's) default
+  kQuery,        // WITH PRIVACY (max_groups = ..., max_rows = ...)
+  kDeclaration,  // derived from the catalog's declared structure and the query
+};
+
 struct PrivacyParams {
   Rational epsilon;
   Rational delta;
@@ -157,6 +164,16 @@ struct PrivacyParams {
   int64_t max_groups = 1;
   int64_t max_rows = 1;
   Rational confidence{Rational(95, 100)};
+  // Whether the catalog's declared structure proves that no person can have
+  // more than max_groups groups (max_rows rows in one group): the bound then
+  // drops nothing and adds no bias. `*_reason` names the declaration and the
+  // part of the query that gave it, for EXPLAIN.
+  BoundSource max_groups_source = BoundSource::kDefault;
+  BoundSource max_rows_source = BoundSource::kDefault;
+  bool groups_exact = false;
+  bool rows_exact = false;
+  std::string groups_reason;
+  std::string rows_reason;
 };
 
 // `JOIN <public table> ON <column> = <column>`: a public table joined to the
