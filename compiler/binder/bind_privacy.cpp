@@ -123,10 +123,16 @@ constexpr PrivacyOptionBinder kPrivacyOptions[] = {
     {"epsilon", &BindEpsilon},
     {"delta", &BindDelta},
     {"mechanism", &BindMechanism},
-    {"max_groups", [](const ast::PrivacyOption& option, const PrivacyLimits& limits,
-                      PrivacyParams& params) { params.max_groups = WholeNumber(option, limits.max_groups); }},
-    {"max_rows", [](const ast::PrivacyOption& option, const PrivacyLimits& limits,
-                    PrivacyParams& params) { params.max_rows = WholeNumber(option, limits.max_rows); }},
+    {"max_groups",
+     [](const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
+       params.max_groups = WholeNumber(option, limits.max_groups);
+       params.max_groups_source = BoundSource::kQuery;
+     }},
+    {"max_rows",
+     [](const ast::PrivacyOption& option, const PrivacyLimits& limits, PrivacyParams& params) {
+       params.max_rows = WholeNumber(option, limits.max_rows);
+       params.max_rows_source = BoundSource::kQuery;
+     }},
     {"confidence", &BindConfidence},
 };
 
@@ -158,8 +164,9 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
   params.epsilon = defaults.epsilon;
   params.delta = defaults.delta;
   params.mechanism = defaults.mechanism;
-  params.max_groups = defaults.max_groups;
-  params.max_rows = defaults.max_rows;
+  // The FROM table's own defaults, where the catalog declares them.
+  params.max_groups = table_ != nullptr && table_->max_groups ? *table_->max_groups : defaults.max_groups;
+  params.max_rows = table_ != nullptr && table_->max_rows ? *table_->max_rows : defaults.max_rows;
   params.confidence = defaults.confidence;
 
   std::set<std::string> seen;

@@ -83,6 +83,7 @@ BoundSelect Binder::BindSelect(const ast::SelectStmt& select) {
   BindSelectList(select, key_texts, bound);
   BindPostProcessing(select, bound);
   bound.privacy = privacy_;
+  DeriveBounds(bound);
   return bound;
 }
 

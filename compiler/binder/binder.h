@@ -91,6 +91,9 @@ class Binder {
 
   // bind_privacy.cpp
   PrivacyParams BindPrivacy(const std::vector<ast::PrivacyOption>& options);
+  // declared_bounds.cpp: max_groups and max_rows from the table's declared
+  // unique keys, the WHERE clause and the group keys.
+  void DeriveBounds(BoundSelect& bound);
 
   // bind_join.cpp: the tables a column name may refer to, and the JOINs.
   ResolvedColumn Resolve(const ast::Expr& expr);

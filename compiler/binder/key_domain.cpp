@@ -178,7 +178,49 @@ void CollectRange(const BoundExpr& expr, const BoundExpr& column, ColumnRange& r
   }
 }
 
+// The fewest constants an `=` or `IN` conjunct of the AND tree allows.
+void CollectListed(const BoundExpr& expr, const BoundExpr& column, std::optional<BigInt>& count) {
+  auto tighten = [&](BigInt n) {
+    if (!count || n < *count) count = n;
+  };
+  if (expr.kind == BoundExprKind::kBinary && expr.op == Operator::kAnd) {
+    for (const auto& child : expr.children) CollectListed(*child, column, count);
+    return;
+  }
+  if (expr.kind == BoundExprKind::kBinary && expr.op == Operator::kEqual && expr.children.size() == 2) {
+    const BoundExpr& a = *expr.children[0];
+    const BoundExpr& b = *expr.children[1];
+    if ((SameColumn(a, column) && b.kind == BoundExprKind::kLiteral) ||
+        (SameColumn(b, column) && a.kind == BoundExprKind::kLiteral)) {
+      tighten(1);
+    }
+    return;
+  }
+  if (expr.kind == BoundExprKind::kIn && !expr.negated && SameColumn(*expr.children[0], column)) {
+    for (size_t i = 1; i < expr.children.size(); ++i) {
+      if (expr.children[i]->kind != BoundExprKind::kLiteral) return;
+    }
+    tighten(BigInt(expr.children.size() - 1));
+  }
+}
+
 }  // namespace
+
+std::optional<BigInt> AdmittedValueCount(const BoundExpr* where, const BoundExpr& column) {
+  if (where == nullptr) return std::nullopt;
+  std::optional<BigInt> count;
+  CollectListed(*where, column, count);
+  if (column.type == ValueType::kInt || column.type == ValueType::kDate) {
+    ColumnRange range;
+    CollectRange(*where, column, range);
+    if (range.lower && range.upper) {
+      // Whole numbers (days) from lower to upper: CollectRange rounded both inward.
+      const BigInt values = *range.lower > *range.upper ? BigInt(0) : Floor(*range.upper) - Ceil(*range.lower) + 1;
+      if (!count || values < *count) count = values;
+    }
+  }
+  return count;
+}
 
 void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys) {
   for (BoundKey& key : keys) {

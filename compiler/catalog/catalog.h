@@ -41,6 +41,15 @@ struct CatalogTable {
   bool is_private = true;
   std::vector<CatalogColumn> columns;
   int line = 0;
+  // Public structural facts (`unique: [[patient_id, day]]`): each list of
+  // columns holds each combination of non-null values in at most one row.
+  // The binder derives contribution bounds from them (docs/LANGUAGE.md,
+  // "Bounds from declared structure"); `dpqld admin check` verifies them.
+  std::vector<std::vector<std::string>> unique;
+  // The table's own defaults (`defaults: { max_groups: 1, max_rows: 3 }`),
+  // in place of the dataset's for queries on this table.
+  std::optional<int64_t> max_groups;
+  std::optional<int64_t> max_rows;
 
   const CatalogColumn* FindColumn(std::string_view name) const;  // case-insensitive
 };

@@ -53,7 +53,7 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
                            "declare the dataset's tables under 'tables:'", "declare at least one table");
   std::string tpath = JoinPath(path, "tables");
   for (const Entry& t : named) {
-    dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key)));
+    dataset.tables.push_back(ParseTable(t, JoinPath(tpath, t.key), dataset.limits));
   }
   CheckPrivacyUnit(dataset, named, tpath);
   ResolveDomains(dataset, tpath);

@@ -84,7 +84,10 @@ class CatalogParser {
   void ParseAccounting(const std::vector<Entry>& entries, const std::string& path, Dataset& dataset);
 
   // A table (catalog_table.cpp).
-  CatalogTable ParseTable(const Entry& entry, const std::string& path);
+  CatalogTable ParseTable(const Entry& entry, const std::string& path, const PrivacyLimits& limits);
+  void ParseUnique(const Entry& unique, const std::string& path, CatalogTable& table);
+  void ParseTableDefaults(const Entry& defaults, const std::string& path, const PrivacyLimits& limits,
+                          CatalogTable& table);
   CatalogColumn ParseColumn(const Entry& entry, const std::string& path);
   void ParseBounds(const std::vector<Entry>& entries, const std::string& path, CatalogColumn& column);
   void ParseDomainFrom(const Entry& domain_from, const std::string& path, CatalogColumn& column);

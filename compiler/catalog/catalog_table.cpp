@@ -27,11 +27,13 @@ std::optional<ColumnType> ParseColumnType(std::string_view text) {
 
 }  // namespace
 
-CatalogTable CatalogParser::ParseTable(const Entry& entry, const std::string& path) {
+CatalogTable CatalogParser::ParseTable(const Entry& entry, const std::string& path,
+                                       const PrivacyLimits& limits) {
   CatalogTable table;
   table.name = entry.key;
   table.line = YamlLine(entry.key_node);
-  std::vector<Entry> entries = SectionEntries(entry, path, "table", {"private", "columns"});
+  std::vector<Entry> entries =
+      SectionEntries(entry, path, "table", {"private", "columns", "unique", "defaults"});
   if (const Entry* is_private = Find(entries, "private")) {
     table.is_private = Bool(is_private->value, JoinPath(path, "private"));
   }
@@ -40,7 +42,72 @@ CatalogTable CatalogParser::ParseTable(const Entry& entry, const std::string& pa
       "list the table's columns, e.g. 'columns: { age: { type: int } }'", "declare at least one column");
   std::string cpath = JoinPath(path, "columns");
   for (const Entry& c : named) table.columns.push_back(ParseColumn(c, JoinPath(cpath, c.key)));
+  if (const Entry* unique = Find(entries, "unique")) ParseUnique(*unique, JoinPath(path, "unique"), table);
+  if (const Entry* defaults = Find(entries, "defaults")) {
+    ParseTableDefaults(*defaults, JoinPath(path, "defaults"), limits, table);
+  }
   return table;
+}
+
+// unique: one list of columns ([patient_id, day]) or a list of such lists
+// ([[patient_id, day], [admission_id]]). Each names declared columns, once.
+void CatalogParser::ParseUnique(const Entry& unique, const std::string& path, CatalogTable& table) {
+  const std::string example = "e.g. 'unique: [[patient_id, day]]' (at most one row per patient per day)";
+  if (!unique.value.IsSequence() || unique.value.size() == 0) {
+    Fail(unique.value, path, ErrorCode::kCatalogWrongShape,
+         "expected a list of column lists, " + example + "; got " + DescribeYamlNode(unique.value));
+  }
+  std::vector<YAML::Node> lists;
+  if (unique.value[0].IsScalar()) {
+    lists.push_back(unique.value);
+  } else {
+    for (YAML::Node list : unique.value) lists.push_back(list);
+  }
+  for (const YAML::Node& list : lists) {
+    if (!list.IsSequence() || list.size() == 0) {
+      Fail(list, path, ErrorCode::kCatalogWrongShape,
+           "expected a list of column names, " + example + "; got " + DescribeYamlNode(list));
+    }
+    std::vector<std::string> columns;
+    for (YAML::Node item : list) {
+      if (!item.IsScalar()) {
+        Fail(item, path, ErrorCode::kCatalogWrongShape,
+             "expected a column name, " + example + "; got " + DescribeYamlNode(item));
+      }
+      const CatalogColumn* column = table.FindColumn(item.Scalar());
+      if (column == nullptr) {
+        Fail(item, path, ErrorCode::kCatalogInvalidValue,
+             "table '" + table.name + "' has no column '" + item.Scalar() +
+                 "'; a unique key lists columns declared under 'columns'");
+      }
+      for (const std::string& seen : columns) {
+        if (seen == column->name) {
+          Fail(item, path, ErrorCode::kCatalogInvalidValue,
+               "column '" + column->name + "' is listed twice in one unique key; list it once");
+        }
+      }
+      columns.push_back(column->name);
+    }
+    table.unique.push_back(std::move(columns));
+  }
+}
+
+// The table's own max_groups and max_rows, within the dataset's limits.
+void CatalogParser::ParseTableDefaults(const Entry& defaults, const std::string& path,
+                                       const PrivacyLimits& limits, CatalogTable& table) {
+  std::vector<Entry> items = Entries(defaults.value, path, "defaults");
+  CheckKeys(items, path, {"max_groups", "max_rows"});
+  for (const Entry& e : items) {
+    const std::string p = JoinPath(path, e.key);
+    const int64_t value = PositiveInteger(e.value, p);
+    const int64_t limit = e.key == "max_groups" ? limits.max_groups : limits.max_rows;
+    if (value > limit) {
+      Fail(e.value, p, ErrorCode::kCatalogAboveLimit,
+           "default " + e.key + " " + std::to_string(value) + " is above the dataset's limits." + e.key +
+               " = " + std::to_string(limit) + "; lower the default or raise the limit");
+    }
+    (e.key == "max_groups" ? table.max_groups : table.max_rows) = value;
+  }
 }
 
 CatalogColumn CatalogParser::ParseColumn(const Entry& entry, const std::string& path) {

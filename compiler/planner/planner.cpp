@@ -103,7 +103,8 @@ void BoundGroups(const BoundSelect& select, Plan& plan) {
     plan.bound_groups = false;
   } else {
     plan.groups_bound = select.privacy.max_groups;
-    plan.bound_groups = true;
+    // Declared structure proves nobody has more groups: nothing to drop.
+    plan.bound_groups = !select.privacy.groups_exact;
   }
 }
 

@@ -65,6 +65,19 @@ std::string MeasureText(const Measure& measure) {
   return "?";
 }
 
+// Where max_groups or max_rows came from, for EXPLAIN.
+std::string BoundOrigin(BoundSource source, const std::string& reason, const CatalogTable& table,
+                        const char* option) {
+  switch (source) {
+    case BoundSource::kDeclaration: return "from declared structure: " + reason;
+    case BoundSource::kQuery: return std::string("WITH PRIVACY (") + option + " = ...)";
+    case BoundSource::kDefault: break;
+  }
+  const bool table_default = std::string(option) == "max_groups" ? table.max_groups.has_value()
+                                                                  : table.max_rows.has_value();
+  return table_default ? "the catalog's default for table " + table.name : "the dataset's default";
+}
+
 }  // namespace
 
 std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
@@ -88,6 +101,10 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
       << (plan.groups_bound == 1 ? "" : "s") << " per person"
       << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most " << privacy.max_rows << " row"
       << (privacy.max_rows == 1 ? "" : "s") << " per person per group\n";
+  out << "    max_groups " << privacy.max_groups << ": "
+      << BoundOrigin(privacy.max_groups_source, privacy.groups_reason, *select.table, "max_groups") << "\n";
+  out << "    max_rows " << privacy.max_rows << ": "
+      << BoundOrigin(privacy.max_rows_source, privacy.rows_reason, *select.table, "max_rows") << "\n";
   if (plan.partition_selection) {
     out << "  partition selection: a group is released only when its noisy count of people "
            "(m"
