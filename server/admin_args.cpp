@@ -25,6 +25,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"audit",
        {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
+      {"check", {{"--dataset"}, {}, 0, "check --catalog FILE [--dataset D]"}},
       {"grant-role",
        {{"--dataset"},
         {"--print", "--guardian-console"},
@@ -107,7 +108,7 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
     }
     throw UsageError("unknown command '" + parsed.command +
                      "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version, "
-                     "grant-role, project, request and release");
+                     "check, grant-role, project, request and release");
   }
   const CommandSpec& spec = found->second;
 

@@ -6,6 +6,7 @@
 // config); 2 the command line is wrong (unknown subcommand or flag, missing or
 // malformed value).
 
+#include <pqxx/pqxx>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "runtime/ledger/ledger.h"
 #include "runtime/ledger/projects.h"
 #include "runtime/ledger/role_grants.h"
+#include "runtime/pg/declarations.h"
 #include "server/admin_args.h"
 #include "server/admin_audit.h"
 #include "server/admin_release.h"
@@ -71,6 +73,12 @@ commands:
                                 superuser or the tables' owner; --print shows the SQL;
                                 --guardian-console also lets dpqld make the console's
                                 guardian-page changes (projects, budget requests)
+  check --catalog FILE [--dataset D]
+                                verify the catalog's declarations against the data:
+                                unique keys (the bounds derived from them rest on
+                                them; exit status 1 when one is false), bounds and
+                                value lists (values outside them are clamped or in
+                                no group)
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
@@ -587,9 +595,61 @@ const std::map<std::string, LedgerCommand>& LedgerCommands() {
   return commands;
 }
 
+// `check`: each declaration of the catalog against the data, as a table.
+int CheckCatalog(const ParsedArgs& parsed, std::ostream& out) {
+  std::optional<Catalog> catalog = ResolveCatalog(parsed);
+  if (!catalog) {
+    throw UsageError("`check` needs --catalog FILE (or --config FILE naming one); usage: dpqld admin " +
+                     std::string(Commands().at("check").synopsis));
+  }
+  std::vector<const Dataset*> datasets;
+  if (auto name = Value(parsed, "--dataset")) {
+    const Dataset* entry = catalog->FindDataset(*name);
+    if (entry == nullptr) throw UsageError("--dataset: the catalog has no dataset '" + *name + "'");
+    datasets.push_back(entry);
+  } else {
+    for (const Dataset& entry : catalog->datasets) datasets.push_back(&entry);
+  }
+  std::optional<pqxx::connection> connection;
+  try {
+    connection.emplace(ResolveDatabase(parsed));
+  } catch (const pqxx::failure& e) {
+    throw DpqlError(ErrorCode::kDatabaseError, std::string("cannot connect to the database: ") + e.what());
+  }
+  std::vector<std::vector<std::string>> rows;
+  int false_keys = 0;
+  for (const Dataset* dataset : datasets) {
+    for (const DeclarationFinding& finding : CheckDeclarations(*connection, *dataset)) {
+      std::string result = "holds";
+      if (finding.count > 0) {
+        const std::string n = std::to_string(finding.count);
+        switch (finding.kind) {
+          case DeclarationFinding::Kind::kUnique:
+            result = "FALSE: " + n + " combinations of values in more than one row";
+            break;
+          case DeclarationFinding::Kind::kBounds: result = n + " values outside (clamped)"; break;
+          case DeclarationFinding::Kind::kDomain: result = n + " values not in it (in no group)"; break;
+        }
+      }
+      if (finding.violates_guarantee()) ++false_keys;
+      rows.push_back({dataset->name + "." + finding.table, finding.declaration, result});
+    }
+  }
+  PrintTable(out, {"table", "declaration", "result"}, {false, false, false}, rows);
+  if (false_keys > 0) {
+    out << false_keys << (false_keys == 1 ? " unique key is" : " unique keys are")
+        << " false: the bounds DPQL derives from them would not hold. Remove the key from the catalog "
+           "(or correct the data) and restart dpqld before analysts query these tables.\n";
+    return kExitFailed;
+  }
+  out << "Every unique key holds.\n";
+  return 0;
+}
+
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
+  if (parsed.command == "check") return CheckCatalog(parsed, out);
   if (auto project_command = ProjectCommands().find(parsed.command);
       project_command != ProjectCommands().end()) {
     ProjectLedger projects(ResolveDatabase(parsed));
