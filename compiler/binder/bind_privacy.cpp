@@ -95,6 +95,7 @@ void BindDelta(const ast::PrivacyOption& option, const PrivacyLimits& limits, Pr
 }
 
 void BindMechanism(const ast::PrivacyOption& option, const PrivacyLimits&, PrivacyParams& params) {
+  params.mechanism_auto = false;
   if (option.value == "laplace") {
     params.mechanism = Mechanism::kLaplace;
   } else if (option.value == "gaussian") {
@@ -164,6 +165,7 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
   params.epsilon = defaults.epsilon;
   params.delta = defaults.delta;
   params.mechanism = defaults.mechanism;
+  params.mechanism_auto = defaults.mechanism_auto;
   // The FROM table's own defaults, where the catalog declares them.
   params.max_groups = table_ != nullptr && table_->max_groups ? *table_->max_groups : defaults.max_groups;
   params.max_rows = table_ != nullptr && table_->max_rows ? *table_->max_rows : defaults.max_rows;

@@ -164,6 +164,9 @@ struct PrivacyParams {
   int64_t max_groups = 1;
   int64_t max_rows = 1;
   Rational confidence{Rational(95, 100)};
+  // The catalog's `mechanism: auto` and no `mechanism` in the query: the
+  // planner picks the mechanism with the smaller noise (PlanSelect).
+  bool mechanism_auto = false;
   // Whether the catalog's declared structure proves that no person can have
   // more than max_groups groups (max_rows rows in one group): the bound then
   // drops nothing and adds no bias. `*_reason` names the declaration and the

@@ -64,6 +64,9 @@ struct PrivacyDefaults {
   int64_t max_rows = 1;
   Rational confidence{Rational(95, 100)};
   Mechanism mechanism = Mechanism::kLaplace;
+  // `mechanism: auto`: each query without its own `mechanism` gets the one
+  // with the smaller noise at its (epsilon, delta) (the planner's choice).
+  bool mechanism_auto = false;
 };
 
 // Absolute floors and ceilings of the per-query privacy parameters

@@ -259,14 +259,17 @@ void CatalogParser::ParseDefault(const Entry& e, const std::string& p, Dataset& 
                e.value.Scalar() + "'");
     }
   } else if (e.key == "mechanism") {
-    std::string text = Scalar(e.value, p, "laplace or gaussian");
+    std::string text = Scalar(e.value, p, "laplace, gaussian or auto");
     if (text == "laplace") {
       d.mechanism = Mechanism::kLaplace;
     } else if (text == "gaussian") {
       d.mechanism = Mechanism::kGaussian;
+    } else if (text == "auto") {
+      d.mechanism = Mechanism::kLaplace;  // unless the planner finds the Gaussian better
+      d.mechanism_auto = true;
     } else {
       Fail(e.value, p, ErrorCode::kCatalogInvalidValue,
-           "unknown mechanism '" + text + "'; expected laplace or gaussian");
+           "unknown mechanism '" + text + "'; expected laplace, gaussian or auto");
     }
   }
 }

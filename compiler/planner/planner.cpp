@@ -3,6 +3,8 @@
 // measures they need, calibrate each measure (calibrate.cpp) to its share of
 // the budget, and price the query.
 
+#include <optional>
+
 #include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
 #include "compiler/common/zcdp.h"
@@ -231,9 +233,8 @@ void PriceQuery(const BoundSelect& select, Plan& plan) {
   plan.cost.delta = privacy.delta;
 }
 
-}  // namespace
-
-Plan PlanSelect(BoundSelect select) {
+// Everything PlanSelect decides, for the mechanism in select.privacy.
+Plan PlanMeasures(const BoundSelect& select) {
   Plan plan;
   const PrivacyParams& privacy = select.privacy;
   BoundGroups(select, plan);
@@ -245,6 +246,65 @@ Plan PlanSelect(BoundSelect select) {
     Calibrate(measure, privacy.mechanism, {measure.per_group_bound, plan.groups_bound}, share);
   }
   PriceQuery(select, plan);
+  return plan;
+}
+
+// The noise variance summed over the measures, in value units: 2 scale^2
+// (discrete Laplace, to within its tiny discreteness) or sigma^2.
+Rational NoiseVariance(const Plan& plan) {
+  Rational total = 0;
+  for (const Measure& m : plan.measures) {
+    const Rational unit = m.mechanism == Mechanism::kGaussian ? m.sigma2 : 2 * m.scale * m.scale;
+    total += unit * m.grid * m.grid;
+  }
+  return total;
+}
+
+// Whether `mechanism: auto` has a choice: delta to spend, and nothing that
+// needs Laplace noise (percentiles, private partition selection).
+bool MechanismChoice(const BoundSelect& select) {
+  if (!select.privacy.mechanism_auto || select.privacy.delta <= 0) return false;
+  for (const auto& aggregate : select.aggregates) {
+    if (aggregate.kind == AggregateKind::kPercentile) return false;
+  }
+  for (const auto& key : select.keys) {
+    if (key.domain.kind == KeyDomain::Kind::kSelected) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// `mechanism: auto`: both mechanisms at the query's (epsilon, delta), and the
+// one with the smaller total noise variance. The Gaussian's L2 sensitivity
+// grows with the square root of the groups one person reaches, Laplace's L1
+// with their number, so series over many days get the Gaussian. Both plans
+// come from public parameters only.
+Plan PlanSelect(BoundSelect select) {
+  Plan plan;
+  if (MechanismChoice(select)) {
+    select.privacy.mechanism = Mechanism::kLaplace;
+    Plan laplace = PlanMeasures(select);
+    select.privacy.mechanism = Mechanism::kGaussian;
+    std::optional<Plan> calibrated;
+    try {
+      calibrated = PlanMeasures(select);
+    } catch (const DpqlError&) {
+      // (epsilon, delta) too small for the Gaussian: Laplace, without a choice.
+      select.privacy.mechanism = Mechanism::kLaplace;
+      laplace.select = std::move(select);
+      return laplace;
+    }
+    Plan gaussian = std::move(*calibrated);
+    const bool pick_gaussian = NoiseVariance(gaussian) < NoiseVariance(laplace);
+    plan = std::move(pick_gaussian ? gaussian : laplace);
+    Plan& other = pick_gaussian ? laplace : gaussian;
+    plan.alternative_measures = std::move(other.measures);
+    plan.alternative_cost = other.cost;
+    select.privacy.mechanism = pick_gaussian ? Mechanism::kGaussian : Mechanism::kLaplace;
+  } else {
+    plan = PlanMeasures(select);
+  }
   plan.select = std::move(select);
   return plan;
 }

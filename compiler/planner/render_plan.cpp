@@ -113,6 +113,12 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
   }
   const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
   const char* plural = plan.measures.size() == 1 ? "" : "s";
+  if (!plan.alternative_measures.empty()) {
+    out << "  mechanism: auto (the catalog's default): " << (gaussian ? "discrete Gaussian" : "discrete Laplace")
+        << " has less noise here than " << (gaussian ? "Laplace" : "the Gaussian")
+        << " at this epsilon and delta; WITH PRIVACY (mechanism = " << (gaussian ? "laplace" : "gaussian")
+        << ") asks for the other\n";
+  }
   if (gaussian) {
     out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon) << ", delta "
         << ToDecimalString(privacy.delta) << ") as zCDP rho " << ToDecimalString(plan.cost.rho)

@@ -17,7 +17,7 @@ static_assert(sizeof(PrivacyParams) == 304,
               "PrivacyParams changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(BoundAggregate) == 96,
               "BoundAggregate changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(Plan) == 848, "Plan changed: update CanonicalPlanText, then this size");
+static_assert(sizeof(Plan) == 1072, "Plan changed: update CanonicalPlanText, then this size");
 
 namespace {
 

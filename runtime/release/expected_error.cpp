@@ -37,6 +37,34 @@ std::string MeasureUnit(const Measure& measure) {
   return "";
 }
 
+// `mechanism: auto`: each count's and sum's error under both mechanisms,
+// with the cost of each, so the analyst can choose.
+std::string CompareMechanisms(const Plan& plan) {
+  if (plan.alternative_measures.empty()) return "";
+  const Rational& confidence = plan.select.privacy.confidence;
+  const bool gaussian = plan.select.privacy.mechanism == Mechanism::kGaussian;
+  auto cost = [](const PrivacyCost& c) {
+    return "epsilon " + ToDecimalString(c.epsilon) + ", delta " + ToDecimalString(c.delta);
+  };
+  auto errors = [&](const std::vector<Measure>& measures) {
+    std::string text;
+    for (const PlanOutput& out : plan.outputs) {
+      if (out.kind != OutputKind::kCount && out.kind != OutputKind::kSum) continue;
+      const Measure& m = measures.at(out.measure);
+      text += (text.empty() ? "" : ", ") + out.name + " ± " +
+              FormatHalfWidth(ToDouble(Rational(MeasureHalfWidth(m, confidence)) * m.grid));
+    }
+    return text.empty() ? std::string("(means and percentiles: see above)") : text;
+  };
+  std::ostringstream out;
+  out << "  mechanisms at this epsilon (mechanism: auto chose the smaller noise):\n"
+      << "    " << (gaussian ? "gaussian (chosen)" : "laplace (chosen)") << ": " << errors(plan.measures) << "; costs "
+      << cost(plan.cost) << "\n"
+      << "    " << (gaussian ? "laplace" : "gaussian") << ": " << errors(plan.alternative_measures) << "; costs "
+      << cost(plan.alternative_cost) << "\n";
+  return out.str();
+}
+
 }  // namespace
 
 std::vector<ExpectedError> ExpectedErrors(const Plan& plan) {
@@ -94,6 +122,7 @@ std::string ExplainPlan(const Plan& plan) {
     out << "  groups with fewer than about " << plan.selection_threshold
         << " people are likely to be suppressed\n";
   }
+  out << CompareMechanisms(plan);
   return RenderPlan(plan, out.str());
 }
 
