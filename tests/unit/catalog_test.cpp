@@ -1000,7 +1000,7 @@ TEST(CatalogPrivacy, ConfidenceMustBeBetweenZeroAndOne) {
 
 TEST(CatalogPrivacy, UnknownMechanism) {
   ExpectError(WithSettings("    defaults: { mechanism: exponential }\n"), "catalog_invalid_value", 4,
-              "unknown mechanism 'exponential'; expected laplace or gaussian");
+              "unknown mechanism 'exponential'; expected laplace, gaussian or auto");
 }
 
 TEST(CatalogPrivacy, GaussianNeedsDelta) {

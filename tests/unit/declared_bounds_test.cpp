@@ -199,6 +199,58 @@ TEST(DeclaredBoundsHospital, OccupancyOnADayIsPlusOrMinusThree) {
   EXPECT_EQ(*errors[0].half_width, 3);
 }
 
+// mechanism: auto: the Gaussian for a series over many days (its L2
+// sensitivity grows as the square root of the days), Laplace for one day;
+// a query's own mechanism is kept; EXPLAIN shows both at their cost.
+TEST(MechanismAuto, PicksTheSmallerNoiseAndExplainShowsBoth) {
+  const Catalog catalog = ParseCatalog(R"(
+datasets:
+  ward:
+    privacy_unit: person
+    defaults: { epsilon: 1.0, delta: 1.0e-6, max_groups: 4, max_rows: 1, mechanism: auto }
+    tables:
+      stays:
+        unique: [[person, day]]
+        columns:
+          person: { type: text }
+          unit:   { type: text, domain: [a, b, c] }
+          day:    { type: date, lower: 2026-01-01, upper: 2026-12-31 }
+          hours:  { type: int, lower: 0, upper: 24 }
+)",
+                                       "test.yaml");
+  auto compile = [&](const std::string& text) {
+    ast::Statement statement = ParseStatement(text);
+    return CompileSelect(*catalog.DefaultDataset(), *statement.select);
+  };
+  const std::string month =
+      "SELECT DATE_TRUNC('day', day) AS d, COUNT(*) FROM stays WHERE day BETWEEN DATE '2026-11-01' AND DATE "
+      "'2026-11-30' GROUP BY d";
+  const Plan series = compile(month + ";");
+  EXPECT_EQ(series.select.privacy.mechanism, Mechanism::kGaussian);
+  ASSERT_EQ(series.alternative_measures.size(), 1u);
+  EXPECT_EQ(series.alternative_measures[0].mechanism, Mechanism::kLaplace);
+  EXPECT_EQ(series.cost.delta, Rational(1, 1000000));
+  EXPECT_EQ(series.alternative_cost.delta, 0);
+  // The choice is the smaller noise: the Gaussian's sigma^2 below Laplace's 2 b^2.
+  const Rational laplace_scale = series.alternative_measures[0].scale;
+  EXPECT_LT(series.measures[0].sigma2, 2 * laplace_scale * laplace_scale);
+  const std::string explain = ExplainPlan(series);
+  EXPECT_NE(explain.find("gaussian (chosen): count ± 49"), std::string::npos) << explain;
+  EXPECT_NE(explain.find("laplace: count ± 90; costs epsilon 1, delta 0"), std::string::npos) << explain;
+
+  const Plan day = compile("SELECT unit, COUNT(*) FROM stays WHERE day = DATE '2026-11-27' GROUP BY unit;");
+  EXPECT_EQ(day.select.privacy.mechanism, Mechanism::kLaplace);
+  EXPECT_EQ(day.cost.delta, 0);
+  EXPECT_FALSE(day.alternative_measures.empty());
+
+  const Plan asked = compile(month + " WITH PRIVACY (mechanism = laplace);");
+  EXPECT_EQ(asked.select.privacy.mechanism, Mechanism::kLaplace);
+  EXPECT_TRUE(asked.alternative_measures.empty());
+  const Plan no_delta = compile(month + " WITH PRIVACY (delta = 0);");
+  EXPECT_EQ(no_delta.select.privacy.mechanism, Mechanism::kLaplace);
+  EXPECT_TRUE(no_delta.alternative_measures.empty());
+}
+
 void ExpectCatalogError(const std::string& table_extra, const std::string& code, const std::string& phrase) {
   const std::string text = R"(
 datasets:
