@@ -61,7 +61,8 @@ class AnswerCache {
 };
 
 // The stored form of an answer (JSON): column types and noisiness, rows,
-// intervals and notes — no names, cost or budget. Decoding restores the
+// intervals, notes and bias notes — no names (but the bias notes' own), cost
+// or budget. Decoding restores the
 // values with the types the columns declare. An answer holding a non-finite
 // number cannot be encoded (nullopt) and is simply not cached.
 std::optional<std::string> EncodeAnswer(const QueryResult& answer);

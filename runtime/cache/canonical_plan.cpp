@@ -13,11 +13,11 @@ namespace dpql {
 // here. (Sizes are those of g++ on x86-64, the project's only toolchain.)
 static_assert(sizeof(Measure) == 592, "Measure changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(PlanOutput) == 256, "PlanOutput changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(PrivacyParams) == 224,
+static_assert(sizeof(PrivacyParams) == 304,
               "PrivacyParams changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(BoundAggregate) == 96,
               "BoundAggregate changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(Plan) == 768, "Plan changed: update CanonicalPlanText, then this size");
+static_assert(sizeof(Plan) == 848, "Plan changed: update CanonicalPlanText, then this size");
 
 namespace {
 
@@ -165,6 +165,9 @@ std::string CanonicalPlanText(const Plan& plan) {
       // so a different confidence is a different answer.
       .Field("confidence", p.confidence);
   // Accounting changes what is charged, not the answer; joins are in the SQL.
+  // Where the bounds came from (*_source, *_reason) and whether they are
+  // exact change EXPLAIN and the bias notes, which are recomputed from the
+  // asker's plan when a stored answer is served, not the answer.
   return w.Take();
 }
 
