@@ -39,8 +39,8 @@ std::string Subject(const Plan& plan, size_t output) {
   const BoundAggregate& aggregate = plan.select.aggregates[bound.index];
   std::string function = AggregateKindName(aggregate.kind);
   std::string text;
-  if (aggregate.kind == AggregateKind::kCountStar) {
-    text = function;
+  if (aggregate.column == nullptr) {
+    text = function;  // COUNT(*); COUNT(DISTINCT unit), which no note names
   } else if (aggregate.kind == AggregateKind::kPercentile) {
     function = aggregate.percentile == Rational(1, 2) ? "MEDIAN" : "PERCENTILE";
     text = function + "(" + aggregate.column->name +
@@ -48,7 +48,8 @@ std::string Subject(const Plan& plan, size_t output) {
   } else {
     text = function + "(" + aggregate.column->name + ")";
   }
-  const std::string default_name = LowerAscii(function == "COUNT(*)" ? std::string("count") : function);
+  const std::string default_name =
+      LowerAscii(aggregate.kind == AggregateKind::kCountStar ? std::string("count") : function);
   if (plan.outputs[output].name != default_name) text += " (" + plan.outputs[output].name + ")";
   return text;
 }
@@ -57,6 +58,10 @@ std::string Subject(const Plan& plan, size_t output) {
 std::string RowsClause(const Plan& plan, size_t output, const UnitNoun& unit) {
   const PlanOutput& out = plan.outputs[output];
   const int64_t n = plan.select.privacy.max_rows;
+  if (out.kind == OutputKind::kKey) return {};
+  if (out.kind == OutputKind::kCount && plan.measures[out.measure].kind == MeasureKind::kUnitCount) {
+    return {};  // COUNT(DISTINCT unit): one per person and group whatever max_rows is
+  }
   const std::string subject = Subject(plan, output);
   switch (out.kind) {
     case OutputKind::kCount: {

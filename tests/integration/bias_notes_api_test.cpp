@@ -134,6 +134,16 @@ TEST_F(BiasNotesApiTest, CompileShowsTheNotesInThePlan) {
                                      &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("  bias (rows_capped): "), std::string::npos) << out;
+  // The month of days, COUNT(DISTINCT) by ward and day: planned, with its
+  // notes (whichever the declarations leave), never a crash.
+  const std::string series = RunCommand(
+      ShellQuote(BinDir() + "/dpqld") + " compile --catalog " + ShellQuote(Catalog()) + " -e " +
+          ShellQuote("SELECT ward_code, day, COUNT(DISTINCT patient_id) FROM bed_days WHERE day BETWEEN "
+                     "DATE '2026-11-01' AND DATE '2026-11-30' GROUP BY ward_code, day;"),
+      &code);
+  ASSERT_EQ(code, 0) << series;
+  EXPECT_NE(series.find("contribution bounds: "), std::string::npos) << series;
+  EXPECT_EQ(series.find("bias (rows_capped)"), std::string::npos) << series;  // COUNT(DISTINCT) is never capped
 }
 
 }  // namespace
