@@ -81,7 +81,8 @@ std::string RowsClause(const Plan& plan, size_t output, const UnitNoun& unit) {
     }
     case OutputKind::kSum: {
       const std::string& column = plan.measures[out.measure].column->name;
-      return n == 1 ? subject + " adds each " + unit.one + "'s average " + column + " in the group, not every row"
+      return n == 1 ? subject + " adds each " + unit.one + "'s average " + column +
+                          " in the group, not every row"
                     : subject + " adds at most " + std::to_string(n) + " rows' worth per " + unit.one +
                           " (their average " + column + " times their rows, up to " + std::to_string(n) + ")";
     }
@@ -180,7 +181,8 @@ std::vector<BiasNote> BiasNotes(const Plan& plan) {
   std::vector<BiasNote> notes;
   if (plan.select.dataset == nullptr) return notes;
   const UnitNoun unit = NounOf(plan.select.dataset->privacy_unit);
-  for (std::optional<BiasNote> note : {GroupsDropped(plan, unit), RowsCapped(plan, unit), ValuesClamped(plan)}) {
+  for (std::optional<BiasNote> note :
+       {GroupsDropped(plan, unit), RowsCapped(plan, unit), ValuesClamped(plan)}) {
     if (note) notes.push_back(std::move(*note));
   }
   return notes;

@@ -88,7 +88,8 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
       << (plan.groups_bound == 1 ? "" : "s") << " per person"
       << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most " << privacy.max_rows << " row"
       << (privacy.max_rows == 1 ? "" : "s") << " per person per group\n";
-  for (const BiasNote& note : BiasNotes(plan)) out << "  bias (" << note.code << "): " << note.message << "\n";
+  for (const BiasNote& note : BiasNotes(plan))
+    out << "  bias (" << note.code << "): " << note.message << "\n";
   if (plan.partition_selection) {
     out << "  partition selection: a group is released only when its noisy count of people "
            "(m"

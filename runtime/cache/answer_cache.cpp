@@ -119,12 +119,9 @@ std::optional<std::string> EncodeAnswer(const QueryResult& answer) {
   for (const BiasNote& note : answer.bias) {
     bias.push_back({{"code", note.code}, {"message", note.message}, {"outputs", note.outputs}});
   }
-  json out = {{"format", kAnswerFormat},
-              {"columns", std::move(columns)},
-              {"rows", std::move(rows)},
-              {"intervals", std::move(intervals)},
-              {"notes", answer.notes},
-              {"bias", std::move(bias)}};
+  json out = {{"format", kAnswerFormat}, {"columns", std::move(columns)},
+              {"rows", std::move(rows)}, {"intervals", std::move(intervals)},
+              {"notes", answer.notes},   {"bias", std::move(bias)}};
   return out.dump();
 }
 

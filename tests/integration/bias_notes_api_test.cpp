@@ -100,20 +100,21 @@ TEST_F(BiasNotesApiTest, CountStarOverAdmissionsSaysRowsAreCapped) {
 TEST_F(BiasNotesApiTest, GroupsDroppedOnlyWhenKeysCanExceedMaxGroups) {
   // sex has 3 declared values: with max_groups 3 nobody's groups are dropped,
   // and COUNT(DISTINCT patient_id) is never capped by max_rows.
-  json fits = Ask(
-      "SELECT sex, COUNT(DISTINCT patient_id) AS people FROM admissions GROUP BY sex "
-      "WITH PRIVACY (epsilon = 0.5, max_groups = 3)");
+  json fits =
+      Ask("SELECT sex, COUNT(DISTINCT patient_id) AS people FROM admissions GROUP BY sex "
+          "WITH PRIVACY (epsilon = 0.5, max_groups = 3)");
   EXPECT_TRUE(FindNote(fits, "groups_dropped").is_null()) << fits.dump();
   EXPECT_TRUE(FindNote(fits, "rows_capped").is_null()) << fits.dump();
 
   // With max_groups 2 a patient's third sex would be dropped: the note says so.
-  json dropped = Ask(
-      "SELECT sex, COUNT(DISTINCT patient_id) AS people FROM admissions GROUP BY sex "
-      "WITH PRIVACY (epsilon = 0.5, max_groups = 2)");
+  json dropped =
+      Ask("SELECT sex, COUNT(DISTINCT patient_id) AS people FROM admissions GROUP BY sex "
+          "WITH PRIVACY (epsilon = 0.5, max_groups = 2)");
   json note = FindNote(dropped, "groups_dropped");
   ASSERT_TRUE(note.is_object()) << dropped.dump();
-  EXPECT_NE(note["message"].get<std::string>().find("each patient counts in at most 2 groups (max_groups = 2)"),
-            std::string::npos)
+  EXPECT_NE(
+      note["message"].get<std::string>().find("each patient counts in at most 2 groups (max_groups = 2)"),
+      std::string::npos)
       << note;
   EXPECT_EQ(note["outputs"], json::array({"people"}));
 
@@ -121,17 +122,18 @@ TEST_F(BiasNotesApiTest, GroupsDroppedOnlyWhenKeysCanExceedMaxGroups) {
   json mean = Ask("SELECT AVG(length_of_stay) AS stay FROM admissions WITH PRIVACY (epsilon = 0.5)");
   json clamped = FindNote(mean, "values_clamped");
   ASSERT_TRUE(clamped.is_object()) << mean.dump();
-  EXPECT_NE(clamped["message"].get<std::string>().find("values of length_of_stay outside ["), std::string::npos)
+  EXPECT_NE(clamped["message"].get<std::string>().find("values of length_of_stay outside ["),
+            std::string::npos)
       << clamped;
   EXPECT_EQ(clamped["outputs"], json::array({"stay"}));
 }
 
 TEST_F(BiasNotesApiTest, CompileShowsTheNotesInThePlan) {
   int code = -1;
-  const std::string out = RunCommand(ShellQuote(BinDir() + "/dpqld") + " compile --catalog " +
-                                         ShellQuote(Catalog()) + " -e " +
-                                         ShellQuote("SELECT COUNT(*) FROM admissions;"),
-                                     &code);
+  const std::string out =
+      RunCommand(ShellQuote(BinDir() + "/dpqld") + " compile --catalog " + ShellQuote(Catalog()) + " -e " +
+                     ShellQuote("SELECT COUNT(*) FROM admissions;"),
+                 &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("  bias (rows_capped): "), std::string::npos) << out;
   // The month of days, COUNT(DISTINCT) by ward and day: planned, with its
@@ -143,7 +145,8 @@ TEST_F(BiasNotesApiTest, CompileShowsTheNotesInThePlan) {
       &code);
   ASSERT_EQ(code, 0) << series;
   EXPECT_NE(series.find("contribution bounds: "), std::string::npos) << series;
-  EXPECT_EQ(series.find("bias (rows_capped)"), std::string::npos) << series;  // COUNT(DISTINCT) is never capped
+  EXPECT_EQ(series.find("bias (rows_capped)"), std::string::npos)
+      << series;  // COUNT(DISTINCT) is never capped
 }
 
 }  // namespace

@@ -78,10 +78,11 @@ TEST_F(BiasNotesTest, CountStarWithOneRowCountsPeople) {
 TEST_F(BiasNotesTest, SeveralRowsAndAliasesAreNamed) {
   Plan plan = Compile("SELECT COUNT(*) AS admissions, COUNT(note) FROM stays WITH PRIVACY (max_rows = 3);");
   const BiasNote note = Find(plan, "rows_capped");
-  EXPECT_EQ(note.message,
-            "at most 3 rows per patient per group are counted (max_rows = 3): COUNT(*) (admissions) counts at "
-            "most 3 of a patient's rows in a group; COUNT(note) counts at most 3 of a patient's note values in "
-            "a group \u2014 raise max_rows if patients have more rows in a group");
+  EXPECT_EQ(
+      note.message,
+      "at most 3 rows per patient per group are counted (max_rows = 3): COUNT(*) (admissions) counts at "
+      "most 3 of a patient's rows in a group; COUNT(note) counts at most 3 of a patient's note values in "
+      "a group \u2014 raise max_rows if patients have more rows in a group");
   EXPECT_EQ(note.outputs, (std::vector<std::string>{"admissions", "count"}));
 }
 
@@ -120,8 +121,9 @@ TEST_F(BiasNotesTest, ExactBoundsGiveNoNotes) {
 
 // Sums, means, variances and percentiles: rows capped and values clamped.
 TEST_F(BiasNotesTest, ValueAggregatesAreCappedAndClamped) {
-  Plan plan = Compile("SELECT SUM(cost), AVG(age) AS mean_age, STDDEV(age), MEDIAN(age), PERCENTILE(cost, 0.9) "
-                      "FROM stays;");
+  Plan plan = Compile(
+      "SELECT SUM(cost), AVG(age) AS mean_age, STDDEV(age), MEDIAN(age), PERCENTILE(cost, 0.9) "
+      "FROM stays;");
   EXPECT_EQ(Codes(plan), (CodeList{"rows_capped", "values_clamped"}));
   const BiasNote rows = Find(plan, "rows_capped");
   EXPECT_NE(rows.message.find("SUM(cost) adds each patient's average cost in the group, not every row"),
@@ -148,21 +150,24 @@ TEST_F(BiasNotesTest, ValueAggregatesAreCappedAndClamped) {
 TEST_F(BiasNotesTest, SeveralRowsForValueAggregates) {
   Plan plan = Compile("SELECT SUM(age), AVG(age), MEDIAN(age) FROM stays WITH PRIVACY (max_rows = 4);");
   const BiasNote rows = Find(plan, "rows_capped");
-  EXPECT_NE(rows.message.find("SUM(age) adds at most 4 rows' worth per patient (their average age times their "
-                              "rows, up to 4)"),
-            std::string::npos)
+  EXPECT_NE(
+      rows.message.find("SUM(age) adds at most 4 rows' worth per patient (their average age times their "
+                        "rows, up to 4)"),
+      std::string::npos)
       << rows.message;
-  EXPECT_NE(rows.message.find("AVG(age) counts a patient's rows in a group as at most 4, at their own average"),
-            std::string::npos);
+  EXPECT_NE(
+      rows.message.find("AVG(age) counts a patient's rows in a group as at most 4, at their own average"),
+      std::string::npos);
   EXPECT_NE(rows.message.find("MEDIAN(age) is over at most 4 rows per patient"), std::string::npos);
 }
 
 // The privacy unit's own name, in the singular and plural.
 TEST_F(BiasNotesTest, NamesThePrivacyUnit) {
   Plan plan = Compile("SELECT site, COUNT(*) FROM answers GROUP BY site;", "survey");
-  EXPECT_EQ(Find(plan, "groups_dropped").message,
-            "each person counts in at most 1 group (max_groups = 1); a person's further groups are not counted "
-            "\u2014 raise max_groups if people have more");
+  EXPECT_EQ(
+      Find(plan, "groups_dropped").message,
+      "each person counts in at most 1 group (max_groups = 1); a person's further groups are not counted "
+      "\u2014 raise max_groups if people have more");
   EXPECT_NE(Find(plan, "rows_capped").message.find("COUNT(*) counts people with a row in the group"),
             std::string::npos);
 }
@@ -172,8 +177,10 @@ TEST_F(BiasNotesTest, RenderedPlanShowsTheNotes) {
   const std::string text = RenderPlan(Compile("SELECT site, COUNT(*) FROM stays GROUP BY site;"));
   EXPECT_NE(text.find("  bias (groups_dropped): each patient counts in at most 2 groups"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("  bias (rows_capped): at most 1 row per patient per group is counted"), std::string::npos);
-  const std::string exact = RenderPlan(Compile("SELECT kind, COUNT(DISTINCT patient_id) FROM stays GROUP BY kind;"));
+  EXPECT_NE(text.find("  bias (rows_capped): at most 1 row per patient per group is counted"),
+            std::string::npos);
+  const std::string exact =
+      RenderPlan(Compile("SELECT kind, COUNT(DISTINCT patient_id) FROM stays GROUP BY kind;"));
   EXPECT_EQ(exact.find("bias ("), std::string::npos) << exact;
 }
 
