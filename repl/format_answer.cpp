@@ -240,6 +240,15 @@ std::string FormatFooter(const json& answer) {
       if (note.is_string()) footer += "\nnote: " + note.get<std::string>();
     }
   }
+  // What contribution bounding may have left out of the figures (an EXPLAIN's
+  // plan text lists them already).
+  const json& bias = Member(answer, "bias");
+  if (bias.is_array() && !explain) {
+    for (const auto& note : bias) {
+      const json& message = Member(note, "message");
+      if (message.is_string()) footer += "\nbias: " + message.get<std::string>();
+    }
+  }
   return footer;
 }
 

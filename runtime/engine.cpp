@@ -26,6 +26,7 @@ QueryResult ExplainResult(const Plan& plan) {
   QueryResult result;
   result.explain = ExplainPlan(plan);
   result.expected_errors = ExpectedErrors(plan);
+  result.bias = BiasNotes(plan);
   result.cost = plan.cost;
   return result;
 }

@@ -25,6 +25,9 @@ QueryResult Engine::ServeCachedAnswer(QueryResult answer, const Plan& plan, cons
   answer.confidence = plan.select.privacy.confidence;
   answer.cost = {Rational(0), Rational(0)};
   answer.cached = true;
+  // From the asker's plan, as a fresh release would have them (an answer
+  // stored before the notes existed has none of its own).
+  answer.bias = BiasNotes(plan);
   answer.budget = ToBudgetView(budget, &dataset);
   PostProcess(plan.select, answer);
   return answer;

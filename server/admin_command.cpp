@@ -6,7 +6,6 @@
 // config); 2 the command line is wrong (unknown subcommand or flag, missing or
 // malformed value).
 
-#include <pqxx/pqxx>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -610,16 +609,11 @@ int CheckCatalog(const ParsedArgs& parsed, std::ostream& out) {
   } else {
     for (const Dataset& entry : catalog->datasets) datasets.push_back(&entry);
   }
-  std::optional<pqxx::connection> connection;
-  try {
-    connection.emplace(ResolveDatabase(parsed));
-  } catch (const pqxx::failure& e) {
-    throw DpqlError(ErrorCode::kDatabaseError, std::string("cannot connect to the database: ") + e.what());
-  }
+  const std::string database = ResolveDatabase(parsed);
   std::vector<std::vector<std::string>> rows;
   int false_keys = 0;
   for (const Dataset* dataset : datasets) {
-    for (const DeclarationFinding& finding : CheckDeclarations(*connection, *dataset)) {
+    for (const DeclarationFinding& finding : CheckDeclarations(database, *dataset)) {
       std::string result = "holds";
       if (finding.count > 0) {
         const std::string n = std::to_string(finding.count);

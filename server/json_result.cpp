@@ -100,10 +100,19 @@ json ExpectedErrorJson(const std::vector<ExpectedError>& errors) {
   return out;
 }
 
+json BiasJson(const std::vector<BiasNote>& notes) {
+  json out = json::array();
+  for (const BiasNote& note : notes) {
+    out.push_back({{"code", note.code}, {"message", note.message}, {"outputs", note.outputs}});
+  }
+  return out;
+}
+
 json QueryResultJson(const QueryResult& result) {
   if (!result.explain.empty()) {
     json out = {{"explain", result.explain}, {"cost", CostJson(result.cost)}};
     if (!result.expected_errors.empty()) out["expected_error"] = ExpectedErrorJson(result.expected_errors);
+    out["bias"] = BiasJson(result.bias);
     return out;
   }
   json columns = json::array();
@@ -138,7 +147,8 @@ json QueryResultJson(const QueryResult& result) {
           {"budget", result.budget ? BudgetViewJson(*result.budget) : json(nullptr)},
           {"cached", result.cached},
           {"ledger_id", result.ledger_id ? json(*result.ledger_id) : json(nullptr)},
-          {"notes", result.notes}};
+          {"notes", result.notes},
+          {"bias", BiasJson(result.bias)}};
 }
 
 json CatalogJson(const Catalog& catalog) {

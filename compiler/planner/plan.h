@@ -138,4 +138,21 @@ Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select);
 // output) is shown right after the cost.
 std::string RenderPlan(const Plan& plan, std::string_view accuracy = {});
 
+// Where contribution bounding can make an answer differ from the same query
+// without bounds: a person's groups beyond max_groups dropped
+// ("groups_dropped"), rows beyond max_rows in a group not counted
+// ("rows_capped"), values clamped to their declared bounds
+// ("values_clamped"). `code` is stable; `message` is one sentence in the
+// analyst's terms with what to do; `outputs` names the output columns it affects.
+struct BiasNote {
+  std::string code;
+  std::string message;
+  std::vector<std::string> outputs;
+};
+
+// The plan's bias notes, at most one per code, in the order above; none for a
+// bound the catalog's declared structure proves exact (groups_exact,
+// rows_exact). Pure (bias_notes.cpp).
+std::vector<BiasNote> BiasNotes(const Plan& plan);
+
 }  // namespace dpql

@@ -105,6 +105,9 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
       << BoundOrigin(privacy.max_groups_source, privacy.groups_reason, *select.table, "max_groups") << "\n";
   out << "    max_rows " << privacy.max_rows << ": "
       << BoundOrigin(privacy.max_rows_source, privacy.rows_reason, *select.table, "max_rows") << "\n";
+  for (const BiasNote& note : BiasNotes(plan)) {
+    out << "  bias (" << note.code << "): " << note.message << "\n";
+  }
   if (plan.partition_selection) {
     out << "  partition selection: a group is released only when its noisy count of people "
            "(m"

@@ -78,6 +78,10 @@ export function resultTable(result) {
 export function resultView(result, { queryText, hint, capacity, capacityLabel, name = 'dpql-result', collapseTable = false } = {}) {
   const wrap = h('div', { class: 'result' });
   for (const note of result.notes || []) wrap.append(h('p', { class: 'note' }, note));
+  // What the privacy bounds may have left out of the figures (docs/CONSOLE.md).
+  for (const b of result.bias || []) {
+    wrap.append(h('p', { class: 'note bias', dataset: { code: b.code } }, h('strong', null, 'Bias: '), b.message));
+  }
   const chartBox = h('div', { class: 'chart-box' });
   wrap.append(chartBox);
   const tableBox = resultTable(result);

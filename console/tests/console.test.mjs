@@ -130,6 +130,14 @@ test('a GROUP BY query draws one bar and one error bar per group, and the budget
     assert.ok(Math.abs(g.height - Math.abs(g.value) * k) < 1.5, `bar height ${g.height} fits value ${g.value}`);
     assert.ok(Math.abs(Math.abs(g.y1 - g.y2) - (g.hi - g.lo) * k) < 1.5, `error bar ${g.y1}-${g.y2} fits [${g.lo}, ${g.hi}]`);
   }
+  // What the bounds may leave out is said under the result, one line per note.
+  assert.ok(r.bias.some((b) => b.code === 'rows_capped'), 'COUNT(*) is capped at max_rows per person');
+  const biasLines = page.locator('#output .result p.bias');
+  assert.equal(await biasLines.count(), r.bias.length);
+  for (let i = 0; i < r.bias.length; i++) {
+    assert.equal(await biasLines.nth(i).getAttribute('data-code'), r.bias[i].code);
+    assert.equal(await biasLines.nth(i).textContent(), 'Bias: ' + r.bias[i].message);
+  }
   // The table shows each value with its interval.
   const firstRow = page.locator('#output table.results tbody tr').first();
   assert.match(await firstRow.textContent(), new RegExp(`${r.rows[0][0]}.*${fmt.format(r.rows[0][1])}`));

@@ -115,11 +115,13 @@ std::optional<std::string> EncodeAnswer(const QueryResult& answer) {
     rows.push_back(std::move(row));
     intervals.push_back(std::move(cis));
   }
-  json out = {{"format", kAnswerFormat},
-              {"columns", std::move(columns)},
-              {"rows", std::move(rows)},
-              {"intervals", std::move(intervals)},
-              {"notes", answer.notes}};
+  json bias = json::array();
+  for (const BiasNote& note : answer.bias) {
+    bias.push_back({{"code", note.code}, {"message", note.message}, {"outputs", note.outputs}});
+  }
+  json out = {{"format", kAnswerFormat}, {"columns", std::move(columns)},
+              {"rows", std::move(rows)}, {"intervals", std::move(intervals)},
+              {"notes", answer.notes},   {"bias", std::move(bias)}};
   return out.dump();
 }
 
@@ -153,6 +155,13 @@ QueryResult DecodeAnswer(const std::string& text) {
       answer.intervals.push_back(std::move(cis));
     }
     answer.notes = in.at("notes").get<std::vector<std::string>>();
+    // Absent from answers stored before bias notes existed.
+    if (in.contains("bias")) {
+      for (const json& note : in.at("bias")) {
+        answer.bias.push_back({note.at("code").get<std::string>(), note.at("message").get<std::string>(),
+                               note.at("outputs").get<std::vector<std::string>>()});
+      }
+    }
   } catch (const json::exception& error) {
     throw DpqlError(ErrorCode::kCacheCorrupt, std::string("a cached answer cannot be read: ") + error.what());
   }

@@ -61,9 +61,10 @@ class AnswerCache {
 };
 
 // The stored form of an answer (JSON): column types and noisiness, rows,
-// intervals and notes — no names, cost or budget. Decoding restores the
-// values with the types the columns declare. An answer holding a non-finite
-// number cannot be encoded (nullopt) and is simply not cached.
+// intervals, notes and bias notes — no column names (but those the bias notes
+// name), cost or budget. Decoding restores the values with the types the
+// columns declare. An answer holding a non-finite number cannot be encoded
+// (nullopt) and is simply not cached.
 std::optional<std::string> EncodeAnswer(const QueryResult& answer);
 QueryResult DecodeAnswer(const std::string& text);
 

@@ -165,6 +165,9 @@ std::string CanonicalPlanText(const Plan& plan) {
       // so a different confidence is a different answer.
       .Field("confidence", p.confidence);
   // Accounting changes what is charged, not the answer; joins are in the SQL.
+  // Where the bounds came from (*_source, *_reason) and whether they are
+  // exact change EXPLAIN and the bias notes, which are recomputed from the
+  // asker's plan when a stored answer is served, not the answer.
   return w.Take();
 }
 

@@ -13,6 +13,10 @@ size_t EstimateBytes(const PreparedSelect& prepared, size_t text_size) {
 size_t EstimateBytes(const QueryResult& answer) {
   size_t bytes = 512;
   for (const std::string& note : answer.notes) bytes += 32 + note.size();
+  for (const BiasNote& note : answer.bias) {
+    bytes += 96 + note.code.size() + note.message.size();
+    for (const std::string& output : note.outputs) bytes += 32 + output.size();
+  }
   for (const auto& row : answer.rows) {
     bytes += 32 + row.size() * sizeof(Value);
     for (const Value& value : row) {

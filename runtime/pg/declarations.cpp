@@ -1,5 +1,6 @@
 #include "runtime/pg/declarations.h"
 
+#include <optional>
 #include <pqxx/pqxx>
 
 #include "compiler/common/error.h"
@@ -59,9 +60,15 @@ std::string CheckSql(pqxx::work& txn, const CatalogTable& table, const std::vect
 
 }  // namespace
 
-std::vector<DeclarationFinding> CheckDeclarations(pqxx::connection& connection, const Dataset& dataset) {
+std::vector<DeclarationFinding> CheckDeclarations(const std::string& connection_string, const Dataset& dataset) {
+  std::optional<pqxx::connection> connection;
+  try {
+    connection.emplace(connection_string);
+  } catch (const pqxx::failure& e) {
+    throw DpqlError(ErrorCode::kDatabaseError, std::string("cannot connect to the database: ") + e.what());
+  }
   std::vector<DeclarationFinding> findings;
-  pqxx::work txn(connection);
+  pqxx::work txn(*connection);
   auto run = [&](const CatalogTable& table, DeclarationFinding finding, const std::string& sql) {
     try {
       finding.count = txn.exec1(sql)[0].as<int64_t>();

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "compiler/catalog/catalog.h"
-#include "runtime/pg/pqxx_fwd.h"
 
 namespace dpql {
 
@@ -32,8 +31,9 @@ struct DeclarationFinding {
 };
 
 // Every unique key, bound and value list of `dataset`'s tables, one
-// statement each, in the catalog's order. Throws DpqlError
-// "database_error" naming the table when a statement fails.
-std::vector<DeclarationFinding> CheckDeclarations(pqxx::connection& connection, const Dataset& dataset);
+// statement each, in the catalog's order, on a connection of its own to
+// `connection_string`. Throws DpqlError "database_error" when it cannot
+// connect, or naming the table when a statement fails.
+std::vector<DeclarationFinding> CheckDeclarations(const std::string& connection_string, const Dataset& dataset);
 
 }  // namespace dpql

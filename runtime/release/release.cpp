@@ -369,6 +369,7 @@ QueryResult ReleaseAggregates(const Plan& plan, const ExactAggregates& exact, No
         "people reaches " +
         std::to_string(plan.selection_threshold) + " (private partition selection)");
   }
+  result.bias = BiasNotes(plan);
   return result;
 }
 

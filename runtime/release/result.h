@@ -58,6 +58,9 @@ struct QueryResult {
   std::string explain;                         // EXPLAIN: the rendered plan
   std::vector<ExpectedError> expected_errors;  // EXPLAIN: accuracy before spending
   std::vector<std::string> notes;              // what a reader must know, e.g. suppressed groups
+  // What contribution bounding may have left out (BiasNotes of the plan):
+  // set on released, cached and stored answers and on EXPLAIN alike.
+  std::vector<BiasNote> bias;
 };
 
 // Exact (noise-free) aggregates as PostgreSQL computed them: one row per

@@ -215,6 +215,22 @@ TEST_F(ReplTest, BatchTableHasPlusMinusAndFooter) {
   EXPECT_EQ(Lines(again.out).at(2), lines[2]) << again.out;
 }
 
+// What contribution bounding may have left out is said under the table, in
+// the released answer and in its cached repeat alike (issue 21).
+TEST_F(ReplTest, BatchTableShowsTheBiasNote) {
+  const std::string query = "SELECT COUNT(*) AS admissions FROM admissions WITH PRIVACY (epsilon = 0.3)";
+  Outcome run = Dpql("-c " + ShellQuote(query));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const size_t bias = run.out.find("\nbias: at most ");
+  ASSERT_NE(bias, std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("COUNT(*) (admissions) counts ", bias), std::string::npos) << run.out;
+  EXPECT_LT(run.out.find("budget left: "), bias) << "the note follows the footer:\n" << run.out;
+  Outcome again = Dpql("-c " + ShellQuote(query));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("cached answer: no cost"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.substr(again.out.find("\nbias: ")), run.out.substr(bias)) << again.out;
+}
+
 TEST_F(ReplTest, FileWithThreeStatements) {
   fs::path script = *dir_ / "three.dpql";
   WriteFile(script,

@@ -198,6 +198,7 @@ TEST(AnswerEncodingTest, RoundTripsTypesIntervalsAndNotes) {
        Interval{1.5, 4.5}},
       {std::nullopt, std::nullopt, Interval{0, 345}, Interval{0, 100}, std::nullopt, Interval{-3e17, -2e17}}};
   answer.notes = {"groups with few people are suppressed"};
+  answer.bias = {{"rows_capped", "at most 1 row per person per group is counted", {"n", "m"}}};
   std::optional<std::string> text = EncodeAnswer(answer);
   ASSERT_TRUE(text.has_value());
   QueryResult back = DecodeAnswer(*text);
@@ -218,8 +219,22 @@ TEST(AnswerEncodingTest, RoundTripsTypesIntervalsAndNotes) {
     }
   }
   EXPECT_EQ(back.notes, answer.notes);
+  ASSERT_EQ(back.bias.size(), 1u);
+  EXPECT_EQ(back.bias[0].code, "rows_capped");
+  EXPECT_EQ(back.bias[0].message, answer.bias[0].message);
+  EXPECT_EQ(back.bias[0].outputs, answer.bias[0].outputs);
   EXPECT_FALSE(back.cached);
   EXPECT_FALSE(back.budget.has_value());
+}
+
+// Answers stored before bias notes existed still read (with none; the engine
+// recomputes them from the asker's plan when it serves a cached answer).
+TEST(AnswerEncodingTest, AnswersStoredWithoutBiasNotesStillRead) {
+  QueryResult back = DecodeAnswer(
+      R"({"format": 1, "columns": [{"type": "int", "noisy": true}], "rows": [[7]], "intervals": [[[5, 9]]],
+          "notes": []})");
+  ASSERT_EQ(back.rows.size(), 1u);
+  EXPECT_TRUE(back.bias.empty());
 }
 
 TEST(AnswerEncodingTest, NonFiniteValuesAreNotCached) {

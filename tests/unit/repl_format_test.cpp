@@ -107,6 +107,16 @@ TEST(ReplFormatFooter, RowsCostBudgetAndConfidence) {
   EXPECT_EQ(FormatFooter(noted),
             "(2 rows)  cost: \xCE\xB5 1  \xC2\xB7  budget left: \xCE\xB5 4  \xC2\xB7  95% intervals\n"
             "note: groups with few people are suppressed");
+  json biased = WardCounts();
+  biased["bias"] = json::parse(R"j([{"code": "rows_capped", "outputs": ["count"],
+      "message": "at most 1 row per patient per group is counted (max_rows = 1)"}])j");
+  EXPECT_EQ(FormatFooter(biased),
+            "(2 rows)  cost: \xCE\xB5 1  \xC2\xB7  budget left: \xCE\xB5 4  \xC2\xB7  95% intervals\n"
+            "bias: at most 1 row per patient per group is counted (max_rows = 1)");
+  // An EXPLAIN's plan text lists the notes itself: the footer does not repeat them.
+  json explained = json::parse(R"j({"explain": "Plan", "cost": {"epsilon": 0, "delta": 0},
+      "bias": [{"code": "rows_capped", "message": "m", "outputs": []}]})j");
+  EXPECT_EQ(FormatFooter(explained), "EXPLAIN: nothing spent");
 }
 
 TEST(ReplFormatAmount, PeopleReadableDecimals) {
