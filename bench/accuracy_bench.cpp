@@ -120,6 +120,7 @@ json Number(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 // contributions and, with the same clamping at 0 and the same partition
 // selection, keeps the error those add; only the noise differs.
 double PeerTotal(const AccuracyFigures& f, const AnalyticError& dpql_noise, const AnalyticError& peer_noise) {
+  if (std::isnan(peer_noise.rmse) || std::isnan(dpql_noise.rmse)) return NAN;  // no closed form
   // `rest` may be negative: clamping a small count at 0 takes away error, for a peer's too.
   const double rest = f.rmse * f.rmse - dpql_noise.rmse * dpql_noise.rmse;
   return std::sqrt(std::max(0.0, rest + peer_noise.rmse * peer_noise.rmse));
