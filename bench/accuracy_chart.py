@@ -25,14 +25,17 @@ def main(argv):
             continue
         same = q.get("best_peer_total_rmse")
         plain = (q.get("without_declared_structure") or {}).get("best_peer_total_rmse")
-        rows.append((q["name"], q["rmse"], q.get("rmse_se", 0), same, plain))
+        rows.append((q["name"], q["rmse"], q.get("rmse_se", 0), same, plain, q.get("bias_rms", 0)))
 
     bar, gap, left, width, top = 14, 16, 250, 420, 58
     height = top + len(rows) * (2 * bar + gap) + 60
+    # A second panel to the right: the share of DPQL's squared error that is
+    # the bias of bounding (bias RMS^2 / RMSE^2), the part more noise budget cannot remove.
+    left2, width2 = left + width + 90, 160
     scale_max = 2.0  # ratios above are drawn to the edge and labelled
     x = lambda r: left + min(r, scale_max) / scale_max * width
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left2 + width2 + 60}" height="{height}" '
         'font-family="sans-serif" font-size="12">',
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="20" font-size="14" font-weight="bold">Accuracy at ε = 1: DPQL RMSE ÷ best peer RMSE '
@@ -45,10 +48,19 @@ def main(argv):
         colour = "#333" if tick == 1 else "#ddd"
         out.append(f'<line x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{height - 40}" stroke="{colour}"/>')
         out.append(f'<text x="{tx:.1f}" y="{height - 26}" text-anchor="middle">{tick:g}</text>')
+    out.append(f'<text x="{left2}" y="{top - 10}" font-weight="bold">bias share of RMSE²</text>')
+    for tick in (0, 0.5, 1):
+        tx = left2 + tick * width2
+        out.append(f'<line x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{height - 40}" stroke="#ddd"/>')
+        out.append(f'<text x="{tx:.1f}" y="{height - 26}" text-anchor="middle">{tick * 100:g}%</text>')
     y = top
-    series = (("same bounds", "#3366cc", 3), ("no declared structure", "#dd8833", 4))
-    for name, rmse, se, same, plain in rows:
+    series = (("the same bounds", "#3366cc", 3), ("the default bounds (no declared structure)", "#dd8833", 4))
+    for name, rmse, se, same, plain, bias in rows:
         out.append(f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end">{escape(name)}</text>')
+        share = min(1.0, (bias / rmse) ** 2) if rmse > 0 else 0.0
+        out.append(f'<rect x="{left2}" y="{y + bar // 2}" width="{share * width2:.1f}" height="{bar - 2}" '
+                   f'fill="#999"><title>bias RMS {bias:.3g} of RMSE {rmse:.3g}</title></rect>')
+        out.append(f'<text x="{left2 + share * width2 + 4:.1f}" y="{y + bar // 2 + bar - 3}">{share * 100:.0f}%</text>')
         for i, (label, colour, column) in enumerate(series):
             peer = (same, plain)[i]
             by = y + i * bar
@@ -63,9 +75,9 @@ def main(argv):
         y += 2 * bar + gap
     ly = height - 12
     for i, (label, colour, _) in enumerate(series):
-        lx = left + i * 200
+        lx = 10 + i * 260
         out.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{lx + 16}" y="{ly}">best peer at {escape(label)}</text>')
+        out.append(f'<text x="{lx + 16}" y="{ly}">÷ best peer at {escape(label)}</text>')
     out.append("</svg>")
     with open(argv[2], "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
