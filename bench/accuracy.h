@@ -90,13 +90,16 @@ struct PeerErrors {
   AnalyticError google_gaussian;  // analytic Gaussian, L2 = sqrt(L0) * Linf (needs delta > 0)
   AnalyticError smartnoise;       // geometric / Laplace, max_contrib = L0 * max_rows rows
   AnalyticError dpql_analytic;    // DPQL's own noise for this plan, from its distribution
-  AnalyticError Best() const;     // the smaller RMSE of the peers (and its p95)
+  AnalyticError Best() const;     // the peer with the smallest RMSE (and its p95)
 };
 
-// Per group sizes for means: `rows` (the group's bounded row count) and
-// `centred_mean`/`mean` the group's true mean, centred or not; pooled over
-// groups as sqrt(mean of squares). `delta` is the delta a Gaussian peer may
-// use (the query's or 1e-6).
+// A group as the peers' mean formulas need it: its bounded row count and its
+// true mean (not centred). An AVG's peer errors are pooled over the groups as
+// sqrt(mean of squares); other outputs ignore `groups`. `delta` is the delta a
+// Gaussian peer may use (the query's, or 1e-6). Each peer spends the epsilon
+// DPQL's plan spends on the figure (for an AVG, its sum's and count's, half
+// each as both peers split it). dpql_analytic: DPQL's own noise (its exact
+// variance and 95% interval half-width), the RMSE were there no bias.
 struct GroupShape {
   double rows = 0;
   double mean = 0;
