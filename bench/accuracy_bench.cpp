@@ -45,10 +45,22 @@ struct Options {
   int64_t rows = 0;  // as loaded, for the report
   std::string only;
   std::string json_out;
+  // Appended to every query's WITH PRIVACY, e.g. ", mechanism = gaussian,
+  // delta = 1e-6": to compare a mechanism or bound over the whole workload.
+  std::string privacy;
 };
 
 std::string Text(const BenchQuery& q, const std::string& extra) {
   return q.dpql + " WITH PRIVACY (epsilon = 1" + q.privacy + extra + ")";
+}
+
+// A WITH PRIVACY option given twice (a query's own delta and --privacy's) is
+// an error; --privacy's takes the place of the query's.
+BenchQuery WithOptions(BenchQuery q, const std::string& privacy) {
+  if (privacy.empty()) return q;
+  if (privacy.find("delta") != std::string::npos) q.privacy.clear();
+  q.privacy += privacy;
+  return q;
 }
 
 Plan CompilePlan(const Dataset& dataset, const std::string& text) {
@@ -253,6 +265,8 @@ int Main(int argc, char** argv) {
       options.only = value();
     else if (arg == "--json")
       options.json_out = value();
+    else if (arg == "--privacy")
+      options.privacy = ", " + value();
     else
       throw std::invalid_argument("unknown option " + arg + " (see scripts/bench --help)");
   }
@@ -285,7 +299,8 @@ int Main(int argc, char** argv) {
     ++seed;
     if (q.name.find(options.only) == std::string::npos) continue;
     try {
-      queries.push_back(MeasureQuery(options, *dataset, pool, sql, q, seed * 7919));
+      queries.push_back(
+          MeasureQuery(options, *dataset, pool, sql, WithOptions(q, options.privacy), seed * 7919));
     } catch (const std::exception& e) {
       std::printf("| %s | refused or failed: %s |\n", q.name.c_str(), e.what());
       queries.push_back({{"name", q.name}, {"error", e.what()}});
@@ -296,6 +311,7 @@ int Main(int argc, char** argv) {
                    {"epsilon", 1},
                    {"repetitions", options.repetitions},
                    {"seed", options.seed},
+                   {"privacy", options.privacy},
                    {"queries", queries}};
     std::ofstream(options.json_out) << report.dump(2) << "\n";
     std::printf("\nwrote %s\n", options.json_out.c_str());
