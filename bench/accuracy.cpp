@@ -211,6 +211,12 @@ AnalyticError PeerErrors::Best() const {
 PeerErrors PeerAnalyticErrors(const Plan& plan, int output, double delta,
                               const std::vector<GroupShape>& groups) {
   const PlanOutput& out = plan.outputs.at(static_cast<size_t>(output));
+  // A measure's epsilon share (a Gaussian measure is calibrated by rho and
+  // leaves it 0: the query's epsilon split evenly, as the planner splits it).
+  auto epsilon_of = [&plan](const Measure& m) {
+    if (m.epsilon > 0) return ToDouble(m.epsilon);
+    return ToDouble(plan.select.privacy.epsilon) / static_cast<double>(plan.measures.size());
+  };
   const double l0 = static_cast<double>(plan.groups_bound);
   const double max_rows = static_cast<double>(plan.select.privacy.max_rows);
   PeerErrors peers;
@@ -226,7 +232,7 @@ PeerErrors PeerAnalyticErrors(const Plan& plan, int output, double delta,
 
   if (out.kind == OutputKind::kCount || out.kind == OutputKind::kSum) {
     const Measure& m = plan.measures.at(static_cast<size_t>(out.measure));
-    const double eps = ToDouble(m.epsilon);
+    const double eps = epsilon_of(m);
     const double linf = ToDouble(Rational(m.per_group_bound) * m.grid);  // one person, one group
     peers.google_laplace = LaplaceError(l0 * linf / eps);
     peers.google_gaussian = GaussianError(AnalyticGaussianSigma(std::sqrt(l0) * linf, eps, delta));
@@ -244,7 +250,7 @@ PeerErrors PeerAnalyticErrors(const Plan& plan, int output, double delta,
   // AVG: a noisy sum over a noisy count, each with half of the output's epsilon.
   const Measure& sum = plan.measures.at(static_cast<size_t>(out.measure));
   const Measure& cnt = plan.measures.at(static_cast<size_t>(out.count_measure));
-  const double eps = ToDouble(sum.epsilon) + ToDouble(cnt.epsilon);
+  const double eps = epsilon_of(sum) + epsilon_of(cnt);
   const double lower = ToDouble(out.lower), upper = ToDouble(out.upper);
   const double mid = (lower + upper) / 2, half = (upper - lower) / 2;
   const double largest = std::max(std::fabs(lower), std::fabs(upper));
