@@ -168,6 +168,20 @@ TEST_F(AccuracyHarnessTest, PeersAtTheSameBoundsUseTheSameL1) {
   EXPECT_NEAR(peers.Best().rmse, std::sqrt(2.0) * 4, 1e-9);
 }
 
+TEST_F(AccuracyHarnessTest, AGaussianPlansPeersSpendTheQuerysEpsilon) {
+  // A Gaussian measure is calibrated by rho and carries no epsilon share of
+  // its own: the peers still get the query's epsilon (one measure: all of it).
+  ast::Statement statement = ParseStatement(
+      "SELECT site, COUNT(*) FROM visits GROUP BY site "
+      "WITH PRIVACY (epsilon = 1, delta = 0.000001, mechanism = gaussian)");
+  const Plan plan = CompileSelect(*catalog_.DefaultDataset(), *statement.select);
+  ASSERT_EQ(plan.measures.at(0).mechanism, Mechanism::kGaussian);
+  const PeerErrors peers = PeerAnalyticErrors(plan, Output(), 1e-6, {});
+  EXPECT_NEAR(peers.google_laplace.rmse, std::sqrt(2.0), 1e-9);
+  EXPECT_NEAR(peers.google_gaussian.rmse, AnalyticGaussianSigma(1, 1, 1e-6), 1e-9);
+  EXPECT_NEAR(peers.dpql_analytic.rmse, std::sqrt(MeasureNoiseVariance(plan, 0)), 1e-9);
+}
+
 }  // namespace
 }  // namespace dpql
 
