@@ -6,6 +6,7 @@ catalog's default bounds (no declared structure). Below 1: DPQL is more
 accurate. Standard library only.
 
 Usage: bench/accuracy_chart.py RESULTS.accuracy.json OUT.svg
+       bench/accuracy_chart.py --table RESULTS.accuracy.json   (the docs' markdown table)
 """
 import json
 import math
@@ -13,7 +14,41 @@ import sys
 from xml.sax.saxutils import escape
 
 
+def number(v, digits=2):
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.{digits}f}"
+
+
+def table(report):
+    lines = [
+        "| query | bounds (groups × rows), mechanism | DPQL RMSE ± SE | DPQL p95 [95% CI] | "
+        "bias RMS / mean error | DPQL noise RMSE | best peer, same bounds: noise / total RMSE | "
+        "DPQL vs it | best peer, default bounds: total RMSE | DPQL vs it |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for q in report["queries"]:
+        if "rmse" not in q:
+            lines.append(f"| {q['name']} | {q.get('error', '')} | | | | | | | | |")
+            continue
+        plain = q.get("without_declared_structure") or {}
+        bounds = f"({plain['max_groups']} × {plain['max_rows']})" if "max_groups" in plain else ""
+        lines.append(
+            f"| {q['name']} | {q['max_groups']} × {q['max_rows']}, {q['mechanism']} | "
+            f"{number(q['rmse'])} ± {q['rmse_se']:.2f} | {number(q['p95'])} "
+            f"[{number(q['p95_ci'][0])}, {number(q['p95_ci'][1])}] | "
+            f"{number(q['bias_rms'])} / {number(q['mean_error'])} | {number(q['dpql_analytic_noise']['rmse'])} | "
+            f"{number(q['best_peer_noise']['rmse'])} / {number(q['best_peer_total_rmse'])} | {q['verdict']} | "
+            f"{number(plain.get('best_peer_total_rmse'))} {bounds} | "
+            f"{q.get('verdict_without_declared_structure', '')} |")
+    return "\n".join(lines)
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--table":
+        with open(argv[2], encoding="utf-8") as f:
+            print(table(json.load(f)))
+        return 0
     if len(argv) != 3:
         sys.stderr.write("usage: accuracy_chart.py RESULTS.accuracy.json OUT.svg\n")
         return 2
