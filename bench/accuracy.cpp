@@ -174,6 +174,14 @@ AccuracyFigures MeasureAccuracy(const Plan& plan, const ExactAggregates& exact, 
 
 AnalyticError LaplaceError(double scale) { return {std::sqrt(2.0) * scale, scale * std::log(20.0)}; }
 
+AnalyticError DiscreteLaplaceError(double scale) {
+  // P(k) proportional to q^|k|, q = exp(-1/scale): variance 2q / (1 - q)^2,
+  // P(|X| > k) = 2 q^(k+1) / (1 + q).
+  const double q = std::exp(-1 / scale);
+  const double k = std::ceil(std::log(0.05 * (1 + q) / 2) / std::log(q) - 1);
+  return {std::sqrt(2 * q) / (1 - q), std::max(0.0, k)};
+}
+
 AnalyticError GaussianError(double sigma) { return {sigma, 1.959963984540054 * sigma}; }
 
 double AnalyticGaussianSigma(double l2, double epsilon, double delta) {
@@ -241,7 +249,11 @@ PeerErrors PeerAnalyticErrors(const Plan& plan, int output, double delta,
     // moves one figure by at most its bound (1 for a count).
     const double row_bound = m.kind == MeasureKind::kUnitCount ? 1.0 : linf / max_rows;
     const double rows = m.kind == MeasureKind::kUnitCount ? l0 : l0 * max_rows;
-    peers.smartnoise = LaplaceError(rows * row_bound / eps);
+    // Geometric (discrete Laplace) for counts and for integer sums up to a
+    // sensitivity of 1000, Laplace above (privacy.py, Mechanisms.large).
+    const double l1 = rows * row_bound;
+    const bool integer = m.kind != MeasureKind::kSum || m.column->type == ColumnType::kInt;
+    peers.smartnoise = integer && l1 <= 1000 ? DiscreteLaplaceError(l1 / eps) : LaplaceError(l1 / eps);
     peers.dpql_analytic = dpql_noise(out.measure);
     return peers;
   }

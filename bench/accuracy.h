@@ -67,6 +67,8 @@ struct AnalyticError {
 
 // Laplace with scale b: RMSE sqrt(2) b, P(|X| > t) = exp(-t / b).
 AnalyticError LaplaceError(double scale);
+// The discrete Laplace (geometric) with P(k) proportional to exp(-|k| / scale).
+AnalyticError DiscreteLaplaceError(double scale);
 // Gaussian with standard deviation sigma.
 AnalyticError GaussianError(double sigma);
 // The smallest sigma of the analytic Gaussian mechanism (Balle and Wang,
@@ -88,7 +90,7 @@ double MeanNoiseRmse(double var_sum, double var_count, double m, double n);
 struct PeerErrors {
   AnalyticError google_laplace;   // Laplace, L1 = L0 * Linf
   AnalyticError google_gaussian;  // analytic Gaussian, L2 = sqrt(L0) * Linf (needs delta > 0)
-  AnalyticError smartnoise;       // geometric / Laplace, max_contrib = L0 * max_rows rows
+  AnalyticError smartnoise;       // geometric or Laplace, max_contrib = L0 * max_rows rows
   AnalyticError dpql_analytic;    // DPQL's own noise for this plan, from its distribution
   AnalyticError Best() const;     // the peer with the smallest RMSE (and its p95)
 };

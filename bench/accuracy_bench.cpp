@@ -24,6 +24,7 @@
 
 #include "bench/accuracy.h"
 #include "bench/workload.h"
+#include "compiler/binder/binder.h"
 #include "compiler/catalog/catalog.h"
 #include "compiler/compile.h"
 #include "compiler/parser/parser.h"
@@ -68,6 +69,26 @@ Plan CompilePlan(const Dataset& dataset, const std::string& text) {
   CompiledStatement compiled = Compile(dataset, statement);
   if (!compiled.plan) throw std::runtime_error("not a SELECT: " + text);
   return std::move(*compiled.plan);
+}
+
+// The plan a system without declared structure runs: the query bound as
+// usual, then its bounds set to the catalog's defaults (max_groups,
+// max_rows), not exact, whatever the declarations and the query prove. Set
+// after binding, so that no derivation of the binder's can tighten them.
+Plan DefaultBoundsPlan(const Dataset& dataset, const std::string& text) {
+  ast::Statement statement = ParseStatement(text);
+  if (!statement.select) throw std::runtime_error("not a SELECT: " + text);
+  BoundSelect bound = Binder(dataset).BindSelect(*statement.select);
+  PrivacyParams& privacy = bound.privacy;
+  privacy.max_groups = dataset.defaults.max_groups;
+  privacy.max_rows = dataset.defaults.max_rows;
+  privacy.max_groups_source = privacy.max_rows_source = BoundSource::kDefault;
+  privacy.groups_exact = privacy.rows_exact = false;
+  privacy.groups_reason.clear();
+  privacy.rows_reason.clear();
+  Plan plan = PlanSelect(std::move(bound));
+  GenerateSql(plan);
+  return plan;
 }
 
 int NoisyOutput(const Plan& plan) {
@@ -166,14 +187,12 @@ json MeasureQuery(const Options& options, const Dataset& dataset, ConnectionPool
   const AnalyticError best = peers.Best();
   const double best_total = PeerTotal(f, peers.dpql_analytic, best);
 
-  // Without declared structure: the catalog's default bounds, stated explicitly.
+  // Without declared structure: the catalog's default bounds.
   json no_structure = nullptr;
   double default_total = NAN, default_se = NAN;
   std::string default_bounds = "—";
   try {
-    const std::string extra = ", max_groups = " + std::to_string(dataset.defaults.max_groups) +
-                              ", max_rows = " + std::to_string(dataset.defaults.max_rows);
-    const Plan plain = CompilePlan(dataset, Text(q, extra));
+    const Plan plain = DefaultBoundsPlan(dataset, Text(q, ""));
     const int plain_output = NoisyOutput(plain);
     // The same bounds and mechanism: the same figures (not a second sample of them).
     const bool same_plan = plain.groups_bound == plan.groups_bound &&

@@ -153,6 +153,13 @@ TEST(AccuracyPeers, LaplaceAndGaussianFormulas) {
   EXPECT_GT(achieved(sigma * 0.99), 1e-5);
   EXPECT_LT(sigma, ClassicalGaussianSigma(1, 1, 1e-5));
   EXPECT_NEAR(ClassicalGaussianSigma(1, 1, 1e-5), std::sqrt(2 * std::log(1.25e5)), 1e-12);
+  // The discrete Laplace: DPQL's own variance and interval half-width.
+  for (int scale : {1, 4, 30}) {
+    const AnalyticError d = DiscreteLaplaceError(scale);
+    EXPECT_NEAR(d.rmse, std::sqrt(DiscreteLaplaceVariance(Rational(scale))), 1e-9) << scale;
+    EXPECT_EQ(d.p95, static_cast<double>(DiscreteLaplaceHalfWidth(Rational(scale), Rational(95, 100))))
+        << scale;
+  }
   // Scaling: sigma is linear in the L2 sensitivity.
   EXPECT_NEAR(AnalyticGaussianSigma(3, 1, 1e-5), 3 * sigma, 1e-6 * sigma);
 }
@@ -162,10 +169,11 @@ TEST_F(AccuracyHarnessTest, PeersAtTheSameBoundsUseTheSameL1) {
   // at epsilon 1/4, Laplace scale 4, as DPQL's own.
   const PeerErrors peers = PeerAnalyticErrors(plan_, Output(), 1e-6, {});
   EXPECT_NEAR(peers.google_laplace.rmse, std::sqrt(2.0) * 4, 1e-9);
-  EXPECT_NEAR(peers.smartnoise.rmse, std::sqrt(2.0) * 4, 1e-9);
+  // SmartNoise SQL's geometric mechanism is DPQL's discrete Laplace.
+  EXPECT_NEAR(peers.smartnoise.rmse, std::sqrt(DiscreteLaplaceVariance(Rational(4))), 1e-9);
   EXPECT_NEAR(peers.dpql_analytic.rmse, std::sqrt(DiscreteLaplaceVariance(Rational(4))), 1e-9);
   EXPECT_NEAR(peers.google_gaussian.rmse, AnalyticGaussianSigma(1, 0.25, 1e-6), 1e-9);
-  EXPECT_NEAR(peers.Best().rmse, std::sqrt(2.0) * 4, 1e-9);
+  EXPECT_NEAR(peers.Best().rmse, peers.smartnoise.rmse, 1e-12);
 }
 
 TEST_F(AccuracyHarnessTest, AGaussianPlansPeersSpendTheQuerysEpsilon) {
