@@ -206,7 +206,7 @@ AnswerCache::~AnswerCache() = default;
 CacheLookup AnswerCache::Find(const std::string& dataset, const std::string& plan_hash) {
   std::optional<std::string> stored;
   CacheLookup lookup;
-  lookup.data_version = impl_->Run([&](pqxx::work& txn) {
+  lookup.data_version = impl_->Read([&](pqxx::transaction_base& txn) {
     pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
     if (!row[1].is_null()) stored = row[1].as<std::string>();
     return row[0].as<int64_t>();

@@ -212,8 +212,9 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 }
 
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
-  return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
-    // Read on every cached answer, so prepared like the debit.
+  return impl_->Read([&](pqxx::transaction_base& txn) -> std::optional<Budget> {
+    // Read on every query (who pays) and cached answer, so prepared like
+    // the debit, and one round trip: no BEGIN and COMMIT around it.
     pqxx::result found =
         txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()), analyst_id, dataset);
     if (found.empty()) return std::nullopt;
