@@ -46,8 +46,8 @@ namespace {
 class RunningQuery {
  public:
   RunningQuery(const std::shared_ptr<BackgroundQueries>& background, ConnectionPool& pool,
-               int statement_timeout_ms, const Plan& plan, ConnectionPool::Lease lease)
-      : state_(std::make_shared<State>(plan)) {
+               int statement_timeout_ms, std::shared_ptr<const Plan> plan, ConnectionPool::Lease lease)
+      : state_(std::make_shared<State>(std::move(plan))) {
     {
       std::lock_guard<std::mutex> lock(background->mutex);
       ++background->running;
@@ -57,7 +57,7 @@ class RunningQuery {
         std::optional<ExactAggregates> result;
         std::exception_ptr error;
         try {
-          result = Executor(pool, statement_timeout_ms).RunExact(state->plan, std::move(lease), &state->cancel);
+          result = Executor(pool, statement_timeout_ms).RunExact(*state->plan, std::move(lease), &state->cancel);
         } catch (...) {
           error = std::current_exception();
         }
@@ -101,8 +101,8 @@ class RunningQuery {
 
  private:
   struct State {
-    explicit State(const Plan& p) : plan(p) {}
-    const Plan plan;  // a copy: an abandoned query may outlive the caller's
+    explicit State(std::shared_ptr<const Plan> p) : plan(std::move(p)) {}
+    const std::shared_ptr<const Plan> plan;  // shared: an abandoned query may outlive its caller
     QueryCancel cancel;
     std::mutex mutex;
     std::condition_variable finished;
@@ -235,7 +235,8 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
   // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
   CompiledStatement compiled = Compile(dataset, statement);
   switch (compiled.kind) {
-    case CompiledKind::kSelect: return RunSelect(caller, dataset, *compiled.plan, statement.text);
+    case CompiledKind::kSelect:
+      return RunSelect(caller, dataset, std::make_shared<Plan>(std::move(*compiled.plan)), statement.text);
     case CompiledKind::kExplain: {
       QueryResult result = ExplainResult(*compiled.plan);
       result.cost = {Rational(0), Rational(0)};  // EXPLAIN itself spends nothing
@@ -257,8 +258,9 @@ QueryResult Engine::Explain(const Dataset& dataset, const ast::Statement& statem
   return result;
 }
 
-QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
+QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
                               const std::string& text) {
+  Plan& plan = *shared_plan;
   // Asked before? The answer released for the same canonical plan, privacy
   // parameters and data version is served again — to anyone with a budget on
   // the dataset — at no cost (runtime/cache/answer_cache.h).
@@ -276,9 +278,9 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   //    (runtime/pg/readiness.h): a table dropped, reloaded without its
   //    grant or not yet populated refuses the query here, before anything is
   //    spent, rather than failing it after the debit.
-  // 5. Pay first. The debit is committed before the data is read or any noise
-  //    is drawn; it is never refunded, not even if the query then fails (its
-  //    running time already depends on the data).
+  // 5. Pay first. The debit is committed before any of the query's result
+  //    is read or any noise is drawn; it is never refunded, not even if the
+  //    query then fails (its running time already depends on the data).
   //    A zCDP dataset is charged the query's rho, a basic one its (epsilon, delta).
   const BudgetCost cost = dataset.accounting == Accounting::kZcdp
                               ? BudgetCost::FromCost(0, 0, plan.cost.rho)
@@ -299,7 +301,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   for (const Measure& measure : plan.measures) noise.push_back(MeasureNoise(measure));
   noise_->Expect(noise);  // drawn ahead, beside the query
   const auto sent_at = std::chrono::steady_clock::now();
-  RunningQuery query(background_, pool_, statement_timeout_ms_, plan, std::move(lease));
+  RunningQuery query(background_, pool_, statement_timeout_ms_, shared_plan, std::move(lease));
 
   std::optional<Project> paid_by;
   DebitResult debit;

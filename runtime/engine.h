@@ -240,7 +240,9 @@ class Engine {
 
  private:
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
-  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan, const std::string& text);
+  // Shared: a query abandoned on its own thread keeps its plan.
+  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
+                        const std::string& text);
   // After the debit has committed: the exact aggregates `exact` waits for
   // (the SQL sent at `sent_at`), then their release (before HAVING / ORDER
   // BY / LIMIT). Every failure but a lost session becomes DatabaseFailure

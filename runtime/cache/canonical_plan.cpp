@@ -13,11 +13,11 @@ namespace dpql {
 // here. (Sizes are those of g++ on x86-64, the project's only toolchain.)
 static_assert(sizeof(Measure) == 592, "Measure changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(PlanOutput) == 256, "PlanOutput changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(PrivacyParams) == 224,
+static_assert(sizeof(PrivacyParams) == 304,  // + where max_groups / max_rows came from: EXPLAIN only
               "PrivacyParams changed: update CanonicalPlanText, then this size");
 static_assert(sizeof(BoundAggregate) == 96,
               "BoundAggregate changed: update CanonicalPlanText, then this size");
-static_assert(sizeof(Plan) == 768, "Plan changed: update CanonicalPlanText, then this size");
+static_assert(sizeof(Plan) == 848, "Plan changed: update CanonicalPlanText, then this size");
 
 namespace {
 

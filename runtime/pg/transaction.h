@@ -83,10 +83,11 @@ class TransactionRunner {
     return RunTransaction(*connection_, errors_, body);
   }
 
-  // One statement that only reads, as its own transaction (no BEGIN, no
-  // COMMIT): `body` gets a pqxx::transaction_base&.
+  // One statement as its own transaction (autocommit: no BEGIN, no COMMIT;
+  // a write commits as durably as in Run): `body` gets a
+  // pqxx::transaction_base& and must run exactly one statement.
   template <typename Body>
-  auto Read(Body&& body) {
+  auto Autocommit(Body&& body) {
     std::lock_guard<std::mutex> lock(mutex_);
     return RunTransaction<pqxx::nontransaction>(*connection_, errors_, body);
   }
