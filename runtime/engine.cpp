@@ -187,10 +187,13 @@ void Engine::ThrowNoBudget(const Dataset& dataset) {
 }
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-               int statement_timeout_ms)
+               int statement_timeout_ms, ConnectionPool* ledger_pool)
     : catalog_(catalog),
       pool_(pool),
-      ledger_pool_(std::make_unique<ConnectionPool>(pool.connection_string(), pool.size())),
+      own_ledger_pool_(ledger_pool != nullptr
+                           ? nullptr
+                           : std::make_unique<ConnectionPool>(pool.connection_string(), pool.size())),
+      ledger_pool_(ledger_pool != nullptr ? ledger_pool : own_ledger_pool_.get()),
       background_(std::make_shared<BackgroundQueries>()),
       noise_(std::make_unique<NoisePools>(std::move(rng), NoiseOptions())),
       readiness_(catalog),

@@ -129,8 +129,11 @@ class Engine {
  public:
   // `rng` is the noise source: SecureRandom in every production binary. Noise
   // is drawn from it ahead of need into pools (runtime/noise/noise_pool.h).
+  // `ledger_pool`: the connections the debits run on, beside the queries on
+  // `pool`'s (RunSelect); null: a pool of `pool`'s size that the engine
+  // opens itself (tests pass one to look at its connections).
   Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-         int statement_timeout_ms = 60000);
+         int statement_timeout_ms = 60000, ConnectionPool* ledger_pool = nullptr);
   ~Engine();
 
   // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
@@ -280,7 +283,8 @@ class Engine {
   // The debits' connections: a SELECT holds one of pool_ (its query) and one
   // of these (its debit) at once, so that the two run side by side; taken
   // from two pools, no two requests can each hold one and wait for the other.
-  std::unique_ptr<ConnectionPool> ledger_pool_;
+  std::unique_ptr<ConnectionPool> own_ledger_pool_;
+  ConnectionPool* ledger_pool_;
   std::shared_ptr<BackgroundQueries> background_;
   std::unique_ptr<NoisePools> noise_;
   Readiness readiness_;

@@ -136,9 +136,10 @@ TEST_F(DebitOverlapTest, AnswerWaitsForItsDebitsCommitAndTheTwoOverlap) {
   QueryResult result = answer.get();
   const auto elapsed = Clock::now() - start;
   ASSERT_FALSE(result.rows.empty());
-  ASSERT_GT(result.ledger_id, 0);
+  ASSERT_TRUE(result.ledger_id.has_value());
+  ASSERT_GT(*result.ledger_id, 0);
   // The answer's debit is in the ledger, committed, with the query's cost.
-  EXPECT_EQ(Value("SELECT count(*) FROM dpql.ledger WHERE id = " + std::to_string(result.ledger_id) +
+  EXPECT_EQ(Value("SELECT count(*) FROM dpql.ledger WHERE id = " + std::to_string(*result.ledger_id) +
                   " AND analyst_id = " + id + " AND epsilon = 1000000"),
             1);
   EXPECT_EQ(Value("SELECT epsilon_spent FROM dpql.budgets WHERE analyst_id = " + id), 1000000);
