@@ -1,6 +1,10 @@
 #include "runtime/engine.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "compiler/common/error.h"
 #include "compiler/compile.h"
@@ -18,7 +22,97 @@
 
 namespace dpql {
 
+// The queries the engine runs on threads of their own, counted so that its
+// destructor waits for them: one whose debit was refused is cancelled and
+// ends soon, but nobody waits for its result.
+struct BackgroundQueries {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int running = 0;
+
+  void WaitUntilIdle() {
+    std::unique_lock<std::mutex> lock(mutex);
+    idle.wait(lock, [&] { return running == 0; });
+  }
+};
+
 namespace {
+
+// A plan's exact aggregates, computed on a thread of its own while the
+// caller debits the budget on another connection (Engine::RunSelect). The
+// caller either waits for them — only once its debit has committed — or
+// abandons them: the statement is cancelled and its result, whatever it is,
+// discarded, without waiting.
+class RunningQuery {
+ public:
+  RunningQuery(const std::shared_ptr<BackgroundQueries>& background, ConnectionPool& pool,
+               int statement_timeout_ms, std::shared_ptr<const Plan> plan, ConnectionPool::Lease lease)
+      : state_(std::make_shared<State>(std::move(plan))) {
+    {
+      std::lock_guard<std::mutex> lock(background->mutex);
+      ++background->running;
+    }
+    try {
+      std::thread([state = state_, background, &pool, statement_timeout_ms, lease = std::move(lease)]() mutable {
+        std::optional<ExactAggregates> result;
+        std::exception_ptr error;
+        try {
+          result = Executor(pool, statement_timeout_ms).RunExact(*state->plan, std::move(lease), &state->cancel);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        {
+          std::lock_guard<std::mutex> lock(state->mutex);
+          state->result = std::move(result);
+          state->error = error;
+          state->done = true;
+        }
+        state->finished.notify_all();
+        std::lock_guard<std::mutex> lock(background->mutex);
+        --background->running;
+        background->idle.notify_all();
+      }).detach();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(background->mutex);
+      --background->running;
+      throw;
+    }
+  }
+  RunningQuery(const RunningQuery&) = delete;
+  RunningQuery& operator=(const RunningQuery&) = delete;
+  ~RunningQuery() {
+    if (!settled_) Abandon();
+  }
+
+  // The exact aggregates, or the query's failure rethrown.
+  ExactAggregates Wait() {
+    settled_ = true;
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    state_->finished.wait(lock, [&] { return state_->done; });
+    if (state_->error) std::rethrow_exception(state_->error);
+    return std::move(*state_->result);
+  }
+
+  // Cancels the statement and returns at once.
+  void Abandon() {
+    settled_ = true;
+    state_->cancel.Cancel();
+  }
+
+ private:
+  struct State {
+    explicit State(std::shared_ptr<const Plan> p) : plan(std::move(p)) {}
+    const std::shared_ptr<const Plan> plan;  // shared: an abandoned query may outlive its caller
+    QueryCancel cancel;
+    std::mutex mutex;
+    std::condition_variable finished;
+    bool done = false;
+    std::optional<ExactAggregates> result;
+    std::exception_ptr error;
+  };
+  std::shared_ptr<State> state_;
+  bool settled_ = false;
+};
 
 // A plan as EXPLAIN shows it: its rendering, its expected errors and what
 // running it would cost.
@@ -94,15 +188,30 @@ void Engine::ThrowNoBudget(const Dataset& dataset) {
 }
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-               int statement_timeout_ms)
+               int statement_timeout_ms, ConnectionPool* ledger_pool)
     : catalog_(catalog),
       pool_(pool),
-      noise_(std::make_unique<NoisePools>(std::move(rng))),
+      own_ledger_pool_(ledger_pool != nullptr
+                           ? nullptr
+                           : std::make_unique<ConnectionPool>(pool.connection_string(), pool.size())),
+      ledger_pool_(ledger_pool != nullptr ? ledger_pool : own_ledger_pool_.get()),
+      background_(std::make_shared<BackgroundQueries>()),
+      noise_(std::make_unique<NoisePools>(std::move(rng), NoiseOptions())),
       readiness_(catalog),
       memo_(std::make_unique<EngineMemo>()),
       statement_timeout_ms_(statement_timeout_ms) {}
 
-Engine::~Engine() = default;
+Engine::~Engine() { background_->WaitUntilIdle(); }
+
+NoisePools::Options Engine::NoiseOptions() {
+  NoisePools::Options options;
+  // A distribution first met by a query (a new epsilon, say) gets a small
+  // first fill, requested when the query starts (NoisePools::Expect): it is
+  // drawn, with its decoy and pad, while PostgreSQL runs the query, instead
+  // of a full pool's fill after it. Refills are as usual.
+  options.first_fill = 64;
+  return options;
+}
 
 ReadinessReport Engine::CheckReadiness() {
   return WithConnection(pool_, 1, [&](pqxx::connection& connection) { return readiness_.Check(connection); });
@@ -130,7 +239,8 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
   // 1-3. Bind, plan, generate SQL: refusals here cost nothing.
   CompiledStatement compiled = Compile(dataset, statement);
   switch (compiled.kind) {
-    case CompiledKind::kSelect: return RunSelect(caller, dataset, *compiled.plan, statement.text);
+    case CompiledKind::kSelect:
+      return RunSelect(caller, dataset, std::make_shared<Plan>(std::move(*compiled.plan)), statement.text);
     case CompiledKind::kExplain: {
       QueryResult result = ExplainResult(*compiled.plan);
       result.cost = {Rational(0), Rational(0)};  // EXPLAIN itself spends nothing
@@ -152,8 +262,9 @@ QueryResult Engine::Explain(const Dataset& dataset, const ast::Statement& statem
   return result;
 }
 
-QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan,
+QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
                               const std::string& text) {
+  Plan& plan = *shared_plan;
   // Asked before? The answer released for the same canonical plan, privacy
   // parameters and data version is served again — to anyone with a budget on
   // the dataset — at no cost (runtime/cache/answer_cache.h).
@@ -171,36 +282,57 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   //    (runtime/pg/readiness.h): a table dropped, reloaded without its
   //    grant or not yet populated refuses the query here, before anything is
   //    spent, rather than failing it after the debit.
-  // 5. Pay first. The debit is committed before the data is read or any noise
-  //    is drawn; it is never refunded, not even if the query then fails (its
-  //    running time already depends on the data).
+  // 5. Pay first. The debit is committed before any of the query's result
+  //    is read or any noise is drawn; it is never refunded, not even if the
+  //    query then fails (its running time already depends on the data).
   //    A zCDP dataset is charged the query's rho, a basic one its (epsilon, delta).
   const BudgetCost cost = dataset.accounting == Accounting::kZcdp
                               ? BudgetCost::FromCost(0, 0, plan.cost.rho)
                               : BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
-  // The probe, the debit and the query share one connection: one the probe
-  // found alive and able to read the tables is the one the SQL is sent on.
+  // The probe and the query share one connection: one the probe found alive
+  // and able to read the tables is the one the SQL is sent on.
   ConnectionPool::Lease lease = pool_.Acquire();
   const TimePoint now = clock_->Now();
+  DiscardIfUnavailable(lease, [&] { readiness_.Probe(*lease, dataset); });
+
+  // 6. The query starts now, on its own thread and connection, while the
+  //    debit is decided and committed on another: the commit's wait and
+  //    the query's run overlap. Nothing of the query is read — no noise
+  //    drawn, nothing released — until the debit has committed; a refused
+  //    or failed debit cancels it and is answered at once, without waiting
+  //    for it, so the refusal and its moment are the debit's alone.
+  std::vector<NoiseSpec> noise;
+  for (const Measure& measure : plan.measures) noise.push_back(MeasureNoise(measure));
+  noise_->Expect(noise);  // drawn ahead, beside the query
+  const auto sent_at = std::chrono::steady_clock::now();
+  RunningQuery query(background_, pool_, statement_timeout_ms_, shared_plan, std::move(lease));
+
   std::optional<Project> paid_by;
-  const DebitResult debit = DiscardIfUnavailable(lease, [&] {
-    readiness_.Probe(*lease, dataset);
-    if (!project) {
-      return Ledger(*lease).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now));
-    }
-    ProjectDebit paid =
-        ProjectLedger(*lease).Debit(caller.analyst_id, project->name, dataset.name, cost, text,
-                                    DatasetCap(dataset, now), now);
-    paid_by = paid.project;
-    DebitResult result;
-    result.budget = Budget{dataset.name, paid.project.total, paid.project.spent};
-    result.ledger_id = paid.ledger_id;
-    result.outcome = paid.ok() ? DebitResult::Outcome::kDebited
-                     : paid.outcome == ProjectDebit::Outcome::kCapRefused
-                         ? DebitResult::Outcome::kCapRefused
-                         : DebitResult::Outcome::kInsufficient;
-    return result;
-  });
+  DebitResult debit;
+  try {
+    ConnectionPool::Lease ledger = ledger_pool_->Acquire();
+    debit = DiscardIfUnavailable(ledger, [&] {
+      if (!project) {
+        return Ledger(*ledger).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now));
+      }
+      ProjectDebit paid =
+          ProjectLedger(*ledger).Debit(caller.analyst_id, project->name, dataset.name, cost, text,
+                                       DatasetCap(dataset, now), now);
+      paid_by = paid.project;
+      DebitResult result;
+      result.budget = Budget{dataset.name, paid.project.total, paid.project.spent};
+      result.ledger_id = paid.ledger_id;
+      result.outcome = paid.ok() ? DebitResult::Outcome::kDebited
+                       : paid.outcome == ProjectDebit::Outcome::kCapRefused
+                           ? DebitResult::Outcome::kCapRefused
+                           : DebitResult::Outcome::kInsufficient;
+      return result;
+    });
+  } catch (...) {
+    query.Abandon();  // the debit failed or is in doubt: nothing is released
+    throw;
+  }
+  if (!debit.ok()) query.Abandon();
   switch (debit.outcome) {
     case DebitResult::Outcome::kDebited: break;
     case DebitResult::Outcome::kNoBudget: ThrowNoBudget(dataset);
@@ -210,11 +342,11 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
       ThrowBudgetExhausted(debit, dataset, cost);
   }
 
-  // 6. The exact, contribution-bounded aggregates. 7. Noise (drawn ahead of
-  //    need), intervals, release. The released answer is cached before
-  //    HAVING, ORDER BY and LIMIT, which are the asker's own post-processing
-  //    and are applied to a cached answer the same way.
-  QueryResult result = RunDebited(plan, std::move(lease), debit, cost);
+  // 7. Committed: the exact, contribution-bounded aggregates. 8. Noise
+  //    (drawn ahead of need), intervals, release. The released answer is
+  //    cached before HAVING, ORDER BY and LIMIT, which are the asker's own
+  //    post-processing and are applied to a cached answer the same way.
+  QueryResult result = RunDebited(plan, [&] { return query.Wait(); }, sent_at, debit, cost);
   if (answer_cache_) StoreAnswer(dataset, plan_hash, data_version, result, debit.ledger_id, text);
   PostProcess(plan.select, result);
   result.budget = paid_by ? ProjectBudgetView(*paid_by, &dataset) : ToBudgetView(debit.budget, &dataset);
@@ -222,13 +354,13 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, Plan
   return result;
 }
 
-QueryResult Engine::RunDebited(const Plan& plan, ConnectionPool::Lease lease, const DebitResult& debit,
+QueryResult Engine::RunDebited(const Plan& plan, const std::function<ExactAggregates()>& run_exact,
+                               std::chrono::steady_clock::time_point sent_at, const DebitResult& debit,
                                const BudgetCost& cost) {
   // Paid for now: whatever fails from here on but a lost session is
   // "query_failed", one code and message for every cause, answered after
   // the statement timeout (docs/PRIVACY.md, "Failures and timeouts").
   Executor executor(pool_, statement_timeout_ms_);
-  const auto sent_at = std::chrono::steady_clock::now();
   auto failed = [&](const std::string& detail) {
     DatabaseFailure failure(ErrorCode::kQueryFailed, QueryFailedMessage(statement_timeout_ms_), detail);
     failure.respond_at = executor.RespondAt(sent_at);
@@ -237,7 +369,7 @@ QueryResult Engine::RunDebited(const Plan& plan, ConnectionPool::Lease lease, co
     return failure;
   };
   try {
-    ExactAggregates exact = executor.RunExact(plan, std::move(lease));
+    ExactAggregates exact = run_exact();
     return ReleaseAggregates(plan, exact, *noise_);
   } catch (DatabaseFailure& failure) {
     failure.ledger_id = debit.ledger_id;

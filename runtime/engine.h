@@ -4,7 +4,8 @@
 //
 //   text --parse--> AST --bind--> BoundSelect --plan--> Plan --SQL--> text+params
 //        --answered before? serve the stored answer, free-->
-//        --debit budget (atomic, committed)--> run SQL (exact, bounded aggregates)
+//        --debit budget (atomic, committed) while the SQL runs (exact, bounded
+//          aggregates); nothing goes on until the debit has committed-->
 //        --add exact discrete noise--> release (values + confidence intervals)
 //        --store in the answer cache--> HAVING / ORDER BY / LIMIT
 //
@@ -14,6 +15,8 @@
 // and SQL are one call, Compile (compiler/compile.h), which every front end
 // reaches through Engine::Run and Engine::Explain.
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,9 +42,10 @@ namespace ast {
 struct Statement;
 }
 
-struct EngineMemo;      // runtime/cache/memo.h
-struct Plan;            // compiler/planner/plan.h
-struct PreparedSelect;  // runtime/cache/memo.h
+struct EngineMemo;         // runtime/cache/memo.h
+struct Plan;               // compiler/planner/plan.h
+struct PreparedSelect;     // runtime/cache/memo.h
+struct BackgroundQueries;  // engine.cpp: queries running beside their debit
 
 // A ledger budget as exact decimal strings, as responses show it. With the
 // dataset known and zCDP-accounted, the view holds rho and its (epsilon,
@@ -125,8 +129,11 @@ class Engine {
  public:
   // `rng` is the noise source: SecureRandom in every production binary. Noise
   // is drawn from it ahead of need into pools (runtime/noise/noise_pool.h).
+  // `ledger_pool`: the connections the debits run on, beside the queries on
+  // `pool`'s (RunSelect); null: a pool of `pool`'s size that the engine
+  // opens itself (tests pass one to look at its connections).
   Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-         int statement_timeout_ms = 60000);
+         int statement_timeout_ms = 60000, ConnectionPool* ledger_pool = nullptr);
   ~Engine();
 
   // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
@@ -236,11 +243,15 @@ class Engine {
 
  private:
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
-  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, Plan& plan, const std::string& text);
-  // After the debit: the exact aggregates on `lease`'s connection, then their
-  // release (before HAVING / ORDER BY / LIMIT). Every failure but a lost
-  // session becomes DatabaseFailure "query_failed", charged.
-  QueryResult RunDebited(const Plan& plan, ConnectionPool::Lease lease, const DebitResult& debit,
+  // Shared: a query abandoned on its own thread keeps its plan.
+  QueryResult RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
+                        const std::string& text);
+  // After the debit has committed: the exact aggregates `exact` waits for
+  // (the SQL sent at `sent_at`), then their release (before HAVING / ORDER
+  // BY / LIMIT). Every failure but a lost session becomes DatabaseFailure
+  // "query_failed", charged.
+  QueryResult RunDebited(const Plan& plan, const std::function<ExactAggregates()>& exact,
+                         std::chrono::steady_clock::time_point sent_at, const DebitResult& debit,
                          const BudgetCost& cost);
   // The answer dpql.answer_cache holds for the plan, as this caller's answer
   // (nullopt: none); `data_version` is set to the dataset's current version.
@@ -261,12 +272,20 @@ class Engine {
   // Keeps an answer the answer cache holds (as stored: encoded and decoded).
   void RememberAnswer(const std::string& dataset, const std::string& plan_hash, int64_t data_version,
                       QueryResult answer);
+  // The noise pools' options: small first fills, asked for as a query starts.
+  static NoisePools::Options NoiseOptions();
   QueryResult ShowTables(const Dataset& dataset) const;
   QueryResult Describe(const Dataset& dataset, const CatalogTable& table) const;
   QueryResult ShowBudget(const Caller& caller, const Dataset& dataset);
 
   const Catalog& catalog_;
   ConnectionPool& pool_;
+  // The debits' connections: a SELECT holds one of pool_ (its query) and one
+  // of these (its debit) at once, so that the two run side by side; taken
+  // from two pools, no two requests can each hold one and wait for the other.
+  std::unique_ptr<ConnectionPool> own_ledger_pool_;
+  ConnectionPool* ledger_pool_;
+  std::shared_ptr<BackgroundQueries> background_;
   std::unique_ptr<NoisePools> noise_;
   Readiness readiness_;
   std::unique_ptr<EngineMemo> memo_;

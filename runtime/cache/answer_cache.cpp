@@ -215,7 +215,7 @@ AnswerCache::~AnswerCache() = default;
 CacheLookup AnswerCache::Find(const std::string& dataset, const std::string& plan_hash) {
   std::optional<std::string> stored;
   CacheLookup lookup;
-  lookup.data_version = impl_->Run([&](pqxx::work& txn) {
+  lookup.data_version = impl_->Autocommit([&](pqxx::transaction_base& txn) {
     pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_cache_find", kFindSql), dataset, plan_hash);
     if (!row[1].is_null()) stored = row[1].as<std::string>();
     return row[0].as<int64_t>();
@@ -234,7 +234,7 @@ bool AnswerCache::Store(const std::string& dataset, int64_t data_version, const 
     // Not waiting for the flush to disk saves the engine a durable commit per
     // query. A crash can lose only the last moment's rows, and a lost row only
     // means its query is charged again when repeated: the debit that paid for
-    // the answer was committed durably before the data was read.
+    // the answer was committed durably before the answer was read.
     txn.exec0("SET LOCAL synchronous_commit = off");
     return !txn.exec_prepared(Prepared(txn, "dpql_cache_store", kStoreSql), dataset, data_version, plan_hash,
                               *encoded, ledger_param, query_text)

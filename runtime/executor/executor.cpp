@@ -78,9 +78,42 @@ void ReadRows(const Plan& plan, const pqxx::result& rows, ExactAggregates& exact
 
 }  // namespace
 
+void QueryCancel::Cancel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cancelled_ = true;
+  if (running_ == nullptr) return;
+  try {
+    running_->cancel_query();  // PQcancel: safe while another thread waits on the connection
+  } catch (const std::exception&) {
+    // Nothing to cancel any more, or the server cannot be reached: the
+    // statement then ends by itself; its result is discarded either way.
+  }
+}
+
+bool QueryCancel::cancelled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cancelled_;
+}
+
+bool QueryCancel::Begin(pqxx::connection& connection) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cancelled_) return false;
+  running_ = &connection;
+  return true;
+}
+
+void QueryCancel::End() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  running_ = nullptr;
+}
+
 ExactAggregates Executor::RunExact(const Plan& plan) { return RunExact(plan, pool_.Acquire()); }
 
 ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first) {
+  return RunExact(plan, std::move(first), nullptr);
+}
+
+ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first, QueryCancel* cancel) {
   std::optional<ConnectionPool::Lease> connection(std::move(first));
   const int max_attempts = static_cast<int>(pool_.size()) + 1;
   for (int attempt = 1;; ++attempt) {
@@ -98,7 +131,19 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
                                  std::string(sent ? " while the query ran" : "") + " (" + detail +
                                  "); try again");
     };
+    // Holds the connection for `cancel` until the transaction is over (also
+    // when it throws), before the lease can go back to the pool.
+    struct Held {
+      QueryCancel* cancel;
+      ~Held() {
+        if (cancel != nullptr) cancel->End();
+      }
+    };
+    if (cancel != nullptr && !cancel->Begin(**connection)) {
+      throw DpqlError(ErrorCode::kInternal, "the query was cancelled before it was sent");
+    }
     try {
+      Held held{cancel};
       ExactAggregates exact;
       pqxx::read_transaction txn(**connection);
       txn.exec0("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_ms_));

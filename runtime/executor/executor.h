@@ -1,11 +1,33 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 
 #include "runtime/pg/connection_pool.h"
 #include "runtime/release/result.h"
 
 namespace dpql {
+
+// Lets another thread stop a RunExact that is no longer wanted (the engine's
+// query whose debit was refused): Cancel() asks PostgreSQL to cancel the
+// statement running now, if any, and keeps any later one from being sent.
+// A cancel request reaches only the connection while RunExact holds it: the
+// executor takes the connection back (End) under the same lock before it
+// can return to the pool, so no other request's statement is ever hit.
+class QueryCancel {
+ public:
+  void Cancel();
+  bool cancelled() const;
+
+  // The executor's side: Begin returns false (send nothing) once cancelled.
+  bool Begin(pqxx::connection& connection);
+  void End();
+
+ private:
+  mutable std::mutex mutex_;
+  pqxx::connection* running_ = nullptr;
+  bool cancelled_ = false;
+};
 
 // Runs a plan's generated SQL in a read-only transaction and returns the
 // exact, bounded aggregates. Never releases anything by itself: the engine
@@ -34,6 +56,9 @@ class Executor {
   // The same on a connection the caller leased already (the one its debit
   // ran on), which is returned to the pool when done.
   ExactAggregates RunExact(const Plan& plan, ConnectionPool::Lease lease);
+  // The same, stoppable from another thread through `cancel` (a cancelled
+  // run throws DpqlError "internal_error"; its caller discards it).
+  ExactAggregates RunExact(const Plan& plan, ConnectionPool::Lease lease, QueryCancel* cancel);
 
   // The moment a failure of SQL sent at `sent_at` is answered.
   std::chrono::steady_clock::time_point RespondAt(std::chrono::steady_clock::time_point sent_at) const {

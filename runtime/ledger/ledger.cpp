@@ -212,8 +212,9 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
 }
 
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {
-  return impl_->Run([&](pqxx::work& txn) -> std::optional<Budget> {
-    // Read on every cached answer, so prepared like the debit.
+  return impl_->Autocommit([&](pqxx::transaction_base& txn) -> std::optional<Budget> {
+    // Read on every query (who pays) and cached answer, so prepared like
+    // the debit, and one round trip: no BEGIN and COMMIT around it.
     pqxx::result found =
         txn.exec_prepared(Prepared(txn, "dpql_budget", kSelectBudgetSql.c_str()), analyst_id, dataset);
     if (found.empty()) return std::nullopt;
@@ -290,7 +291,8 @@ BudgetCost Ledger::DatasetSpent(const std::string& dataset) {
 int64_t Ledger::WriteAudit(const AuditRecord& record) {
   std::string analyst_id = record.analyst_id ? std::to_string(*record.analyst_id) : std::string();
   const char* analyst_param = record.analyst_id ? analyst_id.c_str() : nullptr;
-  return impl_->Run([&](pqxx::work& txn) {
+  // One statement, committed durably on its own: one round trip.
+  return impl_->Autocommit([&](pqxx::transaction_base& txn) {
     pqxx::row row = txn.exec_prepared1(Prepared(txn, "dpql_audit", kAuditInsertSql.c_str()), analyst_param,
                                        record.analyst_name, record.source, record.dataset, record.query,
                                        record.cost.epsilon_micro, record.cost.delta_pico, record.outcome,

@@ -11,9 +11,10 @@ NoisePools::NoisePools(std::unique_ptr<RandomSource> rng) : NoisePools(std::move
 
 NoisePools::NoisePools(std::unique_ptr<RandomSource> rng, Options options)
     : options_(options), locked_(std::move(rng)) {
-  if (options_.capacity < 2 || options_.max_pools < 1) {
+  if (options_.capacity < 2 || options_.max_pools < 1 || options_.first_fill > options_.capacity) {
     throw DpqlError(ErrorCode::kInvalidOption,
-                    "noise pools need a capacity of at least 2 and at least one pool");
+                    "noise pools need a capacity of at least 2, at least one pool and a first fill "
+                    "no larger than the capacity");
   }
   filler_ = std::thread([this] { FillerLoop(); });
 }
@@ -30,7 +31,7 @@ NoisePools::~NoisePools() {
 
 BigInt NoisePools::Draw(const NoiseSpec& spec) {
   std::unique_lock<std::mutex> lock(mutex_);
-  std::shared_ptr<Pool> pool = FindOrCreate(spec);
+  std::shared_ptr<Pool> pool = FindOrCreate(spec, FirstFill());
   pool->last_used = ++clock_;
   ++pool->waiters;
   delivered_.wait(lock, [&] { return !pool->values.empty() || stop_ || !failure_.empty(); });
@@ -54,7 +55,18 @@ void NoisePools::Prefill(const std::vector<NoiseSpec>& specs) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const NoiseSpec& spec : specs) {
     try {
-      FindOrCreate(spec)->last_used = ++clock_;
+      FindOrCreate(spec, options_.capacity)->last_used = ++clock_;
+    } catch (const DpqlError&) {
+      // An invalid parameter: Draw() reports it to whoever asks for it.
+    }
+  }
+}
+
+void NoisePools::Expect(const std::vector<NoiseSpec>& specs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const NoiseSpec& spec : specs) {
+    try {
+      FindOrCreate(spec, FirstFill())->last_used = ++clock_;
     } catch (const DpqlError&) {
       // An invalid parameter: Draw() reports it to whoever asks for it.
     }
@@ -72,14 +84,14 @@ size_t NoisePools::PoolCount() const {
   return pools_.size();
 }
 
-std::shared_ptr<NoisePools::Pool> NoisePools::FindOrCreate(const NoiseSpec& spec) {
+std::shared_ptr<NoisePools::Pool> NoisePools::FindOrCreate(const NoiseSpec& spec, size_t first) {
   auto found = pools_.find(spec);
   if (found != pools_.end()) return found->second;
   auto pool = std::make_shared<Pool>(spec);  // validates the parameter; throws if invalid
   if (pools_.size() >= options_.max_pools) EvictIdlePool();
   pools_.emplace(spec, pool);
-  // Full before its first use: the first caller waits for the whole batch.
-  RequestFill(spec, *pool, options_.capacity);
+  // Filled before its first use: the first caller waits for the whole batch.
+  RequestFill(spec, *pool, first);
   return pool;
 }
 

@@ -23,7 +23,10 @@
 // fill takes about four times as long as its draws.
 //
 // Prefill() fills pools for the distributions a server expects, at start,
-// so that most releases never wait.
+// so that most releases never wait. Expect() asks for the pools a release is
+// about to draw from, while its query runs, so that their first fill (of
+// `first_fill` values: a fill's time grows with its size) is ready or nearly
+// so when the release draws.
 //
 // Memory is bounded: at most `max_pools` pools (the least recently used idle
 // pool is dropped) of at most `capacity` values each.
@@ -53,6 +56,9 @@ class NoisePools final : public NoiseSource {
   struct Options {
     size_t capacity = 1024;  // values per pool; refilled by capacity / 2 at half
     size_t max_pools = 64;   // distinct distributions kept at once
+    // The first fill of a pool that Draw() or Expect() creates (0: capacity).
+    // Prefill() fills to capacity.
+    size_t first_fill = 0;
     // Time every fill by a discarded decoy batch (above). Off only in the
     // negative control of the timing tests.
     bool decoy = true;
@@ -81,6 +87,11 @@ class NoisePools final : public NoiseSource {
   // in order, without waiting; invalid ones are skipped. Thread-safe.
   void Prefill(const std::vector<NoiseSpec>& specs);
 
+  // The same for the distributions a release is about to draw from, each
+  // pool created with a first fill of `first_fill` values; pools that exist
+  // are left as they are. Never waits. Thread-safe.
+  void Expect(const std::vector<NoiseSpec>& specs);
+
   // Thread-safe: shares the pools' source under a lock.
   RandomSource& Random() override { return locked_; }
 
@@ -99,9 +110,11 @@ class NoisePools final : public NoiseSource {
     uint64_t last_used = 0;
   };
 
-  std::shared_ptr<Pool> FindOrCreate(const NoiseSpec& spec);          // mutex_ held
+  // `first`: the size of a new pool's first fill.
+  std::shared_ptr<Pool> FindOrCreate(const NoiseSpec& spec, size_t first);  // mutex_ held
   void RequestFill(const NoiseSpec& spec, Pool& pool, size_t count);  // mutex_ held
   void EvictIdlePool();                                               // mutex_ held
+  size_t FirstFill() const { return options_.first_fill > 0 ? options_.first_fill : options_.capacity; }
   void FillerLoop();
 
   // The pools' source behind a lock, for the filler and for Random().

@@ -31,10 +31,12 @@ struct TransactionErrors {
 
 // Runs `body(txn)` in a READ COMMITTED transaction on `connection` and
 // commits, returning what `body` returns. DpqlErrors from `body` pass through.
-template <typename Body>
+// With Txn = pqxx::nontransaction, `body`'s statements run without BEGIN and
+// COMMIT, each its own transaction: for one read, two round trips fewer.
+template <typename Txn = pqxx::work, typename Body>
 auto RunTransaction(pqxx::connection_base& connection, const TransactionErrors& errors, Body&& body) {
   try {
-    pqxx::work txn(connection);
+    Txn txn(connection);
     if constexpr (std::is_void_v<decltype(body(txn))>) {
       body(txn);
       txn.commit();
@@ -79,6 +81,15 @@ class TransactionRunner {
   auto Run(Body&& body) {
     std::lock_guard<std::mutex> lock(mutex_);
     return RunTransaction(*connection_, errors_, body);
+  }
+
+  // One statement as its own transaction (autocommit: no BEGIN, no COMMIT;
+  // a write commits as durably as in Run): `body` gets a
+  // pqxx::transaction_base& and must run exactly one statement.
+  template <typename Body>
+  auto Autocommit(Body&& body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return RunTransaction<pqxx::nontransaction>(*connection_, errors_, body);
   }
 
  private:

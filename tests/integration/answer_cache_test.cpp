@@ -109,13 +109,16 @@ TEST_F(AnswerCacheTest, RepeatIsTheStoredAnswerAtNoCostAndLeavesTheLedgerAlone) 
   EXPECT_EQ(CachedAnswers(), cached_before + 1);
 }
 
-// A query and its repeat on a one-connection pool: the answer cache's lookup
-// and store, the debit and the cached answer's budget read run as prepared
-// statements of that connection (runtime/pg/prepared.h), and the answer
-// stored without waiting for the disk is the one the repeat is served.
+// A query and its repeat on one-connection pools: the answer cache's lookup
+// and store and the budget reads run as prepared statements of the query's
+// connection, the debit as prepared statements of the debit's (it runs
+// beside the query on a connection of its own; runtime/pg/prepared.h), and
+// the answer stored without waiting for the disk is the one the repeat is
+// served.
 TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConnection) {
   ConnectionPool pool(db_->url(), 1);
-  Engine engine(*catalog_, pool, std::make_unique<SecureRandom>());
+  ConnectionPool ledger_pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SecureRandom>(), 60000, &ledger_pool);
   Caller caller = NewAnalyst("prepared", "5");
   const std::string query = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.5)";
   QueryResult first = engine.Run(caller, "hospital", query);
@@ -130,13 +133,17 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
   EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements "
                       "WHERE name NOT LIKE 'dpql\\_ready\\_%'")[0]
                 .as<std::string>(),
-            "dpql_add_dataset_spend dpql_budget dpql_cache_find dpql_cache_store "
-            "dpql_dataset_spent dpql_debit dpql_lock_dataset");
+            "dpql_budget dpql_cache_find dpql_cache_store");
   // And the readiness probe that runs before each debit: one per dataset.
   EXPECT_EQ(txn.exec1("SELECT count(*) FROM pg_prepared_statements "
                       "WHERE name LIKE 'dpql\\_ready\\_%'")[0]
                 .as<int>(),
             1);
+  auto debit_connection = ledger_pool.Acquire();
+  pqxx::nontransaction debit_txn(*debit_connection);
+  EXPECT_EQ(debit_txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
+                .as<std::string>(),
+            "dpql_add_dataset_spend dpql_dataset_spent dpql_debit dpql_lock_dataset");
 }
 
 TEST_F(AnswerCacheTest, RewrittenQueriesHitAndShowTheAskersNames) {

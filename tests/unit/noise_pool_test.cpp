@@ -106,6 +106,43 @@ TEST(NoisePoolTest, PrefillCreatesFullPoolsWithoutWaiting) {
   EXPECT_THROW(pools.Draw(specs[2]), DpqlError);
 }
 
+TEST(NoisePoolTest, ExpectFillsNewPoolsWithTheFirstFillAheadOfTheirUse) {
+  // The engine's use (Engine::NoiseOptions): a small first fill, asked for
+  // as a query starts. Filled before anyone draws, to first_fill and not to
+  // capacity; a pool that exists is left as it is; the values are still the
+  // sampler's draws, each kept batch after its decoy (10, then refills of 50).
+  NoisePools::Options options = Small(100);
+  options.first_fill = 10;
+  const NoiseSpec spec = NoiseSpec::Laplace(Rational(7, 3));
+  NoisePools pools(std::make_unique<SeededRandom>(2025), options);
+  pools.Expect({spec, NoiseSpec::Laplace(Rational(0))});  // the invalid one is skipped
+  EXPECT_EQ(pools.PoolCount(), 1u);
+  for (int i = 0; i < 2000 && pools.Available(spec) < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(pools.Available(spec), 10u) << "the first fill is first_fill values, not the capacity";
+  pools.Expect({spec});  // no second first fill
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(pools.Available(spec), 10u);
+
+  SeededRandom direct_rng(2025);
+  SpecSampler sampler(spec);
+  std::vector<BigInt> expected;
+  for (size_t batch = 10; expected.size() < 300; batch = 50) {
+    for (size_t i = 0; i < batch; ++i) sampler.Sample(direct_rng);  // the decoy
+    for (size_t i = 0; i < batch; ++i) expected.push_back(sampler.Sample(direct_rng));
+  }
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(pools.Draw(spec), expected[i]) << "draw " << i;
+  }
+}
+
+TEST(NoisePoolTest, FirstFillLargerThanTheCapacityIsRefused) {
+  NoisePools::Options options = Small(16);
+  options.first_fill = 17;
+  EXPECT_THROW(NoisePools(std::make_unique<SeededRandom>(1), options), DpqlError);
+}
+
 TEST(NoisePoolTest, SameSeedSameValuesAcrossInterleavedDistributions) {
   const std::vector<NoiseSpec> specs = {NoiseSpec::Laplace(Rational(1)), NoiseSpec::Laplace(Rational(50)),
                                         NoiseSpec::Gaussian(Rational(9, 2))};
