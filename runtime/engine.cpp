@@ -242,7 +242,7 @@ QueryResult Engine::Run(const Caller& caller, std::string_view dataset_name,
     case CompiledKind::kSelect:
       return RunSelect(caller, dataset, std::make_shared<Plan>(std::move(*compiled.plan)), statement.text);
     case CompiledKind::kExplain: {
-      QueryResult result = ExplainResult(*compiled.plan);
+      QueryResult result = ExplainPlanFor(caller, dataset, *compiled.plan);
       result.cost = {Rational(0), Rational(0)};  // EXPLAIN itself spends nothing
       return result;
     }
@@ -262,20 +262,76 @@ QueryResult Engine::Explain(const Dataset& dataset, const ast::Statement& statem
   return result;
 }
 
+std::optional<std::string> Engine::ChooseAffordableMechanism(const Caller& caller, const Dataset& dataset,
+                                                             Plan& plan, const std::optional<Project>& project) {
+  // Only a basic (epsilon, delta) budget can run out of delta alone; under
+  // zCDP both mechanisms are charged rho.
+  if (dataset.accounting == Accounting::kZcdp || !plan.select.privacy.mechanism_auto ||
+      plan.select.privacy.mechanism != Mechanism::kGaussian || plan.alternative_measures.empty()) {
+    return std::nullopt;
+  }
+  const BudgetCost needed = BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
+  std::optional<BudgetCost> left;
+  if (project) {
+    left = project->Remaining();
+  } else {
+    ConnectionPool::Lease ledger = ledger_pool_->Acquire();
+    const std::optional<Budget> budget =
+        DiscardIfUnavailable(ledger, [&] { return Ledger(*ledger).GetBudget(caller.analyst_id, dataset.name); });
+    if (budget) left = budget->Remaining();
+  }
+  // No budget at all is refused by the debit, with its own message.
+  if (!left || left->delta_pico >= needed.delta_pico) return std::nullopt;
+  if (!FallBackToDeltaFreeMechanism(plan)) return std::nullopt;
+  return "mechanism: auto used discrete Laplace (delta 0): the Gaussian, which has less noise here, costs delta " +
+         needed.DeltaString() + " and " + (project ? "project '" + project->name + "'" : std::string("your budget")) +
+         " has delta " + left->DeltaString() + " left; a guardian's grant of delta (dpqld admin grant) makes it available";
+}
+
+QueryResult Engine::ExplainFor(const Caller& caller, const Dataset& dataset, const ast::Statement& statement,
+                               bool* cached) {
+  CompiledStatement compiled = Compile(dataset, statement);
+  if (!compiled.HasPlan()) {
+    if (cached) *cached = false;
+    return Explain(dataset, statement);
+  }
+  QueryResult result = ExplainPlanFor(caller, dataset, *compiled.plan);
+  if (cached) *cached = compiled.kind == CompiledKind::kSelect && AnswerCached(dataset, *compiled.plan);
+  return result;
+}
+
+QueryResult Engine::ExplainPlanFor(const Caller& caller, const Dataset& dataset, Plan& plan) {
+  // The plan the query would run with: a payer without delta left gets
+  // Laplace under `mechanism: auto`. A payer that cannot pay at all is
+  // refused when the query runs; the plan shown is then the catalog's.
+  std::optional<std::string> fallback;
+  try {
+    fallback = ChooseAffordableMechanism(caller, dataset, plan, PayingProject(caller, dataset));
+  } catch (const DpqlError&) {
+  }
+  QueryResult result = ExplainResult(plan);
+  if (fallback) result.notes.push_back(*fallback);
+  return result;
+}
+
 QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
                               const std::string& text) {
   Plan& plan = *shared_plan;
+  // Who pays: the caller's own budget, or a research project.
+  const std::optional<Project> project = PayingProject(caller, dataset);
+  const std::optional<std::string> fallback = ChooseAffordableMechanism(caller, dataset, plan, project);
   // Asked before? The answer released for the same canonical plan, privacy
   // parameters and data version is served again — to anyone with a budget on
   // the dataset — at no cost (runtime/cache/answer_cache.h).
   CanonicalizePredicates(plan);
   const std::string plan_hash = CanonicalPlanHash(plan);
   int64_t data_version = 0;
-  // Who pays: the caller's own budget, or a research project.
-  const std::optional<Project> project = PayingProject(caller, dataset);
   if (answer_cache_) {
     std::optional<QueryResult> cached = LookUpAnswer(caller, dataset, plan, plan_hash, data_version, project);
-    if (cached) return std::move(*cached);
+    if (cached) {
+      if (fallback) cached->notes.push_back(*fallback);
+      return std::move(*cached);
+    }
   }
 
   // 4. Can the server read the dataset's tables? A probe that reads no row
@@ -349,6 +405,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   QueryResult result = RunDebited(plan, [&] { return query.Wait(); }, sent_at, debit, cost);
   if (answer_cache_) StoreAnswer(dataset, plan_hash, data_version, result, debit.ledger_id, text);
   PostProcess(plan.select, result);
+  if (fallback) result.notes.push_back(*fallback);
   result.budget = paid_by ? ProjectBudgetView(*paid_by, &dataset) : ToBudgetView(debit.budget, &dataset);
   result.ledger_id = debit.ledger_id;
   return result;

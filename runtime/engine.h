@@ -169,6 +169,17 @@ class Engine {
   // other statement, with the answer cache off, or when the database cannot
   // be asked (a cost shown that then is not charged errs the safe way).
   bool AnswerCached(const Dataset& dataset, const ast::Statement& statement);
+  // The same for a compiled SELECT's plan, whose predicates it puts in
+  // canonical order (CanonicalizePredicates, as RunSelect does).
+  bool AnswerCached(const Dataset& dataset, Plan& plan);
+
+  // Explain, as `caller` would run it (POST /v1/explain): the plan with the
+  // mechanism the caller's budget affords (ChooseAffordableMechanism; a note
+  // says when it differs from the catalog's choice), and in `*cached`
+  // whether the answer cache holds it. Reads the caller's budget and the
+  // answer cache, never the data; charges nothing.
+  QueryResult ExplainFor(const Caller& caller, const Dataset& dataset, const ast::Statement& statement,
+                         bool* cached = nullptr);
 
   // A repeat of a query answered before, in one database round trip
   // (runtime/cache/cached_exchange.h): authenticates `request.token`, and
@@ -242,6 +253,13 @@ class Engine {
   std::optional<Project> PayingProject(const Caller& caller, const Dataset& dataset);
 
  private:
+  // `mechanism: auto` chose the Gaussian but the payer has less delta left
+  // than it costs: the plan falls back to Laplace at delta 0, and the note
+  // returned says so. Reads the payer's budget only (never the data).
+  std::optional<std::string> ChooseAffordableMechanism(const Caller& caller, const Dataset& dataset, Plan& plan,
+                                                       const std::optional<Project>& project);
+  // EXPLAIN's result for `plan` as `caller` would run it.
+  QueryResult ExplainPlanFor(const Caller& caller, const Dataset& dataset, Plan& plan);
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.
   // Shared: a query abandoned on its own thread keeps its plan.
   QueryResult RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,

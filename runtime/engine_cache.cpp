@@ -59,7 +59,11 @@ bool Engine::AnswerCached(const Dataset& dataset, const ast::Statement& statemen
   if (!answer_cache_ || statement.kind != ast::StatementKind::kSelect) return false;
   CompiledStatement compiled = Compile(dataset, statement);
   if (compiled.kind != CompiledKind::kSelect || !compiled.HasPlan()) return false;
-  Plan& plan = *compiled.plan;
+  return AnswerCached(dataset, *compiled.plan);
+}
+
+bool Engine::AnswerCached(const Dataset& dataset, Plan& plan) {
+  if (!answer_cache_) return false;
   CanonicalizePredicates(plan);  // as RunSelect does: the same key
   const std::string plan_hash = CanonicalPlanHash(plan);
   try {

@@ -451,9 +451,12 @@ HttpResponse Router::Query(const HttpRequest& request, const Analyst& analyst, E
   const ast::Statement statement = OnlyStatement(query);
 
   if (explain_only) {
-    json explained = QueryResultJson(Engine::Explain(dataset, statement));
-    // Whether running it now would be answered from the answer cache, free.
-    explained["cached"] = engine_.AnswerCached(dataset, statement);
+    // As this analyst would run it, and whether running it now would be
+    // answered from the answer cache, free.
+    bool cached = false;
+    json explained = QueryResultJson(
+        engine_.ExplainFor(Caller{analyst.id, analyst.name, ProjectHeader(request)}, dataset, statement, &cached));
+    explained["cached"] = cached;
     return JsonResponse(200, explained);
   }
 

@@ -113,6 +113,13 @@ struct Plan {
 // epsilon, the cost. Pure; no database.
 Plan PlanSelect(BoundSelect select);
 
+// `mechanism: auto` chose the Gaussian, and whoever pays has less delta left
+// than it costs: the plan swaps to its alternative, Laplace at the same
+// epsilon and delta 0, with the same SQL (bounding does not depend on the
+// mechanism). Returns whether it swapped. The choice rests on the payer's
+// own budget and the public plan only, never on the data.
+bool FallBackToDeltaFreeMechanism(Plan& plan);
+
 // Fills plan.sql and plan.params (sql_generator.cpp).
 void GenerateSql(Plan& plan);
 

@@ -309,6 +309,16 @@ Plan PlanSelect(BoundSelect select) {
   return plan;
 }
 
+bool FallBackToDeltaFreeMechanism(Plan& plan) {
+  PrivacyParams& privacy = plan.select.privacy;
+  if (!privacy.mechanism_auto || privacy.mechanism != Mechanism::kGaussian) return false;
+  if (plan.alternative_measures.size() != plan.measures.size() || plan.alternative_cost.delta != 0) return false;
+  std::swap(plan.measures, plan.alternative_measures);
+  std::swap(plan.cost, plan.alternative_cost);
+  privacy.mechanism = Mechanism::kLaplace;
+  return true;
+}
+
 Plan CompileSelect(const Dataset& dataset, const ast::SelectStmt& select) {
   Binder binder(dataset);
   Plan plan = PlanSelect(binder.BindSelect(select));

@@ -229,6 +229,50 @@ TEST_F(EngineTest, GaussianQueryIsCalibratedDebitedAndReleased) {
   }
 }
 
+// `mechanism: auto` (the demo catalog's default) picks the Gaussian for the
+// November series, which costs delta; an analyst granted epsilon only gets
+// Laplace at delta 0 instead of a refusal, and the answer says why. One with
+// delta left gets the Gaussian.
+TEST_F(EngineTest, AutoMechanismFallsBackToLaplaceWhenThePayerHasNoDelta) {
+  ConnectionPool pool(db_->url(), 1);
+  const std::string query =
+      "SELECT day, COUNT(*) AS patients FROM bed_days WHERE day BETWEEN DATE '2026-11-01' AND "
+      "DATE '2026-11-30' GROUP BY day;";
+  const Plan plan = CompileOne(query);
+  ASSERT_EQ(plan.select.privacy.mechanism, Mechanism::kGaussian) << "auto chose the Gaussian";
+  ASSERT_GT(plan.cost.delta, 0);
+
+  Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(22));
+  Caller no_delta = NewAnalyst("auto_no_delta", "5");
+  // The cost shown before spending is the one charged.
+  const QueryResult preview =
+      engine.ExplainFor(no_delta, *catalog_->DefaultDataset(), ParseStatement(query));
+  EXPECT_EQ(preview.cost.delta, 0);
+  ASSERT_EQ(preview.notes.size(), 1u);
+  EXPECT_NE(preview.explain.find("discrete Laplace"), std::string::npos) << preview.explain;
+  const QueryResult laplace = engine.Run(no_delta, "hospital", query);
+  EXPECT_EQ(laplace.cost.epsilon, plan.cost.epsilon);
+  EXPECT_EQ(laplace.cost.delta, 0);
+  EXPECT_EQ(laplace.budget->delta_spent, "0");
+  ASSERT_EQ(laplace.notes.size(), 1u);
+  EXPECT_NE(laplace.notes[0].find("used discrete Laplace"), std::string::npos) << laplace.notes[0];
+  EXPECT_NE(laplace.notes[0].find("delta 0 left"), std::string::npos) << laplace.notes[0];
+  EXPECT_EQ(laplace.rows.size(), 30u);
+
+  Caller with_delta = NewAnalyst("auto_with_delta", "5", "0.00001");
+  Engine fresh(*catalog_, pool, std::make_unique<SeededRandom>(23));
+  EXPECT_EQ(fresh.ExplainFor(with_delta, *catalog_->DefaultDataset(), ParseStatement(query)).cost.delta,
+            plan.cost.delta);
+  const QueryResult gaussian = fresh.Run(with_delta, "hospital", query);
+  EXPECT_EQ(gaussian.cost.delta, plan.cost.delta);
+  EXPECT_EQ(gaussian.budget->delta_spent, "0.000001");
+  EXPECT_TRUE(gaussian.notes.empty());
+  // The Gaussian's intervals are narrower here: that is why auto chose it.
+  ASSERT_TRUE(laplace.intervals[0][1] && gaussian.intervals[0][1]);
+  EXPECT_LT(gaussian.intervals[0][1]->upper - gaussian.intervals[0][1]->lower,
+            laplace.intervals[0][1]->upper - laplace.intervals[0][1]->lower);
+}
+
 TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
   Catalog catalog = VariantCatalog("zhospital", "    accounting: zcdp\n");
   ConnectionPool pool(db_->url(), 1);
