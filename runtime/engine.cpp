@@ -314,9 +314,20 @@ QueryResult Engine::ExplainPlanFor(const Caller& caller, const Dataset& dataset,
   return result;
 }
 
+QueryResult Engine::RunPublicKeys(const Plan& plan) {
+  // The SQL reads the catalog's domains and public tables only
+  // (GenerateSql), so no budget is needed and no noise drawn.
+  const ExactAggregates keys = Executor(pool_, statement_timeout_ms_).RunExact(plan);
+  QueryResult result = Release(plan, keys, *noise_);
+  result.cost = {Rational(0), Rational(0)};
+  result.notes.push_back("keys only, from public domains: the domain itself, free (no private row was read)");
+  return result;
+}
+
 QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std::shared_ptr<Plan> shared_plan,
                               const std::string& text) {
   Plan& plan = *shared_plan;
+  if (plan.measures.empty()) return RunPublicKeys(plan);
   // Who pays: the caller's own budget, or a research project.
   const std::optional<Project> project = PayingProject(caller, dataset);
   const std::optional<std::string> fallback = ChooseAffordableMechanism(caller, dataset, plan, project);

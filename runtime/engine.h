@@ -258,6 +258,9 @@ class Engine {
   // returned says so. Reads the payer's budget only (never the data).
   std::optional<std::string> ChooseAffordableMechanism(const Caller& caller, const Dataset& dataset, Plan& plan,
                                                        const std::optional<Project>& project);
+  // A keys-only SELECT whose keys all have public domains: the domain,
+  // read without any private row, free and noiseless.
+  QueryResult RunPublicKeys(const Plan& plan);
   // EXPLAIN's result for `plan` as `caller` would run it.
   QueryResult ExplainPlanFor(const Caller& caller, const Dataset& dataset, Plan& plan);
   // Runs a compiled SELECT; `text` is the statement as the ledger records it.

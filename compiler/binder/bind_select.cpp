@@ -184,7 +184,9 @@ void Binder::BindSelectList(const ast::SelectStmt& select, const std::vector<std
     output.name = item.alias.empty() ? bound.keys[output.index].name : item.alias;
     bound.outputs.push_back(std::move(output));
   }
-  if (bound.aggregates.empty()) {
+  // Keys only (SELECT k FROM t GROUP BY k): the planner releases the keys
+  // of a public domain for free, or those private partition selection keeps.
+  if (bound.aggregates.empty() && bound.keys.empty()) {
     throw DpqlError(ErrorCode::kNoAggregate,
                     "the select list has no aggregate; add one, e.g. COUNT(*) or "
                     "COUNT(DISTINCT " +

@@ -239,6 +239,13 @@ Plan PlanMeasures(const BoundSelect& select) {
   const PrivacyParams& privacy = select.privacy;
   BoundGroups(select, plan);
   PlanOutputs(select, plan);
+  if (plan.measures.empty()) {
+    // Keys only, every one from a public domain: the answer is the domain
+    // itself, read from the catalog and public tables only. Nothing private
+    // is released, so nothing is charged.
+    plan.cost = {Rational(0), Rational(0)};
+    return plan;
+  }
   CheckMechanismFits(select, plan.partition_selection);
   const BudgetShare share = SplitBudget(privacy, static_cast<int64_t>(plan.measures.size()));
   for (auto& measure : plan.measures) {
@@ -263,7 +270,7 @@ Rational NoiseVariance(const Plan& plan) {
 // Whether `mechanism: auto` has a choice: delta to spend, and nothing that
 // needs Laplace noise (percentiles, private partition selection).
 bool MechanismChoice(const BoundSelect& select) {
-  if (!select.privacy.mechanism_auto || select.privacy.delta <= 0) return false;
+  if (!select.privacy.mechanism_auto || select.privacy.delta <= 0 || select.aggregates.empty()) return false;
   for (const auto& aggregate : select.aggregates) {
     if (aggregate.kind == AggregateKind::kPercentile) return false;
   }

@@ -97,51 +97,56 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
     out << "  group key " << key.name << " = " << Describe(*key.expr) << ": " << DomainText(key.domain)
         << "\n";
   }
-  out << "  contribution bounds: at most " << plan.groups_bound << " group"
-      << (plan.groups_bound == 1 ? "" : "s") << " per person"
-      << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most " << privacy.max_rows << " row"
-      << (privacy.max_rows == 1 ? "" : "s") << " per person per group\n";
-  out << "    max_groups " << privacy.max_groups << ": "
-      << BoundOrigin(privacy.max_groups_source, privacy.groups_reason, *select.table, "max_groups") << "\n";
-  out << "    max_rows " << privacy.max_rows << ": "
-      << BoundOrigin(privacy.max_rows_source, privacy.rows_reason, *select.table, "max_rows") << "\n";
-  for (const BiasNote& note : BiasNotes(plan)) {
-    out << "  bias (" << note.code << "): " << note.message << "\n";
-  }
-  if (plan.partition_selection) {
-    out << "  partition selection: a group is released only when its noisy count of people "
-           "(m"
-        << plan.selection_measure << ") is at least " << plan.selection_threshold << "; delta "
-        << ToDecimalString(privacy.delta) << "\n";
-  }
-  const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
-  const char* plural = plan.measures.size() == 1 ? "" : "s";
-  if (!plan.alternative_measures.empty()) {
-    out << "  mechanism: auto (the catalog's default): " << (gaussian ? "discrete Gaussian" : "discrete Laplace")
-        << " has less noise here than " << (gaussian ? "Laplace" : "the Gaussian")
-        << " at this epsilon and delta; WITH PRIVACY (mechanism = " << (gaussian ? "laplace" : "gaussian")
-        << ") asks for the other\n";
-  }
-  if (gaussian) {
-    out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon) << ", delta "
-        << ToDecimalString(privacy.delta) << ") as zCDP rho " << ToDecimalString(plan.cost.rho)
-        << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
+  if (plan.measures.empty()) {
+    out << "  keys only, from public domains: the answer is the domain itself; no private row is "
+           "read, no noise is added, nothing is charged\n";
   } else {
-    out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
-        << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
-  }
-  for (size_t i = 0; i < plan.measures.size(); ++i) {
-    const Measure& m = plan.measures[i];
-    out << "  measure m" << i << ": " << MeasureText(m) << "; ";
-    if (m.mechanism == Mechanism::kGaussian) {
-      out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt(" << plan.groups_bound
-          << ") x " << m.per_group_bound.str() << "), rho " << ToDecimalString(m.rho) << ", sigma^2 "
-          << ToDecimalString(m.sigma2) << " (sigma "
-          << ToDecimalString(Rational(std::sqrt(ToDouble(m.sigma2))), 6) << ")\n";
+    out << "  contribution bounds: at most " << plan.groups_bound << " group"
+        << (plan.groups_bound == 1 ? "" : "s") << " per person"
+        << (plan.bound_groups ? " (extra groups dropped)" : "") << ", at most " << privacy.max_rows << " row"
+        << (privacy.max_rows == 1 ? "" : "s") << " per person per group\n";
+    out << "    max_groups " << privacy.max_groups << ": "
+        << BoundOrigin(privacy.max_groups_source, privacy.groups_reason, *select.table, "max_groups") << "\n";
+    out << "    max_rows " << privacy.max_rows << ": "
+        << BoundOrigin(privacy.max_rows_source, privacy.rows_reason, *select.table, "max_rows") << "\n";
+    for (const BiasNote& note : BiasNotes(plan)) {
+      out << "  bias (" << note.code << "): " << note.message << "\n";
+    }
+    if (plan.partition_selection) {
+      out << "  partition selection: a group is released only when its noisy count of people "
+             "(m"
+          << plan.selection_measure << ") is at least " << plan.selection_threshold << "; delta "
+          << ToDecimalString(privacy.delta) << "\n";
+    }
+    const bool gaussian = privacy.mechanism == Mechanism::kGaussian;
+    const char* plural = plan.measures.size() == 1 ? "" : "s";
+    if (!plan.alternative_measures.empty()) {
+      out << "  mechanism: auto (the catalog's default): " << (gaussian ? "discrete Gaussian" : "discrete Laplace")
+          << " has less noise here than " << (gaussian ? "Laplace" : "the Gaussian")
+          << " at this epsilon and delta; WITH PRIVACY (mechanism = " << (gaussian ? "laplace" : "gaussian")
+          << ") asks for the other\n";
+    }
+    if (gaussian) {
+      out << "  mechanism: discrete Gaussian, (epsilon " << ToDecimalString(privacy.epsilon) << ", delta "
+          << ToDecimalString(privacy.delta) << ") as zCDP rho " << ToDecimalString(plan.cost.rho)
+          << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
     } else {
-      out << "sensitivity " << m.sensitivity.str() << " (" << plan.groups_bound << " x "
-          << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
-          << ToDecimalString(m.scale) << "\n";
+      out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
+          << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
+    }
+    for (size_t i = 0; i < plan.measures.size(); ++i) {
+      const Measure& m = plan.measures[i];
+      out << "  measure m" << i << ": " << MeasureText(m) << "; ";
+      if (m.mechanism == Mechanism::kGaussian) {
+        out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt(" << plan.groups_bound
+            << ") x " << m.per_group_bound.str() << "), rho " << ToDecimalString(m.rho) << ", sigma^2 "
+            << ToDecimalString(m.sigma2) << " (sigma "
+            << ToDecimalString(Rational(std::sqrt(ToDouble(m.sigma2))), 6) << ")\n";
+      } else {
+        out << "sensitivity " << m.sensitivity.str() << " (" << plan.groups_bound << " x "
+            << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
+            << ToDecimalString(m.scale) << "\n";
+      }
     }
   }
   for (const PlanOutput& output : plan.outputs) {

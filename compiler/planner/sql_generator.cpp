@@ -6,6 +6,7 @@
 //   dpql_groups   4. totals per group
 //   dpql_domain   every key of the public domain, empty groups too
 // then the final SELECT (scalar, selected groups, or the domain's groups).
+// A keys-only query over public domains is dpql_domain alone.
 
 #include <algorithm>
 
@@ -28,6 +29,17 @@ void SqlWriter::Generate() {
   source_ = "dpql_units";
 
   std::ostringstream sql;
+  if (plan_.measures.empty()) {
+    // Keys only, from public domains: the domain, and no private row read.
+    std::ostringstream domain;
+    DomainCte(domain);
+    sql << "WITH" << domain.str().substr(1) << "\nSELECT ";
+    for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d.k" << i << "::text";
+    sql << "\nFROM dpql_domain d\nORDER BY ";
+    for (size_t i = 0; i < keys.size(); ++i) sql << (i ? ", " : "") << "d.k" << i;
+    plan_.sql = sql.str();
+    return;
+  }
   RowsCte(sql);
   UnitsCte(sql);
   HistogramCtes(sql);

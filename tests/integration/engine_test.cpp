@@ -273,6 +273,46 @@ TEST_F(EngineTest, AutoMechanismFallsBackToLaplaceWhenThePayerHasNoDelta) {
             laplace.intervals[0][1]->upper - laplace.intervals[0][1]->lower);
 }
 
+// Keys only. With public domains the answer is the domain, empty keys too,
+// free, and its SQL never names the private table. Without one, the keys
+// private partition selection keeps, at the query's cost: every released
+// postcode district is one many patients share.
+TEST_F(EngineTest, KeysOnlyGroupByReleasesPublicKeysFreeAndSelectsPrivateOnes) {
+  ConnectionPool pool(db_->url(), 1);
+  Engine engine(*catalog_, pool, std::make_unique<SeededRandom>(24));
+  Caller caller = NewAnalyst("keys_only", "2", "0.00001");
+
+  const std::string methods = "SELECT admission_method FROM admissions GROUP BY admission_method;";
+  EXPECT_EQ(CompileOne(methods).sql.find("admissions"), std::string::npos);
+  const QueryResult free = engine.Run(caller, "hospital", methods);
+  EXPECT_EQ(free.cost.epsilon, 0);
+  EXPECT_EQ(free.cost.delta, 0);
+  EXPECT_FALSE(free.ledger_id.has_value());
+  ASSERT_EQ(free.rows.size(), 4u);
+  EXPECT_EQ(std::get<std::string>(free.rows[0][0]), "elective");
+  EXPECT_EQ(std::get<std::string>(free.rows[3][0]), "transfer");
+  EXPECT_EQ(db_->QueryValue("SELECT count(*) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                            "WHERE a.name = 'keys_only'"),
+            "0");
+
+  const std::string districts = "SELECT postcode_district FROM admissions GROUP BY postcode_district;";
+  const Plan plan = CompileOne(districts);
+  ASSERT_TRUE(plan.partition_selection);
+  const QueryResult selected = engine.Run(caller, "hospital", districts);
+  EXPECT_EQ(selected.cost.epsilon, 1);
+  EXPECT_EQ(selected.cost.delta, Rational(1, 1000000));
+  ASSERT_FALSE(selected.rows.empty());
+  ASSERT_EQ(selected.columns.size(), 1u);
+  for (const auto& row : selected.rows) {
+    const std::string district = std::get<std::string>(row[0]);
+    const int64_t people = std::stoll(db_->QueryValue(
+        "SELECT count(DISTINCT patient_id) FROM admissions WHERE postcode_district = '" + district + "'"));
+    // Released only if its noisy count (scale 4) reached the threshold: far
+    // below it would take noise beyond 20 scales (probability < 1e-8).
+    EXPECT_GT(people, plan.selection_threshold - 80) << district;
+  }
+}
+
 TEST_F(EngineTest, ZcdpDatasetChargesRhoAndShowsBudgetBothWays) {
   Catalog catalog = VariantCatalog("zhospital", "    accounting: zcdp\n");
   ConnectionPool pool(db_->url(), 1);
