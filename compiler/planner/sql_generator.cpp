@@ -163,11 +163,43 @@ void SqlWriter::UnitsCte(std::ostringstream& sql) {
     GatedUnitsCte(sql);
     return;
   }
+  if (!windowed_ && RowsAreUnits()) {
+    // Declared structure proves at most one row per person and group
+    // (rows_exact): the per-(person, group) grouping would change nothing,
+    // so each row is its person's contribution to its group as it stands.
+    sql << ",\ndpql_units AS (\n  SELECT unit" << key_list_;
+    for (size_t i = 0; i < plan_.measures.size(); ++i) {
+      const MeasureKind kind = plan_.measures[i].kind;
+      sql << ", " << (kind == MeasureKind::kValueCount ? "(v" + std::to_string(i) + " IS NOT NULL)::int" : "1")
+          << " AS m" << i;
+    }
+    sql << "\n  FROM dpql_rows";
+    for (size_t i = 0; i < plan_.select.keys.size(); ++i) {
+      sql << (i ? " AND " : "\n  WHERE ") << "k" << i << " IS NOT NULL";
+    }
+    sql << "\n)";
+    return;
+  }
   sql << ",\ndpql_units AS (\n  " << PerUnitSelect("dpql_rows", "", "  ") << "\n)";
   if (windowed_) {
     sql << ",\ndpql_bounded AS (\n  " << WindowSelect("dpql_units u", "  ") << "\n)";
     source_ = "dpql_bounded";
   }
+}
+
+// Whether every row already is one person's whole contribution to its
+// group: the catalog's declared uniqueness proves at most one row per
+// person and group for this query (rows_exact, never with a join), and
+// every measure counts that row as 1 (or 0 for COUNT(col) of a NULL), as
+// the per-person grouping with its max_rows >= 1 cap would.
+bool SqlWriter::RowsAreUnits() const {
+  if (!plan_.select.privacy.rows_exact || !plan_.select.joins.empty() || plan_.select.privacy.max_rows < 1) {
+    return false;
+  }
+  return std::all_of(plan_.measures.begin(), plan_.measures.end(), [](const Measure& m) {
+    return m.kind == MeasureKind::kRowCount || m.kind == MeasureKind::kValueCount ||
+           m.kind == MeasureKind::kUnitCount;
+  });
 }
 
 // dpql_units when the window's need depends on a public table's size: steps

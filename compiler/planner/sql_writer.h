@@ -75,6 +75,7 @@ class SqlWriter {
   std::string WindowSelect(const std::string& units, const std::string& indent);
   void UnitsCte(std::ostringstream& sql);
   void GatedUnitsCte(std::ostringstream& sql);
+  bool RowsAreUnits() const;
   std::string DomainSize();
   void HistogramCtes(std::ostringstream& sql);
   std::string HistogramColumns(bool scalar) const;
