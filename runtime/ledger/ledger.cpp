@@ -3,9 +3,11 @@
 #include <openssl/crypto.h>
 
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "compiler/common/clock.h"
 #include "compiler/common/error.h"
 #include "runtime/ledger/dataset_spend.h"
 #include "runtime/ledger/ledger_sql.h"
@@ -240,40 +242,46 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
       cost.rho_pico > kMaxRhoPico) {
     throw DpqlError(ErrorCode::kInvalidCost, "debit cost out of range");
   }
-  std::string query(query_text);
-  std::string query_hash = Sha256Hex(query_text);
-  return impl_->Run([&](pqxx::work& txn) {
+  const std::string query(query_text);
+  const std::string query_hash = Sha256Hex(query_text);
+  // A NULL cap component is no cap (dpql.debit); a null pointer binds NULL.
+  auto or_null = [](const std::optional<std::string>& text) { return text ? text->c_str() : nullptr; };
+  auto cap_param = [](const std::optional<int64_t>& units) {
+    return units ? std::optional<std::string>(std::to_string(*units)) : std::nullopt;
+  };
+  const std::optional<std::string> cap_epsilon = cap_param(cap.epsilon_micro);
+  const std::optional<std::string> cap_delta = cap_param(cap.delta_pico);
+  const std::optional<std::string> cap_rho = cap_param(cap.rho_pico);
+  const std::optional<std::string> period_start =
+      cap.period == BudgetPeriod::kNone ? std::nullopt : std::optional<std::string>(FormatTimestamp(cap.period_start));
+  // dpql.debit (ledger_sql.h) takes Debit's steps in one statement, so the
+  // debit is one round trip and commits on its own, as durably as in a
+  // transaction.
+  return impl_->Autocommit([&](pqxx::transaction_base& txn) {
+    const pqxx::row row = txn.exec_prepared1(
+        Prepared(txn, "dpql_debit_call", kCallDebitSql), analyst_id, dataset, cost.epsilon_micro,
+        cost.delta_pico, cost.rho_pico, query_hash, query, or_null(cap_epsilon), or_null(cap_delta),
+        or_null(cap_rho), or_null(period_start));
     DebitResult result;
     result.budget.dataset = dataset;
-    // 1. The dataset's row first (fixed lock order: dataset, then analyst).
-    result.dataset_spent = LockDatasetSpend(txn, dataset, cap);
-    // 2. The cap, checked under that lock: a refusal writes nothing.
-    const bool cap_allows = cap.Allows(result.dataset_spent, cost);
-    // 3. The analyst's own budget: one conditional UPDATE joined with the ledger insert.
-    pqxx::result rows;
-    if (cap_allows) {
-      rows = txn.exec_prepared(Prepared(txn, "dpql_debit", kDebitSql), analyst_id, dataset,
-                               cost.epsilon_micro, cost.delta_pico, cost.rho_pico, query_hash, query);
+    const std::string outcome = row[0].as<std::string>();
+    if (outcome != "no_budget") {
+      result.budget.dataset = row[1].as<std::string>();
+      result.budget.total = {row[2].as<int64_t>(), row[4].as<int64_t>(), row[6].as<int64_t>()};
+      result.budget.spent = {row[3].as<int64_t>(), row[5].as<int64_t>(), row[7].as<int64_t>()};
     }
-    if (!rows.empty()) {
+    result.dataset_spent = {row[9].as<int64_t>(), row[10].as<int64_t>(), row[11].as<int64_t>()};
+    if (outcome == "debited") {
       result.outcome = DebitResult::Outcome::kDebited;
-      result.budget = BudgetFromRow(rows[0]);
-      result.ledger_id = rows[0][7].as<int64_t>();
-      // 4. The dataset's spend, still under its lock.
-      result.dataset_spent = AddDatasetSpend(txn, dataset, cost);
-      return result;
-    }
-    // Refused: report the budget as it stands (nothing was written).
-    pqxx::result current = txn.exec_params(
-        std::string("SELECT ") + kBudgetColumns +
-            " FROM dpql.budgets b WHERE analyst_id = $1 AND dataset = $2"
-            " AND EXISTS (SELECT 1 FROM dpql.analysts a WHERE a.id = $1 AND a.revoked_at IS NULL)",
-        analyst_id, dataset);
-    if (current.empty()) {
+      result.ledger_id = row[8].as<int64_t>();
+    } else if (outcome == "insufficient") {
+      result.outcome = DebitResult::Outcome::kInsufficient;
+    } else if (outcome == "cap_refused") {
+      result.outcome = DebitResult::Outcome::kCapRefused;
+    } else if (outcome == "no_budget") {
       result.outcome = DebitResult::Outcome::kNoBudget;
     } else {
-      result.outcome = cap_allows ? DebitResult::Outcome::kInsufficient : DebitResult::Outcome::kCapRefused;
-      result.budget = BudgetFromRow(current[0]);
+      throw DpqlError(ErrorCode::kInternal, "dpql.debit returned an unknown outcome: " + outcome);
     }
     return result;
   });

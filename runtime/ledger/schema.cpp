@@ -5,6 +5,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/cache/schema.h"
+#include "runtime/ledger/ledger_sql.h"
 #include "runtime/ledger/project_schema.h"
 #include "runtime/ledger/release_store.h"
 
@@ -148,6 +149,7 @@ void CreateSchema(pqxx::work& txn) {
   txn.exec(kAnswerCacheSchemaSql);
   txn.exec(kProjectsSchemaSql);
   txn.exec(kReleaseSchemaSql);
+  txn.exec(kDebitFunctionSql);
   pqxx::row newest = txn.exec1("SELECT coalesce(max(version), 0) FROM dpql.schema_version");
   int version = newest[0].as<int>();
   if (version > kSchemaVersion) {

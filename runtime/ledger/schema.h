@@ -9,8 +9,9 @@ namespace dpql {
 
 // Bump when the schema changes; Ledger::Init refuses a database with a newer one.
 // 2: rho columns, dataset_spend; 3: research projects and their members,
-// budget requests, releases and the release accounts.
-inline constexpr int kSchemaVersion = 3;
+// budget requests, releases and the release accounts; 4: dpql.debit, the
+// debit in one statement.
+inline constexpr int kSchemaVersion = 4;
 
 // Creates schema `dpql` and its tables if missing and upgrades an older one in
 // place, in `txn`, under an advisory lock (concurrent calls wait for each

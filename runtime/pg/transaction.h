@@ -51,7 +51,9 @@ auto RunTransaction(pqxx::connection_base& connection, const TransactionErrors& 
     throw errors.unreachable(errors.in_doubt + std::string(e.what()));
   } catch (const pqxx::sql_error& e) {
     if (SessionEnded(e.sqlstate())) throw errors.unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
-    if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01") {
+    // A missing schema, table or function (dpql.debit, schema version 4):
+    // the database's schema is behind this dpqld.
+    if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01" || e.sqlstate() == "42883") {
       throw DpqlError(ErrorCode::kLedgerNotInitialised, errors.not_initialised);
     }
     throw DpqlError(ErrorCode::kDatabaseError, errors.database_error + std::string(e.what()));

@@ -62,6 +62,26 @@ TEST_F(LedgerTest, OperationsBeforeInitSayToRunInit) {
   }
 }
 
+// A database whose schema predates dpql.debit (version 3): a debit says to
+// run init, charges nothing, and init brings the function back.
+TEST_F(LedgerTest, DebitOnASchemaWithoutTheDebitFunctionSaysToRunInit) {
+  ledger_->AddAnalyst("carol", "hospital", Grant("1", "0"), false);
+  const int64_t id = ledger_->FindAnalyst("carol")->id;
+  db_.Exec("DROP FUNCTION dpql.debit");
+  const BudgetCost cost = BudgetCost::FromCost(Rational(1, 10), Rational(0));
+  try {
+    (void)ledger_->Debit(id, "hospital", cost, "q");
+    FAIL() << "a debit without dpql.debit should fail";
+  } catch (const DpqlError& e) {
+    EXPECT_EQ(std::string(Name(e.code())), "ledger_not_initialised");
+    EXPECT_NE(e.message().find("dpqld admin init"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(Count("dpql.ledger"), 0);
+  ledger_->Init();
+  EXPECT_TRUE(ledger_->Debit(id, "hospital", cost, "q").ok());
+  EXPECT_EQ(ledger_->GetBudget(id, "hospital")->spent, (BudgetCost{100'000, 0}));
+}
+
 TEST_F(LedgerTest, TokenAuthenticatesAndOnlyItsHashIsStored) {
   std::string token = ledger_->AddAnalyst("alice", "hospital", Grant("1", "0.000001"), true);
   ASSERT_EQ(token.rfind("dpql_", 0), 0u) << token;
@@ -148,8 +168,7 @@ TEST_F(LedgerTest, PerRequestStatementsArePreparedOncePerConnection) {
     pqxx::nontransaction txn(connection);
     EXPECT_EQ(txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
                   .as<std::string>(),
-              "dpql_add_dataset_spend dpql_audit dpql_budget dpql_dataset_spent dpql_debit "
-              "dpql_lock_dataset");
+              "dpql_audit dpql_budget dpql_debit_call");
   }
   EXPECT_EQ(ledger.GetBudget(id, "hospital")->spent, (BudgetCost{300'000, 0}));
 
