@@ -482,6 +482,15 @@ bool IsCommaJoin(const ErrorState& s) {
   return !clauses.empty() && (clauses[0]->getType() == G::K_FROM || clauses[0]->getType() == G::K_JOIN);
 }
 
+// WITH where a statement starts (where a CTE would stand in SQL).
+bool StartsWith(const ErrorState& s) {
+  if (s.type != G::K_WITH) return false;
+  // After ';' the parser may fail on a prediction that began at the ';',
+  // with nothing expected: the token before tells the place instead.
+  const size_t prev = s.PrevType();
+  return s.Expects(G::K_SELECT) || s.prev == nullptr || prev == G::SEMI || prev == G::K_EXPLAIN;
+}
+
 // The select list is over but FROM is missing: SELECT COUNT(*); or
 // SELECT COUNT(*) WHERE ....
 bool IsMissingFrom(const ErrorState& s) {
@@ -560,23 +569,29 @@ const HintRule kHintRules[] = {
      }},
     {"unsupported_construct", &IsUnsupportedConstruct, &UnsupportedKeywordHint},
     {"reserved_word",  // SELECT end FROM t, AS union, ...
-     [](const ErrorState& s) { return IsUnsupportedKeyword(s.type) && s.Expects(G::IDENTIFIER); },
+     [](const ErrorState& s) {
+       // An empty expected set: a prediction failed before the keyword, which
+       // stands where an operand would (HAVING (OVER ...).
+       return IsUnsupportedKeyword(s.type) && (s.Expects(G::IDENTIFIER) || s.expected.isEmpty());
+     },
      [](const ErrorState& s) -> Hint { return ReservedWordHint(s.token, s.source, WantedName(s)); }},
+    {"exists_without_parentheses",  // EXISTS SELECT ...
+     [](const ErrorState& s) { return s.PrevType() == G::K_EXISTS && s.type == G::K_SELECT; },
+     [](const ErrorState& s) -> Hint {
+       return {SubqueryMessage(), s.source.At(s.prev), ErrorCode::kSubquery};
+     }},
     {"exists_as_name",  // EXISTS only opens EXISTS (SELECT ...)
      [](const ErrorState& s) { return s.PrevType() == G::K_EXISTS && s.type != G::LPAREN; },
      [](const ErrorState& s) -> Hint { return ReservedWordHint(s.prev, s.source, "a name"); }},
     {"privacy_first",  // WITH PRIVACY (...) SELECT ...
-     [](const ErrorState& s) {
-       return s.type == G::K_WITH && s.Expects(G::K_SELECT) && s.NextType() == G::K_PRIVACY;
-     },
+     [](const ErrorState& s) { return StartsWith(s) && s.NextType() == G::K_PRIVACY; },
      [](const ErrorState& s) -> Hint {
        return {
            "WITH PRIVACY (...) goes at the end of a query, after its other clauses: SELECT ... FROM ... "
            "WITH PRIVACY (epsilon = 0.5)",
            s.loc};
      }},
-    {"common_table_expression",  // WITH x AS (...) SELECT ...
-     [](const ErrorState& s) { return s.type == G::K_WITH && s.Expects(G::K_SELECT); },
+    {"common_table_expression", &StartsWith,  // WITH x AS (...) SELECT ...
      [](const ErrorState& s) -> Hint {
        return {
            "WITH ... AS (a common table expression) is not supported: write one SELECT over the table; "
@@ -681,8 +696,10 @@ const HintRule kHintRules[] = {
      }},
     {"clause_out_of_order",  // ... LIMIT 5 ORDER BY x, or a clause twice
      [](const ErrorState& s) {
-       return IsClauseKeyword(s.type) && s.type != G::K_FROM && InRule(s.ctx, G::RuleSelectStatement) &&
-              !s.Expects(s.type) && !ExpectsOnlyNames(s);
+       // After the last clause, the parser may have left the SELECT: its
+       // clauses before the error still tell.
+       return IsClauseKeyword(s.type) && s.type != G::K_FROM && !s.Expects(s.type) && !ExpectsOnlyNames(s) &&
+              (InRule(s.ctx, G::RuleSelectStatement) || !ClausesBefore(s).empty());
      },
      &ClauseOrderHint},
     {"select_list_end",

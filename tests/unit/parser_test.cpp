@@ -14,6 +14,7 @@
 
 #include "compiler/common/error.h"
 #include "compiler/common/text.h"
+#include "tests/support/seeded_random.h"
 
 namespace dpql {
 namespace {
@@ -619,6 +620,46 @@ TEST(ParserErrors, ReservedWordsAreNamesOnlyInDoubleQuotes) {
   ExpectRefusal("SELECT end FROM admissions", 1, 8, "reserved_word", "write \"end\" in double quotes");
   ExpectRefusal("SELECT age case FROM admissions", 1, 12, "reserved_word", "write \"case\"");
   ExpectRefusal("SELECT exists FROM admissions", 1, 8, "reserved_word", "write \"exists\"");
+}
+
+// Random SQL-shaped text: every refusal is one located DpqlError of the
+// syntax or semantic kind, never ANTLR's words or an internal error.
+TEST(ParserErrors, RandomSqlIsRefusedCleanly) {
+  const std::vector<std::string> pieces = {
+      "SELECT", "FROM",    "WHERE",     "GROUP BY", "HAVING", "ORDER BY", "LIMIT",      "OFFSET",
+      "UNION",  "ALL",     "CASE",      "WHEN",     "THEN",   "ELSE",     "END",        "OVER",
+      "(",      ")",       "(",         ")",        ",",      ";",        "*",          ".",
+      "||",     "=",       ">",         "AND",      "NOT",    "EXISTS",   "IN",         "WITH",
+      "AS",     "PRIVACY", "DISTINCT",  "JOIN",     "ON",     "USING",    "NATURAL",    "PARTITION BY",
+      "WINDOW", "EXCEPT",  "INTERSECT", "COUNT(*)", "age",    "sex",      "admissions", "wards",
+      "1",      "'F'",     "EXPLAIN",   "SHOW",     "TABLES"};
+  SeededRandom random(20261205);
+  auto draw = [&random](uint64_t n) {
+    uint64_t value = 0;
+    random.Fill(reinterpret_cast<uint8_t*>(&value), sizeof value);
+    return value % n;
+  };
+  for (int round = 0; round < 5000; ++round) {
+    std::string text = draw(4) == 0 ? "" : "SELECT COUNT(*) FROM admissions ";
+    const uint64_t count = 1 + draw(10);
+    for (uint64_t k = 0; k < count; ++k) text += pieces[draw(pieces.size())] + " ";
+    try {
+      ParseScript(text);
+    } catch (const DpqlError& e) {
+      EXPECT_TRUE(e.kind() == ErrorKind::kSyntax || e.kind() == ErrorKind::kSemantic ||
+                  e.kind() == ErrorKind::kPrivacy)
+          << text << "\n"
+          << e.what();
+      EXPECT_GE(e.location().line, 1u) << text << "\n" << e.what();
+      EXPECT_GE(e.location().column, 1u) << text << "\n" << e.what();
+      EXPECT_EQ(e.message().find("mismatched"), std::string::npos) << e.what();
+      EXPECT_EQ(e.message().find("expecting"), std::string::npos) << e.what();
+      EXPECT_EQ(e.message().find("K_"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << text << "\nthrew " << e.what();
+    }
+    if (HasFailure()) return;
+  }
 }
 
 TEST(ParserErrors, EndOfInputIsLocatedAfterTheLastToken) {
