@@ -124,12 +124,15 @@ unaryExpression
   | primaryExpression
   ;
 
+// Subqueries (parenthesised SELECTs, EXISTS) parse so that they can be
+// refused with one message (DPQL has no subqueries) rather than a syntax error.
 primaryExpression
   : literal
   | extractCall
   | functionCall
   | columnRef
   | LPAREN selectStatement RPAREN
+  | K_EXISTS LPAREN selectStatement RPAREN
   | LPAREN expression RPAREN
   ;
 
@@ -162,6 +165,11 @@ identifier
 nonReserved : K_TABLES | K_BUDGET | K_PRIVACY | K_DATE ;
 
 // -------------------------------------------------------------------- tokens
+// All keywords are reserved (names only in "double quotes") except those of
+// nonReserved. Some are SQL that DPQL does not support (CASE ... END, OVER,
+// PARTITION, WINDOW, UNION, INTERSECT, EXCEPT, OFFSET, NATURAL, USING): no
+// rule uses them, so the parser stops at them and compiler/parser explains
+// what to write instead, and they are never taken for names or aliases.
 
 K_AND : A N D ;
 K_AS : A S ;
@@ -169,11 +177,16 @@ K_ASC : A S C ;
 K_BETWEEN : B E T W E E N ;
 K_BUDGET : B U D G E T ;
 K_BY : B Y ;
+K_CASE : C A S E ;
 K_CROSS : C R O S S ;
 K_DATE : D A T E ;
 K_DESC : D E S C ;
 K_DESCRIBE : D E S C R I B E ;
 K_DISTINCT : D I S T I N C T ;
+K_ELSE : E L S E ;
+K_END : E N D ;
+K_EXCEPT : E X C E P T ;
+K_EXISTS : E X I S T S ;
 K_EXPLAIN : E X P L A I N ;
 K_EXTRACT : E X T R A C T ;
 K_FALSE : F A L S E ;
@@ -183,24 +196,34 @@ K_GROUP : G R O U P ;
 K_HAVING : H A V I N G ;
 K_IN : I N ;
 K_INNER : I N N E R ;
+K_INTERSECT : I N T E R S E C T ;
 K_IS : I S ;
 K_JOIN : J O I N ;
 K_LEFT : L E F T ;
 K_LIKE : L I K E ;
 K_LIMIT : L I M I T ;
+K_NATURAL : N A T U R A L ;
 K_NOT : N O T ;
 K_NULL : N U L L ;
+K_OFFSET : O F F S E T ;
 K_ON : O N ;
 K_OR : O R ;
 K_ORDER : O R D E R ;
 K_OUTER : O U T E R ;
+K_OVER : O V E R ;
+K_PARTITION : P A R T I T I O N ;
 K_PRIVACY : P R I V A C Y ;
 K_RIGHT : R I G H T ;
 K_SELECT : S E L E C T ;
 K_SHOW : S H O W ;
 K_TABLES : T A B L E S ;
+K_THEN : T H E N ;
 K_TRUE : T R U E ;
+K_UNION : U N I O N ;
+K_USING : U S I N G ;
+K_WHEN : W H E N ;
 K_WHERE : W H E R E ;
+K_WINDOW : W I N D O W ;
 K_WITH : W I T H ;
 
 EQ : '=' ;
@@ -218,6 +241,8 @@ RPAREN : ')' ;
 COMMA : ',' ;
 DOT : '.' ;
 SEMI : ';' ;
+// SQL's string concatenation: no rule uses it; refused with a message.
+CONCAT : '||' ;
 
 INTEGER : DIGIT+ ;
 DECIMAL

@@ -33,6 +33,15 @@ enum class ErrorKind : uint8_t {
 #define DPQL_ERROR_CODES(X)                                                                   \
   X(kMultipleStatements, "multiple_statements", Syntax, 400, "42601")                         \
   X(kSyntaxError, "syntax_error", Syntax, 400, "42601")                                       \
+  X(kCommaJoin, "comma_join", Syntax, 400, "0A000")                                           \
+  X(kMissingFrom, "missing_from", Syntax, 400, "42601")                                       \
+  X(kReservedWord, "reserved_word", Syntax, 400, "42601")                                     \
+  X(kUnsupportedCase, "unsupported_case", Syntax, 400, "0A000")                               \
+  X(kUnsupportedConcat, "unsupported_concat", Syntax, 400, "0A000")                           \
+  X(kUnsupportedCte, "unsupported_cte", Syntax, 400, "0A000")                                 \
+  X(kUnsupportedOffset, "unsupported_offset", Syntax, 400, "0A000")                           \
+  X(kUnsupportedSetOperation, "unsupported_set_operation", Syntax, 400, "0A000")              \
+  X(kUnsupportedWindow, "unsupported_window", Syntax, 400, "0A000")                           \
   X(kAggregateInGroupBy, "aggregate_in_group_by", Semantic, 400, "42803")                     \
   X(kAggregateNotAllowed, "aggregate_not_allowed", Semantic, 400, "42803")                    \
   X(kAmbiguousColumn, "ambiguous_column", Semantic, 400, "42702")                             \

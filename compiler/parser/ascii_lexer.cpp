@@ -85,6 +85,9 @@ std::pair<size_t, size_t> ScanSymbol(std::string_view t, size_t i) {
     case ',': return {L::COMMA, i + 1};
     case '.': return {L::DOT, i + 1};
     case ';': return {L::SEMI, i + 1};
+    case '|':
+      if (next_is('|')) return {L::CONCAT, i + 2};
+      return {L::ERROR_CHARACTER, i + 1};
     default: return {L::ERROR_CHARACTER, i + 1};
   }
 }

@@ -78,6 +78,8 @@ void CheckTokens(const std::vector<antlr4::Token*>& tokens, const SourceText& so
           hint = "; write names in double quotes (\"name\")";
         } else if (c == "\xE2\x80\x98" || c == "\xE2\x80\x99" || c == "\xE2\x80\x9C" || c == "\xE2\x80\x9D") {
           hint = "; use straight quotes: 'text' for strings, \"name\" for names";
+        } else if (c == "|") {
+          hint = "; write OR to combine conditions";
         } else if (c == "%") {
           hint = "; the % operator is not supported";
         }

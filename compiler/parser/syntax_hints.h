@@ -7,12 +7,20 @@
 
 #include <string>
 
+#include "compiler/common/error_codes.h"
 #include "compiler/parser/transformer.h"
 
 namespace dpql::parser {
 
-// Throws the DpqlError (kSyntax, "syntax_error") of every syntax error.
-[[noreturn]] void ThrowSyntax(std::string message, const SourceLocation& loc);
+// Throws the DpqlError of a syntax error: "syntax_error" for a plain
+// mistake, or the code of the SQL construct DPQL does not support.
+[[noreturn]] void ThrowSyntax(std::string message, const SourceLocation& loc,
+                              ErrorCode code = ErrorCode::kSyntaxError);
+
+// Throws the one refusal of every subquery (FROM (SELECT ...), IN (SELECT
+// ...), EXISTS (SELECT ...), a scalar (SELECT ...)), located at its '(' or
+// EXISTS.
+[[noreturn]] void ThrowSubquery(const SourceLocation& loc);
 
 // Throws the message of the first hint rule that applies to the error at
 // `token`, the last resort being "unexpected X".

@@ -6,6 +6,7 @@
 
 #include "compiler/common/error.h"
 #include "compiler/parser/parser.h"
+#include "compiler/parser/syntax_hints.h"
 #include "compiler/parser/transformer.h"
 
 namespace dpql::parser {
@@ -149,8 +150,10 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
   bool negated = false;
   G::ComparisonOperatorContext* comparison = nullptr;
   G::InListContext* in_list = nullptr;
+  const antlr4::Token* in_open = nullptr;  // the '(' of IN (...)
   for (antlr4::tree::ParseTree* child : ctx.children) {
     switch (TokenTypeOf(child)) {
+      case G::LPAREN: in_open = TokenOf(child); break;
       case G::K_NOT: negated = true; break;
       case G::K_BETWEEN: kind = ast::ExprKind::kBetween; break;
       case G::K_IN: kind = ast::ExprKind::kIn; break;
@@ -177,18 +180,10 @@ ast::ExprPtr Transformer::TransformPredicate(G::PredicateContext& ctx, int depth
   }
   if (in_list != nullptr) {
     // inList : selectStatement | expression ( COMMA expression )*
-    antlr4::tree::ParseTree* first = in_list->children[0];
-    if (RuleOf(first) == G::RuleSelectStatement) {
-      // IN (SELECT ...): kept only so that the binder can refuse it.
-      auto subquery = std::make_unique<ast::Expr>();
-      subquery->kind = ast::ExprKind::kSubquery;
-      subquery->loc = source_.Of(static_cast<G::SelectStatementContext*>(first));
-      expr->args.push_back(std::move(subquery));
-    } else {
-      for (size_t i = 0; i < in_list->children.size(); i += 2) {
-        expr->args.push_back(TransformExpression(
-            Expect<G::ExpressionContext>(in_list->children[i], G::RuleExpression), depth + 1));
-      }
+    if (RuleOf(in_list->children[0]) == G::RuleSelectStatement) ThrowSubquery(source_.At(in_open));
+    for (size_t i = 0; i < in_list->children.size(); i += 2) {
+      expr->args.push_back(TransformExpression(
+          Expect<G::ExpressionContext>(in_list->children[i], G::RuleExpression), depth + 1));
     }
   }
   return expr;
@@ -230,7 +225,8 @@ ast::ExprPtr Transformer::TransformUnaryExpression(G::UnaryExpressionContext& ct
 
 ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext& ctx, int depth) {
   // primaryExpression : literal | extractCall | functionCall | columnRef
-  //   | LPAREN selectStatement RPAREN | LPAREN expression RPAREN
+  //   | LPAREN selectStatement RPAREN | K_EXISTS LPAREN selectStatement RPAREN
+  //   | LPAREN expression RPAREN
   if (ctx.children.size() == 1) {
     antlr4::tree::ParseTree* child = ctx.children[0];
     switch (RuleOf(child)) {
@@ -242,9 +238,9 @@ ast::ExprPtr Transformer::TransformPrimaryExpression(G::PrimaryExpressionContext
       default: return TransformColumnRef(Expect<G::ColumnRefContext>(child, G::RuleColumnRef), depth);
     }
   }
-  if (RuleOf(ctx.children[1]) == G::RuleSelectStatement) {
-    // A parenthesised SELECT, kept only so that the binder can refuse it.
-    return NewExpr(ast::ExprKind::kSubquery, ctx, depth);
+  // (SELECT ...) and EXISTS (SELECT ...) parse only to be refused here.
+  if (TokenTypeOf(ctx.children[0]) == G::K_EXISTS || RuleOf(ctx.children[1]) == G::RuleSelectStatement) {
+    ThrowSubquery(source_.At(TokenOf(ctx.children[0])));
   }
   // (expression): the parentheses themselves leave no node.
   return TransformExpression(Expect<G::ExpressionContext>(ctx.children[1], G::RuleExpression), depth);

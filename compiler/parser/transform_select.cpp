@@ -4,6 +4,7 @@
 #include <string>
 
 #include "compiler/common/error.h"
+#include "compiler/parser/syntax_hints.h"
 #include "compiler/parser/transformer.h"
 
 namespace dpql::parser {
@@ -78,12 +79,7 @@ void Transformer::TransformSelectItem(G::SelectItemContext& ctx, ast::SelectStmt
 
 ast::TableRef Transformer::TransformTableRef(G::TableRefContext& ctx) {
   // tableRef : tableName ( K_AS? alias )? | LPAREN selectStatement RPAREN ( K_AS? alias )?
-  if (IsToken(ctx.children[0])) {
-    throw DpqlError(ErrorCode::kSubquery,
-                    "subqueries are not supported: select FROM a table directly and filter "
-                    "with WHERE (DPQL computes every statistic in one aggregate query)",
-                    source_.Of(&ctx));
-  }
+  if (antlr4::Token* open = TokenOf(ctx.children[0])) ThrowSubquery(source_.At(open));
   auto& table_name = Expect<G::TableNameContext>(ctx.children[0], G::RuleTableName);
   ast::TableRef table;
   table.name = TransformIdentifier(Expect<G::IdentifierContext>(table_name.children[0], G::RuleIdentifier));

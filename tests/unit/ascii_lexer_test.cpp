@@ -145,6 +145,10 @@ TEST(AsciiLexerTest, EdgeCasesMatchTheGeneratedLexer) {
       "\\",
       "^",
       "|",
+      "||",
+      "|||",
+      "a||b",
+      "| |",
       "&",
       "~",
       ":",
@@ -156,6 +160,7 @@ TEST(AsciiLexerTest, EdgeCasesMatchTheGeneratedLexer) {
       "AND OR NOT",
       "date DATE Date",
       "describe desc descx",
+      "CASE when Then else END endx over partition window union intersect except offset natural using exists",
       "SELECT a FROM t WHERE b BETWEEN 1 AND 2;",
       "x;;y;",
       "line1\nline2 'str\ning'\n  z",
@@ -191,10 +196,11 @@ TEST(AsciiLexerTest, RandomPiecesMatchTheGeneratedLexer) {
   // Pieces whose joins make longest-match decisions: numbers next to dots
   // and letters, comment openers, quotes, operators that start longer ones.
   const std::vector<std::string> pieces = {
-      "select", "SELECT", "from", "x",  "_",     "$",     "a1", "date", "e",    "E",    "1",  "12", ".",
-      "5",      "e5",     "+",    "-",  "*",     "/",     "'",  "''",   "\"",   "\"\"", "--", "/*", "*/",
-      "<",      ">",      "=",    "!",  "(",     ")",     ",",  ";",    " ",    "\n",   "\t", "\r", "%",
-      "`",      "#",      "and",  "in", "inner", "ORDER", "or", "is",   "null", "not",
+      "select", "SELECT", "from", "x",    "_",   "$", "a1", "date", "e",     "E",   "1",
+      "12",     ".",      "5",    "e5",   "+",   "-", "*",  "/",    "'",     "''",  "\"",
+      "\"\"",   "--",     "/*",   "*/",   "<",   ">", "=",  "!",    "(",     ")",   ",",
+      ";",      " ",      "\n",   "\t",   "\r",  "%", "`",  "#",    "and",   "in",  "inner",
+      "ORDER",  "or",     "is",   "null", "not", "|", "||", "case", "union", "end",
   };
   SeededRandom random(20261128);
   auto draw = [&random](uint64_t n) {

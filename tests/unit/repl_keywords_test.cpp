@@ -17,9 +17,12 @@
 namespace dpql {
 namespace {
 
-// Recognised by the grammar only to refuse them with a message (see its
-// joinType rule), so completion does not offer them.
-const std::set<std::string> kRefusedKeywords = {"CROSS", "FULL", "RIGHT"};
+// Recognised by the grammar only to refuse them with a message (its joinType
+// rule, EXISTS (SELECT ...), and the SQL keywords no rule uses), so completion
+// does not offer them.
+const std::set<std::string> kRefusedKeywords = {
+    "CROSS",     "FULL",   "RIGHT", "CASE",      "WHEN",   "THEN",   "ELSE",    "END",   "OVER",
+    "PARTITION", "WINDOW", "UNION", "INTERSECT", "EXCEPT", "OFFSET", "NATURAL", "USING", "EXISTS"};
 
 std::string SourceDir() {
   const char* dir = std::getenv("DPQL_SOURCE_DIR");
