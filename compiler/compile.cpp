@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "compiler/binder/binder.h"
 #include "compiler/common/error.h"
 
 namespace dpql {
@@ -22,10 +23,8 @@ CompiledStatement Compile(const Dataset& dataset, const ast::Statement& statemen
       compiled.kind = CompiledKind::kDescribe;
       compiled.table = dataset.FindTable(statement.table);
       if (compiled.table == nullptr) {
-        throw DpqlError(
-            ErrorCode::kUnknownTable,
-            "unknown table \"" + statement.table + "\"; SHOW TABLES lists the tables of " + dataset.name,
-            statement.table_loc);
+        throw DpqlError(ErrorCode::kUnknownTable, UnknownTableMessage(dataset, statement.table),
+                        statement.table_loc);
       }
       return compiled;
     case ast::StatementKind::kShowBudget: compiled.kind = CompiledKind::kShowBudget; return compiled;

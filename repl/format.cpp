@@ -115,8 +115,10 @@ std::string CsvField(std::string_view field) {
 
 std::string FormatJson(const json& answer) { return answer.dump() + "\n"; }
 
-std::string FormatErrorText(std::string_view message, int line, int column, std::string_view query) {
-  std::string out = "ERROR: " + RightTrim(std::string(message)) + "\n";
+std::string FormatErrorText(std::string_view code, std::string_view message, int line, int column,
+                            std::string_view query) {
+  std::string out = "ERROR" + (code.empty() ? std::string() : " [" + std::string(code) + "]") + ": " +
+                    RightTrim(std::string(message)) + "\n";
   if (line <= 0 || column <= 0) return out;
   // Find the line'th line of the query.
   size_t begin = 0;

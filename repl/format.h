@@ -57,11 +57,14 @@ std::string FormatExplain(const nlohmann::json& answer);
 // leading/trailing space.
 std::string CsvField(std::string_view field);
 
-// "ERROR: message", and when line/column (1-based, column in characters) are
-// known and inside `query`, psql-style context:
+// "ERROR [code]: message" (the server's stable code, as `dpqld compile`
+// prints "error [code]:"; "ERROR: message" when `code` is empty), and when
+// line/column (1-based, column in characters) are known and inside `query`,
+// psql-style context:
 //   LINE 2: FROM admisions
 //                ^
-std::string FormatErrorText(std::string_view message, int line, int column, std::string_view query);
+std::string FormatErrorText(std::string_view code, std::string_view message, int line, int column,
+                            std::string_view query);
 
 // GET /v1/budget as a table: Dataset | ε total | ε spent | ε left | δ ...
 std::string FormatBudgets(const nlohmann::json& answer);

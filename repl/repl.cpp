@@ -91,7 +91,9 @@ class Session {
         prefix = source + ":" + std::to_string(line) + ": ";
       }
       std::cout.flush();
-      std::cerr << prefix << FormatErrorText(error.message(), error.line(), error.column(), statement.text);
+      std::cerr << prefix
+                << FormatErrorText(error.code(), error.message(), error.line(), error.column(),
+                                   statement.text);
       PrintTiming(started);
       return false;
     } catch (const HttpTransportError& error) {
@@ -199,7 +201,7 @@ class Session {
           PrintTiming(started);
         } catch (const ApiError& error) {
           std::cout.flush();
-          std::cerr << FormatErrorText(error.message(), error.line(), error.column(), query);
+          std::cerr << FormatErrorText(error.code(), error.message(), error.line(), error.column(), query);
           return false;
         }
       } else {
@@ -208,7 +210,7 @@ class Session {
       }
     } catch (const ApiError& error) {
       std::cout.flush();
-      std::cerr << FormatErrorText(error.message(), error.line(), error.column(), "");
+      std::cerr << FormatErrorText(error.code(), error.message(), error.line(), error.column(), "");
       return false;
     } catch (const HttpTransportError& error) {
       return TransportFailure(error);
@@ -232,7 +234,7 @@ class Session {
       }
       NoteBudgets(budgets);
     } catch (const ApiError& error) {
-      std::cerr << FormatErrorText(error.message(), 0, 0, "");
+      std::cerr << FormatErrorText(error.code(), error.message(), 0, 0, "");
       if (error.status() == 401 || error.status() == 403) {
         std::cerr << "dpql: check --token or DPQL_TOKEN (the token printed by `dpqld admin add-analyst`)\n";
       }
@@ -402,7 +404,8 @@ class Session {
       try {
         catalog_ = api_.Catalog();
       } catch (const ApiError& error) {
-        if (!quiet) std::cerr << FormatErrorText("cannot read the catalog: " + error.message(), 0, 0, "");
+        if (!quiet)
+          std::cerr << FormatErrorText(error.code(), "cannot read the catalog: " + error.message(), 0, 0, "");
         return nullptr;
       } catch (const HttpTransportError& error) {
         if (!quiet) TransportFailure(error);

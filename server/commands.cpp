@@ -100,7 +100,7 @@ std::optional<int> LoadCompileDataset(const CompileArgs& parsed, Catalog& catalo
   try {
     catalog = LoadCatalog(parsed.catalog_path);
   } catch (const DpqlError& e) {
-    err << e.what() << "\n";
+    err << "dpqld compile: error [" << Name(e.code()) << "]: " << e.what() << "\n";
     return 1;
   }
   const std::string& dataset_name = parsed.dataset_name;

@@ -87,6 +87,12 @@ BoundAggregate Binder::BindAggregate(const ast::Expr& expr) {
     throw DpqlError(ErrorCode::kNestedAggregate, "aggregates cannot be nested; " + name + " takes a column",
                     arg.loc);
   }
+  if (arg.kind == ast::ExprKind::kStar) {
+    throw DpqlError(ErrorCode::kMisplacedStar,
+                    name + "(*) is not valid: * is only allowed in COUNT(*); write " + name +
+                        (name == "PERCENTILE" ? "(age, 0.9)" : "(age)") + " with one of the table's columns",
+                    arg.loc);
+  }
   if (arg.kind != ast::ExprKind::kColumn) {
     throw DpqlError(ErrorCode::kUnsupportedArgument,
                     name +
@@ -129,7 +135,7 @@ void Binder::CheckNumericArgument(const ast::Expr& expr, const CatalogColumn& co
                     expr.loc);
   }
   if (IsPrivacyUnit(column)) {
-    throw DpqlError(ErrorCode::kPrivacyUnitOutput,
+    throw DpqlError(ErrorCode::kPrivacyUnitAggregate,
                     column.name + " identifies a person and cannot be aggregated with " + name +
                         "; count people with COUNT(DISTINCT " + column.name + ")",
                     arg.loc);

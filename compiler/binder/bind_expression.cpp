@@ -56,6 +56,19 @@ bool IsAggregateName(std::string_view name) {
   return false;
 }
 
+std::string AggregateText(const ast::Expr& aggregate) {
+  std::string args;
+  for (const auto& arg : aggregate.args) {
+    std::string text = arg->kind == ast::ExprKind::kStar ? "*"
+                       : arg->kind == ast::ExprKind::kColumn
+                           ? (arg->qualifier.empty() ? "" : arg->qualifier + ".") + arg->name
+                       : arg->kind == ast::ExprKind::kLiteral ? arg->literal.text
+                                                              : "...";
+    args += (args.empty() ? "" : ", ") + text;
+  }
+  return aggregate.name + "(" + (aggregate.distinct ? "DISTINCT " : "") + args + ")";
+}
+
 // Columns may come from the private table or a joined public table; see
 // Resolve (bind_join.cpp) for qualifiers and ambiguity.
 const CatalogColumn& Binder::ResolveColumn(const ast::Expr& expr) { return *Resolve(expr).column; }
@@ -84,10 +97,12 @@ BoundExprPtr Binder::BindLiteral(const ast::Expr& expr) {
       return bound;
     }
     case ast::LiteralKind::kDecimal: {
+      // A number token that does not parse has an exponent beyond any range
+      // (1e5000): the same refusal as 1e400, number_out_of_range.
+      CheckNumberRange(literal.text, expr.loc);
       if (!ParseDecimal(literal.text)) {
         throw DpqlError(ErrorCode::kInvalidNumber, "invalid number " + literal.text, expr.loc);
       }
-      CheckNumberRange(literal.text, expr.loc);
       auto bound = Make(BoundExprKind::kLiteral, ValueType::kReal, expr.loc);
       bound->literal = literal.text;
       return bound;
@@ -125,11 +140,21 @@ void Binder::CheckComparable(const BoundExpr& left, const BoundExpr& right, cons
   }
   if (left.type == right.type || (IsNumeric(left.type) && IsNumeric(right.type))) return;
   std::string hint;
-  if ((left.type == ValueType::kDate && right.type == ValueType::kText) ||
-      (left.type == ValueType::kText && right.type == ValueType::kDate)) {
-    hint = "; write a date as DATE 'yyyy-mm-dd'";
-  } else if (right.type == ValueType::kText || left.type == ValueType::kText) {
-    hint = "; quote text as 'value' only for text columns";
+  const BoundExpr& text = left.type == ValueType::kText ? left : right;
+  const BoundExpr& other = left.type == ValueType::kText ? right : left;
+  if (text.type != ValueType::kText) {
+    // Neither side is text: e.g. a date with a number.
+  } else if (other.type == ValueType::kDate) {
+    hint = "; write a date as DATE 'yyyy-mm-dd', e.g. DATE '2026-11-27'";
+  } else if (text.kind != BoundExprKind::kLiteral && other.kind == BoundExprKind::kLiteral) {
+    // sex = 1: a text column with an unquoted value.
+    hint = "; " + Describe(text) + " is text: quote the value, e.g. " + Describe(text) + " = '" +
+           other.literal + "'";
+  } else if (text.kind == BoundExprKind::kLiteral) {
+    // age = 'old': a quoted value for a column of another type.
+    hint = "; " + Describe(other) + " is " + ValueTypeName(other.type) + ": compare it with " +
+           (IsNumeric(other.type) ? "a number, e.g. " + Describe(other) + " > 30" : "a value of that type") +
+           ", not with quoted text";
   }
   throw DpqlError(ErrorCode::kTypeMismatch,
                   std::string("cannot compare ") + Describe(left) + " (" + ValueTypeName(left.type) +
@@ -154,6 +179,35 @@ BoundExprPtr Binder::BindComparison(const ast::Expr& expr, std::string_view clau
                       std::move(right));
 }
 
+// An aggregate where a row expression is bound: a select item's aggregate
+// reaches here only inside a larger expression (BindSelectList binds a bare
+// one), WHERE runs before anything is aggregated, and HAVING and ORDER BY
+// resolve their aggregates against the output first (ResolveOutput).
+void Binder::RefuseAggregate(const ast::Expr& aggregate, std::string_view clause) {
+  const std::string text = AggregateText(aggregate);
+  if (clause == kSelectListClause) {
+    throw DpqlError(ErrorCode::kAggregateInExpression,
+                    text +
+                        " cannot be part of an expression in the select list: DPQL adds noise to "
+                        "each aggregate itself and releases it on its own; select " +
+                        text + " alone and compute with the released value afterwards",
+                    aggregate.loc);
+  }
+  if (clause == "WHERE") {
+    throw DpqlError(ErrorCode::kAggregateNotAllowed,
+                    text +
+                        " cannot be used in WHERE, which chooses rows before anything is "
+                        "aggregated; to keep only the groups whose noisy " +
+                        text + " passes a test, select " + text + " and write HAVING " + text +
+                        " > ... after GROUP BY",
+                    aggregate.loc);
+  }
+  throw DpqlError(ErrorCode::kAggregateNotAllowed,
+                  text + " cannot be used inside an expression in " + std::string(clause) + "; " +
+                      std::string(clause) + " can name an output column or repeat a select item",
+                  aggregate.loc);
+}
+
 BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause) {
   switch (expr.kind) {
     case ast::ExprKind::kColumn: return BindColumn(expr, clause);
@@ -167,12 +221,7 @@ BoundExprPtr Binder::BindRowExpr(const ast::Expr& expr, std::string_view clause)
                       expr.loc);
     case ast::ExprKind::kFunction:
     case ast::ExprKind::kExtract: {
-      if (expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name)) {
-        throw DpqlError(ErrorCode::kAggregateNotAllowed,
-                        "aggregates such as " + expr.name + " are not allowed in " + std::string(clause) +
-                            "; they belong in the select list",
-                        expr.loc);
-      }
+      if (expr.kind == ast::ExprKind::kFunction && IsAggregateName(expr.name)) RefuseAggregate(expr, clause);
       return BindKey(expr, "", /*need_domain=*/false).expr;
     }
     case ast::ExprKind::kUnary: return BindUnary(expr, clause);

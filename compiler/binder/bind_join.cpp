@@ -57,16 +57,8 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
       if (LowerAscii(scope_[i].table->name) == qualifier) by_name = &scope_[i];
     }
     const ScopeTable* source = by_alias != nullptr ? by_alias : by_name;
-    if (source == nullptr) {
-      std::string where = visible == 1 ? "the table in FROM" : "a table in FROM or JOIN";
-      throw DpqlError(ErrorCode::kUnknownTable,
-                      "\"" + expr.qualifier + "\" does not name " + where + " (" +
-                          TableList(scope_, visible) + ")" +
-                          (visible_ != 0 ? "; an ON condition sees only the tables before it "
-                                           "and the one it joins"
-                                         : ""),
-                      expr.loc);
-    }
+    if (source == nullptr)
+      throw DpqlError(ErrorCode::kUnknownQualifier, UnknownQualifierMessage(expr), expr.loc);
     candidates.push_back(source);
   } else {
     for (size_t i = 0; i < visible; ++i) candidates.push_back(&scope_[i]);
@@ -105,10 +97,65 @@ Binder::ResolvedColumn Binder::Resolve(const ast::Expr& expr) {
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw DpqlError(ErrorCode::kUnknownColumn,
                     "unknown column \"" + expr.name + "\" in table" + (candidates.size() == 1 ? " " : "s ") +
-                        tables + (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?"),
+                        tables + (hint.empty() ? "; columns: " + list : "; did you mean " + hint + "?") +
+                        ElsewhereHint(expr),
                     expr.loc);
   }
   return found.front();
+}
+
+// A qualifier that names no table of FROM: a table of the dataset that is
+// not joined yet, or a misspelt alias.
+std::string Binder::UnknownQualifierMessage(const ast::Expr& expr) const {
+  const size_t visible = visible_ == 0 ? scope_.size() : visible_;
+  const std::string where = visible == 1 ? "the table in FROM" : "a table in FROM or JOIN";
+  std::string message =
+      "\"" + expr.qualifier + "\" does not name " + where + " (" + TableList(scope_, visible) + ")";
+  if (visible_ != 0) return message + "; an ON condition sees only the tables before it and the one it joins";
+  const CatalogTable* table = dataset_.FindTable(expr.qualifier);
+  if (table != nullptr && !table->is_private) {
+    return message + "; " + table->name + " is a public table: join it first, " + JoinExample(*table);
+  }
+  if (table != nullptr) {
+    return message + "; " + table->name +
+           " is another private table, which cannot be joined; query it on its own";
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < visible; ++i) {
+    names.push_back(scope_[i].alias.empty() ? scope_[i].table->name : scope_[i].alias);
+  }
+  const std::string hint = ClosestName(expr.qualifier, names);
+  return message + (hint.empty() ? "; qualify the column with one of them"
+                                 : "; did you mean " + hint + "." + expr.name + "?");
+}
+
+// "e.g. JOIN wards ON admissions.ward_code = wards.ward_code", on a column
+// the two tables share (not the privacy unit).
+std::string Binder::JoinExample(const CatalogTable& table) const {
+  const ScopeTable& from = scope_.front();
+  const std::string from_name = from.alias.empty() ? from.table->name : from.alias;
+  for (const auto& c : table.columns) {
+    if (from.table->FindColumn(c.name) != nullptr && !IsPrivacyUnitName(c.name)) {
+      return "e.g. JOIN " + table.name + " ON " + from_name + "." + c.name + " = " + table.name + "." +
+             c.name;
+    }
+  }
+  return "e.g. JOIN " + table.name + " ON " + from_name + ".column = " + table.name + ".column";
+}
+
+// For an unknown column: the public tables of the dataset, not in FROM, that
+// have a column of that name (", a column of the public table wards: ...").
+std::string Binder::ElsewhereHint(const ast::Expr& expr) const {
+  if (!expr.qualifier.empty() || visible_ != 0) return "";
+  for (const CatalogTable& table : dataset_.tables) {
+    if (table.is_private || table.FindColumn(expr.name) == nullptr) continue;
+    bool in_scope = false;
+    for (const ScopeTable& source : scope_) in_scope = in_scope || source.table == &table;
+    if (in_scope) continue;
+    return " (" + table.name + "." + table.FindColumn(expr.name)->name + " is a column of the public table " +
+           table.name + ": join it, " + JoinExample(table) + ")";
+  }
+  return "";
 }
 
 bool Binder::IsPrivacyUnitName(std::string_view name) const {

@@ -54,25 +54,59 @@ BoundKey Binder::BindKey(const ast::Expr& expr, const std::string& name, bool ne
           return key;
         }
       }
-      throw DpqlError(ErrorCode::kUnknownFunction,
-                      "unknown function " + expr.name +
-                          "; DPQL has the aggregates COUNT, SUM, AVG and the key functions "
-                          "BUCKET(x, width), DATE_TRUNC('month', d), EXTRACT(YEAR FROM d)",
-                      expr.loc);
+      throw DpqlError(ErrorCode::kUnknownFunction, UnknownFunctionMessage(expr), expr.loc);
     case ast::ExprKind::kExtract: BindExtractKey(expr, need_domain, key); return key;
     default: break;
   }
+  const bool position =
+      expr.kind == ast::ExprKind::kLiteral && expr.literal.kind == ast::LiteralKind::kInteger;
   throw DpqlError(ErrorCode::kUnsupportedKey,
-                  "GROUP BY supports columns with a public domain, BUCKET(x, width), "
-                  "DATE_TRUNC('month', d) and EXTRACT(YEAR FROM d)",
+                  std::string(position ? "GROUP BY " + expr.literal.text +
+                                             " would group by a position, which DPQL does not support; write "
+                                             "the key itself. "
+                                       : "") +
+                      "GROUP BY takes columns with a public domain, BUCKET(x, width), "
+                      "DATE_TRUNC('month', d) and EXTRACT(YEAR FROM d), e.g. GROUP BY sex",
                   expr.loc);
+}
+
+// "unknown function COUNTT; did you mean COUNT? DPQL has ...": the usual SQL
+// spelling of a DPQL function when there is one (YEAR(d)), else the closest
+// name, then every function DPQL has.
+std::string Binder::UnknownFunctionMessage(const ast::Expr& expr) const {
+  const std::string argument =
+      !expr.args.empty() && expr.args[0]->kind == ast::ExprKind::kColumn ? expr.args[0]->name : "";
+  const std::string date = argument.empty() ? "d" : argument;
+  const std::string number = argument.empty() ? "x" : argument;
+  std::string hint;
+  for (const char* field : {"YEAR", "QUARTER", "MONTH", "WEEK", "DAY"}) {
+    if (expr.name == field) hint = "EXTRACT(" + expr.name + " FROM " + date + ")";
+  }
+  if (expr.name == "DATE_PART") hint = "EXTRACT(YEAR FROM " + date + ") (or MONTH, DAY, ...)";
+  if (expr.name == "WIDTH_BUCKET" || expr.name == "FLOOR" || expr.name == "ROUND" || expr.name == "TRUNC") {
+    hint = "BUCKET(" + number + ", width)";
+  }
+  if (expr.name == "COUNT_DISTINCT" || expr.name == "APPROX_COUNT_DISTINCT" || expr.name == "NDV") {
+    hint = "COUNT(DISTINCT " + dataset_.privacy_unit + ")";
+  }
+  if (hint.empty()) {
+    // What DPQL can answer; MIN and MAX are known but refused, so never suggested.
+    static const std::vector<std::string> kFunctions = {"COUNT",      "SUM",    "AVG",        "VARIANCE",
+                                                        "STDDEV",     "MEDIAN", "PERCENTILE", "BUCKET",
+                                                        "DATE_TRUNC", "EXTRACT"};
+    hint = ClosestName(expr.name, kFunctions);
+  }
+  return "unknown function " + expr.name + (hint.empty() ? ";" : "; did you mean " + hint + "?") +
+         " DPQL has the aggregates COUNT(*), COUNT(column), COUNT(DISTINCT " + dataset_.privacy_unit +
+         "), SUM, AVG, VARIANCE, STDDEV, MEDIAN and PERCENTILE(column, fraction), and the key functions "
+         "BUCKET(x, width), DATE_TRUNC('month', d) and EXTRACT(YEAR FROM d)";
 }
 
 BoundExprPtr Binder::BindKeyColumn(const ast::Expr& arg, std::string_view function, bool want_date,
                                    bool need_domain) {
   if (arg.kind != ast::ExprKind::kColumn) {
-    throw DpqlError(ErrorCode::kUnsupportedKey,
-                    std::string(function) + " takes a column here, e.g. " +
+    throw DpqlError(ErrorCode::kUnsupportedArgument,
+                    std::string(function) + " takes a column of the table, not an expression, e.g. " +
                         (want_date ? std::string(function) + "(... admitted_on)" : "BUCKET(age, 10)"),
                     arg.loc);
   }

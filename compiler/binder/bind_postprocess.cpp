@@ -35,8 +35,9 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound, std::
       if (a.kind == wanted.kind && a.column == wanted.column) return static_cast<int>(i);
     }
     throw DpqlError(ErrorCode::kNotInOutput,
-                    std::string(clause) + " can only use the query's noisy output; add " + expr.name +
-                        "(...) to the select list",
+                    std::string(clause) + " can only use the query's noisy output, and " +
+                        AggregateText(expr) + " is not in it; add " + AggregateText(expr) +
+                        " to the select list",
                     expr.loc);
   }
   if (expr.kind == ast::ExprKind::kColumn || expr.kind == ast::ExprKind::kFunction ||
@@ -53,10 +54,15 @@ int Binder::ResolveOutput(const ast::Expr& expr, const BoundSelect& bound, std::
       if (o.is_key && Describe(*bound.keys[o.index].expr) == text) return static_cast<int>(i);
     }
   }
-  throw DpqlError(ErrorCode::kNotInOutput,
-                  std::string(clause) + " can only use output columns (" + OutputList(bound) +
-                      "), because it acts on the noisy result",
-                  expr.loc);
+  const bool expression = expr.kind == ast::ExprKind::kBinary || expr.kind == ast::ExprKind::kUnary;
+  throw DpqlError(
+      ErrorCode::kNotInOutput,
+      std::string(clause) + " can only use output columns (" + OutputList(bound) +
+          "), because it acts on the noisy result" +
+          (expression ? "; name one by its name, alias" +
+                            std::string(clause == "ORDER BY" ? " or position" : "") + ", without arithmetic"
+                      : ""),
+      expr.loc);
 }
 
 std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundSelect& bound) {
@@ -87,6 +93,14 @@ std::unique_ptr<PostExpr> Binder::BindHaving(const ast::Expr& expr, const BoundS
       leaf->type = ValueType::kReal;
       leaf->literal = "-" + e.args[0]->literal.text;
       return leaf;
+    }
+    if ((e.kind == ast::ExprKind::kBinary && IsArithmetic(e.op)) ||
+        (e.kind == ast::ExprKind::kUnary && e.op != Operator::kNot)) {
+      throw DpqlError(
+          ErrorCode::kUnsupportedHaving,
+          "HAVING compares output columns with literals, without arithmetic; move the "
+          "arithmetic to the literal, e.g. HAVING COUNT(*) > 20 rather than HAVING COUNT(*) - 10 > 10",
+          e.loc);
     }
     leaf->kind = PostExpr::Kind::kOutput;
     leaf->output = ResolveOutput(e, bound, "HAVING");

@@ -174,17 +174,20 @@ PrivacyParams Binder::BindPrivacy(const std::vector<ast::PrivacyOption>& options
   std::set<std::string> seen;
   for (const auto& option : options) {
     if (!seen.insert(option.name).second) {
-      Fail(ErrorCode::kInvalidPrivacyOption, option.name + " is given twice in WITH PRIVACY", option.loc);
+      Fail(ErrorCode::kDuplicatePrivacyOption,
+           option.name + " is given twice in WITH PRIVACY; keep one " + option.name + " = ...", option.loc);
     }
     const PrivacyOptionBinder* binder = nullptr;
     for (const PrivacyOptionBinder& known : kPrivacyOptions) {
       if (option.name == known.name) binder = &known;
     }
     if (binder == nullptr) {
+      std::vector<std::string> names;
+      for (const PrivacyOptionBinder& known : kPrivacyOptions) names.push_back(known.name);
+      const std::string hint = ClosestName(option.name, names);
       Fail(ErrorCode::kUnknownPrivacyOption,
-           "unknown privacy option " + option.name +
-               "; WITH PRIVACY takes epsilon, delta, mechanism, max_groups, max_rows and "
-               "confidence",
+           "unknown privacy option " + option.name + (hint.empty() ? ";" : "; did you mean " + hint + "?") +
+               " WITH PRIVACY takes epsilon, delta, mechanism, max_groups, max_rows and confidence",
            option.loc);
     }
     binder->bind(option, dataset_.limits, params);

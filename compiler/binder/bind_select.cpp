@@ -99,15 +99,7 @@ void Binder::BindFrom(const ast::SelectStmt& select, BoundSelect& bound) {
   // FROM: one private table of the dataset.
   table_ = dataset_.FindTable(select.from.name);
   if (table_ == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& t : dataset_.tables) names.push_back(t.name);
-    std::string hint = ClosestName(select.from.name, names);
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw DpqlError(ErrorCode::kUnknownTable,
-                    "unknown table \"" + select.from.name + "\" in dataset " + dataset_.name +
-                        (hint.empty() ? "" : "; did you mean " + hint + "?") + " Tables: " + list +
-                        " (SHOW TABLES lists them)",
+    throw DpqlError(ErrorCode::kUnknownTable, UnknownTableMessage(dataset_, select.from.name),
                     select.from.loc);
   }
   if (!table_->is_private) {
@@ -184,15 +176,10 @@ void Binder::BindSelectList(const ast::SelectStmt& select, const std::vector<std
     output.name = item.alias.empty() ? bound.keys[output.index].name : item.alias;
     bound.outputs.push_back(std::move(output));
   }
-  // Keys only (SELECT k FROM t GROUP BY k): the planner releases the keys
-  // of a public domain for free, or those private partition selection keeps.
-  if (bound.aggregates.empty() && bound.keys.empty()) {
-    throw DpqlError(ErrorCode::kNoAggregate,
-                    "the select list has no aggregate; add one, e.g. COUNT(*) or "
-                    "COUNT(DISTINCT " +
-                        dataset_.privacy_unit + ")",
-                    select.items.empty() ? select.loc : select.items.front().loc);
-  }
+  // Every item is an aggregate or a GROUP BY key (BindKeyOutput refuses
+  // the rest), so a select list without an aggregate is keys only: the
+  // planner releases the keys of a public domain for free, or those private
+  // partition selection keeps.
 }
 
 // A select item that is not an aggregate must be one of the GROUP BY keys:
@@ -201,7 +188,7 @@ int Binder::BindKeyOutput(const ast::SelectStmt& select, const ast::Expr& expr,
                           const std::vector<std::string>& key_texts) {
   const ast::Expr* key_expr = &expr;
   if (const ast::SelectItem* aliased = FindAlias(select, expr)) key_expr = aliased->expr.get();
-  BoundExprPtr as_row = BindRowExpr(*key_expr, "the select list");
+  BoundExprPtr as_row = BindRowExpr(*key_expr, kSelectListClause);
   if (as_row->kind == BoundExprKind::kColumn && IsPrivacyUnit(*as_row->column)) {
     throw DpqlError(ErrorCode::kPrivacyUnitOutput,
                     as_row->column->name +
@@ -227,6 +214,17 @@ int Binder::BindKeyOutput(const ast::SelectStmt& select, const ast::Expr& expr,
 // same name identifies nobody (and cannot be counted as people).
 bool Binder::IsPrivacyUnit(const CatalogColumn& column) const {
   return &column == table_->FindColumn(dataset_.privacy_unit);
+}
+
+std::string UnknownTableMessage(const Dataset& dataset, std::string_view name) {
+  std::vector<std::string> names;
+  for (const auto& t : dataset.tables) names.push_back(t.name);
+  const std::string hint = ClosestName(name, names);
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return "unknown table \"" + std::string(name) + "\" in dataset " + dataset.name +
+         (hint.empty() ? ";" : "; did you mean " + hint + "?") + " Tables: " + list +
+         " (SHOW TABLES lists them)";
 }
 
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates) {

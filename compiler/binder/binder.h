@@ -45,7 +45,10 @@ class Binder {
   const ast::SelectItem* FindAlias(const ast::SelectStmt& select, const ast::Expr& expr) const;
 
   // bind_expression.cpp
+  // `clause` names where the expression is, for messages: "WHERE", "HAVING",
+  // "ORDER BY" or kSelectListClause.
   BoundExprPtr BindRowExpr(const ast::Expr& expr, std::string_view clause);
+  [[noreturn]] void RefuseAggregate(const ast::Expr& aggregate, std::string_view clause);
   BoundExprPtr BindColumn(const ast::Expr& expr, std::string_view clause);
   BoundExprPtr BindLiteral(const ast::Expr& expr);
   BoundExprPtr BindUnary(const ast::Expr& expr, std::string_view clause);
@@ -66,6 +69,7 @@ class Binder {
   // bind_key.cpp
   // A group key (need_domain) or, from WHERE, the same function as a plain scalar.
   BoundKey BindKey(const ast::Expr& expr, const std::string& name, bool need_domain = true);
+  std::string UnknownFunctionMessage(const ast::Expr& expr) const;
   // One binder per key function; each fills key.expr and (need_domain) key.domain.
   void BindColumnKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
   void BindBucketKey(const ast::Expr& expr, bool need_domain, BoundKey& key);
@@ -102,6 +106,9 @@ class Binder {
   void CheckJoinOrder(const ast::SelectStmt& select);
   void BindJoinCondition(const ast::Expr& condition, BoundJoin& join);
   bool IsPrivacyUnitName(std::string_view name) const;
+  std::string UnknownQualifierMessage(const ast::Expr& expr) const;
+  std::string JoinExample(const CatalogTable& table) const;
+  std::string ElsewhereHint(const ast::Expr& expr) const;
 
   const CatalogColumn& ResolveColumn(const ast::Expr& expr);
   bool IsPrivacyUnit(const CatalogColumn& column) const;
@@ -129,9 +136,20 @@ void NarrowKeyDomains(const BoundExpr& where, std::vector<BoundKey>& keys);
 // (including refused ones such as MIN and MAX).
 bool IsAggregateName(std::string_view upper_name);
 
+// The clause name BindRowExpr gets for a select item.
+inline constexpr std::string_view kSelectListClause = "the select list";
+
+// An aggregate call as written, for messages: "COUNT(*)", "SUM(age)",
+// "PERCENTILE(age, 0.9)".
+std::string AggregateText(const ast::Expr& aggregate);
+
 // Canonical text of a bound expression, used to match select items with
 // GROUP BY keys ("BUCKET(age, 10)").
 std::string Describe(const BoundExpr& expr);
+
+// "unknown table "admision" in dataset hospital; did you mean admissions?
+// Tables: ...": every table of the dataset, private and public, listed.
+std::string UnknownTableMessage(const Dataset& dataset, std::string_view name);
 
 // "did you mean 'age'?" — the closest candidate by edit distance, or empty.
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);

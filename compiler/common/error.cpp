@@ -58,9 +58,9 @@ std::ostream& operator<<(std::ostream& out, ErrorCode code) { return out << Name
 
 std::string FormatError(const DpqlError& error, std::string_view source) {
   const SourceLocation& loc = error.location();
-  if (!loc.Known()) return std::string("error: ") + error.what();
-  std::string out =
-      std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": error: " + error.what() + "\n";
+  const std::string head = "error [" + std::string(Name(error.code())) + "]: " + error.what();
+  if (!loc.Known()) return head;
+  std::string out = std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": " + head + "\n";
   out += FormatCaret(source, loc);
   return out;
 }

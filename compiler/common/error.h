@@ -33,8 +33,10 @@ const char* ErrorKindName(ErrorKind kind);
 // Writes the code's name ("unknown_column"): for logs and test messages.
 std::ostream& operator<<(std::ostream& out, ErrorCode code);
 
-// "3:14: error: <message>\n<line>\n<caret>" (or just the message when the
-// location is unknown).
+// "3:14: error [unknown_column]: <message>\n<line>\n<caret>", or
+// "error [code]: <message>" when the location is unknown. The code in
+// brackets is the stable name clients match on; the REPL prints it the same
+// way ("ERROR [unknown_column]: ...").
 std::string FormatError(const DpqlError& error, std::string_view source);
 
 }  // namespace dpql

@@ -43,6 +43,7 @@ enum class ErrorKind : uint8_t {
   X(kUnsupportedSetOperation, "unsupported_set_operation", Syntax, 400, "0A000")              \
   X(kUnsupportedWindow, "unsupported_window", Syntax, 400, "0A000")                           \
   X(kAggregateInGroupBy, "aggregate_in_group_by", Semantic, 400, "42803")                     \
+  X(kAggregateInExpression, "aggregate_in_expression", Semantic, 400, "42803")                \
   X(kAggregateNotAllowed, "aggregate_not_allowed", Semantic, 400, "42803")                    \
   X(kAmbiguousColumn, "ambiguous_column", Semantic, 400, "42702")                             \
   X(kAnalystRevoked, "analyst_revoked", Semantic, 400, "42501")                               \
@@ -54,6 +55,7 @@ enum class ErrorKind : uint8_t {
   X(kDuplicateAnalyst, "duplicate_analyst", Semantic, 400, "42710")                           \
   X(kDuplicateProject, "duplicate_project", Semantic, 400, "42710")                           \
   X(kDuplicateGroupKey, "duplicate_group_key", Semantic, 400, "42712")                        \
+  X(kDuplicatePrivacyOption, "duplicate_privacy_option", Semantic, 400, "42601")              \
   X(kDuplicateJoin, "duplicate_join", Semantic, 400, "42712")                                 \
   X(kEmptyDomain, "empty_domain", Semantic, 400, "22023")                                     \
   X(kEpsilonTooLarge, "epsilon_too_large", Semantic, 400, "22023")                            \
@@ -72,7 +74,6 @@ enum class ErrorKind : uint8_t {
   X(kLikePatternNotLiteral, "like_pattern_not_literal", Semantic, 400, "0A000")               \
   X(kMisplacedStar, "misplaced_star", Semantic, 400, "42601")                                 \
   X(kNestedAggregate, "nested_aggregate", Semantic, 400, "42803")                             \
-  X(kNoAggregate, "no_aggregate", Semantic, 400, "42803")                                     \
   X(kNotInOutput, "not_in_output", Semantic, 400, "42803")                                    \
   X(kNullComparison, "null_comparison", Semantic, 400, "42804")                               \
   X(kNumberOutOfRange, "number_out_of_range", Semantic, 400, "22003")                         \
@@ -83,6 +84,7 @@ enum class ErrorKind : uint8_t {
   X(kUnknownFunction, "unknown_function", Semantic, 400, "42883")                             \
   X(kUnknownOperator, "unknown_operator", Semantic, 400, "42883")                             \
   X(kUnknownPrivacyOption, "unknown_privacy_option", Semantic, 400, "42704")                  \
+  X(kUnknownQualifier, "unknown_qualifier", Semantic, 400, "42P01")                           \
   X(kUnknownTable, "unknown_table", Semantic, 400, "42P01")                                   \
   X(kUnsupportedAggregate, "unsupported_aggregate", Semantic, 400, "0A000")                   \
   X(kUnsupportedArgument, "unsupported_argument", Semantic, 400, "0A000")                     \
@@ -98,6 +100,7 @@ enum class ErrorKind : uint8_t {
   X(kNotAggregate, "not_aggregate", Privacy, 400, "42501")                                    \
   X(kPartitionSelectionUnderZcdp, "partition_selection_under_zcdp", Privacy, 400, "42501")    \
   X(kPrivacyUnitJoin, "privacy_unit_join", Privacy, 400, "42501")                             \
+  X(kPrivacyUnitAggregate, "privacy_unit_aggregate", Privacy, 400, "42501")                   \
   X(kPrivacyUnitKey, "privacy_unit_key", Privacy, 400, "42501")                               \
   X(kPrivacyUnitOutput, "privacy_unit_output", Privacy, 400, "42501")                         \
   X(kPrivateJoin, "private_join", Privacy, 400, "42501")                                      \

@@ -256,8 +256,8 @@ TEST_F(ReplTest, ErrorExitsNonZeroWithMessageAndCaret) {
   Outcome run = Dpql("-c " + ShellQuote("SELECT agee FROM admissions"));
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   EXPECT_EQ(run.out, "") << "errors go to stderr";
-  EXPECT_NE(run.err.find("ERROR: "), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("agee"), std::string::npos) << run.err;
+  // The server's stable code in brackets, as `dpqld compile` prints it.
+  EXPECT_NE(run.err.find("ERROR [unknown_column]: unknown column \"agee\""), std::string::npos) << run.err;
   // psql-style context: the line, then a caret under column 8 ("agee").
   EXPECT_NE(run.err.find("LINE 1: SELECT agee FROM admissions\n" + std::string(8 + 7, ' ') + "^\n"),
             std::string::npos)
@@ -270,14 +270,14 @@ TEST_F(ReplTest, FileErrorNamesTheFileLineAndKeepsGoing) {
   Outcome run = Dpql("--format csv -f " + ShellQuote(script.string()));
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   EXPECT_EQ(Lines(run.out).size(), 2u) << "the good statement still ran:\n" << run.out;
-  EXPECT_NE(run.err.find(script.string() + ":4: ERROR: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(script.string() + ":4: ERROR [unknown_table]: "), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("LINE 2: FROM admisions"), std::string::npos) << run.err;
 }
 
 TEST_F(ReplTest, BadTokenIsRefused) {
   Outcome run = Dpql("-c " + ShellQuote("SELECT COUNT(*) FROM admissions"), "dpql_not_a_real_token");
   EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.err.find("ERROR: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("ERROR [unauthorized]: "), std::string::npos) << run.err;
   EXPECT_EQ(run.out, "");
 }
 
@@ -429,7 +429,7 @@ TEST_F(ReplTest, InteractiveSessionThroughATerminal) {
 
   // An error: message, the line and a caret under "agee" (column 8).
   terminal.Type("SELECT agee FROM admissions;\r");
-  ASSERT_TRUE(terminal.Expect("ERROR: ")) << terminal.Recent();
+  ASSERT_TRUE(terminal.Expect("ERROR [unknown_column]: ")) << terminal.Recent();
   ASSERT_TRUE(terminal.Expect("LINE 1: SELECT agee FROM admissions\r\n" + std::string(8 + 7, ' ') + "^"))
       << terminal.Recent();
 

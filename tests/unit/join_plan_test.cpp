@@ -114,7 +114,7 @@ TEST_F(JoinPlanTest, ChainedJoinsSeeOnlyTheTablesBeforeThem) {
         "ON s.region = r.name;");
     FAIL() << "an ON condition used a table joined after it";
   } catch (const DpqlError& e) {
-    EXPECT_EQ(std::string(Name(e.code())), "unknown_table");
+    EXPECT_EQ(std::string(Name(e.code())), "unknown_qualifier");
     EXPECT_EQ(e.location().column, 61u);
     EXPECT_NE(std::string(e.what()).find("sees only the tables before it"), std::string::npos) << e.what();
   }

@@ -166,23 +166,29 @@ TEST(ReplFormatExplain, PlanTextAndWouldBeCost) {
 }
 
 TEST(ReplFormatError, CaretUnderTheColumn) {
-  EXPECT_EQ(FormatErrorText("unknown table \"admisions\"", 2, 6, "SELECT COUNT(*)\nFROM admisions"),
-            "ERROR: unknown table \"admisions\"\n"
+  EXPECT_EQ(FormatErrorText("unknown_table", "unknown table \"admisions\"", 2, 6,
+                            "SELECT COUNT(*)\nFROM admisions"),
+            "ERROR [unknown_table]: unknown table \"admisions\"\n"
             "LINE 2: FROM admisions\n"
             "             ^\n");
   // Columns count characters: the 'é' is two bytes but one column.
-  EXPECT_EQ(FormatErrorText("unknown column", 1, 13, "SELECT '\xC3\xA9', agee FROM t"),
-            "ERROR: unknown column\n"
+  EXPECT_EQ(FormatErrorText("unknown_column", "unknown column", 1, 13, "SELECT '\xC3\xA9', agee FROM t"),
+            "ERROR [unknown_column]: unknown column\n"
             "LINE 1: SELECT '\xC3\xA9', agee FROM t\n"
             "                    ^\n");
 }
 
 TEST(ReplFormatError, WithoutOrOutsideALocationOnlyTheMessage) {
-  EXPECT_EQ(FormatErrorText("budget exhausted", 0, 0, "SELECT 1"), "ERROR: budget exhausted\n");
-  EXPECT_EQ(FormatErrorText("oops", 5, 1, "SELECT 1"), "ERROR: oops\n");
+  EXPECT_EQ(FormatErrorText("budget_exhausted", "budget exhausted", 0, 0, "SELECT 1"),
+            "ERROR [budget_exhausted]: budget exhausted\n");
+  EXPECT_EQ(FormatErrorText("internal_error", "oops", 5, 1, "SELECT 1"), "ERROR [internal_error]: oops\n");
   // A column past the end of the line (unexpected end of input) points just after it.
-  EXPECT_EQ(FormatErrorText("missing FROM", 1, 40, "SELECT 1"),
-            "ERROR: missing FROM\nLINE 1: SELECT 1\n                ^\n");
+  EXPECT_EQ(FormatErrorText("syntax_error", "missing FROM", 1, 40, "SELECT 1"),
+            "ERROR [syntax_error]: missing FROM\nLINE 1: SELECT 1\n                ^\n");
+}
+
+TEST(ReplFormatError, WithoutACodeThePlainPrefix) {
+  EXPECT_EQ(FormatErrorText("", "unknown format 'xml'", 0, 0, ""), "ERROR: unknown format 'xml'\n");
 }
 
 TEST(ReplFormatStatements, SplitsOnSemicolonsOutsideQuotesAndComments) {
