@@ -111,7 +111,7 @@ TEST_F(AnswerCacheTest, RepeatIsTheStoredAnswerAtNoCostAndLeavesTheLedgerAlone) 
 
 // A query and its repeat on one-connection pools: the answer cache's lookup
 // and store and the budget reads run as prepared statements of the query's
-// connection, the debit as prepared statements of the debit's (it runs
+// connection, the debit as the prepared call of dpql.debit on the debit's (it runs
 // beside the query on a connection of its own; runtime/pg/prepared.h), and
 // the answer stored without waiting for the disk is the one the repeat is
 // served.
@@ -143,7 +143,7 @@ TEST_F(AnswerCacheTest, LookupStoreAndDebitArePreparedStatementsOfThePooledConne
   pqxx::nontransaction debit_txn(*debit_connection);
   EXPECT_EQ(debit_txn.exec1("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_prepared_statements")[0]
                 .as<std::string>(),
-            "dpql_add_dataset_spend dpql_dataset_spent dpql_debit dpql_lock_dataset");
+            "dpql_debit_call");
 }
 
 TEST_F(AnswerCacheTest, RewrittenQueriesHitAndShowTheAskersNames) {
