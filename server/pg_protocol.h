@@ -82,6 +82,8 @@ class MessageReader {
 class BodyReader {
  public:
   BodyReader(std::string_view body, std::string_view what) : body_(body), what_(what) {}
+  // The reader keeps a view of the body: a temporary would dangle.
+  BodyReader(std::string&& body, std::string_view what) = delete;
   int32_t Int32();
   int16_t Int16();
   uint8_t Byte();

@@ -106,9 +106,11 @@ TEST(PgProtocolTest, BodyReaderNeverReadsPastTheBody) {
   EXPECT_EQ(reader.Int16(), 2);
   reader.ExpectEnd();
   EXPECT_THROW(reader.Byte(), ProtocolError);
-  BodyReader unterminated(std::string("abc"), "Parse");
+  const std::string abc = "abc";
+  BodyReader unterminated(abc, "Parse");
   EXPECT_THROW(unterminated.CString(), ProtocolError);
-  BodyReader short_bytes(std::string("ab"), "Bind");
+  const std::string ab = "ab";
+  BodyReader short_bytes(ab, "Bind");
   EXPECT_THROW(short_bytes.Bytes(3), ProtocolError);
 }
 
