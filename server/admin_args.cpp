@@ -21,6 +21,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         1,
         "grant NAME --dataset D (--epsilon E [--delta D] | --rho R)"}},
       {"revoke", {{}, {}, 1, "revoke NAME"}},
+      {"new-token", {{}, {}, 1, "new-token NAME"}},
       {"list", {{}, {}, 0, "list"}},
       {"audit",
        {{"--limit", "--analyst", "--dataset"}, {}, 0, "audit [--limit N] [--analyst NAME] [--dataset D]"}},
@@ -106,9 +107,10 @@ ParsedArgs Parse(const std::vector<std::string>& args) {
       throw UsageError("unknown or missing request command in '" + parsed.command +
                        "'; use request list, approve or decline");
     }
-    throw UsageError("unknown command '" + parsed.command +
-                     "'; the commands are init, add-analyst, grant, revoke, list, audit, data-version, "
-                     "check, grant-role, project, request and release");
+    throw UsageError(
+        "unknown command '" + parsed.command +
+        "'; the commands are init, add-analyst, grant, revoke, new-token, list, audit, data-version, "
+        "check, grant-role, project, request and release");
   }
   const CommandSpec& spec = found->second;
 

@@ -61,6 +61,10 @@ commands:
   grant NAME --dataset D (--epsilon E [--delta D] | --rho R)
                                 add to an analyst's budget on a dataset
   revoke NAME                   revoke the analyst's token (budgets and ledger stay)
+  new-token NAME                replace an analyst's token (the old one stops working;
+                                budgets and ledger stay); prints the new token once.
+                                Analysts created before schema version 5 need one to
+                                log in over the PostgreSQL wire protocol (SCRAM)
   list                          analysts with total, spent and remaining budget
   audit [--limit N] [--analyst NAME] [--dataset D]
                                 newest audit entries first (default 50)
@@ -348,6 +352,16 @@ int Revoke(const Invocation& run, Ledger& ledger) {
   return 0;
 }
 
+int ReplaceToken(const Invocation& run, Ledger& ledger) {
+  const std::string& name = run.parsed.positional[0];
+  std::string token = ledger.NewToken(name);
+  AuditAdminChange(ledger, name, "", "new-token", {}, run.err);
+  run.out << "Replaced the token of analyst '" << name << "': the old token no longer works.\n"
+          << "Bearer token (it will not be shown again; only its hash is stored):\n"
+          << token << "\n";
+  return 0;
+}
+
 int DataVersion(const Invocation& run, Ledger& ledger) {
   const std::string& dataset = run.parsed.positional[0];
   if (dataset.empty()) throw UsageError("`data-version` needs a non-empty DATASET name");
@@ -588,8 +602,9 @@ const std::map<std::string, ProjectCommand>& ProjectCommands() {
 using LedgerCommand = int (*)(const Invocation&, Ledger&);
 const std::map<std::string, LedgerCommand>& LedgerCommands() {
   static const std::map<std::string, LedgerCommand> commands = {
-      {"init", Init},   {"add-analyst", AddAnalyst},   {"grant", Grant}, {"revoke", Revoke}, {"list", List},
-      {"audit", Audit}, {"data-version", DataVersion},
+      {"init", Init},     {"add-analyst", AddAnalyst},   {"grant", Grant},
+      {"revoke", Revoke}, {"new-token", ReplaceToken},   {"list", List},
+      {"audit", Audit},   {"data-version", DataVersion},
   };
   return commands;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
+#include <utility>
 
 #include "compiler/common/clock.h"
 #include "compiler/common/error.h"
@@ -97,14 +98,15 @@ std::string Ledger::AddAnalyst(const std::string& name, const std::string& datas
                                bool is_admin) {
   CheckName("analyst name", name);
   CheckName("dataset name", dataset);
-  std::string token = NewToken();
+  std::string token = dpql::NewToken();
   std::string hash = Sha256Hex(token);
+  const std::string verifier = scram::FormatVerifier(scram::NewVerifier(token));
   impl_->Run([&](pqxx::work& txn) {
     // ON CONFLICT keeps a concurrent duplicate from surfacing as a raw SQL error.
     pqxx::result row = txn.exec_params(
-        "INSERT INTO dpql.analysts (name, token_hash, is_admin) VALUES ($1, decode($2, 'hex'), $3) "
-        "ON CONFLICT (name) DO NOTHING RETURNING id",
-        name, hash, is_admin);
+        "INSERT INTO dpql.analysts (name, token_hash, is_admin, scram_verifier) "
+        "VALUES ($1, decode($2, 'hex'), $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id",
+        name, hash, is_admin, verifier);
     if (row.empty()) {
       throw DpqlError(ErrorCode::kDuplicateAnalyst,
                       "an analyst named '" + name +
@@ -149,6 +151,28 @@ Budget Ledger::Grant(const std::string& name, const std::string& dataset, const 
         id, dataset, grant.epsilon_micro, grant.delta_pico, grant.rho_pico);
     return BudgetFromRow(row);
   });
+}
+
+std::string Ledger::NewToken(const std::string& name) {
+  std::string token = dpql::NewToken();
+  const std::string hash = Sha256Hex(token);
+  const std::string verifier = scram::FormatVerifier(scram::NewVerifier(token));
+  impl_->Run([&](pqxx::work& txn) {
+    pqxx::result found = txn.exec_params(
+        "SELECT id, revoked_at IS NOT NULL FROM dpql.analysts WHERE name = $1 FOR UPDATE", name);
+    if (found.empty()) {
+      throw DpqlError(ErrorCode::kUnknownAnalyst,
+                      "unknown analyst '" + name + "'; `dpqld admin list` shows the analysts");
+    }
+    if (found[0][1].as<bool>()) {
+      throw DpqlError(ErrorCode::kAnalystRevoked,
+                      "analyst '" + name + "' has been revoked; add a new analyst instead");
+    }
+    txn.exec_params0(
+        "UPDATE dpql.analysts SET token_hash = decode($2, 'hex'), scram_verifier = $3 WHERE id = $1",
+        found[0][0].as<int64_t>(), hash, verifier);
+  });
+  return token;
 }
 
 bool Ledger::Revoke(const std::string& name) {
@@ -211,6 +235,33 @@ std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
     }
     return AnalystFromRow(found[0]);
   });
+}
+
+std::optional<Login> Ledger::FindLogin(const std::string& name) {
+  struct Row {
+    Analyst analyst;
+    std::optional<std::string> verifier;
+  };
+  // One statement in autocommit: one round trip per login.
+  std::optional<Row> row = impl_->Autocommit([&](pqxx::transaction_base& txn) -> std::optional<Row> {
+    pqxx::result found = txn.exec_params(
+        std::string("SELECT ") + kAnalystColumns + ", scram_verifier FROM dpql.analysts WHERE name = $1",
+        name);
+    if (found.empty()) return std::nullopt;
+    Row read{AnalystFromRow(found[0]), std::nullopt};
+    if (!found[0][5].is_null()) read.verifier = found[0][5].as<std::string>();
+    return read;
+  });
+  if (!row) return std::nullopt;
+  Login login{std::move(row->analyst), std::nullopt};
+  if (row->verifier) {
+    try {
+      login.verifier = scram::ParseVerifier(*row->verifier);
+    } catch (const scram::ScramError& e) {
+      throw DpqlError(ErrorCode::kDatabaseError, "analyst '" + name + "' has a " + e.what());
+    }
+  }
+  return login;
 }
 
 std::optional<Budget> Ledger::GetBudget(int64_t analyst_id, const std::string& dataset) {

@@ -23,6 +23,7 @@
 
 #include "compiler/common/rational.h"
 #include "runtime/budget/budget_units.h"
+#include "runtime/ledger/scram.h"
 #include "runtime/ledger/tokens.h"
 #include "runtime/pg/pqxx_fwd.h"
 
@@ -34,6 +35,15 @@ struct Analyst {
   bool is_admin = false;
   bool revoked = false;
   std::string created_at;  // PostgreSQL timestamptz text
+};
+
+// What the PostgreSQL wire protocol's login needs of an analyst: who they
+// are (revoked ones too: the caller refuses them) and the SCRAM verifier of
+// their token, absent for analysts created before schema version 5 who have
+// not had a new token since.
+struct Login {
+  Analyst analyst;
+  std::optional<scram::Verifier> verifier;
 };
 
 struct Budget {
@@ -106,10 +116,15 @@ class Ledger {
   void Init();
 
   // Creates an analyst with a budget on `dataset` and returns the bearer token
-  // ("dpql_" + 43 base64url chars). Only the token's SHA-256 is stored.
+  // ("dpql_" + 43 base64url chars). Only the token's SHA-256 and its SCRAM
+  // verifier (salted PBKDF2) are stored.
   // Throws DpqlError: "duplicate_analyst" if the name is taken, "invalid_name".
   std::string AddAnalyst(const std::string& name, const std::string& dataset, const BudgetCost& grant,
                          bool is_admin);
+  // Replaces an unrevoked analyst's token with a new one (new hash, new SCRAM
+  // verifier) and returns it; the old token stops authenticating at once.
+  // Budgets and ledger rows stay. Throws "unknown_analyst", "analyst_revoked".
+  std::string NewToken(const std::string& name);
   // Adds `grant` to the analyst's total on `dataset` (creating the row).
   // Returns the budget after the grant. Throws "unknown_analyst", "analyst_revoked".
   Budget Grant(const std::string& name, const std::string& dataset, const BudgetCost& grant);
@@ -122,6 +137,10 @@ class Ledger {
 
   // The analyst whose (unrevoked) token this is, or nullopt.
   [[nodiscard]] std::optional<Analyst> Authenticate(std::string_view token);
+  // The analyst named `name` with their SCRAM verifier, in one SELECT; nullopt
+  // for an unknown name. Revoked analysts are returned (analyst.revoked).
+  // Throws DpqlError "database_error" when the stored verifier is malformed.
+  [[nodiscard]] std::optional<Login> FindLogin(const std::string& name);
 
   [[nodiscard]] std::optional<Budget> GetBudget(int64_t analyst_id, const std::string& dataset);
   std::vector<Budget> GetBudgets(int64_t analyst_id);

@@ -19,7 +19,7 @@ namespace {
 const std::vector<std::pair<std::string, std::string>>& DpqlTablePrivileges() {
   static const std::vector<std::pair<std::string, std::string>> privileges = {
       {"schema_version", "SELECT"},                 // the server checks the schema is initialised
-      {"analysts", "SELECT"},                       // token authentication
+      {"analysts", "SELECT"},                       // token authentication; SCRAM verifiers (login)
       {"budgets", "SELECT, UPDATE"},                // the conditional debit
       {"ledger", "SELECT, INSERT"},                 // one row per charge (RETURNING id)
       {"audit", "SELECT, INSERT"},                  // one row per request; the admin audit route

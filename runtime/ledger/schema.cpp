@@ -112,6 +112,12 @@ BEGIN
 END
 $do$;
 
+-- Version 5: each analyst's SCRAM-SHA-256 verifier of the token, in
+-- PostgreSQL's text form (runtime/ledger/scram.h), for the wire protocol's
+-- login. NULL for analysts created before version 5 until
+-- `dpqld admin new-token` gives them a new token and its verifier.
+ALTER TABLE dpql.analysts ADD COLUMN IF NOT EXISTS scram_verifier text;
+
 -- The ledger and the audit log are append-only: rows are never changed or removed.
 CREATE OR REPLACE FUNCTION dpql.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN

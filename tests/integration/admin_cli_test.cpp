@@ -12,6 +12,7 @@
 
 #include "runtime/ledger/ledger.h"
 #include "tests/support/pg.h"
+#include "tests/support/scram_client.h"
 
 namespace dpql {
 namespace {
@@ -125,6 +126,56 @@ TEST_F(AdminCliTest, InitAddListGrantRevoke) {
   ASSERT_EQ(row.size(), 13u);
   EXPECT_EQ(row[2], "revoked");
   EXPECT_EQ(row[4], "2");  // the budget stays
+}
+
+// `new-token NAME`: a new token, printed once; the old one stops working, the
+// new one authenticates as a bearer token and through SCRAM; audited.
+TEST_F(AdminCliTest, NewTokenReplacesTheToken) {
+  ASSERT_EQ(Admin("init").exit_code, 0);
+  CommandResult add = Admin("add-analyst alice --dataset hospital --epsilon 1");
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  const std::string old_token = TokenIn(add.output);
+  ASSERT_FALSE(old_token.empty()) << add.output;
+
+  CommandResult replaced = Admin("new-token alice");
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.output;
+  const std::string token = TokenIn(replaced.output);
+  ASSERT_FALSE(token.empty()) << replaced.output;
+  EXPECT_NE(token, old_token);
+  EXPECT_EQ(Occurrences(replaced.output, token), 1u) << replaced.output;
+  EXPECT_EQ(replaced.output.find(old_token), std::string::npos) << replaced.output;
+  EXPECT_NE(replaced.output.find("will not be shown again"), std::string::npos) << replaced.output;
+  EXPECT_NE(replaced.output.find("old token no longer works"), std::string::npos) << replaced.output;
+
+  Ledger ledger(db_.url());
+  EXPECT_FALSE(ledger.Authenticate(old_token).has_value());
+  ASSERT_TRUE(ledger.Authenticate(token).has_value());
+  std::optional<Login> login = ledger.FindLogin("alice");
+  ASSERT_TRUE(login.has_value() && login->verifier.has_value());
+  EXPECT_TRUE(ScramAuthenticates(*login->verifier, token));
+  EXPECT_FALSE(ScramAuthenticates(*login->verifier, old_token));
+
+  CommandResult audit = Admin("audit --analyst alice");
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_NE(audit.output.find("new-token"), std::string::npos) << audit.output;
+  EXPECT_EQ(audit.output.find(token), std::string::npos) << audit.output;
+  std::vector<std::string> row = ListRow("alice", "hospital");
+  ASSERT_EQ(row.size(), 13u);
+  EXPECT_EQ(row[2], "active");
+  EXPECT_EQ(row[4], "1");  // the budget stays
+
+  CommandResult unknown = Admin("new-token bob");
+  EXPECT_EQ(unknown.exit_code, kExitFailed) << unknown.output;
+  EXPECT_NE(unknown.output.find("unknown analyst 'bob'"), std::string::npos) << unknown.output;
+  ASSERT_EQ(Admin("revoke alice").exit_code, 0);
+  CommandResult revoked = Admin("new-token alice");
+  EXPECT_EQ(revoked.exit_code, kExitFailed) << revoked.output;
+  EXPECT_NE(revoked.output.find("has been revoked"), std::string::npos) << revoked.output;
+  EXPECT_TRUE(TokenIn(revoked.output).empty()) << revoked.output;
+  EXPECT_FALSE(ledger.Authenticate(token).has_value());
+  CommandResult missing = Admin("new-token");
+  EXPECT_EQ(missing.exit_code, kExitUsage) << missing.output;
+  EXPECT_NE(Admin("--help").output.find("new-token NAME"), std::string::npos);
 }
 
 // zCDP budgets: --rho grants rho exactly; with a catalog, --epsilon/--delta

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "compiler/common/error.h"
 #include "runtime/ledger/ledger.h"
 #include "tests/support/pg.h"
 
@@ -111,6 +112,22 @@ TEST_F(LeastPrivilegeTest, RoleCannotRewriteTheLedgerOrMintAnalysts) {
   ExpectDenied("UPDATE dpql.analysts SET revoked_at = NULL");
   ExpectDenied("ALTER TABLE dpql.ledger DISABLE TRIGGER ALL");
   ExpectDenied("DELETE FROM dpql.answer_cache");
+}
+
+// The wire protocol's login reads an analyst's SCRAM verifier as the server's
+// role; the role cannot replace one (that is `dpqld admin new-token`).
+TEST_F(LeastPrivilegeTest, RoleReadsScramVerifiersButCannotChangeThem) {
+  int code = 0;
+  std::string out = Admin("add-analyst ada --dataset hospital --epsilon 1", &code);
+  ASSERT_EQ(code, 0) << out;
+  Ledger ledger(RoleUrl());
+  std::optional<Login> login = ledger.FindLogin("ada");
+  ASSERT_TRUE(login.has_value());
+  ASSERT_TRUE(login->verifier.has_value());
+  EXPECT_EQ(AsRole("SELECT scram_verifier FROM dpql.analysts"), "");
+  ExpectDenied("UPDATE dpql.analysts SET scram_verifier = NULL");
+  ExpectDenied("UPDATE dpql.analysts SET token_hash = token_hash");
+  EXPECT_THROW(ledger.NewToken("ada"), DpqlError);
 }
 
 TEST_F(LeastPrivilegeTest, RoleDebitsABudgetThroughTheLedger) {

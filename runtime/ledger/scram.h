@@ -8,6 +8,10 @@
 // PostgreSQL's variant: the client's user name inside the SCRAM messages is
 // ignored (the startup packet's `user` counts), and channel binding is not
 // offered, so a client may send the GS2 header "n,," or "y,," but not "p=".
+//
+// The ledger keeps each analyst's verifier (dpql.analysts.scram_verifier) in
+// PostgreSQL's own text form (FormatVerifier), so the wire-protocol front end
+// can authenticate without ever holding the token.
 
 #include <array>
 #include <optional>
@@ -40,6 +44,17 @@ Verifier MakeVerifier(std::string_view password, std::string_view salt, int iter
 
 // A verifier with a fresh random salt of 16 bytes.
 Verifier NewVerifier(std::string_view password, int iterations = kDefaultIterations);
+
+// PostgreSQL's text form of a verifier, as in pg_authid.rolpassword:
+// "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>", the salt and
+// keys in padded base64.
+std::string FormatVerifier(const Verifier& verifier);
+// Reads FormatVerifier's form back. Throws ScramError, naming the part at
+// fault but never quoting the text, for anything else: another prefix, an
+// iteration count that is not a whole number from 1 to 2^31-1, an empty or
+// non-canonical base64 salt, keys that are not 32 bytes, missing or extra
+// separators.
+Verifier ParseVerifier(std::string_view text);
 
 std::string Base64Encode(std::string_view bytes);
 // Throws ScramError on anything but canonical, padded base64.

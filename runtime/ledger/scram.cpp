@@ -1,4 +1,4 @@
-#include "server/scram.h"
+#include "runtime/ledger/scram.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -123,6 +125,86 @@ std::string Base64Decode(std::string_view text) {
   }
   if (Base64Encode(out) != text) throw ScramError("base64 text that is not in canonical form");
   return out;
+}
+
+namespace {
+
+constexpr std::string_view kVerifierPrefix = "SCRAM-SHA-256$";
+
+ScramError MalformedVerifier(const std::string& what) {
+  return ScramError("malformed SCRAM verifier: " + what +
+                    "; expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> (base64); "
+                    "`dpqld admin new-token NAME` stores a fresh one");
+}
+
+Key DecodeKey(std::string_view text, const char* name) {
+  std::string bytes;
+  try {
+    bytes = Base64Decode(text);
+  } catch (const ScramError& e) {
+    throw MalformedVerifier(std::string("the ") + name + " is not base64 (" + e.what() + ")");
+  }
+  Key key{};
+  if (bytes.size() != key.size()) {
+    throw MalformedVerifier(std::string("the ") + name + " is " + std::to_string(bytes.size()) +
+                            " bytes, not 32");
+  }
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
+}
+
+}  // namespace
+
+std::string FormatVerifier(const Verifier& verifier) {
+  return std::string(kVerifierPrefix) + std::to_string(verifier.iterations) + ":" +
+         Base64Encode(verifier.salt) + "$" + Base64Encode(AsText(verifier.stored_key)) + ":" +
+         Base64Encode(AsText(verifier.server_key));
+}
+
+Verifier ParseVerifier(std::string_view text) {
+  if (text.substr(0, kVerifierPrefix.size()) != kVerifierPrefix) {
+    throw MalformedVerifier("it does not start with \"SCRAM-SHA-256$\"");
+  }
+  text.remove_prefix(kVerifierPrefix.size());
+  const size_t dollar = text.find('$');
+  if (dollar == std::string_view::npos) throw MalformedVerifier("no '$' before the keys");
+  const std::string_view head = text.substr(0, dollar);   // iterations:salt
+  const std::string_view keys = text.substr(dollar + 1);  // StoredKey:ServerKey
+  const size_t head_colon = head.find(':');
+  const size_t keys_colon = keys.find(':');
+  if (head_colon == std::string_view::npos) throw MalformedVerifier("no ':' between iterations and salt");
+  if (keys_colon == std::string_view::npos) throw MalformedVerifier("no ':' between StoredKey and ServerKey");
+  if (keys.find_first_of("$:", keys_colon + 1) != std::string_view::npos ||
+      head.find(':', head_colon + 1) != std::string_view::npos) {
+    throw MalformedVerifier("more separators than its four parts");
+  }
+
+  const std::string_view iterations = head.substr(0, head_colon);
+  if (iterations.empty() || iterations.size() > 10 || iterations[0] == '0') {
+    throw MalformedVerifier("the iteration count is not a whole number from 1 to 2147483647");
+  }
+  int64_t count = 0;
+  for (char c : iterations) {
+    if (c < '0' || c > '9') {
+      throw MalformedVerifier("the iteration count is not a whole number from 1 to 2147483647");
+    }
+    count = count * 10 + (c - '0');
+  }
+  if (count > INT_MAX)
+    throw MalformedVerifier("the iteration count is not a whole number from 1 to 2147483647");
+
+  Verifier verifier;
+  verifier.iterations = static_cast<int>(count);
+  const std::string_view salt = head.substr(head_colon + 1);
+  if (salt.empty()) throw MalformedVerifier("the salt is empty");
+  try {
+    verifier.salt = Base64Decode(salt);
+  } catch (const ScramError& e) {
+    throw MalformedVerifier(std::string("the salt is not base64 (") + e.what() + ")");
+  }
+  verifier.stored_key = DecodeKey(keys.substr(0, keys_colon), "StoredKey");
+  verifier.server_key = DecodeKey(keys.substr(keys_colon + 1), "ServerKey");
+  return verifier;
 }
 
 Verifier MakeVerifier(std::string_view password, std::string_view salt, int iterations) {
