@@ -14,6 +14,7 @@
 // Every DP query carries a slightly different epsilon on each repetition so
 // that the answer cache never serves it: the figures are for real work.
 
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,7 @@ struct Options {
   std::string json_out;
   int load_seconds = 0;  // 0: no load test
   int64_t dpqld_pid = 0;
+  int pg_port = 0;  // dpqld's PostgreSQL front end (0: not measured)
 };
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -280,6 +282,62 @@ json RunLoad(const Options& options, int connections, bool cached) {
   return out;
 }
 
+// The cached load over dpqld's PostgreSQL front end: `connections` libpq
+// sessions, each sending the same simple query as the cached HTTP load. The
+// same measures, so the two protocols compare in one run.
+json RunPgLoad(const Options& options, int connections) {
+  const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(options.pg_port) + " user=" + options.analyst +
+                               " dbname=hospital sslmode=disable password=" + options.token;
+  const std::string fixed = "SELECT sex, COUNT(*) FROM admissions GROUP BY sex WITH PRIVACY (epsilon = 0.25)";
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> errors{0};
+  std::vector<std::vector<double>> latencies(connections);
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};  // timing starts once every session has logged in
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      PGconn* conn = PQconnectdb(conninfo.c_str());
+      ++ready;
+      if (PQstatus(conn) != CONNECTION_OK) {
+        ++errors;
+        PQfinish(conn);
+        return;
+      }
+      while (!go.load()) std::this_thread::yield();
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto t0 = Clock::now();
+        PGresult* result = PQexec(conn, fixed.c_str());
+        if (PQresultStatus(result) != PGRES_TUPLES_OK) ++errors;
+        PQclear(result);
+        latencies[c].push_back(Millis(Clock::now() - t0));
+      }
+      PQfinish(conn);
+    });
+  }
+  while (ready.load() < connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto start = Clock::now();
+  go = true;
+  std::this_thread::sleep_for(std::chrono::seconds(options.load_seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double elapsed = Millis(Clock::now() - start) / 1000;
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  json out = {{"protocol", "postgresql"},
+              {"cached", true},
+              {"connections", connections},
+              {"requests", all.size()},
+              {"errors", errors.load()},
+              {"requests_per_second", static_cast<double>(all.size()) / elapsed},
+              {"p50_ms", Percentile(all, 0.5)},
+              {"p99_ms", Percentile(all, 0.99)}};
+  std::printf("pg wire  %5d conns %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %lld\n", connections,
+              out["requests_per_second"].get<double>(), out["p50_ms"].get<double>(), out["p99_ms"].get<double>(),
+              static_cast<long long>(errors.load()));
+  return out;
+}
+
 int Main(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
@@ -310,6 +368,8 @@ int Main(int argc, char** argv) {
       options.load_seconds = std::stoi(value());
     else if (arg == "--dpqld-pid")
       options.dpqld_pid = std::stoll(value());
+    else if (arg == "--pg-port")
+      options.pg_port = std::stoi(value());
     else
       throw std::invalid_argument("unknown option " + arg + " (see scripts/bench)");
   }
@@ -326,6 +386,21 @@ int Main(int argc, char** argv) {
       for (int connections : {1, 8, 32, 128}) load.push_back(RunLoad(options, connections, cached));
     }
     report["load"] = load;
+    if (options.pg_port != 0) {
+      // The same cached query over both protocols, interleaved per point.
+      std::printf("\nthe cached query over HTTP and over the PostgreSQL protocol\n");
+      json protocols = json::array();
+      for (int connections : {1, 8, 32}) {
+        json http = RunLoad(options, connections, true);
+        json pg = RunPgLoad(options, connections);
+        const double ratio = pg["requests_per_second"].get<double>() /
+                             std::max(1.0, http["requests_per_second"].get<double>());
+        std::printf("  %3d conns: pg/http throughput %.2f x, p99 %.2f / %.2f ms\n", connections, ratio,
+                    pg["p99_ms"].get<double>(), http["p99_ms"].get<double>());
+        protocols.push_back({{"connections", connections}, {"http", http}, {"pg", pg}, {"pg_over_http", ratio}});
+      }
+      report["protocols"] = protocols;
+    }
   }
   if (!options.json_out.empty()) {
     std::ofstream(options.json_out) << report.dump(2) << "\n";

@@ -1,5 +1,5 @@
 // libFuzzer harness over the PostgreSQL wire protocol's parsing
-// (server/pg_protocol.h) and SCRAM-SHA-256's server side (server/scram.h):
+// (server/pg_protocol.h) and SCRAM-SHA-256's server side (runtime/ledger/scram.h):
 // the bytes a client may send before and after it has authenticated.
 //
 // The first input byte picks the path (its value mod 4), the rest is its input:
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "server/pg_protocol.h"
-#include "server/scram.h"
+#include "runtime/ledger/scram.h"
 
 namespace dpql::pgwire {
 namespace {

@@ -18,7 +18,8 @@ constexpr const char* kKnownKeys =
     "listen, database, catalog, console_dir, dashboards, releases, release_check_seconds, tls_cert, "
     "tls_key, threads, db_pool, "
     "max_body_bytes, "
-    "max_query_bytes, request_timeout_ms, statement_timeout_ms";
+    "max_query_bytes, request_timeout_ms, statement_timeout_ms, listen_pg, pg_require_tls, "
+    "pg_max_connections, pg_max_connections_per_analyst, pg_idle_timeout_ms";
 
 [[noreturn]] void Fail(const std::string& message) { throw DpqlError(ErrorCode::kConfigError, message); }
 
@@ -41,7 +42,8 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
 
 }  // namespace
 
-void SetListen(ServerConfig& config, const std::string& value, const std::string& what) {
+void SplitHostPort(const std::string& value, const std::string& what, std::string& out_host,
+                   uint16_t& out_port) {
   std::string host, port;
   if (!value.empty() && value[0] == '[') {
     size_t close = value.find(']');
@@ -65,8 +67,12 @@ void SetListen(ServerConfig& config, const std::string& value, const std::string
     Fail(what + ": expected HOST:PORT with a port from 0 to 65535 (0 picks a free port), got '" + value +
          "'");
   }
-  config.listen_host = host;
-  config.listen_port = static_cast<uint16_t>(number);
+  out_host = host;
+  out_port = static_cast<uint16_t>(number);
+}
+
+void SetListen(ServerConfig& config, const std::string& value, const std::string& what) {
+  SplitHostPort(value, what, config.listen_host, config.listen_port);
 }
 
 ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& source,
@@ -118,6 +124,18 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
           static_cast<size_t>(Integer(yaml, value, key, 16, static_cast<int64_t>(kMaxQueryBytes)));
     } else if (key == "request_timeout_ms") {
       config.request_timeout_ms = static_cast<int>(Integer(yaml, value, key, 100, 3'600'000));
+    } else if (key == "listen_pg") {
+      SplitHostPort(Scalar(yaml, value, key), YamlPlace(source, YamlLocation(value), key), config.pg_host,
+                    config.pg_port);
+      config.pg_enabled = true;
+    } else if (key == "pg_require_tls") {
+      config.pg_require_tls = yaml.Bool(value, key, ErrorCode::kConfigError);
+    } else if (key == "pg_max_connections") {
+      config.pg_max_connections = static_cast<int>(Integer(yaml, value, key, 1, 100'000));
+    } else if (key == "pg_max_connections_per_analyst") {
+      config.pg_max_connections_per_analyst = static_cast<int>(Integer(yaml, value, key, 1, 100'000));
+    } else if (key == "pg_idle_timeout_ms") {
+      config.pg_idle_timeout_ms = static_cast<int>(Integer(yaml, value, key, 1000, 86'400'000));
     } else if (key == "statement_timeout_ms") {
       config.statement_timeout_ms = static_cast<int>(Integer(yaml, value, key, 1, 86'400'000));
     } else {
@@ -130,6 +148,9 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
   }
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     Fail(source + ": TLS needs both `tls_cert` and `tls_key` (PEM files); set both or neither");
+  }
+  if (config.pg_require_tls && !config.Tls()) {
+    Fail(source + ": pg_require_tls needs TLS (`tls_cert` and `tls_key`); set them, or remove pg_require_tls");
   }
   if (config.max_query_bytes > config.max_body_bytes) {
     Fail(source + ": max_query_bytes (" + std::to_string(config.max_query_bytes) +

@@ -29,8 +29,23 @@ struct ServerConfig {
   int request_timeout_ms = 30000;       // per read of a request from a connection
   int statement_timeout_ms = 60000;     // PostgreSQL statement_timeout for queries
 
+  // The PostgreSQL wire protocol front end (server/pg_server.h), off unless
+  // `listen_pg` is set. It shares the HTTP server's threads, database
+  // workers and limits.
+  bool pg_enabled = false;
+  std::string pg_host = "127.0.0.1";
+  uint16_t pg_port = 5433;               // 0 = pick a free port
+  bool pg_require_tls = false;           // refuse a session that did not ask for TLS
+  int pg_max_connections = 100;          // sessions at once, all analysts
+  int pg_max_connections_per_analyst = 10;
+  int pg_idle_timeout_ms = 3'600'000;    // a session idle this long is closed
+
   bool Tls() const { return !tls_cert.empty() && !tls_key.empty(); }
 };
+
+// Splits "HOST:PORT" ("[::1]:5433") into `host` and `port`. Throws
+// DpqlError("config_error") naming `what`.
+void SplitHostPort(const std::string& value, const std::string& what, std::string& host, uint16_t& port);
 
 // Parses YAML text; relative paths (catalog, console_dir, dashboards, releases, tls_cert, tls_key) are
 // resolved against `base_dir` ("" = leave them as written). `source_name` is used in messages.

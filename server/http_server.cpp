@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "compiler/common/error.h"
+#include "server/pg_server.h"
+#include "server/server_state.h"
 
 namespace dpql {
 
@@ -31,9 +33,6 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 constexpr uint32_t kHeaderLimit = 16 * 1024;
-// Requests waiting for a database worker beyond this many per worker are
-// refused with 503 rather than queued without bound.
-constexpr int kQueuedPerWorker = 64;
 // After answering a request whose body was left unread (413, malformed
 // HTTP), the connection drains what the client still sends for at most this
 // long and this many bytes before closing (RFC 9112 section 9.6).
@@ -47,24 +46,6 @@ std::string ErrorBody(ErrorCode code, const std::string& message) {
 }
 
 }  // namespace
-
-// Everything sessions share. Outlives every session (see ~Impl).
-struct ServerState {
-  ServerState(const ServerConfig& config, Router& router)
-      : config(config), router(router), ioc(config.threads), workers(static_cast<size_t>(config.db_pool)) {}
-
-  const ServerConfig& config;
-  Router& router;
-  std::optional<ssl::context> tls;  // before `ioc`: TLS streams it owns use it
-  net::io_context ioc;
-  // Blocking database work; declared after `ioc` so it is joined first.
-  net::thread_pool workers;
-  std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};  // requests read whose response is not yet written
-  std::atomic<int> queued{0};     // requests posted to `workers` and not yet started or done
-
-  std::chrono::milliseconds Timeout() const { return std::chrono::milliseconds(config.request_timeout_ms); }
-};
 
 namespace {
 
@@ -310,7 +291,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(const ServerConfig& config, Router& router) : state(config, router), acceptor(state.ioc) {}
+  Impl(const ServerConfig& config, Router& router) : state(config, router), acceptor(state.ioc) {
+    if (config.pg_enabled) pg = std::make_unique<PgServer>(state);
+  }
 
   void Accept() {
     acceptor.async_accept(net::make_strand(state.ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -333,6 +316,7 @@ struct HttpServer::Impl {
               << std::endl;
     beast::error_code ignored;
     acceptor.close(ignored);
+    if (pg) pg->Close();
     signals.cancel(ignored);
     drain_deadline = std::chrono::steady_clock::now() + state.Timeout();
     Drain();
@@ -352,6 +336,7 @@ struct HttpServer::Impl {
 
   ServerState state;
   tcp::acceptor acceptor;
+  std::unique_ptr<PgServer> pg;  // the PostgreSQL front end, when `listen_pg` is set
   net::signal_set signals{state.ioc, SIGINT, SIGTERM};
   net::steady_timer drain_timer{state.ioc};
   std::chrono::steady_clock::time_point drain_deadline;
@@ -402,6 +387,12 @@ void HttpServer::Listen() {
   if (ec) fail("bind");
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail("listen");
+  if (impl_->pg) impl_->pg->Listen();
+}
+
+std::optional<uint16_t> HttpServer::pg_port() const {
+  if (!impl_->pg) return std::nullopt;
+  return impl_->pg->port();
 }
 
 uint16_t HttpServer::port() const {
@@ -423,6 +414,7 @@ void HttpServer::Run() {
     if (!ec) impl.BeginShutdown();
   });
   impl.Accept();
+  if (impl.pg) impl.pg->Accept();
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.state.config.threads; ++i) {
     threads.emplace_back([&impl] { impl.state.ioc.run(); });

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "server/config.h"
@@ -30,6 +31,8 @@ class HttpServer {
   void Listen();
   // The bound port (the real one when the config asked for port 0).
   uint16_t port() const;
+  // The PostgreSQL front end's bound port, when `listen_pg` is set.
+  std::optional<uint16_t> pg_port() const;
   // "http://127.0.0.1:8765" (https when TLS is on).
   std::string Url() const;
 

@@ -263,6 +263,18 @@ std::string CommandComplete(std::string_view tag) {
 
 std::string EmptyQueryResponse() { return MessageWriter().Begin('I').End().Take(); }
 
+std::string ParseComplete() { return MessageWriter().Begin('1').End().Take(); }
+std::string BindComplete() { return MessageWriter().Begin('2').End().Take(); }
+std::string CloseComplete() { return MessageWriter().Begin('3').End().Take(); }
+std::string NoData() { return MessageWriter().Begin('n').End().Take(); }
+
+std::string ParameterDescription(const std::vector<uint32_t>& type_oids) {
+  MessageWriter writer;
+  writer.Begin('t').Int16(static_cast<int16_t>(type_oids.size()));
+  for (uint32_t oid : type_oids) writer.Int32(static_cast<int32_t>(oid));
+  return writer.End().Take();
+}
+
 std::string ErrorResponse(const ErrorFields& fields) { return ErrorOrNotice('E', fields); }
 
 std::string NoticeResponse(const ErrorFields& fields) { return ErrorOrNotice('N', fields); }

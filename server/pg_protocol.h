@@ -150,6 +150,11 @@ std::string RowDescription(const std::vector<FieldDescription>& fields);
 std::string DataRow(const std::vector<std::optional<std::string>>& values);  // nullopt: NULL
 std::string CommandComplete(std::string_view tag);                           // e.g. "SELECT 37"
 std::string EmptyQueryResponse();
+std::string ParseComplete();
+std::string BindComplete();
+std::string CloseComplete();
+std::string NoData();
+std::string ParameterDescription(const std::vector<uint32_t>& type_oids);
 std::string ErrorResponse(const ErrorFields& fields);
 std::string NoticeResponse(const ErrorFields& fields);
 

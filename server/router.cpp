@@ -240,7 +240,9 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
   }
   const bool v1 = path.rfind("/v1/", 0) == 0;
   exchange.audited = v1;
-  exchange.audit.source = request.method + " " + (allowed.empty() ? "(unknown route)" : AuditText(path, 200));
+  exchange.audit.source = !request.audit_source.empty()
+                              ? request.audit_source
+                              : request.method + " " + (allowed.empty() ? "(unknown route)" : AuditText(path, 200));
   if (allowed.empty()) {
     if (v1) exchange.audit.detail = AuditText(path, 200);
     Fail(ErrorCode::kNotFound,
@@ -272,7 +274,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     return response;
   }
 
-  if (path == "/v1/query" && request.project.empty()) {
+  if (path == "/v1/query" && request.project.empty() && request.session_analyst.empty()) {
     if (std::optional<HttpResponse> served = ServeCached(request, exchange)) return std::move(*served);
   }
   Analyst analyst = Authenticate(request, exchange);
@@ -382,6 +384,17 @@ HttpResponse Router::Readyz() {
 }
 
 Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
+  if (!request.session_analyst.empty()) {
+    std::optional<Analyst> analyst = WithLedger(
+        pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.FindAnalyst(request.session_analyst); });
+    if (!analyst || analyst->revoked) {
+      Fail(ErrorCode::kUnauthorized, "the analyst '" + request.session_analyst +
+                                         "' has been revoked since this session logged in; ask a data guardian");
+    }
+    exchange.audit.analyst_id = analyst->id;
+    exchange.audit.analyst_name = analyst->name;
+    return *analyst;
+  }
   std::string_view header = request.authorization;
   if (header.empty()) {
     Fail(ErrorCode::kUnauthorized,
@@ -406,6 +419,40 @@ Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
   exchange.audit.analyst_id = analyst->id;
   exchange.audit.analyst_name = analyst->name;
   return *analyst;
+}
+
+std::optional<Login> Router::FindLogin(const std::string& name) noexcept {
+  try {
+    return WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.FindLogin(name); });
+  } catch (const std::exception& error) {
+    std::cerr << "dpqld: pg: login lookup failed: " << error.what() << std::endl;
+    return std::nullopt;
+  }
+}
+
+std::optional<Analyst> Router::AuthenticateToken(std::string_view token) noexcept {
+  try {
+    return WithLedger(pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.Authenticate(token); });
+  } catch (const std::exception& error) {
+    std::cerr << "dpqld: pg: login lookup failed: " << error.what() << std::endl;
+    return std::nullopt;
+  }
+}
+
+void Router::AuditLogin(const std::string& user, const std::optional<Analyst>& analyst, const std::string& outcome,
+                        const std::string& detail) noexcept {
+  try {
+    Exchange exchange;
+    exchange.audit.source = "pg: login";
+    exchange.audit.analyst_name = AuditText(analyst ? analyst->name : user, 200);
+    if (analyst) exchange.audit.analyst_id = analyst->id;
+    exchange.audit.outcome = outcome;
+    exchange.audit.detail = AuditText(detail, 1000);
+    WriteAudit(exchange, outcome == "ok" ? 200 : 401);
+    if (outcome != "ok") metrics_.RecordRefusal(outcome);
+  } catch (...) {
+    std::cerr << "dpqld: AUDIT WRITE FAILED for pg: login" << std::endl;
+  }
 }
 
 // A repeated query in one database round trip (Engine::ServeCached). Only a

@@ -39,6 +39,11 @@ struct HttpRequest {
   std::string project;          // the DPQL-Project header: the research project that pays ("" if absent)
   std::string body;
   bool body_too_large = false;  // the body exceeded max_body_bytes and was not read
+  // Set by the PostgreSQL front end (server/pg_server.cpp) instead of a
+  // bearer token: the analyst its login authenticated. Re-read, and its
+  // revocation checked, on every request.
+  std::string session_analyst;
+  std::string audit_source;  // the audit row's source when set, e.g. "pg: query"
 };
 
 struct HttpResponse {
@@ -64,8 +69,18 @@ class Router {
   // /v1/releases lists none). Must outlive the router.
   void set_releases(const std::vector<ReleaseDefinition>* releases) { releases_ = releases; }
 
+  const Catalog& catalog() const { return catalog_; }
+
   // Serves one request. Blocking; never throws.
   HttpResponse Handle(const HttpRequest& request) noexcept;
+
+  // The PostgreSQL front end's login (blocking: call on a database worker).
+  // The analyst and SCRAM verifier of `name` (nullopt: unknown); the
+  // unrevoked analyst whose token this is; an audit row for each login.
+  std::optional<Login> FindLogin(const std::string& name) noexcept;
+  std::optional<Analyst> AuthenticateToken(std::string_view token) noexcept;
+  void AuditLogin(const std::string& user, const std::optional<Analyst>& analyst, const std::string& outcome,
+                  const std::string& detail) noexcept;
 
   // Requests cheap enough to answer on an I/O thread (no database): /metrics
   // and the console's files.

@@ -30,10 +30,12 @@ namespace dpql {
 namespace {
 
 constexpr const char* kServeUsage =
-    "usage: dpqld serve --config FILE [--listen HOST:PORT] [--database URL] [--console-dir DIR]\n"
-    "                   [--test-clock FILE]\n"
+    "usage: dpqld serve --config FILE [--listen HOST:PORT] [--listen-pg HOST:PORT] [--database URL]\n"
+    "                   [--console-dir DIR] [--test-clock FILE]\n"
     "  --config FILE       the server's YAML configuration (docs/OPERATIONS.md, \"Configuration\")\n"
     "  --listen HOST:PORT  overrides `listen` (port 0 picks a free port)\n"
+    "  --listen-pg HOST:PORT\n"
+    "                      serves the PostgreSQL protocol there (overrides `listen_pg`; 0 picks a port)\n"
     "  --database URL      overrides `database` (a libpq URL or connection string)\n"
     "  --console-dir DIR   overrides `console_dir` (the web console's files, from scripts/console-build)\n"
     "  --test-clock FILE   for tests only: read the time from FILE (one line YYYY-MM-DDTHH:MM:SSZ) on\n"
@@ -43,7 +45,7 @@ constexpr const char* kServeUsage =
 // The command line of `dpqld serve`.
 struct ServeArgs {
   std::string config_path;
-  std::optional<std::string> listen, database, console_dir, test_clock;
+  std::optional<std::string> listen, listen_pg, database, console_dir, test_clock;
 };
 
 // Reads the command line into `parsed`; the exit status when the command ends
@@ -67,6 +69,8 @@ std::optional<int> ReadServeArgs(const std::vector<std::string>& args, ServeArgs
       parsed.config_path = *v;
     } else if (arg == "--listen") {
       if (!(parsed.listen = value())) return 2;
+    } else if (arg == "--listen-pg") {
+      if (!(parsed.listen_pg = value())) return 2;
     } else if (arg == "--database") {
       if (!(parsed.database = value())) return 2;
     } else if (arg == "--console-dir") {
@@ -93,6 +97,10 @@ std::optional<int> LoadServeConfig(const ServeArgs& parsed, ServerConfig& config
   try {
     config = LoadServerConfig(parsed.config_path);
     if (parsed.listen) SetListen(config, *parsed.listen, "--listen");
+    if (parsed.listen_pg) {
+      SplitHostPort(*parsed.listen_pg, "--listen-pg", config.pg_host, config.pg_port);
+      config.pg_enabled = true;
+    }
     if (parsed.console_dir) config.console_dir = *parsed.console_dir;
     if (parsed.database) {
       config.database = *parsed.database;
@@ -216,6 +224,10 @@ int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles
     router.set_releases(&releases);
     HttpServer server(config, router);
     server.Listen();
+    // The PostgreSQL line comes first: tools wait for the HTTP one.
+    if (std::optional<uint16_t> pg_port = server.pg_port()) {
+      out << "dpqld PostgreSQL protocol on " << config.pg_host << ":" << *pg_port << std::endl;
+    }
     out << "dpqld listening on " << server.Url() << std::endl;
     ReleaseScheduler scheduler(engine, releases, config.database, config.release_check_seconds, err);
     scheduler.Start();

@@ -53,6 +53,16 @@ bool FindListeningLine(const std::string& text, std::string* scheme, uint16_t* p
 
 }  // namespace
 
+uint16_t DpqldProcess::pg_port() const {
+  static const std::string kPrefix = "dpqld PostgreSQL protocol on 127.0.0.1:";
+  size_t at = stdout_text_.find(kPrefix);
+  if (at == std::string::npos) return 0;
+  size_t next = at + kPrefix.size(), end = next;
+  while (end < stdout_text_.size() && std::isdigit(static_cast<unsigned char>(stdout_text_[end]))) ++end;
+  if (end == next || end - next > 5) return 0;
+  return static_cast<uint16_t>(std::stoi(stdout_text_.substr(next, end - next)));
+}
+
 std::string DpqldConfigBase(const std::string& database, const std::string& catalog) {
   return "database: " + YamlQuote(database) + "\ncatalog: " + YamlQuote(catalog) + "\n";
 }
@@ -61,7 +71,10 @@ DpqldProcess::DpqldProcess(DpqldOptions options) : options_(std::move(options)) 
   // Everything the child needs is built before fork(): the tests fork from
   // processes with client threads running.
   const std::string bin = BinDir() + "/dpqld";
-  std::vector<std::string> args = {bin, "serve", "--config", options_.config, "--listen", "127.0.0.1:0"};
+  // The PostgreSQL front end on a free port too: a config's own `listen_pg`
+  // (the demo's 5433) would collide between tests running side by side.
+  std::vector<std::string> args = {bin,      "serve",       "--config",   options_.config,
+                                   "--listen", "127.0.0.1:0", "--listen-pg", "127.0.0.1:0"};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -102,7 +115,7 @@ void DpqldProcess::WaitUntilListening(std::chrono::seconds timeout) {
     ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
     if (n <= 0) break;  // the process exited
     seen.append(chunk, static_cast<size_t>(n));
-    if (FindListeningLine(seen, &scheme_, &port_)) return;
+    if (FindListeningLine(seen, &scheme_, &port_)) break;
   }
   stdout_text_ = seen;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-// A real `dpqld serve` child process for the integration tests: started on a
-// kernel-chosen loopback port (`--listen 127.0.0.1:0`), ready once it prints
+// A real `dpqld serve` child process for the integration tests: started on
+// kernel-chosen loopback ports (`--listen 127.0.0.1:0 --listen-pg 127.0.0.1:0`), ready once it prints
 // "dpqld listening on http(s)://127.0.0.1:PORT", stopped with SIGTERM or
 // killed with SIGKILL. Its stdout (the listening line) is read through a
 // pipe; its stderr goes to a log file the test names.
@@ -41,6 +41,9 @@ class DpqldProcess {
   uint16_t port() const { return port_; }
   const std::string& scheme() const { return scheme_; }  // "http" or "https"
   std::string url() const;                               // "http://127.0.0.1:PORT"
+  // The PostgreSQL front end's port, from the line "dpqld PostgreSQL protocol
+  // on 127.0.0.1:PORT" printed before the listening line; 0 when none.
+  uint16_t pg_port() const;
   pid_t pid() const { return pid_; }
 
   // What the process printed: stdout up to the listening line, then its log.
