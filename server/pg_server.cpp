@@ -87,7 +87,9 @@ struct Setting {
   bool reported;  // sent as ParameterStatus on connect and when SET
 };
 constexpr Setting kSettings[] = {
+    {"dpql.confidence", "", false},  // "": the catalog's default
     {"dpql.dataset", "", false},
+    {"dpql.epsilon", "", false},  // "": the catalog's default
     {"dpql.intervals", "off", false},
     {"dpql.project", "", false},
     {"application_name", "", true},
@@ -924,7 +926,11 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     request.session_analyst = analyst_;
     request.project = settings_["dpql.project"];
     request.audit_source = "pg: query";
-    request.body = json{{"query", text}, {"dataset", settings_["dpql.dataset"]}}.dump();
+    // The session's default privacy options, where the query gives none.
+    std::vector<std::pair<std::string, std::string>> defaults;
+    if (!settings_["dpql.epsilon"].empty()) defaults.emplace_back("epsilon", settings_["dpql.epsilon"]);
+    if (!settings_["dpql.confidence"].empty()) defaults.emplace_back("confidence", settings_["dpql.confidence"]);
+    request.body = json{{"query", WithSessionPrivacy(text, defaults)}, {"dataset", settings_["dpql.dataset"]}}.dump();
     cancel_.store(false);
     auto response = std::make_shared<std::optional<HttpResponse>>();
     const bool posted = OnWorker(
@@ -1006,7 +1012,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
           auto found = settings_.find(command.name);
           if (found == settings_.end()) {
             throw SqlStateError("42704", "unrecognized configuration parameter \"" + command.name.substr(0, 63) + "\"",
-                                "DPQL's settings: dpql.dataset, dpql.intervals, dpql.project; SHOW ALL lists them all");
+                                "DPQL's settings: dpql.dataset, dpql.epsilon, dpql.confidence, dpql.intervals, dpql.project; SHOW ALL "
+                                "lists them all");
           }
           result.fields = {{command.name, kTextOid, -1, -1, 0}};
           result.rows.push_back({found->second});
@@ -1048,7 +1055,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     }
     if (known == nullptr) {
       throw SqlStateError("42704", "unrecognized configuration parameter \"" + name.substr(0, 63) + "\"",
-                          "DPQL's settings: dpql.dataset, dpql.intervals, dpql.project");
+                          "DPQL's settings: dpql.dataset, dpql.epsilon, dpql.confidence, dpql.intervals, dpql.project");
     }
     if (ReadOnlySetting(name)) {
       throw SqlStateError("55P02", "parameter \"" + name + "\" cannot be changed");
@@ -1057,6 +1064,12 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     if (name == "dpql.dataset") {
       if (state_.router.catalog().FindDataset(value) == nullptr) {
         throw SqlStateError("3D000", "dataset \"" + value.substr(0, 63) + "\" does not exist");
+      }
+    } else if (name == "dpql.epsilon" || name == "dpql.confidence") {
+      // The engine checks the catalog's limits when a query uses the value.
+      if (!value.empty() && (!IsPlainNumber(value) || std::stod(value) <= 0)) {
+        throw SqlStateError("22023", name + " is a positive number such as 0.5, not \"" + value.substr(0, 40) + "\"",
+                            "SET " + name + " = 0.5; RESET " + name + " goes back to the catalog's default");
       }
     } else if (name == "dpql.intervals") {
       std::string lower = Lower(value);

@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "compiler/common/date.h"
+#include "compiler/common/error.h"
+#include "compiler/parser/parser.h"
 
 namespace dpql::pgwire {
 
@@ -493,6 +495,70 @@ std::optional<std::string> BinaryValue(const nlohmann::json& value, uint32_t oid
     }
     default: return TextValue(value, oid);
   }
+}
+
+bool IsPlainNumber(std::string_view text) { return !text.empty() && text[0] != '-' && text[0] != '+' && IsNumber(text); }
+
+namespace {
+
+// The byte offset of 1-based line:column (columns count characters).
+std::optional<size_t> ByteOffset(std::string_view text, uint32_t line, uint32_t column) {
+  uint32_t current_line = 1, current_column = 1;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (current_line == line && current_column == column) return i;
+    if (i == text.size()) break;
+    if (text[i] == '\n') {
+      ++current_line;
+      current_column = 1;
+    } else {
+      ++current_column;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string WithSessionPrivacy(std::string_view sql, const std::vector<std::pair<std::string, std::string>>& options) {
+  if (options.empty()) return std::string(sql);
+  ast::Statement statement;
+  try {
+    statement = ParseStatement(sql);
+  } catch (const DpqlError&) {
+    return std::string(sql);
+  }
+  if ((statement.kind != ast::StatementKind::kSelect && statement.kind != ast::StatementKind::kExplain) ||
+      !statement.select) {
+    return std::string(sql);
+  }
+  const ast::SelectStmt& select = *statement.select;
+  std::optional<size_t> start = ByteOffset(sql, statement.loc.line, statement.loc.column);
+  if (!start || sql.compare(*start, statement.text.size(), statement.text) != 0) return std::string(sql);
+  const size_t end = *start + statement.text.size();
+  std::string clause = "WITH PRIVACY (";
+  bool first = true;
+  for (const ast::PrivacyOption& given : select.privacy) {
+    clause += (first ? "" : ", ") + given.name + " = " + given.value;
+    first = false;
+  }
+  bool added = false;
+  for (const auto& [name, value] : options) {
+    bool given = false;
+    for (const ast::PrivacyOption& option : select.privacy) given |= option.name == name;
+    if (given) continue;
+    clause += (first ? "" : ", ") + name + " = " + value;
+    first = false;
+    added = true;
+  }
+  clause += ")";
+  if (!added) return std::string(sql);
+  if (select.privacy.empty()) {
+    return std::string(sql.substr(0, end)) + " " + clause + std::string(sql.substr(end));
+  }
+  std::optional<size_t> clause_start = ByteOffset(sql, select.privacy_loc.line, select.privacy_loc.column);
+  if (!clause_start || *clause_start >= end) return std::string(sql);
+  return std::string(sql.substr(0, *clause_start)) + clause + std::string(sql.substr(end));
 }
 
 std::optional<int> CharacterPosition(std::string_view text, int line, int column) {

@@ -98,6 +98,17 @@ int16_t TypeSize(uint32_t oid);  // -1: variable length
 std::optional<std::string> TextValue(const nlohmann::json& value, uint32_t oid);
 std::optional<std::string> BinaryValue(const nlohmann::json& value, uint32_t oid);
 
+// A SELECT or EXPLAIN with the session's default privacy options added
+// where the query does not give them itself: `options` are (name, value)
+// pairs such as ("epsilon", "0.5"), ("confidence", "0.9"), their values
+// already checked. Anything else — other statements, text that does not parse
+// (the engine reports it) — comes back unchanged.
+std::string WithSessionPrivacy(std::string_view sql, const std::vector<std::pair<std::string, std::string>>& options);
+
+// Whether `text` is a plain decimal number (digits, one optional '.', an
+// optional exponent), as SET dpql.epsilon and dpql.confidence take.
+bool IsPlainNumber(std::string_view text);
+
 // The 1-based character (not byte) position of line:column (1-based, as
 // DPQL's errors count them) in `text`; nullopt if it lies outside.
 std::optional<int> CharacterPosition(std::string_view text, int line, int column);

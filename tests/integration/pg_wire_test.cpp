@@ -391,6 +391,68 @@ TEST_F(PgWireTest, ARevokedAnalystsOpenSessionIsRefusedAtItsNextQuery) {
   EXPECT_EQ(SpentMicro(), 0);
 }
 
+TEST_F(PgWireTest, ACancelledQueryThatHadNotStartedRunsNothingAndIsNotCharged) {
+  // One database worker, held by a query blocked on a lock the test takes:
+  // the second query waits in the queue, where psql's Ctrl-C (a
+  // CancelRequest) stops it.
+  server_.reset();
+  server_ = Start("db_pool: 1\n");
+  ASSERT_TRUE(server_->started()) << server_->log();
+  PGconn* lock = PQconnectdb(db_.url().c_str());
+  ASSERT_EQ(PQstatus(lock), CONNECTION_OK) << PQerrorMessage(lock);
+  PQclear(PQexec(lock, "BEGIN"));
+  PGresult* locked = PQexec(lock, "LOCK TABLE admissions IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(lock);
+  PQclear(locked);
+  PGconn* first = PQconnectdb(Conninfo(token_).c_str());
+  PGconn* second = PQconnectdb(Conninfo(token_).c_str());
+  ASSERT_EQ(PQstatus(first), CONNECTION_OK) << PQerrorMessage(first);
+  ASSERT_EQ(PQstatus(second), CONNECTION_OK) << PQerrorMessage(second);
+  ASSERT_EQ(PQsendQuery(first, "SELECT COUNT(*) FROM admissions"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(PQsendQuery(second, "SELECT sex, COUNT(*) FROM admissions GROUP BY sex"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PGcancel* cancel = PQgetCancel(second);
+  char error[256];
+  EXPECT_EQ(PQcancel(cancel, error, sizeof error), 1) << error;
+  PQfreeCancel(cancel);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PQclear(PQexec(lock, "COMMIT"));
+  PGresult* answered = PQgetResult(first);
+  EXPECT_EQ(PQresultStatus(answered), PGRES_TUPLES_OK) << PQerrorMessage(first);
+  PQclear(answered);
+  while (PGresult* rest = PQgetResult(first)) PQclear(rest);
+  PGresult* cancelled = PQgetResult(second);
+  EXPECT_EQ(PQresultStatus(cancelled), PGRES_FATAL_ERROR);
+  EXPECT_STREQ(PQresultErrorField(cancelled, PG_DIAG_SQLSTATE), "57014") << PQerrorMessage(second);
+  PQclear(cancelled);
+  while (PGresult* rest = PQgetResult(second)) PQclear(rest);
+  // The control: the session is still usable, and only the first query was charged.
+  PGresult* again = PQexec(second, "SHOW TABLES");
+  EXPECT_EQ(PQresultStatus(again), PGRES_TUPLES_OK) << PQerrorMessage(second);
+  PQclear(again);
+  PQfinish(first);
+  PQfinish(second);
+  PQfinish(lock);
+  EXPECT_EQ(SpentMicro(), 1000000);
+  EXPECT_EQ(SpentMicro(), LedgerSumMicro());
+}
+
+TEST_F(PgWireTest, SessionDefaultsForEpsilonAndConfidenceApplyOnlyWhereTheQueryIsSilent) {
+  int code = 0;
+  std::string out = Psql({"SET dpql.epsilon = 0.25", "SELECT COUNT(*) FROM admissions",
+                          "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5)", "SHOW dpql.epsilon"},
+                         &code);
+  ASSERT_EQ(code, 0) << out << "\nserver:\n" << server_->log();
+  EXPECT_NE(out.find("NOTICE:  cost ε 0.25"), std::string::npos) << out;
+  EXPECT_NE(out.find("NOTICE:  cost ε 0.5"), std::string::npos) << out;
+  EXPECT_EQ(SpentMicro(), 750000) << out;
+  out = Psql({"SET dpql.epsilon = 'lots'"}, &code);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("dpql.epsilon is a positive number"), std::string::npos) << out;
+  EXPECT_EQ(SpentMicro(), 750000);
+}
+
 TEST_F(PgWireTest, TlsCarriesThePasswordAndCanBeRequired) {
   int code = 0;
   std::string out = RunCommand(

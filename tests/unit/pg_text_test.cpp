@@ -108,6 +108,25 @@ TEST(PgTextTest, ValuesInTextAndBinaryFormats) {
   EXPECT_EQ(BinaryValue(nlohmann::json("2026-11-27"), kDateOid), std::string("\0\0\x26\x63", 4));
 }
 
+TEST(PgTextTest, SessionPrivacyDefaultsFillOnlyWhatTheQueryLeavesOut) {
+  const std::vector<std::pair<std::string, std::string>> defaults = {{"epsilon", "0.5"}, {"confidence", "0.9"}};
+  EXPECT_EQ(WithSessionPrivacy("SELECT COUNT(*) FROM admissions;", defaults),
+            "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5, confidence = 0.9);");
+  EXPECT_EQ(WithSessionPrivacy("SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 2) -- mine", defaults),
+            "SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 2, confidence = 0.9) -- mine");
+  EXPECT_EQ(WithSessionPrivacy("EXPLAIN SELECT COUNT(*) FROM admissions", {{"epsilon", "0.5"}}),
+            "EXPLAIN SELECT COUNT(*) FROM admissions WITH PRIVACY (epsilon = 0.5)");
+  // Given in full, another statement, or text that does not parse: unchanged.
+  const std::string full = "SELECT COUNT(*) FROM admissions WITH PRIVACY (confidence = 0.99, epsilon = 1)";
+  EXPECT_EQ(WithSessionPrivacy(full, defaults), full);
+  EXPECT_EQ(WithSessionPrivacy("SHOW TABLES", defaults), "SHOW TABLES");
+  EXPECT_EQ(WithSessionPrivacy("SELECT COUNT(* FROM admissions", defaults), "SELECT COUNT(* FROM admissions");
+  EXPECT_EQ(WithSessionPrivacy("SELECT COUNT(*) FROM admissions", {}), "SELECT COUNT(*) FROM admissions");
+  EXPECT_TRUE(IsPlainNumber("0.5"));
+  EXPECT_FALSE(IsPlainNumber("-1"));
+  EXPECT_FALSE(IsPlainNumber("0.5) , max_groups = (1"));
+}
+
 TEST(PgTextTest, ErrorPositionsCountCharactersNotBytes) {
   EXPECT_EQ(CharacterPosition("SELECT x", 1, 8), 8);
   EXPECT_EQ(CharacterPosition("SELECT\n  x", 2, 3), 10);
