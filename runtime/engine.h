@@ -75,6 +75,7 @@ struct Caller {
 // how its audit row names it.
 struct CachedRequest {
   std::string_view token;
+  std::string_view token_hash;  // instead of the token: its SHA-256 in hex (a PostgreSQL session's)
   std::string_view text;
   std::string audit_source;  // e.g. "POST /v1/query"
   std::string audit_query;   // the text as audited (cut to size)

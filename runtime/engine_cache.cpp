@@ -135,6 +135,7 @@ CachedReply Engine::ServeCached(const Dataset& dataset, const CachedRequest& req
 
   CachedExchangeRequest exchange;
   exchange.token = std::string(request.token);
+  exchange.token_hash = std::string(request.token_hash);
   exchange.dataset = dataset.name;
   exchange.plan_hash = prepared->plan_hash;
   exchange.held_version = held ? held->data_version : 0;

@@ -24,6 +24,7 @@
 
 #include "compiler/common/error.h"
 #include "runtime/ledger/scram.h"
+#include "runtime/ledger/tokens.h"
 #include "server/pg_catalog_answers.h"
 #include "server/pg_protocol.h"
 #include "server/pg_text.h"
@@ -488,7 +489,10 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
 
   void ContinueScram(const std::optional<Login>& login, const std::string& client_first) {
     const bool usable = login && !login->analyst.revoked && login->verifier;
-    if (usable) login_ = login->analyst;
+    if (usable) {
+      login_ = login->analyst;
+      token_hash_ = login->token_hash;
+    }
     scram_.emplace(usable ? *login->verifier : server_->MockVerifier(user_), scram::ServerExchange::NewNonce());
     if (!usable) {
       login_failure_ = !login                     ? "unknown analyst"
@@ -531,10 +535,11 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     auto analyst = std::make_shared<std::optional<Analyst>>();
     const bool posted = OnWorker(
         [self = shared_from_this(), analyst, token] { *analyst = self->state_.router.AuthenticateToken(token); },
-        [self = shared_from_this(), analyst] {
+        [self = shared_from_this(), analyst, token] {
           if (!*analyst || (*analyst)->name != self->user_) {
             return self->LoginFailed(*analyst ? "the token is another analyst's" : "unknown or revoked token");
           }
+          self->token_hash_ = Sha256Hex(token);
           self->LoggedIn(**analyst);
           self->Process();
         });
@@ -924,6 +929,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     request.method = "POST";
     request.target = "/v1/query";
     request.session_analyst = analyst_;
+    request.session_token_hash = token_hash_;
     request.project = settings_["dpql.project"];
     request.audit_source = "pg: query";
     // The session's default privacy options, where the query gives none.
@@ -1218,6 +1224,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::string user_, database_, analyst_;
   std::optional<Analyst> login_;
   std::string login_failure_;
+  std::string token_hash_;  // SHA-256 of the token this session logged in with (hex)
   std::optional<scram::ServerExchange> scram_;
   std::map<std::string, std::string> settings_;
   std::map<std::string, Statement> statements_;

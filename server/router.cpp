@@ -274,7 +274,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request, Exchange& exchange) {
     return response;
   }
 
-  if (path == "/v1/query" && request.project.empty() && request.session_analyst.empty()) {
+  if (path == "/v1/query" && request.project.empty()) {
     if (std::optional<HttpResponse> served = ServeCached(request, exchange)) return std::move(*served);
   }
   Analyst analyst = Authenticate(request, exchange);
@@ -384,12 +384,16 @@ HttpResponse Router::Readyz() {
 }
 
 Analyst Router::Authenticate(const HttpRequest& request, Exchange& exchange) {
-  if (!request.session_analyst.empty()) {
-    std::optional<Analyst> analyst = WithLedger(
-        pool_, config_.db_pool, [&](Ledger& ledger) { return ledger.FindAnalyst(request.session_analyst); });
-    if (!analyst || analyst->revoked) {
+  if (!request.session_token_hash.empty()) {
+    std::optional<Analyst> analyst = std::move(exchange.analyst);  // from ServeCached's round trip
+    if (!analyst) {
+      analyst = WithLedger(pool_, config_.db_pool,
+                           [&](Ledger& ledger) { return ledger.AuthenticateHash(request.session_token_hash); });
+    }
+    if (!analyst) {
       Fail(ErrorCode::kUnauthorized, "the analyst '" + request.session_analyst +
-                                         "' has been revoked since this session logged in; ask a data guardian");
+                                         "' has been revoked, or given a new token, since this session logged "
+                                         "in; log in again with the current token");
     }
     exchange.audit.analyst_id = analyst->id;
     exchange.audit.analyst_name = analyst->name;
@@ -462,7 +466,7 @@ void Router::AuditLogin(const std::string& user, const std::optional<Analyst>& a
 // reports errors, charges, and writes the audit row as usual.
 std::optional<HttpResponse> Router::ServeCached(const HttpRequest& request, Exchange& exchange) {
   std::optional<std::string_view> token = BearerToken(request.authorization);
-  if (!token) return std::nullopt;
+  if (!token && request.session_token_hash.empty()) return std::nullopt;
   std::optional<PlainQuery> body = ParsePlainQuery(request.body);
   if (!body || body->query.size() > config_.max_query_bytes || body->query.find('\0') != std::string::npos) {
     return std::nullopt;
@@ -473,7 +477,8 @@ std::optional<HttpResponse> Router::ServeCached(const HttpRequest& request, Exch
   if (dataset == nullptr) return std::nullopt;
 
   CachedRequest cached;
-  cached.token = *token;
+  if (token) cached.token = *token;
+  else cached.token_hash = request.session_token_hash;
   cached.text = body->query;
   cached.audit_source = exchange.audit.source;
   cached.audit_query = AuditText(body->query, kMaxAuditQueryBytes);

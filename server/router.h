@@ -43,6 +43,7 @@ struct HttpRequest {
   // bearer token: the analyst its login authenticated. Re-read, and its
   // revocation checked, on every request.
   std::string session_analyst;
+  std::string session_token_hash;  // the SHA-256 of the token it logged in with: a replaced token ends the session
   std::string audit_source;  // the audit row's source when set, e.g. "pg: query"
 };
 

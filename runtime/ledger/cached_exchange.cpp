@@ -50,7 +50,7 @@ SELECT a.id, a.name, a.is_admin, a.created_at, a.token_hash, v.version,
 }  // namespace
 
 CachedExchangeResult RunCachedExchange(pqxx::connection& connection, const CachedExchangeRequest& request) {
-  const std::string token_hash = Sha256Hex(request.token);
+  const std::string token_hash = request.token_hash.empty() ? Sha256Hex(request.token) : request.token_hash;
   pqxx::row row;
   try {
     connection.prepare(kStatementName, ExchangeSql());  // a no-op once defined on this connection

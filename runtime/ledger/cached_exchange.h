@@ -19,6 +19,7 @@ namespace dpql {
 
 struct CachedExchangeRequest {
   std::string token;  // the bearer token as sent (only its SHA-256 is sent on)
+  std::string token_hash;  // or its SHA-256 already (64 hex digits), as a PostgreSQL session holds it
   std::string dataset;
   std::string plan_hash;  // CanonicalPlanHash, 64 hex digits
   // The data version of the answer this process already holds for the plan

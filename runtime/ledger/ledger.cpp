@@ -223,7 +223,12 @@ std::optional<Analyst> Ledger::FindAnalyst(const std::string& name) {
 
 std::optional<Analyst> Ledger::Authenticate(std::string_view token) {
   if (token.empty() || token.size() > kMaxTokenLength) return std::nullopt;
-  std::string hash = Sha256Hex(token);
+  return AuthenticateHash(Sha256Hex(token));
+}
+
+std::optional<Analyst> Ledger::AuthenticateHash(std::string_view token_hash_hex) {
+  if (token_hash_hex.size() != 64) return std::nullopt;
+  const std::string hash(token_hash_hex);
   return impl_->Run([&](pqxx::work& txn) -> std::optional<Analyst> {
     pqxx::result found = txn.exec_params(kAuthenticateSql, hash);
     if (found.empty()) return std::nullopt;
@@ -241,19 +246,21 @@ std::optional<Login> Ledger::FindLogin(const std::string& name) {
   struct Row {
     Analyst analyst;
     std::optional<std::string> verifier;
+    std::string token_hash;
   };
   // One statement in autocommit: one round trip per login.
   std::optional<Row> row = impl_->Autocommit([&](pqxx::transaction_base& txn) -> std::optional<Row> {
     pqxx::result found = txn.exec_params(
-        std::string("SELECT ") + kAnalystColumns + ", scram_verifier FROM dpql.analysts WHERE name = $1",
+        std::string("SELECT ") + kAnalystColumns +
+            ", scram_verifier, encode(token_hash, 'hex') FROM dpql.analysts WHERE name = $1",
         name);
     if (found.empty()) return std::nullopt;
-    Row read{AnalystFromRow(found[0]), std::nullopt};
+    Row read{AnalystFromRow(found[0]), std::nullopt, found[0][6].as<std::string>()};
     if (!found[0][5].is_null()) read.verifier = found[0][5].as<std::string>();
     return read;
   });
   if (!row) return std::nullopt;
-  Login login{std::move(row->analyst), std::nullopt};
+  Login login{std::move(row->analyst), std::nullopt, std::move(row->token_hash)};
   if (row->verifier) {
     try {
       login.verifier = scram::ParseVerifier(*row->verifier);

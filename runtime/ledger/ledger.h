@@ -44,6 +44,7 @@ struct Analyst {
 struct Login {
   Analyst analyst;
   std::optional<scram::Verifier> verifier;
+  std::string token_hash;  // SHA-256 of the current token, 64 hex digits
 };
 
 struct Budget {
@@ -137,6 +138,10 @@ class Ledger {
 
   // The analyst whose (unrevoked) token this is, or nullopt.
   [[nodiscard]] std::optional<Analyst> Authenticate(std::string_view token);
+  // The same by the token's SHA-256 (64 hex digits), as a PostgreSQL session
+  // keeps it after its login: a revoked analyst or a replaced token no longer
+  // matches.
+  [[nodiscard]] std::optional<Analyst> AuthenticateHash(std::string_view token_hash_hex);
   // The analyst named `name` with their SCRAM verifier, in one SELECT; nullopt
   // for an unknown name. Revoked analysts are returned (analyst.revoked).
   // Throws DpqlError "database_error" when the stored verifier is malformed.

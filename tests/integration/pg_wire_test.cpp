@@ -391,6 +391,24 @@ TEST_F(PgWireTest, ARevokedAnalystsOpenSessionIsRefusedAtItsNextQuery) {
   EXPECT_EQ(SpentMicro(), 0);
 }
 
+TEST_F(PgWireTest, ANewTokenEndsTheSessionsThatLoggedInWithTheOldOne) {
+  PGconn* conn = PQconnectdb(Conninfo(token_).c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* before = PQexec(conn, "SHOW TABLES");
+  EXPECT_EQ(PQresultStatus(before), PGRES_TUPLES_OK) << PQerrorMessage(conn);
+  PQclear(before);
+  int code = 0;
+  std::string out = RunAdmin(db_.url(), "new-token planner", &code);
+  ASSERT_EQ(code, 0) << out;
+  PGresult* after = PQexec(conn, "SELECT COUNT(*) FROM admissions");
+  EXPECT_EQ(PQresultStatus(after), PGRES_FATAL_ERROR);
+  EXPECT_STREQ(PQresultErrorField(after, PG_DIAG_SQLSTATE), "28P01");
+  EXPECT_NE(std::string(PQerrorMessage(conn)).find("new token"), std::string::npos) << PQerrorMessage(conn);
+  PQclear(after);
+  PQfinish(conn);
+  EXPECT_EQ(SpentMicro(), 0);
+}
+
 TEST_F(PgWireTest, ACancelledQueryThatHadNotStartedRunsNothingAndIsNotCharged) {
   // One database worker, held by a query blocked on a lock the test takes:
   // the second query waits in the queue, where psql's Ctrl-C (a
