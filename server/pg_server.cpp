@@ -266,8 +266,21 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
 
   void ReadSome() {
     if (phase_ == Phase::kClosed) return;
-    Lowest().expires_after(phase_ == Phase::kReady ? std::chrono::milliseconds(state_.config.pg_idle_timeout_ms)
-                                                   : state_.Timeout());
+    if (phase_ == Phase::kReady) {
+      // The idle timeout is this session's own timer, not the stream's: a
+      // stream timeout closes the socket, and the client would never read
+      // why. The timer cancels the read instead, and the FATAL is sent.
+      Lowest().expires_never();
+      idle_timer_.expires_after(std::chrono::milliseconds(state_.config.pg_idle_timeout_ms));
+      idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->phase_ != Phase::kReady) return;
+        self->idle_expired_ = true;
+        beast::error_code ignored;
+        self->Lowest().socket().cancel(ignored);
+      });
+    } else {
+      Lowest().expires_after(state_.Timeout());
+    }
     auto handler = [self = shared_from_this()](beast::error_code ec, size_t bytes) { self->OnRead(ec, bytes); };
     if (tls_) {
       tls_->async_read_some(net::buffer(chunk_), std::move(handler));
@@ -277,8 +290,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   }
 
   void OnRead(beast::error_code ec, size_t bytes) {
+    idle_timer_.cancel();
     if (ec) {
-      if (ec == beast::error::timeout && phase_ == Phase::kReady) {
+      if (idle_expired_ && phase_ == Phase::kReady) {
         return Fatal(Error("57P05", "terminating connection due to idle-session timeout",
                            "the session was idle for pg_idle_timeout_ms; reconnect"));
       }
@@ -1207,6 +1221,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   net::any_io_executor plain_executor_ = plain_.get_executor();
   MessageReader reader_;
   net::steady_timer hold_timer_;
+  net::steady_timer idle_timer_{plain_executor_};
+  bool idle_expired_ = false;
   std::array<char, kReadChunk> chunk_{};
   std::string startup_;  // bytes of the startup phase not yet parsed
   std::string out_;      // messages not yet written

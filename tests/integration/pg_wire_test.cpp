@@ -142,7 +142,9 @@ class PgWireTest : public ::testing::Test {
     const std::filesystem::path config = dir_ / ("dpqld" + std::to_string(servers_++) + ".yaml");
     std::ofstream(config) << DpqldConfigBase(db_.url(), SourceDir() + "/examples/hospital/catalog.yaml")
                           << "pg_max_connections: " << kMaxConnections << "\n"
-                          << "pg_max_connections_per_analyst: " << kMaxConnections << "\n"
+                          << (extra.find("pg_max_connections_per_analyst") == std::string::npos
+                                  ? "pg_max_connections_per_analyst: " + std::to_string(kMaxConnections) + "\n"
+                                  : "")
                           << "max_body_bytes: 65536\nmax_query_bytes: 4096\n"
                           << extra;
     return std::make_unique<DpqldProcess>(
@@ -389,6 +391,36 @@ TEST_F(PgWireTest, ARevokedAnalystsOpenSessionIsRefusedAtItsNextQuery) {
   PQclear(result);
   PQfinish(conn);
   EXPECT_EQ(SpentMicro(), 0);
+}
+
+TEST_F(PgWireTest, OneAnalystsSessionsAreCappedAndIdleOnesAreClosed) {
+  server_.reset();
+  server_ = Start("pg_max_connections_per_analyst: 2\npg_idle_timeout_ms: 1000\n");
+  ASSERT_TRUE(server_->started()) << server_->log();
+  PGconn* first = PQconnectdb(Conninfo(token_).c_str());
+  PGconn* second = PQconnectdb(Conninfo(token_).c_str());
+  PGconn* third = PQconnectdb(Conninfo(token_).c_str());
+  EXPECT_EQ(PQstatus(first), CONNECTION_OK) << PQerrorMessage(first);
+  EXPECT_EQ(PQstatus(second), CONNECTION_OK) << PQerrorMessage(second);
+  EXPECT_EQ(PQstatus(third), CONNECTION_BAD);
+  EXPECT_NE(std::string(PQerrorMessage(third)).find("too many connections for analyst \"planner\""),
+            std::string::npos)
+      << PQerrorMessage(third);
+  PQfinish(third);
+  // Idle past pg_idle_timeout_ms: the server closes the session (57P05).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  PGresult* late = PQexec(first, "SHOW TABLES");
+  EXPECT_NE(PQresultStatus(late), PGRES_TUPLES_OK);
+  EXPECT_NE(std::string(PQerrorMessage(first)).find("idle-session timeout"), std::string::npos)
+      << PQerrorMessage(first);
+  PQclear(late);
+  PQfinish(first);
+  PQfinish(second);
+  // Both slots are free again once the sessions are gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PGconn* again = PQconnectdb(Conninfo(token_).c_str());
+  EXPECT_EQ(PQstatus(again), CONNECTION_OK) << PQerrorMessage(again);
+  PQfinish(again);
 }
 
 TEST_F(PgWireTest, ANewTokenEndsTheSessionsThatLoggedInWithTheOldOne) {
