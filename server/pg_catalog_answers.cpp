@@ -714,6 +714,189 @@ std::optional<CatalogAnswer> AnswerInformationSchema(const Tokens& tokens, const
   return Answer(std::move(columns), std::move(rows));
 }
 
+// ---------------------------------------------------------------------------
+// pgjdbc 42.x's DatabaseMetaData.getTables and getColumns (PgDatabaseMetaData),
+// as it sends them to a server reporting version 15 with
+// standard_conforming_strings on: a fixed head, then conditions
+// `AND n.nspname LIKE '...'`, `AND c.relname LIKE '...'` and, for getTables
+// with types, `AND (false OR ( clause ) ...)`, then a fixed tail.
+
+const Template kJdbcTablesHead(R"(SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME,  CASE n.nspname ~ '^pg_' OR n.nspname = 'information_schema'  WHEN true THEN CASE  WHEN n.nspname = 'pg_catalog' OR n.nspname = 'information_schema' THEN CASE c.relkind   WHEN 'r' THEN 'SYSTEM TABLE'   WHEN 'v' THEN 'SYSTEM VIEW'   WHEN 'i' THEN 'SYSTEM INDEX'   ELSE NULL   END  WHEN n.nspname = 'pg_toast' THEN CASE c.relkind   WHEN 'r' THEN 'SYSTEM TOAST TABLE'   WHEN 'i' THEN 'SYSTEM TOAST INDEX'   ELSE NULL   END  ELSE CASE c.relkind   WHEN 'r' THEN 'TEMPORARY TABLE'   WHEN 'p' THEN 'TEMPORARY TABLE'   WHEN 'i' THEN 'TEMPORARY INDEX'   WHEN 'S' THEN 'TEMPORARY SEQUENCE'   WHEN 'v' THEN 'TEMPORARY VIEW'   ELSE NULL   END  END  WHEN false THEN CASE c.relkind  WHEN 'r' THEN 'TABLE'  WHEN 'p' THEN 'PARTITIONED TABLE'  WHEN 'i' THEN 'INDEX'  WHEN 'P' then 'PARTITIONED INDEX'  WHEN 'S' THEN 'SEQUENCE'  WHEN 'v' THEN 'VIEW'  WHEN 'c' THEN 'TYPE'  WHEN 'f' THEN 'FOREIGN TABLE'  WHEN 'm' THEN 'MATERIALIZED VIEW'  ELSE NULL  END  ELSE NULL  END  AS TABLE_TYPE, d.description AS REMARKS,  '' as TYPE_CAT, '' as TYPE_SCHEM, '' as TYPE_NAME, '' AS SELF_REFERENCING_COL_NAME, '' AS REF_GENERATION  FROM pg_catalog.pg_namespace n, pg_catalog.pg_class c  LEFT JOIN pg_catalog.pg_description d ON (c.oid = d.objoid AND d.objsubid = 0  and d.classoid = 'pg_class'::regclass)  WHERE c.relnamespace = n.oid )");
+const Template kJdbcTablesTail("ORDER BY TABLE_TYPE,TABLE_SCHEM,TABLE_NAME");
+// The clause pgjdbc adds for the type "TABLE"; every other type's clause
+// (views, system, temporary, partitioned tables, ...) names no table of DPQL's.
+const Template kJdbcTableClause("c.relkind = 'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'");
+const Template kJdbcSchemaLike("AND n.nspname LIKE '$1'");
+const Template kJdbcRelnameLike("AND c.relname LIKE '$1'");
+const Template kJdbcColumnsHead(R"(SELECT * FROM (SELECT n.nspname,c.relname,a.attname,a.atttypid,a.attnotnull OR (t.typtype = 'd' AND t.typnotnull) AS attnotnull,a.atttypmod,a.attlen,t.typtypmod,row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS attnum, nullif(a.attidentity, '') as attidentity,nullif(a.attgenerated, '') as attgenerated,pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS adsrc,dsc.description,t.typbasetype,t.typtype  FROM pg_catalog.pg_namespace n  JOIN pg_catalog.pg_class c ON (c.relnamespace = n.oid)  JOIN pg_catalog.pg_attribute a ON (a.attrelid=c.oid)  JOIN pg_catalog.pg_type t ON (a.atttypid = t.oid)  LEFT JOIN pg_catalog.pg_attrdef def ON (a.attrelid=def.adrelid AND a.attnum = def.adnum)  LEFT JOIN pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid)  LEFT JOIN pg_catalog.pg_class dc ON (dc.oid=dsc.classoid AND dc.relname='pg_class')  LEFT JOIN pg_catalog.pg_namespace dn ON (dc.relnamespace=dn.oid AND dn.nspname='pg_catalog')  WHERE c.relkind in ('r','p','v','f','m') and a.attnum > 0 AND NOT a.attisdropped )");
+const Template kJdbcColumnsMiddle(") c WHERE true");
+const Template kJdbcAttnameLike("AND attname LIKE '$1'");
+const Template kJdbcColumnsTail("ORDER BY nspname,c.relname,attnum");
+
+// A LIKE pattern (% any run, _ any character, \ escapes the next) as a name pattern.
+std::optional<NamePattern> ParseLikePattern(std::string_view like) {
+  NamePattern pattern;
+  for (size_t i = 0; i < like.size(); ++i) {
+    if (like[i] == '\\') {
+      if (++i == like.size()) return std::nullopt;
+      pattern.items.emplace_back(NamePattern::Kind::kChar, like[i]);
+    } else if (like[i] == '%') {
+      pattern.items.emplace_back(NamePattern::Kind::kRun, 0);
+    } else if (like[i] == '_') {
+      pattern.items.emplace_back(NamePattern::Kind::kAny, 0);
+    } else {
+      pattern.items.emplace_back(NamePattern::Kind::kChar, like[i]);
+    }
+  }
+  return pattern;
+}
+
+// `AND n.nspname LIKE '...'` or `AND c.relname LIKE '...'` at `at`: true and
+// `at` moved past it (the filter narrowed), false when neither is there;
+// nullopt for a pattern that is not LIKE's.
+std::optional<bool> ReadLikeCondition(const Tokens& tokens, size_t& at, RelationFilter& filter) {
+  std::optional<std::string> literal;
+  if (MatchAt(tokens, at, kJdbcSchemaLike.tokens, literal)) {
+    std::optional<NamePattern> pattern = ParseLikePattern(*literal);
+    if (!pattern) return std::nullopt;
+    filter.schema_listed = filter.schema_listed && Matches(*pattern, kSchema);
+    at += kJdbcSchemaLike.tokens.size();
+    return true;
+  }
+  if (MatchAt(tokens, at, kJdbcRelnameLike.tokens, literal)) {
+    std::optional<NamePattern> pattern = ParseLikePattern(*literal);
+    if (!pattern) return std::nullopt;
+    filter.name_patterns.push_back(std::move(*pattern));
+    at += kJdbcRelnameLike.tokens.size();
+    return true;
+  }
+  return false;
+}
+
+// getTables' `AND (false OR ( clause ) OR ( clause ) ... )` at `at`: whether
+// one clause is the "TABLE" one; nullopt when the block is not pgjdbc's.
+std::optional<bool> ReadJdbcTypes(const Tokens& tokens, size_t& at) {
+  if (at + 3 > tokens.size() || !tokens[at].IsWord("and") || !tokens[at + 1].IsSymbol("(") ||
+      !tokens[at + 2].IsWord("false")) {
+    return std::nullopt;
+  }
+  at += 3;
+  bool tables = false;
+  while (true) {
+    if (at >= tokens.size()) return std::nullopt;
+    if (tokens[at].IsSymbol(")")) {
+      ++at;
+      return tables;
+    }
+    if (at + 2 >= tokens.size() || !tokens[at].IsWord("or") || !tokens[at + 1].IsSymbol("(") ||
+        !tokens[at + 2].IsWord("c.relkind")) {
+      return std::nullopt;
+    }
+    at += 2;
+    const size_t start = at;
+    int depth = 1;
+    while (at < tokens.size() && depth > 0) {
+      if (tokens[at].IsSymbol("(")) ++depth;
+      if (tokens[at].IsSymbol(")")) --depth;
+      ++at;
+    }
+    if (depth != 0) return std::nullopt;
+    const Tokens clause(tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                        tokens.begin() + static_cast<std::ptrdiff_t>(at - 1));
+    tables = tables || clause == kJdbcTableClause.tokens;
+  }
+}
+
+std::optional<CatalogAnswer> AnswerJdbcTables(const Tokens& tokens, const std::vector<CatalogTable>& tables) {
+  std::optional<std::string> unused;
+  const Tokens& head = kJdbcTablesHead.tokens;
+  const Tokens& tail = kJdbcTablesTail.tokens;
+  if (tokens.size() < head.size() + tail.size() || !MatchAt(tokens, 0, head, unused)) return std::nullopt;
+  const size_t tail_at = tokens.size() - tail.size();
+  if (!MatchAt(tokens, tail_at, tail, unused)) return std::nullopt;
+  RelationFilter filter;
+  size_t at = head.size();
+  while (at < tail_at) {
+    std::optional<bool> like = ReadLikeCondition(tokens, at, filter);
+    if (!like) return std::nullopt;
+    if (*like) continue;
+    std::optional<bool> listed = ReadJdbcTypes(tokens, at);
+    if (!listed) return std::nullopt;
+    filter.tables_listed = filter.tables_listed && *listed;
+  }
+  if (at != tail_at) return std::nullopt;
+  std::vector<Row> rows;
+  for (const auto& [index, table] : Listed(tables, filter)) {
+    rows.push_back({std::nullopt, std::string(kSchema), table->name, "TABLE", std::nullopt, "", "", "", "", ""});
+  }
+  return Answer({{"table_cat", kText},
+                 {"table_schem", kName},
+                 {"table_name", kName},
+                 {"table_type", kText},
+                 {"remarks", kText},
+                 {"type_cat", kText},
+                 {"type_schem", kText},
+                 {"type_name", kText},
+                 {"self_referencing_col_name", kText},
+                 {"ref_generation", kText}},
+                std::move(rows));
+}
+
+std::optional<CatalogAnswer> AnswerJdbcColumns(const Tokens& tokens, const std::vector<CatalogTable>& tables) {
+  std::optional<std::string> unused;
+  const Tokens& head = kJdbcColumnsHead.tokens;
+  const Tokens& tail = kJdbcColumnsTail.tokens;
+  if (tokens.size() < head.size() + tail.size() || !MatchAt(tokens, 0, head, unused)) return std::nullopt;
+  const size_t tail_at = tokens.size() - tail.size();
+  if (!MatchAt(tokens, tail_at, tail, unused)) return std::nullopt;
+  RelationFilter filter;
+  size_t at = head.size();
+  while (true) {
+    std::optional<bool> like = ReadLikeCondition(tokens, at, filter);
+    if (!like) return std::nullopt;
+    if (!*like) break;
+  }
+  if (!MatchAt(tokens, at, kJdbcColumnsMiddle.tokens, unused)) return std::nullopt;
+  at += kJdbcColumnsMiddle.tokens.size();
+  std::optional<NamePattern> column_pattern;
+  std::optional<std::string> literal;
+  if (MatchAt(tokens, at, kJdbcAttnameLike.tokens, literal)) {
+    column_pattern = ParseLikePattern(*literal);
+    if (!column_pattern) return std::nullopt;
+    at += kJdbcAttnameLike.tokens.size();
+  }
+  if (at != tail_at) return std::nullopt;
+  std::vector<Row> rows;
+  for (const auto& [index, table] : Listed(tables, filter)) {
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      const dpql::CatalogColumn& column = table->columns[i];
+      if (column_pattern && !Matches(*column_pattern, column.name)) continue;
+      const PgType type = TypeOf(column.type);
+      const std::string length = type.oid == kText ? "-1" : type.oid == kBool ? "1" : type.oid == kDate ? "4" : "8";
+      // Nullable, no type modifier, no default, identity, generation or
+      // description; a base type.
+      rows.push_back({std::string(kSchema), table->name, column.name, std::to_string(type.oid), "f", "-1", length, "-1",
+                      std::to_string(i + 1), std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", "b"});
+    }
+  }
+  return Answer({{"nspname", kName},
+                 {"relname", kName},
+                 {"attname", kName},
+                 {"atttypid", kOid},
+                 {"attnotnull", kBool},
+                 {"atttypmod", kInt4},
+                 {"attlen", kInt2},
+                 {"typtypmod", kInt4},
+                 {"attnum", kInt8},
+                 {"attidentity", kChar},
+                 {"attgenerated", kChar},
+                 {"adsrc", kText},
+                 {"description", kText},
+                 {"typbasetype", kOid},
+                 {"typtype", kChar}},
+                std::move(rows));
+}
+
 // SELECT version(), current_database(), current_schema() (or current_schema).
 std::optional<CatalogAnswer> AnswerFunction(const Tokens& tokens, const std::string& database) {
   const bool call = tokens.size() == 4 && tokens[2].IsSymbol("(") && tokens[3].IsSymbol(")");
@@ -790,6 +973,8 @@ std::optional<CatalogAnswer> AnswerCatalogQuery(std::string_view sql, const Cata
     return Answer({{"Name", kName}, {"Owner", kName}}, std::vector<Row>{Row{std::string(kSchema), std::string(kOwner)}});
   }
   if (std::optional<CatalogAnswer> answer = AnswerInformationSchema(tokens, database, tables)) return answer;
+  if (std::optional<CatalogAnswer> answer = AnswerJdbcTables(tokens, tables)) return answer;
+  if (std::optional<CatalogAnswer> answer = AnswerJdbcColumns(tokens, tables)) return answer;
   return AnswerFunction(tokens, database);
 }
 

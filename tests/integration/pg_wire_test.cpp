@@ -1,7 +1,8 @@
 // dpqld's PostgreSQL front end driven by real clients against a real dpqld and
 // PostgreSQL: psql (simple query, \dt and \d, a refusal with psql's own caret,
 // the cost NOTICE), psycopg and pandas (the extended protocol with bound
-// parameters), libpq's PQexecParams with binary formats, and hostile bytes
+// parameters), libpq's PQexecParams with binary formats, pgjdbc (JDBC's
+// Statement, PreparedStatement and DatabaseMetaData), and hostile bytes
 // (malformed, truncated and oversized messages, a wrong password, a flood of
 // connections) — after each of which the server keeps serving and the ledger
 // stays exact.
@@ -18,7 +19,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -305,6 +308,60 @@ TEST_F(PgWireTest, LibpqExecParamsWithBinaryParametersAndResults) {
   PQclear(result);
   PQfinish(conn);
   EXPECT_EQ(SpentMicro(), 1000000);
+}
+
+// pgjdbc (Debian's libpostgresql-jdbc-java) as a JDBC tool uses it: a
+// Statement, a PreparedStatement with a bound String and int (also as a named
+// server-side statement), ResultSetMetaData, the cost NOTICE as an
+// SQLWarning, DatabaseMetaData.getTables/getColumns, a refusal's SQLState.
+TEST_F(PgWireTest, JdbcDriverQueriesWithBoundParameters) {
+  const std::string jar = "/usr/share/java/postgresql.jar";
+  int code = 0;
+  RunCommand("command -v java >/dev/null 2>&1", &code);
+  if (code != 0) GTEST_SKIP() << "no `java` on PATH: install default-jdk-headless (scripts/deps)";
+  if (!std::filesystem::exists(jar)) GTEST_SKIP() << jar << " is missing: install libpostgresql-jdbc-java (scripts/deps)";
+  std::string out = RunCommand("java -cp " + jar + " " +
+                                   ShellQuote(SourceDir() + "/tests/integration/pg_wire_jdbc/JdbcClient.java") + " " +
+                                   std::to_string(server_->pg_port()) + " " + ShellQuote(token_) + " 2>&1",
+                               &code);
+  ASSERT_EQ(code, 0) << out << "\nserver:\n" << server_->log();
+  std::map<std::string, json> facts;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    json fact = json::parse(line, nullptr, false);
+    if (!fact.is_discarded() && fact.contains("fact")) facts[fact["fact"].get<std::string>()] = fact;
+  }
+  for (const auto& [name, fact] : facts) {
+    if (name != "refused") {
+      EXPECT_FALSE(fact.value("error", false)) << name << ": " << fact.dump() << "\n" << out;
+    }
+  }
+  EXPECT_EQ(facts["connected"]["version"], "15.0 (DPQL)") << out;
+  EXPECT_EQ(facts["statement"]["rows"], kWards) << out;
+  EXPECT_EQ(facts["statement_metadata"]["columns"], json({"ward_code", "n"})) << out;
+  EXPECT_EQ(facts["statement_metadata"]["types"], json({"text", "int8"})) << out;
+  EXPECT_EQ(facts["statement_metadata"]["classes"], json({"java.lang.String", "java.lang.Long"})) << out;
+  ASSERT_FALSE(facts["statement_warnings"]["warnings"].empty()) << out;
+  EXPECT_EQ(facts["statement_warnings"]["warnings"][0].get<std::string>().rfind("cost ε 1", 0), 0u) << out;
+  EXPECT_NE(facts["prepared_warnings"]["warnings"][0].get<std::string>().find("budget left ε 18"), std::string::npos)
+      << out;
+  // Bound parameters filtered the rows: sex is a public domain (F, M, X).
+  for (const char* name : {"prepared", "server_prepared"}) {
+    const json& rows = facts[name]["rows"];
+    ASSERT_EQ(rows.size(), 3u) << name << "\n" << out;
+    EXPECT_EQ(rows[0][0], "F") << out;
+    EXPECT_EQ(facts[std::string(name) + "_metadata"]["columns"], json({"sex", "n"})) << out;
+  }
+  EXPECT_EQ(facts["isolation"]["value"], "read committed") << out;
+  EXPECT_EQ(facts["get_tables"]["tables"], json({"admissions", "bed_days", "wards"})) << out;
+  const json& columns = facts["get_columns"]["columns"];
+  EXPECT_NE(std::find(columns.begin(), columns.end(), json("ward_code:text")), columns.end()) << out;
+  EXPECT_NE(std::find(columns.begin(), columns.end(), json("age:int8")), columns.end()) << out;
+  EXPECT_EQ(facts["refused"]["sqlstate"], "42703") << out;
+  // Three charged queries at ε 1: the Statement and the two prepared ones.
+  EXPECT_EQ(facts["budget"]["rows"][0][2], "3") << out;
+  EXPECT_EQ(SpentMicro(), 3000000) << out;
+  EXPECT_EQ(SpentMicro(), LedgerSumMicro());
 }
 
 TEST_F(PgWireTest, AWrongPasswordIsRefusedAuditedAndCostsNothing) {

@@ -4,7 +4,10 @@
 // \d NAME (the OID lookup, the table's flags, its columns and every footer
 // query of an ordinary table), \d+ NAME, \dn, \dt PATTERN and \d SCHEMA.NAME;
 // dtplus_refused.sql (\dt+, which asks for table sizes) and l_refused.sql (\l)
-// must not be answered. Every answer holds only the catalog's names and
+// must not be answered. jdbc_get_tables.sql and jdbc_get_columns.sql are what
+// pgjdbc 42.5 (Debian's libpostgresql-jdbc-java) sent dpqld for
+// DatabaseMetaData.getTables(null, null, "%", {"TABLE"}) and
+// getColumns(null, null, "admissions", "%"). Every answer holds only the catalog's names and
 // types and fixed words; data queries and statistics are refused.
 
 #include "server/pg_catalog_answers.h"
@@ -59,7 +62,8 @@ using Row = std::vector<std::optional<std::string>>;
 std::set<std::string> CatalogWords() {
   std::set<std::string> words = {"",       "0",      "f",      "r",    "p",    "d",         "x",     "heap",
                                  "public", "dpql",   "table",  "YES",  "text", "bigint",    "date",  "boolean",
-                                 "double precision", "BASE TABLE", "hospital",
+                                 "double precision", "BASE TABLE", "hospital", "TABLE", "-1", "1", "4", "8", "25", "20", "701", "1082",
+                                 "16", "b",
                                  "PostgreSQL 15.0 (DPQL, a differential-privacy query server)"};
   const Dataset& dataset = *Hospital().FindDataset("hospital");
   for (size_t t = 0; t < dataset.tables.size(); ++t) {
@@ -256,6 +260,78 @@ TEST(PgCatalogAnswersTest, DataStatisticsAndSizesAreNeverAnswered) {
   EXPECT_TRUE(LooksLikeCatalogQuery(Fixture("dtplus_refused")));
   EXPECT_FALSE(LooksLikeCatalogQuery("SELECT COUNT(*) FROM admissions"));
   EXPECT_FALSE(LooksLikeCatalogQuery("SELECT COUNT(*) FROM admissions WHERE ward_code = 'pg_catalog.x'"));
+}
+
+TEST(PgCatalogAnswersTest, JdbcGetTablesListsTheCatalogsTables) {
+  const CatalogAnswer answer = Answered(Fixture("jdbc_get_tables"));
+  EXPECT_EQ(ColumnNames(answer), (std::vector<std::string>{"table_cat", "table_schem", "table_name", "table_type",
+                                                           "remarks", "type_cat", "type_schem", "type_name",
+                                                           "self_referencing_col_name", "ref_generation"}));
+  ASSERT_EQ(answer.rows.size(), 3U);
+  EXPECT_EQ(answer.rows[0], (Row{std::nullopt, "public", "admissions", "TABLE", std::nullopt, "", "", "", "", ""}));
+  EXPECT_EQ(answer.rows[1][2], "bed_days");
+  EXPECT_EQ(answer.rows[2][2], "wards");
+  ExpectOnlyCatalogWords(answer);
+  // LIKE patterns: _ and % wildcards, \\ escapes; case aside, as DPQL's names.
+  const std::string all = "c.relname LIKE '%'";
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_tables"), all, "c.relname LIKE 'w_rd%'")).rows.size(), 1U);
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_tables"), all, "c.relname LIKE 'BED\\_DAYS'")).rows.size(), 1U);
+  EXPECT_TRUE(Answered(Replace(Fixture("jdbc_get_tables"), all, "c.relname LIKE 'bed\\%'")).rows.empty());
+  // A schema pattern: public only.
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_tables"), " AND c.relname", " AND n.nspname LIKE 'pub%' AND c.relname"))
+                .rows.size(),
+            3U);
+  EXPECT_TRUE(Answered(Replace(Fixture("jdbc_get_tables"), " AND c.relname", " AND n.nspname LIKE 'other' AND c.relname"))
+                  .rows.empty());
+  // Types: VIEW's clause lists none; no types at all lists every table.
+  const std::string table_clause = "( c.relkind = 'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' )";
+  EXPECT_TRUE(Answered(Replace(Fixture("jdbc_get_tables"), table_clause, "( c.relkind = 'v' AND n.nspname !~ '^pg_' )"))
+                  .rows.empty());
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_tables"), table_clause,
+                             "( c.relkind = 'v' ) OR " + table_clause))
+                .rows.size(),
+            3U);
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_tables"), "AND (false  OR " + table_clause + " )", "")).rows.size(), 3U);
+  // Anything else in the conditions is not pgjdbc's query: refused.
+  for (const std::string& sql :
+       {Replace(Fixture("jdbc_get_tables"), all, all + " AND c.reltuples > 0"),
+        Replace(Fixture("jdbc_get_tables"), table_clause, "( c.reltuples > 0 )"),
+        Replace(Fixture("jdbc_get_tables"), "'' AS REF_GENERATION", "c.reltuples AS REF_GENERATION")}) {
+    EXPECT_FALSE(AnswerCatalogQuery(sql, Hospital(), "hospital").has_value()) << sql;
+  }
+}
+
+TEST(PgCatalogAnswersTest, JdbcGetColumnsListsATablesColumnsWithTheirTypes) {
+  const CatalogAnswer answer = Answered(Fixture("jdbc_get_columns"));
+  EXPECT_EQ(ColumnNames(answer),
+            (std::vector<std::string>{"nspname", "relname", "attname", "atttypid", "attnotnull", "atttypmod", "attlen",
+                                      "typtypmod", "attnum", "attidentity", "attgenerated", "adsrc", "description",
+                                      "typbasetype", "typtype"}));
+  const CatalogTable& admissions = Hospital().FindDataset("hospital")->tables[0];
+  ASSERT_EQ(answer.rows.size(), admissions.columns.size());
+  for (size_t i = 0; i < admissions.columns.size(); ++i) {
+    EXPECT_EQ(answer.rows[i][2], admissions.columns[i].name);
+    EXPECT_EQ(answer.rows[i][8], std::to_string(i + 1));
+  }
+  // ward_code is text (25, variable length); age bigint (20, 8 bytes).
+  EXPECT_EQ(answer.rows[2], (Row{"public", "admissions", "ward_code", "25", "f", "-1", "-1", "-1", "3", std::nullopt,
+                                 std::nullopt, std::nullopt, std::nullopt, "0", "b"}));
+  EXPECT_EQ(answer.rows[4][3], "20");
+  EXPECT_EQ(answer.rows[4][6], "8");
+  ExpectOnlyCatalogWords(answer);
+  // A column pattern, and every table's columns.
+  const std::string mid = ") c WHERE true  AND attname LIKE '%'";
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_columns"), mid, ") c WHERE true AND attname LIKE 'ward\\_code'")).rows.size(),
+            1U);
+  EXPECT_EQ(Answered(Replace(Fixture("jdbc_get_columns"), mid, ") c WHERE true")).rows.size(), admissions.columns.size());
+  EXPECT_GT(Answered(Replace(Fixture("jdbc_get_columns"), " AND c.relname LIKE 'admissions'", "")).rows.size(),
+            admissions.columns.size());
+  EXPECT_FALSE(AnswerCatalogQuery(Replace(Fixture("jdbc_get_columns"), mid, mid + " AND attname IN (SELECT 1)"),
+                                  Hospital(), "hospital")
+                   .has_value());
+  EXPECT_FALSE(AnswerCatalogQuery(Replace(Fixture("jdbc_get_columns"), "a.attlen,", "a.attlen, c.reltuples,"), Hospital(),
+                                  "hospital")
+                   .has_value());
 }
 
 TEST(PgCatalogAnswersTest, InformationSchemaTablesAndColumns) {
