@@ -367,17 +367,21 @@ void HttpServer::Listen() {
                                                 "; both must be PEM files readable by dpqld");
     }
   }
+  BindAndListen(impl_->acceptor, config.listen_host, config.listen_port, Url(), "127.0.0.1, 0.0.0.0 or ::1");
+  if (impl_->pg) impl_->pg->Listen();
+}
+
+void BindAndListen(tcp::acceptor& acceptor, const std::string& host, uint16_t port, const std::string& what,
+                   const std::string& host_hint) {
   beast::error_code ec;
-  auto address = net::ip::make_address(config.listen_host, ec);
+  auto address = net::ip::make_address(host, ec);
   if (ec) {
-    throw DpqlError(ErrorCode::kListenFailed, "cannot listen on '" + config.listen_host +
-                                                  "': not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::1");
-  }
-  tcp::endpoint endpoint(address, config.listen_port);
-  tcp::acceptor& acceptor = impl_->acceptor;
-  auto fail = [&](const char* what) {
     throw DpqlError(ErrorCode::kListenFailed,
-                    std::string("cannot listen on ") + Url() + " (" + what + "): " + ec.message());
+                    "cannot listen on '" + host + "': not an IP address; use e.g. " + host_hint);
+  }
+  tcp::endpoint endpoint(address, port);
+  auto fail = [&](const char* step) {
+    throw DpqlError(ErrorCode::kListenFailed, "cannot listen on " + what + " (" + step + "): " + ec.message());
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) fail("open");
@@ -387,7 +391,6 @@ void HttpServer::Listen() {
   if (ec) fail("bind");
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail("listen");
-  if (impl_->pg) impl_->pg->Listen();
 }
 
 std::optional<uint16_t> HttpServer::pg_port() const {

@@ -1277,27 +1277,8 @@ PgServer::~PgServer() = default;
 
 void PgServer::Listen() {
   const ServerConfig& config = impl_->state.config;
-  beast::error_code ec;
-  auto address = net::ip::make_address(config.pg_host, ec);
-  if (ec) {
-    throw DpqlError(ErrorCode::kListenFailed, "cannot listen on '" + config.pg_host +
-                                                  "' (listen_pg): not an IP address; use e.g. 127.0.0.1");
-  }
-  tcp::endpoint endpoint(address, config.pg_port);
-  tcp::acceptor& acceptor = impl_->acceptor;
-  auto fail = [&](const char* what) {
-    throw DpqlError(ErrorCode::kListenFailed, "cannot listen on " + config.pg_host + ":" +
-                                                  std::to_string(config.pg_port) + " (listen_pg, " + what +
-                                                  "): " + ec.message());
-  };
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) fail("open");
-  acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (ec) fail("set_option");
-  acceptor.bind(endpoint, ec);
-  if (ec) fail("bind");
-  acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) fail("listen");
+  BindAndListen(impl_->acceptor, config.pg_host, config.pg_port,
+                config.pg_host + ":" + std::to_string(config.pg_port) + " (listen_pg)", "127.0.0.1");
 }
 
 void PgServer::Accept() { impl_->Accept(); }

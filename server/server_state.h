@@ -6,6 +6,7 @@
 // Asio types: included only by those two sources.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -24,6 +25,12 @@ namespace net = boost::asio;
 // refused (503, or SQLSTATE 53300 on the wire protocol) rather than queued
 // without bound.
 inline constexpr int kQueuedPerWorker = 64;
+
+// Opens, binds and listens `acceptor` on host:port. Throws
+// DpqlError(listen_failed) naming `what` ("http://127.0.0.1:8765",
+// "127.0.0.1:5433 (listen_pg)") and the step that failed.
+void BindAndListen(net::ip::tcp::acceptor& acceptor, const std::string& host, uint16_t port,
+                   const std::string& what, const std::string& host_hint);
 
 // Everything sessions share. Outlives every session (see ~Impl).
 struct ServerState {
