@@ -1,5 +1,7 @@
 #include "server/pg_catalog_answers.h"
 
+#include "compiler/common/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -151,8 +153,6 @@ std::optional<NamePattern> ParseNamePattern(std::string_view regex) {
   return pattern;
 }
 
-char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
 // DPQL's names are case-insensitive, so the match is too. Wildcard matching
 // with backtracking to the last run: O(pattern x name) at worst.
 bool Matches(const NamePattern& pattern, std::string_view name) {
@@ -164,7 +164,7 @@ bool Matches(const NamePattern& pattern, std::string_view name) {
     if (p < items.size() && items[p].first == NamePattern::Kind::kRun) {
       last_run = {++p, n};
     } else if (p < items.size() && (items[p].first == NamePattern::Kind::kAny ||
-                                    Lower(items[p].second) == Lower(name[n]))) {
+                                    LowerAscii(items[p].second) == LowerAscii(name[n]))) {
       ++p;
       ++n;
     } else if (last_run) {

@@ -7,13 +7,6 @@ namespace dpql::pgwire {
 
 namespace {
 
-int32_t ReadInt32(std::string_view bytes, size_t at) {
-  const auto byte = [&](size_t i) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i]));
-  };
-  return static_cast<int32_t>(byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3));
-}
-
 std::string ErrorOrNotice(char type, const ErrorFields& fields) {
   MessageWriter writer;
   writer.Begin(type);
@@ -28,6 +21,13 @@ std::string ErrorOrNotice(char type, const ErrorFields& fields) {
 }
 
 }  // namespace
+
+int32_t ReadInt32(std::string_view bytes, size_t at) {
+  const auto byte = [&](size_t i) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i]));
+  };
+  return static_cast<int32_t>(byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3));
+}
 
 StartupPacket ParseStartupPacket(std::string_view body) {
   BodyReader reader(body, "the startup packet");

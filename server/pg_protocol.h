@@ -35,6 +35,9 @@ class ProtocolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The big-endian int32 at `at` (the caller has checked that 4 bytes are there).
+int32_t ReadInt32(std::string_view bytes, size_t at);
+
 // The startup phase's packet, its 4-byte length already read and checked
 // (at least 8, at most kMaxStartupPacketBytes).
 struct StartupPacket {

@@ -8,11 +8,11 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "runtime/ledger/scram.h"
 #include "runtime/ledger/tokens.h"
 #include "server/pg_catalog_answers.h"
@@ -49,19 +50,10 @@ constexpr size_t kMaxAuthMessageBytes = 8 * 1024;
 constexpr size_t kMaxDrainBytes = 4 * 1024 * 1024;
 
 int32_t RandomInt32() {
+  const std::string bytes = scram::RandomBytes(sizeof(int32_t));
   int32_t value = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
-    throw DpqlError(ErrorCode::kRandomFailure, "the system's random source failed");
-  }
+  std::memcpy(&value, bytes.data(), sizeof value);
   return value;
-}
-
-std::string RandomBytes(size_t count) {
-  std::string out(count, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1) {
-    throw DpqlError(ErrorCode::kRandomFailure, "the system's random source failed");
-  }
-  return out;
 }
 
 ErrorFields Error(std::string sqlstate, std::string message, std::string hint = "", std::string severity = "ERROR") {
@@ -122,17 +114,12 @@ std::string ReportedName(std::string_view name) {
   return std::string(name);
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 }  // namespace
 
 class PgSession;
 
 struct PgServer::Impl : std::enable_shared_from_this<PgServer::Impl> {
-  explicit Impl(ServerState& state) : state(state), acceptor(state.ioc), mock_secret(RandomBytes(32)) {}
+  explicit Impl(ServerState& state) : state(state), acceptor(state.ioc), mock_secret(scram::RandomBytes(32)) {}
 
   void Accept();
   // Counts a new session; false when `pg_max_connections` are open.
@@ -182,7 +169,7 @@ struct PgServer::Impl : std::enable_shared_from_this<PgServer::Impl> {
          reinterpret_cast<const unsigned char*>(user.data()), user.size(), mac, &size);
     scram::Verifier verifier;
     verifier.salt.assign(reinterpret_cast<const char*>(mac), 16);
-    std::string keys = RandomBytes(64);
+    std::string keys = scram::RandomBytes(64);
     std::copy(keys.begin(), keys.begin() + 32, verifier.stored_key.begin());
     std::copy(keys.begin() + 32, keys.end(), verifier.server_key.begin());
     return verifier;
@@ -395,8 +382,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
 
   void ProcessStartup() {
     if (startup_.size() < 4) return ReadSome();
-    const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(startup_[i])); };
-    const int32_t length = static_cast<int32_t>(byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3));
+    const int32_t length = ReadInt32(startup_, 0);
     if (length < 8 || static_cast<size_t>(length) > kMaxStartupPacketBytes) {
       return Fatal(Error("08P01", "invalid length of startup packet (" + std::to_string(length) +
                                       " bytes); this port speaks PostgreSQL's protocol 3.0",
@@ -701,7 +687,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     portals_.erase("");
     statements_.erase("");
     Run(text, false, [self = shared_from_this(), text](Result& result) {
-      self->WriteResult(result, {}, true, text.size() > 0 ? &text : nullptr);
+      self->WriteResult(result, {}, true);
       self->out_ += ReadyForQuery(self->transaction_);
     });
   }
@@ -823,7 +809,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
       }
       portal.done = true;
       if (result.error) return self->ExtendedError(*result.error);
-      self->WriteResult(result, portal.result_formats, false, nullptr);
+      self->WriteResult(result, portal.result_formats, false);
     });
   }
 
@@ -859,9 +845,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     });
   }
 
-  void WriteResult(const Result& result, const std::vector<int16_t>& formats, bool with_description,
-                   const std::string* query_text) {
-    (void)query_text;
+  void WriteResult(const Result& result, const std::vector<int16_t>& formats, bool with_description) {
     for (const auto& [name, value] : result.parameter_status) out_ += ParameterStatus(name, value);
     if (result.error) {
       out_ += ErrorResponse(*result.error);
@@ -1092,19 +1076,19 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
                             "SET " + name + " = 0.5; RESET " + name + " goes back to the catalog's default");
       }
     } else if (name == "dpql.intervals") {
-      std::string lower = Lower(value);
+      std::string lower = LowerAscii(value);
       if (lower == "on" || lower == "true" || lower == "1") stored = "on";
       else if (lower == "off" || lower == "false" || lower == "0") stored = "off";
       else throw SqlStateError("22023", "dpql.intervals is on or off, not \"" + value.substr(0, 40) + "\"");
     } else if (name == "client_encoding") {
-      std::string lower = Lower(value);
+      std::string lower = LowerAscii(value);
       if (lower != "utf8" && lower != "utf-8" && lower != "unicode") {
         throw SqlStateError("22023", "DPQL speaks UTF8 only, not \"" + value.substr(0, 40) + "\"",
                             "SET client_encoding = 'UTF8'");
       }
       stored = "UTF8";
     } else if (name == "datestyle") {
-      if (Lower(value).find("iso") == std::string::npos) {
+      if (LowerAscii(value).find("iso") == std::string::npos) {
         throw SqlStateError("22023", "DPQL writes dates as ISO only", "SET DateStyle = 'ISO, MDY'");
       }
       stored = "ISO, MDY";

@@ -9,17 +9,12 @@
 
 #include "compiler/common/date.h"
 #include "compiler/common/error.h"
+#include "compiler/common/text.h"
 #include "compiler/parser/parser.h"
 
 namespace dpql::pgwire {
 
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -101,7 +96,7 @@ std::vector<Token> Tokens(std::string_view sql) {
   return out;
 }
 
-bool Is(const Token& token, std::string_view word) { return !token.quoted && Lower(token.text) == word; }
+bool Is(const Token& token, std::string_view word) { return !token.quoted && LowerAscii(token.text) == word; }
 
 bool IsNumber(std::string_view text) {
   if (text.empty()) return false;
@@ -189,7 +184,7 @@ std::string TextLiteral(const BoundParameter& parameter, int index) {
       if (!IsNumber(text)) NotOfType(index, "number", "'" + text.substr(0, 40) + "'");
       return text;
     case kBoolOid: {
-      std::string lower = Lower(text);
+      std::string lower = LowerAscii(text);
       if (lower == "t" || lower == "true" || lower == "on" || lower == "1" || lower == "yes") return "TRUE";
       if (lower == "f" || lower == "false" || lower == "off" || lower == "0" || lower == "no") return "FALSE";
       NotOfType(index, "boolean", "'" + text.substr(0, 40) + "'");
@@ -310,7 +305,7 @@ SessionCommand ClassifyCommand(std::string_view sql) {
   }
   size_t word_end = start;
   while (word_end < sql.size() && std::isalpha(static_cast<unsigned char>(sql[word_end]))) ++word_end;
-  const std::string first = Lower(sql.substr(start, word_end - start));
+  const std::string first = LowerAscii(sql.substr(start, word_end - start));
   static const std::vector<std::string> kOwn = {"begin", "start",    "commit",   "end",       "rollback",
                                                 "abort", "set",      "reset",    "show",      "discard",
                                                 "deallocate"};
@@ -343,12 +338,12 @@ SessionCommand ClassifyCommand(std::string_view sql) {
     }
     only(2, "SHOW name, e.g. SHOW dpql.dataset, or SHOW ALL");
     command.kind = SessionCommand::Kind::kShow;
-    command.name = Lower(tokens[1].text);
+    command.name = LowerAscii(tokens[1].text);
     command.tag = "SHOW";
   } else if (first == "reset") {
     only(2, "RESET name or RESET ALL");
     command.kind = SessionCommand::Kind::kReset;
-    command.name = Lower(tokens[1].text);
+    command.name = LowerAscii(tokens[1].text);
     command.tag = "RESET";
   } else if (first == "discard") {
     if (tokens.size() != 2 || !Is(tokens[1], "all")) {
@@ -384,7 +379,7 @@ SessionCommand ClassifyCommand(std::string_view sql) {
                           "e.g. SET dpql.intervals = on");
     }
     command.kind = SessionCommand::Kind::kSet;
-    command.name = Lower(tokens[at].text);
+    command.name = LowerAscii(tokens[at].text);
     // A list (SET search_path = a, b) is kept as written, comma-separated.
     for (size_t i = at + 2; i < tokens.size(); ++i) {
       if (!command.value.empty() || tokens[i].text == ",") command.value += tokens[i].text == "," ? "," : " ";

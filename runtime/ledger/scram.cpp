@@ -40,14 +40,6 @@ Key Sha256Of(const Key& data) {
 
 std::string_view AsText(const Key& key) { return {reinterpret_cast<const char*>(key.data()), key.size()}; }
 
-std::string RandomBytes(size_t count) {
-  std::string bytes(count, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count)) != 1) {
-    throw ScramError("the random number generator failed");
-  }
-  return bytes;
-}
-
 // A SCRAM attribute "x=value" at the start of `part`: the value, or throws.
 std::string Attribute(std::string_view part, char name, std::string_view message) {
   if (part.size() < 2 || part[0] != name || part[1] != '=') {
@@ -79,6 +71,14 @@ bool PrintableNonce(std::string_view nonce) {
 }
 
 }  // namespace
+
+std::string RandomBytes(size_t count) {
+  std::string bytes(count, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count)) != 1) {
+    throw ScramError("the random number generator failed");
+  }
+  return bytes;
+}
 
 std::string Base64Encode(std::string_view bytes) {
   std::string out;

@@ -56,6 +56,9 @@ std::string FormatVerifier(const Verifier& verifier);
 // separators.
 Verifier ParseVerifier(std::string_view text);
 
+// `count` bytes from OpenSSL's CSPRNG; throws ScramError if it fails.
+std::string RandomBytes(size_t count);
+
 std::string Base64Encode(std::string_view bytes);
 // Throws ScramError on anything but canonical, padded base64.
 std::string Base64Decode(std::string_view text);
