@@ -25,6 +25,7 @@
 #include "runtime/ledger/projects.h"
 #include "runtime/ledger/role_grants.h"
 #include "runtime/pg/declarations.h"
+#include "runtime/pg/fan_out.h"
 #include "server/admin_args.h"
 #include "server/admin_audit.h"
 #include "server/admin_release.h"
@@ -82,6 +83,14 @@ commands:
                                 them; exit status 1 when one is false), bounds and
                                 value lists (values outside them are clamped or in
                                 no group)
+  add-server NAME --host H --port P --dbname D [--user U]
+                                declare a shard or a federated site NAME (a foreign
+                                server of this database; the password, if any, from
+                                DPQL_SERVER_PASSWORD) and install dpql.fan_out
+  distribute --catalog FILE [--dataset D]
+                                copy a sharded dataset's tables to its shards: rows
+                                of private tables by a hash of the privacy unit,
+                                public tables whole, views and indexes re-created
   data-version DATASET          bump the dataset's data version after its data
                                 changed: cached answers of older versions are
                                 no longer served
@@ -655,8 +664,53 @@ int CheckCatalog(const ParsedArgs& parsed, std::ostream& out) {
   return 0;
 }
 
+// `add-server`: a shard or federated site, as a foreign server of the database.
+int AddServerCommand(const ParsedArgs& parsed, std::ostream& out) {
+  ServerOptions options;
+  options.name = parsed.positional.at(0);
+  auto required = [&](const char* flag) {
+    auto value = Value(parsed, flag);
+    if (!value || value->empty()) {
+      throw UsageError(std::string("`add-server` needs ") + flag + "; usage: dpqld admin " +
+                       Commands().at("add-server").synopsis);
+    }
+    return *value;
+  };
+  options.host = required("--host");
+  options.port = required("--port");
+  options.dbname = required("--dbname");
+  options.user = Value(parsed, "--user").value_or("");
+  if (const char* password = std::getenv("DPQL_SERVER_PASSWORD")) options.password = password;
+  for (const std::string& step : AddServer(ResolveDatabase(parsed), options)) out << step << "\n";
+  return 0;
+}
+
+// `distribute`: a sharded dataset's tables, from this database to its shards.
+int DistributeCommand(const ParsedArgs& parsed, std::ostream& out) {
+  std::optional<Catalog> catalog = ResolveCatalog(parsed);
+  if (!catalog) {
+    throw UsageError("`distribute` needs --catalog FILE (or --config FILE naming one); usage: dpqld admin " +
+                     std::string(Commands().at("distribute").synopsis));
+  }
+  const std::string database = ResolveDatabase(parsed);
+  int distributed = 0;
+  for (const Dataset& dataset : catalog->datasets) {
+    if (auto name = Value(parsed, "--dataset"); name && *name != dataset.name) continue;
+    if (dataset.placement.kind != Placement::kSharded && !Value(parsed, "--dataset")) continue;
+    for (const std::string& step : Distribute(database, dataset)) out << dataset.name << ": " << step << "\n";
+    ++distributed;
+  }
+  if (distributed == 0) {
+    throw UsageError("no dataset to distribute: declare its shards in the catalog ('shards: [shard_1, ...]') "
+                     "or name one with --dataset");
+  }
+  return 0;
+}
+
 int Execute(const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
   Invocation invocation = Check(parsed, out, err);
+  if (parsed.command == "add-server") return AddServerCommand(parsed, out);
+  if (parsed.command == "distribute") return DistributeCommand(parsed, out);
   if (parsed.command == "grant-role") return GrantRole(parsed, out);
   if (parsed.command == "check") return CheckCatalog(parsed, out);
   if (auto project_command = ProjectCommands().find(parsed.command);

@@ -229,7 +229,8 @@ HttpError ToHttpError(const DpqlError& error) {
         case ErrorCode::kQueryFailed:
           // One fixed message for every failure of a debited query, whatever
           // PostgreSQL said (runtime/pg/database_errors.h).
-        case ErrorCode::kNotReady: break;
+        case ErrorCode::kNotReady:
+        case ErrorCode::kSiteUnavailable: break;
         case ErrorCode::kDatabaseUnavailable:
           out.message = "the database is unavailable; try again later";
           break;

@@ -114,9 +114,25 @@ struct PrivacyLimits {
   BudgetPeriod dataset_period = BudgetPeriod::kNone;
 };
 
+// Where a dataset's rows live (docs/SCALING.md). kSingle: in the server's
+// own database. kSharded: split by the privacy unit over `servers`, each
+// person's rows on exactly one. kFederated: each site keeps its own rows,
+// and one person may appear at up to `max_sites_per_person` sites, under
+// identifiers not linked across them. `servers` are foreign servers of the
+// server's database (`dpqld admin add-server`); the statement generated for
+// one database runs whole on each, and only its per-group totals come back.
+enum class Placement { kSingle, kSharded, kFederated };
+
+struct DataPlacement {
+  Placement kind = Placement::kSingle;
+  std::vector<std::string> servers;
+  int64_t max_sites_per_person = 1;  // federated: the public bound; 1 otherwise
+};
+
 struct Dataset {
   std::string name;
   std::string privacy_unit;
+  DataPlacement placement;
   PrivacyDefaults defaults;
   PrivacyLimits limits;
   Accounting accounting = Accounting::kBasic;

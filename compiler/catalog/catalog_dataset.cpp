@@ -23,7 +23,8 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   dataset.name = entry.key;
   dataset.line = YamlLine(entry.key_node);
   std::vector<Entry> entries =
-      SectionEntries(entry, path, "dataset", {"privacy_unit", "defaults", "limits", "accounting", "tables"});
+      SectionEntries(entry, path, "dataset", {"privacy_unit", "defaults", "limits", "accounting", "shards", "sites",
+                                              "max_sites_per_person", "tables"});
 
   const Entry* unit = Find(entries, "privacy_unit");
   if (unit == nullptr) {
@@ -47,6 +48,7 @@ Dataset CatalogParser::ParseDataset(const Entry& entry, const std::string& path)
   ParseAccounting(entries, path, dataset);
   CheckAccounting(dataset, entries, limit_nodes, path);
   ApplyDefaultCap(dataset, limit_nodes);
+  ParsePlacement(entries, path, dataset);
 
   std::vector<Entry> named =
       RequiredNamedEntries(entry.key_node, entries, path, "tables", "table",
@@ -74,6 +76,65 @@ void CatalogParser::ParseAccounting(const std::vector<Entry>& entries, const std
   } else {
     Fail(accounting->value, p, ErrorCode::kCatalogInvalidValue,
          "unknown accounting '" + text + "'; expected basic or zcdp");
+  }
+}
+
+// shards: [server, ...] (sharded by the privacy unit) or sites: [server, ...]
+// with max_sites_per_person (federated). Each name is a foreign server of the
+// server's database; see DataPlacement.
+void CatalogParser::ParsePlacement(const std::vector<Entry>& entries, const std::string& path,
+                                   Dataset& dataset) {
+  const Entry* shards = Find(entries, "shards");
+  const Entry* sites = Find(entries, "sites");
+  const Entry* most = Find(entries, "max_sites_per_person");
+  if (shards != nullptr && sites != nullptr) {
+    Fail(sites->key_node, JoinPath(path, "sites"), ErrorCode::kCatalogInvalidValue,
+         "a dataset is either sharded ('shards:') or federated ('sites:'), not both; keep one");
+  }
+  if (most != nullptr && sites == nullptr) {
+    Fail(most->key_node, JoinPath(path, "max_sites_per_person"), ErrorCode::kCatalogInvalidValue,
+         "max_sites_per_person applies to a federated dataset only; declare its 'sites:' or remove the key");
+  }
+  const Entry* list = shards != nullptr ? shards : sites;
+  if (list == nullptr) return;
+  const std::string lpath = JoinPath(path, list->key);
+  const std::string example = list == shards ? "e.g. 'shards: [shard_1, shard_2, shard_3]'"
+                                             : "e.g. 'sites: [leeds, york, hull]'";
+  if (!list->value.IsSequence() || list->value.size() == 0) {
+    Fail(list->value, lpath, ErrorCode::kCatalogWrongShape,
+         "expected a list of foreign server names, " + example + "; got " + DescribeYamlNode(list->value));
+  }
+  DataPlacement& placement = dataset.placement;
+  for (YAML::Node item : list->value) {
+    std::string name = Identifier(item, lpath, "a foreign server name");
+    for (const std::string& seen : placement.servers) {
+      if (seen == name) {
+        Fail(item, lpath, ErrorCode::kCatalogInvalidValue,
+             "server '" + name + "' is listed twice; each holds its own rows, so list it once");
+      }
+    }
+    placement.servers.push_back(std::move(name));
+  }
+  if (placement.servers.size() > 64) {
+    Fail(list->value, lpath, ErrorCode::kCatalogInvalidValue,
+         "at most 64 servers may be listed; got " + std::to_string(placement.servers.size()));
+  }
+  if (list == shards) {
+    placement.kind = Placement::kSharded;
+    return;
+  }
+  placement.kind = Placement::kFederated;
+  if (most == nullptr) {
+    Fail(sites->key_node, JoinPath(path, "max_sites_per_person"), ErrorCode::kCatalogMissingKey,
+         "a federated dataset needs 'max_sites_per_person': the most sites one person's rows can be at "
+         "(a public fact; each person's contribution counts that many times), e.g. 'max_sites_per_person: 2'");
+  }
+  const std::string mpath = JoinPath(path, "max_sites_per_person");
+  placement.max_sites_per_person = PositiveInteger(most->value, mpath);
+  if (placement.max_sites_per_person > static_cast<int64_t>(placement.servers.size())) {
+    Fail(most->value, mpath, ErrorCode::kCatalogInvalidValue,
+         "max_sites_per_person is " + std::to_string(placement.max_sites_per_person) + " but only " +
+             std::to_string(placement.servers.size()) + " sites are listed; it can be at most that");
   }
 }
 

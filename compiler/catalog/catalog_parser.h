@@ -82,6 +82,7 @@ class CatalogParser {
                      const LimitNodes& limit_nodes);
   void ParseDefault(const Entry& e, const std::string& p, Dataset& dataset, const LimitNodes& limit_nodes);
   void ParseAccounting(const std::vector<Entry>& entries, const std::string& path, Dataset& dataset);
+  void ParsePlacement(const std::vector<Entry>& entries, const std::string& path, Dataset& dataset);
 
   // A table (catalog_table.cpp).
   CatalogTable ParseTable(const Entry& entry, const std::string& path, const PrivacyLimits& limits);

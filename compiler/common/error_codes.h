@@ -99,6 +99,7 @@ enum class ErrorKind : uint8_t {
   X(kNoPublicDomain, "no_public_domain", Privacy, 400, "42501")                               \
   X(kNotAggregate, "not_aggregate", Privacy, 400, "42501")                                    \
   X(kPartitionSelectionUnderZcdp, "partition_selection_under_zcdp", Privacy, 400, "42501")    \
+  X(kPartitionSelectionFederated, "partition_selection_federated", Privacy, 400, "42501")      \
   X(kPrivacyUnitJoin, "privacy_unit_join", Privacy, 400, "42501")                             \
   X(kPrivacyUnitAggregate, "privacy_unit_aggregate", Privacy, 400, "42501")                   \
   X(kPrivacyUnitKey, "privacy_unit_key", Privacy, 400, "42501")                               \
@@ -162,6 +163,7 @@ enum class ErrorKind : uint8_t {
   X(kCryptoError, "crypto_error", Internal, 500, "XX000")                                     \
   X(kDatabaseError, "database_error", Internal, 500, "XX000")                                 \
   X(kDatabaseUnavailable, "database_unavailable", Internal, 503, "08006")                     \
+  X(kSiteUnavailable, "site_unavailable", Internal, 503, "08001")                             \
   X(kInternal, "internal", Internal, 500, "XX000")                                            \
   X(kInternalError, "internal_error", Internal, 500, "XX000")                                 \
   X(kInvalidCost, "invalid_cost", Internal, 500, "XX000")                                     \

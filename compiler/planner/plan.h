@@ -120,8 +120,15 @@ Plan PlanSelect(BoundSelect select);
 // own budget and the public plan only, never on the data.
 bool FallBackToDeltaFreeMechanism(Plan& plan);
 
-// Fills plan.sql and plan.params (sql_generator.cpp).
+// Fills plan.sql and plan.params (sql_generator.cpp). For a sharded or
+// federated dataset, the statement for one database wrapped by WrapForFanOut.
 void GenerateSql(Plan& plan);
+
+// Wraps plan.sql, generated for one database, so that it runs whole on each
+// of the dataset's servers and only the per-group totals are combined, on
+// the server's own database (sql_fan_out.cpp). No change for a dataset in
+// one database, or for a keys-only plan (it reads public tables only).
+void WrapForFanOut(Plan& plan);
 
 // The smallest noisy count of people at which a group is released, such that
 // a group held by a single person appears with probability at most

@@ -71,6 +71,14 @@ void CheckMechanismFits(const BoundSelect& select, bool partition_selection) {
                 "group by keys with a declared domain",
                 loc);
   }
+  if (select.dataset->placement.kind == Placement::kFederated) {
+    FailPrivacy(ErrorCode::kPartitionSelectionFederated,
+                "dataset " + select.dataset->name +
+                    " is federated: one person may be counted at several sites, so a group's count "
+                    "of people is no longer one person's at most, as private partition selection "
+                    "needs; group by keys with a declared domain (e.g. BUCKET or a domain-declared column)",
+                loc);
+  }
   if (select.dataset->accounting == Accounting::kZcdp) {
     FailPrivacy(ErrorCode::kPartitionSelectionUnderZcdp,
                 "dataset " + select.dataset->name +
@@ -250,7 +258,12 @@ Plan PlanMeasures(const BoundSelect& select) {
   const BudgetShare share = SplitBudget(privacy, static_cast<int64_t>(plan.measures.size()));
   for (auto& measure : plan.measures) {
     BoundContribution(measure, privacy, plan.groups_bound, share);
-    Calibrate(measure, privacy.mechanism, {measure.per_group_bound, plan.groups_bound}, share);
+    // Federated: each site bounds a person's rows on its own, and one person
+    // may be at max_sites_per_person sites, so their whole contribution is
+    // at most that many sites' worth, in L1 and in L2 alike (docs/PRIVACY.md,
+    // "Federated sites"). The SQL's per-site clamp stays per_group_bound.
+    const BigInt sites = select.dataset->placement.max_sites_per_person;
+    Calibrate(measure, privacy.mechanism, {measure.per_group_bound * sites, plan.groups_bound}, share);
   }
   PriceQuery(select, plan);
   return plan;

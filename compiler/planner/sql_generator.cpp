@@ -345,6 +345,7 @@ void GenerateSql(Plan& plan) {
   plan.sql.clear();
   plan.params.clear();
   SqlWriter(plan).Generate();
+  WrapForFanOut(plan);
 }
 
 }  // namespace dpql

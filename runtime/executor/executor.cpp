@@ -29,7 +29,9 @@ std::vector<BigInt> ParseHistogram(const pqxx::field& field, const Measure& meas
     if (bin < 0 || bin >= measure.bins) {
       throw DpqlError(ErrorCode::kInternal, "histogram bin out of range");
     }
-    cells[static_cast<size_t>(bin)] = BigInt(text.substr(colon + 1, comma - colon - 1));
+    // A sharded or federated dataset's text lists each server's bins in
+    // turn (WrapForFanOut): a bin's counts add up.
+    cells[static_cast<size_t>(bin)] += BigInt(text.substr(colon + 1, comma - colon - 1));
     pos = comma + 1;
   }
   return cells;
@@ -167,6 +169,11 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
       throw lost;
     } catch (const pqxx::failure& e) {
       const std::string sqlstate = SqlStateOf(e);
+      // A shard or site that stopped answering (dpql.fan_out): the
+      // coordinator's session itself is fine.
+      if (auto site = UnavailableSite(e.what())) {
+        throw SiteUnavailable(plan.select.dataset->name, *site, !sent);
+      }
       if (SessionEnded(sqlstate)) {
         DpqlError lost = session_lost(DescribeForLog(e));
         if (!sent && attempt < max_attempts) {

@@ -1,5 +1,7 @@
 #include "runtime/pg/database_errors.h"
 
+#include "runtime/pg/fan_out.h"
+
 #include <pqxx/pqxx>
 
 namespace dpql {
@@ -8,7 +10,30 @@ DpqlError DatabaseUnavailable(std::string message) {
   return DpqlError(ErrorCode::kDatabaseUnavailable, std::move(message));
 }
 
-bool IsUnavailable(const DpqlError& error) { return error.code() == ErrorCode::kDatabaseUnavailable; }
+bool IsUnavailable(const DpqlError& error) {
+  return error.code() == ErrorCode::kDatabaseUnavailable || error.code() == ErrorCode::kSiteUnavailable;
+}
+
+std::optional<std::string> UnavailableSite(const std::string& what) {
+  static const std::string kPrefix = kSiteUnavailablePrefix;
+  const size_t at = what.find(kPrefix);
+  if (at == std::string::npos) return std::nullopt;
+  size_t end = at + kPrefix.size();
+  while (end < what.size() &&
+         ((what[end] >= 'a' && what[end] <= 'z') || (what[end] >= '0' && what[end] <= '9') || what[end] == '_')) {
+    ++end;
+  }
+  return what.substr(at + kPrefix.size(), end - at - kPrefix.size());
+}
+
+DpqlError SiteUnavailable(const std::string& dataset, const std::string& site, bool before_charge) {
+  return DpqlError(ErrorCode::kSiteUnavailable,
+                   "site " + site + " of dataset " + dataset + " cannot be reached" +
+                       (before_charge ? "; the query was not run and nothing was spent"
+                                      : " (it stopped while the query ran; the query's budget was already "
+                                        "debited, as for any query that fails once it has run)") +
+                       ". Try again when it is back: GET /readyz names the sites that answer");
+}
 
 std::string SqlStateOf(const std::exception& error) {
   // Most specific first: libpqxx 6.4 throws these without their SQLSTATE.

@@ -32,6 +32,13 @@ DpqlError DatabaseUnavailable(std::string message);
 // connection it came from is discarded and the work retried or reported.
 [[nodiscard]] bool IsUnavailable(const DpqlError& error);
 
+// A shard or federated site that dpql.fan_out could not reach, or whose
+// connection broke (runtime/pg/fan_out.h): its name, from the error's
+// message; nullopt for any other error.
+std::optional<std::string> UnavailableSite(const std::string& what);
+// DpqlError "site_unavailable" naming the site of `dataset` (503).
+DpqlError SiteUnavailable(const std::string& dataset, const std::string& site, bool before_charge);
+
 // libpq's messages span lines ("...failed: ...\n\tIs the server running...");
 // error messages and log lines are one line each.
 inline std::string OnOneLine(std::string detail) {

@@ -72,6 +72,11 @@ std::string ReadinessProblem(const std::string& sqlstate) {
 
 Readiness::Readiness(const Catalog& catalog) {
   for (const Dataset& dataset : catalog.datasets) {
+    // A sharded or federated dataset's private tables are on its servers,
+    // not here: the coordinator's probe reads its public tables, and the
+    // servers' probe (through dpql.fan_out) reads them all.
+    const bool fan_out = dataset.placement.kind != Placement::kSingle;
+    std::string site_from;
     std::map<std::string, std::vector<std::string>> read;  // table -> columns, as named
     std::vector<std::string> order;
     auto add = [&](const std::string& table, const std::string& column) {
@@ -95,10 +100,20 @@ Readiness::Readiness(const Catalog& catalog) {
     }
     std::string from;
     for (size_t i = 0; i < order.size(); ++i) {
+      const std::string alias = "s" + std::to_string(i);
+      site_from += (i == 0 ? "" : ", ") + ReadColumns(order[i], read[order[i]], alias);
+      const CatalogTable* table = dataset.FindTable(order[i]);
+      if (fan_out && table != nullptr && table->is_private) continue;
       sources_.push_back({dataset.name, order[i], read[order[i]]});
-      from += (i == 0 ? "" : ", ") + ReadColumns(order[i], read[order[i]], "s" + std::to_string(i));
+      from += (from.empty() ? "" : ", ") + ReadColumns(order[i], read[order[i]], alias);
     }
     DatasetProbe probe;
+    if (fan_out) {
+      std::string servers, quoted;
+      for (const std::string& server : dataset.placement.servers) servers += (servers.empty() ? "" : ",") + server;
+      for (char c : "SELECT 1 FROM " + site_from + " LIMIT 0") quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      probe.site_sql = "SELECT count(*) FROM dpql.fan_out('{" + servers + "}'::text[], 'x int', '" + quoted + "') AS t(x int)";
+    }
     // LIMIT 0 stops before the first row (see readiness.h); the target list is
     // empty, so the statement's result type never changes with the tables'.
     probe.sql = "SELECT FROM " + (from.empty() ? std::string("(SELECT) AS s0") : from) + " LIMIT 0";
@@ -116,10 +131,12 @@ void Readiness::Probe(pqxx::connection& connection, const Dataset& dataset) cons
     connection.prepare(probe.name, probe.sql);  // a no-op once defined on this connection
     pqxx::nontransaction txn(connection);
     txn.exec_prepared0(probe.name);
+    if (!probe.site_sql.empty()) txn.exec(probe.site_sql);
   } catch (const pqxx::broken_connection&) {
     ThrowSessionLost();
   } catch (const pqxx::failure& error) {
     const std::string sqlstate = SqlStateOf(error);
+    if (auto site = UnavailableSite(error.what())) throw SiteUnavailable(dataset.name, *site, true);
     if (SessionEnded(sqlstate)) ThrowSessionLost();
     throw DatabaseFailure(
         ErrorCode::kNotReady,

@@ -68,6 +68,9 @@ class Readiness {
   struct DatasetProbe {
     std::string name;  // the prepared statement's name on each connection
     std::string sql;
+    // A sharded or federated dataset: the same probe on every server, through
+    // dpql.fan_out (runtime/pg/fan_out.h); "" otherwise.
+    std::string site_sql;
   };
 
   std::vector<Source> sources_;

@@ -67,6 +67,9 @@ const std::map<std::string, CatalogEdit>& CatalogEdits() {
       {"domain_too_large",
        {"waiting_days:      { type: int,  lower: 0, upper: 730 }",
         "waiting_days:      { type: int,  lower: 0, upper: 1000000 }"}},
+      // The demo dataset is in one database.
+      {"partition_selection_federated",
+       {"privacy_unit: patient_id", "privacy_unit: patient_id\n    sites: [leeds, york]\n    max_sites_per_person: 2"}},
       // The demo dataset uses basic accounting.
       {"partition_selection_under_zcdp",
        {"privacy_unit: patient_id", "privacy_unit: patient_id\n    accounting: zcdp"}},
