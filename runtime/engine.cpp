@@ -188,9 +188,10 @@ void Engine::ThrowNoBudget(const Dataset& dataset) {
 }
 
 Engine::Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-               int statement_timeout_ms, ConnectionPool* ledger_pool)
+               int statement_timeout_ms, ConnectionPool* ledger_pool, ConnectionPool* data_pool)
     : catalog_(catalog),
       pool_(pool),
+      data_pool_(data_pool != nullptr ? *data_pool : pool),
       own_ledger_pool_(ledger_pool != nullptr
                            ? nullptr
                            : std::make_unique<ConnectionPool>(pool.connection_string(), pool.size())),
@@ -214,7 +215,10 @@ NoisePools::Options Engine::NoiseOptions() {
 }
 
 ReadinessReport Engine::CheckReadiness() {
-  return WithConnection(pool_, 1, [&](pqxx::connection& connection) { return readiness_.Check(connection); });
+  // Where the data is read: a replica that cannot read a table refuses its
+  // dataset's queries, whatever the primary can read.
+  return WithConnection(data_pool_, 1,
+                        [&](pqxx::connection& connection) { return readiness_.Check(connection); });
 }
 
 const Dataset& Engine::ResolveDataset(std::string_view name) const {
@@ -317,7 +321,7 @@ QueryResult Engine::ExplainPlanFor(const Caller& caller, const Dataset& dataset,
 QueryResult Engine::RunPublicKeys(const Plan& plan) {
   // The SQL reads the catalog's domains and public tables only
   // (GenerateSql), so no budget is needed and no noise drawn.
-  const ExactAggregates keys = Executor(pool_, statement_timeout_ms_).RunExact(plan);
+  const ExactAggregates keys = Executor(data_pool_, statement_timeout_ms_).RunExact(plan);
   QueryResult result = Release(plan, keys, *noise_);
   result.cost = {Rational(0), Rational(0)};
   result.notes.push_back("keys only, from public domains: the domain itself, free (no private row was read)");
@@ -357,10 +361,19 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
                               ? BudgetCost::FromCost(0, 0, plan.cost.rho)
                               : BudgetCost::FromCost(plan.cost.epsilon, plan.cost.delta);
   // The probe and the query share one connection: one the probe found alive
-  // and able to read the tables is the one the SQL is sent on.
-  ConnectionPool::Lease lease = pool_.Acquire();
+  // and able to read the tables is the one the SQL is sent on — a data
+  // connection (the read replica's, when there is one), while the answer
+  // cache above and the debit below are the primary's. A replica that is
+  // down refuses the query here (database_unavailable), before the debit.
+  // A replica that has not yet replayed the data version the cache was
+  // asked under is refused too (not_ready): its answer would be stored
+  // under a version whose data it has not seen.
+  ConnectionPool::Lease lease = data_pool_.Acquire();
   const TimePoint now = clock_->Now();
-  DiscardIfUnavailable(lease, [&] { readiness_.Probe(*lease, dataset); });
+  DiscardIfUnavailable(lease, [&] {
+    readiness_.Probe(*lease, dataset);
+    if (answer_cache_) RequireReplicaAt(*lease, dataset, data_version);
+  });
 
   // 6. The query starts now, on its own thread and connection, while the
   //    debit is decided and committed on another: the commit's wait and
@@ -372,7 +385,7 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   for (const Measure& measure : plan.measures) noise.push_back(MeasureNoise(measure));
   noise_->Expect(noise);  // drawn ahead, beside the query
   const auto sent_at = std::chrono::steady_clock::now();
-  RunningQuery query(background_, pool_, statement_timeout_ms_, shared_plan, std::move(lease));
+  RunningQuery query(background_, data_pool_, statement_timeout_ms_, shared_plan, std::move(lease));
 
   std::optional<Project> paid_by;
   DebitResult debit;
@@ -428,7 +441,7 @@ QueryResult Engine::RunDebited(const Plan& plan, const std::function<ExactAggreg
   // Paid for now: whatever fails from here on but a lost session is
   // "query_failed", one code and message for every cause, answered after
   // the statement timeout (docs/PRIVACY.md, "Failures and timeouts").
-  Executor executor(pool_, statement_timeout_ms_);
+  Executor executor(data_pool_, statement_timeout_ms_);
   auto failed = [&](const std::string& detail) {
     DatabaseFailure failure(ErrorCode::kQueryFailed, QueryFailedMessage(statement_timeout_ms_), detail);
     failure.respond_at = executor.RespondAt(sent_at);

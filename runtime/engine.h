@@ -130,11 +130,21 @@ class Engine {
  public:
   // `rng` is the noise source: SecureRandom in every production binary. Noise
   // is drawn from it ahead of need into pools (runtime/noise/noise_pool.h).
-  // `ledger_pool`: the connections the debits run on, beside the queries on
-  // `pool`'s (RunSelect); null: a pool of `pool`'s size that the engine
-  // opens itself (tests pass one to look at its connections).
+  // Three kinds of database work, on up to three pools:
+  // - `pool`: the primary's work that is not a debit — the answer cache and
+  //   the data versions, budgets and projects read, release runs stored —
+  //   and, without `data_pool`, the data queries too;
+  // - `ledger_pool`: the connections the debits run on, beside the queries
+  //   (RunSelect); null: a pool of `pool`'s size, on `pool`'s database, that
+  //   the engine opens itself (tests pass one to look at its connections);
+  // - `data_pool`: the data queries — every read of the catalog's tables
+  //   (the aggregate SQL, the readiness probe, public tables and domains) —
+  //   e.g. on a streaming read replica of `pool`'s database (`replica` in
+  //   dpqld.yaml; docs/SCALING.md). A replica refuses writes, and nothing
+  //   sent on this pool writes. Null: `pool`.
   Engine(const Catalog& catalog, ConnectionPool& pool, std::unique_ptr<RandomSource> rng,
-         int statement_timeout_ms = 60000, ConnectionPool* ledger_pool = nullptr);
+         int statement_timeout_ms = 60000, ConnectionPool* ledger_pool = nullptr,
+         ConnectionPool* data_pool = nullptr);
   ~Engine();
 
   // Runs exactly one statement (SELECT, EXPLAIN, SHOW TABLES, DESCRIBE,
@@ -227,8 +237,11 @@ class Engine {
                                             const std::string& to, int limit);
   std::optional<ReleaseRunRow> LatestReleaseRun(const std::string& release);
 
-  // Whether the server's role can read the catalog's tables (GET /readyz).
+  // Whether the server's role can read the catalog's tables (GET /readyz),
+  // where the data queries run: on the read replica when there is one.
   ReadinessReport CheckReadiness();
+  // Whether the data queries run on a pool of their own (a read replica).
+  bool has_replica() const { return &data_pool_ != &pool_; }
 
   const Dataset& ResolveDataset(std::string_view name) const;
   const Catalog& catalog() const { return catalog_; }
@@ -296,14 +309,29 @@ class Engine {
                       QueryResult answer);
   // The noise pools' options: small first fills, asked for as a query starts.
   static NoisePools::Options NoiseOptions();
+  // With a read replica (has_replica()): refuses with DatabaseFailure
+  // "not_ready", before anything is paid, when the replica on `data` has not
+  // yet replayed the data version `primary_version` that the primary holds
+  // for `dataset` — a load committed with its version bump — so that an
+  // answer stored under a data version was computed from that version's data
+  // (runtime/engine_replica.cpp). Without a replica, does nothing.
+  void RequireReplicaAt(pqxx::connection& data, const Dataset& dataset, int64_t primary_version) const;
+  // The primary's current data version of `dataset` (dpql.data_versions).
+  int64_t PrimaryDataVersion(const Dataset& dataset);
   QueryResult ShowTables(const Dataset& dataset) const;
   QueryResult Describe(const Dataset& dataset, const CatalogTable& table) const;
   QueryResult ShowBudget(const Caller& caller, const Dataset& dataset);
 
   const Catalog& catalog_;
+  // The primary (see the constructor): the answer cache and data versions,
+  // budgets and projects read, release runs. Never the data when data_pool_
+  // is another pool: the cache must be the one every instance shares, and
+  // a replica, which refuses writes, could not store an answer.
   ConnectionPool& pool_;
-  // The debits' connections: a SELECT holds one of pool_ (its query) and one
-  // of these (its debit) at once, so that the two run side by side; taken
+  // The data queries: pool_, or the read replica's pool. Reads only.
+  ConnectionPool& data_pool_;
+  // The debits' connections: a SELECT holds one of data_pool_ (its query) and
+  // one of these (its debit) at once, so that the two run side by side; taken
   // from two pools, no two requests can each hold one and wait for the other.
   std::unique_ptr<ConnectionPool> own_ledger_pool_;
   ConnectionPool* ledger_pool_;

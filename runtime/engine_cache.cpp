@@ -36,6 +36,10 @@ QueryResult Engine::ServeCachedAnswer(QueryResult answer, const Plan& plan, cons
 std::optional<QueryResult> Engine::LookUpAnswer(const Caller& caller, const Dataset& dataset,
                                                 const Plan& plan, const std::string& plan_hash,
                                                 int64_t& data_version, const std::optional<Project>& project) {
+  // On the primary (pool_), never a read replica (data_pool_): the cache and
+  // the data version that every instance shares, up to date with the last
+  // answer stored, so that no repeat is missed for lag and charged again for
+  // a fresh draw of noise.
   auto connection = pool_.Acquire();
   CacheLookup lookup = AnswerCache(*connection).Find(dataset.name, plan_hash);
   data_version = lookup.data_version;

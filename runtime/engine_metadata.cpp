@@ -121,7 +121,8 @@ PublicRows Engine::ReadPublicTable(const Dataset& dataset, const CatalogTable& t
     throw DpqlError(ErrorCode::kTableIsPrivate, "table " + table.name + " of dataset " + dataset.name +
                                                     " is private; its rows never leave the server");
   }
-  return WithConnection(pool_, 1, [&](pqxx::connection& connection) {
+  // A read of the data: on the read replica when there is one.
+  return WithConnection(data_pool_, 1, [&](pqxx::connection& connection) {
     return ReadPublicRows(connection, table, max_rows, statement_timeout_ms_);
   });
 }

@@ -293,11 +293,21 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
     for (const auto& row : rows.rows) parents[i][KeyText(row[child])] = KeyText(row[parent]);
   }
 
-  // 1. Pay once (or find the run paid or published already).
+  // 1. Can the data be read? Where the queries will run (the read replica,
+  //    if there is one, which must have replayed the primary's data version:
+  //    a run is published once and never again). Refused here, nothing paid.
+  {
+    const int64_t primary_version = has_replica() ? PrimaryDataVersion(dataset) : 0;
+    ConnectionPool::Lease data = data_pool_.Acquire();
+    DiscardIfUnavailable(data, [&] {
+      readiness_.Probe(*data, dataset);
+      RequireReplicaAt(*data, dataset, primary_version);
+    });
+  }
+  // 2. Pay once (or find the run paid or published already), on the primary.
   const ReleasePayment payment = [&] {
     ConnectionPool::Lease lease = pool_.Acquire();
     return DiscardIfUnavailable(lease, [&] {
-      readiness_.Probe(*lease, dataset);
       return ReleaseStore(*lease).Pay(request.release, request.parameters, request.day, dataset.name, cost,
                                       DatasetCap(dataset, clock().Now()), query_text,
                                       FormatTimestamp(clock().Now()));
@@ -341,7 +351,8 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
   }
   TestPauseAfterPayment();
 
-  // 2. The exact aggregates, the noise, the release of every level; stored.
+  // 3. The exact aggregates (on the data connections), the noise, the
+  //    release of every level; stored on the primary.
   //    A hierarchy's levels are released before their HAVING / ORDER BY /
   //    LIMIT, made consistent from their noisy figures, then post-processed.
   const bool hierarchy = compiled.size() > 1;
@@ -349,8 +360,8 @@ ReleaseRunOutcome Engine::RunRelease(const ReleaseRunRequest& request) {
   std::vector<std::vector<std::vector<BigInt>>> noisy(compiled.size());
   for (size_t i = 0; i < compiled.size(); ++i) {
     const Plan& plan = *compiled[i].plan;
-    Executor executor(pool_, statement_timeout_ms_);
-    ExactAggregates exact = executor.RunExact(plan, pool_.Acquire());
+    Executor executor(data_pool_, statement_timeout_ms_);
+    ExactAggregates exact = executor.RunExact(plan, data_pool_.Acquire());
     answers.push_back(hierarchy ? ReleaseAggregates(plan, exact, *noise_, &noisy[i])
                                 : Release(plan, exact, *noise_));
   }

@@ -15,8 +15,8 @@ namespace dpql {
 namespace {
 
 constexpr const char* kKnownKeys =
-    "listen, database, catalog, console_dir, dashboards, releases, release_check_seconds, tls_cert, "
-    "tls_key, threads, db_pool, "
+    "listen, database, replica, catalog, console_dir, dashboards, releases, release_check_seconds, "
+    "tls_cert, tls_key, threads, db_pool, "
     "max_body_bytes, "
     "max_query_bytes, request_timeout_ms, statement_timeout_ms, listen_pg, pg_require_tls, "
     "pg_max_connections, pg_max_connections_per_analyst, pg_idle_timeout_ms";
@@ -98,6 +98,8 @@ ServerConfig ParseServerConfig(const std::string& yaml_text, const std::string& 
       SetListen(config, Scalar(yaml, value, key), YamlPlace(source, YamlLocation(value), key));
     } else if (key == "database") {
       config.database = Scalar(yaml, value, key);
+    } else if (key == "replica") {
+      config.replica = Scalar(yaml, value, key);
     } else if (key == "catalog") {
       config.catalog = Resolve(base_dir, Scalar(yaml, value, key));
       have_catalog = !config.catalog.empty();

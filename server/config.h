@@ -1,9 +1,10 @@
 #pragma once
 
 // `dpqld serve` configuration: the YAML file of `--config`, with the
-// `--listen` and `--database` flags applied on top. Loading validates every
-// key and value; a mistake is a DpqlError (kInternal, "config_error") naming
-// the file, the line and the key, and saying what to write instead.
+// `--listen`, `--database` and `--replica` flags applied on top. Loading
+// validates every key and value; a mistake is a DpqlError (kInternal,
+// "config_error") naming the file, the line and the key, and saying what to
+// write instead.
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,10 @@ struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8765;     // 0 = pick a free port
   std::string database;            // libpq URL or conninfo; "" = libpq environment
+  // A streaming read replica of `database` (libpq URL or conninfo): the data
+  // queries run there; debits, budgets, the answer cache, releases, audit and
+  // tokens stay on `database` (docs/SCALING.md). "" = none: all on `database`.
+  std::string replica;
   std::string catalog;             // absolute, or relative to the working directory
   std::string console_dir;         // the web console's files; "" = the default (server/console.h)
   std::string dashboards;          // the dashboards file; "" = none (GET /v1/dashboards is [])

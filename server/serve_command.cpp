@@ -1,4 +1,4 @@
-// `dpqld serve --config FILE [--listen HOST:PORT] [--database URL]`.
+// `dpqld serve --config FILE [--listen HOST:PORT] [--database URL] [--replica URL]`.
 
 #include <cstdlib>
 #include <memory>
@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "compiler/catalog/catalog.h"
-#include "compiler/common/error.h"
 #include "compiler/common/clock.h"
+#include "compiler/common/error.h"
 #include "compiler/common/flags.h"
 #include "runtime/engine.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/pg/connection_pool.h"
+#include "runtime/pg/readiness.h"
 #include "runtime/random/random_source.h"
 #include "server/commands.h"
 #include "server/config.h"
@@ -31,12 +32,14 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: dpqld serve --config FILE [--listen HOST:PORT] [--listen-pg HOST:PORT] [--database URL]\n"
-    "                   [--console-dir DIR] [--test-clock FILE]\n"
+    "                   [--replica URL] [--console-dir DIR] [--test-clock FILE]\n"
     "  --config FILE       the server's YAML configuration (docs/OPERATIONS.md, \"Configuration\")\n"
     "  --listen HOST:PORT  overrides `listen` (port 0 picks a free port)\n"
     "  --listen-pg HOST:PORT\n"
     "                      serves the PostgreSQL protocol there (overrides `listen_pg`; 0 picks a port)\n"
     "  --database URL      overrides `database` (a libpq URL or connection string)\n"
+    "  --replica URL       overrides `replica`: a streaming read replica of `database` that the data\n"
+    "                      queries run on; debits, the answer cache and the audit stay on `database`\n"
     "  --console-dir DIR   overrides `console_dir` (the web console's files, from scripts/console-build)\n"
     "  --test-clock FILE   for tests only: read the time from FILE (one line YYYY-MM-DDTHH:MM:SSZ) on\n"
     "                      every use, so a test can move the server's time (schedules, end dates, periods)\n"
@@ -45,7 +48,7 @@ constexpr const char* kServeUsage =
 // The command line of `dpqld serve`.
 struct ServeArgs {
   std::string config_path;
-  std::optional<std::string> listen, listen_pg, database, console_dir, test_clock;
+  std::optional<std::string> listen, listen_pg, database, replica, console_dir, test_clock;
 };
 
 // Reads the command line into `parsed`; the exit status when the command ends
@@ -73,6 +76,8 @@ std::optional<int> ReadServeArgs(const std::vector<std::string>& args, ServeArgs
       if (!(parsed.listen_pg = value())) return 2;
     } else if (arg == "--database") {
       if (!(parsed.database = value())) return 2;
+    } else if (arg == "--replica") {
+      if (!(parsed.replica = value())) return 2;
     } else if (arg == "--console-dir") {
       if (!(parsed.console_dir = value())) return 2;
     } else if (arg == "--test-clock") {
@@ -102,6 +107,7 @@ std::optional<int> LoadServeConfig(const ServeArgs& parsed, ServerConfig& config
       config.pg_enabled = true;
     }
     if (parsed.console_dir) config.console_dir = *parsed.console_dir;
+    if (parsed.replica) config.replica = *parsed.replica;
     if (parsed.database) {
       config.database = *parsed.database;
     } else if (const char* env = std::getenv("DPQL_DATABASE"); config.database.empty() && env != nullptr) {
@@ -134,6 +140,27 @@ std::optional<int> CheckLedger(const ServerConfig& config, std::ostream& err) {
     return 1;
   }
   return std::nullopt;
+}
+
+// A read replica is not needed to start: while it cannot be reached, data
+// queries are refused before their debit (503) and everything else — cached
+// answers, budgets, releases read — is served from the primary. Says so, and
+// warns when `replica` is not a standby at all (e.g. the primary's own
+// address, which works but spreads nothing).
+void ReportReplica(const ServerConfig& config, std::ostream& err) {
+  if (config.replica.empty()) return;
+  try {
+    ConnectionPool probe(config.replica, 1);
+    ConnectionPool::Lease lease = probe.Acquire();
+    if (!IsStandby(*lease)) {
+      err << "dpqld: warning: `replica` is not in recovery (pg_is_in_recovery() is false): it is not a "
+             "streaming replica of `database`; the data queries run there all the same"
+          << std::endl;
+    }
+  } catch (const DpqlError& e) {
+    err << "dpqld: the read replica cannot be reached (" << e.what()
+        << "); data queries are refused, nothing charged, until it can (GET /readyz)" << std::endl;
+  }
 }
 
 // Serve even when a catalog table cannot be read yet (the data may be
@@ -213,11 +240,19 @@ int Serve(const ServerConfig& config, const Catalog& catalog, const ConsoleFiles
           const std::string& dashboards_json, const std::vector<ReleaseDefinition>& releases, const Clock& clock,
           std::ostream& out, std::ostream& err) {
   try {
+    // The primary: everything that writes (and the router's own reads).
     ConnectionPool pool(config.database, static_cast<size_t>(config.db_pool));
-    Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms);
+    // The data queries, on the read replica when there is one.
+    std::unique_ptr<ConnectionPool> replica;
+    if (!config.replica.empty()) {
+      replica = std::make_unique<ConnectionPool>(config.replica, static_cast<size_t>(config.db_pool));
+    }
+    Engine engine(catalog, pool, std::make_unique<SecureRandom>(), config.statement_timeout_ms,
+                  /*ledger_pool=*/nullptr, replica.get());
     engine.set_clock(&clock);
     // Noise for the typical first queries is drawn before anyone asks.
     engine.PrefillNoise();
+    ReportReplica(config, err);
     ReportReadiness(engine, err);
     Metrics metrics;
     Router router(config, catalog, pool, engine, metrics, console, dashboards_json);

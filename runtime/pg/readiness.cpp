@@ -148,6 +148,18 @@ void Readiness::Probe(pqxx::connection& connection, const Dataset& dataset) cons
   }
 }
 
+bool IsStandby(pqxx::connection& connection) {
+  try {
+    pqxx::nontransaction txn(connection);
+    return txn.exec1("SELECT pg_is_in_recovery()")[0].as<bool>();
+  } catch (const pqxx::broken_connection&) {
+    ThrowSessionLost();
+  } catch (const pqxx::failure& error) {
+    if (SessionEnded(SqlStateOf(error))) ThrowSessionLost();
+    throw DpqlError(ErrorCode::kDatabaseError, "pg_is_in_recovery() failed: " + DescribeForLog(error));
+  }
+}
+
 ReadinessReport Readiness::Check(pqxx::connection& connection) const {
   ReadinessReport report;
   for (const Source& source : sources_) {

@@ -80,4 +80,9 @@ class Readiness {
 // The public text for a readiness failure with this SQLSTATE.
 std::string ReadinessProblem(const std::string& sqlstate);
 
+// Whether the server on `connection` is a hot standby (pg_is_in_recovery()):
+// what a streaming read replica is (`replica` in dpqld.yaml). Throws
+// DpqlError "database_unavailable" when the session is lost.
+bool IsStandby(pqxx::connection& connection);
+
 }  // namespace dpql
