@@ -172,7 +172,7 @@ ExactAggregates Executor::RunExact(const Plan& plan, ConnectionPool::Lease first
       // A shard or site that stopped answering (dpql.fan_out): the
       // coordinator's session itself is fine.
       if (auto site = UnavailableSite(e.what())) {
-        throw SiteUnavailable(plan.select.dataset->name, *site, !sent);
+        throw SiteUnavailable(*plan.select.dataset, *site, !sent);
       }
       if (SessionEnded(sqlstate)) {
         DpqlError lost = session_lost(DescribeForLog(e));

@@ -1,5 +1,7 @@
 #include "runtime/pg/database_errors.h"
 
+#include <algorithm>
+
 #include "runtime/pg/fan_out.h"
 
 #include <pqxx/pqxx>
@@ -26,9 +28,14 @@ std::optional<std::string> UnavailableSite(const std::string& what) {
   return what.substr(at + kPrefix.size(), end - at - kPrefix.size());
 }
 
-DpqlError SiteUnavailable(const std::string& dataset, const std::string& site, bool before_charge) {
+DpqlError SiteUnavailable(const Dataset& dataset, const std::string& reported, bool before_charge) {
+  // The name comes back inside PostgreSQL's message: it is passed on only
+  // when it is one of the catalog's own server names.
+  const auto& servers = dataset.placement.servers;
+  const std::string site =
+      std::find(servers.begin(), servers.end(), reported) != servers.end() ? reported : "(one of its servers)";
   return DpqlError(ErrorCode::kSiteUnavailable,
-                   "site " + site + " of dataset " + dataset + " cannot be reached" +
+                   "site " + site + " of dataset " + dataset.name + " cannot be reached" +
                        (before_charge ? "; the query was not run and nothing was spent"
                                       : " (it stopped while the query ran; the query's budget was already "
                                         "debited, as for any query that fails once it has run)") +

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "compiler/catalog/catalog.h"
 #include "compiler/common/error.h"
 #include "runtime/budget/budget_units.h"
 
@@ -36,8 +37,9 @@ DpqlError DatabaseUnavailable(std::string message);
 // connection broke (runtime/pg/fan_out.h): its name, from the error's
 // message; nullopt for any other error.
 std::optional<std::string> UnavailableSite(const std::string& what);
-// DpqlError "site_unavailable" naming the site of `dataset` (503).
-DpqlError SiteUnavailable(const std::string& dataset, const std::string& site, bool before_charge);
+// DpqlError "site_unavailable" naming the site of `dataset` (503): the
+// reported name when it is one of the dataset's servers, none otherwise.
+DpqlError SiteUnavailable(const Dataset& dataset, const std::string& reported, bool before_charge);
 
 // libpq's messages span lines ("...failed: ...\n\tIs the server running...");
 // error messages and log lines are one line each.

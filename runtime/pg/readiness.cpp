@@ -136,7 +136,7 @@ void Readiness::Probe(pqxx::connection& connection, const Dataset& dataset) cons
     ThrowSessionLost();
   } catch (const pqxx::failure& error) {
     const std::string sqlstate = SqlStateOf(error);
-    if (auto site = UnavailableSite(error.what())) throw SiteUnavailable(dataset.name, *site, true);
+    if (auto site = UnavailableSite(error.what())) throw SiteUnavailable(dataset, *site, true);
     if (SessionEnded(sqlstate)) ThrowSessionLost();
     throw DatabaseFailure(
         ErrorCode::kNotReady,
