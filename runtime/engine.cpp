@@ -93,6 +93,21 @@ class RunningQuery {
     return std::move(*state_->result);
   }
 
+  // Waits for the query to end and says whether it failed because a shard or
+  // site stopped answering (runtime/pg/fan_out.h). Reads nothing of a result.
+  bool LostASite() {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    state_->finished.wait(lock, [&] { return state_->done; });
+    if (!state_->error) return false;
+    try {
+      std::rethrow_exception(state_->error);
+    } catch (const DpqlError& error) {
+      return error.code() == ErrorCode::kSiteUnavailable;
+    } catch (...) {
+      return false;
+    }
+  }
+
   // Cancels the statement and returns at once.
   void Abandon() {
     settled_ = true;
@@ -387,17 +402,24 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   const auto sent_at = std::chrono::steady_clock::now();
   RunningQuery query(background_, data_pool_, statement_timeout_ms_, shared_plan, std::move(lease));
 
+  //    A sharded or federated dataset's debit stays uncommitted until its
+  //    query ends, and is rolled back when a shard or site stopped
+  //    answering: that failure says nothing about the data, so it costs
+  //    nothing (docs/SCALING.md, "Failure behaviour").
+  const std::function<bool()> commit_unless_site_lost = [&] { return !query.LostASite(); };
+  const std::function<bool()>* hold =
+      dataset.placement.kind == Placement::kSingle ? nullptr : &commit_unless_site_lost;
   std::optional<Project> paid_by;
   DebitResult debit;
   try {
     ConnectionPool::Lease ledger = ledger_pool_->Acquire();
     debit = DiscardIfUnavailable(ledger, [&] {
       if (!project) {
-        return Ledger(*ledger).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now));
+        return Ledger(*ledger).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now), hold);
       }
       ProjectDebit paid =
           ProjectLedger(*ledger).Debit(caller.analyst_id, project->name, dataset.name, cost, text,
-                                       DatasetCap(dataset, now), now);
+                                       DatasetCap(dataset, now), now, hold);
       paid_by = paid.project;
       DebitResult result;
       result.budget = Budget{dataset.name, paid.project.total, paid.project.spent};
@@ -405,6 +427,8 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
       result.outcome = paid.ok() ? DebitResult::Outcome::kDebited
                        : paid.outcome == ProjectDebit::Outcome::kCapRefused
                            ? DebitResult::Outcome::kCapRefused
+                       : paid.outcome == ProjectDebit::Outcome::kRolledBack
+                           ? DebitResult::Outcome::kRolledBack
                            : DebitResult::Outcome::kInsufficient;
       return result;
     });
@@ -415,6 +439,24 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   if (!debit.ok()) query.Abandon();
   switch (debit.outcome) {
     case DebitResult::Outcome::kDebited: break;
+    case DebitResult::Outcome::kRolledBack:
+      try {
+        query.Wait();
+      } catch (const DpqlError& error) {
+        std::string message = error.message();
+        const std::string during = "while the query ran)";
+        if (size_t at = message.find(during); at != std::string::npos) {
+          message.insert(at + during.size() - 1, "; its debit was rolled back: nothing was spent");
+        }
+        // Answered when a failure of a debited query would be (the statement
+        // timeout after the SQL was sent), never at once: the coordinator
+        // reads the servers in turn, so the moment a lost server shows
+        // depends on how long the others ran, on their data.
+        DatabaseFailure failure(ErrorCode::kSiteUnavailable, message, "debit rolled back: " + message);
+        failure.respond_at = Executor(pool_, statement_timeout_ms_).RespondAt(sent_at);
+        throw failure;
+      }
+      throw DpqlError(ErrorCode::kInternal, "a held debit was rolled back without a lost site");
     case DebitResult::Outcome::kNoBudget: ThrowNoBudget(dataset);
     case DebitResult::Outcome::kCapRefused: ThrowBudgetExhausted(debit, dataset, cost);
     case DebitResult::Outcome::kInsufficient:

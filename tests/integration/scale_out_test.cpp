@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -110,6 +112,7 @@ class ScaleOut : public ::testing::Test {
       dirs_.push_back(dir);
       ports_.push_back(port);
       const std::string cluster_user = out.substr(out.find("user=") + 5, out.find(" dbname") - out.find("user=") - 5);
+      users_.push_back(cluster_user);
       pqxx::connection admin("host=127.0.0.1 port=" + std::to_string(port) + " user=" + cluster_user +
                              " dbname=postgres");
       pqxx::nontransaction(admin).exec0("CREATE DATABASE hospital");
@@ -180,6 +183,12 @@ class ScaleOut : public ::testing::Test {
   static inline std::string root_;
   static inline std::vector<std::string> dirs_;
   static inline std::vector<uint16_t> ports_;
+  static inline std::vector<std::string> users_;
+
+  // The hospital database on server `index` (0-based), as its superuser.
+  static std::string ServerUrl(int index) {
+    return "host=127.0.0.1 port=" + std::to_string(ports_[index]) + " dbname=hospital user=" + users_[index];
+  }
   static inline std::string distribute_output_;
 };
 
@@ -277,6 +286,68 @@ TEST_F(ScaleOut, federatedSiteDownIsRefusedBeforeTheDebitAndNothingIsCharged) {
   Reply again = PostQuery(server.port(), token, query);
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_DOUBLE_EQ(EpsilonSpent(*db_, "fed_analyst"), 2.0);
+}
+
+TEST_F(ScaleOut, federatedSiteStoppedMidQueryRollsTheDebitBackAndNothingIsCharged) {
+  int code = 0;
+  RunAdmin(db_->url(), "init", &code);
+  ASSERT_EQ(code, 0);
+  const std::string token = AddAnalystToken(db_->url(), "mid_analyst --dataset hospital --epsilon 10");
+  ASSERT_FALSE(token.empty());
+  const std::string catalog_path = root_ + "/federated-mid.yaml";
+  const std::string config_path = root_ + "/federated-mid-dpqld.yaml";
+  std::ofstream(catalog_path) << CatalogWith("sites: [site_1, site_2, site_3]\n    max_sites_per_person: 2");
+  // A short statement timeout: a rolled-back failure is answered when any
+  // failure of a debited query would be, the timeout after the SQL was sent.
+  std::ofstream(config_path) << DpqldConfigBase(db_->url(), catalog_path) << "statement_timeout_ms: 4000\n";
+  DpqldOptions options;
+  options.config = config_path;
+  options.log_path = root_ + "/federated-mid-dpqld.log";
+  DpqldProcess server(options);
+  ASSERT_TRUE(server.started()) << server.log();
+
+  // Site 3's admissions become a view that waits 30 s before its first row:
+  // the readiness probe (LIMIT 0) passes, the query then waits there, and
+  // the site is stopped under it.
+  auto site_sql = [&](const std::string& sql) {
+    pqxx::connection c(ServerUrl(2));
+    return pqxx::nontransaction(c).exec(sql);
+  };
+  site_sql("ALTER TABLE admissions RENAME TO admissions_rows; CREATE VIEW admissions AS SELECT a.* FROM "
+           "admissions_rows a, (SELECT pg_sleep(30)) s");
+  const auto sent = std::chrono::steady_clock::now();
+  auto reply = std::async(std::launch::async, [&] {
+    return PostQuery(server.port(), token, "SELECT admission_method, COUNT(*) FROM admissions GROUP BY admission_method");
+  });
+  // Wait until the query sleeps on site 3, then stop it.
+  bool sleeping = false;
+  for (int i = 0; i < 100 && !sleeping; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sleeping = site_sql("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%dpql_rows%'")
+                   .size() == 1;
+  }
+  ASSERT_TRUE(sleeping) << "the query never reached site 3";
+  StopServer(2);
+  Reply refused = reply.get();
+  const auto waited = std::chrono::steady_clock::now() - sent;
+  StartServer(2);
+  site_sql("DROP VIEW admissions; ALTER TABLE admissions_rows RENAME TO admissions");
+
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("site_unavailable"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("site_3"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("rolled back"), std::string::npos) << refused.body;
+  // Not at once: at the statement timeout (4 s) plus a second after the SQL went out.
+  EXPECT_GE(waited, std::chrono::milliseconds(4900));
+  EXPECT_DOUBLE_EQ(EpsilonSpent(*db_, "mid_analyst"), 0.0) << "the held debit must be rolled back";
+  EXPECT_EQ(db_->QueryValue("SELECT count(*) FROM dpql.ledger l JOIN dpql.analysts a ON a.id = l.analyst_id "
+                            "WHERE a.name = 'mid_analyst'"),
+            "0");
+
+  // Negative control: the same query with the site up is answered and charged.
+  Reply answered = PostQuery(server.port(), token, "SELECT admission_method, COUNT(*) FROM admissions GROUP BY admission_method");
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_DOUBLE_EQ(EpsilonSpent(*db_, "mid_analyst"), 1.0);
 }
 
 }  // namespace
