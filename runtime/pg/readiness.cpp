@@ -186,6 +186,24 @@ ReadinessReport Readiness::Check(pqxx::connection& connection) const {
     problem.problem = ReadinessProblem(problem.sqlstate);
     report.problems.push_back(std::move(problem));
   }
+  // A sharded or federated dataset's servers, each through dpql.fan_out.
+  for (const auto& [dataset, probe] : probes_) {
+    if (probe.site_sql.empty()) continue;
+    std::optional<Failure> failure = TryRead(connection, probe.site_sql);
+    if (!failure) continue;
+    TableProblem problem;
+    problem.dataset = dataset;
+    problem.sqlstate = failure->sqlstate;
+    problem.server_message = failure->message;
+    if (auto site = UnavailableSite(failure->message)) {
+      problem.table = "site " + *site;
+      problem.problem = "the server cannot be reached; start it, or check its foreign server (dpqld admin add-server)";
+    } else {
+      problem.table = "its servers";
+      problem.problem = ReadinessProblem(problem.sqlstate);
+    }
+    report.problems.push_back(std::move(problem));
+  }
   return report;
 }
 

@@ -275,7 +275,10 @@ TEST_F(ScaleOut, federatedSiteDownIsRefusedBeforeTheDebitAndNothingIsCharged) {
   StopServer(1);
   const std::string query = "SELECT sex, COUNT(*) FROM admissions WHERE age > 3 GROUP BY sex";
   Reply refused = PostQuery(server.port(), token, query);
+  Reply ready = Get(server.port(), "/readyz");
   StartServer(1);
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("site site_2"), std::string::npos) << ready.body;
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_NE(refused.body.find("site_unavailable"), std::string::npos) << refused.body;
   EXPECT_NE(refused.body.find("site_2"), std::string::npos) << refused.body;
