@@ -28,10 +28,11 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"data-version", {{}, {}, 1, "data-version DATASET"}},
       {"check", {{"--dataset"}, {}, 0, "check --catalog FILE [--dataset D]"}},
       {"add-server",
-       {{"--host", "--port", "--dbname", "--user"},
+       {{"--host", "--port", "--dbname", "--user", "--for-role"},
         {},
         1,
-        "add-server NAME --host H --port P --dbname D [--user U]  (password: DPQL_SERVER_PASSWORD)"}},
+        "add-server NAME --host H --port P --dbname D [--user U] [--for-role ROLE]  (password: "
+        "DPQL_SERVER_PASSWORD)"}},
       {"distribute", {{"--dataset"}, {}, 0, "distribute --catalog FILE [--dataset D]"}},
       {"grant-role",
        {{"--dataset"},

@@ -83,10 +83,12 @@ commands:
                                 them; exit status 1 when one is false), bounds and
                                 value lists (values outside them are clamped or in
                                 no group)
-  add-server NAME --host H --port P --dbname D [--user U]
+  add-server NAME --host H --port P --dbname D [--user U] [--for-role ROLE]
                                 declare a shard or a federated site NAME (a foreign
                                 server of this database; the password, if any, from
-                                DPQL_SERVER_PASSWORD) and install dpql.fan_out
+                                DPQL_SERVER_PASSWORD; the user mapping and grants for
+                                ROLE, dpqld's role, default the current one) and
+                                install dpql.fan_out
   distribute --catalog FILE [--dataset D]
                                 copy a sharded dataset's tables to its shards: rows
                                 of private tables by a hash of the privacy unit,
@@ -680,6 +682,7 @@ int AddServerCommand(const ParsedArgs& parsed, std::ostream& out) {
   options.port = required("--port");
   options.dbname = required("--dbname");
   options.user = Value(parsed, "--user").value_or("");
+  options.for_role = Value(parsed, "--for-role").value_or("");
   if (const char* password = std::getenv("DPQL_SERVER_PASSWORD")) options.password = password;
   for (const std::string& step : AddServer(ResolveDatabase(parsed), options)) out << step << "\n";
   return 0;

@@ -134,17 +134,31 @@ std::string RenderPlan(const Plan& plan, std::string_view accuracy) {
       out << "  mechanism: discrete Laplace, epsilon " << ToDecimalString(privacy.epsilon)
           << " split evenly over " << plan.measures.size() << " measure" << plural << "\n";
     }
+    const DataPlacement& placement = select.dataset->placement;
+    const std::string sites =
+        placement.max_sites_per_person > 1 ? " x " + std::to_string(placement.max_sites_per_person) + " sites" : "";
+    if (placement.kind != Placement::kSingle) {
+      out << "  " << (placement.kind == Placement::kSharded ? "sharded" : "federated") << ": the statement runs whole on "
+          << placement.servers.size() << (placement.kind == Placement::kSharded ? " shards" : " sites") << " (";
+      for (size_t i = 0; i < placement.servers.size(); ++i) out << (i ? ", " : "") << placement.servers[i];
+      out << ") through dpql.fan_out; only their per-group totals are summed, before the noise";
+      if (!sites.empty()) {
+        out << "; one person may be at " << placement.max_sites_per_person
+            << " sites, so every sensitivity is multiplied by " << placement.max_sites_per_person;
+      }
+      out << "\n";
+    }
     for (size_t i = 0; i < plan.measures.size(); ++i) {
       const Measure& m = plan.measures[i];
       out << "  measure m" << i << ": " << MeasureText(m) << "; ";
       if (m.mechanism == Mechanism::kGaussian) {
         out << "L2 sensitivity sqrt(" << m.l2_sensitivity_squared.str() << ") (sqrt(" << plan.groups_bound
-            << ") x " << m.per_group_bound.str() << "), rho " << ToDecimalString(m.rho) << ", sigma^2 "
+            << ") x " << m.per_group_bound.str() << sites << "), rho " << ToDecimalString(m.rho) << ", sigma^2 "
             << ToDecimalString(m.sigma2) << " (sigma "
             << ToDecimalString(Rational(std::sqrt(ToDouble(m.sigma2))), 6) << ")\n";
       } else {
         out << "sensitivity " << m.sensitivity.str() << " (" << plan.groups_bound << " x "
-            << m.per_group_bound.str() << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
+            << m.per_group_bound.str() << sites << "), epsilon " << ToDecimalString(m.epsilon) << ", noise scale "
             << ToDecimalString(m.scale) << "\n";
       }
     }

@@ -111,11 +111,17 @@ std::vector<std::string> AddServer(const std::string& coordinator, const ServerO
   std::string mapping;
   if (!options.user.empty()) mapping += Option(txn, "user", options.user);
   if (!options.password.empty()) mapping += (mapping.empty() ? "" : ", ") + Option(txn, "password", options.password);
-  txn.exec0("DROP USER MAPPING IF EXISTS FOR CURRENT_USER SERVER " + server);
-  txn.exec0("CREATE USER MAPPING FOR CURRENT_USER SERVER " + server +
+  const std::string role = options.for_role.empty() ? "CURRENT_USER" : txn.quote_name(options.for_role);
+  txn.exec0("DROP USER MAPPING IF EXISTS FOR " + role + " SERVER " + server);
+  txn.exec0("CREATE USER MAPPING FOR " + role + " SERVER " + server +
             (mapping.empty() ? std::string() : " OPTIONS (" + mapping + ")"));
-  steps.push_back("user mapping for the current role on " + options.name +
-                  (options.user.empty() ? "" : " as " + options.user));
+  if (!options.for_role.empty()) {
+    txn.exec0("GRANT USAGE ON FOREIGN SERVER " + server + " TO " + role);
+    txn.exec0("GRANT USAGE ON SCHEMA dpql TO " + role);
+    txn.exec0("GRANT EXECUTE ON FUNCTION dpql.fan_out(text[], text, text), dpql.fan_out_reset() TO " + role);
+  }
+  steps.push_back("user mapping for " + (options.for_role.empty() ? std::string("the current role") : options.for_role) +
+                  " on " + options.name + (options.user.empty() ? "" : " as " + options.user));
   txn.commit();
   return steps;
 }

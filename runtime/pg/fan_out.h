@@ -33,11 +33,16 @@ struct ServerOptions {
   std::string dbname;
   std::string user;      // the role on the server; "" = the coordinator role's name
   std::string password;  // "" = none (trust, a .pgpass file, or a certificate)
+  // The coordinator role dpqld connects as, given the user mapping and the
+  // grants to use the server and dpql.fan_out; "" = the current role.
+  std::string for_role;
 };
 
 // Installs dblink and postgres_fdw and dpql.fan_out on the coordinator, and
 // creates (or replaces the options of) foreign server `options.name` with a
-// user mapping for the current role. Needs a role that may create
+// user mapping for `options.for_role` (granted what dpql.fan_out needs). A
+// role that is not a superuser may use dblink only with a password sent to
+// the server (PostgreSQL's rule), so give one through DPQL_SERVER_PASSWORD. Needs a role that may create
 // extensions. Returns one line per step, for the administrator.
 std::vector<std::string> AddServer(const std::string& coordinator, const ServerOptions& options);
 
