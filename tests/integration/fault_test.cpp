@@ -62,14 +62,6 @@ std::chrono::milliseconds Phase(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-// "0.001234" for 1234 micro-epsilon.
-std::string EpsilonText(int64_t micro) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micro / 1'000'000),
-                static_cast<long long>(micro % 1'000'000));
-  return text;
-}
-
 // ---------------------------------------------------------------------------
 // One request and what came of it.
 

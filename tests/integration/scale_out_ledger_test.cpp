@@ -41,14 +41,6 @@ using namespace std::chrono_literals;
 constexpr int kServers = 3;
 constexpr int kClients = 64;
 
-// "0.050123" for 50123 micro-epsilon.
-std::string EpsilonText(int64_t micro) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micro / 1'000'000),
-                static_cast<long long>(micro % 1'000'000));
-  return text;
-}
-
 // What one request came to.
 struct Outcome {
   int server = 0;

@@ -185,6 +185,26 @@ class ScaleOut : public ::testing::Test {
   static inline std::vector<uint16_t> ports_;
   static inline std::vector<std::string> users_;
 
+  // A ledger and an analyst with epsilon 10 on the dataset; the token.
+  static std::string FederatedAnalyst(const std::string& name) {
+    int code = 0;
+    RunAdmin(db_->url(), "init", &code);
+    EXPECT_EQ(code, 0);
+    return AddAnalystToken(db_->url(), name + " --dataset hospital --epsilon 10");
+  }
+
+  // dpqld on the coordinator with the federated catalog (and `extra` config).
+  static DpqldOptions FederatedServer(const std::string& name, const std::string& extra) {
+    const std::string catalog_path = root_ + "/" + name + ".yaml";
+    const std::string config_path = root_ + "/" + name + "-dpqld.yaml";
+    std::ofstream(catalog_path) << CatalogWith("sites: [site_1, site_2, site_3]\n    max_sites_per_person: 2");
+    std::ofstream(config_path) << DpqldConfigBase(db_->url(), catalog_path) << extra;
+    DpqldOptions options;
+    options.config = config_path;
+    options.log_path = root_ + "/" + name + "-dpqld.log";
+    return options;
+  }
+
   // The hospital database on server `index` (0-based), as its superuser.
   static std::string ServerUrl(int index) {
     return "host=127.0.0.1 port=" + std::to_string(ports_[index]) + " dbname=hospital user=" + users_[index];
@@ -254,19 +274,9 @@ TEST_F(ScaleOut, federatedSensitivityIsMultipliedByMaxSitesPerPerson) {
 }
 
 TEST_F(ScaleOut, federatedSiteDownIsRefusedBeforeTheDebitAndNothingIsCharged) {
-  int code = 0;
-  RunAdmin(db_->url(), "init", &code);
-  ASSERT_EQ(code, 0);
-  const std::string token = AddAnalystToken(db_->url(), "fed_analyst --dataset hospital --epsilon 10");
+  const std::string token = FederatedAnalyst("fed_analyst");
   ASSERT_FALSE(token.empty());
-  const std::string config_path = root_ + "/federated-dpqld.yaml";
-  const std::string catalog_path = root_ + "/federated.yaml";
-  std::ofstream(catalog_path) << CatalogWith("sites: [site_1, site_2, site_3]\n    max_sites_per_person: 2");
-  std::ofstream(config_path) << DpqldConfigBase(db_->url(), catalog_path);
-  DpqldOptions options;
-  options.config = config_path;
-  options.log_path = root_ + "/federated-dpqld.log";
-  DpqldProcess server(options);
+  DpqldProcess server(FederatedServer("federated", ""));
   ASSERT_TRUE(server.started()) << server.log();
   Reply ok = PostQuery(server.port(), token, "SELECT sex, COUNT(*) FROM admissions GROUP BY sex");
   ASSERT_EQ(ok.status, 200) << ok.body;
@@ -292,21 +302,11 @@ TEST_F(ScaleOut, federatedSiteDownIsRefusedBeforeTheDebitAndNothingIsCharged) {
 }
 
 TEST_F(ScaleOut, federatedSiteStoppedMidQueryRollsTheDebitBackAndNothingIsCharged) {
-  int code = 0;
-  RunAdmin(db_->url(), "init", &code);
-  ASSERT_EQ(code, 0);
-  const std::string token = AddAnalystToken(db_->url(), "mid_analyst --dataset hospital --epsilon 10");
+  const std::string token = FederatedAnalyst("mid_analyst");
   ASSERT_FALSE(token.empty());
-  const std::string catalog_path = root_ + "/federated-mid.yaml";
-  const std::string config_path = root_ + "/federated-mid-dpqld.yaml";
-  std::ofstream(catalog_path) << CatalogWith("sites: [site_1, site_2, site_3]\n    max_sites_per_person: 2");
   // A short statement timeout: a rolled-back failure is answered when any
   // failure of a debited query would be, the timeout after the SQL was sent.
-  std::ofstream(config_path) << DpqldConfigBase(db_->url(), catalog_path) << "statement_timeout_ms: 4000\n";
-  DpqldOptions options;
-  options.config = config_path;
-  options.log_path = root_ + "/federated-mid-dpqld.log";
-  DpqldProcess server(options);
+  DpqldProcess server(FederatedServer("federated-mid", "statement_timeout_ms: 4000\n"));
   ASSERT_TRUE(server.started()) << server.log();
 
   // Site 3's admissions become a view that waits 30 s before its first row:

@@ -149,6 +149,13 @@ std::string SourceDir() {
   return dir.empty() ? "." : dir;
 }
 
+std::string EpsilonText(int64_t micro) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(micro / 1'000'000),
+                static_cast<long long>(micro % 1'000'000));
+  return text;
+}
+
 double EpsilonSpent(TestDatabase& db, const std::string& analyst) {
   // Test analysts' names are plain identifiers; no quoting needed.
   return std::stod(db.QueryValue(

@@ -5,6 +5,7 @@
 // pg_virtualenv in scripts/test). Missing environment or an unreachable server
 // is a test FAILURE with a clear message, never a silent skip.
 
+#include <cstdint>
 #include <string>
 
 namespace dpql {
@@ -46,6 +47,9 @@ std::string RunCommand(const std::string& cmdline, int* exit_code);
 
 // Quotes `value` for /bin/sh ('...' with embedded quotes escaped).
 std::string ShellQuote(const std::string& value);
+
+// An epsilon in micro-epsilon as decimal text: "0.001234" for 1234.
+std::string EpsilonText(int64_t micro);
 
 // The epsilon `analyst` has spent over all datasets, from dpql.budgets.
 double EpsilonSpent(TestDatabase& db, const std::string& analyst);
