@@ -93,21 +93,6 @@ class RunningQuery {
     return std::move(*state_->result);
   }
 
-  // Waits for the query to end and says whether it failed because a shard or
-  // site stopped answering (runtime/pg/fan_out.h). Reads nothing of a result.
-  bool LostASite() {
-    std::unique_lock<std::mutex> lock(state_->mutex);
-    state_->finished.wait(lock, [&] { return state_->done; });
-    if (!state_->error) return false;
-    try {
-      std::rethrow_exception(state_->error);
-    } catch (const DpqlError& error) {
-      return error.code() == ErrorCode::kSiteUnavailable;
-    } catch (...) {
-      return false;
-    }
-  }
-
   // Cancels the statement and returns at once.
   void Abandon() {
     settled_ = true;
@@ -402,24 +387,17 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   const auto sent_at = std::chrono::steady_clock::now();
   RunningQuery query(background_, data_pool_, statement_timeout_ms_, shared_plan, std::move(lease));
 
-  //    A sharded or federated dataset's debit stays uncommitted until its
-  //    query ends, and is rolled back when a shard or site stopped
-  //    answering: that failure says nothing about the data, so it costs
-  //    nothing (docs/SCALING.md, "Failure behaviour").
-  const std::function<bool()> commit_unless_site_lost = [&] { return !query.LostASite(); };
-  const std::function<bool()>* hold =
-      dataset.placement.kind == Placement::kSingle ? nullptr : &commit_unless_site_lost;
   std::optional<Project> paid_by;
   DebitResult debit;
   try {
     ConnectionPool::Lease ledger = ledger_pool_->Acquire();
     debit = DiscardIfUnavailable(ledger, [&] {
       if (!project) {
-        return Ledger(*ledger).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now), hold);
+        return Ledger(*ledger).Debit(caller.analyst_id, dataset.name, cost, text, DatasetCap(dataset, now));
       }
       ProjectDebit paid =
           ProjectLedger(*ledger).Debit(caller.analyst_id, project->name, dataset.name, cost, text,
-                                       DatasetCap(dataset, now), now, hold);
+                                       DatasetCap(dataset, now), now);
       paid_by = paid.project;
       DebitResult result;
       result.budget = Budget{dataset.name, paid.project.total, paid.project.spent};
@@ -427,8 +405,6 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
       result.outcome = paid.ok() ? DebitResult::Outcome::kDebited
                        : paid.outcome == ProjectDebit::Outcome::kCapRefused
                            ? DebitResult::Outcome::kCapRefused
-                       : paid.outcome == ProjectDebit::Outcome::kRolledBack
-                           ? DebitResult::Outcome::kRolledBack
                            : DebitResult::Outcome::kInsufficient;
       return result;
     });
@@ -439,24 +415,6 @@ QueryResult Engine::RunSelect(const Caller& caller, const Dataset& dataset, std:
   if (!debit.ok()) query.Abandon();
   switch (debit.outcome) {
     case DebitResult::Outcome::kDebited: break;
-    case DebitResult::Outcome::kRolledBack:
-      try {
-        query.Wait();
-      } catch (const DpqlError& error) {
-        std::string message = error.message();
-        const std::string during = "while the query ran)";
-        if (size_t at = message.find(during); at != std::string::npos) {
-          message.insert(at + during.size() - 1, "; its debit was rolled back: nothing was spent");
-        }
-        // Answered when a failure of a debited query would be (the statement
-        // timeout after the SQL was sent), never at once: the coordinator
-        // reads the servers in turn, so the moment a lost server shows
-        // depends on how long the others ran, on their data.
-        DatabaseFailure failure(ErrorCode::kSiteUnavailable, message, "debit rolled back: " + message);
-        failure.respond_at = Executor(pool_, statement_timeout_ms_).RespondAt(sent_at);
-        throw failure;
-      }
-      throw DpqlError(ErrorCode::kInternal, "a held debit was rolled back without a lost site");
     case DebitResult::Outcome::kNoBudget: ThrowNoBudget(dataset);
     case DebitResult::Outcome::kCapRefused: ThrowBudgetExhausted(debit, dataset, cost);
     case DebitResult::Outcome::kInsufficient:
@@ -499,6 +457,17 @@ QueryResult Engine::RunDebited(const Plan& plan, const std::function<ExactAggreg
     failure.charged = cost;
     throw;
   } catch (const DpqlError& error) {
+    // A shard or site that stopped answering mid-query: named, charged, and
+    // answered when any failure of a debited query is, since the coordinator
+    // reads the servers in turn and the moment a lost one shows depends on
+    // how long the others ran.
+    if (error.code() == ErrorCode::kSiteUnavailable) {
+      DatabaseFailure failure(ErrorCode::kSiteUnavailable, error.message(), error.message());
+      failure.respond_at = executor.RespondAt(sent_at);
+      failure.ledger_id = debit.ledger_id;
+      failure.charged = cost;
+      throw failure;
+    }
     if (IsUnavailable(error)) throw;
     throw failed("the release failed: " + std::string(Name(error.code())) + ": " + error.what());
   } catch (const std::exception& error) {

@@ -293,13 +293,8 @@ std::vector<Budget> Ledger::GetBudgets(int64_t analyst_id) {
   });
 }
 
-namespace {
-// Thrown out of a held debit's transaction to roll it back (Debit's `hold`).
-struct HoldDeclined {};
-}  // namespace
-
 DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
-                          std::string_view query_text, const BudgetCap& cap, const std::function<bool()>* hold) {
+                          std::string_view query_text, const BudgetCap& cap) {
   if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 ||
       cost.epsilon_micro > kMaxEpsilonMicro || cost.delta_pico > kMaxDeltaPico ||
       cost.rho_pico > kMaxRhoPico) {
@@ -320,7 +315,7 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
   // dpql.debit (ledger_sql.h) takes Debit's steps in one statement, so the
   // debit is one round trip and commits on its own, as durably as in a
   // transaction.
-  auto debit = [&](pqxx::transaction_base& txn) {
+  return impl_->Autocommit([&](pqxx::transaction_base& txn) {
     const pqxx::row row = txn.exec_prepared1(
         Prepared(txn, "dpql_debit_call", kCallDebitSql), analyst_id, dataset, cost.epsilon_micro,
         cost.delta_pico, cost.rho_pico, query_hash, query, or_null(cap_epsilon), or_null(cap_delta),
@@ -346,19 +341,8 @@ DebitResult Ledger::Debit(int64_t analyst_id, const std::string& dataset, const 
     } else {
       throw DpqlError(ErrorCode::kInternal, "dpql.debit returned an unknown outcome: " + outcome);
     }
-    if (hold != nullptr && result.ok() && !(*hold)()) throw HoldDeclined{};
     return result;
-  };
-  if (hold == nullptr) return impl_->Autocommit(debit);
-  try {
-    return impl_->Run(debit);
-  } catch (const HoldDeclined&) {
-    // The transaction was rolled back as the exception left it.
-    DebitResult result;
-    result.outcome = DebitResult::Outcome::kRolledBack;
-    result.budget.dataset = dataset;
-    return result;
-  }
+  });
 }
 
 BudgetCost Ledger::DatasetSpent(const std::string& dataset) {

@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,8 +64,7 @@ struct DebitResult {
     kDebited,      // debited and committed
     kNoBudget,     // refused: no budget for this dataset, or the analyst is revoked
     kCapRefused,   // refused by the dataset-wide cap (the analyst's own budget untouched)
-    kInsufficient,  // refused: the analyst's remaining budget is smaller than the cost
-    kRolledBack     // debited, then rolled back by Debit's `hold`: nothing spent
+    kInsufficient  // refused: the analyst's remaining budget is smaller than the cost
   };
   Outcome outcome = Outcome::kNoBudget;  // every refusal changed nothing
   Budget budget;                         // after the debit (kDebited) or as it stood when refused
@@ -159,14 +157,8 @@ class Ledger {
   // analyst is revoked; a refusal changes nothing. Both rows are locked in a
   // fixed order (the dataset's row, then the analyst's), so concurrent debits
   // neither overspend nor deadlock. Call before any noise is drawn.
-  //
-  // With `hold` (a sharded or federated dataset's query, docs/SCALING.md),
-  // the debit is taken in a transaction that stays open — holding the
-  // budget's row — until hold() returns: committed when it returns true,
-  // rolled back (outcome kRolledBack, nothing spent) when it returns false.
   [[nodiscard]] DebitResult Debit(int64_t analyst_id, const std::string& dataset, const BudgetCost& cost,
-                                  std::string_view query_text, const BudgetCap& cap = {},
-                                  const std::function<bool()>* hold = nullptr);
+                                  std::string_view query_text, const BudgetCap& cap = {});
 
   // What all analysts together have spent on `dataset` (zero if nothing yet).
   [[nodiscard]] BudgetCost DatasetSpent(const std::string& dataset);

@@ -437,14 +437,9 @@ Project ProjectLedger::CheckUse(int64_t analyst_id, const std::string& project, 
   });
 }
 
-namespace {
-// Thrown out of a held debit's transaction to roll it back (Debit's `hold`).
-struct ProjectHoldDeclined {};
-}  // namespace
-
 ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project, const std::string& dataset,
                                   const BudgetCost& cost, std::string_view query_text, const BudgetCap& cap,
-                                  TimePoint now, const std::function<bool()>* hold) {
+                                  TimePoint now) {
   if (cost.epsilon_micro < 0 || cost.delta_pico < 0 || cost.rho_pico < 0 ||
       cost.epsilon_micro > kMaxEpsilonMicro || cost.delta_pico > kMaxDeltaPico ||
       cost.rho_pico > kMaxRhoPico) {
@@ -452,7 +447,6 @@ ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project
   }
   const std::string query(query_text);
   const std::string query_hash = Sha256Hex(query_text);
-  try {
   return impl_->Run([&](pqxx::work& txn) {
     ProjectDebit result;
     // 1. The dataset's row first (fixed lock order: dataset, then the account).
@@ -488,14 +482,8 @@ ProjectDebit ProjectLedger::Debit(int64_t analyst_id, const std::string& project
     result.ledger_id = written[0].as<int64_t>();
     AddDatasetSpend(txn, dataset, cost);
     result.outcome = ProjectDebit::Outcome::kDebited;
-    if (hold != nullptr && !(*hold)()) throw ProjectHoldDeclined{};
     return result;
   });
-  } catch (const ProjectHoldDeclined&) {
-    ProjectDebit result;
-    result.outcome = ProjectDebit::Outcome::kRolledBack;
-    return result;
-  }
 }
 
 BudgetRequest ProjectLedger::File(int64_t analyst_id, const std::string& project, const std::string& dataset,

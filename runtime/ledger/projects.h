@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,8 +66,7 @@ struct ProjectDebit {
   enum class Outcome {
     kDebited,     // debited and committed
     kCapRefused,  // the dataset-wide cap refused it; nothing written
-    kInsufficient, // the project's remaining budget (this period) is smaller than the cost
-    kRolledBack    // debited, then rolled back by Debit's `hold`: nothing spent
+    kInsufficient // the project's remaining budget (this period) is smaller than the cost
   };
   Outcome outcome = Outcome::kInsufficient;
   Project project;  // after the debit, or as it stood when refused (renewed if due)
@@ -126,11 +124,10 @@ class ProjectLedger {
   Project CheckUse(int64_t analyst_id, const std::string& project, const std::string& dataset, TimePoint now);
 
   // Spends `cost` from the project (see the file comment); throws as CheckUse
-  // does, with nothing written, when the project may not pay. `hold`: as
-  // Ledger::Debit's (committed only when hold() returns true).
+  // does, with nothing written, when the project may not pay.
   [[nodiscard]] ProjectDebit Debit(int64_t analyst_id, const std::string& project, const std::string& dataset,
                                    const BudgetCost& cost, std::string_view query_text, const BudgetCap& cap,
-                                   TimePoint now, const std::function<bool()>* hold = nullptr);
+                                   TimePoint now);
 
   // An analyst's request for `amount` more on `project` (a member's), or on
   // their own budget on `dataset` when `project` is empty. Audited. Returns it.

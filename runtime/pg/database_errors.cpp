@@ -37,7 +37,8 @@ DpqlError SiteUnavailable(const Dataset& dataset, const std::string& reported, b
   return DpqlError(ErrorCode::kSiteUnavailable,
                    "site " + site + " of dataset " + dataset.name + " cannot be reached" +
                        (before_charge ? "; the query was not run and nothing was spent"
-                                      : " (it stopped answering while the query ran)") +
+                                      : " (it stopped answering while the query ran; the query's budget was "
+                                        "spent, as for any query that fails once it has run)") +
                        ". Try again when it is back");
 }
 
