@@ -51,6 +51,10 @@ auto RunTransaction(pqxx::connection_base& connection, const TransactionErrors& 
     throw errors.unreachable(errors.in_doubt + std::string(e.what()));
   } catch (const pqxx::sql_error& e) {
     if (SessionEnded(e.sqlstate())) throw errors.unreachable("SQLSTATE " + e.sqlstate() + ": " + e.what());
+    // A statement cut off by the server closing the session ("server closed
+    // the connection unexpectedly") comes without a SQLSTATE: the session is
+    // gone, which is unavailability (503), not a database error (500).
+    if (e.sqlstate().empty() && !connection.is_open()) throw errors.unreachable(e.what());
     // A missing schema, table or function (dpql.debit, schema version 4):
     // the database's schema is behind this dpqld.
     if (e.sqlstate() == "3F000" || e.sqlstate() == "42P01" || e.sqlstate() == "42883") {
